@@ -1,1 +1,4 @@
-//! End-to-end tests.
+//! End-to-end tests: build real installers with the real binaries and run them as processes.
+//! One test binary (one link step); each module is one capability.
+
+mod render;

@@ -1,0 +1,1 @@
+//! `dropship render` end to end (in progress).
