@@ -1,12 +1,41 @@
-//! `dropship`, the vendor's bundler: a thin command-line front end over the runtime library.
+//! `dropship`, the vendor's bundler: a thin command-line front end over the runtime library
+//! (shared types and rules) and this crate's packing, signing and import modules.
 
+mod bundle;
+mod demo;
+mod keys;
+mod pack;
 mod render;
+mod stub;
 
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use dropship_runtime::container::{Codec, InstallerFile};
+use dropship_runtime::exit::ExitStatus;
+use dropship_runtime::{env, trust, ui};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+const EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0  succeeded
+  1  failed for a reason outside your input (I/O on this machine)
+  2  usage or invalid input (options, plan, drop, key, password)
+  3  integrity or trust failure (`verify`: damaged file, wrong key); `render --strict`: variable cycle
+
+Environment:
+  DROPSHIP_KEY_PASSWORD      password of the secret key (instead of the prompt)
+  DROPSHIP_NEW_KEY_PASSWORD  password for `keygen` (instead of the prompt)
+  SOURCE_DATE_EPOCH          build time for reproducible installers
+  DROPSHIP_TRUSTED_KEYS      (when compiling the runtime) pin these public keys";
+
 #[derive(Debug, Parser)]
-#[command(name = "dropship", version, about = "Turn an Octopus Offline Package Drop and a step plan into signed installers")]
+#[command(
+    name = "dropship",
+    version,
+    about = "Turn an Octopus Offline Package Drop and a step plan into signed installers",
+    after_help = EXIT_STATUS_HELP
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -14,13 +43,272 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Write a minisign-compatible key pair (password-protected unless `--unencrypted`)
+    Keygen {
+        /// Directory for `dropship.key` and `dropship.pub`
+        #[arg(short = 'o', long = "out", default_value = ".")]
+        dir: PathBuf,
+        /// Write the secret key without a password (for automation; keep the file safe)
+        #[arg(long)]
+        unencrypted: bool,
+    },
+    /// Validate, pack and sign an installer (one per customer profile)
+    #[command(
+        after_help = "Examples:\n  dropship build --drop ./drop --plan plan.json --customer contoso.json --key dropship.key -o fabrikam-contoso\n  dropship build --drop drop.zip --plan plan.json --key dropship.pub --presign -o fabrikam.presign"
+    )]
+    Build(BuildArgs),
+    /// Attach a signature made by stock `minisign -S` to a `.presign` file
+    Seal {
+        /// The `.presign` file written by `dropship build --presign`
+        presign: PathBuf,
+        /// The `.minisig` file made by `minisign -S`
+        #[arg(long)]
+        signature: PathBuf,
+        /// The installer to write
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+    },
+    /// Check an installer's signature with a public key, without running any of its code
+    Verify {
+        installer: PathBuf,
+        /// The vendor's public key file (`dropship.pub` or minisign `.pub`)
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Show an installer's manifest, plan summary and sizes (does not verify; use `verify`)
+    Inspect { installer: PathBuf },
     /// Evaluate an Octostache template from stdin against a variables file
     Render(render::RenderArgs),
+    /// Build the embedded sample installer with a throwaway key and run it
+    Demo {
+        /// Keep the runtime stub from here instead of the one beside `dropship`
+        #[arg(long)]
+        runtime: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct BuildArgs {
+    /// The Offline Package Drop: its folder or its artifact `.zip`
+    #[arg(long = "drop")]
+    drop_path: PathBuf,
+    /// The step plan (`dropship/plan@1` JSON)
+    #[arg(long)]
+    plan: PathBuf,
+    /// Customer profile(s); with more than one, `-o` is a directory and the drop is compressed once
+    #[arg(long)]
+    customer: Vec<PathBuf>,
+    /// Secret key to sign with (with `--presign`: the public key the signature will be made with)
+    #[arg(long)]
+    key: PathBuf,
+    /// Runtime stub (default: `dropship-runtime` beside `dropship`)
+    #[arg(long)]
+    runtime: Option<PathBuf>,
+    /// Output installer (a directory when several customers are given)
+    #[arg(short = 'o', long = "out")]
+    out: PathBuf,
+    /// Write the unsigned prefix for signing elsewhere with `minisign -S`, then `dropship seal`
+    #[arg(long)]
+    presign: bool,
+    /// Payload compression
+    #[arg(long, default_value = "zstd", value_parser = bundle::parse_codec)]
+    compression: Codec,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Render(args) => render::run(args),
+    let result = match cli.command {
+        Command::Render(args) => return render::run(args),
+        Command::Keygen { dir, unencrypted } => keygen(&dir, unencrypted),
+        Command::Build(args) => build(&args),
+        Command::Seal {
+            presign,
+            signature,
+            out,
+        } => bundle::seal(&presign, &signature, &out).map(|()| {
+            println!("OK: sealed {}", out.display());
+        }),
+        Command::Verify { installer, key } => verify(&installer, &key),
+        Command::Inspect { installer } => inspect(&installer),
+        Command::Demo { runtime } => demo::run(runtime.as_deref()),
+    };
+    match result {
+        Ok(()) => ExitStatus::Success.into(),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            exit_status_of(&error).into()
+        }
     }
+}
+
+/// Integrity and trust failures exit 3; everything else the bundler reports is the user's input.
+fn exit_status_of(error: &anyhow::Error) -> ExitStatus {
+    use dropship_runtime::container::ContainerError;
+    use dropship_runtime::extract::ExtractError;
+    use dropship_runtime::trust::TrustError;
+    if let Some(e) = error.downcast_ref::<ExtractError>() {
+        return e.exit_status();
+    }
+    if let Some(e) = error.downcast_ref::<TrustError>() {
+        return e.exit_status();
+    }
+    if error.downcast_ref::<ContainerError>().is_some() {
+        return ExitStatus::Integrity;
+    }
+    ExitStatus::Usage
+}
+
+fn keygen(dir: &Path, unencrypted: bool) -> Result<()> {
+    let (sk, pk, public) = keys::keygen(dir, unencrypted)?;
+    println!(
+        "wrote secret key {} and public key {}\nkey id: {}\npublic key: {}\nPublish the public key to your customers; pin it into the runtime with {}={} when building it.",
+        sk.display(),
+        pk.display(),
+        public.key_id,
+        public.base64,
+        env::TRUSTED_KEYS,
+        public.base64
+    );
+    Ok(())
+}
+
+fn build(args: &BuildArgs) -> Result<()> {
+    let inputs = bundle_inputs(args)?;
+    let signing = if args.presign {
+        bundle::Signing::Presign(keys::load_public_key(&args.key)?)
+    } else {
+        bundle::Signing::Key(keys::load_secret_key(&args.key)?)
+    };
+    let written = bundle::build(&inputs, &signing, &args.out)?;
+    for path in &written {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        println!("wrote {} ({})", path.display(), ui::human_bytes(size));
+        if args.presign {
+            println!("{}", bundle::presign_instructions(path)?);
+        }
+    }
+    Ok(())
+}
+
+fn bundle_inputs(args: &BuildArgs) -> Result<bundle::BuildInputs> {
+    let drop = pack::DropSource::open(&args.drop_path)?;
+    let plan_bytes = std::fs::read(&args.plan)
+        .with_context(|| format!("reading plan `{}`", args.plan.display()))?;
+    let product = plan_product(&plan_bytes, &args.plan)?;
+    let customers = args
+        .customer
+        .iter()
+        .map(|path| read_customer(path))
+        .collect::<Result<Vec<_>>>()?;
+    let mtime = match std::env::var(env::SOURCE_DATE_EPOCH) {
+        Ok(text) => Some(text.trim().parse::<u64>().with_context(|| {
+            format!(
+                "{} is `{text}`; it must be a number of seconds since 1970",
+                env::SOURCE_DATE_EPOCH
+            )
+        })?),
+        Err(_) => None,
+    };
+    Ok(bundle::BuildInputs {
+        drop,
+        plan_bytes,
+        product,
+        customers,
+        runtime: stub::locate(args.runtime.as_deref())?,
+        options: pack::PackOptions {
+            codec: args.compression,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+            mtime,
+        },
+    })
+}
+
+/// The plan's product block (full plan validation is the plan module's).
+fn plan_product(bytes: &[u8], path: &Path) -> Result<dropship_runtime::container::ProductInfo> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .with_context(|| format!("plan `{}` is not valid JSON", path.display()))?;
+    let schema = value.get("schema").and_then(|s| s.as_str());
+    if schema != Some("dropship/plan@1") {
+        anyhow::bail!(
+            "plan `{}`: `schema` must be \"dropship/plan@1\"",
+            path.display()
+        );
+    }
+    let product = value.get("product").cloned().unwrap_or_default();
+    serde_json::from_value(product).with_context(|| {
+        format!(
+            "plan `{}`: `product` must be an object with `name`, `version` and optional `vendor`",
+            path.display()
+        )
+    })
+}
+
+fn read_customer(path: &Path) -> Result<bundle::Customer> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("reading customer profile `{}`", path.display()))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("customer profile `{}` is not valid JSON", path.display()))?;
+    let name = value
+        .get("name")
+        .and_then(|n| n.as_str())
+        .with_context(|| {
+            format!(
+                "customer profile `{}`: `name` (a string) is required",
+                path.display()
+            )
+        })?;
+    Ok(bundle::Customer {
+        name: Some(name.to_string()),
+        bytes: Some(bytes),
+    })
+}
+
+fn verify(installer: &Path, key: &Path) -> Result<()> {
+    let (file, signer) = bundle::verify(installer, key)?;
+    let prefix = file.trailer.prefix();
+    println!(
+        "OK: {} is signed by key {} over all {} signed bytes\n  {}\n\nTo check it with the stock minisign tool:\n{}",
+        installer.display(),
+        signer.key.key_id,
+        prefix.signed_len(),
+        file.manifest.trusted_comment(),
+        trust::minisign_command(
+            installer,
+            prefix.signed_len(),
+            file.trailer.signature_len,
+            &signer.key.base64
+        )
+    );
+    Ok(())
+}
+
+fn inspect(installer: &Path) -> Result<()> {
+    let file = InstallerFile::open(installer)?;
+    let manifest = serde_json::to_string_pretty(&file.manifest)?;
+    println!("manifest (not verified; run `dropship verify`):\n{manifest}");
+    let prefix = file.trailer.prefix();
+    println!(
+        "sizes: runtime {}, payload {} ({} unpacked), manifest {} B, signature {} B, file {}",
+        ui::human_bytes(prefix.runtime_len),
+        ui::human_bytes(prefix.payload_len),
+        ui::human_bytes(file.manifest.payload.unpacked_bytes),
+        prefix.manifest_len,
+        file.trailer.signature_len,
+        ui::human_bytes(file.trailer.file_len)
+    );
+    if let Some(plan) =
+        dropship_runtime::extract::read_member_unverified(&file, pack::PLAN_ENTRY, 16 << 20)?
+    {
+        let value: serde_json::Value = serde_json::from_slice(&plan).unwrap_or_default();
+        let steps = value
+            .get("steps")
+            .and_then(|s| s.as_array())
+            .map_or(0, Vec::len);
+        let parameters = value
+            .get("parameters")
+            .and_then(|s| s.as_array())
+            .map_or(0, Vec::len);
+        println!("plan: {steps} steps, {parameters} parameters");
+    }
+    Ok(())
 }

@@ -1,1 +1,563 @@
-//! (in progress)
+//! The installer file: where each part lies and what the signed manifest says about it.
+//!
+//! ```text
+//! [ runtime ][ payload ][ manifest JSON ][ manifest length: u64 LE ][ signature ][ trailer: 64 bytes ]
+//! |<------------------------- signed prefix ------------------------>|
+//! ```
+//!
+//! The trailer is found at the end of the file (never by scanning for magic bytes) and every one of
+//! its fields is cross-checked against the file length and the signed manifest, so that any change
+//! to any byte of the file is refused. The manifest region ends with its own length so that the
+//! signed prefix alone (a `.presign` file) is self-describing and can be signed by stock `minisign`.
+//!
+//! This module reads and writes the layout; it does not verify signatures (see `trust`) or unpack
+//! the payload (see `extract`). The byte-by-byte format is documented in `ARCHITECTURE.md`.
+
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+pub mod codec;
+pub use codec::Codec;
+
+/// Size of the fixed trailer at the end of every installer.
+pub const TRAILER_LEN: u64 = 64;
+/// Current container format version (trailer and manifest).
+pub const FORMAT_VERSION: u16 = 1;
+/// Largest manifest accepted; real ones are a few hundred bytes.
+pub const MAX_MANIFEST_LEN: u64 = 1 << 20;
+/// Largest signature block accepted; real ones are about 300 bytes.
+pub const MAX_SIGNATURE_LEN: u64 = 4096;
+/// Length of the manifest-length suffix that closes the manifest region.
+const MANIFEST_LEN_SUFFIX: u64 = 8;
+
+const TRAILER_MAGIC: &[u8; 8] = b"DSHIP\x00TR";
+const TRAILER_END: &[u8; 8] = b"DSHIPEND";
+
+/// What can be wrong with an installer file's layout. Every variant is an integrity failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    #[error("cannot read `{path}`: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error(
+        "`{path}` is not a dropship installer (no installer trailer at its end){hint}",
+        hint = if *.is_bare { "; this is the bare runtime: build an installer with `dropship build`" } else { "" }
+    )]
+    NotAnInstaller { path: PathBuf, is_bare: bool },
+    #[error("`{path}` is damaged: {what}")]
+    Damaged { path: PathBuf, what: String },
+    #[error("`{path}` uses installer format {found}; this runtime reads format {FORMAT_VERSION}")]
+    UnsupportedVersion { path: PathBuf, found: u16 },
+}
+
+impl ContainerError {
+    fn damaged(path: &Path, what: impl Into<String>) -> Self {
+        ContainerError::Damaged {
+            path: path.to_path_buf(),
+            what: what.into(),
+        }
+    }
+}
+
+/// The fixed-size record at the end of the file: where the parts are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trailer {
+    pub runtime_len: u64,
+    pub payload_len: u64,
+    /// Manifest JSON plus its 8-byte length suffix.
+    pub manifest_len: u64,
+    pub signature_len: u64,
+    pub file_len: u64,
+}
+
+impl Trailer {
+    /// The layout of a file whose signed prefix is described by `prefix` plus a signature.
+    pub fn new(prefix: &PrefixLayout, signature_len: u64) -> Self {
+        Trailer {
+            runtime_len: prefix.runtime_len,
+            payload_len: prefix.payload_len,
+            manifest_len: prefix.manifest_len,
+            signature_len,
+            file_len: prefix.signed_len() + signature_len + TRAILER_LEN,
+        }
+    }
+
+    /// Encode as the 64 bytes written at the end of the file.
+    pub fn to_bytes(&self) -> [u8; TRAILER_LEN as usize] {
+        let mut out = [0u8; TRAILER_LEN as usize];
+        out[0..8].copy_from_slice(TRAILER_MAGIC);
+        out[8..10].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        // 10..16 reserved, zero.
+        out[16..24].copy_from_slice(&self.runtime_len.to_le_bytes());
+        out[24..32].copy_from_slice(&self.payload_len.to_le_bytes());
+        out[32..40].copy_from_slice(&self.manifest_len.to_le_bytes());
+        out[40..48].copy_from_slice(&self.signature_len.to_le_bytes());
+        out[48..56].copy_from_slice(&self.file_len.to_le_bytes());
+        out[56..64].copy_from_slice(TRAILER_END);
+        out
+    }
+
+    /// Decode and check the trailer read from the last 64 bytes of a file of `file_len` bytes.
+    pub fn parse(bytes: &[u8; 64], file_len: u64, path: &Path) -> Result<Self, ContainerError> {
+        if &bytes[0..8] != TRAILER_MAGIC || &bytes[56..64] != TRAILER_END {
+            return Err(ContainerError::NotAnInstaller {
+                path: path.to_path_buf(),
+                is_bare: false,
+            });
+        }
+        let version = u16::from_le_bytes([bytes[8], bytes[9]]);
+        if version != FORMAT_VERSION {
+            return Err(ContainerError::UnsupportedVersion {
+                path: path.to_path_buf(),
+                found: version,
+            });
+        }
+        if bytes[10..16].iter().any(|&b| b != 0) {
+            return Err(ContainerError::damaged(
+                path,
+                "reserved trailer bytes are not zero",
+            ));
+        }
+        let field = |at: usize| {
+            let mut raw = [0u8; 8];
+            raw.copy_from_slice(&bytes[at..at + 8]);
+            u64::from_le_bytes(raw)
+        };
+        let trailer = Trailer {
+            runtime_len: field(16),
+            payload_len: field(24),
+            manifest_len: field(32),
+            signature_len: field(40),
+            file_len: field(48),
+        };
+        trailer.check(file_len, path)?;
+        Ok(trailer)
+    }
+
+    fn check(&self, file_len: u64, path: &Path) -> Result<(), ContainerError> {
+        if self.file_len != file_len {
+            return Err(ContainerError::damaged(
+                path,
+                format!(
+                    "the file is {file_len} bytes but its trailer says {} (bytes were cut or appended)",
+                    self.file_len
+                ),
+            ));
+        }
+        let sum = [
+            self.runtime_len,
+            self.payload_len,
+            self.manifest_len,
+            self.signature_len,
+            TRAILER_LEN,
+        ]
+        .iter()
+        .try_fold(0u64, |acc, &n| acc.checked_add(n));
+        if sum != Some(file_len) {
+            return Err(ContainerError::damaged(
+                path,
+                "the trailer's part lengths do not add up to the file length",
+            ));
+        }
+        if !(MANIFEST_LEN_SUFFIX + 2..=MAX_MANIFEST_LEN).contains(&self.manifest_len) {
+            return Err(ContainerError::damaged(
+                path,
+                "the trailer's manifest length is out of range",
+            ));
+        }
+        if !(1..=MAX_SIGNATURE_LEN).contains(&self.signature_len) {
+            return Err(ContainerError::damaged(
+                path,
+                "the trailer's signature length is out of range",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The signed prefix this trailer describes.
+    pub fn prefix(&self) -> PrefixLayout {
+        PrefixLayout {
+            runtime_len: self.runtime_len,
+            payload_len: self.payload_len,
+            manifest_len: self.manifest_len,
+        }
+    }
+}
+
+/// Where the parts of the signed prefix lie (everything before the signature).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrefixLayout {
+    pub runtime_len: u64,
+    pub payload_len: u64,
+    /// Manifest JSON plus its 8-byte length suffix.
+    pub manifest_len: u64,
+}
+
+impl PrefixLayout {
+    pub fn payload_offset(&self) -> u64 {
+        self.runtime_len
+    }
+    pub fn manifest_offset(&self) -> u64 {
+        self.runtime_len + self.payload_len
+    }
+    /// Number of bytes the signature covers.
+    pub fn signed_len(&self) -> u64 {
+        self.manifest_offset() + self.manifest_len
+    }
+}
+
+/// The signed description of an installer (JSON in the file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Container format version; equal to the trailer's.
+    pub format: u16,
+    pub product: ProductInfo,
+    /// The customer this installer was built for, from the customer profile.
+    pub customer: Option<String>,
+    /// RFC 3339 UTC; `SOURCE_DATE_EPOCH` when set.
+    pub built_at: String,
+    pub bundler_version: String,
+    pub runtime: RuntimeInfo,
+    pub payload: PayloadInfo,
+    /// `blake2b-256:HEX` of `plan.json` as packed.
+    pub plan_digest: String,
+    /// Top-level entries of the payload (`plan.json`, `customer.json`, `drop/`).
+    pub contents: Vec<String>,
+    pub signer: SignerInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductInfo {
+    pub name: String,
+    pub version: String,
+    pub vendor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeInfo {
+    /// Length of the runtime executable at the start of the file.
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayloadInfo {
+    pub codec: Codec,
+    /// Compressed length, as stored in the file.
+    pub bytes: u64,
+    /// Length of the uncompressed tar stream; extraction refuses a payload that decodes to more.
+    pub unpacked_bytes: u64,
+    /// Number of regular files in the tar stream.
+    pub files: u64,
+    /// `blake2b-256:HEX` of the compressed payload bytes.
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerInfo {
+    /// minisign key id, 16 upper-case hex digits as `minisign` prints it.
+    pub key_id: String,
+    /// minisign public key (base64), so an unpinned runtime can show and use it.
+    pub public_key: String,
+}
+
+impl Manifest {
+    /// The trusted comment the signature must carry: names product, version, customer and
+    /// payload digest on one line that is easy to quote in a shell (`minisign -S -t`).
+    pub fn trusted_comment(&self) -> String {
+        let clean = |s: &str| s.replace(|c: char| c.is_control() || c == '\'', " ");
+        format!(
+            "dropship installer; product: {}; version: {}; customer: {}; payload: {}",
+            clean(&self.product.name),
+            clean(&self.product.version),
+            clean(self.customer.as_deref().unwrap_or("-")),
+            self.payload.digest
+        )
+    }
+
+    /// The manifest region as stored: JSON followed by its length (u64 LE).
+    pub fn to_region(&self) -> Vec<u8> {
+        // Serialising a struct of strings and integers cannot fail.
+        let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        let len = bytes.len() as u64;
+        bytes.extend_from_slice(&len.to_le_bytes());
+        bytes
+    }
+
+    /// Parse a manifest region (JSON plus length suffix).
+    pub fn from_region(region: &[u8], path: &Path) -> Result<Self, ContainerError> {
+        let (json, suffix) = region
+            .split_last_chunk::<8>()
+            .ok_or_else(|| ContainerError::damaged(path, "the manifest is too short"))?;
+        if u64::from_le_bytes(*suffix) != json.len() as u64 {
+            return Err(ContainerError::damaged(
+                path,
+                "the manifest's length suffix does not match",
+            ));
+        }
+        let manifest: Manifest = serde_json::from_slice(json).map_err(|e| {
+            ContainerError::damaged(path, format!("the manifest does not parse: {e}"))
+        })?;
+        if manifest.format != FORMAT_VERSION {
+            return Err(ContainerError::UnsupportedVersion {
+                path: path.to_path_buf(),
+                found: manifest.format,
+            });
+        }
+        Ok(manifest)
+    }
+
+    /// Check that the signed manifest agrees with where the unsigned trailer says the parts are.
+    fn check_layout(&self, prefix: &PrefixLayout, path: &Path) -> Result<(), ContainerError> {
+        if self.runtime.bytes != prefix.runtime_len || self.payload.bytes != prefix.payload_len {
+            return Err(ContainerError::damaged(
+                path,
+                "the trailer's offsets disagree with the signed manifest",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// An installer file opened for reading: trailer, manifest and signature are read and
+/// cross-checked; the payload is not read. The file stays open so that what is verified
+/// and extracted later is what was opened.
+#[derive(Debug)]
+pub struct InstallerFile {
+    pub path: PathBuf,
+    pub file: File,
+    pub trailer: Trailer,
+    pub manifest: Manifest,
+    /// The manifest region exactly as read (hashed from memory when verifying).
+    pub manifest_region: Vec<u8>,
+    /// The signature block exactly as read (minisign text).
+    pub signature: String,
+}
+
+impl InstallerFile {
+    /// Open an installer and read everything but the payload.
+    pub fn open(path: &Path) -> Result<Self, ContainerError> {
+        let io_err = |source| ContainerError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = File::open(path).map_err(io_err)?;
+        let file_len = file.metadata().map_err(io_err)?.len();
+        let trailer = read_trailer(&mut file, file_len, path)?;
+        let prefix = trailer.prefix();
+        let manifest_region =
+            read_at(&mut file, prefix.manifest_offset(), trailer.manifest_len).map_err(io_err)?;
+        let manifest = Manifest::from_region(&manifest_region, path)?;
+        manifest.check_layout(&prefix, path)?;
+        let signature_bytes =
+            read_at(&mut file, prefix.signed_len(), trailer.signature_len).map_err(io_err)?;
+        let signature = String::from_utf8(signature_bytes)
+            .map_err(|_| ContainerError::damaged(path, "the signature block is not text"))?;
+        Ok(InstallerFile {
+            path: path.to_path_buf(),
+            file,
+            trailer,
+            manifest,
+            manifest_region,
+            signature,
+        })
+    }
+}
+
+fn read_trailer(file: &mut File, file_len: u64, path: &Path) -> Result<Trailer, ContainerError> {
+    if file_len < TRAILER_LEN {
+        return Err(ContainerError::NotAnInstaller {
+            path: path.to_path_buf(),
+            is_bare: false,
+        });
+    }
+    let mut raw = [0u8; TRAILER_LEN as usize];
+    file.seek(SeekFrom::Start(file_len - TRAILER_LEN))
+        .and_then(|_| file.read_exact(&mut raw))
+        .map_err(|source| ContainerError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Trailer::parse(&raw, file_len, path).map_err(|e| match e {
+        ContainerError::NotAnInstaller { path, .. } => ContainerError::NotAnInstaller {
+            is_bare: is_bare_runtime(&path),
+            path,
+        },
+        other => other,
+    })
+}
+
+/// Whether `path` is this very runtime without a payload (to give a better hint).
+fn is_bare_runtime(path: &Path) -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.canonicalize().ok())
+        .zip(path.canonicalize().ok())
+        .is_some_and(|(a, b)| a == b)
+}
+
+fn read_at(file: &mut File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+    file.seek(SeekFrom::Start(offset))?;
+    let mut buf = Vec::with_capacity(len as usize);
+    file.take(len).read_to_end(&mut buf)?;
+    if buf.len() as u64 != len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "file ended early",
+        ));
+    }
+    Ok(buf)
+}
+
+/// Read the layout of a `.presign` file (the signed prefix alone, as `dropship build --presign`
+/// writes it): the manifest region is at its end and says where everything else is.
+pub fn read_presign(
+    path: &Path,
+) -> Result<(File, PrefixLayout, Manifest, Vec<u8>), ContainerError> {
+    let io_err = |source| ContainerError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io_err)?;
+    let file_len = file.metadata().map_err(io_err)?.len();
+    let suffix = file_len
+        .checked_sub(MANIFEST_LEN_SUFFIX)
+        .map(|at| read_at(&mut file, at, MANIFEST_LEN_SUFFIX))
+        .transpose()
+        .map_err(io_err)?
+        .ok_or_else(|| ContainerError::damaged(path, "too short to be a presigned installer"))?;
+    let json_len = u64::from_le_bytes(suffix.try_into().unwrap_or_default());
+    let manifest_len = json_len
+        .checked_add(MANIFEST_LEN_SUFFIX)
+        .filter(|&n| n <= MAX_MANIFEST_LEN && n <= file_len)
+        .ok_or_else(|| {
+            ContainerError::damaged(path, "not a presigned installer (no manifest at its end)")
+        })?;
+    let region = read_at(&mut file, file_len - manifest_len, manifest_len).map_err(io_err)?;
+    let manifest = Manifest::from_region(&region, path)?;
+    let layout = PrefixLayout {
+        runtime_len: manifest.runtime.bytes,
+        payload_len: manifest.payload.bytes,
+        manifest_len,
+    };
+    if layout.signed_len() != file_len {
+        return Err(ContainerError::damaged(
+            path,
+            "its manifest's sizes do not add up to the file length",
+        ));
+    }
+    Ok((file, layout, manifest, region))
+}
+
+/// Append the signature block and the trailer to a file that holds exactly the signed prefix.
+pub fn append_signature<W: Write>(
+    out: &mut W,
+    prefix: &PrefixLayout,
+    signature: &str,
+) -> io::Result<()> {
+    out.write_all(signature.as_bytes())?;
+    out.write_all(&Trailer::new(prefix, signature.len() as u64).to_bytes())?;
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout() -> PrefixLayout {
+        PrefixLayout {
+            runtime_len: 1000,
+            payload_len: 500,
+            manifest_len: 300,
+        }
+    }
+
+    #[test]
+    fn trailer_round_trips() {
+        let trailer = Trailer::new(&layout(), 250);
+        let parsed = Trailer::parse(&trailer.to_bytes(), trailer.file_len, Path::new("x")).unwrap();
+        assert_eq!(parsed, trailer);
+        assert_eq!(trailer.file_len, 1000 + 500 + 300 + 250 + 64);
+    }
+
+    #[test]
+    fn every_single_trailer_byte_change_is_refused() {
+        let trailer = Trailer::new(&layout(), 250);
+        let good = trailer.to_bytes();
+        for at in 0..good.len() {
+            let mut bad = good;
+            bad[at] ^= 0x01;
+            let parsed = Trailer::parse(&bad, trailer.file_len, Path::new("x"));
+            // A changed length field may still parse only if the layout stays self-consistent,
+            // which a single-bit change cannot achieve because the sum must equal the file length.
+            assert!(
+                parsed.is_err(),
+                "byte {at} changed but the trailer was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_file_length_is_refused() {
+        let trailer = Trailer::new(&layout(), 250);
+        let err =
+            Trailer::parse(&trailer.to_bytes(), trailer.file_len + 1, Path::new("x")).unwrap_err();
+        assert!(err.to_string().contains("cut or appended"), "{err}");
+    }
+
+    #[test]
+    fn manifest_region_round_trips_and_checks_suffix() {
+        let manifest = sample_manifest();
+        let region = manifest.to_region();
+        assert_eq!(
+            Manifest::from_region(&region, Path::new("x")).unwrap(),
+            manifest
+        );
+        let mut bad = region.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert!(Manifest::from_region(&bad, Path::new("x")).is_err());
+    }
+
+    #[test]
+    fn trusted_comment_names_product_version_customer_and_digest() {
+        let comment = sample_manifest().trusted_comment();
+        assert_eq!(
+            comment,
+            "dropship installer; product: Fabrikam Platform; version: 4.12.0; customer: contoso; payload: blake2b-256:00"
+        );
+    }
+
+    pub(crate) fn sample_manifest() -> Manifest {
+        Manifest {
+            format: FORMAT_VERSION,
+            product: ProductInfo {
+                name: "Fabrikam Platform".into(),
+                version: "4.12.0".into(),
+                vendor: Some("Fabrikam Ltd".into()),
+            },
+            customer: Some("contoso".into()),
+            built_at: "2026-01-01T00:00:00Z".into(),
+            bundler_version: "0.1.0".into(),
+            runtime: RuntimeInfo { bytes: 1000 },
+            payload: PayloadInfo {
+                codec: Codec::Zstd,
+                bytes: 500,
+                unpacked_bytes: 2048,
+                files: 3,
+                digest: "blake2b-256:00".into(),
+            },
+            plan_digest: "blake2b-256:11".into(),
+            contents: vec!["plan.json".into(), "drop/".into()],
+            signer: SignerInfo {
+                key_id: "0123456789ABCDEF".into(),
+                public_key: "RW...".into(),
+            },
+        }
+    }
+}

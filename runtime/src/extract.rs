@@ -1,1 +1,532 @@
-//! (in progress)
+//! Verify an installer and unpack its payload in one pass over the file.
+//!
+//! One thread reads the signed prefix in order and hashes every byte for the signature; the
+//! payload's chunks are handed to a second thread that decompresses and unpacks the tar stream
+//! into a private staging directory. Nothing is moved out of staging unless the signature holds
+//! (the caller commits); the bytes unpacked are the bytes hashed, read once from the open file.
+//!
+//! The tar stream is treated as hostile until verified, and unsafe entries are refused even when
+//! signed: absolute paths, `..`, links leaving the target, hard links, device files, entries
+//! passing through links, duplicates, and more bytes than the signed manifest declares.
+
+use crate::container::{ContainerError, InstallerFile};
+use crate::trust::{SignatureBlock, TrustError, TrustedSigner, Verifier};
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Component, Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+const CHUNK: usize = 1 << 20;
+const CHANNEL_DEPTH: usize = 4;
+
+/// Why verifying or unpacking failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error(transparent)]
+    Container(#[from] ContainerError),
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error("the payload holds an unsafe entry `{entry}`: {what}")]
+    UnsafeEntry { entry: String, what: String },
+    #[error("the payload decodes to more bytes than its signed manifest declares ({declared})")]
+    TooLarge { declared: u64 },
+    #[error("the payload decodes to {found} bytes, but its signed manifest declares {declared}")]
+    SizeMismatch { found: u64, declared: u64 },
+    #[error("the payload is corrupt: {0}")]
+    Corrupt(String),
+    #[error("{role} `{path}`: {source}")]
+    Io {
+        role: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+}
+
+impl ExtractError {
+    /// The exit status this error ends the process with: damage and unsafe content are
+    /// integrity failures; failing to write is not.
+    pub fn exit_status(&self) -> crate::exit::ExitStatus {
+        use crate::exit::ExitStatus;
+        match self {
+            ExtractError::Trust(e) => e.exit_status(),
+            ExtractError::Io { .. } => ExitStatus::Failure,
+            _ => ExitStatus::Integrity,
+        }
+    }
+
+    fn io<'a>(role: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Self + 'a {
+        move |source| ExtractError::Io {
+            role,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// What unpacking produced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unpacked {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// Verify the whole signed prefix without unpacking anything.
+pub fn verify(
+    installer: &InstallerFile,
+    signer: &TrustedSigner,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), ExtractError> {
+    let block = SignatureBlock::parse(&installer.signature, &installer.path)?;
+    let verifier = Verifier::new(signer, &block, &installer.manifest, &installer.path)?;
+    hash_prefix(installer, verifier, None, progress)
+}
+
+/// Verify the installer and unpack its payload into `staging` (an empty private directory).
+/// On any error the caller must discard `staging`.
+pub fn verify_and_unpack(
+    installer: &InstallerFile,
+    signer: &TrustedSigner,
+    staging: &Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Unpacked, ExtractError> {
+    let block = SignatureBlock::parse(&installer.signature, &installer.path)?;
+    let verifier = Verifier::new(signer, &block, &installer.manifest, &installer.path)?;
+    let (tx, rx) = sync_channel::<Vec<u8>>(CHANNEL_DEPTH);
+    std::thread::scope(|scope| {
+        let hasher = scope.spawn(move || hash_prefix(installer, verifier, Some(tx), progress));
+        let unpacked = unpack_stream(ChannelReader::new(rx), installer, staging);
+        let verified = hasher
+            .join()
+            .unwrap_or_else(|_| Err(ExtractError::Corrupt("the verifying thread stopped".into())));
+        // A bad signature explains any unpacking failure, so it is reported first.
+        verified?;
+        unpacked
+    })
+}
+
+/// Read the signed prefix once, in order, feeding the verifier; payload chunks also go to `payload`.
+fn hash_prefix(
+    installer: &InstallerFile,
+    mut verifier: Verifier<'_>,
+    payload: Option<SyncSender<Vec<u8>>>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), ExtractError> {
+    let path = &installer.path;
+    let prefix = installer.trailer.prefix();
+    let mut file = &installer.file;
+    file.seek(SeekFrom::Start(0))
+        .map_err(ExtractError::io("reading installer", path))?;
+    feed(
+        &mut file,
+        prefix.runtime_len,
+        &mut verifier,
+        None,
+        &|_| {},
+        path,
+    )?;
+    feed(
+        &mut file,
+        prefix.payload_len,
+        &mut verifier,
+        payload,
+        progress,
+        path,
+    )?;
+    // The manifest is hashed from the copy that was parsed, so what is trusted is what was read.
+    verifier.update(&installer.manifest_region);
+    Ok(verifier.finish()?)
+}
+
+fn feed(
+    file: &mut &File,
+    len: u64,
+    verifier: &mut Verifier<'_>,
+    mut sink: Option<SyncSender<Vec<u8>>>,
+    progress: &(dyn Fn(u64) + Sync),
+    path: &Path,
+) -> Result<(), ExtractError> {
+    let mut done = 0u64;
+    while done < len {
+        let want = CHUNK.min((len - done) as usize);
+        let mut chunk = vec![0u8; want];
+        file.read_exact(&mut chunk)
+            .map_err(ExtractError::io("reading installer", path))?;
+        verifier.update(&chunk);
+        done += want as u64;
+        progress(done);
+        // When the unpacker has stopped (it failed or finished) keep hashing: the signature
+        // result still decides which error the operator sees.
+        if let Some(tx) = &sink
+            && tx.send(chunk).is_err()
+        {
+            sink = None;
+        }
+    }
+    Ok(())
+}
+
+/// Presents the chunks received from the hashing thread as one stream.
+struct ChannelReader {
+    rx: Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl ChannelReader {
+    fn new(rx: Receiver<Vec<u8>>) -> Self {
+        ChannelReader {
+            rx,
+            chunk: Vec::new(),
+            at: 0,
+        }
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.rx.recv() {
+                Ok(next) => {
+                    self.chunk = next;
+                    self.at = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// Counts decoded bytes and refuses to produce more than the manifest declares.
+struct Limited<'a, R> {
+    inner: R,
+    count: u64,
+    limit: u64,
+    exceeded: &'a Cell<bool>,
+}
+
+impl<R: Read> Read for Limited<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        if self.count > self.limit {
+            self.exceeded.set(true);
+            return Err(io::Error::other("payload larger than declared"));
+        }
+        Ok(n)
+    }
+}
+
+fn unpack_stream(
+    compressed: ChannelReader,
+    installer: &InstallerFile,
+    staging: &Path,
+) -> Result<Unpacked, ExtractError> {
+    let payload = &installer.manifest.payload;
+    let declared = payload.unpacked_bytes;
+    let decoder = payload
+        .codec
+        .decoder(io::BufReader::with_capacity(CHUNK, compressed))
+        .map_err(|e| ExtractError::Corrupt(e.to_string()))?;
+    let exceeded = Cell::new(false);
+    let mut limited = Limited {
+        inner: decoder,
+        count: 0,
+        limit: declared,
+        exceeded: &exceeded,
+    };
+    // Whatever error a size bomb surfaces as (tar, decoder or copy), it is reported as one.
+    let bomb_first = |e: ExtractError| {
+        if exceeded.get() {
+            ExtractError::TooLarge { declared }
+        } else {
+            e
+        }
+    };
+    let unpacked =
+        unpack_entries(&mut tar::Archive::new(&mut limited), staging).map_err(bomb_first)?;
+    io::copy(&mut limited, &mut io::sink())
+        .map_err(|e| bomb_first(ExtractError::Corrupt(e.to_string())))?;
+    if limited.count != declared {
+        return Err(ExtractError::SizeMismatch {
+            found: limited.count,
+            declared,
+        });
+    }
+    Ok(unpacked)
+}
+
+fn unpack_entries<R: Read>(
+    archive: &mut tar::Archive<R>,
+    staging: &Path,
+) -> Result<Unpacked, ExtractError> {
+    let mut unpacked = Unpacked::default();
+    let entries = archive
+        .entries()
+        .map_err(|e| ExtractError::Corrupt(e.to_string()))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| ExtractError::Corrupt(e.to_string()))?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let relative = safe_relative_path(&name)?;
+        let dest = staging.join(&relative);
+        refuse_links_on_the_way(staging, &relative, &name)?;
+        if dest.symlink_metadata().is_ok() && !entry.header().entry_type().is_dir() {
+            return Err(unsafe_entry(&name, "it appears twice"));
+        }
+        let kind = entry.header().entry_type();
+        match kind {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                unpacked.files += 1;
+                unpacked.bytes += entry.size();
+            }
+            tar::EntryType::Directory => {}
+            tar::EntryType::Symlink => check_link_target(&entry, &relative, &name)?,
+            tar::EntryType::Link => return Err(unsafe_entry(&name, "hard links are not allowed")),
+            tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
+                return Err(unsafe_entry(
+                    &name,
+                    "device files and pipes are not allowed",
+                ));
+            }
+            other => {
+                return Err(unsafe_entry(
+                    &name,
+                    &format!("entry type {other:?} is not allowed"),
+                ));
+            }
+        }
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(ExtractError::io("creating directory", parent))?;
+        }
+        entry.set_preserve_mtime(true);
+        entry
+            .unpack(&dest)
+            .map_err(ExtractError::io("unpacking", &dest))?;
+    }
+    Ok(unpacked)
+}
+
+fn unsafe_entry(name: &str, what: &str) -> ExtractError {
+    ExtractError::UnsafeEntry {
+        entry: name.to_string(),
+        what: what.to_string(),
+    }
+}
+
+/// A relative path made only of normal components.
+fn safe_relative_path(name: &str) -> Result<PathBuf, ExtractError> {
+    let path = Path::new(name);
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => out.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => return Err(unsafe_entry(name, "it contains `..`")),
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(unsafe_entry(name, "it is an absolute path"));
+            }
+        }
+    }
+    if out.as_os_str().is_empty() {
+        return Err(unsafe_entry(name, "it has an empty path"));
+    }
+    Ok(out)
+}
+
+/// Refuse an entry whose parent directories include a symlink (writing through it could leave
+/// the target).
+fn refuse_links_on_the_way(root: &Path, relative: &Path, name: &str) -> Result<(), ExtractError> {
+    let mut at = root.to_path_buf();
+    let parents = relative
+        .parent()
+        .map(|p| p.components().count())
+        .unwrap_or(0);
+    for component in relative.components().take(parents) {
+        at.push(component);
+        if at
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Err(unsafe_entry(name, "it goes through a link"));
+        }
+    }
+    Ok(())
+}
+
+/// A symlink must be relative and, resolved from where it sits, stay inside the target.
+fn check_link_target<R: Read>(
+    entry: &tar::Entry<'_, R>,
+    relative: &Path,
+    name: &str,
+) -> Result<(), ExtractError> {
+    let target = entry
+        .link_name()
+        .map_err(|e| ExtractError::Corrupt(e.to_string()))?
+        .ok_or_else(|| unsafe_entry(name, "a link without a target"))?;
+    let mut depth: i64 = relative.components().count() as i64 - 1;
+    for component in target.components() {
+        match component {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir => depth -= 1,
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(unsafe_entry(name, "a link to an absolute path"));
+            }
+        }
+        if depth < 0 {
+            return Err(unsafe_entry(name, "a link pointing outside the target"));
+        }
+    }
+    Ok(())
+}
+
+/// Read one small member of the payload (e.g. `plan.json`) WITHOUT verifying the signature:
+/// for `inspect`, which shows what a file claims. Members near the start are found quickly.
+pub fn read_member_unverified(
+    installer: &InstallerFile,
+    name: &str,
+    max_len: u64,
+) -> Result<Option<Vec<u8>>, ExtractError> {
+    let prefix = installer.trailer.prefix();
+    let mut file = &installer.file;
+    file.seek(SeekFrom::Start(prefix.payload_offset()))
+        .map_err(ExtractError::io("reading installer", &installer.path))?;
+    let compressed = io::BufReader::new(file.take(prefix.payload_len));
+    let decoder = installer
+        .manifest
+        .payload
+        .codec
+        .decoder(compressed)
+        .map_err(|e| ExtractError::Corrupt(e.to_string()))?;
+    let mut archive = tar::Archive::new(decoder);
+    for entry in archive
+        .entries()
+        .map_err(|e| ExtractError::Corrupt(e.to_string()))?
+    {
+        let entry = entry.map_err(|e| ExtractError::Corrupt(e.to_string()))?;
+        if entry.path_bytes().as_ref() == name.as_bytes() {
+            let mut bytes = Vec::new();
+            entry
+                .take(max_len + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| ExtractError::Corrupt(e.to_string()))?;
+            if bytes.len() as u64 > max_len {
+                return Err(ExtractError::TooLarge { declared: max_len });
+            }
+            return Ok(Some(bytes));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_paths_are_normal_components_only() {
+        assert_eq!(
+            safe_relative_path("drop/a/b.txt").unwrap(),
+            PathBuf::from("drop/a/b.txt")
+        );
+        assert_eq!(
+            safe_relative_path("./plan.json").unwrap(),
+            PathBuf::from("plan.json")
+        );
+        assert!(safe_relative_path("/etc/passwd").is_err());
+        assert!(safe_relative_path("drop/../../x").is_err());
+        assert!(safe_relative_path(".").is_err());
+    }
+
+    fn tar_with(build: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        build(&mut builder);
+        builder.into_inner().unwrap()
+    }
+
+    fn unpack(bytes: &[u8]) -> Result<Unpacked, ExtractError> {
+        let dir = tempfile::tempdir().unwrap();
+        unpack_entries(&mut tar::Archive::new(bytes), dir.path())
+    }
+
+    fn header(kind: tar::EntryType, size: u64) -> tar::Header {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(size);
+        h.set_mode(0o644);
+        h
+    }
+
+    #[test]
+    fn links_leaving_the_target_are_refused() {
+        let bytes = tar_with(|b| {
+            let mut h = header(tar::EntryType::Symlink, 0);
+            b.append_link(&mut h, "drop/evil", "../../etc").unwrap();
+        });
+        let err = unpack(&bytes).unwrap_err();
+        assert!(err.to_string().contains("outside the target"), "{err}");
+    }
+
+    #[test]
+    fn links_inside_the_target_are_kept_and_writing_through_them_is_refused() {
+        let ok = tar_with(|b| {
+            let mut h = header(tar::EntryType::Symlink, 0);
+            b.append_link(&mut h, "drop/a/link", "../b").unwrap();
+        });
+        unpack(&ok).unwrap();
+        let through = tar_with(|b| {
+            let mut h = header(tar::EntryType::Symlink, 0);
+            b.append_link(&mut h, "drop/link", "sub").unwrap();
+            let mut f = header(tar::EntryType::Regular, 2);
+            b.append_data(&mut f, "drop/link/file", &b"hi"[..]).unwrap();
+        });
+        let err = unpack(&through).unwrap_err();
+        assert!(err.to_string().contains("goes through a link"), "{err}");
+    }
+
+    #[test]
+    fn device_files_and_hard_links_are_refused() {
+        let dev = tar_with(|b| {
+            let mut h = header(tar::EntryType::Char, 0);
+            b.append_data(&mut h, "drop/null", io::empty()).unwrap();
+        });
+        assert!(unpack(&dev).unwrap_err().to_string().contains("device"));
+        let hard = tar_with(|b| {
+            let mut h = header(tar::EntryType::Link, 0);
+            b.append_link(&mut h, "drop/hard", "drop/other").unwrap();
+        });
+        assert!(
+            unpack(&hard)
+                .unwrap_err()
+                .to_string()
+                .contains("hard links")
+        );
+    }
+
+    #[test]
+    fn regular_files_are_counted_and_modes_kept() {
+        let bytes = tar_with(|b| {
+            let mut h = header(tar::EntryType::Regular, 5);
+            h.set_mode(0o755);
+            b.append_data(&mut h, "drop/run.sh", &b"echo\n"[..])
+                .unwrap();
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let got = unpack_entries(&mut tar::Archive::new(&bytes[..]), dir.path()).unwrap();
+        assert_eq!(got, Unpacked { files: 1, bytes: 5 });
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("drop/run.sh"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o755);
+        }
+    }
+}

@@ -1,1 +1,516 @@
-//! (in progress)
+//! Signatures and trust: which key an installer must be signed by, and checking that it is.
+//!
+//! A runtime built with `DROPSHIP_TRUSTED_KEYS` (pinned) accepts only those keys. An unpinned
+//! runtime shows the signer's key id and public key and asks the operator, or is told which key
+//! to trust (`--trusted-key`, `--trusted-key-file`, or explicitly `--trust-embedded-key`).
+//!
+//! The signature is a minisign prehashed (BLAKE2b-512) signature over every byte before the
+//! signature block. The block is stored in canonical form (fixed untrusted comment, strict
+//! base64) so that no byte of it can change without the file being refused, and its trusted
+//! comment must be the one the signed manifest implies.
+//!
+//! This module does not read the payload; `extract` streams it through [`Verifier`].
+
+use crate::container::Manifest;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use std::path::{Path, PathBuf};
+
+include!(concat!(env!("OUT_DIR"), "/pinned_keys.rs"));
+
+/// The untrusted comment every installer signature carries (it is not signed, so it is fixed).
+pub const SIGNATURE_UNTRUSTED_COMMENT: &str = "untrusted comment: dropship installer signature";
+/// Prefix of the record a runtime binary carries to tell the bundler its pinned keys.
+pub const PINNED_RECORD_PREFIX: &[u8] = b"DROPSHIP-PINNED-KEYS/1:";
+
+/// Why an installer's signature or signer is not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("`{path}` has a damaged signature block: {what}")]
+    BadSignatureBlock { path: PathBuf, what: String },
+    #[error(
+        "`{path}` does not match its signature: the file was modified after signing, or signed by another key \
+         (key {key_id})"
+    )]
+    SignatureMismatch { path: PathBuf, key_id: String },
+    #[error("`{path}` is signed by key {found}, but the trusted key is {expected}")]
+    WrongKey {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+    #[error(
+        "`{path}` is signed by key {found}, which this runtime does not trust (pinned keys: {pinned}); \
+         ask the vendor for an installer signed with a pinned key"
+    )]
+    NotPinned {
+        path: PathBuf,
+        found: String,
+        pinned: String,
+    },
+    #[error("`{path}`'s signed comment does not describe its manifest")]
+    TrustedCommentMismatch { path: PathBuf },
+    #[error(
+        "the installer is signed by key {key_id} and no key is trusted for an unattended run; \
+         hint: compare the key with the one the vendor published, then pass `--trusted-key {public_key}`, \
+         `--trusted-key-file FILE`, or `--trust-embedded-key`"
+    )]
+    NoTrustedKey { key_id: String, public_key: String },
+    #[error("the operator did not confirm signer key {key_id}")]
+    Declined { key_id: String },
+    #[error("{origin} is not a minisign public key: {what}")]
+    BadPublicKey { origin: String, what: String },
+    #[error("this runtime was built with invalid pinned keys: {0}")]
+    BadPinnedKeys(String),
+}
+
+impl TrustError {
+    /// The exit status this error ends the process with.
+    pub fn exit_status(&self) -> crate::exit::ExitStatus {
+        use crate::exit::ExitStatus;
+        match self {
+            TrustError::Declined { .. } => ExitStatus::Declined,
+            TrustError::BadPublicKey { .. } => ExitStatus::Usage,
+            _ => ExitStatus::Integrity,
+        }
+    }
+}
+
+/// A minisign public key with its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    /// The base64 form (the second line of a `.pub` file).
+    pub base64: String,
+    /// minisign's key id: 16 upper-case hex digits.
+    pub key_id: String,
+    key: minisign_verify::PublicKey,
+}
+
+impl PublicKey {
+    /// Parse the base64 form; `origin` names where it came from, for messages.
+    pub fn from_base64(text: &str, origin: &str) -> Result<Self, TrustError> {
+        let text = text.trim();
+        let bad = |what: &str| TrustError::BadPublicKey {
+            origin: origin.to_string(),
+            what: what.to_string(),
+        };
+        let raw = BASE64.decode(text).map_err(|_| bad("not base64"))?;
+        let id_bytes: [u8; 8] = raw
+            .get(2..10)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| bad("too short"))?;
+        let key = minisign_verify::PublicKey::from_base64(text).map_err(|e| bad(&e.to_string()))?;
+        Ok(PublicKey {
+            base64: text.to_string(),
+            key_id: key_id_hex(id_bytes),
+            key,
+        })
+    }
+
+    /// Parse a minisign `.pub` file's contents (untrusted comment line, then the key), or a bare key.
+    pub fn from_pub_file_text(text: &str, origin: &str) -> Result<Self, TrustError> {
+        let key_line = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with("untrusted comment:"))
+            .unwrap_or("");
+        Self::from_base64(key_line, origin)
+    }
+
+    /// Read a minisign `.pub` file.
+    pub fn from_file(path: &Path) -> Result<Self, TrustError> {
+        let origin = format!("`{}`", path.display());
+        let text = std::fs::read_to_string(path).map_err(|e| TrustError::BadPublicKey {
+            origin: origin.clone(),
+            what: format!("cannot read it: {e}"),
+        })?;
+        Self::from_pub_file_text(&text, &origin)
+    }
+}
+
+/// minisign prints a key id as the little-endian u64 of its 8 bytes, in upper-case hex.
+pub fn key_id_hex(id: [u8; 8]) -> String {
+    format!("{:016X}", u64::from_le_bytes(id))
+}
+
+/// The keys pinned into this runtime at compile time (empty when unpinned).
+pub fn pinned_keys() -> Result<Vec<PublicKey>, TrustError> {
+    parse_key_list(PINNED_KEYS)
+}
+
+/// Parse a comma-separated list of base64 minisign public keys.
+pub fn parse_key_list(list: &str) -> Result<Vec<PublicKey>, TrustError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(|k| {
+            PublicKey::from_base64(k, "a pinned key")
+                .map_err(|e| TrustError::BadPinnedKeys(e.to_string()))
+        })
+        .collect()
+}
+
+/// Find the pinned-keys record in a runtime binary's bytes (`None`: no record, an old runtime).
+pub fn pinned_keys_in_binary(binary: &[u8]) -> Option<Result<Vec<PublicKey>, TrustError>> {
+    let mut rest = binary;
+    while let Some(at) = find(rest, PINNED_RECORD_PREFIX) {
+        let after = &rest[at + PINNED_RECORD_PREFIX.len()..];
+        if let Some(body) = after.strip_prefix(b"[")
+            && let Some(end) = body.iter().position(|&b| b == b']')
+            && let Ok(list) = std::str::from_utf8(&body[..end])
+        {
+            return Some(parse_key_list(list));
+        }
+        rest = after;
+    }
+    None
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// How the operator told us which key to trust.
+#[derive(Debug, Clone, Default)]
+pub struct TrustOptions {
+    /// `--trusted-key KEY`
+    pub trusted_key: Option<String>,
+    /// `--trusted-key-file FILE`
+    pub trusted_key_file: Option<PathBuf>,
+    /// `--trust-embedded-key`
+    pub trust_embedded_key: bool,
+}
+
+/// Where the accepted key came from (reported to the operator and in the report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustBasis {
+    Pinned,
+    GivenKey,
+    EmbeddedKeyAccepted,
+    ConfirmedByOperator,
+}
+
+impl TrustBasis {
+    pub fn describe(self) -> &'static str {
+        match self {
+            TrustBasis::Pinned => "a key pinned into this installer's runtime",
+            TrustBasis::GivenKey => "the key given on the command line",
+            TrustBasis::EmbeddedKeyAccepted => "the embedded key (--trust-embedded-key)",
+            TrustBasis::ConfirmedByOperator => "the embedded key, confirmed by the operator",
+        }
+    }
+}
+
+/// The key an installer will be verified against, and why it is trusted.
+#[derive(Debug, Clone)]
+pub struct TrustedSigner {
+    pub key: PublicKey,
+    pub basis: TrustBasis,
+}
+
+/// Decide which key to verify with. `confirm` is asked (key id, public key) only for an unpinned
+/// runtime without an explicit choice; `None` means there is nobody to ask (not a terminal).
+pub fn choose_signer(
+    manifest: &Manifest,
+    signature_key_id: &str,
+    path: &Path,
+    options: &TrustOptions,
+    pinned: &[PublicKey],
+    confirm: Option<&mut dyn FnMut(&PublicKey) -> bool>,
+) -> Result<TrustedSigner, TrustError> {
+    let embedded =
+        PublicKey::from_base64(&manifest.signer.public_key, "the installer's embedded key")?;
+    let given = given_key(options)?;
+    if !pinned.is_empty() {
+        let key = pinned
+            .iter()
+            .find(|k| k.key_id == signature_key_id)
+            .ok_or_else(|| TrustError::NotPinned {
+                path: path.to_path_buf(),
+                found: signature_key_id.to_string(),
+                pinned: pinned
+                    .iter()
+                    .map(|k| k.key_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+        return Ok(TrustedSigner {
+            key: key.clone(),
+            basis: TrustBasis::Pinned,
+        });
+    }
+    if let Some(key) = given {
+        if key.key_id != signature_key_id {
+            return Err(TrustError::WrongKey {
+                path: path.to_path_buf(),
+                found: signature_key_id.to_string(),
+                expected: key.key_id,
+            });
+        }
+        return Ok(TrustedSigner {
+            key,
+            basis: TrustBasis::GivenKey,
+        });
+    }
+    if options.trust_embedded_key {
+        return Ok(TrustedSigner {
+            key: embedded,
+            basis: TrustBasis::EmbeddedKeyAccepted,
+        });
+    }
+    match confirm.map(|ask| ask(&embedded)) {
+        Some(true) => Ok(TrustedSigner {
+            key: embedded,
+            basis: TrustBasis::ConfirmedByOperator,
+        }),
+        Some(false) => Err(TrustError::Declined {
+            key_id: embedded.key_id,
+        }),
+        None => Err(TrustError::NoTrustedKey {
+            key_id: embedded.key_id,
+            public_key: embedded.base64,
+        }),
+    }
+}
+
+fn given_key(options: &TrustOptions) -> Result<Option<PublicKey>, TrustError> {
+    if let Some(text) = &options.trusted_key {
+        return PublicKey::from_pub_file_text(text, "--trusted-key").map(Some);
+    }
+    options
+        .trusted_key_file
+        .as_deref()
+        .map(PublicKey::from_file)
+        .transpose()
+}
+
+/// A parsed, canonical signature block.
+pub struct SignatureBlock {
+    signature: minisign_verify::Signature,
+    /// The signer's key id as the block names it.
+    pub key_id: String,
+}
+
+impl SignatureBlock {
+    /// Parse an installer's signature block, refusing any non-canonical byte.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, TrustError> {
+        let bad = |what: &str| TrustError::BadSignatureBlock {
+            path: path.to_path_buf(),
+            what: what.to_string(),
+        };
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let [comment, sig, trusted, global] = lines.as_slice() else {
+            return Err(bad("it is not four lines"));
+        };
+        if !lines
+            .iter()
+            .all(|l| l.ends_with('\n') && !l.ends_with("\r\n"))
+        {
+            return Err(bad("its lines are not terminated canonically"));
+        }
+        if comment.trim_end_matches('\n') != SIGNATURE_UNTRUSTED_COMMENT {
+            return Err(bad("its untrusted comment is not dropship's"));
+        }
+        if !trusted.starts_with("trusted comment: ") {
+            return Err(bad("its third line is not a trusted comment"));
+        }
+        let sig_bytes = canonical_base64(sig)
+            .ok_or_else(|| bad("its signature line is not canonical base64"))?;
+        canonical_base64(global)
+            .ok_or_else(|| bad("its global signature line is not canonical base64"))?;
+        let id_bytes: [u8; 8] = sig_bytes
+            .get(2..10)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| bad("its signature is too short"))?;
+        let signature =
+            minisign_verify::Signature::decode(text).map_err(|e| bad(&e.to_string()))?;
+        Ok(SignatureBlock {
+            signature,
+            key_id: key_id_hex(id_bytes),
+        })
+    }
+
+    /// The signed trusted comment.
+    pub fn trusted_comment(&self) -> &str {
+        self.signature.trusted_comment()
+    }
+}
+
+fn canonical_base64(line: &str) -> Option<Vec<u8>> {
+    let line = line.strip_suffix('\n')?;
+    let bytes = BASE64.decode(line).ok()?;
+    (BASE64.encode(&bytes) == line).then_some(bytes)
+}
+
+/// Put a signature made elsewhere (e.g. by stock `minisign -S`) into canonical form: the
+/// untrusted comment is replaced (it is not signed) and line endings normalised.
+pub fn canonicalize_signature(text: &str) -> String {
+    let mut lines = text.lines().map(str::trim_end).filter(|l| !l.is_empty());
+    let _untrusted = lines.next();
+    let mut out = format!("{SIGNATURE_UNTRUSTED_COMMENT}\n");
+    for line in lines {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Checks a signature over bytes fed to it in order.
+pub struct Verifier<'a> {
+    stream: minisign_verify::StreamVerifier<'a>,
+    path: &'a Path,
+    key_id: &'a str,
+}
+
+impl<'a> Verifier<'a> {
+    /// Start verifying `block` with `signer`, after checking the block names the signer's key
+    /// and the trusted comment describes `manifest`.
+    pub fn new(
+        signer: &'a TrustedSigner,
+        block: &'a SignatureBlock,
+        manifest: &Manifest,
+        path: &'a Path,
+    ) -> Result<Self, TrustError> {
+        if block.key_id != signer.key.key_id {
+            return Err(TrustError::WrongKey {
+                path: path.to_path_buf(),
+                found: block.key_id.clone(),
+                expected: signer.key.key_id.clone(),
+            });
+        }
+        if block.trusted_comment() != manifest.trusted_comment() {
+            return Err(TrustError::TrustedCommentMismatch {
+                path: path.to_path_buf(),
+            });
+        }
+        let stream = signer
+            .key
+            .key
+            .verify_stream(&block.signature)
+            .map_err(|_| TrustError::SignatureMismatch {
+                path: path.to_path_buf(),
+                key_id: block.key_id.clone(),
+            })?;
+        Ok(Verifier {
+            stream,
+            path,
+            key_id: &signer.key.key_id,
+        })
+    }
+
+    /// Feed the next bytes of the signed prefix.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.stream.update(bytes);
+    }
+
+    /// Check the signature over everything fed.
+    pub fn finish(mut self) -> Result<(), TrustError> {
+        self.stream
+            .finalize()
+            .map_err(|_| TrustError::SignatureMismatch {
+                path: self.path.to_path_buf(),
+                key_id: self.key_id.to_string(),
+            })
+    }
+}
+
+/// How to check the same signature with the stock `minisign` tool (printed by both `verify`s):
+/// cut the signature block out, then verify the signed prefix (bash process substitution).
+pub fn minisign_command(
+    installer: &Path,
+    signed_len: u64,
+    signature_len: u64,
+    public_key: &str,
+) -> String {
+    let file = shell_quote(&installer.display().to_string());
+    format!(
+        "tail -c {tail} {file} | head -c {signature_len} > installer.minisig\n\
+         minisign -V -P {public_key} -x installer.minisig -m <(head -c {signed_len} {file})",
+        tail = signature_len + crate::container::TRAILER_LEN,
+    )
+}
+
+fn shell_quote(text: &str) -> String {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b))
+    {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A key pair made by stock `minisign -G -W` for these tests (public half only).
+    const PUBLIC: &str = "RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3";
+
+    #[test]
+    fn key_id_is_printed_as_minisign_does() {
+        let key = PublicKey::from_base64(PUBLIC, "test").unwrap();
+        assert_eq!(key.key_id, "E7620F1842B4E81F");
+    }
+
+    #[test]
+    fn pub_file_text_and_bare_key_both_parse() {
+        let file = format!("untrusted comment: minisign public key E7620F1842B4E81F\n{PUBLIC}\n");
+        assert_eq!(
+            PublicKey::from_pub_file_text(&file, "t").unwrap().base64,
+            PUBLIC
+        );
+        assert_eq!(
+            PublicKey::from_pub_file_text(PUBLIC, "t").unwrap().base64,
+            PUBLIC
+        );
+        assert!(PublicKey::from_pub_file_text("untrusted comment: x\nnot-a-key\n", "t").is_err());
+    }
+
+    #[test]
+    fn pinned_record_is_found_in_a_binary() {
+        let binary = [
+            b"junk DROPSHIP-PINNED-KEYS/1: no bracket ".as_slice(),
+            b"DROPSHIP-PINNED-KEYS/1:[",
+            PUBLIC.as_bytes(),
+            b"] tail",
+        ]
+        .concat();
+        let keys = pinned_keys_in_binary(&binary).unwrap().unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].base64, PUBLIC);
+        assert!(pinned_keys_in_binary(b"nothing here").is_none());
+        let empty = pinned_keys_in_binary(b"DROPSHIP-PINNED-KEYS/1:[]")
+            .unwrap()
+            .unwrap();
+        assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn canonicalize_replaces_the_untrusted_comment() {
+        let stock = "untrusted comment: signature from minisign secret key\r\nAAAA\r\ntrusted comment: x\r\nBBBB\r\n";
+        assert_eq!(
+            canonicalize_signature(stock),
+            format!("{SIGNATURE_UNTRUSTED_COMMENT}\nAAAA\ntrusted comment: x\nBBBB\n")
+        );
+    }
+
+    #[test]
+    fn non_canonical_base64_is_refused() {
+        assert!(canonical_base64("QQ==\n").is_some());
+        assert!(
+            canonical_base64("QR==\n").is_none(),
+            "non-zero trailing bits"
+        );
+        assert!(canonical_base64("QQ\n").is_none(), "missing padding");
+    }
+
+    #[test]
+    fn minisign_command_quotes_paths() {
+        let cmd = minisign_command(Path::new("/tmp/my installer"), 100, 300, PUBLIC);
+        assert!(cmd.contains("'/tmp/my installer'"), "{cmd}");
+        assert!(cmd.contains("tail -c 364"), "{cmd}");
+        assert!(cmd.contains("head -c 100"), "{cmd}");
+    }
+}

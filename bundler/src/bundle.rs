@@ -1,0 +1,389 @@
+//! `dropship build` and `dropship seal`: validate the inputs, pack, and write signed installers
+//! (or a `.presign` file for signing on an offline machine with stock `minisign`).
+
+use crate::keys::{self, SigningKey};
+use crate::pack::{self, Counting, DropSource, PackOptions, PartInfo};
+use anyhow::{Context, Result, anyhow, bail};
+use blake2::{Blake2b256, Digest};
+use dropship_runtime::container::{
+    self, Codec, FORMAT_VERSION, Manifest, PayloadInfo, PrefixLayout, ProductInfo, RuntimeInfo,
+    SignerInfo,
+};
+use dropship_runtime::extract;
+use dropship_runtime::trust::{self, PublicKey, SignatureBlock, TrustBasis, TrustedSigner};
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// Everything `build` needs, validated.
+pub struct BuildInputs {
+    pub drop: DropSource,
+    pub plan_bytes: Vec<u8>,
+    pub product: ProductInfo,
+    pub customers: Vec<Customer>,
+    pub runtime: PathBuf,
+    pub options: PackOptions,
+}
+
+/// One customer profile, as packed.
+pub struct Customer {
+    pub name: Option<String>,
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// How the installer is signed.
+pub enum Signing {
+    /// Sign now with this key.
+    Key(SigningKey),
+    /// Write the signed prefix only, for `minisign -S` elsewhere; the manifest names this key.
+    Presign(PublicKey),
+}
+
+impl Signing {
+    fn public(&self) -> &PublicKey {
+        match self {
+            Signing::Key(key) => &key.public,
+            Signing::Presign(public) => public,
+        }
+    }
+}
+
+/// Refuse a key the runtime stub would refuse (a pinned runtime accepts only its pins).
+pub fn check_runtime_trusts(runtime: &Path, key: &PublicKey) -> Result<()> {
+    let binary = std::fs::read(runtime)
+        .with_context(|| format!("reading runtime `{}`", runtime.display()))?;
+    let pinned = match trust::pinned_keys_in_binary(&binary) {
+        Some(result) => result?,
+        None => bail!(
+            "`{}` is not a dropship runtime (no pinned-keys record); pass the `dropship-runtime` binary with `--runtime`",
+            runtime.display()
+        ),
+    };
+    if !pinned.is_empty() && !pinned.iter().any(|k| k.key_id == key.key_id) {
+        let ids: Vec<&str> = pinned.iter().map(|k| k.key_id.as_str()).collect();
+        bail!(
+            "the runtime `{}` only trusts key(s) {}, so it would refuse an installer signed by key {}; \
+             sign with a pinned key or build the runtime with DROPSHIP_TRUSTED_KEYS including this key",
+            runtime.display(),
+            ids.join(", "),
+            key.key_id
+        );
+    }
+    Ok(())
+}
+
+/// Build one installer per customer (one without a profile when none is given). With more than
+/// one customer, `out` is a directory and the shared part of the payload is compressed once.
+pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<PathBuf>> {
+    check_runtime_trusts(&inputs.runtime, signing.public())?;
+    if inputs.customers.len() <= 1 {
+        let customer = inputs.customers.first().unwrap_or(&Customer {
+            name: None,
+            bytes: None,
+        });
+        write_installer(inputs, customer, SharedPart::Pack, signing, out)?;
+        return Ok(vec![out.to_path_buf()]);
+    }
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating output directory `{}`", out.display()))?;
+    let mut shared = tempfile::tempfile_in(out)
+        .with_context(|| format!("creating a temporary file in `{}`", out.display()))?;
+    let info = pack::write_shared_frame(
+        BufWriter::new(&mut shared),
+        &inputs.plan_bytes,
+        &inputs.drop,
+        &inputs.options,
+    )?;
+    let mut written = Vec::new();
+    for customer in &inputs.customers {
+        let name = installer_file_name(&inputs.product, customer.name.as_deref(), signing);
+        let path = out.join(name);
+        shared.seek(SeekFrom::Start(0))?;
+        write_installer(
+            inputs,
+            customer,
+            SharedPart::Copy(&mut shared, info),
+            signing,
+            &path,
+        )?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// `fabrikam-platform-4.12.0-contoso` (plus `.presign` when presigning).
+pub fn installer_file_name(
+    product: &ProductInfo,
+    customer: Option<&str>,
+    signing: &Signing,
+) -> String {
+    let slug = |s: &str| {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect::<String>()
+    };
+    let mut name = format!("{}-{}", slug(&product.name), slug(&product.version));
+    if let Some(customer) = customer {
+        name = format!("{name}-{}", slug(customer));
+    }
+    if matches!(signing, Signing::Presign(_)) {
+        name.push_str(".presign");
+    }
+    name
+}
+
+enum SharedPart<'a> {
+    /// Compress the plan and drop now.
+    Pack,
+    /// Copy an already compressed shared frame.
+    Copy(&'a mut File, PartInfo),
+}
+
+/// Write one installer through a temporary file beside `out`, renamed into place when complete.
+fn write_installer(
+    inputs: &BuildInputs,
+    customer: &Customer,
+    shared: SharedPart<'_>,
+    signing: &Signing,
+    out: &Path,
+) -> Result<()> {
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a temporary file in `{}`", dir.display()))?;
+    let layout = write_prefix(
+        inputs,
+        customer,
+        shared,
+        signing.public(),
+        temp.as_file_mut(),
+    )?;
+    if let Signing::Key(key) = signing {
+        let manifest = read_manifest_back(temp.as_file_mut(), &layout)?;
+        temp.as_file_mut().seek(SeekFrom::Start(0))?;
+        let signature = key.sign(
+            temp.as_file_mut().take(layout.signed_len()),
+            &manifest.trusted_comment(),
+        )?;
+        temp.as_file_mut().seek(SeekFrom::End(0))?;
+        container::append_signature(temp.as_file_mut(), &layout, &signature)?;
+    }
+    temp.as_file().sync_all()?;
+    set_executable(temp.path(), matches!(signing, Signing::Key(_)))?;
+    temp.persist(out)
+        .map_err(|e| anyhow!("writing `{}`: {}", out.display(), e.error))?;
+    Ok(())
+}
+
+/// Runtime, payload and manifest: the signed prefix.
+fn write_prefix(
+    inputs: &BuildInputs,
+    customer: &Customer,
+    shared: SharedPart<'_>,
+    signer: &PublicKey,
+    file: &mut File,
+) -> Result<PrefixLayout> {
+    let mut out = BufWriter::with_capacity(1 << 20, &mut *file);
+    let runtime_len = io::copy(
+        &mut File::open(&inputs.runtime)
+            .with_context(|| format!("reading runtime `{}`", inputs.runtime.display()))?,
+        &mut out,
+    )?;
+    let mut hashed = Hashing::new(&mut out);
+    let first =
+        pack::write_customer_frame(&mut hashed, customer.bytes.as_deref(), &inputs.options)?;
+    let second = match shared {
+        SharedPart::Pack => pack::write_shared_frame(
+            &mut hashed,
+            &inputs.plan_bytes,
+            &inputs.drop,
+            &inputs.options,
+        )?,
+        SharedPart::Copy(file, info) => {
+            io::copy(file, &mut hashed)?;
+            info
+        }
+    };
+    let part = first.plus(second);
+    let digest = pack::digest_text(hashed.hasher);
+    let manifest = manifest(inputs, customer, signer, runtime_len, part, digest);
+    let region = manifest.to_region();
+    out.write_all(&region)?;
+    out.flush()?;
+    Ok(PrefixLayout {
+        runtime_len,
+        payload_len: part.bytes,
+        manifest_len: region.len() as u64,
+    })
+}
+
+fn manifest(
+    inputs: &BuildInputs,
+    customer: &Customer,
+    signer: &PublicKey,
+    runtime_len: u64,
+    part: PartInfo,
+    digest: String,
+) -> Manifest {
+    let mut contents = Vec::new();
+    if customer.bytes.is_some() {
+        contents.push(pack::CUSTOMER_ENTRY.to_string());
+    }
+    contents.extend([pack::PLAN_ENTRY.to_string(), format!("{}/", pack::DROP_DIR)]);
+    Manifest {
+        format: FORMAT_VERSION,
+        product: inputs.product.clone(),
+        customer: customer.name.clone(),
+        built_at: build_time(inputs.options.mtime),
+        bundler_version: env!("CARGO_PKG_VERSION").to_string(),
+        runtime: RuntimeInfo { bytes: runtime_len },
+        payload: PayloadInfo {
+            codec: inputs.options.codec,
+            bytes: part.bytes,
+            unpacked_bytes: part.unpacked_bytes,
+            files: part.files,
+            digest,
+        },
+        plan_digest: pack::digest_of(&inputs.plan_bytes),
+        contents,
+        signer: SignerInfo {
+            key_id: signer.key_id.clone(),
+            public_key: signer.base64.clone(),
+        },
+    }
+}
+
+fn build_time(epoch: Option<u64>) -> String {
+    let time = match epoch {
+        Some(secs) => chrono::DateTime::from_timestamp(secs as i64, 0).unwrap_or_default(),
+        None => chrono::Utc::now(),
+    };
+    time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn read_manifest_back(file: &mut File, layout: &PrefixLayout) -> Result<Manifest> {
+    file.seek(SeekFrom::Start(layout.manifest_offset()))?;
+    let mut region = Vec::new();
+    file.take(layout.manifest_len).read_to_end(&mut region)?;
+    Ok(Manifest::from_region(
+        &region,
+        Path::new("the new installer"),
+    )?)
+}
+
+fn set_executable(path: &Path, executable: bool) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if executable { 0o755 } else { 0o644 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("setting permissions of `{}`", path.display()))?;
+    }
+    let _ = (path, executable);
+    Ok(())
+}
+
+/// Hashes (BLAKE2b-256) what passes through, for the payload digest.
+struct Hashing<W> {
+    inner: Counting<W>,
+    hasher: Blake2b256,
+}
+
+impl<W: Write> Hashing<W> {
+    fn new(inner: W) -> Self {
+        Hashing {
+            inner: Counting::new(inner),
+            hasher: Blake2b256::new(),
+        }
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The exact `minisign` command that signs a `.presign` file for `dropship seal`.
+pub fn presign_instructions(presign: &Path) -> Result<String> {
+    let (_, _, manifest, _) = container::read_presign(presign)?;
+    let file = presign.display();
+    Ok(format!(
+        "Sign it on the signing machine with stock minisign:\n  minisign -S -s dropship.key -m {file} -t '{}'\nthen attach the signature:\n  dropship seal {file} --signature {file}.minisig -o INSTALLER",
+        manifest.trusted_comment()
+    ))
+}
+
+/// `dropship seal`: attach a signature made elsewhere to a `.presign` file, after checking it.
+pub fn seal(presign: &Path, signature_file: &Path, out: &Path) -> Result<()> {
+    let (mut file, layout, manifest, _) = container::read_presign(presign)?;
+    let text = std::fs::read_to_string(signature_file)
+        .with_context(|| format!("reading signature `{}`", signature_file.display()))?;
+    let canonical = trust::canonicalize_signature(&text);
+    let block = SignatureBlock::parse(&canonical, signature_file)?;
+    let signer = TrustedSigner {
+        key: PublicKey::from_base64(&manifest.signer.public_key, "the manifest's signer key")?,
+        basis: TrustBasis::GivenKey,
+    };
+    if block.trusted_comment() != manifest.trusted_comment() {
+        bail!(
+            "the signature's trusted comment is `{}` but must be `{}`; sign again with `-t` as `dropship build --presign` printed",
+            block.trusted_comment(),
+            manifest.trusted_comment()
+        );
+    }
+    let mut verifier = trust::Verifier::new(&signer, &block, &manifest, signature_file)?;
+    file.seek(SeekFrom::Start(0))?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        verifier.update(&buf[..n]);
+    }
+    verifier.finish()?;
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    file.seek(SeekFrom::Start(0))?;
+    io::copy(&mut file, temp.as_file_mut())?;
+    container::append_signature(temp.as_file_mut(), &layout, &canonical)?;
+    temp.as_file().sync_all()?;
+    set_executable(temp.path(), true)?;
+    temp.persist(out)
+        .map_err(|e| anyhow!("writing `{}`: {}", out.display(), e.error))?;
+    Ok(())
+}
+
+/// `dropship verify`: check an installer against a public key, running none of its code.
+pub fn verify(installer: &Path, key: &Path) -> Result<(container::InstallerFile, TrustedSigner)> {
+    let file = container::InstallerFile::open(installer)?;
+    let signer = TrustedSigner {
+        key: keys::load_public_key(key)?,
+        basis: TrustBasis::GivenKey,
+    };
+    extract::verify(&file, &signer, &|_| {})?;
+    Ok((file, signer))
+}
+
+/// Default codec and its parse from the command line.
+pub fn parse_codec(name: &str) -> Result<Codec, String> {
+    Codec::from_name(name)
+        .ok_or_else(|| format!("unknown compression `{name}`; use zstd, gzip or none"))
+}

@@ -1,0 +1,149 @@
+//! `dropship demo`: build the embedded sample installer with a throwaway key into a new
+//! directory under the current one, then run it as a customer would, and say what happened.
+
+use crate::{bundle, keys, pack, stub};
+use anyhow::{Context, Result, bail};
+use include_dir::{Dir, include_dir};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Everything under `templates/`, embedded at build time.
+pub static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../templates");
+
+pub fn run(runtime: Option<&Path>) -> Result<()> {
+    let dir = fresh_directory()?;
+    let sample = dir.join("sample");
+    write_embedded("sample", &sample)?;
+    let (_, public_key_path, public) = keys::keygen(&dir.join("keys"), true)?;
+    let signing = bundle::Signing::Key(keys::load_secret_key(
+        &dir.join("keys").join(keys::SECRET_KEY_FILE),
+    )?);
+    say(&format!(
+        "made a throwaway signing key {} in {}",
+        public.key_id,
+        dir.join("keys").display()
+    ));
+
+    let plan_bytes = std::fs::read(sample.join("plan.json"))?;
+    let customer_bytes = std::fs::read(sample.join("customer.json"))?;
+    let inputs = bundle::BuildInputs {
+        drop: pack::DropSource::open(&sample.join("drop"))?,
+        product: crate::plan_product(&plan_bytes, &sample.join("plan.json"))?,
+        plan_bytes,
+        customers: vec![bundle::Customer {
+            name: Some("Contoso".into()),
+            bytes: Some(customer_bytes),
+        }],
+        runtime: stub::locate(runtime)?,
+        options: pack::PackOptions {
+            codec: Default::default(),
+            threads: 2,
+            mtime: None,
+        },
+    };
+    let installer = dir.join(bundle::installer_file_name(
+        &inputs.product,
+        Some("Contoso"),
+        &signing,
+    ));
+    bundle::build(&inputs, &signing, &installer)?;
+    say(&format!("built and signed {}", installer.display()));
+
+    let trust = ["--trusted-key-file".as_ref(), public_key_path.as_os_str()];
+    run_installer(
+        &installer,
+        &[["verify".as_ref()].as_slice(), &trust].concat(),
+    )?;
+    let extracted = dir.join("extracted");
+    run_installer(
+        &installer,
+        &[
+            ["extract".as_ref(), "--to".as_ref(), extracted.as_os_str()].as_slice(),
+            &trust,
+        ]
+        .concat(),
+    )?;
+    say(&format!(
+        "done: the installer verified its signature and unpacked its payload into {}",
+        extracted.display()
+    ));
+    Ok(())
+}
+
+fn say(text: &str) {
+    println!("demo: {text}");
+}
+
+/// `./dropship-demo-YYYYMMDD-HHMMSS`, never an existing directory.
+fn fresh_directory() -> Result<PathBuf> {
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    for n in 0..100 {
+        let name = if n == 0 {
+            format!("dropship-demo-{stamp}")
+        } else {
+            format!("dropship-demo-{stamp}-{n}")
+        };
+        let path = PathBuf::from(name);
+        match std::fs::create_dir(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("creating `{}`", path.display())),
+        }
+    }
+    bail!("could not find a free `dropship-demo-*` directory name here")
+}
+
+/// Write an embedded template directory to disk, keeping executable bits for scripts.
+fn write_embedded(name: &str, to: &Path) -> Result<()> {
+    let dir = TEMPLATES
+        .get_dir(name)
+        .with_context(|| format!("embedded template `{name}` is missing"))?;
+    for file in dir
+        .find("**/*")
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .filter_map(|e| e.as_file())
+    {
+        let relative = file.path().strip_prefix(name).unwrap_or(file.path());
+        let path = to.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating `{}`", parent.display()))?;
+        }
+        std::fs::write(&path, file.contents())
+            .with_context(|| format!("writing `{}`", path.display()))?;
+        if path.extension().is_some_and(|e| e == "sh") {
+            make_executable(&path)?;
+        }
+    }
+    Ok(())
+}
+
+fn make_executable(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+    }
+    let _ = path;
+    Ok(())
+}
+
+fn run_installer(installer: &Path, args: &[&std::ffi::OsStr]) -> Result<()> {
+    let shown: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    say(&format!(
+        "running {} {}",
+        installer.display(),
+        shown.join(" ")
+    ));
+    let status = Command::new(installer)
+        .args(args)
+        .status()
+        .with_context(|| format!("running `{}`", installer.display()))?;
+    if !status.success() {
+        bail!("the installer failed ({status})");
+    }
+    Ok(())
+}
