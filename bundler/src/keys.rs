@@ -109,7 +109,10 @@ pub fn load_secret_key(path: &Path) -> Result<SigningKey> {
         std::fs::read_to_string(path)
             .with_context(|| format!("reading secret key `{}`", path.display()))?,
     );
-    let encrypted = is_encrypted(&text).ok_or_else(|| corrupt(path))?;
+    let raw = key_bytes(&text).ok_or_else(|| corrupt(path))?;
+    // Layout: signature algorithm (2 bytes), KDF algorithm (2, zero when unencrypted), ...,
+    // checksum (last 32 bytes).
+    let encrypted = raw.get(2..4).ok_or_else(|| corrupt(path))? != [0, 0];
     let sk_box = minisign::SecretKeyBox::from_string(&text).map_err(|_| corrupt(path))?;
     let secret = if encrypted {
         let password = key_password(path)?;
@@ -122,6 +125,10 @@ pub fn load_secret_key(path: &Path) -> Result<SigningKey> {
                     corrupt(path)
                 }
             })?
+    } else if raw.ends_with(&[0u8; 32]) {
+        // Stock `minisign -G -W` leaves the checksum of an unencrypted key empty; a damaged key
+        // is still caught, because signing checks its own signature with the derived public key.
+        minisign::SecretKey::from_bytes(&raw).map_err(|_| corrupt(path))?
     } else {
         sk_box
             .into_unencrypted_secret_key()
@@ -139,16 +146,15 @@ fn corrupt(path: &Path) -> anyhow::Error {
     )
 }
 
-/// Whether a minisign secret key file is password-protected (`None`: not a key file).
-fn is_encrypted(text: &str) -> Option<bool> {
+/// The decoded bytes of a minisign secret key file (`None`: not a key file).
+fn key_bytes(text: &str) -> Option<Zeroizing<Vec<u8>>> {
+    const SECRET_KEY_LEN: usize = 158;
     let line = text
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with("untrusted comment:"))?;
     let raw = Zeroizing::new(BASE64.decode(line).ok()?);
-    // Layout: signature algorithm (2 bytes), then KDF algorithm (2 bytes, zero when unencrypted).
-    let kdf = raw.get(2..4)?;
-    Some(kdf != [0, 0])
+    (raw.len() == SECRET_KEY_LEN).then_some(raw)
 }
 
 fn key_password(path: &Path) -> Result<Zeroizing<String>> {

@@ -1,4 +1,6 @@
 //! End-to-end tests: build real installers with the real binaries and run them as processes.
 //! One test binary (one link step); each module is one capability.
 
+mod container;
 mod render;
+mod support;

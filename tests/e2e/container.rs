@@ -1,0 +1,637 @@
+//! The signed single-file installer end to end: build, verify (ours and stock minisign), extract,
+//! keys, presign/seal, and every kind of damage refused before anything is written.
+
+use crate::support::{Workspace, dropship, run, runtime_stub, tree};
+use dropship_runtime::container::{self, Codec, Manifest};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[test]
+fn build_verify_extract_round_trip_keeps_every_drop_byte() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let installer = ws.build("installer");
+    run(dropship()
+        .arg("verify")
+        .arg(&installer)
+        .arg("--key")
+        .arg(ws.public_key()))
+    .success();
+    let info = run(Command::new(&installer).arg("info")).success();
+    assert!(
+        info.stdout.contains("Fabrikam Platform 4.12.0"),
+        "{info:#?}"
+    );
+    assert!(info.stdout.contains("Contoso"), "{info:#?}");
+    ws.installer(&installer, &["verify"]).success();
+    let out = ws.path("out");
+    let extracted = ws
+        .installer(&installer, &["extract", "--to", out.to_str().unwrap()])
+        .success();
+    assert!(
+        extracted.stdout.contains("extracted 5 files"),
+        "{extracted:#?}"
+    );
+    assert_eq!(tree(&out.join("drop")), tree(&ws.path("drop")));
+    assert_eq!(
+        std::fs::read(out.join("plan.json")).unwrap(),
+        std::fs::read(ws.path("plan.json")).unwrap()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(out.join("drop/Scripts/Configure.sh"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644, "modes come from the drop as packed");
+    }
+}
+
+#[test]
+fn printed_minisign_command_verifies_with_the_stock_tool() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let installer = ws.build("installer");
+    for output in [
+        ws.installer(&installer, &["verify"]).success().stdout,
+        run(dropship()
+            .arg("verify")
+            .arg(&installer)
+            .arg("--key")
+            .arg(ws.public_key()))
+        .success()
+        .stdout,
+    ] {
+        let commands: Vec<&str> = output
+            .lines()
+            .skip_while(|l| !l.contains("stock minisign"))
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert_eq!(commands.len(), 2, "{output}");
+        let checked = run(Command::new("bash")
+            .arg("-c")
+            .arg(commands.join("\n"))
+            .current_dir(ws.dir.path()))
+        .success();
+        assert!(
+            checked
+                .stderr
+                .contains("Signature and comment signature verified")
+                || checked.stdout.contains("verified"),
+            "{checked:#?}"
+        );
+    }
+}
+
+#[test]
+fn keys_from_stock_minisign_sign_installers_and_ours_sign_with_minisign() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let (sk, pk) = (ws.path("stock.key"), ws.path("stock.pub"));
+    run(Command::new("minisign")
+        .args(["-G", "-W", "-p"])
+        .arg(&pk)
+        .arg("-s")
+        .arg(&sk))
+    .success();
+    let out = ws.path("by-stock-key");
+    let built = run(dropship()
+        .arg("build")
+        .arg("--drop")
+        .arg(ws.path("drop"))
+        .arg("--plan")
+        .arg(ws.path("plan.json"))
+        .arg("--key")
+        .arg(&sk)
+        .arg("--runtime")
+        .arg(runtime_stub())
+        .arg("-o")
+        .arg(&out));
+    built.success();
+    run(dropship().arg("verify").arg(&out).arg("--key").arg(&pk)).success();
+
+    let data = ws.write("data.txt", "signed by a dropship key\n");
+    run(Command::new("minisign")
+        .arg("-S")
+        .arg("-s")
+        .arg(ws.secret_key())
+        .arg("-m")
+        .arg(&data))
+    .success();
+    run(Command::new("minisign")
+        .arg("-V")
+        .arg("-p")
+        .arg(ws.public_key())
+        .arg("-m")
+        .arg(&data))
+    .success();
+}
+
+#[test]
+fn encrypted_key_needs_its_password_from_the_environment_never_argv() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let keys = ws.path("locked");
+    run(dropship()
+        .args(["keygen", "-o"])
+        .arg(&keys)
+        .env("DROPSHIP_NEW_KEY_PASSWORD", "correct horse"))
+    .success();
+    let build = |password: Option<&str>| {
+        let mut command = dropship();
+        command
+            .arg("build")
+            .arg("--drop")
+            .arg(ws.path("drop"))
+            .arg("--plan")
+            .arg(ws.path("plan.json"))
+            .arg("--key")
+            .arg(keys.join("dropship.key"))
+            .arg("--runtime")
+            .arg(runtime_stub())
+            .arg("-o")
+            .arg(ws.path("locked-installer"))
+            .env_remove("DROPSHIP_KEY_PASSWORD");
+        if let Some(p) = password {
+            command.env("DROPSHIP_KEY_PASSWORD", p);
+        }
+        run(&mut command)
+    };
+    let wrong = build(Some("wrong")).code(2);
+    assert!(wrong.stderr.contains("wrong password"), "{wrong:#?}");
+    let missing = build(None).code(2);
+    assert!(
+        missing.stderr.contains("DROPSHIP_KEY_PASSWORD"),
+        "{missing:#?}"
+    );
+    build(Some("correct horse")).success();
+    run(dropship()
+        .arg("verify")
+        .arg(ws.path("locked-installer"))
+        .arg("--key")
+        .arg(keys.join("dropship.pub")))
+    .success();
+    assert!(!ws.path("locked-installer.tmp").exists());
+}
+
+#[test]
+fn corrupt_key_file_is_refused_with_a_message() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    ws.write(
+        "keys/dropship.key",
+        "untrusted comment: x\nnot base64 at all!\n",
+    );
+    let out = ws.path("never");
+    let result = run(&mut ws.build_command(&out)).code(2);
+    assert!(
+        result.stderr.contains("not a minisign secret key"),
+        "{result:#?}"
+    );
+    assert!(!out.exists());
+}
+
+/// Flip one byte at `offset` in a copy of `installer`.
+fn damaged_copy(installer: &Path, offset: u64, name: &str) -> PathBuf {
+    let mut bytes = std::fs::read(installer).unwrap();
+    bytes[offset as usize] ^= 0x5a;
+    write_executable(installer, name, &bytes)
+}
+
+fn write_executable(beside: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = beside.with_file_name(name);
+    std::fs::write(&path, bytes).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    path
+}
+
+/// The installer refuses the file with exit 3, and `extract` leaves nothing behind.
+#[track_caller]
+fn assert_refused(ws: &Workspace, installer: &Path, what: &str) {
+    let verify = ws.installer(installer, &["verify"]);
+    assert_eq!(
+        verify.code,
+        Some(3),
+        "{what}: verify should exit 3:\n{verify:#?}"
+    );
+    assert!(
+        verify.stderr.starts_with("error: ") && verify.stderr.lines().count() == 1,
+        "{what}: one-line reason:\n{verify:#?}"
+    );
+    assert_extract_refused(ws, installer, what);
+}
+
+/// `extract` exits 3 and leaves neither the target nor a staging directory behind.
+#[track_caller]
+fn assert_extract_refused(ws: &Workspace, installer: &Path, what: &str) {
+    let target = ws.path("target-dir");
+    let extract = ws.installer(installer, &["extract", "--to", target.to_str().unwrap()]);
+    assert_eq!(
+        extract.code,
+        Some(3),
+        "{what}: extract should exit 3:\n{extract:#?}"
+    );
+    assert!(!target.exists(), "{what}: extract left the target behind");
+    let leftovers: Vec<_> = std::fs::read_dir(ws.dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".dropship-staging")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{what}: staging left behind");
+}
+
+#[test]
+fn any_changed_byte_in_payload_manifest_signature_or_trailer_is_refused() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let installer = ws.build("installer");
+    let file = container::InstallerFile::open(&installer).unwrap();
+    let prefix = file.trailer.prefix();
+    let len = file.trailer.file_len;
+    let mut offsets: Vec<(u64, &str)> = vec![
+        (prefix.payload_offset(), "first payload byte"),
+        (
+            prefix.payload_offset() + prefix.payload_len / 2,
+            "middle of payload",
+        ),
+        (prefix.manifest_offset() - 1, "last payload byte"),
+        (prefix.manifest_offset(), "first manifest byte"),
+        (
+            prefix.manifest_offset() + prefix.manifest_len / 2,
+            "middle of manifest",
+        ),
+        (prefix.signed_len() - 1, "manifest length suffix"),
+    ];
+    // Every byte of the trailer, and the start, end and line breaks of each signature line.
+    offsets.extend((len - container::TRAILER_LEN..len).map(|o| (o, "trailer")));
+    let signature = &file.signature;
+    let mut line_start = 0;
+    for line in signature.split_inclusive('\n') {
+        let start = prefix.signed_len() + line_start as u64;
+        let end = start + line.len() as u64;
+        offsets.extend([
+            (start, "signature line start"),
+            (start + 20, "signature line body"),
+            (end - 2, "signature line end"),
+            (end - 1, "signature line break"),
+        ]);
+        line_start += line.len();
+    }
+    for (offset, what) in offsets {
+        let damaged = damaged_copy(&installer, offset, "damaged");
+        assert_refused(&ws, &damaged, &format!("{what} (offset {offset})"));
+    }
+}
+
+#[test]
+fn changed_runtime_bytes_are_refused_by_verify() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let installer = ws.build("installer");
+    let runtime_len = container::InstallerFile::open(&installer)
+        .unwrap()
+        .trailer
+        .runtime_len;
+    for offset in [0, runtime_len / 3, runtime_len - 1] {
+        let damaged = damaged_copy(&installer, offset, "damaged-runtime");
+        let result = run(dropship()
+            .arg("verify")
+            .arg(&damaged)
+            .arg("--key")
+            .arg(ws.public_key()))
+        .code(3);
+        assert!(
+            result.stderr.contains("does not match its signature"),
+            "{result:#?}"
+        );
+    }
+    // The last runtime byte is in the section table, which the loader never reads: the damaged
+    // installer still runs, and refuses itself.
+    let damaged = damaged_copy(&installer, runtime_len - 1, "damaged-tail");
+    assert_refused(&ws, &damaged, "last runtime byte");
+}
+
+#[test]
+fn appended_or_cut_bytes_are_refused() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let installer = ws.build("installer");
+    let bytes = std::fs::read(&installer).unwrap();
+    let appended = write_executable(&installer, "appended", &[bytes.as_slice(), b"x"].concat());
+    assert_refused(&ws, &appended, "one byte appended");
+    let cut = write_executable(&installer, "cut", &bytes[..bytes.len() - 1]);
+    assert_refused(&ws, &cut, "last byte cut");
+    let cut_front = write_executable(&installer, "cut-front", &bytes[..bytes.len() - 100]);
+    assert_refused(&ws, &cut_front, "trailer cut");
+}
+
+#[test]
+fn trailer_offsets_that_disagree_with_the_signed_manifest_are_refused() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let installer = ws.build("installer");
+    let file = container::InstallerFile::open(&installer).unwrap();
+    let mut trailer = file.trailer;
+    // Move one byte from the payload to the runtime: the lengths still add up.
+    trailer.runtime_len += 1;
+    trailer.payload_len -= 1;
+    let mut bytes = std::fs::read(&installer).unwrap();
+    let at = bytes.len() - container::TRAILER_LEN as usize;
+    bytes[at..].copy_from_slice(&trailer.to_bytes());
+    let moved = write_executable(&installer, "moved", &bytes);
+    assert_refused(&ws, &moved, "shifted offsets");
+    let verify = ws.installer(&moved, &["verify"]);
+    assert!(
+        verify.stderr.contains("disagree with the signed manifest"),
+        "{verify:#?}"
+    );
+}
+
+#[test]
+fn signature_by_another_key_is_refused() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let installer = ws.build("installer");
+    let other = Workspace::new();
+    let result = run(Command::new(&installer)
+        .arg("verify")
+        .arg("--trusted-key-file")
+        .arg(other.public_key()))
+    .code(3);
+    assert!(
+        result.stderr.contains("but the trusted key is"),
+        "{result:#?}"
+    );
+    let result = run(dropship()
+        .arg("verify")
+        .arg(&installer)
+        .arg("--key")
+        .arg(other.public_key()))
+    .code(3);
+    assert!(
+        result.stderr.contains("but the trusted key is"),
+        "{result:#?}"
+    );
+}
+
+#[test]
+fn unattended_run_without_a_trusted_key_is_refused_with_a_hint() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let installer = ws.build("installer");
+    let refused = run(Command::new(&installer).arg("verify")).code(3);
+    assert!(refused.stderr.contains("--trusted-key"), "{refused:#?}");
+    assert!(
+        refused.stderr.contains(&ws.public_key_base64()),
+        "shows the key to compare: {refused:#?}"
+    );
+    run(Command::new(&installer).args(["verify", "--trust-embedded-key"])).success();
+    run(Command::new(&installer).args(["verify", "--trusted-key", &ws.public_key_base64()]))
+        .success();
+}
+
+#[test]
+fn presign_then_stock_minisign_then_seal_makes_a_valid_installer() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let presign = ws.path("installer.presign");
+    let built = run(dropship()
+        .arg("build")
+        .arg("--drop")
+        .arg(ws.path("drop"))
+        .arg("--plan")
+        .arg(ws.path("plan.json"))
+        .arg("--key")
+        .arg(ws.public_key())
+        .arg("--presign")
+        .arg("--runtime")
+        .arg(runtime_stub())
+        .arg("-o")
+        .arg(&presign))
+    .success();
+    let comment = built
+        .stdout
+        .split("-t '")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("printed trusted comment");
+    // A signature with the wrong trusted comment is refused by seal.
+    run(Command::new("minisign")
+        .arg("-S")
+        .arg("-s")
+        .arg(ws.secret_key())
+        .arg("-m")
+        .arg(&presign)
+        .args(["-t", "wrong"]))
+    .success();
+    let sealed = ws.path("sealed");
+    let signature = ws.path("installer.presign.minisig");
+    run(dropship()
+        .arg("seal")
+        .arg(&presign)
+        .arg("--signature")
+        .arg(&signature)
+        .arg("-o")
+        .arg(&sealed))
+    .code(2);
+    assert!(!sealed.exists());
+    run(Command::new("minisign")
+        .arg("-S")
+        .arg("-s")
+        .arg(ws.secret_key())
+        .arg("-m")
+        .arg(&presign)
+        .args(["-t", comment]))
+    .success();
+    run(dropship()
+        .arg("seal")
+        .arg(&presign)
+        .arg("--signature")
+        .arg(&signature)
+        .arg("-o")
+        .arg(&sealed))
+    .success();
+    ws.installer(&sealed, &["verify"]).success();
+    let out = ws.path("out");
+    ws.installer(&sealed, &["extract", "--to", out.to_str().unwrap()])
+        .success();
+    assert_eq!(tree(&out.join("drop")), tree(&ws.path("drop")));
+}
+
+#[test]
+fn reproducible_with_source_date_epoch() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let prefixes: Vec<Vec<u8>> = ["one", "two"]
+        .iter()
+        .map(|name| {
+            let out = ws.path(name);
+            run(ws
+                .build_command(&out)
+                .env("SOURCE_DATE_EPOCH", "1700000000"))
+            .success();
+            let file = container::InstallerFile::open(&out).unwrap();
+            let bytes = std::fs::read(&out).unwrap();
+            bytes[..file.trailer.prefix().signed_len() as usize].to_vec()
+        })
+        .collect();
+    assert!(prefixes[0] == prefixes[1], "unsigned prefixes differ");
+}
+
+/// Sign a hand-made payload with stock minisign and seal it: an installer whose signature is
+/// valid but whose content is hostile.
+fn hostile_installer(
+    ws: &Workspace,
+    name: &str,
+    tar_bytes: &[u8],
+    declared_unpacked: u64,
+) -> PathBuf {
+    let runtime = std::fs::read(runtime_stub()).unwrap();
+    let public = dropship_runtime::trust::PublicKey::from_file(&ws.public_key()).unwrap();
+    let manifest = Manifest {
+        format: container::FORMAT_VERSION,
+        product: container::ProductInfo {
+            name: "Hostile".into(),
+            version: "1".into(),
+            vendor: None,
+        },
+        customer: None,
+        built_at: "2026-01-01T00:00:00Z".into(),
+        bundler_version: "test".into(),
+        runtime: container::RuntimeInfo {
+            bytes: runtime.len() as u64,
+        },
+        payload: container::PayloadInfo {
+            codec: Codec::None,
+            bytes: tar_bytes.len() as u64,
+            unpacked_bytes: declared_unpacked,
+            files: 1,
+            digest: "blake2b-256:00".into(),
+        },
+        plan_digest: "blake2b-256:00".into(),
+        contents: vec![],
+        signer: container::SignerInfo {
+            key_id: public.key_id.clone(),
+            public_key: public.base64.clone(),
+        },
+    };
+    let presign = ws.path(&format!("{name}.presign"));
+    std::fs::write(
+        &presign,
+        [runtime.as_slice(), tar_bytes, &manifest.to_region()].concat(),
+    )
+    .unwrap();
+    run(Command::new("minisign")
+        .arg("-S")
+        .arg("-s")
+        .arg(ws.secret_key())
+        .arg("-m")
+        .arg(&presign)
+        .args(["-t", &manifest.trusted_comment()]))
+    .success();
+    let out = ws.path(name);
+    run(dropship()
+        .arg("seal")
+        .arg(&presign)
+        .arg("--signature")
+        .arg(ws.path(&format!("{name}.presign.minisig")))
+        .arg("-o")
+        .arg(&out))
+    .success();
+    out
+}
+
+/// A raw tar entry; the name is written as is (the tar crate would refuse hostile names).
+fn raw_entry(name: &str, kind: u8, link: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = [0u8; 512];
+    header[..name.len()].copy_from_slice(name.as_bytes());
+    header[100..107].copy_from_slice(b"0000644");
+    header[108..115].copy_from_slice(b"0000000");
+    header[116..123].copy_from_slice(b"0000000");
+    header[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
+    header[136..147].copy_from_slice(b"00000000000");
+    header[156] = kind;
+    header[157..157 + link.len()].copy_from_slice(link.as_bytes());
+    header[257..263].copy_from_slice(b"ustar\0");
+    header[263..265].copy_from_slice(b"00");
+    header[148..156].copy_from_slice(b"        ");
+    let sum: u32 = header.iter().map(|&b| b as u32).sum();
+    header[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    let mut out = header.to_vec();
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+    out
+}
+
+fn finished_tar(entries: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = entries.concat();
+    out.extend_from_slice(&[0u8; 1024]);
+    out
+}
+
+#[test]
+fn hostile_payloads_are_refused_even_when_signed() {
+    let ws = Workspace::new();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "absolute",
+            finished_tar(&[raw_entry("/tmp/dropship-evil", b'0', "", b"x")]),
+        ),
+        (
+            "dotdot",
+            finished_tar(&[raw_entry("drop/../../evil", b'0', "", b"x")]),
+        ),
+        (
+            "link-out",
+            finished_tar(&[raw_entry("drop/link", b'2', "../../../etc", b"")]),
+        ),
+        (
+            "link-abs",
+            finished_tar(&[raw_entry("drop/link", b'2', "/etc", b"")]),
+        ),
+        (
+            "device",
+            finished_tar(&[raw_entry("drop/dev", b'3', "", b"")]),
+        ),
+        (
+            "hardlink",
+            finished_tar(&[raw_entry("drop/hard", b'1', "/etc/passwd", b"")]),
+        ),
+    ];
+    for (name, tar) in cases {
+        let installer = hostile_installer(&ws, name, &tar, tar.len() as u64);
+        assert_extract_refused(&ws, &installer, name);
+        let result = ws.installer(&installer, &["verify"]);
+        // The signature itself is fine: verify succeeds; extracting is what refuses.
+        assert_eq!(result.code, Some(0), "{name}: {result:#?}");
+    }
+    assert!(!Path::new("/tmp/dropship-evil").exists());
+}
+
+#[test]
+fn payload_larger_than_declared_is_refused() {
+    let ws = Workspace::new();
+    let tar = finished_tar(&[raw_entry("drop/big", b'0', "", &vec![7u8; 100_000])]);
+    let installer = hostile_installer(&ws, "bomb", &tar, 4096);
+    let target = ws.path("bomb-target");
+    let result = ws
+        .installer(&installer, &["extract", "--to", target.to_str().unwrap()])
+        .code(3);
+    assert!(
+        result
+            .stderr
+            .contains("more bytes than its signed manifest declares"),
+        "{result:#?}"
+    );
+    assert!(!target.exists());
+}

@@ -1,0 +1,191 @@
+//! Shared helpers for the end-to-end tests: real binaries, real files, a fresh directory each.
+
+#![allow(dead_code)] // each test module uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// The `dropship` bundler under test.
+pub fn dropship() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dropship"))
+}
+
+/// The runtime stub, built beside `dropship`. `cargo test` builds only the bundler's binary, so
+/// the stub is (re)built here once per run; a stale stub would test old code.
+pub fn runtime_stub() -> &'static Path {
+    static STUB: OnceLock<PathBuf> = OnceLock::new();
+    STUB.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "dropship-runtime",
+                "--bin",
+                "dropship-runtime",
+            ])
+            .status()
+            .expect("running cargo to build the runtime stub");
+        assert!(status.success(), "building the runtime stub failed");
+        Path::new(env!("CARGO_BIN_EXE_dropship")).with_file_name("dropship-runtime")
+    })
+}
+
+/// Outcome of a process, for assertions with readable failure messages.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn from(output: Output) -> Self {
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    pub fn success(self) -> Self {
+        assert_eq!(self.code, Some(0), "expected success:\n{self:#?}");
+        self
+    }
+
+    #[track_caller]
+    pub fn code(self, code: i32) -> Self {
+        assert_eq!(self.code, Some(code), "expected exit {code}:\n{self:#?}");
+        self
+    }
+}
+
+/// Run a command with no stdin (never a terminal), capturing everything.
+pub fn run(command: &mut Command) -> Run {
+    Run::from(
+        command
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("running {command:?}: {e}")),
+    )
+}
+
+/// A fresh directory with a throwaway key, a small drop and a plan.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        let ws = Workspace {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        run(dropship()
+            .args(["keygen", "--unencrypted", "-o"])
+            .arg(ws.path("keys")))
+        .success();
+        ws
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    pub fn secret_key(&self) -> PathBuf {
+        self.path("keys/dropship.key")
+    }
+
+    pub fn public_key(&self) -> PathBuf {
+        self.path("keys/dropship.pub")
+    }
+
+    pub fn public_key_base64(&self) -> String {
+        let text = std::fs::read_to_string(self.public_key()).expect("public key");
+        text.lines().nth(1).expect("key line").trim().to_string()
+    }
+
+    pub fn write(&self, relative: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, contents).expect("write");
+        path
+    }
+
+    /// A small drop and a minimal plan.
+    pub fn sample_inputs(&self) {
+        self.write("drop/Packages/readme.txt", "Fabrikam package placeholder\n");
+        self.write("drop/Scripts/Configure.sh", "#!/bin/sh\necho configured\n");
+        self.write(
+            "drop/Variables/step.variables.json",
+            r#"{"Service.Port":"8443"}"#,
+        );
+        self.write("plan.json", MINIMAL_PLAN);
+        self.write("customer.json", r#"{"name":"Contoso"}"#);
+    }
+
+    /// Build `name` from the sample inputs with the throwaway key.
+    pub fn build(&self, name: &str) -> PathBuf {
+        let out = self.path(name);
+        run(&mut self.build_command(&out)).success();
+        out
+    }
+
+    pub fn build_command(&self, out: &Path) -> Command {
+        let mut command = dropship();
+        command
+            .arg("build")
+            .arg("--drop")
+            .arg(self.path("drop"))
+            .arg("--plan")
+            .arg(self.path("plan.json"))
+            .arg("--customer")
+            .arg(self.path("customer.json"))
+            .arg("--key")
+            .arg(self.secret_key())
+            .arg("--runtime")
+            .arg(runtime_stub())
+            .arg("-o")
+            .arg(out);
+        command
+    }
+
+    /// Run an installer with the throwaway key trusted.
+    pub fn installer(&self, installer: &Path, args: &[&str]) -> Run {
+        run(Command::new(installer)
+            .args(args)
+            .arg("--trusted-key-file")
+            .arg(self.public_key()))
+    }
+}
+
+pub const MINIMAL_PLAN: &str = r#"{
+  "schema": "dropship/plan@1",
+  "product": { "name": "Fabrikam Platform", "version": "4.12.0", "vendor": "Fabrikam Ltd" },
+  "steps": [
+    { "name": "Configure", "type": "run-script", "syntax": "bash", "inline": "echo hello" }
+  ]
+}"#;
+
+/// Every file under `dir`, relative, sorted, with contents.
+pub fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let contents = std::fs::read(&path).expect("read");
+                out.push((
+                    path.strip_prefix(dir).expect("prefix").to_path_buf(),
+                    contents,
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
