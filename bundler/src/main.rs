@@ -1,12 +1,19 @@
 //! `dropship`, the vendor's bundler: a thin command-line front end over the runtime library.
 
+// wired to `dropship import` by the engine work
+#[allow(dead_code)]
+mod import;
 mod render;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "dropship", version, about = "Turn an Octopus Offline Package Drop and a step plan into signed installers")]
+#[command(
+    name = "dropship",
+    version,
+    about = "Turn an Octopus Offline Package Drop and a step plan into signed installers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
