@@ -127,3 +127,6 @@ fn decode(bytes: &[u8]) -> Result<String, String> {
         _ => String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod process_tests;
