@@ -19,7 +19,8 @@ pub(super) struct ActionContext<'a> {
 }
 
 pub(super) enum Mapped {
-    Action(MappedAction),
+    /// Boxed: a mapped action is large and the unsupported case is common.
+    Action(Box<MappedAction>),
     Unsupported(String),
 }
 
@@ -60,10 +61,10 @@ pub(super) fn map_action(action: &RawAction, ctx: &ActionContext) -> Result<Mapp
         _ => Ok(StepAction::Manual(manual(props))),
     };
     Ok(match mapped {
-        Ok(action) => Mapped::Action(MappedAction {
+        Ok(action) => Mapped::Action(Box::new(MappedAction {
             action,
             named_packages: packages.named,
-        }),
+        })),
         Err(reason) => Mapped::Unsupported(reason),
     })
 }

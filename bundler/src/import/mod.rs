@@ -108,7 +108,7 @@ fn decode(bytes: &[u8]) -> Result<String, String> {
         return String::from_utf8(rest.to_vec()).map_err(|e| e.to_string());
     }
     let utf16 = |rest: &[u8], big_endian: bool| {
-        if rest.len() % 2 != 0 {
+        if !rest.len().is_multiple_of(2) {
             return Err("UTF-16 text with an odd number of bytes".to_owned());
         }
         let units: Vec<u16> = rest
@@ -129,4 +129,8 @@ fn decode(bytes: &[u8]) -> Result<String, String> {
 }
 
 #[cfg(test)]
+mod ocl_tests;
+#[cfg(test)]
 mod process_tests;
+#[cfg(test)]
+mod ps1_tests;

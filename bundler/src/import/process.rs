@@ -66,6 +66,7 @@ fn add_action(
             reason,
         }),
         Mapped::Action(mapped) => {
+            let mapped = *mapped;
             let action_condition = action_condition(&action, file)?;
             out.steps.push(ImportedStep {
                 step: parent.name.clone(),
@@ -201,21 +202,23 @@ fn skip_reason(action: &RawAction, opts: &ImportOptions) -> Option<String> {
         {
             return Some(format!("excluded from environment `{env}`"));
         }
-        if !action.environments.is_empty()
-            && !action.environments.iter().any(|e| scope_matches(e, env))
-        {
+        if outside(&action.environments, env) {
             let list = action.environments.join(", ");
             return Some(format!("scoped to environments {list}, not `{env}`"));
         }
     }
-    if let Some(channel) = opts.channel.as_deref() {
-        if !action.channels.is_empty() && !action.channels.iter().any(|c| scope_matches(c, channel))
-        {
-            let list = action.channels.join(", ");
-            return Some(format!("scoped to channels {list}, not `{channel}`"));
-        }
+    if let Some(channel) = opts.channel.as_deref()
+        && outside(&action.channels, channel)
+    {
+        let list = action.channels.join(", ");
+        return Some(format!("scoped to channels {list}, not `{channel}`"));
     }
     None
+}
+
+/// A non-empty allow-list that does not name `wanted`.
+fn outside(allowed: &[String], wanted: &str) -> bool {
+    !allowed.is_empty() && !allowed.iter().any(|a| scope_matches(a, wanted))
 }
 
 /// JSON scopes by id (`Environments-3`), OCL by slug (`production`) or, in files older than

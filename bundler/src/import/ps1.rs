@@ -141,11 +141,12 @@ impl Reader<'_> {
                 _ => None,
             })
             .collect();
-        if let [name, eq, value] = words.as_slice() {
-            if eq.text == "=" && name.text.starts_with('$') {
-                self.assign(name, value);
-                return Ok(());
-            }
+        if let [name, eq, value] = words.as_slice()
+            && eq.text == "="
+            && name.text.starts_with('$')
+        {
+            self.assign(name, value);
+            return Ok(());
         }
         match words.iter().position(|w| self.is_calamari(w)) {
             Some(i) => self.call(&words[i + 1..], words[i].line),

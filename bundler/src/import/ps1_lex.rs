@@ -240,12 +240,11 @@ impl Lexer {
                 self.bump();
             }
             let line = line.strip_suffix('\r').map(str::to_owned).unwrap_or(line);
-            if let Some(after) = line.strip_prefix(quote).and_then(|l| l.strip_prefix('@')) {
-                if after.trim().is_empty() {
-                    word.dynamic |= quote == '"' && lines.iter().any(|l| l.contains('$'));
-                    word.text.push_str(&lines.join("\n"));
-                    return Ok(());
-                }
+            let closer = line.strip_prefix(quote).and_then(|l| l.strip_prefix('@'));
+            if closer.is_some_and(|after| after.trim().is_empty()) {
+                word.dynamic |= quote == '"' && lines.iter().any(|l| l.contains('$'));
+                word.text.push_str(&lines.join("\n"));
+                return Ok(());
             }
             if self.bump().is_none() {
                 return Err(self.error(start, format!("here-string `@{quote}` is never closed")));
