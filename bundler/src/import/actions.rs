@@ -257,9 +257,13 @@ fn read_packages(action: &RawAction, ctx: &ActionContext) -> Result<Packages, Im
     };
     for raw in &action.packages {
         let package = package_ref(raw, ctx)?;
-        match package.name {
-            None => out.primary = Some(package),
-            Some(_) => out.named.push(package),
+        match (&package.name, &out.primary) {
+            (None, Some(_)) => {
+                let message = "a second primary package (a reference without a name)";
+                return Err(process_error(ctx.file, &raw.at, message));
+            }
+            (None, None) => out.primary = Some(package),
+            (Some(_), _) => out.named.push(package),
         }
     }
     if out.primary.is_none() {

@@ -134,3 +134,39 @@ mod ocl_tests;
 mod process_tests;
 #[cfg(test)]
 mod ps1_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_utf8_and_utf16_with_byte_order_marks() {
+        assert_eq!(decode(b"\xEF\xBB\xBFa = 1").unwrap(), "a = 1");
+        assert_eq!(decode(b"\xFF\xFEa\0=\0").unwrap(), "a=");
+        assert_eq!(decode(b"\xFE\xFF\0a").unwrap(), "a");
+        assert!(decode(b"\xFF\xFEa").is_err());
+        assert!(decode(b"\xC3").is_err());
+    }
+
+    #[test]
+    fn reads_samples_from_files() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/import/testdata");
+        let opts = ImportOptions::default();
+        let json = parse_process_json(&data.join("process.json"), &opts).unwrap();
+        let ocl = parse_process_ocl(&data.join("deployment_process.ocl"), &opts).unwrap();
+        assert_eq!(json.steps.len(), ocl.steps.len());
+        let script = parse_opd_script(&data.join("opd.ps1"), &data).unwrap();
+        assert_eq!(script.calls.len(), 2);
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let err = parse_process_ocl(Path::new("/nonexistent/x.ocl"), &ImportOptions::default())
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("reading `/nonexistent/x.ocl`: "),
+            "{err}"
+        );
+    }
+}

@@ -195,13 +195,35 @@ impl Parser {
                     self.bump();
                     return Ok(items);
                 }
-                (Some(c), _) if is_name_char(c) => items.push(self.item()?),
+                (Some(c), _) if is_name_char(c) => {
+                    let item = self.item()?;
+                    self.check_unique(&items, &item)?;
+                    items.push(item);
+                }
                 (Some(c), _) => {
                     return Err(
                         self.error(format!("expected an attribute or block name, found `{c}`"))
                     );
                 }
             }
+        }
+    }
+
+    /// A repeated attribute would silently shadow the first; HCL rejects it, and so do we.
+    fn check_unique(&self, items: &[Item], item: &Item) -> Parsed<()> {
+        let Item::Attribute(new) = item else {
+            return Ok(());
+        };
+        let first = items.iter().find_map(|i| match i {
+            Item::Attribute(a) if a.name == new.name => Some(a.pos.line),
+            _ => None,
+        });
+        match first {
+            Some(line) => Err(self.error_at(
+                new.pos,
+                format!("`{}` is set twice (first at line {line})", new.name),
+            )),
+            None => Ok(()),
         }
     }
 
@@ -293,10 +315,10 @@ impl Parser {
             text.push(c);
             self.bump();
         }
-        let valid = text.strip_prefix('-').unwrap_or(&text).split('.').count() <= 2
-            && text
-                .trim_start_matches('-')
-                .split('.')
+        let parts: Vec<&str> = text.strip_prefix('-').unwrap_or(&text).split('.').collect();
+        let valid = parts.len() <= 2
+            && parts
+                .iter()
                 .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
         if !valid {
             return Err(self.error_at(pos, format!("`{text}` is not a number")));
@@ -383,7 +405,18 @@ impl Parser {
                         self.error(format!("dictionary opened at line {line} is never closed"))
                     );
                 }
-                Some(_) => entries.push(self.entry()?),
+                Some(_) => {
+                    let at = self.pos;
+                    let (key, value) = self.entry()?;
+                    // Octopus compares property keys ignoring case.
+                    if entries
+                        .iter()
+                        .any(|(k, _): &(String, Value)| k.eq_ignore_ascii_case(&key))
+                    {
+                        return Err(self.error_at(at, format!("key `{key}` is set twice")));
+                    }
+                    entries.push((key, value));
+                }
             }
         }
     }

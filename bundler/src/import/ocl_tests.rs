@@ -164,4 +164,8 @@ fn errors_point_at_line_and_column() {
             "dictionary value of `k` cannot be a dictionary".into()
         )
     );
+    let twice = "`a` is set twice (first at line 1)".to_owned();
+    assert_eq!(error("a = 1\nb = 2\na = 3\n"), (3, 1, twice));
+    let key_twice = "key `k` is set twice".to_owned();
+    assert_eq!(error("a = {\n    K = 1\n    k = 2\n}\n"), (3, 5, key_twice));
 }

@@ -407,3 +407,15 @@ fn ocl_type_errors_name_the_attribute_position() {
         "`deployment_process.ocl`, line 3, column 9: `is_disabled` must be true or false"
     );
 }
+
+#[test]
+fn two_primary_packages_are_an_error_naming_the_reference() {
+    let text = r#"{"Steps":[{"Name":"A","Actions":[{"Name":"A","ActionType":"Octopus.TentaclePackage",
+      "Packages":[{"Name":"","PackageId":"X"},{"Name":null,"PackageId":"Y"}]}]}]}"#;
+    let err =
+        parse_process_json_str(text, Path::new("p.json"), &ImportOptions::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`p.json`, Steps[0].Actions[0].Packages[1]: a second primary package (a reference without a name)"
+    );
+}

@@ -231,11 +231,11 @@ impl Reader<'_> {
         let mut i = 0;
         while let Some(word) = args.get(i) {
             i += 1;
-            let word = self.expand(word);
-            let Some((name, inline)) = as_flag(&word.text) else {
+            let Some((name, inline)) = as_flag(&self.expand(word).text) else {
                 call.extra.push(word.text.clone());
                 continue;
             };
+            let word = self.expand(word);
             let name = canonical(name);
             let value = match inline {
                 Some(v) => Some((unquote(v).to_owned(), word.dynamic)),
