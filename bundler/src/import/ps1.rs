@@ -134,24 +134,36 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn statement(&mut self, tokens: &[Token]) -> Result<(), ImportError> {
-        let words: Vec<&Word> = tokens
-            .iter()
-            .filter_map(|t| match t {
-                Token::Word(w) => Some(w),
-                _ => None,
-            })
-            .collect();
-        if let [name, eq, value] = words.as_slice()
+        if let [name, eq, value] = words(tokens).as_slice()
             && eq.text == "="
             && name.text.starts_with('$')
         {
             self.assign(name, value);
             return Ok(());
         }
-        match words.iter().position(|w| self.is_calamari(w)) {
-            Some(i) => self.call(&words[i + 1..], words[i].line),
+        let found = (0..tokens.len()).find_map(|i| Some((i, self.calamari_at(tokens, i)?.line)));
+        match found {
+            Some((at, line)) => self.call(&words(&tokens[at + 1..]), line),
             None => Ok(()),
         }
+    }
+
+    /// Token `i`, if it runs Calamari: a Calamari path that starts the command, follows the
+    /// `&` operator or `=`, or is handed to `dotnet`/`mono`. A path merely mentioned
+    /// (`Write-Host Calamari`, `Test-Path …\Calamari.exe`) is not a call.
+    fn calamari_at<'t>(&self, tokens: &'t [Token], i: usize) -> Option<&'t Word> {
+        let Some(Token::Word(word)) = tokens.get(i) else {
+            return None;
+        };
+        let runs = match i.checked_sub(1).and_then(|j| tokens.get(j)) {
+            None | Some(Token::Call) => true,
+            Some(Token::Word(prev)) => {
+                let prev = prev.text.to_ascii_lowercase();
+                matches!(prev.as_str(), "=" | "dotnet" | "dotnet.exe" | "mono")
+            }
+            Some(Token::Separator) => false,
+        };
+        (runs && self.is_calamari(word)).then_some(word)
     }
 
     fn assign(&mut self, name: &Word, value: &Word) {
@@ -293,6 +305,16 @@ impl Reader<'_> {
             .map(FlagValue::Path)
             .map_err(|message| ps1_error(self.file, line, message))
     }
+}
+
+fn words(tokens: &[Token]) -> Vec<&Word> {
+    tokens
+        .iter()
+        .filter_map(|t| match t {
+            Token::Word(w) => Some(w),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Splits `--name=value`, `-name:value`, `/name`, … into name and inline value. Names must be

@@ -171,6 +171,15 @@ fn paths_become_relative_to_the_drop_root() {
 }
 
 #[test]
+fn mentioning_calamari_is_not_calling_it() {
+    let script = read(
+        "Write-Host Calamari\nif (Test-Path \"Calamari\\Calamari.exe\") { $Result = & Calamari\\Calamari.exe run-script --script a.ps1 }\n",
+    );
+    assert_eq!(script.calls.len(), 1);
+    assert_eq!(script.calls[0].value("script"), Some(&path("a.ps1")));
+}
+
+#[test]
 fn comments_and_here_strings_are_not_calls() {
     let script = read(
         "<# & Calamari.exe deploy-package #>\n# & Calamari.exe run-script\n$x = @\"\n& Calamari.exe clean\n\"@\n& Calamari.exe run-script --script a.ps1\n",
