@@ -14,6 +14,7 @@ use std::path::Path;
 
 pub(super) struct ActionContext<'a> {
     pub file: &'a Path,
+    /// The action's name, which the Octopus UI shows as the (child) step's name.
     pub step: &'a str,
     pub packages_dir: Option<&'a Path>,
 }
@@ -27,6 +28,13 @@ pub(super) enum Mapped {
 pub(super) struct MappedAction {
     pub action: StepAction,
     pub named_packages: Vec<PackageRef>,
+}
+
+/// The action types dropship can import.
+enum Kind {
+    DeployPackage,
+    RunScript,
+    Manual,
 }
 
 /// Package references split into the primary one and the named ones.
@@ -46,19 +54,22 @@ pub(super) fn map_action(action: &RawAction, ctx: &ActionContext) -> Result<Mapp
         )));
     };
     let kind = match action_type {
-        "Octopus.TentaclePackage" | "Octopus.Script" | "Octopus.Manual" => action_type,
+        "Octopus.TentaclePackage" => Kind::DeployPackage,
+        "Octopus.Script" => Kind::RunScript,
+        "Octopus.Manual" => Kind::Manual,
         other => {
             return Ok(Mapped::Unsupported(format!(
                 "action type `{other}` has no dropship equivalent"
             )));
         }
     };
+    // Packages are read (and looked up on disk) only for actions that will be imported.
     let packages = read_packages(action, ctx)?;
     let props = &action.properties;
     let mapped = match kind {
-        "Octopus.TentaclePackage" => deploy_package(action, packages.primary, ctx)?,
-        "Octopus.Script" => script(props, packages.primary),
-        _ => Ok(StepAction::Manual(manual(props))),
+        Kind::DeployPackage => deploy_package(action, packages.primary, ctx)?,
+        Kind::RunScript => script(props, packages.primary),
+        Kind::Manual => Ok(StepAction::Manual(manual(props))),
     };
     Ok(match mapped {
         Ok(action) => Mapped::Action(Box::new(MappedAction {

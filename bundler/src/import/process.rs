@@ -56,7 +56,7 @@ fn add_action(
     }
     let ctx = ActionContext {
         file,
-        step: &parent.name,
+        step: &action.name,
         packages_dir: opts.packages_dir.as_deref(),
     };
     match actions::map_action(&action, &ctx)? {

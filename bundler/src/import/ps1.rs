@@ -243,30 +243,26 @@ impl Reader<'_> {
         let mut i = 0;
         while let Some(word) = args.get(i) {
             i += 1;
-            let Some((name, inline)) = as_flag(&self.expand(word).text) else {
+            let line = word.line;
+            let expanded = self.expand(word);
+            let Some((name, inline)) = as_flag(&expanded.text) else {
                 call.extra.push(word.text.clone());
                 continue;
             };
-            let word = self.expand(word);
             let name = canonical(name);
             let value = match inline {
-                Some(v) => Some((unquote(v).to_owned(), word.dynamic)),
-                None if takes_value(&name) => match args.get(i) {
-                    Some(next) if as_flag(&next.text).is_none() => {
-                        i += 1;
-                        Some((next.text.clone(), next.dynamic))
-                    }
-                    _ => {
-                        return Err(ps1_error(
-                            self.file,
-                            word.line,
-                            format!("`--{name}` needs a value"),
-                        ));
-                    }
-                },
+                Some(v) => Some((unquote(v).to_owned(), expanded.dynamic)),
+                None if takes_value(&name) => {
+                    let next = args.get(i).filter(|n| as_flag(&n.text).is_none());
+                    let next = next.ok_or_else(|| {
+                        ps1_error(self.file, line, format!("`--{name}` needs a value"))
+                    })?;
+                    i += 1;
+                    Some((next.text.clone(), next.dynamic))
+                }
                 None => None,
             };
-            let value = self.flag_value(&name, value, word.line)?;
+            let value = self.flag_value(&name, value, line)?;
             call.flags.push(CalamariFlag { name, value });
         }
         Ok(call)
