@@ -419,3 +419,29 @@ fn two_primary_packages_are_an_error_naming_the_reference() {
         "`p.json`, Steps[0].Actions[0].Packages[1]: a second primary package (a reference without a name)"
     );
 }
+
+#[test]
+fn ocl_with_crlf_line_endings_keeps_them_in_heredocs() {
+    let crlf = OCL.replace('\n', "\r\n");
+    let process = ocl(&crlf, &ImportOptions::default()).unwrap();
+    assert_eq!(process.steps.len(), 6);
+    let StepAction::Manual(manual) = &step(&process, "Approve release").action else {
+        panic!()
+    };
+    assert!(
+        manual
+            .instructions
+            .starts_with("## Before you approve\r\n\r\n- Check")
+    );
+}
+
+#[test]
+fn a_property_of_the_wrong_shape_names_its_json_path() {
+    let text = r#"{"Steps":[{"Name":"A","Actions":[{"Name":"A","ActionType":"Octopus.Manual","Properties":{"K":["x"]}}]}]}"#;
+    let err =
+        parse_process_json_str(text, Path::new("p.json"), &ImportOptions::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`p.json`, Steps[0].Actions[0].Properties[\"K\"]: expected a string or a sensitive value"
+    );
+}
