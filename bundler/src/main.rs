@@ -3,6 +3,9 @@
 
 mod bundle;
 mod demo;
+// wired to `dropship import` by the engine work
+#[allow(dead_code)]
+mod import;
 mod keys;
 mod pack;
 mod render;
