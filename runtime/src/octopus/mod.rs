@@ -13,3 +13,5 @@ pub mod variables_file;
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod openssl_cli;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testdrop;
