@@ -6,8 +6,10 @@
 //!
 //! The same parser reads the plaintext of a decrypted `*.secret` file (see [`super::sensitive`]).
 //! A UTF-8 byte-order mark is accepted. Values are kept as the text Octopus wrote: templates such
-//! as `#{Var}` are not evaluated here. Names keep their case and file order; duplicates are kept in
-//! order too (Octopus dictionaries are case-insensitive and the later entry wins downstream).
+//! as `#{Var}` are not evaluated here. Names keep their case and file order; duplicates are kept
+//! in order in the array form; in the legacy object a repeated name keeps its last value, as
+//! Newtonsoft's `Populate` does. Names differing only in case are kept apart: Octopus dictionaries
+//! are case-insensitive and the later entry wins downstream.
 //!
 //! Not done here: merging several files, evaluating templates, deciding precedence.
 
@@ -338,6 +340,22 @@ mod tests {
         assert_eq!(with_bom.variables, vec![var("A", Some("1"), false)]);
         assert!(parse("{}").unwrap().variables.is_empty());
         assert!(parse("[]").unwrap().variables.is_empty());
+    }
+
+    #[test]
+    fn repeated_names_follow_newtonsoft_in_objects_and_stay_in_arrays() {
+        let legacy = parse(r#"{"A":"1","a":"2","A":"3"}"#).unwrap().variables;
+        assert_eq!(
+            legacy,
+            vec![var("A", Some("3"), false), var("a", Some("2"), false)]
+        );
+        let array = parse(r#"[{"k":"A","v":"1"},{"k":"A","v":"2"}]"#)
+            .unwrap()
+            .variables;
+        assert_eq!(
+            array,
+            vec![var("A", Some("1"), false), var("A", Some("2"), false)]
+        );
     }
 
     #[test]

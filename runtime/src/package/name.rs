@@ -8,14 +8,20 @@
 //!    `OctoFX.TradingWebsite.3.0.298_B47863CDE8E3F24E95873F4B59FE990E.nupkg`;
 //! 3. plain `<Id>.<SemVer>.<ext>`, with `.tar.*` recognised as one extension.
 //!
-//! Not done: for `.nupkg`, Calamari lets the `.nuspec` inside override the file name; reading
-//! the nuspec needs XML and is left to the caller.
+//! For `.nupkg`, Calamari lets the `.nuspec` inside override the file name:
+//! [`PackageName::from_nuspec`] reads `<id>` and `<version>` from the root-level nuspec (a plain
+//! text scan, enough for NuGet's fixed manifest shape; XML entities are not decoded).
 
+use std::io::{BufReader, Read};
+use std::path::Path;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::percent_decode;
+use super::{PackageError, percent_decode, read_error};
+
+/// The most of a nuspec that is read: manifests are a few KiB.
+const NUSPEC_LIMIT: u64 = 1 << 20;
 
 /// A package's id and version, as its file name states them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +75,51 @@ impl PackageName {
         parsed.ok_or_else(|| PackageNameError {
             file_name: file_name.to_string(),
         })
+    }
+}
+
+static NUSPEC_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"<id>\s*([^<]*?)\s*</id>").expect("constant regex"));
+
+static NUSPEC_VERSION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"<version>\s*([^<]*?)\s*</version>").expect("constant regex"));
+
+impl PackageName {
+    /// Id and version from the root-level `.nuspec` of a `.nupkg`; `Ok(None)` when the package
+    /// has no nuspec or it lacks a non-empty `<id>` or `<version>`.
+    pub fn from_nuspec(package: &Path) -> Result<Option<Self>, PackageError> {
+        let file = std::fs::File::open(package).map_err(|source| PackageError::Open {
+            package: package.to_path_buf(),
+            source,
+        })?;
+        let mut archive =
+            zip::ZipArchive::new(BufReader::new(file)).map_err(|e| read_error(package, "", e))?;
+        let Some(index) = (0..archive.len()).find(|&i| {
+            archive
+                .name_for_index(i)
+                .and_then(Result::ok)
+                .is_some_and(|name| {
+                    !name.contains('/') && name.to_ascii_lowercase().ends_with(".nuspec")
+                })
+        }) else {
+            return Ok(None);
+        };
+        let entry = archive
+            .by_index(index)
+            .map_err(|e| read_error(package, "", e))?;
+        let mut text = String::new();
+        entry
+            .take(NUSPEC_LIMIT)
+            .read_to_string(&mut text)
+            .map_err(|e| read_error(package, "nuspec", e))?;
+        let field = |re: &Regex| {
+            re.captures(&text)
+                .map(|c| c[1].to_string())
+                .filter(|v| !v.is_empty())
+        };
+        Ok(field(&NUSPEC_ID)
+            .zip(field(&NUSPEC_VERSION))
+            .map(|(id, version)| Self { id, version }))
     }
 }
 
@@ -153,6 +204,49 @@ mod tests {
             name("Acme.Api.1.2.3.4+sha.5a2.zip"),
             ("Acme.Api".into(), "1.2.3.4+sha.5a2".into())
         );
+    }
+
+    #[test]
+    fn nuspec_overrides_are_read_from_the_root_manifest() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, entries: &[(&str, &str)]| {
+            let path = dir.path().join(name);
+            let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+            for (entry, text) in entries {
+                zip.start_file(*entry, zip::write::SimpleFileOptions::default())
+                    .unwrap();
+                zip.write_all(text.as_bytes()).unwrap();
+            }
+            zip.finish().unwrap();
+            path
+        };
+        let nuspec = "<package><metadata><id> Fabrikam.Web </id><version>4.12.0-rc.1</version>\
+                      <dependencies><dependency id=\"X\" version=\"1.0\" /></dependencies></metadata></package>";
+        let good = write(
+            "a.nupkg",
+            &[
+                ("docs/other.nuspec", "<id>Wrong</id>"),
+                ("Fabrikam.Web.nuspec", nuspec),
+            ],
+        );
+        let name = PackageName::from_nuspec(&good).unwrap().unwrap();
+        assert_eq!(
+            (name.id.as_str(), name.version.as_str()),
+            ("Fabrikam.Web", "4.12.0-rc.1")
+        );
+        let none = write("b.nupkg", &[("content.txt", "x")]);
+        assert_eq!(PackageName::from_nuspec(&none).unwrap(), None);
+        let partial = write(
+            "c.nupkg",
+            &[(
+                "C.nuspec",
+                "<package><metadata><id>C</id></metadata></package>",
+            )],
+        );
+        assert_eq!(PackageName::from_nuspec(&partial).unwrap(), None);
+        let err = PackageName::from_nuspec(&dir.path().join("missing.nupkg")).unwrap_err();
+        assert!(err.to_string().contains("missing.nupkg"), "{err}");
     }
 
     #[test]

@@ -106,6 +106,7 @@ fn nupkg_skips_nuget_metadata_and_decodes_names() {
             ("config/app.conf", b"port=#{Service.Port}", None),
             ("wwwroot/css/site%20theme.css", b"body{}", None),
             ("Deploy.sh", b"#!/bin/sh\n", Some(0o755)),
+            ("shared.txt", b"x", Some(0o666)),
         ],
     );
     let dest = dir.path().join("apps/Fabrikam.Web/4.12.0");
@@ -115,7 +116,7 @@ fn nupkg_skips_nuget_metadata_and_decodes_names() {
         summary,
         ExtractSummary {
             format: PackageFormat::Nupkg,
-            file_count: 4
+            file_count: 5
         }
     );
     assert_eq!(
@@ -141,11 +142,14 @@ fn nupkg_skips_nuget_metadata_and_decodes_names() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(dest.join("Deploy.sh"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o755);
+        let mode =
+            |name: &str| fs::metadata(dest.join(name)).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode("Deploy.sh"), 0o755);
+        assert_eq!(
+            mode("shared.txt"),
+            0o644,
+            "no group/other write from an archive"
+        );
     }
 }
 

@@ -5,14 +5,18 @@
 //! Rules: entry names use `/` or `\`; absolute names, drive letters and `..` are refused; nothing
 //! is written beneath a symbolic link, or over one; a symbolic link may only point inside the
 //! destination (checked lexically from where it sits, which is exact because nothing is written
-//! beneath links); hard links must name an earlier entry; Unix permission bits are kept (set-id
-//! and sticky bits dropped; directories stay owner-writable).
+//! beneath links); hard links must name an earlier entry; Unix permission bits are kept except
+//! set-id, sticky, group-write and other-write (archives made on a laptop often carry 0666/0777);
+//! directories stay owner-writable so later entries can land in them.
 
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
 use super::{EntryKind, HookError, PackageError, UnsafeReason};
+
+/// Permission bits taken from an archive: rwx for the owner, r-x for group and others.
+const KEPT_MODE_BITS: u32 = 0o755;
 
 /// The caller's hook, called with each absolute path before it is created or overwritten.
 pub(super) type Hook<'h> = dyn FnMut(&Path, EntryKind) -> Result<(), HookError> + 'h;
@@ -111,7 +115,7 @@ impl<'a, 'h> Writer<'a, 'h> {
             }
         }
         if let Some(mode) = mode {
-            set_mode(&path, (mode & 0o777) | 0o700)?;
+            set_mode(&path, (mode & KEPT_MODE_BITS) | 0o700)?;
         }
         Ok(())
     }
@@ -132,7 +136,7 @@ impl<'a, 'h> Writer<'a, 'h> {
             source,
         })?;
         if let Some(mode) = mode {
-            set_mode(&path, mode & 0o777)?;
+            set_mode(&path, mode & KEPT_MODE_BITS)?;
         }
         self.files += 1;
         Ok(())

@@ -153,6 +153,8 @@ fn packages_extract_to_their_declared_files() {
             (name.id.as_str(), name.version.as_str()),
             (package_id, RELEASE)
         );
+        let package = drop.root.join(&step.payload);
+        assert_eq!(PackageName::from_nuspec(&package).unwrap(), Some(name));
         let dest = dir.path().join("apps").join(package_id);
         let summary = extract_package(
             &drop.root.join(&step.payload),
