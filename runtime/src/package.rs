@@ -11,9 +11,10 @@
 //! install engine can journal it (and back up an existing file) first. The summary's
 //! `file_count` is Calamari's `Package.ExtractedFileCount`.
 //!
-//! Package file names: [`PackageName`] (`name.rs`). Not done: `.tar.bz2`, `.jar`/`.war`, archive
-//! size limits (`Octopus.Calamari.ArchiveLimits.*`), file times, picking the `<App>\<Env>\<Id>\<Ver>`
-//! directory (the engine chooses `destination`).
+//! [`ExtractLimits`] caps the bytes unpacked, absolutely and as a ratio of the package size.
+//!
+//! Package file names: [`PackageName`] (`name.rs`). Not done: `.tar.bz2`, `.jar`/`.war`, file
+//! times, picking the `<App>\<Env>\<Id>\<Ver>` directory (the engine chooses `destination`).
 
 mod name;
 mod writer;
@@ -70,6 +71,31 @@ impl PackageFormat {
             .into_iter()
             .find(|(ext, _)| lower.ends_with(ext))
             .map(|(_, f)| f)
+    }
+}
+
+/// Caps on what one package may unpack to, as Calamari's `Octopus.Calamari.ArchiveLimits.*`;
+/// `Default` sets none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExtractLimits {
+    /// Most bytes all extracted files together may hold (`…MaximumUncompressedSize`).
+    pub max_uncompressed_bytes: Option<u64>,
+    /// Most the extracted bytes may be as a multiple of the package file's size
+    /// (`…MaximumCompressionRatio`).
+    pub max_compression_ratio: Option<u64>,
+}
+
+impl ExtractLimits {
+    /// The byte limit for a package file of `package_len` bytes.
+    fn byte_limit(self, package_len: u64) -> u64 {
+        let by_ratio = self
+            .max_compression_ratio
+            .map(|r| r.saturating_mul(package_len.max(1)));
+        [self.max_uncompressed_bytes, by_ratio]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(u64::MAX)
     }
 }
 
@@ -169,6 +195,18 @@ pub enum PackageError {
         /// The I/O error.
         source: io::Error,
     },
+    /// The package unpacks to more than the limits allow.
+    #[error(
+        "package `{}` unpacks to more than {limit} bytes, the limit for it (a corrupt package or a \
+         decompression bomb)",
+        package.display()
+    )]
+    TooLarge {
+        /// The package file.
+        package: PathBuf,
+        /// The byte limit that was reached.
+        limit: u64,
+    },
     /// The caller's hook refused a path.
     #[error("before creating `{}`: {source}", path.display())]
     Hook {
@@ -187,11 +225,13 @@ fn entry_suffix(entry: &str) -> String {
     }
 }
 
-/// Extract `package` into `destination` (created if missing). `before_create` is called with
-/// each absolute path before it is created (or, for an existing file, overwritten).
+/// Extract `package` into `destination` (created if missing), within `limits`. `before_create`
+/// is called with each absolute path before it is created (or, for an existing file,
+/// overwritten); an error from it stops the extraction.
 pub fn extract_package(
     package: &Path,
     destination: &Path,
+    limits: ExtractLimits,
     mut before_create: impl FnMut(&Path, EntryKind) -> Result<(), HookError>,
 ) -> Result<ExtractSummary, PackageError> {
     let file_name = package
@@ -207,8 +247,9 @@ pub fn extract_package(
         package: package.to_path_buf(),
         source,
     })?;
+    let package_len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let hook: &mut Hook<'_> = &mut before_create;
-    let mut writer = Writer::new(package, destination, hook)?;
+    let mut writer = Writer::new(package, destination, limits.byte_limit(package_len), hook)?;
     match format {
         PackageFormat::Nupkg => extract_zip(file, &mut writer, true, package)?,
         PackageFormat::Zip => extract_zip(file, &mut writer, false, package)?,

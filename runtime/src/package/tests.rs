@@ -14,7 +14,7 @@ type Recorded = Vec<(PathBuf, EntryKind)>;
 /// which may be overwritten).
 fn extract(package: &Path, dest: &Path) -> (Result<ExtractSummary, PackageError>, Recorded) {
     let mut seen = Vec::new();
-    let result = extract_package(package, dest, |path, kind| {
+    let result = extract_package(package, dest, ExtractLimits::default(), |path, kind| {
         if kind != EntryKind::File {
             assert!(
                 fs::symlink_metadata(path).is_err(),
@@ -353,7 +353,7 @@ fn existing_files_are_overwritten_after_the_hook_and_dirs_reused() {
     let package = dir.path().join("p.zip");
     write_zip(&package, &[("config/app.conf", b"new", None)]);
     let mut seen = Vec::new();
-    let summary = extract_package(&package, &dest, |path, kind| {
+    let summary = extract_package(&package, &dest, ExtractLimits::default(), |path, kind| {
         seen.push((fs::read_to_string(path).ok(), kind));
         Ok(())
     })
@@ -372,7 +372,7 @@ fn a_failing_hook_stops_extraction_before_the_write() {
     let package = dir.path().join("p.zip");
     write_zip(&package, &[("a.txt", b"a", None), ("b.txt", b"b", None)]);
     let dest = dir.path().join("out");
-    let err = extract_package(&package, &dest, |path, _| {
+    let err = extract_package(&package, &dest, ExtractLimits::default(), |path, _| {
         if path.ends_with("b.txt") {
             Err("journal is full".into())
         } else {
@@ -389,24 +389,85 @@ fn a_failing_hook_stops_extraction_before_the_write() {
 fn unsupported_missing_and_corrupt_packages_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let noop = |_: &Path, _: EntryKind| Ok(());
-    let err = extract_package(&dir.path().join("x.tar.bz2"), dir.path(), noop).unwrap_err();
+    let err = extract_package(
+        &dir.path().join("x.tar.bz2"),
+        dir.path(),
+        ExtractLimits::default(),
+        noop,
+    )
+    .unwrap_err();
     assert!(
         matches!(err, PackageError::UnsupportedFormat { .. }),
         "{err}"
     );
-    let err = extract_package(&dir.path().join("missing.zip"), dir.path(), noop).unwrap_err();
+    let err = extract_package(
+        &dir.path().join("missing.zip"),
+        dir.path(),
+        ExtractLimits::default(),
+        noop,
+    )
+    .unwrap_err();
     assert!(matches!(err, PackageError::Open { .. }) && err.to_string().contains("missing.zip"));
     let corrupt = dir.path().join("corrupt.nupkg");
     fs::write(&corrupt, b"PK\x03\x04 not really a zip").unwrap();
-    let err = extract_package(&corrupt, &dir.path().join("out"), noop).unwrap_err();
+    let err = extract_package(
+        &corrupt,
+        &dir.path().join("out"),
+        ExtractLimits::default(),
+        noop,
+    )
+    .unwrap_err();
     assert!(
         matches!(err, PackageError::Read { .. }) && err.to_string().contains("corrupt.nupkg"),
         "{err}"
     );
     let corrupt = dir.path().join("corrupt.tgz");
     fs::write(&corrupt, b"\x1f\x8b\x08\x00garbage").unwrap();
-    let err = extract_package(&corrupt, &dir.path().join("out2"), noop).unwrap_err();
+    let err = extract_package(
+        &corrupt,
+        &dir.path().join("out2"),
+        ExtractLimits::default(),
+        noop,
+    )
+    .unwrap_err();
     assert!(matches!(err, PackageError::Read { .. }), "{err}");
+}
+
+#[test]
+fn limits_stop_decompression_bombs() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("bomb.tar.gz");
+    let zeros = vec![0u8; 4 << 20];
+    let header = raw_header(
+        "zeros.bin",
+        tar::EntryType::Regular,
+        zeros.len() as u64,
+        None,
+    );
+    write_tar(&package, vec![(header, &zeros[..])], true);
+    let noop = |_: &Path, _: EntryKind| Ok(());
+    let by_size = ExtractLimits {
+        max_uncompressed_bytes: Some(1 << 20),
+        ..ExtractLimits::default()
+    };
+    let err = extract_package(&package, &dir.path().join("a"), by_size, noop).unwrap_err();
+    assert!(
+        matches!(err, PackageError::TooLarge { limit, .. } if limit == 1 << 20),
+        "{err}"
+    );
+    let by_ratio = ExtractLimits {
+        max_compression_ratio: Some(50),
+        ..ExtractLimits::default()
+    };
+    let err = extract_package(&package, &dir.path().join("b"), by_ratio, noop).unwrap_err();
+    assert!(matches!(err, PackageError::TooLarge { .. }), "{err}");
+    assert!(err.to_string().contains("bomb.tar.gz"), "{err}");
+    let roomy = ExtractLimits {
+        max_uncompressed_bytes: Some(4 << 20),
+        max_compression_ratio: Some(100_000),
+    };
+    let summary = extract_package(&package, &dir.path().join("c"), roomy, noop).unwrap();
+    assert_eq!(summary.file_count, 1);
 }
 
 #[test]

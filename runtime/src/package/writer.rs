@@ -10,7 +10,7 @@
 //! directories stay owner-writable so later entries can land in them.
 
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
 use super::{EntryKind, HookError, PackageError, UnsafeReason};
@@ -27,6 +27,9 @@ pub(super) struct Writer<'a, 'h> {
     root: PathBuf,
     hook: &'a mut Hook<'h>,
     files: u64,
+    /// Bytes all files may still take, and the limit it started from.
+    budget: u64,
+    limit: u64,
 }
 
 /// A checked entry name: normal components only, at least one.
@@ -67,10 +70,12 @@ fn has_drive_letter(name: &str) -> bool {
 }
 
 impl<'a, 'h> Writer<'a, 'h> {
-    /// Prepare to write into `destination`, creating it (and missing ancestors) through the hook.
+    /// Prepare to write at most `limit` bytes of files into `destination`, creating it (and
+    /// missing ancestors) through the hook.
     pub(super) fn new(
         package: &'a Path,
         destination: &Path,
+        limit: u64,
         hook: &'a mut Hook<'h>,
     ) -> Result<Self, PackageError> {
         let mut missing = Vec::new();
@@ -84,6 +89,8 @@ impl<'a, 'h> Writer<'a, 'h> {
             root: destination.to_path_buf(),
             hook,
             files: 0,
+            budget: limit,
+            limit,
         };
         for dir in missing.iter().rev() {
             writer.create_dir(dir)?;
@@ -130,16 +137,49 @@ impl<'a, 'h> Writer<'a, 'h> {
         let path = self.prepare_leaf(rel, true)?;
         (self.hook)(&path, EntryKind::File).map_err(|source| self.hook_error(&path, source))?;
         let mut out = fs::File::create(&path).map_err(|source| write_error(&path, source))?;
-        io::copy(contents, &mut out).map_err(|source| PackageError::Read {
-            package: self.package.to_path_buf(),
-            entry: rel.0.display().to_string(),
-            source,
-        })?;
+        self.copy(rel, contents, &mut out, &path)?;
         if let Some(mode) = mode {
             set_mode(&path, mode & KEPT_MODE_BITS)?;
         }
         self.files += 1;
         Ok(())
+    }
+
+    /// Copy an entry's bytes, telling read errors (the package) from write errors (the target),
+    /// and stopping once the byte budget is spent.
+    fn copy(
+        &mut self,
+        rel: &EntryPath,
+        contents: &mut dyn Read,
+        out: &mut fs::File,
+        path: &Path,
+    ) -> Result<(), PackageError> {
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let read = match contents.read(&mut buffer) {
+                Ok(0) => return Ok(()),
+                Ok(read) => read,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    let entry = rel.0.display().to_string();
+                    let package = self.package.to_path_buf();
+                    return Err(PackageError::Read {
+                        package,
+                        entry,
+                        source,
+                    });
+                }
+            };
+            self.budget = self.budget.checked_sub(read as u64).ok_or_else(|| {
+                let package = self.package.to_path_buf();
+                PackageError::TooLarge {
+                    package,
+                    limit: self.limit,
+                }
+            })?;
+            out.write_all(&buffer[..read])
+                .map_err(|source| write_error(path, source))?;
+        }
     }
 
     /// Create a symbolic link `rel` → `target`, if the target stays inside the root.

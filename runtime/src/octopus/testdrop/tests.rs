@@ -6,7 +6,7 @@ use std::path::Path;
 use super::*;
 use crate::octopus::sensitive::{DropPassword, SensitiveFileError, decrypt_file};
 use crate::octopus::variables_file::{OctopusVariable, read_variables_file};
-use crate::package::{EntryKind, PackageName, extract_package};
+use crate::package::{EntryKind, ExtractLimits, PackageName, extract_package};
 
 fn value<'a>(vars: &'a [OctopusVariable], name: &str) -> Option<&'a str> {
     vars.iter()
@@ -159,6 +159,7 @@ fn packages_extract_to_their_declared_files() {
         let summary = extract_package(
             &drop.root.join(&step.payload),
             &dest,
+            ExtractLimits::default(),
             |_: &Path, _: EntryKind| Ok(()),
         )
         .unwrap();
@@ -222,7 +223,13 @@ fn zip_variant_holds_the_same_tree() {
     );
     assert!(!dir.path().join(".testdrop-staging").exists());
     let unpacked = dir.path().join("unpacked");
-    extract_package(&zipped.root, &unpacked, |_: &Path, _: EntryKind| Ok(())).unwrap();
+    extract_package(
+        &zipped.root,
+        &unpacked,
+        ExtractLimits::default(),
+        |_: &Path, _: EntryKind| Ok(()),
+    )
+    .unwrap();
     assert_eq!(files_under(&unpacked), files_under(&folder.root));
     assert_eq!(zipped.steps, folder.steps);
 }
