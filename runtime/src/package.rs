@@ -5,16 +5,19 @@
 //! and Calamari's `NupkgExtractor` skips `_rels/`, `package/services/metadata/`,
 //! `[Content_Types].xml`, `*.nupkg.sha512` and every `*.nuspec` (case-insensitive).
 //!
-//! Safety (see [`writer`]): absolute names, `..`, links escaping the destination, writes beneath
-//! or over a link, device files and FIFOs are refused with [`PackageError::UnsafeEntry`]. The
-//! caller's hook hears about every directory and file before it is created or overwritten, so the
-//! install engine can journal it (and back up an existing file) first. The summary's
-//! `file_count` is Calamari's `Package.ExtractedFileCount`.
+//! Safety (see `package/writer.rs`): absolute names, `..`, links escaping the destination,
+//! writes beneath or over a link, device files and FIFOs are refused with
+//! [`UnsafeEntry`](crate::package::PackageError::UnsafeEntry); group/other write and set-id
+//! bits are dropped; [`ExtractLimits`](crate::package::ExtractLimits) caps the bytes unpacked,
+//! absolutely and as a ratio of the package size. The caller's hook hears about every directory
+//! and file before it is created or overwritten, so the install engine can journal it (and back
+//! up an existing file) first. The summary's `file_count` is Calamari's
+//! `Package.ExtractedFileCount`.
 //!
-//! [`ExtractLimits`] caps the bytes unpacked, absolutely and as a ratio of the package size.
+//! Package file names: [`PackageName`](crate::package::PackageName) (`package/name.rs`).
 //!
-//! Package file names: [`PackageName`] (`name.rs`). Not done: `.tar.bz2`, `.jar`/`.war`, file
-//! times, picking the `<App>\<Env>\<Id>\<Ver>` directory (the engine chooses `destination`).
+//! Not done: `.tar.bz2`, `.jar`/`.war`, file times, choosing the `<App>/<Env>/<Id>/<Version>`
+//! directory with `_1`, `_2` suffixes (the engine passes `destination`).
 
 mod name;
 mod writer;
@@ -308,6 +311,9 @@ fn unsafe_name(package: &Path, entry: &str, reason: UnsafeReason) -> PackageErro
     }
 }
 
+/// The longest symbolic-link target read from a zip entry (Linux `PATH_MAX`).
+const LINK_TARGET_LIMIT: u64 = 4096;
+
 /// Whether Calamari's `NupkgExtractor` leaves this (decoded, `/`-separated) part out entirely.
 fn is_nuget_metadata(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -355,7 +361,8 @@ fn extract_zip(
             writer.dir(rel.as_path(), mode)?;
         } else if entry.is_symlink() {
             let mut target = String::new();
-            entry
+            (&mut entry)
+                .take(LINK_TARGET_LIMIT)
                 .read_to_string(&mut target)
                 .map_err(|e| read_error(package, &raw, e))?;
             writer.symlink(&rel, &target)?;
