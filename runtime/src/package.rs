@@ -191,8 +191,10 @@ pub enum PackageError {
         problem: &'static str,
     },
     /// Creating a file or directory in the destination failed.
-    #[error("writing `{}`: {source}", path.display())]
+    #[error("extracting package `{}`: writing `{}`: {source}", package.display(), path.display())]
     Write {
+        /// The package file.
+        package: PathBuf,
         /// The destination path.
         path: PathBuf,
         /// The I/O error.

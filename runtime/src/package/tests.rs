@@ -499,3 +499,21 @@ fn percent_decoding_matches_nuget() {
         "invalid UTF-8 keeps the original"
     );
 }
+
+#[test]
+fn a_file_in_the_way_of_a_directory_is_a_conflict_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out");
+    fs::create_dir_all(&dest).unwrap();
+    fs::write(dest.join("config"), "not a directory").unwrap();
+    let package = dir.path().join("Acme.Web.1.0.0.zip");
+    write_zip(&package, &[("config/app.conf", b"x", None)]);
+    let (result, _) = extract(&package, &dest);
+    let err = result.unwrap_err();
+    assert!(matches!(err, PackageError::Conflict { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("Acme.Web.1.0.0.zip") && text.contains("out/config"),
+        "{text}"
+    );
+}

@@ -113,7 +113,7 @@ impl<'a, 'h> Writer<'a, 'h> {
             path.push(part);
             match fs::symlink_metadata(&path) {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => self.create_dir(&path)?,
-                Err(source) => return Err(PackageError::Write { path, source }),
+                Err(source) => return Err(self.write_error(&path, source)),
                 Ok(meta) if meta.file_type().is_symlink() => return Err(self.through_link(rel)),
                 Ok(meta) if meta.is_dir() => {}
                 Ok(_) => {
@@ -122,7 +122,8 @@ impl<'a, 'h> Writer<'a, 'h> {
             }
         }
         if let Some(mode) = mode {
-            set_mode(&path, (mode & KEPT_MODE_BITS) | 0o700)?;
+            set_mode(&path, (mode & KEPT_MODE_BITS) | 0o700)
+                .map_err(|e| self.write_error(&path, e))?;
         }
         Ok(())
     }
@@ -136,10 +137,10 @@ impl<'a, 'h> Writer<'a, 'h> {
     ) -> Result<(), PackageError> {
         let path = self.prepare_leaf(rel, true)?;
         (self.hook)(&path, EntryKind::File).map_err(|source| self.hook_error(&path, source))?;
-        let mut out = fs::File::create(&path).map_err(|source| write_error(&path, source))?;
+        let mut out = fs::File::create(&path).map_err(|source| self.write_error(&path, source))?;
         self.copy(rel, contents, &mut out, &path)?;
         if let Some(mode) = mode {
-            set_mode(&path, mode & KEPT_MODE_BITS)?;
+            set_mode(&path, mode & KEPT_MODE_BITS).map_err(|e| self.write_error(&path, e))?;
         }
         self.files += 1;
         Ok(())
@@ -178,7 +179,7 @@ impl<'a, 'h> Writer<'a, 'h> {
                 }
             })?;
             out.write_all(&buffer[..read])
-                .map_err(|source| write_error(path, source))?;
+                .map_err(|source| self.write_error(path, source))?;
         }
     }
 
@@ -192,7 +193,7 @@ impl<'a, 'h> Writer<'a, 'h> {
         }
         let path = self.prepare_leaf(rel, false)?;
         (self.hook)(&path, EntryKind::Symlink).map_err(|source| self.hook_error(&path, source))?;
-        make_symlink(target, &path)?;
+        make_symlink(target, &path).map_err(|e| self.write_error(&path, e))?;
         self.files += 1;
         Ok(())
     }
@@ -213,7 +214,7 @@ impl<'a, 'h> Writer<'a, 'h> {
         }
         let path = self.prepare_leaf(rel, false)?;
         (self.hook)(&path, EntryKind::File).map_err(|source| self.hook_error(&path, source))?;
-        fs::hard_link(&source, &path).map_err(|source| write_error(&path, source))?;
+        fs::hard_link(&source, &path).map_err(|source| self.write_error(&path, source))?;
         self.files += 1;
         Ok(())
     }
@@ -229,7 +230,7 @@ impl<'a, 'h> Writer<'a, 'h> {
         let path = self.root.join(&rel.0);
         match fs::symlink_metadata(&path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(path),
-            Err(source) => Err(PackageError::Write { path, source }),
+            Err(source) => Err(self.write_error(&path, source)),
             Ok(meta) if meta.file_type().is_symlink() => Err(self.through_link(&rel.0)),
             Ok(meta) if meta.is_file() && may_overwrite => Ok(path),
             Ok(_) => Err(self.conflict(&path, "something already exists at this path")),
@@ -246,7 +247,7 @@ impl<'a, 'h> Writer<'a, 'h> {
 
     fn create_dir(&mut self, path: &Path) -> Result<(), PackageError> {
         (self.hook)(path, EntryKind::Directory).map_err(|source| self.hook_error(path, source))?;
-        fs::create_dir(path).map_err(|source| write_error(path, source))
+        fs::create_dir(path).map_err(|source| self.write_error(path, source))
     }
 
     pub(super) fn unsafe_entry(&self, rel: &EntryPath, reason: UnsafeReason) -> PackageError {
@@ -270,6 +271,14 @@ impl<'a, 'h> Writer<'a, 'h> {
             package: self.package.to_path_buf(),
             path: path.to_path_buf(),
             problem,
+        }
+    }
+
+    fn write_error(&self, path: &Path, source: io::Error) -> PackageError {
+        PackageError::Write {
+            package: self.package.to_path_buf(),
+            path: path.to_path_buf(),
+            source,
         }
     }
 
@@ -300,36 +309,28 @@ fn link_stays_inside(parent: &Path, target: &str) -> bool {
     true
 }
 
-fn write_error(path: &Path, source: io::Error) -> PackageError {
-    PackageError::Write {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 #[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> Result<(), PackageError> {
+fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| write_error(path, e))
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
 }
 
 #[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) -> Result<(), PackageError> {
+fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
     Ok(())
 }
 
 #[cfg(unix)]
-fn make_symlink(target: &str, path: &Path) -> Result<(), PackageError> {
-    std::os::unix::fs::symlink(target, path).map_err(|e| write_error(path, e))
+fn make_symlink(target: &str, path: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(target, path)
 }
 
 #[cfg(not(unix))]
-fn make_symlink(_target: &str, path: &Path) -> Result<(), PackageError> {
-    let source = io::Error::new(
+fn make_symlink(_target: &str, _path: &Path) -> io::Result<()> {
+    Err(io::Error::new(
         io::ErrorKind::Unsupported,
         "symbolic links in packages need Unix",
-    );
-    Err(write_error(path, source))
+    ))
 }
 
 #[cfg(test)]
