@@ -17,6 +17,8 @@ pub mod extract;
 pub mod installer;
 /// Octopus formats the runtime reads: variables files, encrypted sensitive variables.
 pub mod octopus;
+/// Safe extraction of deployment packages (.nupkg, .zip, .tar.gz, .tar) as Calamari does.
+pub mod package;
 /// Octostache-compatible template engine (`#{...}`).
 pub mod template;
 /// Signatures and trust: pinned keys, key ids, minisign verification of the signed prefix.

@@ -1,0 +1,438 @@
+//! Extract a deployment package into a directory as Calamari does (reference §4.2), safely.
+//!
+//! Formats, chosen by extension: `.nupkg` (a zip; NuGet metadata parts skipped), `.zip`,
+//! `.tar.gz`/`.tgz`, `.tar`. For `.nupkg`, entry names are percent-decoded as NuGet stores them
+//! and Calamari's `NupkgExtractor` skips `_rels/`, `package/services/metadata/`,
+//! `[Content_Types].xml`, `*.nupkg.sha512` and every `*.nuspec` (case-insensitive).
+//!
+//! Safety (see `package/writer.rs`): absolute names, `..`, links escaping the destination,
+//! writes beneath or over a link, device files and FIFOs are refused with
+//! [`UnsafeEntry`](crate::package::PackageError::UnsafeEntry); group/other write and set-id
+//! bits are dropped; [`ExtractLimits`](crate::package::ExtractLimits) caps the bytes unpacked,
+//! absolutely and as a ratio of the package size. The caller's hook hears about every directory
+//! and file before it is created or overwritten, so the install engine can journal it (and back
+//! up an existing file) first. The summary's `file_count` is Calamari's
+//! `Package.ExtractedFileCount`.
+//!
+//! Package file names: [`PackageName`](crate::package::PackageName) (`package/name.rs`).
+//!
+//! Not done: `.tar.bz2`, `.jar`/`.war`, file times, choosing the `<App>/<Env>/<Id>/<Version>`
+//! directory with `_1`, `_2` suffixes (the engine passes `destination`).
+
+mod name;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+pub use name::{PackageName, PackageNameError};
+use writer::{EntryPath, Hook, Writer};
+
+/// What the hook is told is about to be created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A directory that does not exist yet.
+    Directory,
+    /// A regular file (or hard link); the path may already hold a file, which will be replaced.
+    File,
+    /// A symbolic link.
+    Symlink,
+}
+
+/// The error a caller's hook returns; extraction stops and reports it as [`PackageError::Hook`].
+pub type HookError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The archive formats Calamari extracts that dropship supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackageFormat {
+    /// A NuGet package: a zip with metadata parts that are not extracted.
+    Nupkg,
+    /// A zip archive.
+    Zip,
+    /// A gzip-compressed tar archive (`.tar.gz`, `.tgz`).
+    TarGz,
+    /// An uncompressed tar archive.
+    Tar,
+}
+
+impl PackageFormat {
+    /// The format for a file name, by its (case-insensitive) extension.
+    pub fn from_file_name(file_name: &str) -> Option<Self> {
+        let lower = file_name.to_ascii_lowercase();
+        let formats = [
+            (".nupkg", Self::Nupkg),
+            (".zip", Self::Zip),
+            (".tar.gz", Self::TarGz),
+            (".tgz", Self::TarGz),
+            (".tar", Self::Tar),
+        ];
+        formats
+            .into_iter()
+            .find(|(ext, _)| lower.ends_with(ext))
+            .map(|(_, f)| f)
+    }
+}
+
+/// Caps on what one package may unpack to, as Calamari's `Octopus.Calamari.ArchiveLimits.*`;
+/// `Default` sets none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExtractLimits {
+    /// Most bytes all extracted files together may hold (`…MaximumUncompressedSize`).
+    pub max_uncompressed_bytes: Option<u64>,
+    /// Most the extracted bytes may be as a multiple of the package file's size
+    /// (`…MaximumCompressionRatio`).
+    pub max_compression_ratio: Option<u64>,
+}
+
+impl ExtractLimits {
+    /// The byte limit for a package file of `package_len` bytes.
+    fn byte_limit(self, package_len: u64) -> u64 {
+        let by_ratio = self
+            .max_compression_ratio
+            .map(|r| r.saturating_mul(package_len.max(1)));
+        [self.max_uncompressed_bytes, by_ratio]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+}
+
+/// What an extraction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtractSummary {
+    /// The package format.
+    pub format: PackageFormat,
+    /// Files written (regular files and links): Calamari's `Package.ExtractedFileCount`.
+    pub file_count: u64,
+}
+
+/// Why an archive entry was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnsafeReason {
+    /// An absolute path, drive letter or UNC name.
+    #[error("it is an absolute path")]
+    Absolute,
+    /// A `..` component.
+    #[error("it contains `..`")]
+    ParentTraversal,
+    /// A link pointing outside the destination (or at no earlier entry, for hard links).
+    #[error("it is a link to `{target}`, outside the destination")]
+    LinkEscapes {
+        /// The link target as stored.
+        target: String,
+    },
+    /// The entry would be written beneath, or over, a symbolic link.
+    #[error("it would be written through a symbolic link")]
+    ThroughSymlink,
+    /// A character or block device, or a FIFO.
+    #[error("it is a device file or FIFO")]
+    DeviceFile,
+    /// A tar entry type that has no meaning in a package.
+    #[error("it has the unsupported tar entry type {0}")]
+    UnsupportedType(u8),
+    /// The entry name is not UTF-8.
+    #[error("its name is not valid UTF-8")]
+    NotUtf8,
+}
+
+/// Why a package could not be extracted.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    /// The extension is not one of the supported formats.
+    #[error(
+        "package `{}` has an unsupported extension: expected .nupkg, .zip, .tar.gz, .tgz or .tar",
+        package.display()
+    )]
+    UnsupportedFormat {
+        /// The package file.
+        package: PathBuf,
+    },
+    /// The package file could not be opened.
+    #[error("opening package `{}`: {source}", package.display())]
+    Open {
+        /// The package file.
+        package: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The archive is corrupt or could not be read.
+    #[error("reading package `{}`{}: {source}", package.display(), entry_suffix(entry))]
+    Read {
+        /// The package file.
+        package: PathBuf,
+        /// The entry being read, when known (empty otherwise).
+        entry: String,
+        /// The I/O or archive error.
+        source: io::Error,
+    },
+    /// An entry was refused for safety.
+    #[error("package `{}`: refusing entry `{entry}`: {reason}", package.display())]
+    UnsafeEntry {
+        /// The package file.
+        package: PathBuf,
+        /// The entry name.
+        entry: String,
+        /// Why it was refused.
+        reason: UnsafeReason,
+    },
+    /// Something in the destination is in the way.
+    #[error("package `{}`: cannot extract to `{}`: {problem}", package.display(), path.display())]
+    Conflict {
+        /// The package file.
+        package: PathBuf,
+        /// The destination path.
+        path: PathBuf,
+        /// What is in the way.
+        problem: &'static str,
+    },
+    /// Creating a file or directory in the destination failed.
+    #[error("extracting package `{}`: writing `{}`: {source}", package.display(), path.display())]
+    Write {
+        /// The package file.
+        package: PathBuf,
+        /// The destination path.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The package unpacks to more than the limits allow.
+    #[error(
+        "package `{}` unpacks to more than {limit} bytes, the limit for it (a corrupt package or a \
+         decompression bomb)",
+        package.display()
+    )]
+    TooLarge {
+        /// The package file.
+        package: PathBuf,
+        /// The byte limit that was reached.
+        limit: u64,
+    },
+    /// The caller's hook refused a path.
+    #[error("before creating `{}`: {source}", path.display())]
+    Hook {
+        /// The path about to be created.
+        path: PathBuf,
+        /// The hook's error.
+        source: HookError,
+    },
+}
+
+fn entry_suffix(entry: &str) -> String {
+    if entry.is_empty() {
+        String::new()
+    } else {
+        format!(", entry `{entry}`")
+    }
+}
+
+/// Extract `package` into `destination` (created if missing), within `limits`. `before_create`
+/// is called with each absolute path before it is created (or, for an existing file,
+/// overwritten); an error from it stops the extraction.
+pub fn extract_package(
+    package: &Path,
+    destination: &Path,
+    limits: ExtractLimits,
+    mut before_create: impl FnMut(&Path, EntryKind) -> Result<(), HookError>,
+) -> Result<ExtractSummary, PackageError> {
+    let file_name = package
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let format = PackageFormat::from_file_name(&file_name).ok_or_else(|| {
+        PackageError::UnsupportedFormat {
+            package: package.to_path_buf(),
+        }
+    })?;
+    let file = File::open(package).map_err(|source| PackageError::Open {
+        package: package.to_path_buf(),
+        source,
+    })?;
+    let package_len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let hook: &mut Hook<'_> = &mut before_create;
+    let mut writer = Writer::new(package, destination, limits.byte_limit(package_len), hook)?;
+    match format {
+        PackageFormat::Nupkg => extract_zip(file, &mut writer, true, package)?,
+        PackageFormat::Zip => extract_zip(file, &mut writer, false, package)?,
+        PackageFormat::TarGz => {
+            let gz = flate2::read::MultiGzDecoder::new(BufReader::new(file));
+            extract_tar(gz, &mut writer, package)?;
+        }
+        PackageFormat::Tar => extract_tar(BufReader::new(file), &mut writer, package)?,
+    }
+    Ok(ExtractSummary {
+        format,
+        file_count: writer.file_count(),
+    })
+}
+
+/// Decode `%XX` escapes (NuGet part names, Octopus file-name escaping); the text is returned
+/// unchanged when the decoded bytes are not UTF-8.
+pub(crate) fn percent_decode(text: &str) -> String {
+    if !text.contains('%') {
+        return text.to_string();
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
+}
+
+fn read_error(package: &Path, entry: &str, source: impl Into<io::Error>) -> PackageError {
+    PackageError::Read {
+        package: package.to_path_buf(),
+        entry: entry.to_string(),
+        source: source.into(),
+    }
+}
+
+fn unsafe_name(package: &Path, entry: &str, reason: UnsafeReason) -> PackageError {
+    PackageError::UnsafeEntry {
+        package: package.to_path_buf(),
+        entry: entry.to_string(),
+        reason,
+    }
+}
+
+/// The longest symbolic-link target read from a zip entry (Linux `PATH_MAX`).
+const LINK_TARGET_LIMIT: u64 = 4096;
+
+/// Whether Calamari's `NupkgExtractor` leaves this (decoded, `/`-separated) part out entirely.
+fn is_nuget_metadata(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [
+        "_rels/",
+        "package/services/metadata/",
+        "[content_types].xml",
+    ]
+    .iter()
+    .any(|prefix| lower.starts_with(prefix))
+        || lower.ends_with(".nupkg.sha512")
+}
+
+fn extract_zip(
+    file: File,
+    writer: &mut Writer<'_, '_>,
+    nuget: bool,
+    package: &Path,
+) -> Result<(), PackageError> {
+    let mut archive =
+        zip::ZipArchive::new(BufReader::new(file)).map_err(|e| read_error(package, "", e))?;
+    for index in 0..archive.len() {
+        let mut entry = archive
+            .by_index(index)
+            .map_err(|e| read_error(package, "", e))?;
+        let raw = entry
+            .name()
+            .map_err(|e| read_error(package, "", e))?
+            .into_owned();
+        let name = if nuget {
+            percent_decode(&raw).replace('\\', "/")
+        } else {
+            raw.clone()
+        };
+        if nuget && is_nuget_metadata(&name) {
+            continue;
+        }
+        let Some(rel) =
+            EntryPath::parse(&name).map_err(|reason| unsafe_name(package, &raw, reason))?
+        else {
+            continue;
+        };
+        let mode = entry.unix_mode();
+        if entry.is_dir() {
+            writer.dir(rel.as_path(), mode)?;
+        } else if entry.is_symlink() {
+            let mut target = String::new();
+            (&mut entry)
+                .take(LINK_TARGET_LIMIT)
+                .read_to_string(&mut target)
+                .map_err(|e| read_error(package, &raw, e))?;
+            writer.symlink(&rel, &target)?;
+        } else if nuget && name.to_ascii_lowercase().ends_with(".nuspec") {
+            writer.dir(rel.parent(), None)?;
+        } else {
+            writer.file(&rel, &mut entry, mode)?;
+        }
+    }
+    Ok(())
+}
+
+fn extract_tar(
+    reader: impl Read,
+    writer: &mut Writer<'_, '_>,
+    package: &Path,
+) -> Result<(), PackageError> {
+    let mut archive = tar::Archive::new(reader);
+    let entries = archive.entries().map_err(|e| read_error(package, "", e))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| read_error(package, "", e))?;
+        let raw = String::from_utf8(entry.path_bytes().into_owned()).map_err(|e| {
+            unsafe_name(
+                package,
+                &String::from_utf8_lossy(e.as_bytes()),
+                UnsafeReason::NotUtf8,
+            )
+        })?;
+        let Some(rel) =
+            EntryPath::parse(&raw).map_err(|reason| unsafe_name(package, &raw, reason))?
+        else {
+            continue;
+        };
+        tar_entry(&mut entry, &rel, &raw, writer, package)?;
+    }
+    Ok(())
+}
+
+fn tar_entry<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    rel: &EntryPath,
+    raw: &str,
+    writer: &mut Writer<'_, '_>,
+    package: &Path,
+) -> Result<(), PackageError> {
+    use tar::EntryType as T;
+    let kind = entry.header().entry_type();
+    let mode = entry.header().mode().ok();
+    match kind {
+        T::Regular | T::Continuous | T::GNUSparse => writer.file(rel, entry, mode),
+        T::Directory => writer.dir(rel.as_path(), mode),
+        T::Symlink | T::Link => {
+            let target = entry
+                .link_name_bytes()
+                .map(|t| String::from_utf8_lossy(&t).into_owned());
+            let target = target.unwrap_or_default();
+            if kind == T::Symlink {
+                writer.symlink(rel, &target)
+            } else {
+                writer.hard_link(rel, &target)
+            }
+        }
+        T::Char | T::Block | T::Fifo => Err(unsafe_name(package, raw, UnsafeReason::DeviceFile)),
+        T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink => Ok(()),
+        other => Err(unsafe_name(
+            package,
+            raw,
+            UnsafeReason::UnsupportedType(other.as_byte()),
+        )),
+    }
+}

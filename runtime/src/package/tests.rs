@@ -1,0 +1,519 @@
+//! Tests for package extraction: every format, the NuGet skip rules, the hook, and every refusal.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use zip::write::SimpleFileOptions;
+
+use super::*;
+
+type Recorded = Vec<(PathBuf, EntryKind)>;
+
+/// Extract, recording every hook call and checking the path did not exist yet (except files,
+/// which may be overwritten).
+fn extract(package: &Path, dest: &Path) -> (Result<ExtractSummary, PackageError>, Recorded) {
+    let mut seen = Vec::new();
+    let result = extract_package(package, dest, ExtractLimits::default(), |path, kind| {
+        if kind != EntryKind::File {
+            assert!(
+                fs::symlink_metadata(path).is_err(),
+                "{} exists before the hook",
+                path.display()
+            );
+        }
+        seen.push((path.to_path_buf(), kind));
+        Ok(())
+    });
+    (result, seen)
+}
+
+fn write_zip(path: &Path, entries: &[(&str, &[u8], Option<u32>)]) {
+    let mut zip = zip::ZipWriter::new(fs::File::create(path).unwrap());
+    for (name, data, mode) in entries {
+        let mut options = SimpleFileOptions::default();
+        if let Some(mode) = mode {
+            options = options.unix_permissions(*mode);
+        }
+        if name.ends_with('/') {
+            zip.add_directory(*name, options).unwrap();
+        } else {
+            zip.start_file(*name, options).unwrap();
+            zip.write_all(data).unwrap();
+        }
+    }
+    zip.finish().unwrap();
+}
+
+/// A tar header with a raw (unchecked) name, so hostile archives can be built.
+fn raw_header(name: &str, kind: tar::EntryType, size: u64, link: Option<&str>) -> tar::Header {
+    let mut header = tar::Header::new_old();
+    header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    if let Some(link) = link {
+        header.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
+    }
+    header.set_entry_type(kind);
+    header.set_size(size);
+    header.set_mode(0o644);
+    header.set_cksum();
+    header
+}
+
+fn write_tar(path: &Path, headers: Vec<(tar::Header, &[u8])>, gzip: bool) {
+    let file = fs::File::create(path).unwrap();
+    let out: Box<dyn Write> = if gzip {
+        Box::new(flate2::write::GzEncoder::new(
+            file,
+            flate2::Compression::fast(),
+        ))
+    } else {
+        Box::new(file)
+    };
+    let mut builder = tar::Builder::new(out);
+    for (header, data) in headers {
+        builder.append(&header, data).unwrap();
+    }
+    builder.into_inner().unwrap().flush().unwrap();
+}
+
+fn unsafe_reason(result: Result<ExtractSummary, PackageError>) -> UnsafeReason {
+    match result {
+        Err(PackageError::UnsafeEntry { reason, .. }) => reason,
+        other => panic!("expected an unsafe entry, got {other:?}"),
+    }
+}
+
+#[test]
+fn nupkg_skips_nuget_metadata_and_decodes_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir
+        .path()
+        .join("Fabrikam.Web.4.12.0_0123456789ABCDEF0123456789ABCDEF.nupkg");
+    write_zip(
+        &package,
+        &[
+            ("_rels/.rels", b"<Relationships/>", None),
+            ("[Content_Types].xml", b"<Types/>", None),
+            (
+                "package/services/metadata/core-properties/ab12.psmdcp",
+                b"<x/>",
+                None,
+            ),
+            ("Fabrikam.Web.nuspec", b"<package/>", None),
+            ("Fabrikam.Web.nupkg.sha512", b"abc", None),
+            ("docs/Extra.NUSPEC", b"<package/>", None),
+            ("appsettings.json", b"{}", None),
+            ("config/app.conf", b"port=#{Service.Port}", None),
+            ("wwwroot/css/site%20theme.css", b"body{}", None),
+            ("Deploy.sh", b"#!/bin/sh\n", Some(0o755)),
+            ("shared.txt", b"x", Some(0o666)),
+        ],
+    );
+    let dest = dir.path().join("apps/Fabrikam.Web/4.12.0");
+    let (result, seen) = extract(&package, &dest);
+    let summary = result.unwrap();
+    assert_eq!(
+        summary,
+        ExtractSummary {
+            format: PackageFormat::Nupkg,
+            file_count: 5
+        }
+    );
+    assert_eq!(
+        fs::read_to_string(dest.join("config/app.conf")).unwrap(),
+        "port=#{Service.Port}"
+    );
+    assert!(dest.join("wwwroot/css/site theme.css").is_file());
+    for skipped in [
+        "_rels",
+        "[Content_Types].xml",
+        "package",
+        "Fabrikam.Web.nuspec",
+        "docs/Extra.NUSPEC",
+    ] {
+        assert!(!dest.join(skipped).exists(), "{skipped} was extracted");
+    }
+    assert!(
+        dest.join("docs").is_dir(),
+        "Calamari still creates a skipped nuspec's folder"
+    );
+    assert!(seen.contains(&(dir.path().join("apps"), EntryKind::Directory)));
+    assert!(seen.contains(&(dest.join("config/app.conf"), EntryKind::File)));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            |name: &str| fs::metadata(dest.join(name)).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode("Deploy.sh"), 0o755);
+        assert_eq!(
+            mode("shared.txt"),
+            0o644,
+            "no group/other write from an archive"
+        );
+    }
+}
+
+#[test]
+fn plain_zip_keeps_names_as_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("Acme.Web.1.0.0.zip");
+    write_zip(
+        &package,
+        &[
+            ("bin/", b"", None),
+            ("_rels/keep.txt", b"x", None),
+            ("a%20b.txt", b"y", None),
+        ],
+    );
+    let (result, _) = extract(&package, &dir.path().join("out"));
+    assert_eq!(result.unwrap().file_count, 2);
+    assert!(dir.path().join("out/bin").is_dir());
+    assert!(dir.path().join("out/_rels/keep.txt").is_file());
+    assert!(dir.path().join("out/a%20b.txt").is_file());
+}
+
+#[test]
+fn zip_traversal_and_absolute_names_are_refused() {
+    let cases: [(&str, &str, UnsafeReason); 4] = [
+        ("evil.zip", "../evil.txt", UnsafeReason::ParentTraversal),
+        ("evil.zip", "/tmp/evil.txt", UnsafeReason::Absolute),
+        (
+            "evil.nupkg",
+            "%2e%2e/evil.txt",
+            UnsafeReason::ParentTraversal,
+        ),
+        ("evil.nupkg", "..%5Cevil.txt", UnsafeReason::ParentTraversal),
+    ];
+    for (file, name, reason) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let package = dir.path().join(file);
+        write_zip(
+            &package,
+            &[("ok.txt", b"fine", None), (name, b"evil", None)],
+        );
+        let (result, _) = extract(&package, &dir.path().join("out"));
+        let err = result.unwrap_err();
+        assert!(err.to_string().contains(file), "{err}");
+        assert_eq!(unsafe_reason(Err(err)), reason, "{name}");
+        assert!(!dir.path().join("evil.txt").exists());
+    }
+}
+
+#[test]
+fn zip_symlink_escaping_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("links.zip");
+    let mut zip = zip::ZipWriter::new(fs::File::create(&package).unwrap());
+    zip.add_symlink("inside", "sub/file", SimpleFileOptions::default())
+        .unwrap();
+    zip.add_symlink("outside", "../../etc/passwd", SimpleFileOptions::default())
+        .unwrap();
+    zip.finish().unwrap();
+    let (result, _) = extract(&package, &dir.path().join("out"));
+    assert!(
+        matches!(unsafe_reason(result), UnsafeReason::LinkEscapes { target } if target == "../../etc/passwd")
+    );
+}
+
+#[test]
+fn tar_gz_extracts_files_dirs_links_and_modes() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("Fabrikam.Worker.4.12.0.tar.gz");
+    let mut script = raw_header("bin/run.sh", tar::EntryType::Regular, 5, None);
+    script.set_mode(0o4755);
+    script.set_cksum();
+    let headers = vec![
+        (
+            raw_header("./", tar::EntryType::Directory, 0, None),
+            &b""[..],
+        ),
+        (
+            raw_header("bin/", tar::EntryType::Directory, 0, None),
+            &b""[..],
+        ),
+        (script, &b"echo\n"[..]),
+        (
+            raw_header("current", tar::EntryType::Symlink, 0, Some("bin/run.sh")),
+            &b""[..],
+        ),
+        (
+            raw_header("bin/again.sh", tar::EntryType::Link, 0, Some("bin/run.sh")),
+            &b""[..],
+        ),
+    ];
+    write_tar(&package, headers, true);
+    let dest = dir.path().join("out");
+    let (result, seen) = extract(&package, &dest);
+    assert_eq!(
+        result.unwrap(),
+        ExtractSummary {
+            format: PackageFormat::TarGz,
+            file_count: 3
+        }
+    );
+    assert_eq!(fs::read_to_string(dest.join("current")).unwrap(), "echo\n");
+    assert_eq!(
+        fs::read_to_string(dest.join("bin/again.sh")).unwrap(),
+        "echo\n"
+    );
+    assert!(seen.contains(&(dest.join("current"), EntryKind::Symlink)));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(dest.join("bin/run.sh"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7777, 0o755, "set-uid dropped, exec bits kept");
+    }
+}
+
+#[test]
+fn tar_refuses_hostile_entries() {
+    use tar::EntryType as T;
+    let cases: Vec<(tar::Header, UnsafeReason)> = vec![
+        (
+            raw_header("/etc/evil", T::Regular, 0, None),
+            UnsafeReason::Absolute,
+        ),
+        (
+            raw_header("a/../../evil", T::Regular, 0, None),
+            UnsafeReason::ParentTraversal,
+        ),
+        (
+            raw_header("up", T::Symlink, 0, Some("../outside")),
+            UnsafeReason::LinkEscapes {
+                target: "../outside".into(),
+            },
+        ),
+        (
+            raw_header("abs", T::Symlink, 0, Some("/etc")),
+            UnsafeReason::LinkEscapes {
+                target: "/etc".into(),
+            },
+        ),
+        (
+            raw_header("hard", T::Link, 0, Some("../../etc/passwd")),
+            UnsafeReason::LinkEscapes {
+                target: "../../etc/passwd".into(),
+            },
+        ),
+        (
+            raw_header("dev/null", T::Char, 0, None),
+            UnsafeReason::DeviceFile,
+        ),
+        (
+            raw_header("dev/sda", T::Block, 0, None),
+            UnsafeReason::DeviceFile,
+        ),
+        (
+            raw_header("pipe", T::Fifo, 0, None),
+            UnsafeReason::DeviceFile,
+        ),
+    ];
+    for (header, reason) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let package = dir.path().join("hostile.tar");
+        write_tar(&package, vec![(header, &b""[..])], false);
+        let (result, _) = extract(&package, &dir.path().join("out"));
+        assert_eq!(unsafe_reason(result), reason);
+    }
+}
+
+#[test]
+fn tar_refuses_writing_through_an_inside_symlink() {
+    // `here -> .` stays inside, but `here/..` would then be the destination's parent.
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("sneaky.tar");
+    let headers = vec![
+        (
+            raw_header("sub/", tar::EntryType::Directory, 0, None),
+            &b""[..],
+        ),
+        (
+            raw_header("sub/here", tar::EntryType::Symlink, 0, Some(".")),
+            &b""[..],
+        ),
+        (
+            raw_header("sub/here/up", tar::EntryType::Symlink, 0, Some("..")),
+            &b""[..],
+        ),
+    ];
+    write_tar(&package, headers, false);
+    let (result, _) = extract(&package, &dir.path().join("out"));
+    assert_eq!(unsafe_reason(result), UnsafeReason::ThroughSymlink);
+}
+
+#[test]
+fn existing_files_are_overwritten_after_the_hook_and_dirs_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out");
+    fs::create_dir_all(dest.join("config")).unwrap();
+    fs::write(dest.join("config/app.conf"), "old").unwrap();
+    let package = dir.path().join("p.zip");
+    write_zip(&package, &[("config/app.conf", b"new", None)]);
+    let mut seen = Vec::new();
+    let summary = extract_package(&package, &dest, ExtractLimits::default(), |path, kind| {
+        seen.push((fs::read_to_string(path).ok(), kind));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(summary.file_count, 1);
+    assert_eq!(seen, vec![(Some("old".to_string()), EntryKind::File)]);
+    assert_eq!(
+        fs::read_to_string(dest.join("config/app.conf")).unwrap(),
+        "new"
+    );
+}
+
+#[test]
+fn a_failing_hook_stops_extraction_before_the_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("p.zip");
+    write_zip(&package, &[("a.txt", b"a", None), ("b.txt", b"b", None)]);
+    let dest = dir.path().join("out");
+    let err = extract_package(&package, &dest, ExtractLimits::default(), |path, _| {
+        if path.ends_with("b.txt") {
+            Err("journal is full".into())
+        } else {
+            Ok(())
+        }
+    })
+    .unwrap_err();
+    assert!(matches!(err, PackageError::Hook { .. }));
+    assert!(err.to_string().contains("b.txt") && err.to_string().contains("journal is full"));
+    assert!(dest.join("a.txt").exists() && !dest.join("b.txt").exists());
+}
+
+#[test]
+fn unsupported_missing_and_corrupt_packages_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let noop = |_: &Path, _: EntryKind| Ok(());
+    let err = extract_package(
+        &dir.path().join("x.tar.bz2"),
+        dir.path(),
+        ExtractLimits::default(),
+        noop,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, PackageError::UnsupportedFormat { .. }),
+        "{err}"
+    );
+    let err = extract_package(
+        &dir.path().join("missing.zip"),
+        dir.path(),
+        ExtractLimits::default(),
+        noop,
+    )
+    .unwrap_err();
+    assert!(matches!(err, PackageError::Open { .. }) && err.to_string().contains("missing.zip"));
+    let corrupt = dir.path().join("corrupt.nupkg");
+    fs::write(&corrupt, b"PK\x03\x04 not really a zip").unwrap();
+    let err = extract_package(
+        &corrupt,
+        &dir.path().join("out"),
+        ExtractLimits::default(),
+        noop,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, PackageError::Read { .. }) && err.to_string().contains("corrupt.nupkg"),
+        "{err}"
+    );
+    let corrupt = dir.path().join("corrupt.tgz");
+    fs::write(&corrupt, b"\x1f\x8b\x08\x00garbage").unwrap();
+    let err = extract_package(
+        &corrupt,
+        &dir.path().join("out2"),
+        ExtractLimits::default(),
+        noop,
+    )
+    .unwrap_err();
+    assert!(matches!(err, PackageError::Read { .. }), "{err}");
+}
+
+#[test]
+fn limits_stop_decompression_bombs() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("bomb.tar.gz");
+    let zeros = vec![0u8; 4 << 20];
+    let header = raw_header(
+        "zeros.bin",
+        tar::EntryType::Regular,
+        zeros.len() as u64,
+        None,
+    );
+    write_tar(&package, vec![(header, &zeros[..])], true);
+    let noop = |_: &Path, _: EntryKind| Ok(());
+    let by_size = ExtractLimits {
+        max_uncompressed_bytes: Some(1 << 20),
+        ..ExtractLimits::default()
+    };
+    let err = extract_package(&package, &dir.path().join("a"), by_size, noop).unwrap_err();
+    assert!(
+        matches!(err, PackageError::TooLarge { limit, .. } if limit == 1 << 20),
+        "{err}"
+    );
+    let by_ratio = ExtractLimits {
+        max_compression_ratio: Some(50),
+        ..ExtractLimits::default()
+    };
+    let err = extract_package(&package, &dir.path().join("b"), by_ratio, noop).unwrap_err();
+    assert!(matches!(err, PackageError::TooLarge { .. }), "{err}");
+    assert!(err.to_string().contains("bomb.tar.gz"), "{err}");
+    let roomy = ExtractLimits {
+        max_uncompressed_bytes: Some(4 << 20),
+        max_compression_ratio: Some(100_000),
+    };
+    let summary = extract_package(&package, &dir.path().join("c"), roomy, noop).unwrap();
+    assert_eq!(summary.file_count, 1);
+}
+
+#[test]
+fn formats_by_extension() {
+    use PackageFormat as F;
+    for (name, format) in [
+        ("A.1.0.0.nupkg", Some(F::Nupkg)),
+        ("A.1.0.0.ZIP", Some(F::Zip)),
+        ("A.1.0.0.tar.gz", Some(F::TarGz)),
+        ("A.1.0.0.tgz", Some(F::TarGz)),
+        ("A.1.0.0.tar", Some(F::Tar)),
+        ("A.1.0.0.tar.bz2", None),
+        ("A", None),
+    ] {
+        assert_eq!(PackageFormat::from_file_name(name), format, "{name}");
+    }
+}
+
+#[test]
+fn percent_decoding_matches_nuget() {
+    assert_eq!(percent_decode("site%20theme.css"), "site theme.css");
+    assert_eq!(percent_decode("4.0.0%2Bbuild"), "4.0.0+build");
+    assert_eq!(percent_decode("caf%C3%A9"), "café");
+    assert_eq!(percent_decode("100%"), "100%");
+    assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    assert_eq!(
+        percent_decode("bad%FF"),
+        "bad%FF",
+        "invalid UTF-8 keeps the original"
+    );
+}
+
+#[test]
+fn a_file_in_the_way_of_a_directory_is_a_conflict_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out");
+    fs::create_dir_all(&dest).unwrap();
+    fs::write(dest.join("config"), "not a directory").unwrap();
+    let package = dir.path().join("Acme.Web.1.0.0.zip");
+    write_zip(&package, &[("config/app.conf", b"x", None)]);
+    let (result, _) = extract(&package, &dest);
+    let err = result.unwrap_err();
+    assert!(matches!(err, PackageError::Conflict { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("Acme.Web.1.0.0.zip") && text.contains("out/config"),
+        "{text}"
+    );
+}

@@ -1,0 +1,370 @@
+//! The only code that writes an extracted package to disk: it turns archive entry names into safe
+//! relative paths, refuses anything that could land outside the destination, tells the caller's
+//! hook about every path before creating it, and counts the files.
+//!
+//! Rules: entry names use `/` or `\`; absolute names, drive letters and `..` are refused; nothing
+//! is written beneath a symbolic link, or over one; a symbolic link may only point inside the
+//! destination (checked lexically from where it sits, which is exact because nothing is written
+//! beneath links); hard links must name an earlier entry; Unix permission bits are kept except
+//! set-id, sticky, group-write and other-write (archives made on a laptop often carry 0666/0777);
+//! directories stay owner-writable so later entries can land in them.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+use super::{EntryKind, HookError, PackageError, UnsafeReason};
+
+/// Permission bits taken from an archive: rwx for the owner, r-x for group and others.
+const KEPT_MODE_BITS: u32 = 0o755;
+
+/// The caller's hook, called with each absolute path before it is created or overwritten.
+pub(super) type Hook<'h> = dyn FnMut(&Path, EntryKind) -> Result<(), HookError> + 'h;
+
+/// Writes entries of one package below one destination directory.
+pub(super) struct Writer<'a, 'h> {
+    package: &'a Path,
+    root: PathBuf,
+    hook: &'a mut Hook<'h>,
+    files: u64,
+    /// Bytes all files may still take, and the limit it started from.
+    budget: u64,
+    limit: u64,
+}
+
+/// A checked entry name: normal components only, at least one.
+pub(super) struct EntryPath(PathBuf);
+
+impl EntryPath {
+    /// Check an archive entry name; `Ok(None)` for names that denote the root itself (`./`).
+    pub(super) fn parse(name: &str) -> Result<Option<Self>, UnsafeReason> {
+        let name = name.replace('\\', "/");
+        if name.starts_with('/') || has_drive_letter(&name) {
+            return Err(UnsafeReason::Absolute);
+        }
+        let mut path = PathBuf::new();
+        for part in name.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => return Err(UnsafeReason::ParentTraversal),
+                part => path.push(part),
+            }
+        }
+        Ok((!path.as_os_str().is_empty()).then_some(Self(path)))
+    }
+
+    /// The entry's relative path.
+    pub(super) fn as_path(&self) -> &Path {
+        &self.0
+    }
+
+    /// The directory holding this entry (may be empty: the root).
+    pub(super) fn parent(&self) -> &Path {
+        self.0.parent().unwrap_or(Path::new(""))
+    }
+}
+
+fn has_drive_letter(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':'
+}
+
+impl<'a, 'h> Writer<'a, 'h> {
+    /// Prepare to write at most `limit` bytes of files into `destination`, creating it (and
+    /// missing ancestors) through the hook.
+    pub(super) fn new(
+        package: &'a Path,
+        destination: &Path,
+        limit: u64,
+        hook: &'a mut Hook<'h>,
+    ) -> Result<Self, PackageError> {
+        let mut missing = Vec::new();
+        let mut cursor = Some(destination);
+        while let Some(dir) = cursor.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            missing.push(dir.to_path_buf());
+            cursor = dir.parent();
+        }
+        let mut writer = Self {
+            package,
+            root: destination.to_path_buf(),
+            hook,
+            files: 0,
+            budget: limit,
+            limit,
+        };
+        for dir in missing.iter().rev() {
+            writer.create_dir(dir)?;
+        }
+        Ok(writer)
+    }
+
+    /// How many files (regular files and links) were written.
+    pub(super) fn file_count(&self) -> u64 {
+        self.files
+    }
+
+    /// Make sure the directory `rel` (relative to the root) exists.
+    pub(super) fn dir(&mut self, rel: &Path, mode: Option<u32>) -> Result<(), PackageError> {
+        let mut path = self.root.clone();
+        for component in rel.components() {
+            let Component::Normal(part) = component else {
+                continue;
+            };
+            path.push(part);
+            match fs::symlink_metadata(&path) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => self.create_dir(&path)?,
+                Err(source) => return Err(self.write_error(&path, source)),
+                Ok(meta) if meta.file_type().is_symlink() => return Err(self.through_link(rel)),
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => {
+                    return Err(self.conflict(&path, "a file stands where a directory is needed"));
+                }
+            }
+        }
+        if let Some(mode) = mode {
+            set_mode(&path, (mode & KEPT_MODE_BITS) | 0o700)
+                .map_err(|e| self.write_error(&path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Write a regular file from `contents`.
+    pub(super) fn file(
+        &mut self,
+        rel: &EntryPath,
+        contents: &mut dyn Read,
+        mode: Option<u32>,
+    ) -> Result<(), PackageError> {
+        let path = self.prepare_leaf(rel, true)?;
+        (self.hook)(&path, EntryKind::File).map_err(|source| self.hook_error(&path, source))?;
+        let mut out = fs::File::create(&path).map_err(|source| self.write_error(&path, source))?;
+        self.copy(rel, contents, &mut out, &path)?;
+        if let Some(mode) = mode {
+            set_mode(&path, mode & KEPT_MODE_BITS).map_err(|e| self.write_error(&path, e))?;
+        }
+        self.files += 1;
+        Ok(())
+    }
+
+    /// Copy an entry's bytes, telling read errors (the package) from write errors (the target),
+    /// and stopping once the byte budget is spent.
+    fn copy(
+        &mut self,
+        rel: &EntryPath,
+        contents: &mut dyn Read,
+        out: &mut fs::File,
+        path: &Path,
+    ) -> Result<(), PackageError> {
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let read = match contents.read(&mut buffer) {
+                Ok(0) => return Ok(()),
+                Ok(read) => read,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    let entry = rel.0.display().to_string();
+                    let package = self.package.to_path_buf();
+                    return Err(PackageError::Read {
+                        package,
+                        entry,
+                        source,
+                    });
+                }
+            };
+            self.budget = self.budget.checked_sub(read as u64).ok_or_else(|| {
+                let package = self.package.to_path_buf();
+                PackageError::TooLarge {
+                    package,
+                    limit: self.limit,
+                }
+            })?;
+            out.write_all(&buffer[..read])
+                .map_err(|source| self.write_error(path, source))?;
+        }
+    }
+
+    /// Create a symbolic link `rel` → `target`, if the target stays inside the root.
+    pub(super) fn symlink(&mut self, rel: &EntryPath, target: &str) -> Result<(), PackageError> {
+        if !link_stays_inside(rel.parent(), target) {
+            let reason = UnsafeReason::LinkEscapes {
+                target: target.to_string(),
+            };
+            return Err(self.unsafe_entry(rel, reason));
+        }
+        let path = self.prepare_leaf(rel, false)?;
+        (self.hook)(&path, EntryKind::Symlink).map_err(|source| self.hook_error(&path, source))?;
+        make_symlink(target, &path).map_err(|e| self.write_error(&path, e))?;
+        self.files += 1;
+        Ok(())
+    }
+
+    /// Create a hard link `rel` to the earlier entry `target` (an archive-relative name).
+    pub(super) fn hard_link(&mut self, rel: &EntryPath, target: &str) -> Result<(), PackageError> {
+        let escapes = || UnsafeReason::LinkEscapes {
+            target: target.to_string(),
+        };
+        let target_rel = match EntryPath::parse(target) {
+            Ok(Some(target_rel)) => target_rel,
+            _ => return Err(self.unsafe_entry(rel, escapes())),
+        };
+        let source = self.root.join(&target_rel.0);
+        let is_file = fs::symlink_metadata(&source).is_ok_and(|m| m.is_file());
+        if !is_file || self.has_link_ancestor(target_rel.parent()) {
+            return Err(self.unsafe_entry(rel, escapes()));
+        }
+        let path = self.prepare_leaf(rel, false)?;
+        (self.hook)(&path, EntryKind::File).map_err(|source| self.hook_error(&path, source))?;
+        fs::hard_link(&source, &path).map_err(|source| self.write_error(&path, source))?;
+        self.files += 1;
+        Ok(())
+    }
+
+    /// Create the parent, then check what is at the entry's own path: nothing, or (when
+    /// `may_overwrite`) a regular file.
+    fn prepare_leaf(
+        &mut self,
+        rel: &EntryPath,
+        may_overwrite: bool,
+    ) -> Result<PathBuf, PackageError> {
+        self.dir(rel.parent(), None)?;
+        let path = self.root.join(&rel.0);
+        match fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(path),
+            Err(source) => Err(self.write_error(&path, source)),
+            Ok(meta) if meta.file_type().is_symlink() => Err(self.through_link(&rel.0)),
+            Ok(meta) if meta.is_file() && may_overwrite => Ok(path),
+            Ok(_) => Err(self.conflict(&path, "something already exists at this path")),
+        }
+    }
+
+    fn has_link_ancestor(&self, rel: &Path) -> bool {
+        let mut path = self.root.clone();
+        rel.components().any(|c| {
+            path.push(c);
+            fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
+        })
+    }
+
+    fn create_dir(&mut self, path: &Path) -> Result<(), PackageError> {
+        (self.hook)(path, EntryKind::Directory).map_err(|source| self.hook_error(path, source))?;
+        fs::create_dir(path).map_err(|source| self.write_error(path, source))
+    }
+
+    pub(super) fn unsafe_entry(&self, rel: &EntryPath, reason: UnsafeReason) -> PackageError {
+        PackageError::UnsafeEntry {
+            package: self.package.to_path_buf(),
+            entry: rel.0.display().to_string(),
+            reason,
+        }
+    }
+
+    fn through_link(&self, rel: &Path) -> PackageError {
+        PackageError::UnsafeEntry {
+            package: self.package.to_path_buf(),
+            entry: rel.display().to_string(),
+            reason: UnsafeReason::ThroughSymlink,
+        }
+    }
+
+    fn conflict(&self, path: &Path, problem: &'static str) -> PackageError {
+        PackageError::Conflict {
+            package: self.package.to_path_buf(),
+            path: path.to_path_buf(),
+            problem,
+        }
+    }
+
+    fn write_error(&self, path: &Path, source: io::Error) -> PackageError {
+        PackageError::Write {
+            package: self.package.to_path_buf(),
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    fn hook_error(&self, path: &Path, source: HookError) -> PackageError {
+        PackageError::Hook {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Whether `target`, resolved lexically from the directory `parent` (relative to the root),
+/// stays inside the root.
+fn link_stays_inside(parent: &Path, target: &str) -> bool {
+    let target = target.replace('\\', "/");
+    if target.is_empty() || target.starts_with('/') || has_drive_letter(&target) {
+        return false;
+    }
+    let mut depth = parent.components().count();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if depth == 0 => return false,
+            ".." => depth -= 1,
+            _ => depth += 1,
+        }
+    }
+    true
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn make_symlink(target: &str, path: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(target, path)
+}
+
+#[cfg(not(unix))]
+fn make_symlink(_target: &str, _path: &Path) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "symbolic links in packages need Unix",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_names_are_normalised_or_refused() {
+        let ok = |name: &str| EntryPath::parse(name).unwrap().map(|p| p.0);
+        assert_eq!(ok("a/b/c.txt"), Some(PathBuf::from("a/b/c.txt")));
+        assert_eq!(ok("a\\b\\c.txt"), Some(PathBuf::from("a/b/c.txt")));
+        assert_eq!(ok("./a//b/"), Some(PathBuf::from("a/b")));
+        assert_eq!(ok("./"), None);
+        for (name, reason) in [
+            ("/etc/passwd", UnsafeReason::Absolute),
+            ("\\\\server\\share\\x", UnsafeReason::Absolute),
+            ("C:/Windows/x", UnsafeReason::Absolute),
+            ("../x", UnsafeReason::ParentTraversal),
+            ("a/../../x", UnsafeReason::ParentTraversal),
+            ("a\\..\\x", UnsafeReason::ParentTraversal),
+        ] {
+            assert_eq!(EntryPath::parse(name).err(), Some(reason), "{name}");
+        }
+    }
+
+    #[test]
+    fn link_targets_are_resolved_from_the_link_location() {
+        assert!(link_stays_inside(Path::new(""), "a/b"));
+        assert!(link_stays_inside(Path::new("bin"), "../lib/x.so"));
+        assert!(link_stays_inside(Path::new("a/b"), "../../c"));
+        assert!(!link_stays_inside(Path::new(""), "../x"));
+        assert!(!link_stays_inside(Path::new("a"), "../../x"));
+        assert!(!link_stays_inside(Path::new("a"), "/etc/passwd"));
+        assert!(!link_stays_inside(Path::new("a"), "b/../../.."));
+        assert!(!link_stays_inside(Path::new("a"), ""));
+    }
+}
