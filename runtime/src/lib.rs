@@ -19,6 +19,8 @@ pub mod installer;
 pub mod octopus;
 /// Safe extraction of deployment packages (.nupkg, .zip, .tar.gz, .tar) as Calamari does.
 pub mod package;
+/// Secret values (never printed) and scrubbing them out of all output.
+pub mod secret;
 /// Octostache-compatible template engine (`#{...}`).
 pub mod template;
 /// Signatures and trust: pinned keys, key ids, minisign verification of the signed prefix.
