@@ -13,10 +13,12 @@ use dropship_runtime::template::{Mode, Variables, evaluate};
 
 /// Evaluate a template read from stdin and write the result to stdout
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  echo -n 'Hello #{Name}' | dropship render --vars vars.json\n  \
+#[command(
+    after_help = "Examples:\n  echo -n 'Hello #{Name}' | dropship render --vars vars.json\n  \
 dropship render --vars vars.json --strict < web.config.template > web.config\n\n\
 Exit status: 0 rendered; 2 bad variables file or input, or (with --strict) the template did not \
-parse or has unresolved tokens; 3 a variable refers to itself.")]
+parse or has unresolved tokens; 3 a variable refers to itself."
+)]
 pub struct RenderArgs {
     /// JSON object of variable name to string or null, in order
     #[arg(long)]
@@ -39,9 +41,16 @@ pub fn run(args: RenderArgs) -> ExitCode {
 fn render(args: &RenderArgs) -> Result<ExitStatus, String> {
     let vars = load_vars(&args.vars)?;
     let mut input = Vec::new();
-    io::stdin().read_to_end(&mut input).map_err(|e| format!("reading the template from stdin: {e}"))?;
-    let template = String::from_utf8(input).map_err(|_| "the template on stdin is not valid UTF-8".to_string())?;
-    let mode = if args.strict { Mode::Strict } else { Mode::Continue };
+    io::stdin()
+        .read_to_end(&mut input)
+        .map_err(|e| format!("reading the template from stdin: {e}"))?;
+    let template = String::from_utf8(input)
+        .map_err(|_| "the template on stdin is not valid UTF-8".to_string())?;
+    let mode = if args.strict {
+        Mode::Strict
+    } else {
+        Mode::Continue
+    };
     let evaluation = match evaluate(&template, &vars, mode) {
         Ok(evaluation) => evaluation,
         Err(err) if err.is_cycle() => {
@@ -70,7 +79,9 @@ fn render(args: &RenderArgs) -> Result<ExitStatus, String> {
 fn write_stdout(bytes: &[u8]) -> Result<(), String> {
     let mut stdout = io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(format!("writing the result to stdout: {e}")),
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            Err(format!("writing the result to stdout: {e}"))
+        }
         _ => Ok(()),
     }
 }
@@ -78,11 +89,14 @@ fn write_stdout(bytes: &[u8]) -> Result<(), String> {
 /// Reads the variables file: a JSON object of name to string or null, kept in order.
 fn load_vars(path: &Path) -> Result<Variables, String> {
     let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("reading variables file `{shown}`: {e}"))?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("variables file `{shown}` is not valid JSON: {e}"))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("reading variables file `{shown}`: {e}"))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("variables file `{shown}` is not valid JSON: {e}"))?;
     let serde_json::Value::Object(map) = json else {
-        return Err(format!("variables file `{shown}` must hold a JSON object of name to string or null"));
+        return Err(format!(
+            "variables file `{shown}` must hold a JSON object of name to string or null"
+        ));
     };
     let mut vars = Variables::new();
     for (name, value) in map {
@@ -91,7 +105,9 @@ fn load_vars(path: &Path) -> Result<Variables, String> {
             serde_json::Value::Null => None,
             other => {
                 let kind = json_kind(&other);
-                return Err(format!("variables file `{shown}`: variable `{name}` must be a string or null, found {kind}"));
+                return Err(format!(
+                    "variables file `{shown}`: variable `{name}` must be a string or null, found {kind}"
+                ));
             }
         };
         vars.set(name, value);

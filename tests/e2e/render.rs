@@ -24,7 +24,12 @@ fn run(vars: &Path, template: &str, strict: bool) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn dropship");
-    child.stdin.take().expect("stdin").write_all(template.as_bytes()).expect("write stdin");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(template.as_bytes())
+        .expect("write stdin");
     child.wait_with_output().expect("wait for dropship")
 }
 
@@ -34,7 +39,11 @@ fn stderr(output: &Output) -> String {
 
 #[test]
 fn render_output_is_byte_exact_without_trailing_newline() {
-    let out = render(r#"{"Name": "World", "Empty": null}"#, "Hello, #{Name}!#{Empty}\r\n\tend", false);
+    let out = render(
+        r#"{"Name": "World", "Empty": null}"#,
+        "Hello, #{Name}!#{Empty}\r\n\tend",
+        false,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(out.stdout, b"Hello, World!\r\n\tend");
 }
@@ -53,7 +62,8 @@ fn render_strict_unresolved_token_exits_2_with_result_and_error() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(out.stdout, b"a #{Missing | ToUpper}");
     assert!(
-        stderr(&out).contains("The following tokens were unable to be evaluated: '#{Missing | ToUpper}'"),
+        stderr(&out)
+            .contains("The following tokens were unable to be evaluated: '#{Missing | ToUpper}'"),
         "{}",
         stderr(&out)
     );
@@ -73,7 +83,11 @@ fn render_cycle_exits_3_in_both_modes() {
         let out = render(r##"{"Foo": "#{Fox}", "Fox": "#{Foo}"}"##, "#{Foo}", strict);
         assert_eq!(out.status.code(), Some(3));
         assert!(out.stdout.is_empty());
-        assert!(stderr(&out).contains("self referencing loop (Foo -> Fox -> Foo)"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("self referencing loop (Foo -> Fox -> Foo)"),
+            "{}",
+            stderr(&out)
+        );
     }
 }
 
@@ -92,10 +106,18 @@ fn render_bad_vars_file_exits_2_naming_the_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("nope.json"), "{}", stderr(&out));
 
-    for (body, why) in [("{not json", "not valid JSON"), ("[1]", "JSON object"), (r#"{"A": 1}"#, "`A` must be a string")] {
+    for (body, why) in [
+        ("{not json", "not valid JSON"),
+        ("[1]", "JSON object"),
+        (r#"{"A": 1}"#, "`A` must be a string"),
+    ] {
         let out = render(body, "x", false);
         assert_eq!(out.status.code(), Some(2), "{body}");
-        assert!(stderr(&out).contains("vars.json") && stderr(&out).contains(why), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("vars.json") && stderr(&out).contains(why),
+            "{}",
+            stderr(&out)
+        );
     }
 }
 

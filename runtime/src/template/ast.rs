@@ -162,7 +162,11 @@ impl fmt::Display for Token {
             Token::Substitution(expr) => write!(f, "#{{{expr}}}"),
             Token::Conditional(c) => write!(f, "{c}"),
             Token::Repetition(r) => {
-                write!(f, "#{{each {} in {}}}{}#{{/each}}", r.name, r.collection, r.body)
+                write!(
+                    f,
+                    "#{{each {} in {}}}{}#{{/each}}",
+                    r.name, r.collection, r.body
+                )
             }
             Token::Calculation(calc) => write!(f, "#{{calc {calc}}}"),
         }
@@ -265,7 +269,10 @@ mod tests {
     use super::*;
 
     fn sym(name: &str) -> Symbol {
-        Symbol { steps: vec![Step::Ident(name.into())], offset: 0 }
+        Symbol {
+            steps: vec![Step::Ident(name.into())],
+            offset: 0,
+        }
     }
 
     #[test]
@@ -274,7 +281,10 @@ mod tests {
             subject: Some(sym("foo")),
             filters: vec![FilterCall {
                 name: "Substring".into(),
-                options: vec![FilterOption::Literal("1".into()), FilterOption::Literal("2".into())],
+                options: vec![
+                    FilterOption::Literal("1".into()),
+                    FilterOption::Literal("2".into()),
+                ],
             }],
         };
         assert_eq!(call.to_string(), "foo | Substring \"1\" \"2\"");

@@ -72,7 +72,10 @@ impl Children {
 
 impl Binding {
     pub fn leaf(value: impl Into<String>) -> Binding {
-        Binding { item: Some(value.into()), ..Binding::default() }
+        Binding {
+            item: Some(value.into()),
+            ..Binding::default()
+        }
     }
 
     /// Builds the tree from the flat map; names with no valid symbol prefix are skipped.
@@ -115,9 +118,17 @@ mod tests {
         vars.set("Octopus.Action[A].Name", Some("x".into()));
         vars.set("Octopus.Action[B]", Some("assigned".into()));
         let root = Binding::build(&vars);
-        let action = root.children.get("octopus").and_then(|o| o.children.get("ACTION")).cloned();
+        let action = root
+            .children
+            .get("octopus")
+            .and_then(|o| o.children.get("ACTION"))
+            .cloned();
         let action = action.unwrap_or_default();
-        let items: Vec<_> = action.indexes.nodes().map(|n| n.item.clone().unwrap_or_default()).collect();
+        let items: Vec<_> = action
+            .indexes
+            .nodes()
+            .map(|n| n.item.clone().unwrap_or_default())
+            .collect();
         assert_eq!(items, ["A", "assigned"]);
     }
 }

@@ -7,8 +7,15 @@ use super::parser::ParseFailure;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
     /// The template does not parse (strict mode).
-    #[error("template parse error at line {line}, column {column} (offset {offset}): unexpected {unexpected}")]
-    Parse { offset: usize, line: usize, column: usize, unexpected: String },
+    #[error(
+        "template parse error at line {line}, column {column} (offset {offset}): unexpected {unexpected}"
+    )]
+    Parse {
+        offset: usize,
+        line: usize,
+        column: usize,
+        unexpected: String,
+    },
     /// A variable refers to itself, directly or through others (§8). The text is Octostache's.
     #[error(
         "An attempt to parse the variable symbol \"{symbol}\" appears to have resulted in a self referencing loop ({chain}). Ensure that recursive loops do not exist in the variable values."
@@ -36,6 +43,11 @@ impl TemplateError {
 
 impl From<ParseFailure> for TemplateError {
     fn from(f: ParseFailure) -> Self {
-        TemplateError::Parse { offset: f.offset, line: f.line, column: f.column, unexpected: f.unexpected }
+        TemplateError::Parse {
+            offset: f.offset,
+            line: f.line,
+            column: f.column,
+            unexpected: f.unexpected,
+        }
     }
 }

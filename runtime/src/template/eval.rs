@@ -31,7 +31,10 @@ pub(crate) struct Sink {
 
 impl Sink {
     pub fn top_level() -> Sink {
-        Sink { top_level: true, ..Sink::default() }
+        Sink {
+            top_level: true,
+            ..Sink::default()
+        }
     }
 
     fn record(&mut self, echo: &str) {
@@ -54,7 +57,11 @@ pub(crate) struct Scope<'a> {
 
 impl<'a> Scope<'a> {
     pub fn new(tree: Rc<Binding>, parent: Option<&'a Scope<'a>>) -> Scope<'a> {
-        Scope { tree, parent, stack: RefCell::new(Vec::new()) }
+        Scope {
+            tree,
+            parent,
+            stack: RefCell::new(Vec::new()),
+        }
     }
 
     /// Fails if `symbol` (the same source token) is being resolved here or in an ancestor.
@@ -65,7 +72,10 @@ impl<'a> Scope<'a> {
             if stack.iter().any(|s| s.same_token(symbol)) {
                 let mut chain: Vec<String> = stack.iter().map(ToString::to_string).collect();
                 chain.push(symbol.to_string());
-                return Err(TemplateError::Cycle { symbol: symbol.to_string(), chain: chain.join(" -> ") });
+                return Err(TemplateError::Cycle {
+                    symbol: symbol.to_string(),
+                    chain: chain.join(" -> "),
+                });
             }
             scope = current.parent;
         }
@@ -93,14 +103,30 @@ pub(crate) struct Engine {
 
 impl Engine {
     pub fn new() -> Engine {
-        Engine { parsed: RefCell::new(HashMap::new()) }
+        Engine {
+            parsed: RefCell::new(HashMap::new()),
+        }
     }
 
-    pub fn eval_template(&self, t: &Template, scope: &Scope, sink: &mut Sink, out: &mut String) -> EResult<()> {
-        t.tokens.iter().try_for_each(|token| self.eval_token(token, scope, sink, out))
+    pub fn eval_template(
+        &self,
+        t: &Template,
+        scope: &Scope,
+        sink: &mut Sink,
+        out: &mut String,
+    ) -> EResult<()> {
+        t.tokens
+            .iter()
+            .try_for_each(|token| self.eval_token(token, scope, sink, out))
     }
 
-    fn eval_token(&self, token: &Token, scope: &Scope, sink: &mut Sink, out: &mut String) -> EResult<()> {
+    fn eval_token(
+        &self,
+        token: &Token,
+        scope: &Scope,
+        sink: &mut Sink,
+        out: &mut String,
+    ) -> EResult<()> {
         match token {
             Token::Text(text) => out.push_str(text),
             Token::Substitution(expr) => self.eval_substitution(expr, scope, sink, out)?,
@@ -115,7 +141,13 @@ impl Engine {
         Ok(())
     }
 
-    fn eval_substitution(&self, expr: &Expr, scope: &Scope, sink: &mut Sink, out: &mut String) -> EResult<()> {
+    fn eval_substitution(
+        &self,
+        expr: &Expr,
+        scope: &Scope,
+        sink: &mut Sink,
+        out: &mut String,
+    ) -> EResult<()> {
         let value = match expr {
             Expr::Symbol(s) => self.value(s, scope, sink)?,
             Expr::Call(call) => self.eval_call(call, scope, sink)?,
@@ -127,7 +159,8 @@ impl Engine {
         let echo = format!("#{{{expr}}}");
         out.push_str(&echo);
         // The null-result marker (§14) is spelled exactly `null`, and is not an error.
-        let null_marker = matches!(expr, Expr::Call(c) if c.filters.last().is_some_and(|f| f.name == "null"));
+        let null_marker =
+            matches!(expr, Expr::Call(c) if c.filters.last().is_some_and(|f| f.name == "null"));
         if !null_marker {
             sink.record(&echo);
         } else if sink.top_level {
@@ -148,7 +181,12 @@ impl Engine {
         Ok(value)
     }
 
-    fn eval_options(&self, options: &[FilterOption], scope: &Scope, sink: &mut Sink) -> EResult<Vec<String>> {
+    fn eval_options(
+        &self,
+        options: &[FilterOption],
+        scope: &Scope,
+        sink: &mut Sink,
+    ) -> EResult<Vec<String>> {
         let top_level = std::mem::replace(&mut sink.top_level, false);
         let result = options
             .iter()
@@ -164,18 +202,33 @@ impl Engine {
         result
     }
 
-    fn eval_conditional(&self, c: &Conditional, scope: &Scope, sink: &mut Sink, out: &mut String) -> EResult<()> {
+    fn eval_conditional(
+        &self,
+        c: &Conditional,
+        scope: &Scope,
+        sink: &mut Sink,
+        out: &mut String,
+    ) -> EResult<()> {
+        // A condition whose filter chain yields null echoes the whole conditional (§7).
         let Some(left) = self.operand(&c.condition.left, scope, sink)? else {
-            return Ok(out.push_str(&Token::Conditional(Box::new(c.clone())).to_string()));
+            out.push_str(&c.to_string());
+            return Ok(());
         };
         let holds = match &c.condition.compare {
             None => is_truthy(&left),
             Some(cmp) => match self.operand(&cmp.right, scope, sink)? {
                 Some(right) => (left == right) == cmp.equal,
-                None => return Ok(out.push_str(&Token::Conditional(Box::new(c.clone())).to_string())),
+                None => {
+                    out.push_str(&c.to_string());
+                    return Ok(());
+                }
             },
         };
-        match if holds { Some(&c.truthy) } else { c.otherwise.as_ref() } {
+        match if holds {
+            Some(&c.truthy)
+        } else {
+            c.otherwise.as_ref()
+        } {
             Some(branch) => self.eval_template(branch, scope, sink, out),
             None => Ok(()),
         }
@@ -183,10 +236,17 @@ impl Engine {
 
     /// One side of a condition: a missing symbol is `""`; a filter chain yielding null is
     /// `None`, which makes the whole conditional be echoed.
-    fn operand(&self, operand: &Operand, scope: &Scope, sink: &mut Sink) -> EResult<Option<String>> {
+    fn operand(
+        &self,
+        operand: &Operand,
+        scope: &Scope,
+        sink: &mut Sink,
+    ) -> EResult<Option<String>> {
         match operand {
             Operand::Str(s) => Ok(Some(s.clone())),
-            Operand::Expr(Expr::Symbol(s)) => Ok(Some(self.value(s, scope, sink)?.unwrap_or_default())),
+            Operand::Expr(Expr::Symbol(s)) => {
+                Ok(Some(self.value(s, scope, sink)?.unwrap_or_default()))
+            }
             Operand::Expr(Expr::Call(call)) => {
                 let value = self.eval_call(call, scope, sink)?;
                 if value.is_none() {
@@ -197,7 +257,13 @@ impl Engine {
         }
     }
 
-    fn eval_repetition(&self, r: &Repetition, scope: &Scope, sink: &mut Sink, out: &mut String) -> EResult<()> {
+    fn eval_repetition(
+        &self,
+        r: &Repetition,
+        scope: &Scope,
+        sink: &mut Sink,
+        out: &mut String,
+    ) -> EResult<()> {
         let items = self.items(&r.collection, scope, sink)?;
         let count = items.len();
         for (i, item) in items.into_iter().enumerate() {
@@ -216,26 +282,41 @@ impl Engine {
     }
 
     /// The items of a collection (§11).
-    fn items(&self, collection: &Symbol, scope: &Scope, sink: &mut Sink) -> EResult<Vec<Rc<Binding>>> {
-        let Some(found) = self.lookup(collection, scope, sink, Want::Items)? else { return Ok(Vec::new()) };
+    fn items(
+        &self,
+        collection: &Symbol,
+        scope: &Scope,
+        sink: &mut Sink,
+    ) -> EResult<Vec<Rc<Binding>>> {
+        let Some(found) = self.lookup(collection, scope, sink, Want::Items)? else {
+            return Ok(Vec::new());
+        };
         if !found.node.indexes.is_empty() {
             return Ok(found.node.indexes.nodes().cloned().collect());
         }
-        let Some(value) = found.value else { return Ok(Vec::new()) };
+        let Some(value) = found.value else {
+            return Ok(Vec::new());
+        };
         let items = match json::parse_lenient(&value) {
-            Some(serde_json::Value::Array(elements)) => {
-                elements.iter().map(|e| Rc::new(Binding::leaf(json::to_text(e)))).collect()
-            }
+            Some(serde_json::Value::Array(elements)) => elements
+                .iter()
+                .map(|e| Rc::new(Binding::leaf(json::to_text(e))))
+                .collect(),
             Some(serde_json::Value::Object(map)) => map
                 .iter()
                 .map(|(key, v)| {
                     let mut item = Binding::leaf(key.clone());
-                    item.children.insert("Key", Rc::new(Binding::leaf(key.clone())));
-                    item.children.insert("Value", Rc::new(Binding::leaf(json::to_text(v))));
+                    item.children
+                        .insert("Key", Rc::new(Binding::leaf(key.clone())));
+                    item.children
+                        .insert("Value", Rc::new(Binding::leaf(json::to_text(v))));
                     Rc::new(item)
                 })
                 .collect(),
-            _ => value.split(',').map(|piece| Rc::new(Binding::leaf(piece))).collect(),
+            _ => value
+                .split(',')
+                .map(|piece| Rc::new(Binding::leaf(piece)))
+                .collect(),
         };
         Ok(items)
     }
@@ -246,7 +327,10 @@ impl Engine {
             CalcExpr::Variable(s) => self.value(s, scope, sink)?.and_then(|v| parse_double(&v)),
             CalcExpr::Group(inner) => self.calc_value(inner, scope, sink)?,
             CalcExpr::Binary(l, op, r) => {
-                let (Some(l), Some(r)) = (self.calc_value(l, scope, sink)?, self.calc_value(r, scope, sink)?) else {
+                let (Some(l), Some(r)) = (
+                    self.calc_value(l, scope, sink)?,
+                    self.calc_value(r, scope, sink)?,
+                ) else {
                     return Ok(None);
                 };
                 Some(match op {
@@ -261,10 +345,18 @@ impl Engine {
 
     /// The evaluated value of a symbol, `None` when missing or without a value.
     fn value(&self, symbol: &Symbol, scope: &Scope, sink: &mut Sink) -> EResult<Option<String>> {
-        Ok(self.lookup(symbol, scope, sink, Want::Value)?.and_then(|f| f.value))
+        Ok(self
+            .lookup(symbol, scope, sink, Want::Value)?
+            .and_then(|f| f.value))
     }
 
-    fn lookup(&self, symbol: &Symbol, scope: &Scope, sink: &mut Sink, want: Want) -> EResult<Option<Found>> {
+    fn lookup(
+        &self,
+        symbol: &Symbol,
+        scope: &Scope,
+        sink: &mut Sink,
+        want: Want,
+    ) -> EResult<Option<Found>> {
         scope.check_cycle(symbol)?;
         scope.stack.borrow_mut().push(symbol.clone());
         let result = self.lookup_here(symbol, scope, sink, want);
@@ -272,12 +364,24 @@ impl Engine {
         result
     }
 
-    fn lookup_here(&self, symbol: &Symbol, scope: &Scope, sink: &mut Sink, want: Want) -> EResult<Option<Found>> {
-        let Some(resolved) = self.resolve_indexers(symbol, scope)? else { return Ok(None) };
+    fn lookup_here(
+        &self,
+        symbol: &Symbol,
+        scope: &Scope,
+        sink: &mut Sink,
+        want: Want,
+    ) -> EResult<Option<Found>> {
+        let Some(resolved) = self.resolve_indexers(symbol, scope)? else {
+            return Ok(None);
+        };
         match self.walk(&scope.tree, &resolved.steps, scope)? {
             Some(node) => {
                 let skip_value = want == Want::Items && !node.indexes.is_empty();
-                let value = if skip_value { None } else { self.evaluate_item(&node, scope, sink)? };
+                let value = if skip_value {
+                    None
+                } else {
+                    self.evaluate_item(&node, scope, sink)?
+                };
                 Ok(Some(Found { node, value }))
             }
             None => match scope.parent {
@@ -301,17 +405,32 @@ impl Engine {
                 None => return Ok(None),
             }
         }
-        Ok(Some(Symbol { steps, offset: symbol.offset }))
+        Ok(Some(Symbol {
+            steps,
+            offset: symbol.offset,
+        }))
     }
 
-    fn walk(&self, tree: &Rc<Binding>, steps: &[Step], scope: &Scope) -> EResult<Option<Rc<Binding>>> {
+    fn walk(
+        &self,
+        tree: &Rc<Binding>,
+        steps: &[Step],
+        scope: &Scope,
+    ) -> EResult<Option<Rc<Binding>>> {
         let mut node = Rc::clone(tree);
         for step in steps {
             let (child, key) = match step {
                 Step::Ident(name) => (node.children.get(name).cloned(), name.as_str()),
                 Step::Index(Index::Key(key)) => {
-                    let first = if key == "*" { node.indexes.first() } else { None };
-                    (first.or_else(|| node.indexes.get(key)).cloned(), key.as_str())
+                    let first = if key == "*" {
+                        node.indexes.first()
+                    } else {
+                        None
+                    };
+                    (
+                        first.or_else(|| node.indexes.get(key)).cloned(),
+                        key.as_str(),
+                    )
                 }
                 Step::Index(Index::Symbol(_)) => return Ok(None),
             };
@@ -328,18 +447,27 @@ impl Engine {
 
     /// The JSON fallback (§9): index into the node's value read as JSON.
     fn json_step(&self, node: &Binding, key: &str, scope: &Scope) -> EResult<Option<Rc<Binding>>> {
-        let Some(item) = node.item.as_deref().filter(|i| !i.is_empty()) else { return Ok(None) };
+        let Some(item) = node.item.as_deref().filter(|i| !i.is_empty()) else {
+            return Ok(None);
+        };
         let text = match self.evaluate_text(item, scope, &mut Sink::default()) {
             Ok(text) => text,
             // A cycle met here only disables the fallback (§8).
             Err(e) if e.is_cycle() => return Ok(None),
             Err(e) => return Err(e),
         };
-        let Some(value) = json::parse_lenient(&text) else { return Ok(None) };
+        let Some(value) = json::parse_lenient(&text) else {
+            return Ok(None);
+        };
         Ok(json::select(&value, key)?.map(|s| Rc::new(Binding::leaf(s))))
     }
 
-    fn evaluate_item(&self, node: &Binding, scope: &Scope, sink: &mut Sink) -> EResult<Option<String>> {
+    fn evaluate_item(
+        &self,
+        node: &Binding,
+        scope: &Scope,
+        sink: &mut Sink,
+    ) -> EResult<Option<String>> {
         match node.item.as_deref() {
             Some(item) => self.evaluate_text(item, scope, sink).map(Some),
             None => Ok(None),
@@ -349,7 +477,9 @@ impl Engine {
     /// A value that parses strictly as a template is evaluated in a fresh child of the scope
     /// where it was found; otherwise it is used verbatim (§4, §6).
     fn evaluate_text(&self, text: &str, scope: &Scope, sink: &mut Sink) -> EResult<String> {
-        let Some(template) = self.parse_cached(text) else { return Ok(text.to_string()) };
+        let Some(template) = self.parse_cached(text) else {
+            return Ok(text.to_string());
+        };
         let child = Scope::new(Rc::new(Binding::default()), Some(scope));
         let mut inner = Sink::default();
         let mut out = String::new();
@@ -366,7 +496,9 @@ impl Engine {
             return cached.clone();
         }
         let parsed = parser::parse_strict(text).ok().map(Rc::new);
-        self.parsed.borrow_mut().insert(text.to_string(), parsed.clone());
+        self.parsed
+            .borrow_mut()
+            .insert(text.to_string(), parsed.clone());
         parsed
     }
 }
@@ -374,14 +506,19 @@ impl Engine {
 /// Truthiness (§10.1): falsy are `"0"`, `""`, and `no`/`false` after trimming, any case.
 pub(crate) fn is_truthy(value: &str) -> bool {
     let trimmed = value.trim();
-    !(value == "0" || value.is_empty() || trimmed.eq_ignore_ascii_case("no") || trimmed.eq_ignore_ascii_case("false"))
+    !(value == "0"
+        || value.is_empty()
+        || trimmed.eq_ignore_ascii_case("no")
+        || trimmed.eq_ignore_ascii_case("false"))
 }
 
 /// `double.TryParse` in an en-US culture: surrounding whitespace, a sign, thousands
 /// separators, a decimal point and an exponent.
 pub(crate) fn parse_double(text: &str) -> Option<f64> {
     let cleaned: String = text.trim().chars().filter(|c| *c != ',').collect();
-    let plain = cleaned.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'));
+    let plain = cleaned
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'));
     if cleaned.is_empty() || !plain {
         return None;
     }

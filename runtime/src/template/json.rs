@@ -10,7 +10,10 @@ use super::number::format_double;
 
 /// Parses `text` leniently; `None` when it is not JSON.
 pub(crate) fn parse_lenient(text: &str) -> Option<Value> {
-    let mut reader = Reader { chars: text.chars().collect(), pos: 0 };
+    let mut reader = Reader {
+        chars: text.chars().collect(),
+        pos: 0,
+    };
     let value = reader.value()?;
     reader.skip_ws();
     (reader.pos == reader.chars.len()).then_some(value)
@@ -39,9 +42,13 @@ pub(crate) fn select(value: &Value, key: &str) -> Result<Option<String>, Templat
     match value {
         Value::Object(map) => Ok(Some(map.get(key).map(to_text).unwrap_or_default())),
         Value::Array(items) => {
-            let Ok(index) = key.trim().parse::<i64>() else { return Ok(None) };
+            let Ok(index) = key.trim().parse::<i64>() else {
+                return Ok(None);
+            };
             let Ok(index) = usize::try_from(index) else {
-                return Err(TemplateError::NegativeJsonIndex { index: key.to_string() });
+                return Err(TemplateError::NegativeJsonIndex {
+                    index: key.to_string(),
+                });
             };
             Ok(Some(items.get(index).map(to_text).unwrap_or_default()))
         }
@@ -137,10 +144,16 @@ impl Reader {
 
     fn bare_word(&mut self) -> String {
         let start = self.pos;
-        while self.peek().is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '$' | '-' | '@')) {
+        while self
+            .peek()
+            .is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '$' | '-' | '@'))
+        {
             self.pos += 1;
         }
-        self.chars.get(start..self.pos).map(|c| c.iter().collect()).unwrap_or_default()
+        self.chars
+            .get(start..self.pos)
+            .map(|c| c.iter().collect())
+            .unwrap_or_default()
     }
 
     fn string(&mut self) -> Option<String> {
@@ -178,7 +191,10 @@ impl Reader {
 
     fn number(&mut self) -> Option<Value> {
         let start = self.pos;
-        while self.peek().is_some_and(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E')) {
+        while self
+            .peek()
+            .is_some_and(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
+        {
             self.pos += 1;
         }
         let text: String = self.chars.get(start..self.pos)?.iter().collect();

@@ -41,7 +41,11 @@ impl Variables {
     pub fn set(&mut self, name: impl Into<String>, value: Option<String>) {
         let name = name.into();
         let key = name.to_lowercase();
-        match self.positions.get(&key).and_then(|&i| self.entries.get_mut(i)) {
+        match self
+            .positions
+            .get(&key)
+            .and_then(|&i| self.entries.get_mut(i))
+        {
             Some(entry) => entry.1 = value,
             None => {
                 self.positions.insert(key, self.entries.len());
@@ -110,7 +114,10 @@ pub struct Evaluation {
 /// `Version*` filter, and a negative JSON array index.
 pub fn evaluate(text: &str, vars: &Variables, mode: Mode) -> Result<Evaluation, TemplateError> {
     if !text.contains("#{") {
-        return Ok(Evaluation { output: Some(text.to_string()), error: None });
+        return Ok(Evaluation {
+            output: Some(text.to_string()),
+            error: None,
+        });
     }
     let template = match mode {
         Mode::Continue => parser::parse_continue(text),
@@ -118,7 +125,10 @@ pub fn evaluate(text: &str, vars: &Variables, mode: Mode) -> Result<Evaluation, 
             Ok(template) => template,
             Err(failure) => {
                 let error = TemplateError::from(failure).to_string();
-                return Ok(Evaluation { output: Some(text.to_string()), error: Some(error) });
+                return Ok(Evaluation {
+                    output: Some(text.to_string()),
+                    error: Some(error),
+                });
             }
         },
     };
@@ -128,16 +138,25 @@ pub fn evaluate(text: &str, vars: &Variables, mode: Mode) -> Result<Evaluation, 
     Engine::new().eval_template(&template, &root, &mut sink, &mut output)?;
     let error = (!sink.missing.is_empty()).then(|| {
         let tokens: Vec<String> = sink.missing.iter().map(|t| format!("'{t}'")).collect();
-        format!("The following tokens were unable to be evaluated: {}", tokens.join(", "))
+        format!(
+            "The following tokens were unable to be evaluated: {}",
+            tokens.join(", ")
+        )
     });
-    Ok(Evaluation { output: (!sink.null_result).then_some(output), error })
+    Ok(Evaluation {
+        output: (!sink.null_result).then_some(output),
+        error,
+    })
 }
 
 /// `EvaluateTruthy`: true only when strict evaluation succeeds with no error and a truthy,
 /// non-null result (§10.1).
 pub fn evaluate_truthy(text: &str, vars: &Variables) -> bool {
     match evaluate(text, vars, Mode::Strict) {
-        Ok(Evaluation { output: Some(output), error: None }) => eval::is_truthy(&output),
+        Ok(Evaluation {
+            output: Some(output),
+            error: None,
+        }) => eval::is_truthy(&output),
         _ => false,
     }
 }
@@ -148,7 +167,9 @@ pub fn check_syntax(text: &str) -> Result<(), TemplateError> {
     if !text.contains("#{") {
         return Ok(());
     }
-    parser::parse_strict(text).map(|_| ()).map_err(TemplateError::from)
+    parser::parse_strict(text)
+        .map(|_| ())
+        .map_err(TemplateError::from)
 }
 
 #[cfg(test)]

@@ -10,7 +10,11 @@ pub(crate) fn shortest_digits(v: f64) -> (bool, String, i32) {
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
     let digits = digits.trim_end_matches('0');
     let digits = if digits.is_empty() { "0" } else { digits };
-    (v.is_sign_negative() && v != 0.0, digits.to_string(), exp.parse().unwrap_or(0))
+    (
+        v.is_sign_negative() && v != 0.0,
+        digits.to_string(),
+        exp.parse().unwrap_or(0),
+    )
 }
 
 /// .NET Core `double.ToString()` in an invariant or en-US culture.
@@ -25,7 +29,11 @@ pub fn format_double(v: f64) -> String {
     let sign = if negative { "-" } else { "" };
     if !(-4..15).contains(&exp) {
         let (first, rest) = digits.split_at(1);
-        let dot = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        let dot = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
         let esign = if exp < 0 { '-' } else { '+' };
         return format!("{sign}{first}{dot}E{esign}{:02}", exp.abs());
     }

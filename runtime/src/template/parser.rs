@@ -56,7 +56,10 @@ pub fn parse_continue(src: &str) -> Template {
 
 /// The longest prefix of a variable name that parses as a symbol (§5), if any.
 pub fn parse_name(name: &str) -> Option<Symbol> {
-    Parser { src: name }.symbol(0, false).ok().map(|(symbol, _)| symbol)
+    Parser { src: name }
+        .symbol(0, false)
+        .ok()
+        .map(|(symbol, _)| symbol)
 }
 
 /// Appends a token, merging adjacent text.
@@ -101,7 +104,12 @@ impl Parser<'_> {
             Some(c) => format!("'{c}'"),
             None => "end of input".to_string(),
         };
-        ParseFailure { offset, line, column, unexpected }
+        ParseFailure {
+            offset,
+            line,
+            column,
+            unexpected,
+        }
     }
 
     fn ws(&self, pos: usize) -> usize {
@@ -116,8 +124,16 @@ impl Parser<'_> {
 
     fn lit(&self, pos: usize, expected: &str) -> Result<usize, usize> {
         let rest = self.rest(pos).as_bytes();
-        let matched = rest.iter().zip(expected.as_bytes()).take_while(|(a, b)| a == b).count();
-        if matched == expected.len() { Ok(pos + matched) } else { Err(pos + matched) }
+        let matched = rest
+            .iter()
+            .zip(expected.as_bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        if matched == expected.len() {
+            Ok(pos + matched)
+        } else {
+            Err(pos + matched)
+        }
     }
 
     fn lit_ci(&self, pos: usize, expected: &str) -> Result<usize, usize> {
@@ -127,7 +143,11 @@ impl Parser<'_> {
             .zip(expected.as_bytes())
             .take_while(|(a, b)| a.eq_ignore_ascii_case(b))
             .count();
-        if matched == expected.len() { Ok(pos + matched) } else { Err(pos + matched) }
+        if matched == expected.len() {
+            Ok(pos + matched)
+        } else {
+            Err(pos + matched)
+        }
     }
 
     /// `token*`: stops at the first token that fails; returns where, and how far it got.
@@ -155,10 +175,19 @@ impl Parser<'_> {
     fn block_token(&self, pos: usize) -> PResult<Token> {
         let mut furthest = pos;
         let attempts: [&dyn Fn(usize) -> PResult<Token>; 4] = [
-            &|p| self.conditional(p).map(|(c, p)| (Token::Conditional(Box::new(c)), p)),
+            &|p| {
+                self.conditional(p)
+                    .map(|(c, p)| (Token::Conditional(Box::new(c)), p))
+            },
             &|p| self.calculation(p).map(|(c, p)| (Token::Calculation(c), p)),
-            &|p| self.repetition(p).map(|(r, p)| (Token::Repetition(Box::new(r)), p)),
-            &|p| self.substitution(p).map(|(e, p)| (Token::Substitution(e), p)),
+            &|p| {
+                self.repetition(p)
+                    .map(|(r, p)| (Token::Repetition(Box::new(r)), p))
+            },
+            &|p| {
+                self.substitution(p)
+                    .map(|(e, p)| (Token::Substitution(e), p))
+            },
         ];
         for attempt in attempts {
             match attempt(pos) {
@@ -207,7 +236,9 @@ impl Parser<'_> {
         let p = self.lit(pos, "#{")?;
         // Closing and else tags are never substitutions (`#{ else}` is).
         let rest = self.rest(p);
-        let elseif = rest.strip_prefix("elseif").is_some_and(|r| r.starts_with(char::is_whitespace));
+        let elseif = rest
+            .strip_prefix("elseif")
+            .is_some_and(|r| r.starts_with(char::is_whitespace));
         if rest.starts_with('/') || rest.starts_with("else}") || elseif {
             return Err(p);
         }
@@ -248,12 +279,15 @@ impl Parser<'_> {
     fn options(&self, mut pos: usize) -> (Vec<FilterOption>, usize) {
         let mut options = Vec::new();
         loop {
-            if self.rest(pos).starts_with("#{") {
-                if let Ok((token, p)) = self.block_token(pos) {
-                    options.push(FilterOption::Token(Box::new(token)));
-                    pos = p;
-                    continue;
-                }
+            let nested = if self.rest(pos).starts_with("#{") {
+                self.block_token(pos).ok()
+            } else {
+                None
+            };
+            if let Some((token, p)) = nested {
+                options.push(FilterOption::Token(Box::new(token)));
+                pos = p;
+                continue;
             }
             let start = self.ws(pos);
             let literal = self.quoted(start).or_else(|_| self.word(start));
@@ -275,7 +309,11 @@ impl Parser<'_> {
             .take_while(|c| is_ident_char(*c, false) && !c.is_whitespace())
             .map(char::len_utf8)
             .sum();
-        if len == 0 { Err(pos) } else { Ok((rest[..len].to_string(), pos + len)) }
+        if len == 0 {
+            Err(pos)
+        } else {
+            Ok((rest[..len].to_string(), pos + len))
+        }
     }
 
     /// `"..."` (no `"` or `#` inside) or `\"...\"` (anything inside).
@@ -327,11 +365,17 @@ impl Parser<'_> {
             p = next;
         }
         let name = self.src[pos..p].trim();
-        if name.is_empty() { Err(p) } else { Ok((name.to_string(), p)) }
+        if name.is_empty() {
+            Err(p)
+        } else {
+            Ok((name.to_string(), p))
+        }
     }
 
     fn starts_in_keyword(&self, pos: usize) -> bool {
-        self.rest(pos).strip_prefix("in").is_some_and(|r| r.starts_with(char::is_whitespace))
+        self.rest(pos)
+            .strip_prefix("in")
+            .is_some_and(|r| r.starts_with(char::is_whitespace))
     }
 
     fn indexer(&self, pos: usize) -> PResult<Index> {
@@ -370,11 +414,11 @@ impl Parser<'_> {
         };
         let (first, mut p) = self.branch(self.ws1(p)?)?;
         let mut elseifs = Vec::new();
-        while !unless {
-            let Ok(after) = self.lit(p, "#{elseif") else { break };
-            let Ok((branch, q)) = self.ws1(after).and_then(|q| self.branch(q)) else { break };
-            elseifs.push(branch);
-            p = q;
+        if !unless {
+            while let Ok((branch, q)) = self.elseif(p) {
+                elseifs.push(branch);
+                p = q;
+            }
         }
         let mut otherwise = None;
         if let Ok(q) = self.lit(p, "#{else}") {
@@ -384,6 +428,12 @@ impl Parser<'_> {
         }
         let p = self.lit(p, if unless { "#{/unless}" } else { "#{/if}" })?;
         Ok((assemble_conditional(first, elseifs, otherwise, unless), p))
+    }
+
+    /// `#{elseif cond}template` (not allowed after `unless`).
+    fn elseif(&self, pos: usize) -> PResult<(Condition, Template)> {
+        let after = self.lit(pos, "#{elseif")?;
+        self.branch(self.ws1(after)?)
     }
 
     /// `cond ws* "}" template`: one branch of a conditional.
@@ -397,18 +447,33 @@ impl Parser<'_> {
     fn condition(&self, pos: usize) -> PResult<Condition> {
         let (left, after_left) = self.operand(pos)?;
         let p = self.ws(after_left);
-        let op = self.lit(p, "==").map(|q| (true, q)).or_else(|_| self.lit(p, "!=").map(|q| (false, q)));
+        let op = self
+            .lit(p, "==")
+            .map(|q| (true, q))
+            .or_else(|_| self.lit(p, "!=").map(|q| (false, q)));
         if let Ok((equal, q)) = op {
             let (right, q) = self.operand(self.ws(q))?;
             if matches!((&left, &right), (Operand::Str(_), Operand::Str(_))) {
                 return Err(q);
             }
-            return Ok((Condition { left, compare: Some(Comparison { equal, right }) }, q));
+            return Ok((
+                Condition {
+                    left,
+                    compare: Some(Comparison { equal, right }),
+                },
+                q,
+            ));
         }
         if matches!(left, Operand::Str(_)) {
             return Err(p);
         }
-        Ok((Condition { left, compare: None }, after_left))
+        Ok((
+            Condition {
+                left,
+                compare: None,
+            },
+            after_left,
+        ))
     }
 
     fn operand(&self, pos: usize) -> PResult<Operand> {
@@ -431,7 +496,14 @@ impl Parser<'_> {
         let p = self.lit(self.ws(p), "}")?;
         let (body, p, _) = self.template(p);
         let p = self.lit(p, "#{/each}")?;
-        Ok((Repetition { name, collection, body }, p))
+        Ok((
+            Repetition {
+                name,
+                collection,
+                body,
+            },
+            p,
+        ))
     }
 
     fn calculation(&self, pos: usize) -> PResult<CalcExpr> {
@@ -443,11 +515,17 @@ impl Parser<'_> {
     }
 
     fn calc_sum(&self, pos: usize) -> PResult<CalcExpr> {
-        self.calc_chain(pos, &[('+', CalcOp::Add), ('-', CalcOp::Subtract)], &|p| self.calc_product(p))
+        self.calc_chain(pos, &[('+', CalcOp::Add), ('-', CalcOp::Subtract)], &|p| {
+            self.calc_product(p)
+        })
     }
 
     fn calc_product(&self, pos: usize) -> PResult<CalcExpr> {
-        self.calc_chain(pos, &[('*', CalcOp::Multiply), ('/', CalcOp::Divide)], &|p| self.calc_factor(p))
+        self.calc_chain(
+            pos,
+            &[('*', CalcOp::Multiply), ('/', CalcOp::Divide)],
+            &|p| self.calc_factor(p),
+        )
     }
 
     /// Left-associative chain of `operand (op operand)*`.
@@ -460,10 +538,15 @@ impl Parser<'_> {
         let (mut left, mut p) = operand(pos)?;
         loop {
             let q = self.ws(p);
-            let Some(op) = self.peek(q).and_then(|c| ops.iter().find(|(ch, _)| *ch == c)) else {
+            let Some(op) = self
+                .peek(q)
+                .and_then(|c| ops.iter().find(|(ch, _)| *ch == c))
+            else {
                 return Ok((left, p));
             };
-            let Ok((right, next)) = operand(q + 1) else { return Ok((left, p)) };
+            let Ok((right, next)) = operand(q + 1) else {
+                return Ok((left, p));
+            };
             left = CalcExpr::Binary(Box::new(left), op.1, Box::new(right));
             p = next;
         }
@@ -483,7 +566,9 @@ impl Parser<'_> {
                 Ok((CalcExpr::Variable(symbol), q))
             }
             Some(c) if c.is_ascii_digit() => self.calc_constant(p),
-            _ => self.symbol(p, true).map(|(s, q)| (CalcExpr::Variable(s), q)),
+            _ => self
+                .symbol(p, true)
+                .map(|(s, q)| (CalcExpr::Variable(s), q)),
         }
     }
 
@@ -492,7 +577,10 @@ impl Parser<'_> {
         let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
         let mut len = int_len;
         if rest[int_len..].starts_with('.') {
-            let frac = rest[int_len + 1..].bytes().take_while(u8::is_ascii_digit).count();
+            let frac = rest[int_len + 1..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
             if frac > 0 {
                 len += 1 + frac;
             }
@@ -512,13 +600,27 @@ fn assemble_conditional(
 ) -> Conditional {
     let mut otherwise = otherwise;
     for (condition, truthy) in elseifs.into_iter().rev() {
-        let nested = Conditional { condition, truthy, otherwise: otherwise.take() };
-        otherwise = Some(Template { tokens: vec![Token::Conditional(Box::new(nested))] });
+        let nested = Conditional {
+            condition,
+            truthy,
+            otherwise: otherwise.take(),
+        };
+        otherwise = Some(Template {
+            tokens: vec![Token::Conditional(Box::new(nested))],
+        });
     }
     let (condition, body) = first;
     if unless {
-        Conditional { condition, truthy: otherwise.unwrap_or_default(), otherwise: Some(body) }
+        Conditional {
+            condition,
+            truthy: otherwise.unwrap_or_default(),
+            otherwise: Some(body),
+        }
     } else {
-        Conditional { condition, truthy: body, otherwise }
+        Conditional {
+            condition,
+            truthy: body,
+            otherwise,
+        }
     }
 }

@@ -11,12 +11,20 @@ fn vars(pairs: &[(&str, &str)]) -> Variables {
 }
 
 fn strict(template: &str, pairs: &[(&str, &str)]) -> Option<String> {
-    evaluate(template, &vars(pairs), Mode::Strict).ok().and_then(|e| e.output)
+    evaluate(template, &vars(pairs), Mode::Strict)
+        .ok()
+        .and_then(|e| e.output)
 }
 
 #[test]
 fn escapes_and_hashes() {
-    assert_eq!(strict("##{foo}", &[("foo", "x")]).as_deref(), Some("#{foo}"));
+    assert_eq!(
+        strict("##{foo}", &[("foo", "x")]).as_deref(),
+        Some("#{foo}")
+    );
     assert_eq!(strict("###{foo}", &[("foo", "x")]).as_deref(), Some("#x"));
-    assert_eq!(strict("####{foo}", &[("foo", "x")]).as_deref(), Some("###{foo}"));
+    assert_eq!(
+        strict("####{foo}", &[("foo", "x")]).as_deref(),
+        Some("###{foo}")
+    );
 }

@@ -6,7 +6,10 @@
 
 use std::sync::LazyLock;
 
-use chrono::{Datelike, Duration, FixedOffset, Local, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
+use chrono::{
+    Datelike, Duration, FixedOffset, Local, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike,
+    Utc,
+};
 use regex::Regex;
 
 /// What a .NET date value knows about its zone.
@@ -45,10 +48,28 @@ static FORMS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 });
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
     "December",
 ];
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 
 /// Parses a date; `offset_kind` selects `DateTimeOffset` semantics (a naive time gets the
 /// machine's offset) over `DateTime` semantics (a zoned time is converted to local time).
@@ -70,13 +91,23 @@ pub(super) fn parse(text: &str, offset_kind: bool) -> Option<DateValue> {
         if hour == 0 || hour > 12 {
             return None;
         }
-        hour = hour % 12 + if ampm.as_str().eq_ignore_ascii_case("pm") { 12 } else { 0 };
+        hour = hour % 12
+            + if ampm.as_str().eq_ignore_ascii_case("pm") {
+                12
+            } else {
+                0
+            };
     }
     let nanos = caps.name("f").map_or(0, |f| {
         let digits = format!("{:0<9}", f.as_str());
         digits.parse::<u32>().unwrap_or(0)
     });
-    let wall = date.and_hms_nano_opt(hour, number("mi").unwrap_or(0), number("s").unwrap_or(0), nanos)?;
+    let wall = date.and_hms_nano_opt(
+        hour,
+        number("mi").unwrap_or(0),
+        number("s").unwrap_or(0),
+        nanos,
+    )?;
     let zone = match caps.name("zone") {
         Some(z) => Some(parse_zone(z.as_str())?),
         None => None,
@@ -99,24 +130,43 @@ fn parse_zone(zone: &str) -> Option<FixedOffset> {
     }
     let sign = if zone.starts_with('-') { -1 } else { 1 };
     let digits: String = zone[1..].chars().filter(char::is_ascii_digit).collect();
-    let (hours, minutes) = if digits.len() > 2 { digits.split_at(digits.len() - 2) } else { (digits.as_str(), "0") };
+    let (hours, minutes) = if digits.len() > 2 {
+        digits.split_at(digits.len() - 2)
+    } else {
+        (digits.as_str(), "0")
+    };
     let seconds = hours.parse::<i32>().ok()? * 3600 + minutes.parse::<i32>().ok()? * 60;
     FixedOffset::east_opt(sign * seconds)
 }
 
 fn local_offset(wall: NaiveDateTime) -> FixedOffset {
-    Local.offset_from_local_datetime(&wall).earliest().map_or_else(|| Utc.fix(), |o| o.fix())
+    Local
+        .offset_from_local_datetime(&wall)
+        .earliest()
+        .map_or_else(|| Utc.fix(), |o| o.fix())
 }
 
 fn with_zone(wall: NaiveDateTime, zone: Option<FixedOffset>, offset_kind: bool) -> DateValue {
     match (zone, offset_kind) {
-        (None, false) => DateValue { wall, kind: Kind::Unspecified },
-        (None, true) => DateValue { wall, kind: Kind::Offset(local_offset(wall)) },
-        (Some(offset), true) => DateValue { wall, kind: Kind::Offset(offset) },
+        (None, false) => DateValue {
+            wall,
+            kind: Kind::Unspecified,
+        },
+        (None, true) => DateValue {
+            wall,
+            kind: Kind::Offset(local_offset(wall)),
+        },
+        (Some(offset), true) => DateValue {
+            wall,
+            kind: Kind::Offset(offset),
+        },
         (Some(offset), false) => {
             let utc = wall - Duration::seconds(i64::from(offset.local_minus_utc()));
             let local = Local.from_utc_datetime(&utc).naive_local();
-            DateValue { wall: local, kind: Kind::Local }
+            DateValue {
+                wall: local,
+                kind: Kind::Local,
+            }
         }
     }
 }
@@ -133,7 +183,11 @@ impl DateValue {
 
     fn to_utc(self) -> DateValue {
         let wall = self.wall - Duration::seconds(i64::from(self.offset().local_minus_utc()));
-        let kind = if matches!(self.kind, Kind::Offset(_)) { Kind::Offset(Utc.fix()) } else { Kind::Utc };
+        let kind = if matches!(self.kind, Kind::Offset(_)) {
+            Kind::Offset(Utc.fix())
+        } else {
+            Kind::Utc
+        };
         DateValue { wall, kind }
     }
 }
@@ -144,9 +198,15 @@ pub(super) fn now(input: Option<&str>, options: &[String], utc: bool) -> Option<
         return None;
     }
     let value = if utc {
-        DateValue { wall: Utc::now().naive_utc(), kind: Kind::Utc }
+        DateValue {
+            wall: Utc::now().naive_utc(),
+            kind: Kind::Utc,
+        }
     } else {
-        DateValue { wall: Local::now().naive_local(), kind: Kind::Local }
+        DateValue {
+            wall: Local::now().naive_local(),
+            kind: Kind::Local,
+        }
     };
     format(&value, options.first().map_or("O", String::as_str))
 }
@@ -157,7 +217,9 @@ pub(super) fn add(input: &str, options: &[String], unit_seconds: f64) -> Option<
     let amount: f64 = amount.trim().parse().ok().filter(|a: &f64| a.is_finite())?;
     let value = parse_keeping_kind(input)?;
     let millis = (amount * unit_seconds * 1000.0).round();
-    let wall = value.wall.checked_add_signed(Duration::milliseconds(millis as i64))?;
+    let wall = value
+        .wall
+        .checked_add_signed(Duration::milliseconds(millis as i64))?;
     format(&DateValue { wall, ..value }, "O")
 }
 
@@ -166,9 +228,17 @@ fn parse_keeping_kind(input: &str) -> Option<DateValue> {
     let value = parse(input, true)?;
     let naive = parse(input, false).is_some_and(|v| v.kind == Kind::Unspecified);
     Some(match value.kind {
-        _ if naive => DateValue { kind: Kind::Unspecified, ..value },
-        Kind::Offset(o) if o.local_minus_utc() == 0 && input.trim_end().ends_with(['Z', 'T', 'C']) => {
-            DateValue { kind: Kind::Utc, ..value }
+        _ if naive => DateValue {
+            kind: Kind::Unspecified,
+            ..value
+        },
+        Kind::Offset(o)
+            if o.local_minus_utc() == 0 && input.trim_end().ends_with(['Z', 'T', 'C']) =>
+        {
+            DateValue {
+                kind: Kind::Utc,
+                ..value
+            }
         }
         _ => value,
     })
@@ -178,7 +248,9 @@ fn parse_keeping_kind(input: &str) -> Option<DateValue> {
 /// invalid standard format, as .NET throws there.
 pub(super) fn format(value: &DateValue, fmt: &str) -> Option<String> {
     let mut chars = fmt.chars();
-    let (Some(letter), None) = (chars.next(), chars.next()) else { return Some(custom(value, fmt)) };
+    let (Some(letter), None) = (chars.next(), chars.next()) else {
+        return Some(custom(value, fmt));
+    };
     let is_offset = matches!(value.kind, Kind::Offset(_));
     let pattern = match letter {
         'd' => "M/d/yyyy",
@@ -189,7 +261,12 @@ pub(super) fn format(value: &DateValue, fmt: &str) -> Option<String> {
         'G' => "M/d/yyyy h:mm:ss tt",
         'm' | 'M' => "MMMM d",
         'o' | 'O' => return Some(round_trip(value)),
-        'r' | 'R' => return Some(custom(&value.to_utc(), "ddd, dd MMM yyyy HH':'mm':'ss 'GMT'")),
+        'r' | 'R' => {
+            return Some(custom(
+                &value.to_utc(),
+                "ddd, dd MMM yyyy HH':'mm':'ss 'GMT'",
+            ));
+        }
         's' => "yyyy'-'MM'-'dd'T'HH':'mm':'ss",
         't' => "h:mm tt",
         'T' => "h:mm:ss tt",
@@ -232,7 +309,10 @@ fn custom(value: &DateValue, fmt: &str) -> String {
         let run = chars[i..].iter().take_while(|&&x| x == c).count();
         i += match c {
             '\'' | '"' => {
-                let end = chars[i + 1..].iter().position(|&x| x == c).map_or(chars.len(), |p| i + 1 + p);
+                let end = chars[i + 1..]
+                    .iter()
+                    .position(|&x| x == c)
+                    .map_or(chars.len(), |p| i + 1 + p);
                 out.extend(chars.get(i + 1..end).unwrap_or_default());
                 end + 1 - i
             }
@@ -242,7 +322,9 @@ fn custom(value: &DateValue, fmt: &str) -> String {
             }
             '%' => 1,
             _ => {
-                out.push_str(&specifier(value, c, run).unwrap_or_else(|| c.to_string().repeat(run)));
+                out.push_str(
+                    &specifier(value, c, run).unwrap_or_else(|| c.to_string().repeat(run)),
+                );
                 run
             }
         };
@@ -261,7 +343,9 @@ fn specifier(value: &DateValue, c: char, run: usize) -> Option<String> {
         ('d', 1) => w.day().to_string(),
         ('d', 2) => format!("{:02}", w.day()),
         ('d', 3) => DAYS.get(w.weekday().num_days_from_sunday() as usize)?[..3].to_string(),
-        ('d', _) => DAYS.get(w.weekday().num_days_from_sunday() as usize)?.to_string(),
+        ('d', _) => DAYS
+            .get(w.weekday().num_days_from_sunday() as usize)?
+            .to_string(),
         ('f', n) | ('F', n) if n <= 7 => fraction(w.nanosecond(), n, c == 'F'),
         ('g', _) => "A.D.".into(),
         ('h', 1) => hour12.to_string(),
@@ -297,13 +381,22 @@ fn specifier(value: &DateValue, c: char, run: usize) -> Option<String> {
 fn fraction(nanos: u32, digits: usize, trim: bool) -> String {
     let text = format!("{:09}", nanos.min(999_999_999));
     let cut = &text[..digits.min(9)];
-    if trim { cut.trim_end_matches('0').to_string() } else { cut.to_string() }
+    if trim {
+        cut.trim_end_matches('0').to_string()
+    } else {
+        cut.to_string()
+    }
 }
 
 #[cfg(test)]
 fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateValue {
-    let wall = NaiveDate::from_ymd_opt(y, mo, d).and_then(|d| d.and_hms_opt(h, mi, 0)).unwrap_or_default();
-    DateValue { wall, kind: Kind::Unspecified }
+    let wall = NaiveDate::from_ymd_opt(y, mo, d)
+        .and_then(|d| d.and_hms_opt(h, mi, 0))
+        .unwrap_or_default();
+    DateValue {
+        wall,
+        kind: Kind::Unspecified,
+    }
 }
 
 #[cfg(test)]
@@ -312,9 +405,18 @@ mod tests {
 
     #[test]
     fn parses_common_forms() {
-        assert_eq!(parse("2030/05/22 09:05:00", false), Some(at(2030, 5, 22, 9, 5)));
-        assert_eq!(parse("2030-05-22T09:05", false), Some(at(2030, 5, 22, 9, 5)));
-        assert_eq!(parse("5/22/2030 9:05 PM", false), Some(at(2030, 5, 22, 21, 5)));
+        assert_eq!(
+            parse("2030/05/22 09:05:00", false),
+            Some(at(2030, 5, 22, 9, 5))
+        );
+        assert_eq!(
+            parse("2030-05-22T09:05", false),
+            Some(at(2030, 5, 22, 9, 5))
+        );
+        assert_eq!(
+            parse("5/22/2030 9:05 PM", false),
+            Some(at(2030, 5, 22, 21, 5))
+        );
         assert_eq!(parse("22 May 2030", false), Some(at(2030, 5, 22, 0, 0)));
         assert_eq!(parse("hello World", false), None);
     }
@@ -322,9 +424,18 @@ mod tests {
     #[test]
     fn formats_custom_and_standard() {
         let v = at(2030, 5, 22, 9, 5);
-        assert_eq!(format(&v, "HH dd-MMM-yyy").as_deref(), Some("09 22-May-2030"));
-        assert_eq!(format(&v, "dddd, MMMM d 'at' h:mm tt").as_deref(), Some("Wednesday, May 22 at 9:05 AM"));
-        assert_eq!(format(&v, "O").as_deref(), Some("2030-05-22T09:05:00.0000000"));
+        assert_eq!(
+            format(&v, "HH dd-MMM-yyy").as_deref(),
+            Some("09 22-May-2030")
+        );
+        assert_eq!(
+            format(&v, "dddd, MMMM d 'at' h:mm tt").as_deref(),
+            Some("Wednesday, May 22 at 9:05 AM")
+        );
+        assert_eq!(
+            format(&v, "O").as_deref(),
+            Some("2030-05-22T09:05:00.0000000")
+        );
         assert_eq!(format(&v, "d").as_deref(), Some("5/22/2030"));
         assert_eq!(format(&v, "Q"), None);
     }
@@ -332,9 +443,18 @@ mod tests {
     #[test]
     fn add_keeps_the_kind() {
         let o = |s: &str| vec![s.to_string()];
-        assert_eq!(add("2030-05-22 09:05:00", &o("8"), 3600.0).as_deref(), Some("2030-05-22T17:05:00.0000000"));
-        assert_eq!(add("2030-05-22T09:05:00Z", &o("-1"), 86400.0).as_deref(), Some("2030-05-21T09:05:00.0000000Z"));
-        assert_eq!(add("2030-05-22T09:05:00+02:00", &o("1.5"), 3600.0).as_deref(), Some("2030-05-22T10:35:00.0000000+02:00"));
+        assert_eq!(
+            add("2030-05-22 09:05:00", &o("8"), 3600.0).as_deref(),
+            Some("2030-05-22T17:05:00.0000000")
+        );
+        assert_eq!(
+            add("2030-05-22T09:05:00Z", &o("-1"), 86400.0).as_deref(),
+            Some("2030-05-21T09:05:00.0000000Z")
+        );
+        assert_eq!(
+            add("2030-05-22T09:05:00+02:00", &o("1.5"), 3600.0).as_deref(),
+            Some("2030-05-22T10:35:00.0000000+02:00")
+        );
         assert_eq!(add("nope", &o("1"), 3600.0), None);
     }
 }

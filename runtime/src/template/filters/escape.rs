@@ -56,7 +56,23 @@ pub(super) fn uri(input: &str, keep_reserved: bool) -> String {
         let unreserved = c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~');
         let reserved = matches!(
             c,
-            ':' | '/' | '?' | '#' | '[' | ']' | '@' | '!' | '$' | '&' | '\'' | '(' | ')' | '*' | '+' | ',' | ';' | '='
+            ':' | '/'
+                | '?'
+                | '#'
+                | '['
+                | ']'
+                | '@'
+                | '!'
+                | '$'
+                | '&'
+                | '\''
+                | '('
+                | ')'
+                | '*'
+                | '+'
+                | ','
+                | ';'
+                | '='
         );
         if unreserved || (keep_reserved && reserved) {
             out.push(c);
@@ -156,7 +172,9 @@ pub(super) fn properties(input: &str, key: bool) -> String {
 fn utf16_option(options: &[String]) -> Option<bool> {
     match options {
         [] => Some(false),
-        [enc] if enc.eq_ignore_ascii_case("utf8") || enc.eq_ignore_ascii_case("utf-8") => Some(false),
+        [enc] if enc.eq_ignore_ascii_case("utf8") || enc.eq_ignore_ascii_case("utf-8") => {
+            Some(false)
+        }
         [enc] if enc.eq_ignore_ascii_case("unicode") => Some(true),
         _ => None,
     }
@@ -167,21 +185,35 @@ pub(super) fn utf16le(input: &str) -> Vec<u8> {
 }
 
 pub(super) fn to_base64(input: &str, options: &[String]) -> Option<String> {
-    let bytes = if utf16_option(options)? { utf16le(input) } else { input.as_bytes().to_vec() };
+    let bytes = if utf16_option(options)? {
+        utf16le(input)
+    } else {
+        input.as_bytes().to_vec()
+    };
     Some(STANDARD.encode(bytes))
 }
 
-pub(super) fn from_base64(input: &str, options: &[String]) -> Result<Option<String>, TemplateError> {
-    let Some(unicode) = utf16_option(options) else { return Ok(None) };
+pub(super) fn from_base64(
+    input: &str,
+    options: &[String],
+) -> Result<Option<String>, TemplateError> {
+    let Some(unicode) = utf16_option(options) else {
+        return Ok(None);
+    };
     let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect();
-    let bytes = STANDARD.decode(compact).map_err(|e| TemplateError::Filter {
-        filter: "FromBase64".into(),
-        message: format!("the input is not valid base64: {e}"),
-    })?;
+    let bytes = STANDARD
+        .decode(compact)
+        .map_err(|e| TemplateError::Filter {
+            filter: "FromBase64".into(),
+            message: format!("the input is not valid base64: {e}"),
+        })?;
     if !unicode {
         return Ok(Some(String::from_utf8_lossy(&bytes).into_owned()));
     }
-    let units: Vec<u16> = bytes.chunks(2).map(|p| u16::from_le_bytes([p[0], p.get(1).copied().unwrap_or(0)])).collect();
+    let units: Vec<u16> = bytes
+        .chunks(2)
+        .map(|p| u16::from_le_bytes([p[0], p.get(1).copied().unwrap_or(0)]))
+        .collect();
     Ok(Some(String::from_utf16_lossy(&units)))
 }
 

@@ -51,7 +51,12 @@ fn parse_decimal(text: &str) -> Option<Decimal> {
         return None;
     }
     let int: String = int.chars().filter(char::is_ascii_digit).collect();
-    Some(Decimal { negative, int: int.trim_start_matches('0').to_string(), frac: frac.to_string(), integer: false })
+    Some(Decimal {
+        negative,
+        int: int.trim_start_matches('0').to_string(),
+        frac: frac.to_string(),
+        integer: false,
+    })
 }
 
 /// `int.TryParse`: an optional sign and digits, within 32 bits.
@@ -59,24 +64,47 @@ fn parse_int(text: &str) -> Option<Decimal> {
     let value: i32 = text.trim().parse().ok()?;
     let digits = value.unsigned_abs().to_string();
     let int = if digits == "0" { String::new() } else { digits };
-    Some(Decimal { negative: value < 0, int, frac: String::new(), integer: true })
+    Some(Decimal {
+        negative: value < 0,
+        int,
+        frac: String::new(),
+        integer: true,
+    })
 }
 
 fn format_double_with(input: &str, fmt: &str) -> Option<String> {
     let value = crate::template::eval::parse_double(input)?;
-    if !value.is_finite() || fmt.eq_ignore_ascii_case("r") || fmt.eq_ignore_ascii_case("g") || fmt.is_empty() {
+    if !value.is_finite()
+        || fmt.eq_ignore_ascii_case("r")
+        || fmt.eq_ignore_ascii_case("g")
+        || fmt.is_empty()
+    {
         return Some(format_double(value));
     }
     let (negative, digits, exp) = shortest_digits(value);
     let point = exp + 1;
     let (int, frac) = if point <= 0 {
-        (String::new(), format!("{}{digits}", "0".repeat(point.unsigned_abs() as usize)))
+        (
+            String::new(),
+            format!("{}{digits}", "0".repeat(point.unsigned_abs() as usize)),
+        )
     } else {
         let p = point as usize;
         let padded = format!("{digits:0<p$}");
-        (padded[..p].trim_start_matches('0').to_string(), padded[p..].to_string())
+        (
+            padded[..p].trim_start_matches('0').to_string(),
+            padded[p..].to_string(),
+        )
     };
-    format_number(&Decimal { negative, int, frac, integer: false }, fmt)
+    format_number(
+        &Decimal {
+            negative,
+            int,
+            frac,
+            integer: false,
+        },
+        fmt,
+    )
 }
 
 impl Decimal {
@@ -87,7 +115,10 @@ impl Decimal {
     /// Rounded to `places` fraction digits, half away from zero.
     fn round(&self, places: usize) -> Decimal {
         if self.frac.len() <= places {
-            return Decimal { frac: format!("{:0<places$}", self.frac), ..self.clone() };
+            return Decimal {
+                frac: format!("{:0<places$}", self.frac),
+                ..self.clone()
+            };
         }
         let round_up = self.frac.as_bytes().get(places).is_some_and(|d| *d >= b'5');
         let mut digits: Vec<u8> = format!("{}{}", self.int, &self.frac[..places]).into_bytes();
@@ -95,20 +126,36 @@ impl Decimal {
             increment(&mut digits);
         }
         let split = digits.len() - places;
-        let int = String::from_utf8_lossy(&digits[..split]).trim_start_matches('0').to_string();
+        let int = String::from_utf8_lossy(&digits[..split])
+            .trim_start_matches('0')
+            .to_string();
         let frac = String::from_utf8_lossy(&digits[split..]).into_owned();
-        Decimal { int, frac, ..self.clone() }
+        Decimal {
+            int,
+            frac,
+            ..self.clone()
+        }
     }
 
     /// Multiplied by 10^n (percent and per-mille), exactly.
     fn shift(&self, n: usize) -> Decimal {
         let frac = format!("{:0<n$}", self.frac);
-        let int = format!("{}{}", self.int, &frac[..n]).trim_start_matches('0').to_string();
-        Decimal { int, frac: frac[n..].to_string(), ..self.clone() }
+        let int = format!("{}{}", self.int, &frac[..n])
+            .trim_start_matches('0')
+            .to_string();
+        Decimal {
+            int,
+            frac: frac[n..].to_string(),
+            ..self.clone()
+        }
     }
 
     fn sign(&self, rounded: &Decimal) -> &'static str {
-        if self.negative && !rounded.is_zero() { "-" } else { "" }
+        if self.negative && !rounded.is_zero() {
+            "-"
+        } else {
+            ""
+        }
     }
 }
 
@@ -139,8 +186,18 @@ fn group(int: &str) -> String {
 
 fn fixed(n: &Decimal, places: usize, grouped: bool) -> String {
     let r = n.round(places);
-    let int = if grouped { group(&r.int) } else if r.int.is_empty() { "0".into() } else { r.int.clone() };
-    let frac = if places > 0 { format!(".{}", r.frac) } else { String::new() };
+    let int = if grouped {
+        group(&r.int)
+    } else if r.int.is_empty() {
+        "0".into()
+    } else {
+        r.int.clone()
+    };
+    let frac = if places > 0 {
+        format!(".{}", r.frac)
+    } else {
+        String::new()
+    };
     format!("{}{int}{frac}", n.sign(&r))
 }
 
@@ -148,20 +205,40 @@ fn format_number(n: &Decimal, fmt: &str) -> Option<String> {
     let mut chars = fmt.chars();
     let letter = chars.next().unwrap_or('G');
     let rest = chars.as_str();
-    let standard = letter.is_ascii_alphabetic() && rest.len() <= 2 && rest.chars().all(|c| c.is_ascii_digit());
+    let standard =
+        letter.is_ascii_alphabetic() && rest.len() <= 2 && rest.chars().all(|c| c.is_ascii_digit());
     if !standard {
         return Some(custom(n, fmt));
     }
     let precision: Option<usize> = rest.parse().ok();
     Some(match letter.to_ascii_uppercase() {
         'C' => {
-            let text = fixed(&Decimal { negative: false, ..n.clone() }, precision.unwrap_or(2), true);
-            let minus = if n.negative && text.chars().any(|c| ('1'..='9').contains(&c)) { "-" } else { "" };
+            let text = fixed(
+                &Decimal {
+                    negative: false,
+                    ..n.clone()
+                },
+                precision.unwrap_or(2),
+                true,
+            );
+            let minus = if n.negative && text.chars().any(|c| ('1'..='9').contains(&c)) {
+                "-"
+            } else {
+                ""
+            };
             format!("{minus}${text}")
         }
         'D' if n.integer => {
-            let digits = if n.int.is_empty() { "0".to_string() } else { n.int.clone() };
-            format!("{}{digits:0>width$}", if n.negative { "-" } else { "" }, width = precision.unwrap_or(0))
+            let digits = if n.int.is_empty() {
+                "0".to_string()
+            } else {
+                n.int.clone()
+            };
+            format!(
+                "{}{digits:0>width$}",
+                if n.negative { "-" } else { "" },
+                width = precision.unwrap_or(0)
+            )
         }
         'E' => scientific(n, precision.unwrap_or(6), letter),
         'F' => fixed(n, precision.unwrap_or(2), false),
@@ -169,11 +246,19 @@ fn format_number(n: &Decimal, fmt: &str) -> Option<String> {
         'P' => format!("{}%", fixed(&n.shift(2), precision.unwrap_or(2), true)),
         'G' => general(n, precision),
         'X' if n.integer => {
-            let value: i64 = format!("{}{}", if n.negative { "-" } else { "" }, if n.int.is_empty() { "0" } else { &n.int })
-                .parse()
-                .ok()?;
+            let value: i64 = format!(
+                "{}{}",
+                if n.negative { "-" } else { "" },
+                if n.int.is_empty() { "0" } else { &n.int }
+            )
+            .parse()
+            .ok()?;
             let hex = format!("{:x}", value as i32);
-            let hex = if letter == 'X' { hex.to_uppercase() } else { hex };
+            let hex = if letter == 'X' {
+                hex.to_uppercase()
+            } else {
+                hex
+            };
             format!("{hex:0>width$}", width = precision.unwrap_or(0))
         }
         _ => return None,
@@ -183,13 +268,24 @@ fn format_number(n: &Decimal, fmt: &str) -> Option<String> {
 fn general(n: &Decimal, precision: Option<usize>) -> String {
     let Some(precision) = precision.filter(|p| *p > 0) else {
         let int = if n.int.is_empty() { "0" } else { &n.int };
-        let frac = if n.frac.is_empty() { String::new() } else { format!(".{}", n.frac) };
-        return format!("{}{int}{frac}", if n.negative && !n.is_zero() { "-" } else { "" });
+        let frac = if n.frac.is_empty() {
+            String::new()
+        } else {
+            format!(".{}", n.frac)
+        };
+        return format!(
+            "{}{int}{frac}",
+            if n.negative && !n.is_zero() { "-" } else { "" }
+        );
     };
     let int_digits = n.int.len();
     let places = precision.saturating_sub(int_digits.max(1));
     let text = fixed(n, places, false);
-    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_string() } else { text }
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
 }
 
 fn scientific(n: &Decimal, places: usize, letter: char) -> String {
@@ -208,10 +304,18 @@ fn scientific(n: &Decimal, places: usize, letter: char) -> String {
     let mut r = mantissa.round(places);
     let mut exp = exp;
     if r.int.len() > 1 {
-        r = Decimal { int: r.int[..1].to_string(), frac: format!("{}{}", &r.int[1..], r.frac)[..places].to_string(), ..r };
+        r = Decimal {
+            int: r.int[..1].to_string(),
+            frac: format!("{}{}", &r.int[1..], r.frac)[..places].to_string(),
+            ..r
+        };
         exp += 1;
     }
-    let frac = if places > 0 { format!(".{}", r.frac) } else { String::new() };
+    let frac = if places > 0 {
+        format!(".{}", r.frac)
+    } else {
+        String::new()
+    };
     let int = if r.int.is_empty() { "0" } else { &r.int };
     let sign = if exp < 0 { '-' } else { '+' };
     format!("{}{int}{frac}{letter}{sign}{:03}", n.sign(&r), exp.abs())
@@ -237,9 +341,21 @@ fn custom(n: &Decimal, fmt: &str) -> String {
     }
     let int = format!("{:0>width$}", r.int, width = spec.int_min);
     let int = if spec.grouping { group(&int) } else { int };
-    let sign = if !absolute && n.negative && !r.is_zero() { "-" } else { "" };
-    let point = if frac.is_empty() { String::new() } else { format!(".{frac}") };
-    let number = if int.is_empty() && point.is_empty() && spec.int_min == 0 && spec.has_digits { String::new() } else { format!("{int}{point}") };
+    let sign = if !absolute && n.negative && !r.is_zero() {
+        "-"
+    } else {
+        ""
+    };
+    let point = if frac.is_empty() {
+        String::new()
+    } else {
+        format!(".{frac}")
+    };
+    let number = if int.is_empty() && point.is_empty() && spec.int_min == 0 && spec.has_digits {
+        String::new()
+    } else {
+        format!("{int}{point}")
+    };
     format!("{sign}{}{number}{}", spec.prefix, spec.suffix)
 }
 
@@ -294,7 +410,11 @@ impl Section {
         let mut int_count = 0;
         let mut i = 0;
         while let Some(&c) = chars.get(i) {
-            let literal_target = if seen_digit { &mut s.suffix } else { &mut s.prefix };
+            let literal_target = if seen_digit {
+                &mut s.suffix
+            } else {
+                &mut s.prefix
+            };
             match c {
                 '0' | '#' if !in_frac => {
                     if c == '0' && int_zero_at.is_none() {
@@ -327,7 +447,10 @@ impl Section {
                     i += 1;
                 }
                 '\'' | '"' => {
-                    let end = chars[i + 1..].iter().position(|&x| x == c).map_or(chars.len(), |p| i + 1 + p);
+                    let end = chars[i + 1..]
+                        .iter()
+                        .position(|&x| x == c)
+                        .map_or(chars.len(), |p| i + 1 + p);
                     literal_target.extend(chars.get(i + 1..end).unwrap_or_default());
                     i = end;
                 }
@@ -345,7 +468,10 @@ mod tests {
     use super::format;
 
     fn f(input: &str, opts: &[&str]) -> Option<String> {
-        format(input, &opts.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        format(
+            input,
+            &opts.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
     }
 
     #[test]
@@ -371,7 +497,10 @@ mod tests {
 
     #[test]
     fn dates_through_format() {
-        assert_eq!(f("2030/05/22 09:05:00", &["Date", "HH dd-MMM-yyy"]).as_deref(), Some("09 22-May-2030"));
+        assert_eq!(
+            f("2030/05/22 09:05:00", &["Date", "HH dd-MMM-yyy"]).as_deref(),
+            Some("09 22-May-2030")
+        );
         assert_eq!(f("nonsense", &["yyyy"]), None);
     }
 }

@@ -13,7 +13,11 @@ static BARE_URL: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 pub(super) fn to_html(input: &str) -> String {
-    let events: Vec<Event> = Parser::new_ext(input.trim(), Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH).collect();
+    let events: Vec<Event> = Parser::new_ext(
+        input.trim(),
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
+    )
+    .collect();
     let events = autolink(merge_text(events));
     let mut out = String::new();
     html::push_html(&mut out, MarkdigTables::new(events.into_iter()));
@@ -36,13 +40,17 @@ fn merge_text(events: Vec<Event>) -> Vec<Event> {
 
 /// Turns bare URLs in text (outside links and code) into links, like Markdig's AutoLinks.
 fn autolink(events: Vec<Event>) -> Vec<Event> {
-    let Some(re) = BARE_URL.as_ref() else { return events };
+    let Some(re) = BARE_URL.as_ref() else {
+        return events;
+    };
     let mut out = Vec::with_capacity(events.len());
     let mut depth = 0usize;
     for event in events {
         match &event {
             Event::Start(Tag::Link { .. } | Tag::CodeBlock(_) | Tag::Image { .. }) => depth += 1,
-            Event::End(TagEnd::Link | TagEnd::CodeBlock | TagEnd::Image) => depth = depth.saturating_sub(1),
+            Event::End(TagEnd::Link | TagEnd::CodeBlock | TagEnd::Image) => {
+                depth = depth.saturating_sub(1)
+            }
             Event::Text(text) if depth == 0 && re.is_match(text) => {
                 link_urls(re, text, &mut out);
                 continue;
@@ -57,14 +65,22 @@ fn autolink(events: Vec<Event>) -> Vec<Event> {
 fn link_urls<'a>(re: &Regex, text: &str, out: &mut Vec<Event<'a>>) {
     let mut last = 0;
     for m in re.find_iter(text) {
-        if !text[..m.start()].chars().next_back().is_none_or(|c| c.is_whitespace() || "*_~(".contains(c)) {
+        if !text[..m.start()]
+            .chars()
+            .next_back()
+            .is_none_or(|c| c.is_whitespace() || "*_~(".contains(c))
+        {
             continue;
         }
         if m.start() > last {
             out.push(Event::Text(CowStr::from(text[last..m.start()].to_string())));
         }
         let url = m.as_str().to_string();
-        let href = if url.starts_with("www.") { format!("http://{url}") } else { url.clone() };
+        let href = if url.starts_with("www.") {
+            format!("http://{url}")
+        } else {
+            url.clone()
+        };
         out.push(Event::Start(Tag::Link {
             link_type: LinkType::Autolink,
             dest_url: CowStr::from(href),
@@ -91,7 +107,13 @@ struct MarkdigTables<'a, I: Iterator<Item = Event<'a>>> {
 
 impl<'a, I: Iterator<Item = Event<'a>>> MarkdigTables<'a, I> {
     fn new(inner: I) -> Self {
-        MarkdigTables { inner, alignments: Vec::new(), in_head: false, column: 0, body_open: false }
+        MarkdigTables {
+            inner,
+            alignments: Vec::new(),
+            in_head: false,
+            column: 0,
+            body_open: false,
+        }
     }
 
     fn cell_open(&mut self) -> String {
@@ -130,7 +152,9 @@ impl<'a, I: Iterator<Item = Event<'a>>> MarkdigTables<'a, I> {
             }
             Event::End(TagEnd::TableRow) => "</tr>\n".into(),
             Event::Start(Tag::TableCell) => self.cell_open(),
-            Event::End(TagEnd::TableCell) => if self.in_head { "</th>\n" } else { "</td>\n" }.into(),
+            Event::End(TagEnd::TableCell) => {
+                if self.in_head { "</th>\n" } else { "</td>\n" }.into()
+            }
             Event::End(TagEnd::Table) => {
                 let close = if self.body_open { "</tbody>\n" } else { "" };
                 format!("{close}</table>\n")

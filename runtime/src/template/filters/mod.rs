@@ -98,7 +98,10 @@ mod tests {
     #[test]
     fn null_input_is_null_except_for_append_and_prepend() {
         assert_eq!(apply("ToUpper", None, &[]), Ok(None));
-        assert_eq!(apply("Append", None, &["foo".into()]), Ok(Some("foo".into())));
+        assert_eq!(
+            apply("Append", None, &["foo".into()]),
+            Ok(Some("foo".into()))
+        );
     }
 
     #[test]

@@ -14,7 +14,11 @@ pub(super) fn prepend(input: Option<&str>, options: &[String]) -> Option<String>
 }
 
 /// StartsWith / EndsWith / Contains: exactly one option, ordinal, `true`/`false`.
-pub(super) fn compare(input: &str, options: &[String], test: impl Fn(&str, &str) -> bool) -> Option<String> {
+pub(super) fn compare(
+    input: &str,
+    options: &[String],
+    test: impl Fn(&str, &str) -> bool,
+) -> Option<String> {
     match options {
         [needle] => Some(test(input, needle).to_string()),
         _ => None,
@@ -42,7 +46,13 @@ pub(super) fn replace(input: &str, options: &[String]) -> Option<String> {
 }
 
 /// Expands a .NET replacement pattern: `$1`, `${name}`, `$$`, `$&`, `` $` ``, `$'`, `$+`, `$_`.
-fn expand_dotnet(replacement: &str, caps: &regex::Captures, re: &Regex, input: &str, out: &mut String) {
+fn expand_dotnet(
+    replacement: &str,
+    caps: &regex::Captures,
+    re: &Regex,
+    input: &str,
+    out: &mut String,
+) {
     let whole = caps.get(0).map_or(0..0, |m| m.range());
     let mut rest = replacement;
     while let Some(at) = rest.find('$') {
@@ -66,7 +76,10 @@ fn substitution(
     input: &str,
     whole: &std::ops::Range<usize>,
 ) -> (Option<String>, usize) {
-    let group = |i: usize| caps.get(i).map_or(String::new(), |m| m.as_str().to_string());
+    let group = |i: usize| {
+        caps.get(i)
+            .map_or(String::new(), |m| m.as_str().to_string())
+    };
     match after.chars().next() {
         Some('$') => (Some("$".into()), 1),
         Some('&') => (Some(group(0)), 1),
@@ -79,9 +92,10 @@ fn substitution(
                 let name = &after[1..end];
                 let text = match name.parse::<usize>() {
                     Ok(i) if i < caps.len() => Some(group(i)),
-                    _ if re.capture_names().any(|n| n == Some(name)) => {
-                        Some(caps.name(name).map_or(String::new(), |m| m.as_str().to_string()))
-                    }
+                    _ if re.capture_names().any(|n| n == Some(name)) => Some(
+                        caps.name(name)
+                            .map_or(String::new(), |m| m.as_str().to_string()),
+                    ),
                     _ => None,
                 };
                 match text {
@@ -96,7 +110,13 @@ fn substitution(
             let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
             (1..=digits.len())
                 .rev()
-                .find_map(|n| digits[..n].parse::<usize>().ok().filter(|i| *i < caps.len()).map(|i| (Some(group(i)), n)))
+                .find_map(|n| {
+                    digits[..n]
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|i| *i < caps.len())
+                        .map(|i| (Some(group(i)), n))
+                })
                 .unwrap_or((None, 0))
         }
         _ => (None, 0),
@@ -129,7 +149,10 @@ pub(super) fn truncate(input: &str, options: &[String]) -> Option<String> {
     if length >= input.chars().count() {
         return Some(input.to_string());
     }
-    Some(format!("{}{suffix}", input.chars().take(length).collect::<String>()))
+    Some(format!(
+        "{}{suffix}",
+        input.chars().take(length).collect::<String>()
+    ))
 }
 
 pub(super) fn trim(input: &str, options: &[String]) -> Option<String> {
@@ -151,14 +174,21 @@ pub(super) fn indent(input: &str, options: &[String]) -> Option<String> {
     if input.is_empty() {
         return Some(String::new());
     }
-    Some(format!("{initial}{}", input.replace('\n', &format!("\n{subsequent}"))))
+    Some(format!(
+        "{initial}{}",
+        input.replace('\n', &format!("\n{subsequent}"))
+    ))
 }
 
 /// `N`, `I/S` or `/S` with sizes 0–255, as spaces.
 fn indent_sizes(option: &str) -> Option<(String, String)> {
     let size = |s: &str| {
         let all_digits = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        all_digits.then(|| s.parse::<u16>().ok()).flatten().filter(|n| *n <= 255).map(|n| " ".repeat(n.into()))
+        all_digits
+            .then(|| s.parse::<u16>().ok())
+            .flatten()
+            .filter(|n| *n <= 255)
+            .map(|n| " ".repeat(n.into()))
     };
     match option.split_once('/') {
         None => size(option).map(|s| (s.clone(), s)),
@@ -177,9 +207,18 @@ mod tests {
 
     #[test]
     fn substring_clamps_and_rejects() {
-        assert_eq!(substring("Octopus Deploy", &opts(&["8", "7"])), Some("Deploy".into()));
-        assert_eq!(substring("Octopus Deploy", &opts(&["20"])), Some("Octopus Deploy".into()));
-        assert_eq!(substring("Octopus Deploy", &opts(&["14", "5"])), Some(String::new()));
+        assert_eq!(
+            substring("Octopus Deploy", &opts(&["8", "7"])),
+            Some("Deploy".into())
+        );
+        assert_eq!(
+            substring("Octopus Deploy", &opts(&["20"])),
+            Some("Octopus Deploy".into())
+        );
+        assert_eq!(
+            substring("Octopus Deploy", &opts(&["14", "5"])),
+            Some(String::new())
+        );
         assert_eq!(substring("Octopus Deploy", &opts(&["20", "5"])), None);
         assert_eq!(substring("Octopus Deploy", &opts(&["0", "a"])), None);
     }

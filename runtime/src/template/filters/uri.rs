@@ -4,9 +4,26 @@
 //! Windows paths as file URIs) is not reproduced.
 
 const PARTS: [&str; 20] = [
-    "absolutepath", "absoluteuri", "authority", "dnssafehost", "fragment", "host", "hostandport",
-    "hostnametype", "isabsoluteuri", "isdefaultport", "isfile", "isloopback", "isunc", "path",
-    "pathandquery", "port", "query", "scheme", "schemeandserver", "userinfo",
+    "absolutepath",
+    "absoluteuri",
+    "authority",
+    "dnssafehost",
+    "fragment",
+    "host",
+    "hostandport",
+    "hostnametype",
+    "isabsoluteuri",
+    "isdefaultport",
+    "isfile",
+    "isloopback",
+    "isunc",
+    "path",
+    "pathandquery",
+    "port",
+    "query",
+    "scheme",
+    "schemeandserver",
+    "userinfo",
 ];
 
 /// An absolute URI split into its components.
@@ -21,7 +38,9 @@ struct Uri {
 }
 
 pub(super) fn part(input: &str, options: &[String]) -> String {
-    let Some(name) = options.first() else { return "[UriPart error: no argument given]".into() };
+    let Some(name) = options.first() else {
+        return "[UriPart error: no argument given]".into();
+    };
     let key = name.to_lowercase();
     if !PARTS.contains(&key.as_str()) {
         return format!("[UriPart {name} error: argument '{name}' not supported]");
@@ -29,7 +48,9 @@ pub(super) fn part(input: &str, options: &[String]) -> String {
     match parse(input) {
         Parsed::Absolute(uri) => component(&uri, &key),
         Parsed::Relative if key == "isabsoluteuri" => "false".into(),
-        Parsed::Relative => format!("[UriPart {name} error: This operation is not supported for a relative URI.]"),
+        Parsed::Relative => {
+            format!("[UriPart {name} error: This operation is not supported for a relative URI.]")
+        }
         Parsed::Invalid => input.to_string(),
     }
 }
@@ -46,17 +67,31 @@ fn parse(input: &str) -> Parsed {
         let scheme = &text[..i];
         i > 1
             && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
     });
     let Some(scheme_end) = scheme_end else {
-        return if text.contains(char::is_whitespace) && text.contains("://") { Parsed::Invalid } else { Parsed::Relative };
+        return if text.contains(char::is_whitespace) && text.contains("://") {
+            Parsed::Invalid
+        } else {
+            Parsed::Relative
+        };
     };
     let scheme = text[..scheme_end].to_lowercase();
     let rest = &text[scheme_end + 1..];
     let (before_fragment, fragment) = split_keep(rest, '#');
     let (before_query, query) = split_keep(before_fragment, '?');
     let Some(after_slashes) = before_query.strip_prefix("//") else {
-        let uri = Uri { scheme, user_info: String::new(), host: String::new(), port: None, path: before_query.into(), query, fragment };
+        let uri = Uri {
+            scheme,
+            user_info: String::new(),
+            host: String::new(),
+            port: None,
+            path: before_query.into(),
+            query,
+            fragment,
+        };
         return Parsed::Absolute(uri);
     };
     let (authority, path) = match after_slashes.find('/') {
@@ -67,7 +102,10 @@ fn parse(input: &str) -> Parsed {
         Some(i) => (&authority[..i], &authority[i + 1..]),
         None => ("", authority),
     };
-    let (host, port) = match host_port.rfind(':').filter(|&i| !host_port[i..].contains(']')) {
+    let (host, port) = match host_port
+        .rfind(':')
+        .filter(|&i| !host_port[i..].contains(']'))
+    {
         Some(i) => match host_port[i + 1..].parse::<u16>() {
             Ok(port) => (&host_port[..i], Some(port)),
             Err(_) if host_port[i + 1..].is_empty() => (&host_port[..i], None),
@@ -78,8 +116,20 @@ fn parse(input: &str) -> Parsed {
     if host.is_empty() && scheme != "file" || host.contains(char::is_whitespace) {
         return Parsed::Invalid;
     }
-    let path = if path.is_empty() { "/".to_string() } else { path.to_string() };
-    let uri = Uri { scheme, user_info: user_info.into(), host: host.to_lowercase(), port, path, query, fragment };
+    let path = if path.is_empty() {
+        "/".to_string()
+    } else {
+        path.to_string()
+    };
+    let uri = Uri {
+        scheme,
+        user_info: user_info.into(),
+        host: host.to_lowercase(),
+        port,
+        path,
+        query,
+        fragment,
+    };
     Parsed::Absolute(uri)
 }
 
@@ -107,7 +157,9 @@ fn default_port(scheme: &str) -> Option<u16> {
 
 impl Uri {
     fn port_number(&self) -> i32 {
-        self.port.or_else(|| default_port(&self.scheme)).map_or(-1, i32::from)
+        self.port
+            .or_else(|| default_port(&self.scheme))
+            .map_or(-1, i32::from)
     }
 
     fn is_default_port(&self) -> bool {
@@ -144,7 +196,11 @@ impl Uri {
 }
 
 fn component(uri: &Uri, key: &str) -> String {
-    let user_info = if uri.user_info.is_empty() { String::new() } else { format!("{}@", uri.user_info) };
+    let user_info = if uri.user_info.is_empty() {
+        String::new()
+    } else {
+        format!("{}@", uri.user_info)
+    };
     match key {
         "absolutepath" => uri.escaped_path(),
         "absoluteuri" => format!(
@@ -156,7 +212,11 @@ fn component(uri: &Uri, key: &str) -> String {
             uri.fragment
         ),
         "authority" => uri.authority(),
-        "dnssafehost" => uri.host.trim_start_matches('[').trim_end_matches(']').to_string(),
+        "dnssafehost" => uri
+            .host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
         "fragment" => uri.fragment.clone(),
         "host" => uri.host.clone(),
         "hostandport" => format!("{}:{}", uri.host, uri.port_number()),
@@ -189,18 +249,30 @@ mod tests {
 
     #[test]
     fn parts_of_absolute_uris() {
-        assert_eq!(get("https://octopus.com/docs?filter=faq", "PathAndQuery"), "/docs?filter=faq");
+        assert_eq!(
+            get("https://octopus.com/docs?filter=faq", "PathAndQuery"),
+            "/docs?filter=faq"
+        );
         assert_eq!(get("https://octopus.com/docs", "Port"), "443");
-        assert_eq!(get("https://octopus.com:8443/docs#x", "Authority"), "octopus.com:8443");
+        assert_eq!(
+            get("https://octopus.com:8443/docs#x", "Authority"),
+            "octopus.com:8443"
+        );
         assert_eq!(get("https://octopus.com:8443/docs#x", "Fragment"), "#x");
-        assert_eq!(get("https://username:password@octopus.com", "UserInfo"), "username:password");
+        assert_eq!(
+            get("https://username:password@octopus.com", "UserInfo"),
+            "username:password"
+        );
         assert_eq!(get("http://127.0.0.1/", "HostNameType"), "IPv4");
     }
 
     #[test]
     fn relative_and_errors() {
         assert_eq!(get("/docs", "IsAbsoluteUri"), "false");
-        assert_eq!(get("/docs", "Host"), "[UriPart Host error: This operation is not supported for a relative URI.]");
+        assert_eq!(
+            get("/docs", "Host"),
+            "[UriPart Host error: This operation is not supported for a relative URI.]"
+        );
         assert_eq!(part("x", &[]), "[UriPart error: no argument given]");
     }
 }

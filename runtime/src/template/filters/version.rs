@@ -42,7 +42,11 @@ pub(super) fn part(part: &str, input: &str, options: &[String]) -> Result<Option
         .ok_or_else(|| format!("the supplied version '{input}' was not valid"))?;
     let text = caps.name(group).map_or("", |m| m.as_str());
     if matches!(group, "major" | "minor" | "patch" | "revision") {
-        let number = if text.is_empty() { 0 } else { text.parse::<i32>().map_err(|e| e.to_string())? };
+        let number = if text.is_empty() {
+            0
+        } else {
+            text.parse::<i32>().map_err(|e| e.to_string())?
+        };
         return Ok(Some(number.to_string()));
     }
     Ok(Some(text.to_string()))
@@ -58,9 +62,18 @@ mod tests {
 
     #[test]
     fn parses_octopus_versions() {
-        assert_eq!(get("major", "V1.2.3.4-branch_hithere+meta"), Some("1".into()));
-        assert_eq!(get("prereleaseprefix", "V1.2.3.4-branch_hithere+meta"), Some("branch".into()));
-        assert_eq!(get("prereleasecounter", "284.0.0-debian_component_based"), Some("component_based".into()));
+        assert_eq!(
+            get("major", "V1.2.3.4-branch_hithere+meta"),
+            Some("1".into())
+        );
+        assert_eq!(
+            get("prereleaseprefix", "V1.2.3.4-branch_hithere+meta"),
+            Some("branch".into())
+        );
+        assert_eq!(
+            get("prereleasecounter", "284.0.0-debian_component_based"),
+            Some("component_based".into())
+        );
         assert_eq!(get("prerelease", "19.0.0.Final"), Some("Final".into()));
         assert_eq!(get("metadata", "latest"), Some(String::new()));
         assert_eq!(get("revision", "v1"), Some("0".into()));
