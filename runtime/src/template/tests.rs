@@ -1,4 +1,5 @@
-//! Unit tests of the engine through its public API: parsing pieces, echo, scopes, cycles.
+//! Unit tests of the engine through its public API: text and escapes, parsing pieces, echo
+//! forms, scopes, `each`, JSON, `calc`, conditionals, cycles and the null result.
 
 use super::*;
 
@@ -10,21 +11,316 @@ fn vars(pairs: &[(&str, &str)]) -> Variables {
     v
 }
 
-fn strict(template: &str, pairs: &[(&str, &str)]) -> Option<String> {
-    evaluate(template, &vars(pairs), Mode::Strict)
-        .ok()
-        .and_then(|e| e.output)
+fn run(template: &str, pairs: &[(&str, &str)], mode: Mode) -> Evaluation {
+    match evaluate(template, &vars(pairs), mode) {
+        Ok(evaluation) => evaluation,
+        Err(e) => Evaluation {
+            output: None,
+            error: Some(format!("ERR {e}")),
+        },
+    }
+}
+
+fn strict(template: &str, pairs: &[(&str, &str)]) -> String {
+    run(template, pairs, Mode::Strict)
+        .output
+        .unwrap_or_else(|| "<null>".into())
+}
+
+fn cont(template: &str, pairs: &[(&str, &str)]) -> String {
+    run(template, pairs, Mode::Continue)
+        .output
+        .unwrap_or_else(|| "<null>".into())
 }
 
 #[test]
 fn escapes_and_hashes() {
+    assert_eq!(strict("##{foo}", &[("foo", "x")]), "#{foo}");
+    assert_eq!(strict("###{foo}", &[("foo", "x")]), "#x");
+    assert_eq!(strict("####{foo}", &[("foo", "x")]), "###{foo}");
+    assert_eq!(strict("#####{foo}", &[("foo", "x")]), "###x");
+    assert_eq!(strict("# ## ###", &[]), "# ## ###");
+    assert_eq!(strict("a\\#{foo}", &[("foo", "x")]), "a\\x");
+}
+
+#[test]
+fn names_trim_keep_inner_spaces_and_ignore_case() {
+    assert_eq!(strict("#{  Foo Bar  }", &[("foo bar", "x")]), "x");
     assert_eq!(
-        strict("##{foo}", &[("foo", "x")]).as_deref(),
-        Some("#{foo}")
+        strict(
+            "#{octopus.action[package a].name}",
+            &[("Octopus.Action[Package A].Name", "n")]
+        ),
+        "n"
     );
-    assert_eq!(strict("###{foo}", &[("foo", "x")]).as_deref(), Some("#x"));
+    assert_eq!(strict("#{ifX}", &[("ifX", "y")]), "y");
+    assert_eq!(strict("#{ else}", &[("else", "e")]), "e");
+}
+
+#[test]
+fn parse_failures_return_input_in_strict_mode() {
+    for bad in [
+        "#{Foo.}",
+        "#{Fo[o}",
+        "#{}",
+        "#{ }",
+        "a #{/if}",
+        "#{else}",
+        "#{foo | Replace \"#\" x}",
+    ] {
+        let ev = run(bad, &[("Foo", "x")], Mode::Strict);
+        assert_eq!(ev.output.as_deref(), Some(bad), "{bad}");
+        assert!(ev.error.is_some(), "{bad}");
+    }
+    assert!(check_syntax("ok #{A}").is_ok());
+    let err = check_syntax("line\n  #{A")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("line 2"), "{err}");
+}
+
+#[test]
+fn continue_mode_passes_unparseable_text_through() {
     assert_eq!(
-        strict("####{foo}", &[("foo", "x")]).as_deref(),
-        Some("###{foo}")
+        cont("a #{foo$} #{B}", &[("foo", "x"), ("B", "b")]),
+        "a #{foo$} b"
     );
+    assert_eq!(cont("x #{/if} #{B}", &[("B", "b")]), "x #{/if} b");
+    assert_eq!(
+        cont("#{B} #{each x in L}#{x}", &[("B", "b"), ("L", "1")]),
+        "b #{each x in L}#{x}"
+    );
+    assert_eq!(cont("#{B} #{", &[("B", "b")]), "b #{");
+    let ev = run("#{if A}x#{B}", &[("A", "true"), ("B", "b")], Mode::Strict);
+    assert_eq!(ev.output.as_deref(), Some("#{if A}xb"));
+    assert!(ev.error.is_some());
+}
+
+#[test]
+fn unresolved_tokens_are_echoed_normalised() {
+    let ev = run(
+        "#{foo | Substring 1 2 3} #{Missing}",
+        &[("foo", "ababa")],
+        Mode::Strict,
+    );
+    assert_eq!(
+        ev.output.as_deref(),
+        Some("#{foo | Substring \"1\" \"2\" \"3\"} #{Missing}")
+    );
+    assert_eq!(
+        ev.error.as_deref(),
+        Some(
+            "The following tokens were unable to be evaluated: '#{foo | Substring \"1\" \"2\" \"3\"}', '#{Missing}'"
+        )
+    );
+    assert_eq!(strict("#{A[#{B}].C} #{ | X}", &[]), "#{A[#{B}].C} #{ | X}");
+    assert_eq!(strict("#{x | Contains #{y}}", &[]), "#{x | Contains #{y}}");
+}
+
+#[test]
+fn values_are_evaluated_recursively_in_their_own_scope() {
+    let pairs = [
+        ("Url", "http://#{Server | ToLower}:#{Port}"),
+        ("Server", "WEB"),
+        ("Port", "80"),
+    ];
+    assert_eq!(strict("#{Url}", &pairs), "http://web:80");
+    let ev = run("#{Protocol}", &[("Protocol", "#{Proto}")], Mode::Strict);
+    assert_eq!(ev.output.as_deref(), Some("#{Proto}"));
+    assert!(ev.error.is_some_and(|e| e.contains("'#{Proto}'")));
+    assert_eq!(
+        strict("#{Raw}", &[("Raw", "#{A} #{"), ("A", "a")]),
+        "#{A} #{"
+    );
+    assert_eq!(
+        strict(
+            "#{each x in L}#{Show}#{/each}",
+            &[("L", "a,b"), ("Show", "<#{x}>")]
+        ),
+        "<#{x}><#{x}>"
+    );
+    assert_eq!(strict("#{Esc}", &[("Esc", "##{x}")]), "#{x}");
+}
+
+#[test]
+fn null_values_bind_as_empty() {
+    let mut v = Variables::new();
+    v.set("Foo", None);
+    let ev = evaluate("[#{Foo}]", &v, Mode::Strict).ok();
+    assert_eq!(ev.and_then(|e| e.output).as_deref(), Some("[]"));
+    assert_eq!(v.get("Foo"), None);
+    assert!(v.contains("FOO"));
+}
+
+#[test]
+fn variables_replace_in_place_ignoring_case() {
+    let mut v = vars(&[("A", "1"), ("B", "2")]);
+    v.set("a", Some("3".into()));
+    let items: Vec<_> = v.iter().collect();
+    assert_eq!(items, [("A", Some("3")), ("B", Some("2"))]);
+    assert_eq!(v.len(), 2);
+    assert_eq!(v.get_raw("b"), Some("2"));
+}
+
+#[test]
+fn conditionals() {
+    let t = "#{if V}T#{else}F#{/if}";
+    for (value, expected) in [
+        ("0", "F"),
+        ("", "F"),
+        (" no ", "F"),
+        ("FALSE", "F"),
+        (" 0", "T"),
+        ("null", "T"),
+        ("   ", "T"),
+    ] {
+        assert_eq!(strict(t, &[("V", value)]), expected, "{value:?}");
+    }
+    assert_eq!(
+        strict("#{unless V}A#{else}B#{/unless}", &[("V", "true")]),
+        "B"
+    );
+    assert_eq!(strict("#{if A == B}eq#{/if}", &[]), "eq");
+    assert_eq!(strict("#{if E != \"x\"}ne#{/if}", &[("E", "y")]), "ne");
+    assert_eq!(strict("#{if \"a\" == E}y#{/if}", &[("E", "a")]), "y");
+    assert_eq!(
+        strict("#{if E == \\\"a b\\\"}y#{/if}", &[("E", "a b")]),
+        "y"
+    );
+    assert_eq!(
+        strict(
+            "#{if a}1#{elseif b}2#{elseif c}3#{else}4#{/if}",
+            &[("c", "1")]
+        ),
+        "3"
+    );
+    assert_eq!(
+        strict("#{if a}#{if b}x#{/if}#{/if}", &[("a", "1"), ("b", "1")]),
+        "x"
+    );
+}
+
+#[test]
+fn conditionals_with_null_filters_are_echoed_whole() {
+    assert_eq!(
+        strict("#{if X | Bad}a#{/if}", &[("X", "1")]),
+        "#{if X | Bad}a#{/if}"
+    );
+    assert_eq!(
+        strict("#{if X | Bad == \"y\"}a#{/if}", &[("X", "1")]),
+        "#{if X | Bad == \"y\" }a#{/if}"
+    );
+    assert_eq!(
+        strict("#{unless X | Bad}a##{b}#{/unless}", &[]),
+        "#{if X | Bad}#{else}a##{b}#{/if}"
+    );
+}
+
+#[test]
+fn iteration() {
+    let pairs = [("L", "a, b")];
+    assert_eq!(strict("#{each x in L}[#{x}]#{/each}", &pairs), "[a][ b]");
+    let t = "#{each x in L}#{Octopus.Template.Each.Index}#{Octopus.Template.Each.First}#{Octopus.Template.Each.Last};#{/each}";
+    assert_eq!(strict(t, &[("L", "a,b")]), "0TrueFalse;1FalseTrue;");
+    assert_eq!(
+        strict(
+            "#{each x in J}#{x}|#{/each}",
+            &[("J", "[1, \"a\", {\"b\": 2}]")]
+        ),
+        "1|a|{\"b\":2}|"
+    );
+    assert_eq!(
+        strict(
+            "#{each a in A}#{a.Name}#{/each}",
+            &[("A", "[{Name: 'x'}, {Name: 'y'}]")]
+        ),
+        "xy"
+    );
+    assert_eq!(
+        strict(
+            "#{each x in L}#{Octopus.Action[B].Name}#{/each}",
+            &[("L", "1"), ("Octopus.Action[B].Name", "n")]
+        ),
+        "n"
+    );
+    assert_eq!(
+        strict("#{A[*].N}", &[("A[x].N", "1"), ("A[y].N", "2")]),
+        "1"
+    );
+}
+
+#[test]
+fn json_values() {
+    let pairs = [(
+        "J",
+        "{\"A\": [10, 20, 30, 40], \"B\": {\"C\": true}, \"N\": null}",
+    )];
+    let t = "#{J.A[1]}|#{J[A][4]}|#{J.B.C}|#{J.N}|#{J.Missing}|#{J.B}";
+    assert_eq!(strict(t, &pairs), "20||True|||{\"C\":true}");
+    assert_eq!(
+        strict("#{Foo[Bar]}", &[("Foo", "#{Foo[Bar]}")]),
+        "#{Foo[Bar]}"
+    );
+    let ev = evaluate("#{J.A[-1]}", &vars(&pairs), Mode::Strict);
+    assert!(ev.is_err());
+    assert_eq!(
+        strict(
+            "#{T.Hello}",
+            &[("T.Hello", "explicit"), ("T", "{\"Hello\": \"json\"}")]
+        ),
+        "explicit"
+    );
+}
+
+#[test]
+fn calc() {
+    let pairs = [("A", "5"), ("B", "7"), ("Another-Var", "11")];
+    assert_eq!(strict("#{calc A*(B+2)}", &pairs), "45");
+    assert_eq!(strict("#{calc 3*2+2*4}", &pairs), "14");
+    assert_eq!(strict("#{calc {Another-Var}-2}", &pairs), "9");
+    assert_eq!(strict("#{calc 1/3}", &pairs), "0.3333333333333333");
+    assert_eq!(strict("#{calc 1/0}", &pairs), "∞");
+    let ev = run("#{calc C + 2}", &pairs, Mode::Strict);
+    assert_eq!((ev.output.as_deref(), ev.error), (Some("#{C+2}"), None));
+    assert_eq!(
+        strict("#{Foo | Append #{calc A+1}}", &[("Foo", "x"), ("A", "1")]),
+        "x2"
+    );
+}
+
+#[test]
+fn cycles_are_errors_with_the_chain() {
+    let err = evaluate(
+        "#{Foo}",
+        &vars(&[("Foo", "#{Fox}"), ("Fox", "#{Foo}")]),
+        Mode::Continue,
+    )
+    .err();
+    assert!(err.as_ref().is_some_and(TemplateError::is_cycle));
+    assert_eq!(
+        err.map(|e| e.to_string()).unwrap_or_default(),
+        "An attempt to parse the variable symbol \"Foo\" appears to have resulted in a self referencing loop (Foo -> Fox -> Foo). Ensure that recursive loops do not exist in the variable values."
+    );
+    assert!(evaluate("#{Foo}", &vars(&[("Foo", " #{Foo}")]), Mode::Strict).is_err());
+    // A cycle met while reading a value as JSON only disables the JSON fallback.
+    let pairs = [("Test", "{Name: \"#{Test.Value}\", Value: 12}")];
+    assert_eq!(strict("#{Test.Name}", &pairs), "12");
+}
+
+#[test]
+fn null_result() {
+    assert_eq!(run("a #{ | null }", &[], Mode::Strict).output, None);
+    let ev = run("#{foo}", &[("foo", "#{ | null}")], Mode::Strict);
+    assert_eq!((ev.output.as_deref(), ev.error), (Some("#{ | null}"), None));
+    assert_eq!(vars(&[("foo", "#{ | null}")]).get("foo"), None);
+    assert_eq!(strict("#{if 0}#{ | null}#{/if}x", &[]), "x");
+}
+
+#[test]
+fn truthy_evaluation() {
+    assert!(evaluate_truthy("#{A}", &vars(&[("A", "yes")])));
+    assert!(!evaluate_truthy("#{A}", &vars(&[("A", "False")])));
+    assert!(!evaluate_truthy("#{Missing}", &vars(&[])));
+    assert!(!evaluate_truthy("#{", &vars(&[])));
 }

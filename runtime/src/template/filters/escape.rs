@@ -212,7 +212,12 @@ pub(super) fn from_base64(
     }
     let units: Vec<u16> = bytes
         .chunks(2)
-        .map(|p| u16::from_le_bytes([p[0], p.get(1).copied().unwrap_or(0)]))
+        .map(|p| {
+            u16::from_le_bytes([
+                p.first().copied().unwrap_or(0),
+                p.get(1).copied().unwrap_or(0),
+            ])
+        })
         .collect();
     Ok(Some(String::from_utf16_lossy(&units)))
 }

@@ -229,7 +229,8 @@ fn component(uri: &Uri, key: &str) -> String {
             (h == "localhost" || h.starts_with("127.") || h == "[::1]").to_string()
         }
         "isunc" => (uri.scheme == "file" && !uri.host.is_empty()).to_string(),
-        "path" => uri.path.clone(),
+        // `Path` is .NET's `UriComponents.Path`: the path without its leading slash.
+        "path" => uri.path.strip_prefix('/').unwrap_or(&uri.path).to_string(),
         "pathandquery" => format!("{}{}", uri.escaped_path(), uri.query),
         "port" => uri.port_number().to_string(),
         "query" => uri.query.clone(),
