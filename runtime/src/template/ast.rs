@@ -168,7 +168,8 @@ impl fmt::Display for Token {
                     r.name, r.collection, r.body
                 )
             }
-            Token::Calculation(calc) => write!(f, "#{{calc {calc}}}"),
+            // Octostache writes a calculation back without the `calc` keyword.
+            Token::Calculation(calc) => write!(f, "#{{{calc}}}"),
         }
     }
 }

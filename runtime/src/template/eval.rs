@@ -20,23 +20,15 @@ use super::{filters, json, parser};
 
 type EResult<T> = Result<T, TemplateError>;
 
-/// What evaluation found besides the output: unresolved tokens and the null-result flag.
+/// What evaluation found besides the output: unresolved tokens, and whether a null marker
+/// (`#{ | null}`, §14) was evaluated, which makes the whole result null.
 #[derive(Debug, Default)]
 pub(crate) struct Sink {
     pub missing: Vec<String>,
     pub null_result: bool,
-    /// Only a `| null` evaluated at the top of the caller's template makes the result null.
-    top_level: bool,
 }
 
 impl Sink {
-    pub fn top_level() -> Sink {
-        Sink {
-            top_level: true,
-            ..Sink::default()
-        }
-    }
-
     fn record(&mut self, echo: &str) {
         if !self.missing.iter().any(|m| m == echo) {
             self.missing.push(echo.to_string());
@@ -135,7 +127,7 @@ impl Engine {
             Token::Calculation(calc) => match self.calc_value(calc, scope, sink)? {
                 Some(v) => out.push_str(&format_double(v)),
                 // An unevaluable calc is echoed without `calc`, and is not an error (§13).
-                None => out.push_str(&format!("#{{{calc}}}")),
+                None => out.push_str(&token.to_string()),
             },
         }
         Ok(())
@@ -156,16 +148,15 @@ impl Engine {
             out.push_str(&value);
             return Ok(());
         }
+        // The null marker is the outermost filter spelled exactly `null`: it writes nothing
+        // and is not an error, but makes the result null (§14).
+        if matches!(expr, Expr::Call(c) if c.filters.last().is_some_and(|f| f.name == "null")) {
+            sink.null_result = true;
+            return Ok(());
+        }
         let echo = format!("#{{{expr}}}");
         out.push_str(&echo);
-        // The null-result marker (§14) is spelled exactly `null`, and is not an error.
-        let null_marker =
-            matches!(expr, Expr::Call(c) if c.filters.last().is_some_and(|f| f.name == "null"));
-        if !null_marker {
-            sink.record(&echo);
-        } else if sink.top_level {
-            sink.null_result = true;
-        }
+        sink.record(&echo);
         Ok(())
     }
 
@@ -187,8 +178,9 @@ impl Engine {
         scope: &Scope,
         sink: &mut Sink,
     ) -> EResult<Vec<String>> {
-        let top_level = std::mem::replace(&mut sink.top_level, false);
-        let result = options
+        // Options are rendered with the same sink: their unresolved tokens (and a null marker)
+        // count for the enclosing template, as in Octostache.
+        options
             .iter()
             .map(|option| match option {
                 FilterOption::Literal(text) => Ok(text.clone()),
@@ -197,9 +189,7 @@ impl Engine {
                     self.eval_token(token, scope, sink, &mut out).map(|()| out)
                 }
             })
-            .collect();
-        sink.top_level = top_level;
-        result
+            .collect()
     }
 
     fn eval_conditional(
@@ -250,7 +240,8 @@ impl Engine {
             Operand::Expr(Expr::Call(call)) => {
                 let value = self.eval_call(call, scope, sink)?;
                 if value.is_none() {
-                    sink.record(&format!("#{{{call}}}"));
+                    // Octostache reports the expression itself here, without `#{}`.
+                    sink.record(&call.to_string());
                 }
                 Ok(value)
             }
@@ -484,6 +475,10 @@ impl Engine {
         let mut inner = Sink::default();
         let mut out = String::new();
         self.eval_template(&template, &child, &mut inner, &mut out)?;
+        // A value containing a null marker is used as it is written (§14).
+        if inner.null_result {
+            return Ok(text.to_string());
+        }
         sink.absorb(inner);
         Ok(out)
     }

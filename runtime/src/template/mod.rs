@@ -133,7 +133,7 @@ pub fn evaluate(text: &str, vars: &Variables, mode: Mode) -> Result<Evaluation, 
         },
     };
     let root = Scope::new(Rc::new(Binding::build(vars)), None);
-    let mut sink = Sink::top_level();
+    let mut sink = Sink::default();
     let mut output = String::new();
     Engine::new().eval_template(&template, &root, &mut sink, &mut output)?;
     let error = (!sink.missing.is_empty()).then(|| {

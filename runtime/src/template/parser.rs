@@ -151,9 +151,22 @@ impl Parser<'_> {
     }
 
     /// `token*`: stops at the first token that fails; returns where, and how far it got.
-    fn template(&self, mut pos: usize) -> (Template, usize, usize) {
+    fn template(&self, pos: usize) -> (Template, usize, usize) {
+        self.tokens_until(pos, false)
+    }
+
+    /// The body of an `if`/`unless`/`elseif` branch: as `template`, but `#{else}` and
+    /// `#{elseif ...` end it (anywhere else they are substitutions of a variable `else`...).
+    fn if_body(&self, pos: usize) -> (Template, usize, usize) {
+        self.tokens_until(pos, true)
+    }
+
+    fn tokens_until(&self, mut pos: usize, stop_at_else: bool) -> (Template, usize, usize) {
         let mut tokens = Vec::new();
         loop {
+            if stop_at_else && self.at_else(pos) {
+                return (Template { tokens }, pos, pos);
+            }
             match self.token(pos) {
                 Ok((token, next)) => {
                     push_token(&mut tokens, token);
@@ -162,6 +175,14 @@ impl Parser<'_> {
                 Err(furthest) => return (Template { tokens }, pos, furthest),
             }
         }
+    }
+
+    fn at_else(&self, pos: usize) -> bool {
+        let rest = self.rest(pos);
+        let elseif = rest
+            .strip_prefix("#{elseif")
+            .is_some_and(|r| r.starts_with(char::is_whitespace));
+        rest.starts_with("#{else}") || elseif
     }
 
     fn token(&self, pos: usize) -> PResult<Token> {
@@ -234,12 +255,8 @@ impl Parser<'_> {
 
     fn substitution(&self, pos: usize) -> PResult<Expr> {
         let p = self.lit(pos, "#{")?;
-        // Closing and else tags are never substitutions (`#{ else}` is).
-        let rest = self.rest(p);
-        let elseif = rest
-            .strip_prefix("elseif")
-            .is_some_and(|r| r.starts_with(char::is_whitespace));
-        if rest.starts_with('/') || rest.starts_with("else}") || elseif {
+        // `#{/` never starts a token (closing tags are matched by their blocks).
+        if self.rest(p).starts_with('/') {
             return Err(p);
         }
         let (expr, p) = self.expression(self.ws(p))?;
@@ -440,7 +457,7 @@ impl Parser<'_> {
     fn branch(&self, pos: usize) -> PResult<(Condition, Template)> {
         let (condition, p) = self.condition(pos)?;
         let p = self.lit(self.ws(p), "}")?;
-        let (body, p, _) = self.template(p);
+        let (body, p, _) = self.if_body(p);
         Ok(((condition, body), p))
     }
 

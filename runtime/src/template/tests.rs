@@ -318,6 +318,34 @@ fn null_result() {
 }
 
 #[test]
+fn else_tags_end_only_if_bodies() {
+    assert_eq!(strict("#{else}", &[("else", "e")]), "e");
+    assert_eq!(
+        strict(
+            "#{each x in L}#{else}#{/each}",
+            &[("L", "a"), ("else", "e")]
+        ),
+        "e"
+    );
+    assert_eq!(strict("#{if a}1#{else}2#{/if}", &[]), "2");
+}
+
+#[test]
+fn null_marker_in_a_value_keeps_the_value_raw() {
+    let pairs = [("foo", "x #{Bar} #{ | null}"), ("Bar", "b")];
+    assert_eq!(strict("#{foo}", &pairs), "x #{Bar} #{ | null}");
+    assert_eq!(
+        run("#{A | Append #{ | null}}", &[("A", "a")], Mode::Strict).output,
+        None
+    );
+    let ev = run("#{if X | Bad}a#{/if}", &[("X", "1")], Mode::Strict);
+    assert_eq!(
+        ev.error.as_deref(),
+        Some("The following tokens were unable to be evaluated: 'X | Bad'")
+    );
+}
+
+#[test]
 fn truthy_evaluation() {
     assert!(evaluate_truthy("#{A}", &vars(&[("A", "yes")])));
     assert!(!evaluate_truthy("#{A}", &vars(&[("A", "False")])));
