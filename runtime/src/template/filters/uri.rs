@@ -229,8 +229,7 @@ fn component(uri: &Uri, key: &str) -> String {
             (h == "localhost" || h.starts_with("127.") || h == "[::1]").to_string()
         }
         "isunc" => (uri.scheme == "file" && !uri.host.is_empty()).to_string(),
-        // `Path` is .NET's `UriComponents.Path`: the path without its leading slash.
-        "path" => uri.path.strip_prefix('/').unwrap_or(&uri.path).to_string(),
+        "path" => uri.path.clone(),
         "pathandquery" => format!("{}{}", uri.escaped_path(), uri.query),
         "port" => uri.port_number().to_string(),
         "query" => uri.query.clone(),
@@ -265,6 +264,9 @@ mod tests {
             "username:password"
         );
         assert_eq!(get("http://127.0.0.1/", "HostNameType"), "IPv4");
+        assert_eq!(get("https://octopus.com/docs", "Path"), "/docs");
+        assert_eq!(get("https://octopus.com/docs", "HostAndPort"), "octopus.com:443");
+        assert_eq!(get("https://octopus.com/docs", "SchemeAndServer"), "https://octopus.com");
     }
 
     #[test]
