@@ -352,3 +352,42 @@ fn truthy_evaluation() {
     assert!(!evaluate_truthy("#{Missing}", &vars(&[])));
     assert!(!evaluate_truthy("#{", &vars(&[])));
 }
+
+#[test]
+fn upstream_usage_examples() {
+    let actions = [
+        ("Octopus.Action[Package A].Name", "A"),
+        ("Octopus.Action[Package A].TargetRoles", "a,b"),
+        ("Octopus.Action[Package B].Name", "B"),
+        ("Octopus.Action[Package B].TargetRoles", "c"),
+    ];
+    let t = "#{each a in Octopus.Action}#{each tr in a.TargetRoles}#{a.Name}#{tr}#{/each}#{/each}";
+    assert_eq!(strict(t, &actions), "AaAbBc");
+    let recursive = [("P", "A"), ("Octopus.Action[x].Name", "#{P}")];
+    assert_eq!(
+        strict("#{each a in Octopus.Action}#{a.Name}#{/each}", &recursive),
+        "A"
+    );
+    let unscoped = [
+        ("Octopus.Action[Action 1].StepName", "Step 1"),
+        ("Octopus.Step[V].Details", "D"),
+        ("Octopus.Step[V].Status", "Skipped"),
+        ("Other", "V"),
+    ];
+    let t = "#{each a in Octopus.Action}#{if Octopus.Step[#{Other}].Status == \"Skipped\"}#{Octopus.Step[#{Other}].Details}#{/if}#{/each}";
+    assert_eq!(strict(t, &unscoped), "D");
+    let ev = run(
+        "#{each a in Action}#{a.Size}#{/each}",
+        &[("Action[x].Name", "B"), ("Action[y].Name", "B")],
+        Mode::Strict,
+    );
+    assert_eq!(ev.output.as_deref(), Some("#{a.Size}#{a.Size}"));
+    assert!(ev.error.is_some());
+    let js = r##"a=function(e){return"#{"===e.substr(0,2)?void 0:e},i="#{Web.Root}";x"##;
+    assert_eq!(
+        cont(js, &[("Web.Root", "R")]),
+        r##"a=function(e){return"#{"===e.substr(0,2)?void 0:e},i="R";x"##
+    );
+    let tail = r##"i="#{Web.Root}";return"#{"##;
+    assert_eq!(cont(tail, &[("Web.Root", "R")]), r##"i="R";return"#{"##);
+}

@@ -265,8 +265,14 @@ mod tests {
         );
         assert_eq!(get("http://127.0.0.1/", "HostNameType"), "IPv4");
         assert_eq!(get("https://octopus.com/docs", "Path"), "/docs");
-        assert_eq!(get("https://octopus.com/docs", "HostAndPort"), "octopus.com:443");
-        assert_eq!(get("https://octopus.com/docs", "SchemeAndServer"), "https://octopus.com");
+        assert_eq!(
+            get("https://octopus.com/docs", "HostAndPort"),
+            "octopus.com:443"
+        );
+        assert_eq!(
+            get("https://octopus.com/docs", "SchemeAndServer"),
+            "https://octopus.com"
+        );
     }
 
     #[test]
