@@ -24,6 +24,9 @@ pub enum TemplateError {
     /// A filter met input Octostache throws on (invalid base64, an unparseable version).
     #[error("filter {filter} failed: {message}")]
     Filter { filter: String, message: String },
+    /// Variable values nest deeper than the engine allows (Octostache would overflow its stack).
+    #[error("variable values nest more than {limit} levels deep")]
+    TooDeep { limit: usize },
     /// A negative index into a JSON array, which Octostache throws on.
     #[error("JSON array index {index} is negative")]
     NegativeJsonIndex { index: String },

@@ -88,15 +88,21 @@ enum Want {
     Items,
 }
 
-/// The evaluator for one `evaluate` call: the tree plus a cache of parsed values.
+/// How deeply variable values may nest (a value referring to a value ...) before evaluation
+/// fails: cycles are caught separately; this keeps long chains from exhausting the stack.
+const MAX_VALUE_DEPTH: usize = 100;
+
+/// The evaluator for one `evaluate` call: a cache of parsed values and the nesting depth.
 pub(crate) struct Engine {
     parsed: RefCell<HashMap<String, Option<Rc<Template>>>>,
+    depth: std::cell::Cell<usize>,
 }
 
 impl Engine {
     pub fn new() -> Engine {
         Engine {
             parsed: RefCell::new(HashMap::new()),
+            depth: std::cell::Cell::new(0),
         }
     }
 
@@ -471,10 +477,19 @@ impl Engine {
         let Some(template) = self.parse_cached(text) else {
             return Ok(text.to_string());
         };
+        let depth = self.depth.get();
+        if depth >= MAX_VALUE_DEPTH {
+            return Err(TemplateError::TooDeep {
+                limit: MAX_VALUE_DEPTH,
+            });
+        }
         let child = Scope::new(Rc::new(Binding::default()), Some(scope));
         let mut inner = Sink::default();
         let mut out = String::new();
-        self.eval_template(&template, &child, &mut inner, &mut out)?;
+        self.depth.set(depth + 1);
+        let evaluated = self.eval_template(&template, &child, &mut inner, &mut out);
+        self.depth.set(depth);
+        evaluated?;
         // A value containing a null marker is used as it is written (§14).
         if inner.null_result {
             return Ok(text.to_string());

@@ -24,7 +24,7 @@ pub struct ParseFailure {
 
 /// Parses the whole text; any token that does not parse fails the template (strict mode).
 pub fn parse_strict(src: &str) -> Result<Template, ParseFailure> {
-    let parser = Parser { src };
+    let parser = Parser::new(src);
     let (template, end, furthest) = parser.template(0);
     if end >= src.len() {
         return Ok(template);
@@ -35,7 +35,7 @@ pub fn parse_strict(src: &str) -> Result<Template, ParseFailure> {
 /// Parses token by token; where nothing parses, the source up to the furthest point any
 /// alternative reached is kept as literal text and parsing resumes there (continue mode).
 pub fn parse_continue(src: &str) -> Template {
-    let parser = Parser { src };
+    let parser = Parser::new(src);
     let mut tokens = Vec::new();
     let mut pos = 0;
     while pos < src.len() {
@@ -56,7 +56,7 @@ pub fn parse_continue(src: &str) -> Template {
 
 /// The longest prefix of a variable name that parses as a symbol (§5), if any.
 pub fn parse_name(name: &str) -> Option<Symbol> {
-    Parser { src: name }
+    Parser::new(name)
         .symbol(0, false)
         .ok()
         .map(|(symbol, _)| symbol)
@@ -79,8 +79,34 @@ fn is_ident_char(c: char, in_calc: bool) -> bool {
         || (!in_calc && matches!(c, '(' | ')'))
 }
 
+/// How deeply tokens (and `calc` parentheses) may nest before parsing fails: keeps a
+/// pathological template from exhausting the stack (the runtime aborts on overflow).
+const MAX_NESTING: usize = 200;
+
 struct Parser<'s> {
     src: &'s str,
+    depth: std::cell::Cell<usize>,
+}
+
+impl<'s> Parser<'s> {
+    fn new(src: &'s str) -> Self {
+        Parser {
+            src,
+            depth: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Runs `f` one nesting level deeper, failing at `pos` past [`MAX_NESTING`].
+    fn nested<T>(&self, pos: usize, f: impl FnOnce() -> PResult<T>) -> PResult<T> {
+        let depth = self.depth.get();
+        if depth >= MAX_NESTING {
+            return Err(pos);
+        }
+        self.depth.set(depth + 1);
+        let result = f();
+        self.depth.set(depth);
+        result
+    }
 }
 
 impl Parser<'_> {
@@ -194,6 +220,10 @@ impl Parser<'_> {
 
     /// The alternatives that start with `#{`, in Octostache's order.
     fn block_token(&self, pos: usize) -> PResult<Token> {
+        self.nested(pos, || self.block_token_here(pos))
+    }
+
+    fn block_token_here(&self, pos: usize) -> PResult<Token> {
         let mut furthest = pos;
         let attempts: [&dyn Fn(usize) -> PResult<Token>; 4] = [
             &|p| {
@@ -573,7 +603,7 @@ impl Parser<'_> {
         let p = self.ws(pos);
         match self.peek(p) {
             Some('(') => {
-                let (inner, q) = self.calc_sum(p + 1)?;
+                let (inner, q) = self.nested(p, || self.calc_sum(p + 1))?;
                 let q = self.lit(self.ws(q), ")")?;
                 Ok((CalcExpr::Group(Box::new(inner)), q))
             }

@@ -391,3 +391,64 @@ fn upstream_usage_examples() {
     let tail = r##"i="#{Web.Root}";return"#{"##;
     assert_eq!(cont(tail, &[("Web.Root", "R")]), r##"i="R";return"#{"##);
 }
+
+#[test]
+fn upstream_json_examples() {
+    let t = "#{each n in Test}#{n}#{if Octopus.Template.Each.Last == \"False\"}-#{/if}#{/each}";
+    assert_eq!(strict(t, &[("Test", "[2,3,5,8]")]), "2-3-5-8");
+    let sizes = [("Octopus.Sizes", "{\"Small\": \"11.5\",  Large: 15.21}")];
+    assert_eq!(
+        strict("#{each s in Octopus.Sizes}#{s}:#{s.Value},#{/each}", &sizes),
+        "Small:11.5,Large:15.21,"
+    );
+    let t = "{\"Bar\":\"#{if Foo == \\\"test text\\\"}Blaa#{/if}\"}";
+    assert_eq!(strict(t, &[("Foo", "test text")]), "{\"Bar\":\"Blaa\"}");
+    let pairs = [
+        ("Prop", "Foo"),
+        ("Val", "Bar"),
+        ("Test", "{#{Prop}: \"#{Val}\"}"),
+    ];
+    assert_eq!(
+        strict("#{Test[Foo]}#{Test.Foo}#{Test[#{Prop}]}", &pairs),
+        "BarBarBar"
+    );
+    assert_eq!(
+        strict(
+            "B:#{each n in T.Blah}#{n}#{/each}:A",
+            &[("T", "{Blah: null}")]
+        ),
+        "B::A"
+    );
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let mut v = Variables::new();
+    for i in 0..90 {
+        v.set(format!("V{i}"), Some(format!("#{{V{}}}", i + 1)));
+    }
+    v.set("V90", Some("end".into()));
+    let ev = evaluate("#{V0}", &v, Mode::Strict)
+        .ok()
+        .and_then(|e| e.output);
+    assert_eq!(ev.as_deref(), Some("end"));
+    v.set("V90", Some("#{V91}".into()));
+    for i in 91..150 {
+        v.set(format!("V{i}"), Some(format!("#{{V{}}}", i + 1)));
+    }
+    assert!(matches!(
+        evaluate("#{V0}", &v, Mode::Strict),
+        Err(TemplateError::TooDeep { .. })
+    ));
+
+    let nested = |n: usize| format!("{}x{}", "#{if a}".repeat(n), "#{/if}".repeat(n));
+    assert_eq!(strict(&nested(150), &[("a", "1")]), "x");
+    let too_deep = nested(400);
+    assert_eq!(strict(&too_deep, &[("a", "1")]), too_deep);
+    // Too deep for `calc`, so it is read as a substitution of an oddly named variable.
+    let calc = format!("#{{calc {}1{}}}", "(".repeat(400), ")".repeat(400));
+    assert_eq!(
+        strict(&calc, &[]),
+        format!("#{{calc {}1{}}}", "(".repeat(400), ")".repeat(400))
+    );
+}
