@@ -351,7 +351,8 @@ fn custom(n: &Decimal, fmt: &str) -> String {
     } else {
         format!(".{frac}")
     };
-    let number = if int.is_empty() && point.is_empty() && spec.int_min == 0 && spec.has_digits {
+    // A format without digit placeholders prints only its literals, as .NET does.
+    let number = if !spec.has_digits || (int.is_empty() && point.is_empty()) {
         String::new()
     } else {
         format!("{int}{point}")
@@ -493,6 +494,9 @@ mod tests {
         assert_eq!(f("5", &["000"]).as_deref(), Some("005"));
         assert_eq!(f("-5", &["0;(0)"]).as_deref(), Some("(5)"));
         assert_eq!(f("0.25", &["0%"]).as_deref(), Some("25%"));
+        assert_eq!(f("0.5", &["#.##"]).as_deref(), Some(".5"));
+        assert_eq!(f("5", &["abc"]).as_deref(), Some("abc"));
+        assert_eq!(f("1234567", &["#,#"]).as_deref(), Some("1,234,567"));
     }
 
     #[test]
