@@ -1,7 +1,8 @@
 //! Markdown / MarkdownToHtml: CommonMark via pulldown-cmark, configured and post-processed to
 //! follow Octostache's Markdig pipeline (pipe tables written one tag per line, strikethrough,
 //! bare URLs made into links). The input is trimmed and `"\n"` is appended to the HTML.
-//! Known gaps: Markdig's subscript, superscript, inserted and marked emphasis extras.
+//! Strikethrough (`~~`), subscript (`~`) and superscript (`^`) follow Markdig's emphasis
+//! extras. Known gaps: Markdig's inserted (`++`) and marked (`==`) emphasis.
 
 use std::sync::LazyLock;
 
@@ -15,7 +16,10 @@ static BARE_URL: LazyLock<Option<Regex>> = LazyLock::new(|| {
 pub(super) fn to_html(input: &str) -> String {
     let events: Vec<Event> = Parser::new_ext(
         input.trim(),
-        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
+        Options::ENABLE_TABLES
+            | Options::ENABLE_STRIKETHROUGH
+            | Options::ENABLE_SUBSCRIPT
+            | Options::ENABLE_SUPERSCRIPT,
     )
     .collect();
     let events = autolink(merge_text(events));
@@ -186,6 +190,10 @@ mod tests {
         assert_eq!(
             to_html("see https://octopus.com now"),
             "<p>see <a href=\"https://octopus.com\">https://octopus.com</a> now</p>\n\n"
+        );
+        assert_eq!(
+            to_html("~~a~~ ~2~ ^10^"),
+            "<p><del>a</del> <sub>2</sub> <sup>10</sup></p>\n\n"
         );
         let table = to_html("|H1|H2|\n|-|-|\n|C1|C2|");
         assert_eq!(
