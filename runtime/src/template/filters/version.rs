@@ -79,4 +79,136 @@ mod tests {
         assert_eq!(get("revision", "v1"), Some("0".into()));
         assert!(part("major", " ", &[]).is_err());
     }
+
+    #[test]
+    fn upstream_version_table() {
+        let parts = [
+            "major",
+            "minor",
+            "patch",
+            "revision",
+            "prerelease",
+            "prereleaseprefix",
+            "prereleasecounter",
+            "metadata",
+        ];
+        let rows = [
+            ["1", "1", "0", "0", "0", "", "", "", ""],
+            ["1.2", "1", "2", "0", "0", "", "", "", ""],
+            ["1.2.3", "1", "2", "3", "0", "", "", "", ""],
+            ["1.2.3.4", "1", "2", "3", "4", "", "", "", ""],
+            [
+                "1.2.3.4-branch.1",
+                "1",
+                "2",
+                "3",
+                "4",
+                "branch.1",
+                "branch",
+                "1",
+                "",
+            ],
+            [
+                "1.2.3.4-branch.1+meta",
+                "1",
+                "2",
+                "3",
+                "4",
+                "branch.1",
+                "branch",
+                "1",
+                "meta",
+            ],
+            [
+                "v1.2.3.4-branch.1+meta",
+                "1",
+                "2",
+                "3",
+                "4",
+                "branch.1",
+                "branch",
+                "1",
+                "meta",
+            ],
+            [
+                "V1.2.3.4-branch.1+meta",
+                "1",
+                "2",
+                "3",
+                "4",
+                "branch.1",
+                "branch",
+                "1",
+                "meta",
+            ],
+            [
+                "V1.2.3.4-branch.hithere+meta",
+                "1",
+                "2",
+                "3",
+                "4",
+                "branch.hithere",
+                "branch",
+                "hithere",
+                "meta",
+            ],
+            [
+                "V1.2.3.4-branch-hithere+meta",
+                "1",
+                "2",
+                "3",
+                "4",
+                "branch-hithere",
+                "branch",
+                "hithere",
+                "meta",
+            ],
+            [
+                "V1.2.3.4-branch_hithere+meta",
+                "1",
+                "2",
+                "3",
+                "4",
+                "branch_hithere",
+                "branch",
+                "hithere",
+                "meta",
+            ],
+            [
+                "19.0.0.Final",
+                "19",
+                "0",
+                "0",
+                "0",
+                "Final",
+                "Final",
+                "",
+                "",
+            ],
+            [
+                "284.0.0-debian_component_based",
+                "284",
+                "0",
+                "0",
+                "0",
+                "debian_component_based",
+                "debian",
+                "component_based",
+                "",
+            ],
+            ["latest", "0", "0", "0", "0", "latest", "latest", "", ""],
+            ["v1", "1", "0", "0", "0", "", "", "", ""],
+            ["v1.2.3", "1", "2", "3", "0", "", "", "", ""],
+        ];
+        for row in rows {
+            for (i, p) in parts.iter().enumerate() {
+                assert_eq!(
+                    get(p, row[0]).as_deref(),
+                    Some(row[i + 1]),
+                    "{} {p}",
+                    row[0]
+                );
+            }
+        }
+    }
 }
