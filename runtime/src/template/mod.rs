@@ -26,8 +26,9 @@ use binding::Binding;
 use eval::{Engine, Scope, Sink};
 
 /// An ordered map from variable name to optional value; names compare case-insensitively.
-/// Setting a name that exists (in any case) replaces its value in place.
-#[derive(Debug, Clone, Default)]
+/// Setting a name that exists (in any case) replaces its value in place. `Debug` shows the
+/// names only: values may be secrets.
+#[derive(Clone, Default)]
 pub struct Variables {
     entries: Vec<(String, Option<String>)>,
     positions: HashMap<String, usize>,
@@ -83,6 +84,17 @@ impl Variables {
     pub fn get(&self, name: &str) -> Option<String> {
         let raw = self.get_raw(name)?;
         evaluate(raw, self, Mode::Continue).ok()?.output
+    }
+}
+
+impl std::fmt::Debug for Variables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Variables")
+            .field(
+                "names",
+                &self.entries.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
     }
 }
 

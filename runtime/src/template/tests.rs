@@ -161,6 +161,8 @@ fn variables_replace_in_place_ignoring_case() {
     assert_eq!(items, [("A", Some("3")), ("B", Some("2"))]);
     assert_eq!(v.len(), 2);
     assert_eq!(v.get_raw("b"), Some("2"));
+    let shown = format!("{v:?}");
+    assert!(shown.contains("\"B\"") && !shown.contains('3'), "{shown}");
 }
 
 #[test]
