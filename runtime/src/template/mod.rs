@@ -1,1 +1,188 @@
-//! (in progress)
+//! Octostache-compatible template engine (`#{...}`), as specified in
+//! `shared/reference/octostache.md`: text and escapes, names, case-insensitive lookup,
+//! recursive evaluation, cycle detection, conditionals, `each`, JSON values, `calc`, the
+//! built-in filters, echoing of unresolved tokens, strict and continue modes.
+//!
+//! The public surface is small: [`Variables`], [`evaluate`], [`evaluate_truthy`],
+//! [`check_syntax`]. Known gaps (see the filter modules): regular expressions use Rust's
+//! `regex` syntax (no look-around or backreferences), Markdown is CommonMark via
+//! pulldown-cmark rather than Markdig, and culture-dependent output is fixed to en-US.
+
+mod ast;
+mod binding;
+mod error;
+mod eval;
+mod filters;
+mod json;
+mod number;
+mod parser;
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+pub use error::TemplateError;
+
+use binding::Binding;
+use eval::{Engine, Scope, Sink};
+
+/// An ordered map from variable name to optional value; names compare case-insensitively.
+/// Setting a name that exists (in any case) replaces its value in place. `Debug` shows the
+/// names only: values may be secrets.
+#[derive(Clone, Default)]
+pub struct Variables {
+    entries: Vec<(String, Option<String>)>,
+    positions: HashMap<String, usize>,
+}
+
+impl Variables {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn set(&mut self, name: impl Into<String>, value: Option<String>) {
+        let name = name.into();
+        let key = name.to_lowercase();
+        match self
+            .positions
+            .get(&key)
+            .and_then(|&i| self.entries.get_mut(i))
+        {
+            Some(entry) => entry.1 = value,
+            None => {
+                self.positions.insert(key, self.entries.len());
+                self.entries.push((name, value));
+            }
+        }
+    }
+
+    /// The raw (unevaluated) value; `None` when missing or null.
+    pub fn get_raw(&self, name: &str) -> Option<&str> {
+        let i = *self.positions.get(&name.to_lowercase())?;
+        self.entries.get(i)?.1.as_deref()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.positions.contains_key(&name.to_lowercase())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.entries.iter().map(|(n, v)| (n.as_str(), v.as_deref()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The evaluated value of the variable with exactly this name (not a path), like
+    /// `VariableDictionary.Get`, in continue mode. `None` when the variable is missing or
+    /// null, when the value evaluates to a null result (§14), or when evaluation fails
+    /// (a cycle).
+    pub fn get(&self, name: &str) -> Option<String> {
+        let raw = self.get_raw(name)?;
+        evaluate(raw, self, Mode::Continue).ok()?.output
+    }
+}
+
+impl std::fmt::Debug for Variables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Variables")
+            .field(
+                "names",
+                &self.entries.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// How parse failures are handled (§4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `haltOnError = true`: a template that does not parse is returned unchanged.
+    Strict,
+    /// `haltOnError = false` (Calamari): unparseable pieces are passed through as text.
+    Continue,
+}
+
+/// The result of [`evaluate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    /// The rendered text; `None` is a null result (a top-level `#{ | null}`, §14).
+    pub output: Option<String>,
+    /// Unresolved tokens (`The following tokens were unable to be evaluated: ...`) or, in
+    /// strict mode, the parse error.
+    pub error: Option<String>,
+}
+
+/// Evaluates `text` against `vars`, like `VariableDictionary.Evaluate`.
+///
+/// A strict-mode parse failure is not an `Err`: as in Octostache, the input comes back
+/// unchanged in `output` and the parse message (with its position) in `error`, so a caller
+/// can print both. `Err` is for what Octostache throws: a variable cycle
+/// ([`TemplateError::is_cycle`]), invalid base64 in `FromBase64`, an unparseable version in a
+/// `Version*` filter, and a negative JSON array index.
+pub fn evaluate(text: &str, vars: &Variables, mode: Mode) -> Result<Evaluation, TemplateError> {
+    if !text.contains("#{") {
+        return Ok(Evaluation {
+            output: Some(text.to_string()),
+            error: None,
+        });
+    }
+    let template = match mode {
+        Mode::Continue => parser::parse_continue(text),
+        Mode::Strict => match parser::parse_strict(text) {
+            Ok(template) => template,
+            Err(failure) => {
+                let error = TemplateError::from(failure).to_string();
+                return Ok(Evaluation {
+                    output: Some(text.to_string()),
+                    error: Some(error),
+                });
+            }
+        },
+    };
+    let root = Scope::new(Rc::new(Binding::build(vars)), None);
+    let mut sink = Sink::default();
+    let mut output = String::new();
+    Engine::new().eval_template(&template, &root, &mut sink, &mut output)?;
+    let error = (!sink.missing.is_empty()).then(|| {
+        let tokens: Vec<String> = sink.missing.iter().map(|t| format!("'{t}'")).collect();
+        format!(
+            "The following tokens were unable to be evaluated: {}",
+            tokens.join(", ")
+        )
+    });
+    Ok(Evaluation {
+        output: (!sink.null_result).then_some(output),
+        error,
+    })
+}
+
+/// `EvaluateTruthy`: true only when strict evaluation succeeds with no error and a truthy,
+/// non-null result (§10.1).
+pub fn evaluate_truthy(text: &str, vars: &Variables) -> bool {
+    match evaluate(text, vars, Mode::Strict) {
+        Ok(Evaluation {
+            output: Some(output),
+            error: None,
+        }) => eval::is_truthy(&output),
+        _ => false,
+    }
+}
+
+/// Parses `text` strictly without evaluating it, for build-time validation; the error names
+/// the line, column and offset where parsing failed.
+pub fn check_syntax(text: &str) -> Result<(), TemplateError> {
+    if !text.contains("#{") {
+        return Ok(());
+    }
+    parser::parse_strict(text)
+        .map(|_| ())
+        .map_err(TemplateError::from)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,56 @@
+//! The one error type of the template engine. Unresolved tokens are not errors of this kind:
+//! they are reported in `Evaluation::error`, as Octostache reports them in its `out error`.
+
+use super::parser::ParseFailure;
+
+/// Why a template could not be parsed or evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// The template does not parse (strict mode).
+    #[error(
+        "template parse error at line {line}, column {column} (offset {offset}): unexpected {unexpected}"
+    )]
+    Parse {
+        offset: usize,
+        line: usize,
+        column: usize,
+        unexpected: String,
+    },
+    /// A variable refers to itself, directly or through others (§8). The text is Octostache's.
+    #[error(
+        "An attempt to parse the variable symbol \"{symbol}\" appears to have resulted in a self referencing loop ({chain}). Ensure that recursive loops do not exist in the variable values."
+    )]
+    Cycle { symbol: String, chain: String },
+    /// A filter met input Octostache throws on (invalid base64, an unparseable version).
+    #[error("filter {filter} failed: {message}")]
+    Filter { filter: String, message: String },
+    /// Variable values nest deeper than the engine allows (Octostache would overflow its stack).
+    #[error("variable values nest more than {limit} levels deep")]
+    TooDeep { limit: usize },
+    /// A negative index into a JSON array, which Octostache throws on.
+    #[error("JSON array index {index} is negative")]
+    NegativeJsonIndex { index: String },
+}
+
+impl TemplateError {
+    /// Whether this is a variable cycle (§8).
+    pub fn is_cycle(&self) -> bool {
+        matches!(self, TemplateError::Cycle { .. })
+    }
+
+    /// Whether this is a strict parse failure.
+    pub fn is_parse(&self) -> bool {
+        matches!(self, TemplateError::Parse { .. })
+    }
+}
+
+impl From<ParseFailure> for TemplateError {
+    fn from(f: ParseFailure) -> Self {
+        TemplateError::Parse {
+            offset: f.offset,
+            line: f.line,
+            column: f.column,
+            unexpected: f.unexpected,
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The built-in filters (§12): name lookup (case-insensitive) and the null rules shared by
+//! all of them. A filter returns `Ok(None)` for "not applicable", which makes the token be
+//! echoed; `Err` only where Octostache throws (invalid base64, unparseable versions).
+
+mod date;
+mod escape;
+mod format;
+mod hash;
+mod markdown;
+mod text;
+mod uri;
+mod version;
+
+use super::error::TemplateError;
+
+type FResult = Result<Option<String>, TemplateError>;
+
+/// Applies the filter called `name` to `input` with the evaluated `options`.
+pub(crate) fn apply(name: &str, input: Option<&str>, options: &[String]) -> FResult {
+    let lower = name.to_lowercase();
+    // These accept a null input; every other filter is null on null input (§12.2).
+    match lower.as_str() {
+        "append" => return Ok(text::append(input, options)),
+        "prepend" => return Ok(text::prepend(input, options)),
+        "nowdate" => return Ok(date::now(input, options, false)),
+        "nowdateutc" => return Ok(date::now(input, options, true)),
+        "null" => return Ok(None),
+        _ => {}
+    }
+    let Some(input) = input else { return Ok(None) };
+    let name = lower.as_str();
+    if let Some(part) = name.strip_prefix("version") {
+        return version::part(part, input, options).map_err(|message| TemplateError::Filter {
+            filter: format!("Version{part}"),
+            message,
+        });
+    }
+    if name == "frombase64" {
+        return escape::from_base64(input, options);
+    }
+    Ok(apply_to_text(name, input, options))
+}
+
+fn apply_to_text(name: &str, input: &str, options: &[String]) -> Option<String> {
+    match name {
+        "toupper" => no_options(options, || input.to_uppercase()),
+        "tolower" => no_options(options, || input.to_lowercase()),
+        "tobase64" => escape::to_base64(input, options),
+        "htmlescape" => no_options(options, || escape::html(input)),
+        "xmlescape" => no_options(options, || escape::xml(input)),
+        "jsonescape" => no_options(options, || escape::json(input)),
+        "uriescape" => no_options(options, || escape::uri(input, true)),
+        "uridataescape" => no_options(options, || escape::uri(input, false)),
+        "yamlsinglequoteescape" => no_options(options, || escape::yaml_single(input)),
+        "yamldoublequoteescape" => no_options(options, || escape::yaml_double(input)),
+        "propertieskeyescape" => no_options(options, || escape::properties(input, true)),
+        "propertiesvalueescape" => no_options(options, || escape::properties(input, false)),
+        "markdown" | "markdowntohtml" => no_options(options, || markdown::to_html(input)),
+        "addhours" => date::add(input, options, 3600.0),
+        "adddays" => date::add(input, options, 86400.0),
+        "format" => format::format(input, options),
+        "match" => text::matches(input, options),
+        "replace" => text::replace(input, options),
+        "startswith" => text::compare(input, options, |a, b| a.starts_with(b)),
+        "endswith" => text::compare(input, options, |a, b| a.ends_with(b)),
+        "contains" => text::compare(input, options, |a, b| a.contains(b)),
+        "substring" => text::substring(input, options),
+        "truncate" => text::truncate(input, options),
+        "trim" => text::trim(input, options),
+        "indent" => text::indent(input, options),
+        "uripart" => Some(uri::part(input, options)),
+        "md5" | "sha1" | "sha256" | "sha384" | "sha512" => hash::digest(name, input, options),
+        _ => None,
+    }
+}
+
+/// Filters without options are null when given any.
+fn no_options(options: &[String], f: impl FnOnce() -> String) -> Option<String> {
+    options.is_empty().then(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::apply;
+
+    fn run(name: &str, input: &str, options: &[&str]) -> Option<String> {
+        let options: Vec<String> = options.iter().map(|s| s.to_string()).collect();
+        apply(name, Some(input), &options).ok().flatten()
+    }
+
+    #[test]
+    fn names_are_case_insensitive_and_unknown_is_null() {
+        assert_eq!(run("TOUPPER", "abc", &[]), Some("ABC".into()));
+        assert_eq!(run("ToBazooka", "abc", &[]), None);
+        assert_eq!(run("ToUpper", "abc", &["x"]), None);
+    }
+
+    #[test]
+    fn null_input_is_null_except_for_append_and_prepend() {
+        assert_eq!(apply("ToUpper", None, &[]), Ok(None));
+        assert_eq!(
+            apply("Append", None, &["foo".into()]),
+            Ok(Some("foo".into()))
+        );
+    }
+
+    #[test]
+    fn invalid_base64_throws() {
+        assert!(apply("FromBase64", Some("!!"), &[]).is_err());
+        assert_eq!(run("FromBase64", "SGk=", &[]), Some("Hi".into()));
+    }
+}
