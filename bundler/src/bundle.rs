@@ -6,10 +6,10 @@ use crate::pack::{self, Counting, DropSource, PackOptions, PartInfo};
 use anyhow::{Context, Result, anyhow, bail};
 use blake2::{Blake2b256, Digest};
 use dropship_runtime::container::{
-    self, Codec, FORMAT_VERSION, Manifest, PayloadInfo, PrefixLayout, ProductInfo, RuntimeInfo,
-    SignerInfo,
+    self, Codec, FORMAT_VERSION, Manifest, PayloadInfo, PrefixLayout, RuntimeInfo, SignerInfo,
 };
 use dropship_runtime::extract;
+use dropship_runtime::plan::Product;
 use dropship_runtime::trust::{self, PublicKey, SignatureBlock, TrustBasis, TrustedSigner};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 pub struct BuildInputs {
     pub drop: DropSource,
     pub plan_bytes: Vec<u8>,
-    pub product: ProductInfo,
+    pub product: Product,
     pub customers: Vec<Customer>,
     pub runtime: PathBuf,
     pub options: PackOptions,
@@ -112,11 +112,7 @@ pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<
 }
 
 /// `fabrikam-platform-4.12.0-contoso` (plus `.presign` when presigning).
-pub fn installer_file_name(
-    product: &ProductInfo,
-    customer: Option<&str>,
-    signing: &Signing,
-) -> String {
+pub fn installer_file_name(product: &Product, customer: Option<&str>, signing: &Signing) -> String {
     let slug = |s: &str| {
         s.chars()
             .map(|c| {

@@ -1,7 +1,7 @@
 //! `dropship demo`: build the embedded sample installer with a throwaway key into a new
 //! directory under the current one, then run it as a customer would, and say what happened.
 
-use crate::{bundle, keys, pack, stub};
+use crate::{bundle, inputs, keys, pack, stub};
 use anyhow::{Context, Result, bail};
 use include_dir::{Dir, include_dir};
 use std::path::{Path, PathBuf};
@@ -24,16 +24,14 @@ pub fn run(runtime: Option<&Path>) -> Result<()> {
         dir.join("keys").display()
     ));
 
-    let plan_bytes = std::fs::read(sample.join("plan.json"))?;
-    let customer_bytes = std::fs::read(sample.join("customer.json"))?;
+    let drop = pack::DropSource::open(&sample.join("drop"))?;
+    let (plan, plan_bytes) = inputs::load_plan(&sample.join("plan.json"), Some(&drop))?;
+    let customer = inputs::load_customer(&sample.join("customer.json"), &plan)?;
     let inputs = bundle::BuildInputs {
-        drop: pack::DropSource::open(&sample.join("drop"))?,
-        product: crate::plan_product(&plan_bytes, &sample.join("plan.json"))?,
+        drop,
+        product: plan.product().clone(),
         plan_bytes,
-        customers: vec![bundle::Customer {
-            name: Some("Contoso".into()),
-            bytes: Some(customer_bytes),
-        }],
+        customers: vec![customer],
         runtime: stub::locate(runtime)?,
         options: pack::PackOptions {
             codec: Default::default(),

@@ -6,6 +6,7 @@ mod demo;
 // wired to `dropship import` by the engine work
 #[allow(dead_code)]
 mod import;
+mod inputs;
 mod keys;
 mod pack;
 mod render;
@@ -80,6 +81,9 @@ enum Command {
     },
     /// Show an installer's manifest, plan summary and sizes (does not verify; use `verify`)
     Inspect { installer: PathBuf },
+    /// Check a step plan (and its references into a drop) and list every problem
+    #[command(subcommand)]
+    Plan(PlanCommand),
     /// Evaluate an Octostache template from stdin against a variables file
     Render(render::RenderArgs),
     /// Build the embedded sample installer with a throwaway key and run it
@@ -88,6 +92,19 @@ enum Command {
         #[arg(long)]
         runtime: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum PlanCommand {
+    /// Validate a plan; with `--drop`, also the files it names and the vendor-blind rule
+    Check {
+        plan: PathBuf,
+        /// The drop folder or artifact zip the plan will be built with
+        #[arg(long = "drop")]
+        drop_path: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of the plan format (for editors)
+    Schema,
 }
 
 #[derive(Debug, clap::Args)]
@@ -134,6 +151,13 @@ fn main() -> ExitCode {
         Command::Verify { installer, key } => verify(&installer, &key),
         Command::Inspect { installer } => inspect(&installer),
         Command::Demo { runtime } => demo::run(runtime.as_deref()),
+        Command::Plan(PlanCommand::Check { plan, drop_path }) => {
+            plan_check(&plan, drop_path.as_deref())
+        }
+        Command::Plan(PlanCommand::Schema) => {
+            println!("{}", plan_schema());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitStatus::Success.into(),
@@ -195,14 +219,13 @@ fn build(args: &BuildArgs) -> Result<()> {
 
 fn bundle_inputs(args: &BuildArgs) -> Result<bundle::BuildInputs> {
     let drop = pack::DropSource::open(&args.drop_path)?;
-    let plan_bytes = std::fs::read(&args.plan)
-        .with_context(|| format!("reading plan `{}`", args.plan.display()))?;
-    let product = plan_product(&plan_bytes, &args.plan)?;
+    let (plan, plan_bytes) = inputs::load_plan(&args.plan, Some(&drop))?;
     let customers = args
         .customer
         .iter()
-        .map(|path| read_customer(path))
+        .map(|path| inputs::load_customer(path, &plan))
         .collect::<Result<Vec<_>>>()?;
+    let product = plan.product().clone();
     let mtime = match std::env::var(env::SOURCE_DATE_EPOCH) {
         Ok(text) => Some(text.trim().parse::<u64>().with_context(|| {
             format!(
@@ -226,44 +249,27 @@ fn bundle_inputs(args: &BuildArgs) -> Result<bundle::BuildInputs> {
     })
 }
 
-/// The plan's product block (full plan validation is the plan module's).
-fn plan_product(bytes: &[u8], path: &Path) -> Result<dropship_runtime::container::ProductInfo> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .with_context(|| format!("plan `{}` is not valid JSON", path.display()))?;
-    let schema = value.get("schema").and_then(|s| s.as_str());
-    if schema != Some("dropship/plan@1") {
-        anyhow::bail!(
-            "plan `{}`: `schema` must be \"dropship/plan@1\"",
-            path.display()
-        );
-    }
-    let product = value.get("product").cloned().unwrap_or_default();
-    serde_json::from_value(product).with_context(|| {
-        format!(
-            "plan `{}`: `product` must be an object with `name`, `version` and optional `vendor`",
-            path.display()
-        )
-    })
+fn plan_check(plan: &Path, drop: Option<&Path>) -> Result<()> {
+    let drop = drop.map(pack::DropSource::open).transpose()?;
+    let (plan_value, _) = inputs::load_plan(plan, drop.as_ref())?;
+    println!(
+        "OK: plan `{}` is valid: {} steps, {} parameters{}",
+        plan.display(),
+        plan_value.steps().len(),
+        plan_value.parameters().len(),
+        if drop.is_some() {
+            ", every referenced drop file present"
+        } else {
+            ""
+        }
+    );
+    Ok(())
 }
 
-fn read_customer(path: &Path) -> Result<bundle::Customer> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("reading customer profile `{}`", path.display()))?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .with_context(|| format!("customer profile `{}` is not valid JSON", path.display()))?;
-    let name = value
-        .get("name")
-        .and_then(|n| n.as_str())
-        .with_context(|| {
-            format!(
-                "customer profile `{}`: `name` (a string) is required",
-                path.display()
-            )
-        })?;
-    Ok(bundle::Customer {
-        name: Some(name.to_string()),
-        bytes: Some(bytes),
-    })
+/// The plan format's JSON Schema, generated from the runtime's plan types.
+fn plan_schema() -> String {
+    let schema = schemars::schema_for!(dropship_runtime::plan::PlanDocument);
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
 }
 
 fn verify(installer: &Path, key: &Path) -> Result<()> {
@@ -314,4 +320,18 @@ fn inspect(installer: &Path) -> Result<()> {
         println!("plan: {steps} steps, {parameters} parameters");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The schema shipped for editors is the one the code generates.
+    #[test]
+    fn shipped_plan_schema_is_current() {
+        let shipped = include_str!("../../schema/plan.schema.json");
+        assert_eq!(
+            shipped.trim_end(),
+            super::plan_schema(),
+            "schema/plan.schema.json is stale: run `cargo run --bin dropship -- plan schema > schema/plan.schema.json`"
+        );
+    }
 }

@@ -13,6 +13,7 @@
 //! This module reads and writes the layout; it does not verify signatures (see `trust`) or unpack
 //! the payload (see `extract`). The byte-by-byte format is documented in `ARCHITECTURE.md`.
 
+use crate::plan::Product;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -213,7 +214,7 @@ impl PrefixLayout {
 pub struct Manifest {
     /// Container format version; equal to the trailer's.
     pub format: u16,
-    pub product: ProductInfo,
+    pub product: Product,
     /// The customer this installer was built for, from the customer profile.
     pub customer: Option<String>,
     /// RFC 3339 UTC; `SOURCE_DATE_EPOCH` when set.
@@ -226,14 +227,6 @@ pub struct Manifest {
     /// Top-level entries of the payload (`plan.json`, `customer.json`, `drop/`).
     pub contents: Vec<String>,
     pub signer: SignerInfo,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProductInfo {
-    pub name: String,
-    pub version: String,
-    pub vendor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -536,7 +529,7 @@ mod tests {
     pub(crate) fn sample_manifest() -> Manifest {
         Manifest {
             format: FORMAT_VERSION,
-            product: ProductInfo {
+            product: Product {
                 name: "Fabrikam Platform".into(),
                 version: "4.12.0".into(),
                 vendor: Some("Fabrikam Ltd".into()),

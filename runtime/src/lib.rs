@@ -19,6 +19,8 @@ pub mod installer;
 pub mod octopus;
 /// Safe extraction of deployment packages (.nupkg, .zip, .tar.gz, .tar) as Calamari does.
 pub mod package;
+/// The step plan: format, parsing with every problem and its JSON path, validation.
+pub mod plan;
 /// Secret values (never printed) and scrubbing them out of all output.
 pub mod secret;
 /// Octostache-compatible template engine (`#{...}`).

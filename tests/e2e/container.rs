@@ -3,6 +3,7 @@
 
 use crate::support::{Workspace, dropship, run, runtime_stub, tree};
 use dropship_runtime::container::{self, Codec, Manifest};
+use dropship_runtime::plan;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -500,7 +501,7 @@ fn hostile_installer(
     let public = dropship_runtime::trust::PublicKey::from_file(&ws.public_key()).unwrap();
     let manifest = Manifest {
         format: container::FORMAT_VERSION,
-        product: container::ProductInfo {
+        product: plan::Product {
             name: "Hostile".into(),
             version: "1".into(),
             vendor: None,

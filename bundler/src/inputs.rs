@@ -1,0 +1,80 @@
+//! Reading and validating what `build` and `plan check` are given: the plan (with the runtime's
+//! own parser, so the release engineer sees the operator's errors first), the drop's files it
+//! references, and customer profiles.
+
+use crate::bundle::Customer;
+use crate::pack::DropSource;
+use anyhow::{Context, Result, bail};
+use dropship_runtime::plan::{self, DropFiles, DropFolder, Plan, PlanErrors, Problem};
+use std::io::Read;
+use std::path::Path;
+
+/// Parse and validate a plan, and (when given) its references into the drop; every problem is
+/// reported at once.
+pub fn load_plan(path: &Path, drop: Option<&DropSource>) -> Result<(Plan, Vec<u8>)> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("reading plan `{}`", path.display()))?;
+    let origin = path.display().to_string();
+    let plan = Plan::parse(&bytes, &origin)?;
+    if let Some(drop) = drop {
+        let problems = match drop {
+            DropSource::Folder(root) => plan.check_drop(&DropFolder(root)),
+            DropSource::Zip(zip) => plan.check_drop(&ZipDrop(zip)),
+        };
+        fail_on(problems, &origin)?;
+    }
+    Ok((plan, bytes))
+}
+
+fn fail_on(problems: Vec<Problem>, origin: &str) -> Result<()> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(PlanErrors {
+        origin: origin.to_string(),
+        problems,
+    }
+    .into())
+}
+
+/// Read a customer profile and check it against the plan.
+pub fn load_customer(path: &Path, plan: &Plan) -> Result<Customer> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("reading customer profile `{}`", path.display()))?;
+    let origin = path.display().to_string();
+    let profile = plan::parse_profile(&bytes, &origin)?;
+    fail_on(plan.check_profile(&profile), &origin)?;
+    if profile.name.trim().is_empty() {
+        bail!("customer profile `{origin}`: `name` must not be empty");
+    }
+    Ok(Customer {
+        name: Some(profile.name),
+        bytes: Some(bytes),
+    })
+}
+
+/// An artifact zip seen as a drop.
+struct ZipDrop<'a>(&'a Path);
+
+impl ZipDrop<'_> {
+    fn archive(&self) -> Option<zip::ZipArchive<std::fs::File>> {
+        zip::ZipArchive::new(std::fs::File::open(self.0).ok()?).ok()
+    }
+}
+
+impl DropFiles for ZipDrop<'_> {
+    fn is_file(&self, relative: &str) -> bool {
+        self.archive()
+            .is_some_and(|mut a| a.by_name(relative).is_ok_and(|e| e.is_file()))
+    }
+    fn read(&self, relative: &str) -> Option<Vec<u8>> {
+        let mut archive = self.archive()?;
+        let mut entry = archive.by_name(relative).ok()?;
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).ok()?;
+        Some(bytes)
+    }
+    fn describe(&self) -> String {
+        format!("`{}`", self.0.display())
+    }
+}

@@ -1,0 +1,175 @@
+use super::*;
+
+const GOOD: &str = r##"{
+  "schema": "dropship/plan@1",
+  "product": { "name": "Fabrikam Platform", "version": "4.12.0", "vendor": "Fabrikam Ltd" },
+  "roles": ["web", "worker", "db"],
+  "parameters": [
+    { "name": "Install.Root", "label": "Installation directory", "type": "path", "default": "/opt/fabrikam" },
+    { "name": "Database.Password", "label": "Database password", "type": "secret", "confirm": true,
+      "pattern": ".{12,}", "help": "At least 12 characters." },
+    { "name": "Service.Port", "type": "port", "default": "8443" },
+    { "name": "Edition", "type": "choice", "options": ["standard", "enterprise"] }
+  ],
+  "variables": { "Service.Host": "#{Octopus.Machine.Name | ToLower}.internal" },
+  "steps": [
+    { "name": "Preflight", "type": "check", "checks": [ { "disk-free": { "path": "#{Install.Root}", "min-mb": 2048 } } ] },
+    { "name": "Deploy Web", "type": "deploy-package", "roles": ["web"], "package": "Packages/Fabrikam.Web.4.12.0.nupkg",
+      "variables-file": "Variables/web.variables.json", "destination": "#{Install.Root}/web",
+      "substitute": ["config/*.conf"], "structured": ["appsettings.json"] },
+    { "name": "Migrate", "type": "run-script", "syntax": "bash", "file": "Scripts/Migrate.sh", "timeout-s": 600 },
+    { "name": "Open firewall", "type": "manual", "instructions": "Open port #{Service.Port} to the web tier." },
+    { "name": "Collect diagnostics", "type": "run-script", "condition": "failure", "inline": "echo diag" }
+  ]
+}"##;
+
+fn problems_of(json: &str) -> Vec<String> {
+    match Plan::parse(json.as_bytes(), "plan.json") {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn the_spec_sample_parses() {
+    let plan = Plan::parse(GOOD.as_bytes(), "plan.json").unwrap();
+    assert_eq!(plan.steps().len(), 5);
+    assert_eq!(plan.steps()[1].type_name(), "deploy-package");
+    assert_eq!(plan.steps()[2].common().timeout_s, Some(600));
+}
+
+#[test]
+fn every_problem_is_reported_at_once_with_its_path() {
+    let bad = r##"{
+      "schema": "dropship/plan@1",
+      "product": { "name": "P", "version": "1" },
+      "roles": ["web"],
+      "parameters": [
+        { "name": "Db.Password", "type": "secret", "default": "hunter2" },
+        { "name": "db.password", "type": "text" },
+        { "name": "Port", "type": "port", "default": "99999" }
+      ],
+      "variables": { "X": "#{if}" },
+      "steps": [
+        { "name": "A", "type": "teleport" },
+        { "name": "B", "type": "run-script", "inline": "x", "roles": ["db"] },
+        { "name": "B", "type": "manual", "instructions": "ok" },
+        { "name": "C", "type": "run-script", "inline": "x", "colour": "red" }
+      ],
+      "extra": 1
+    }"##;
+    let problems = problems_of(bad);
+    let expect = [
+        "extra: unknown field",
+        "steps[0].type: unknown type `teleport`",
+        "steps[3]: unknown field `colour`",
+    ];
+    for needle in expect {
+        assert!(
+            problems.iter().any(|p| p.contains(needle)),
+            "missing `{needle}` in {problems:#?}"
+        );
+    }
+}
+
+#[test]
+fn semantic_problems_are_all_reported() {
+    let bad = r##"{
+      "schema": "dropship/plan@2",
+      "product": { "name": "P", "version": "1" },
+      "roles": ["web"],
+      "parameters": [
+        { "name": "Db.Password", "type": "secret", "default": "hunter2" },
+        { "name": "db.password", "type": "text" },
+        { "name": "Port", "type": "port", "default": "99999" },
+        { "name": "Pick", "type": "choice" }
+      ],
+      "variables": { "X": "#{foo$}", "Db.Password": "leak" },
+      "steps": [
+        { "name": "B", "type": "run-script", "inline": "x", "roles": ["db"] },
+        { "name": "B", "type": "manual", "instructions": "ok" },
+        { "name": "D", "type": "run-script", "condition": "#{bar$}", "inline": "y", "file": "z.sh" }
+      ]
+    }"##;
+    let problems = problems_of(bad);
+    for needle in [
+        "schema: must be \"dropship/plan@1\"",
+        "parameters[0].default: a `secret` parameter cannot have a default",
+        "parameters[1]: duplicate parameter `db.password`",
+        "parameters[2].default: `99999` is not a port number",
+        "parameters[3].options: a `choice` needs `options`",
+        "variables.Db.Password: `Db.Password` is a secret parameter",
+        "variables.X: template does not parse",
+        "steps[0].roles[0]: role `db` is not declared",
+        "steps[1]: duplicate step name `B`",
+        "steps[2].condition: template does not parse",
+        "steps[2]: give `inline` or `file`, not both",
+    ] {
+        assert!(
+            problems.iter().any(|p| p.starts_with(needle)),
+            "missing `{needle}` in {problems:#?}"
+        );
+    }
+}
+
+#[test]
+fn not_json_names_line_and_column() {
+    let problems = problems_of("{\n  \"schema\": ,\n}");
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].contains("line 2"), "{problems:?}");
+}
+
+#[test]
+fn profile_cannot_set_a_secret_or_use_undeclared_roles() {
+    let plan = Plan::parse(GOOD.as_bytes(), "plan.json").unwrap();
+    let profile = parse_profile(
+        br#"{"name":"Contoso","variables":{"database.password":"x"},"roles":["cache"]}"#,
+        "c.json",
+    )
+    .unwrap();
+    let problems: Vec<String> = plan
+        .check_profile(&profile)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(parse_profile(br#"{"name":"C","colour":1}"#, "c.json").is_err());
+}
+
+#[test]
+fn drop_references_must_exist_and_secrets_have_no_drop_value() {
+    let plan = Plan::parse(GOOD.as_bytes(), "plan.json").unwrap();
+    let drop = tempfile::tempdir().unwrap();
+    let problems: Vec<String> = plan
+        .check_drop(&DropFolder(drop.path()))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        problems.iter().any(|p| p.starts_with("steps[1].package")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.starts_with("steps[2].file")),
+        "{problems:?}"
+    );
+
+    for file in ["Packages/Fabrikam.Web.4.12.0.nupkg", "Scripts/Migrate.sh"] {
+        let path = drop.path().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "x").unwrap();
+    }
+    std::fs::create_dir_all(drop.path().join("Variables")).unwrap();
+    std::fs::write(
+        drop.path().join("Variables/web.variables.json"),
+        r#"{"Database.Password":"vendor-knows"}"#,
+    )
+    .unwrap();
+    let problems: Vec<String> = plan
+        .check_drop(&DropFolder(drop.path()))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("vendor-blind"), "{problems:?}");
+}
