@@ -1,12 +1,20 @@
 //! Octostache-compatible template engine (`#{...}`), as specified in
-//! `shared/reference/octostache.md`: text and escapes, names, case-insensitive lookup,
-//! recursive evaluation, cycle detection, conditionals, `each`, JSON values, `calc`, the
-//! built-in filters, echoing of unresolved tokens, strict and continue modes.
+//! `shared/reference/octostache.md` (Octostache master `5a08233`): text and escapes, names,
+//! case-insensitive lookup, recursive evaluation in the scope a value was found in, cycle
+//! detection, `if`/`unless`/`elseif`/`else`, `each`, JSON values, `calc`, the built-in
+//! filters, echoing of unresolved tokens, strict and continue modes, the `null` marker.
 //!
-//! The public surface is small: [`Variables`], [`evaluate`], [`evaluate_truthy`],
-//! [`check_syntax`]. Known gaps (see the filter modules): regular expressions use Rust's
-//! `regex` syntax (no look-around or backreferences), Markdown is CommonMark via
-//! pulldown-cmark rather than Markdig, and culture-dependent output is fixed to en-US.
+//! The files, one job each: `parser` (text to `ast`), `binding` (the variable tree), `eval`
+//! (scopes, lookup, cycles, rendering), `json` (lenient JSON values), `number` (.NET number
+//! printing), `filters/` (one file per family of filters). The public surface is
+//! [`Variables`], [`evaluate`], [`evaluate_truthy`], [`check_syntax`] and their types.
+//!
+//! Not done here: custom filter extensions (`AddExtension`), `GetIndexes`/`GetFlag` and the
+//! other typed getters. Known gaps: culture is fixed to en-US/invariant; regular expressions
+//! use Rust `regex` syntax (no look-around or backreferences); Markdown is CommonMark via
+//! pulldown-cmark shaped like Markdig's output; `NowDate` takes no time-zone option; parse
+//! error texts are ours, not Sprache's; nesting is bounded (tokens 200 deep, variable values
+//! 100 deep) where Octostache would overflow its stack.
 
 mod ast;
 mod binding;
