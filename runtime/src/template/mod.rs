@@ -26,7 +26,7 @@ mod number;
 mod parser;
 
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 pub use error::TemplateError;
 
@@ -40,6 +40,8 @@ use eval::{Engine, Scope, Sink};
 pub struct Variables {
     entries: Vec<(String, Option<String>)>,
     positions: HashMap<String, usize>,
+    /// The variable tree (§5), kept in step with `entries` so evaluation need not rebuild it.
+    tree: Arc<Binding>,
 }
 
 impl Variables {
@@ -55,8 +57,13 @@ impl Variables {
             .get(&key)
             .and_then(|&i| self.entries.get_mut(i))
         {
-            Some(entry) => entry.1 = value,
+            Some(entry) => {
+                entry.1 = value;
+                // Replacing in place can change which of two same-path names wins: rebuild.
+                self.tree = Arc::new(Binding::build(self));
+            }
             None => {
+                Arc::make_mut(&mut self.tree).bind(&name, value.as_deref());
                 self.positions.insert(key, self.entries.len());
                 self.entries.push((name, value));
             }
@@ -152,7 +159,7 @@ pub fn evaluate(text: &str, vars: &Variables, mode: Mode) -> Result<Evaluation, 
             }
         },
     };
-    let root = Scope::new(Rc::new(Binding::build(vars)), None);
+    let root = Scope::new(Arc::clone(&vars.tree), None);
     let mut sink = Sink::default();
     let mut output = String::new();
     Engine::new().eval_template(&template, &root, &mut sink, &mut output)?;

@@ -454,3 +454,35 @@ fn deep_nesting_is_an_error_not_a_crash() {
         format!("#{{calc {}1{}}}", "(".repeat(400), ")".repeat(400))
     );
 }
+
+#[test]
+fn variables_are_shareable_and_keep_their_tree_current() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Variables>();
+    let mut v = Variables::new();
+    for i in 0..5000 {
+        v.set(
+            format!("Octopus.Step[{i}].Action[{i}]"),
+            Some("Value".into()),
+        );
+    }
+    v.set("Foo", Some("a".into()));
+    let snapshot = v.clone();
+    v.set("foo", Some("b".into()));
+    v.set("Foo!", Some("c".into()));
+    let eval = |vars: &Variables| {
+        evaluate("#{Foo}", vars, Mode::Strict)
+            .ok()
+            .and_then(|e| e.output)
+    };
+    assert_eq!(eval(&snapshot).as_deref(), Some("a"));
+    assert_eq!(eval(&v).as_deref(), Some("c"));
+    assert_eq!(
+        strict("#{Octopus.Step[42].Action[42]}", &[]),
+        "#{Octopus.Step[42].Action[42]}"
+    );
+    let found = evaluate("#{Octopus.Step[4999].Action[4999]}", &v, Mode::Strict)
+        .ok()
+        .and_then(|e| e.output);
+    assert_eq!(found.as_deref(), Some("Value"));
+}
