@@ -486,3 +486,22 @@ fn variables_are_shareable_and_keep_their_tree_current() {
         .and_then(|e| e.output);
     assert_eq!(found.as_deref(), Some("Value"));
 }
+
+#[test]
+fn now_dates_chain_into_format() {
+    assert_eq!(
+        strict("#{ | NowDateUtc | Format DateTimeOffset zz}", &[]),
+        "+00"
+    );
+    let year = strict("#{ | NowDate yyyy}", &[]);
+    assert_eq!(year.len(), 4, "{year}");
+    assert_eq!(
+        strict("#{Foo | NowDate}", &[("Foo", "x")]),
+        "#{Foo | NowDate}"
+    );
+    let shifted = strict(
+        "#{D | AddHours 2 | Format \"yyyy-MM-dd HH:mm:ss\"}",
+        &[("D", "2030-05-22 09:05:00")],
+    );
+    assert_eq!(shifted, "2030-05-22 11:05:00");
+}
