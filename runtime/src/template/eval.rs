@@ -17,7 +17,7 @@ use super::ast::{
 use super::binding::Binding;
 use super::error::TemplateError;
 use super::number::format_double;
-use super::{filters, json, parser};
+use super::{Extensions, filters, json, parser};
 
 type EResult<T> = Result<T, TemplateError>;
 
@@ -93,15 +93,18 @@ enum Want {
 /// fails: cycles are caught separately; this keeps long chains from exhausting the stack.
 const MAX_VALUE_DEPTH: usize = 100;
 
-/// The evaluator for one `evaluate` call: a cache of parsed values and the nesting depth.
-pub(crate) struct Engine {
+/// The evaluator for one `evaluate` call: custom filters, a cache of parsed values and the
+/// nesting depth.
+pub(crate) struct Engine<'v> {
+    extensions: &'v Extensions,
     parsed: RefCell<HashMap<String, Option<Rc<Template>>>>,
     depth: std::cell::Cell<usize>,
 }
 
-impl Engine {
-    pub fn new() -> Engine {
+impl<'v> Engine<'v> {
+    pub fn new(extensions: &'v Extensions) -> Engine<'v> {
         Engine {
+            extensions,
             parsed: RefCell::new(HashMap::new()),
             depth: std::cell::Cell::new(0),
         }
@@ -174,7 +177,14 @@ impl Engine {
         };
         for filter in &call.filters {
             let options = self.eval_options(&filter.options, scope, sink)?;
-            value = filters::apply(&filter.name, value.as_deref(), &options)?;
+            let input = value.take();
+            value = filters::apply(&filter.name, input.as_deref(), &options)?;
+            // A custom filter is asked only when the built-in one is missing or null (§12.3).
+            if value.is_none()
+                && let Some(extension) = self.extensions.get(&filter.name.to_lowercase())
+            {
+                value = extension(input.as_deref(), &options);
+            }
         }
         Ok(value)
     }

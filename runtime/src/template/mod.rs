@@ -9,8 +9,7 @@
 //! printing), `filters/` (one file per family of filters). The public surface is
 //! [`Variables`], [`evaluate`], [`evaluate_truthy`], [`check_syntax`] and their types.
 //!
-//! Not done here: custom filter extensions (`AddExtension`), `GetIndexes`/`GetFlag` and the
-//! other typed getters. Known gaps: culture is fixed to en-US/invariant; regular expressions
+//! Not done here: `GetIndexes`, `GetFlag` and the other typed getters. Known gaps: culture is fixed to en-US/invariant; regular expressions
 //! use Rust `regex` syntax (no look-around or backreferences); Markdown is CommonMark via
 //! pulldown-cmark shaped like Markdig's output; `NowDate` takes no time-zone option; parse
 //! error texts are ours, not Sprache's; nesting is bounded (tokens 200 deep, variable values
@@ -42,7 +41,15 @@ pub struct Variables {
     positions: HashMap<String, usize>,
     /// The variable tree (§5), kept in step with `entries` so evaluation need not rebuild it.
     tree: Arc<Binding>,
+    /// Custom filters by lower-cased name (`AddExtension`, §12.3).
+    extensions: Extensions,
 }
+
+/// A custom filter: given the input (`None` when null) and the evaluated options, returns the
+/// output, or `None` for "not applicable" (the token is then echoed).
+pub type Extension = Arc<dyn Fn(Option<&str>, &[String]) -> Option<String> + Send + Sync>;
+
+type Extensions = HashMap<String, Extension>;
 
 impl Variables {
     pub fn new() -> Self {
@@ -68,6 +75,18 @@ impl Variables {
                 self.entries.push((name, value));
             }
         }
+    }
+
+    /// Registers a custom filter, like `VariableDictionary.AddExtension`: it is called only when
+    /// no built-in filter of that name exists or the built-in one returns null. Names are
+    /// matched case-insensitively.
+    pub fn add_extension(
+        &mut self,
+        name: &str,
+        filter: impl Fn(Option<&str>, &[String]) -> Option<String> + Send + Sync + 'static,
+    ) {
+        self.extensions
+            .insert(name.to_lowercase(), Arc::new(filter));
     }
 
     /// The raw (unevaluated) value; `None` when missing or null.
@@ -162,7 +181,7 @@ pub fn evaluate(text: &str, vars: &Variables, mode: Mode) -> Result<Evaluation, 
     let root = Scope::new(Arc::clone(&vars.tree), None);
     let mut sink = Sink::default();
     let mut output = String::new();
-    Engine::new().eval_template(&template, &root, &mut sink, &mut output)?;
+    Engine::new(&vars.extensions).eval_template(&template, &root, &mut sink, &mut output)?;
     let error = (!sink.missing.is_empty()).then(|| {
         let tokens: Vec<String> = sink.missing.iter().map(|t| format!("'{t}'")).collect();
         format!(

@@ -505,3 +505,22 @@ fn now_dates_chain_into_format() {
     );
     assert_eq!(shifted, "2030-05-22 11:05:00");
 }
+
+#[test]
+fn extensions_run_when_the_built_in_is_missing_or_null() {
+    let mut v = vars(&[("Foo", "Bar")]);
+    v.add_extension("testFunc", |input, options| {
+        options
+            .is_empty()
+            .then(|| input.unwrap_or("").to_lowercase())
+    });
+    v.add_extension("ToUpper", |_, _| Some("extension".into()));
+    let eval = |t: &str| evaluate(t, &v, Mode::Strict).ok().and_then(|e| e.output);
+    assert_eq!(eval("#{Foo|testFunc}").as_deref(), Some("bar"));
+    assert_eq!(
+        eval("#{Foo | TESTFUNC x}").as_deref(),
+        Some("#{Foo | TESTFUNC \"x\"}")
+    );
+    assert_eq!(eval("#{Foo | ToUpper}").as_deref(), Some("BAR"));
+    assert_eq!(eval("#{Foo | ToUpper x}").as_deref(), Some("extension"));
+}
