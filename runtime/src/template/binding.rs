@@ -1,10 +1,11 @@
 //! The variable tree (§5): each variable name is parsed as a symbol path and its value
 //! stored at that path. Named and indexed children are separate, matched case-insensitively,
 //! and indexed children keep insertion order (iteration order for `#{each}`).
-//! Nodes are shared (`Rc`) so loop scopes can hold subtrees without copying them.
+//! Nodes are shared (`Arc`) so loop scopes can hold subtrees without copying them, and so a
+//! [`Variables`] can keep its tree up to date as variables are set.
 
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use super::Variables;
 use super::ast::{Index, Step};
@@ -21,17 +22,17 @@ pub(crate) struct Binding {
 /// Case-insensitive children in insertion order.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Children {
-    entries: Vec<(String, Rc<Binding>)>,
+    entries: Vec<(String, Arc<Binding>)>,
     lookup: HashMap<String, usize>,
 }
 
 impl Children {
-    pub fn get(&self, key: &str) -> Option<&Rc<Binding>> {
+    pub fn get(&self, key: &str) -> Option<&Arc<Binding>> {
         let i = *self.lookup.get(&key.to_lowercase())?;
         self.entries.get(i).map(|(_, node)| node)
     }
 
-    pub fn first(&self) -> Option<&Rc<Binding>> {
+    pub fn first(&self) -> Option<&Arc<Binding>> {
         self.entries.first().map(|(_, node)| node)
     }
 
@@ -39,12 +40,12 @@ impl Children {
         self.entries.is_empty()
     }
 
-    pub fn nodes(&self) -> impl Iterator<Item = &Rc<Binding>> {
+    pub fn nodes(&self) -> impl Iterator<Item = &Arc<Binding>> {
         self.entries.iter().map(|(_, node)| node)
     }
 
     /// Replaces or adds a child.
-    pub fn insert(&mut self, key: &str, node: Rc<Binding>) {
+    pub fn insert(&mut self, key: &str, node: Arc<Binding>) {
         match self.lookup.get(&key.to_lowercase()) {
             Some(&i) => {
                 if let Some(entry) = self.entries.get_mut(i) {
@@ -61,12 +62,12 @@ impl Children {
     /// The child for `key`, created with `init` if missing, ready to modify.
     fn entry(&mut self, key: &str, init: impl FnOnce() -> Binding) -> &mut Binding {
         if self.get(key).is_none() {
-            self.insert(key, Rc::new(init()));
+            self.insert(key, Arc::new(init()));
         }
         let i = self.lookup.get(&key.to_lowercase()).copied().unwrap_or(0);
         // The entry exists: it was just looked up or inserted.
         let slot = &mut self.entries[i].1;
-        Rc::make_mut(slot)
+        Arc::make_mut(slot)
     }
 }
 
@@ -82,11 +83,16 @@ impl Binding {
     pub fn build(vars: &Variables) -> Binding {
         let mut root = Binding::default();
         for (name, value) in vars.iter() {
-            if let Some(symbol) = parse_name(name) {
-                root.set(&symbol.steps, value.unwrap_or(""));
-            }
+            root.bind(name, value);
         }
         root
+    }
+
+    /// Stores one variable at the path its name parses to (a null value is `""`).
+    pub fn bind(&mut self, name: &str, value: Option<&str>) {
+        if let Some(symbol) = parse_name(name) {
+            self.set(&symbol.steps, value.unwrap_or(""));
+        }
     }
 
     /// Stores `value` at the path, creating nodes; new index nodes hold their key text.

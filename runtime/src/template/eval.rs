@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::ast::{
     CalcExpr, CalcOp, Call, Conditional, Expr, FilterOption, Index, Operand, Repetition, Step,
@@ -16,7 +17,7 @@ use super::ast::{
 use super::binding::Binding;
 use super::error::TemplateError;
 use super::number::format_double;
-use super::{filters, json, parser};
+use super::{Extensions, filters, json, parser};
 
 type EResult<T> = Result<T, TemplateError>;
 
@@ -42,13 +43,13 @@ impl Sink {
 
 /// A lookup scope: a tree, the scope it falls back to, and the symbols being resolved.
 pub(crate) struct Scope<'a> {
-    tree: Rc<Binding>,
+    tree: Arc<Binding>,
     parent: Option<&'a Scope<'a>>,
     stack: RefCell<Vec<Symbol>>,
 }
 
 impl<'a> Scope<'a> {
-    pub fn new(tree: Rc<Binding>, parent: Option<&'a Scope<'a>>) -> Scope<'a> {
+    pub fn new(tree: Arc<Binding>, parent: Option<&'a Scope<'a>>) -> Scope<'a> {
         Scope {
             tree,
             parent,
@@ -77,7 +78,7 @@ impl<'a> Scope<'a> {
 
 /// What a lookup found: the node, and its evaluated value when one was wanted.
 struct Found {
-    node: Rc<Binding>,
+    node: Arc<Binding>,
     value: Option<String>,
 }
 
@@ -92,15 +93,18 @@ enum Want {
 /// fails: cycles are caught separately; this keeps long chains from exhausting the stack.
 const MAX_VALUE_DEPTH: usize = 100;
 
-/// The evaluator for one `evaluate` call: a cache of parsed values and the nesting depth.
-pub(crate) struct Engine {
+/// The evaluator for one `evaluate` call: custom filters, a cache of parsed values and the
+/// nesting depth.
+pub(crate) struct Engine<'v> {
+    extensions: &'v Extensions,
     parsed: RefCell<HashMap<String, Option<Rc<Template>>>>,
     depth: std::cell::Cell<usize>,
 }
 
-impl Engine {
-    pub fn new() -> Engine {
+impl<'v> Engine<'v> {
+    pub fn new(extensions: &'v Extensions) -> Engine<'v> {
         Engine {
+            extensions,
             parsed: RefCell::new(HashMap::new()),
             depth: std::cell::Cell::new(0),
         }
@@ -173,7 +177,14 @@ impl Engine {
         };
         for filter in &call.filters {
             let options = self.eval_options(&filter.options, scope, sink)?;
-            value = filters::apply(&filter.name, value.as_deref(), &options)?;
+            let input = value.take();
+            value = filters::apply(&filter.name, input.as_deref(), &options)?;
+            // A custom filter is asked only when the built-in one is missing or null (§12.3).
+            if value.is_none()
+                && let Some(extension) = self.extensions.get(&filter.name.to_lowercase())
+            {
+                value = extension(input.as_deref(), &options);
+            }
         }
         Ok(value)
     }
@@ -272,7 +283,7 @@ impl Engine {
             locals.set(&each("Index"), &i.to_string());
             locals.set(&each("First"), if i == 0 { "True" } else { "False" });
             locals.set(&each("Last"), if i + 1 == count { "True" } else { "False" });
-            let child = Scope::new(Rc::new(locals), Some(scope));
+            let child = Scope::new(Arc::new(locals), Some(scope));
             self.eval_template(&r.body, &child, sink, out)?;
         }
         Ok(())
@@ -284,7 +295,7 @@ impl Engine {
         collection: &Symbol,
         scope: &Scope,
         sink: &mut Sink,
-    ) -> EResult<Vec<Rc<Binding>>> {
+    ) -> EResult<Vec<Arc<Binding>>> {
         let Some(found) = self.lookup(collection, scope, sink, Want::Items)? else {
             return Ok(Vec::new());
         };
@@ -297,22 +308,22 @@ impl Engine {
         let items = match json::parse_lenient(&value) {
             Some(serde_json::Value::Array(elements)) => elements
                 .iter()
-                .map(|e| Rc::new(Binding::leaf(json::to_text(e))))
+                .map(|e| Arc::new(Binding::leaf(json::to_text(e))))
                 .collect(),
             Some(serde_json::Value::Object(map)) => map
                 .iter()
                 .map(|(key, v)| {
                     let mut item = Binding::leaf(key.clone());
                     item.children
-                        .insert("Key", Rc::new(Binding::leaf(key.clone())));
+                        .insert("Key", Arc::new(Binding::leaf(key.clone())));
                     item.children
-                        .insert("Value", Rc::new(Binding::leaf(json::to_text(v))));
-                    Rc::new(item)
+                        .insert("Value", Arc::new(Binding::leaf(json::to_text(v))));
+                    Arc::new(item)
                 })
                 .collect(),
             _ => value
                 .split(',')
-                .map(|piece| Rc::new(Binding::leaf(piece)))
+                .map(|piece| Arc::new(Binding::leaf(piece)))
                 .collect(),
         };
         Ok(items)
@@ -410,11 +421,11 @@ impl Engine {
 
     fn walk(
         &self,
-        tree: &Rc<Binding>,
+        tree: &Arc<Binding>,
         steps: &[Step],
         scope: &Scope,
-    ) -> EResult<Option<Rc<Binding>>> {
-        let mut node = Rc::clone(tree);
+    ) -> EResult<Option<Arc<Binding>>> {
+        let mut node = Arc::clone(tree);
         for step in steps {
             let (child, key) = match step {
                 Step::Ident(name) => (node.children.get(name).cloned(), name.as_str()),
@@ -443,7 +454,7 @@ impl Engine {
     }
 
     /// The JSON fallback (§9): index into the node's value read as JSON.
-    fn json_step(&self, node: &Binding, key: &str, scope: &Scope) -> EResult<Option<Rc<Binding>>> {
+    fn json_step(&self, node: &Binding, key: &str, scope: &Scope) -> EResult<Option<Arc<Binding>>> {
         let Some(item) = node.item.as_deref().filter(|i| !i.is_empty()) else {
             return Ok(None);
         };
@@ -456,7 +467,7 @@ impl Engine {
         let Some(value) = json::parse_lenient(&text) else {
             return Ok(None);
         };
-        Ok(json::select(&value, key)?.map(|s| Rc::new(Binding::leaf(s))))
+        Ok(json::select(&value, key)?.map(|s| Arc::new(Binding::leaf(s))))
     }
 
     fn evaluate_item(
@@ -483,7 +494,7 @@ impl Engine {
                 limit: MAX_VALUE_DEPTH,
             });
         }
-        let child = Scope::new(Rc::new(Binding::default()), Some(scope));
+        let child = Scope::new(Arc::new(Binding::default()), Some(scope));
         let mut inner = Sink::default();
         let mut out = String::new();
         self.depth.set(depth + 1);

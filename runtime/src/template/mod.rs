@@ -1,12 +1,19 @@
 //! Octostache-compatible template engine (`#{...}`), as specified in
-//! `shared/reference/octostache.md`: text and escapes, names, case-insensitive lookup,
-//! recursive evaluation, cycle detection, conditionals, `each`, JSON values, `calc`, the
-//! built-in filters, echoing of unresolved tokens, strict and continue modes.
+//! `shared/reference/octostache.md` (Octostache master `5a08233`): text and escapes, names,
+//! case-insensitive lookup, recursive evaluation in the scope a value was found in, cycle
+//! detection, `if`/`unless`/`elseif`/`else`, `each`, JSON values, `calc`, the built-in
+//! filters, echoing of unresolved tokens, strict and continue modes, the `null` marker.
 //!
-//! The public surface is small: [`Variables`], [`evaluate`], [`evaluate_truthy`],
-//! [`check_syntax`]. Known gaps (see the filter modules): regular expressions use Rust's
-//! `regex` syntax (no look-around or backreferences), Markdown is CommonMark via
-//! pulldown-cmark rather than Markdig, and culture-dependent output is fixed to en-US.
+//! The files, one job each: `parser` (text to `ast`), `binding` (the variable tree), `eval`
+//! (scopes, lookup, cycles, rendering), `json` (lenient JSON values), `number` (.NET number
+//! printing), `filters/` (one file per family of filters). The public surface is
+//! [`Variables`], [`evaluate`], [`evaluate_truthy`], [`check_syntax`] and their types.
+//!
+//! Not done here: `GetIndexes`, `GetFlag` and the other typed getters. Known gaps: culture is fixed to en-US/invariant; regular expressions
+//! use Rust `regex` syntax (no look-around or backreferences); Markdown is CommonMark via
+//! pulldown-cmark shaped like Markdig's output; `NowDate` takes no time-zone option; parse
+//! error texts are ours, not Sprache's; nesting is bounded (tokens 200 deep, variable values
+//! 100 deep) where Octostache would overflow its stack.
 
 mod ast;
 mod binding;
@@ -18,7 +25,7 @@ mod number;
 mod parser;
 
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 pub use error::TemplateError;
 
@@ -32,7 +39,17 @@ use eval::{Engine, Scope, Sink};
 pub struct Variables {
     entries: Vec<(String, Option<String>)>,
     positions: HashMap<String, usize>,
+    /// The variable tree (§5), kept in step with `entries` so evaluation need not rebuild it.
+    tree: Arc<Binding>,
+    /// Custom filters by lower-cased name (`AddExtension`, §12.3).
+    extensions: Extensions,
 }
+
+/// A custom filter: given the input (`None` when null) and the evaluated options, returns the
+/// output, or `None` for "not applicable" (the token is then echoed).
+pub type Extension = Arc<dyn Fn(Option<&str>, &[String]) -> Option<String> + Send + Sync>;
+
+type Extensions = HashMap<String, Extension>;
 
 impl Variables {
     pub fn new() -> Self {
@@ -47,12 +64,29 @@ impl Variables {
             .get(&key)
             .and_then(|&i| self.entries.get_mut(i))
         {
-            Some(entry) => entry.1 = value,
+            Some(entry) => {
+                entry.1 = value;
+                // Replacing in place can change which of two same-path names wins: rebuild.
+                self.tree = Arc::new(Binding::build(self));
+            }
             None => {
+                Arc::make_mut(&mut self.tree).bind(&name, value.as_deref());
                 self.positions.insert(key, self.entries.len());
                 self.entries.push((name, value));
             }
         }
+    }
+
+    /// Registers a custom filter, like `VariableDictionary.AddExtension`: it is called only when
+    /// no built-in filter of that name exists or the built-in one returns null. Names are
+    /// matched case-insensitively.
+    pub fn add_extension(
+        &mut self,
+        name: &str,
+        filter: impl Fn(Option<&str>, &[String]) -> Option<String> + Send + Sync + 'static,
+    ) {
+        self.extensions
+            .insert(name.to_lowercase(), Arc::new(filter));
     }
 
     /// The raw (unevaluated) value; `None` when missing or null.
@@ -144,10 +178,10 @@ pub fn evaluate(text: &str, vars: &Variables, mode: Mode) -> Result<Evaluation, 
             }
         },
     };
-    let root = Scope::new(Rc::new(Binding::build(vars)), None);
+    let root = Scope::new(Arc::clone(&vars.tree), None);
     let mut sink = Sink::default();
     let mut output = String::new();
-    Engine::new().eval_template(&template, &root, &mut sink, &mut output)?;
+    Engine::new(&vars.extensions).eval_template(&template, &root, &mut sink, &mut output)?;
     let error = (!sink.missing.is_empty()).then(|| {
         let tokens: Vec<String> = sink.missing.iter().map(|t| format!("'{t}'")).collect();
         format!(

@@ -10,8 +10,9 @@ pub(crate) fn shortest_digits(v: f64) -> (bool, String, i32) {
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
     let digits = digits.trim_end_matches('0');
     let digits = if digits.is_empty() { "0" } else { digits };
+    // .NET Core prints negative zero as "-0".
     (
-        v.is_sign_negative() && v != 0.0,
+        v.is_sign_negative(),
         digits.to_string(),
         exp.parse().unwrap_or(0),
     )
@@ -71,5 +72,6 @@ mod tests {
         assert_eq!(format_double(0.0001), "0.0001");
         assert_eq!(format_double(1.0 / 0.0), "∞");
         assert_eq!(format_double(0.0), "0");
+        assert_eq!(format_double(-0.0), "-0");
     }
 }

@@ -454,3 +454,73 @@ fn deep_nesting_is_an_error_not_a_crash() {
         format!("#{{calc {}1{}}}", "(".repeat(400), ")".repeat(400))
     );
 }
+
+#[test]
+fn variables_are_shareable_and_keep_their_tree_current() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Variables>();
+    let mut v = Variables::new();
+    for i in 0..5000 {
+        v.set(
+            format!("Octopus.Step[{i}].Action[{i}]"),
+            Some("Value".into()),
+        );
+    }
+    v.set("Foo", Some("a".into()));
+    let snapshot = v.clone();
+    v.set("foo", Some("b".into()));
+    v.set("Foo!", Some("c".into()));
+    let eval = |vars: &Variables| {
+        evaluate("#{Foo}", vars, Mode::Strict)
+            .ok()
+            .and_then(|e| e.output)
+    };
+    assert_eq!(eval(&snapshot).as_deref(), Some("a"));
+    assert_eq!(eval(&v).as_deref(), Some("c"));
+    assert_eq!(
+        strict("#{Octopus.Step[42].Action[42]}", &[]),
+        "#{Octopus.Step[42].Action[42]}"
+    );
+    let found = evaluate("#{Octopus.Step[4999].Action[4999]}", &v, Mode::Strict)
+        .ok()
+        .and_then(|e| e.output);
+    assert_eq!(found.as_deref(), Some("Value"));
+}
+
+#[test]
+fn now_dates_chain_into_format() {
+    assert_eq!(
+        strict("#{ | NowDateUtc | Format DateTimeOffset zz}", &[]),
+        "+00"
+    );
+    let year = strict("#{ | NowDate yyyy}", &[]);
+    assert_eq!(year.len(), 4, "{year}");
+    assert_eq!(
+        strict("#{Foo | NowDate}", &[("Foo", "x")]),
+        "#{Foo | NowDate}"
+    );
+    let shifted = strict(
+        "#{D | AddHours 2 | Format \"yyyy-MM-dd HH:mm:ss\"}",
+        &[("D", "2030-05-22 09:05:00")],
+    );
+    assert_eq!(shifted, "2030-05-22 11:05:00");
+}
+
+#[test]
+fn extensions_run_when_the_built_in_is_missing_or_null() {
+    let mut v = vars(&[("Foo", "Bar")]);
+    v.add_extension("testFunc", |input, options| {
+        options
+            .is_empty()
+            .then(|| input.unwrap_or("").to_lowercase())
+    });
+    v.add_extension("ToUpper", |_, _| Some("extension".into()));
+    let eval = |t: &str| evaluate(t, &v, Mode::Strict).ok().and_then(|e| e.output);
+    assert_eq!(eval("#{Foo|testFunc}").as_deref(), Some("bar"));
+    assert_eq!(
+        eval("#{Foo | TESTFUNC x}").as_deref(),
+        Some("#{Foo | TESTFUNC \"x\"}")
+    );
+    assert_eq!(eval("#{Foo | ToUpper}").as_deref(), Some("BAR"));
+    assert_eq!(eval("#{Foo | ToUpper x}").as_deref(), Some("extension"));
+}

@@ -36,7 +36,11 @@ pub(super) fn digest(algorithm: &str, input: &str, options: &[String]) -> Option
     let bytes = match encoding.unwrap_or(Encoding::Utf8) {
         Encoding::Utf8 => input.as_bytes().to_vec(),
         Encoding::Unicode => utf16le(input),
-        Encoding::Base64 => STANDARD.decode(input.trim()).ok()?,
+        // Like .NET's `Convert.FromBase64String`, whitespace anywhere is ignored.
+        Encoding::Base64 => {
+            let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+            STANDARD.decode(compact).ok()?
+        }
     };
     let hash = match algorithm {
         "md5" => Md5::digest(&bytes).to_vec(),

@@ -43,7 +43,7 @@ pub(crate) fn apply(name: &str, input: Option<&str>, options: &[String]) -> FRes
 
 fn apply_to_text(name: &str, input: &str, options: &[String]) -> Option<String> {
     match name {
-        "toupper" => no_options(options, || input.to_uppercase()),
+        "toupper" => no_options(options, || to_upper(input)),
         "tolower" => no_options(options, || input.to_lowercase()),
         "tobase64" => escape::to_base64(input, options),
         "htmlescape" => no_options(options, || escape::html(input)),
@@ -74,6 +74,20 @@ fn apply_to_text(name: &str, input: &str, options: &[String]) -> Option<String> 
     }
 }
 
+/// .NET upper-cases character by character: a letter whose upper case is longer (`ß`) stays.
+fn to_upper(input: &str) -> String {
+    input
+        .chars()
+        .map(|c| {
+            let mut upper = c.to_uppercase();
+            match (upper.next(), upper.next()) {
+                (Some(u), None) => u,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
 /// Filters without options are null when given any.
 fn no_options(options: &[String], f: impl FnOnce() -> String) -> Option<String> {
     options.is_empty().then(f)
@@ -90,7 +104,7 @@ mod tests {
 
     #[test]
     fn names_are_case_insensitive_and_unknown_is_null() {
-        assert_eq!(run("TOUPPER", "abc", &[]), Some("ABC".into()));
+        assert_eq!(run("TOUPPER", "abcß", &[]), Some("ABCß".into()));
         assert_eq!(run("ToBazooka", "abc", &[]), None);
         assert_eq!(run("ToUpper", "abc", &["x"]), None);
     }
