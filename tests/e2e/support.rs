@@ -64,12 +64,20 @@ impl Run {
 
 /// Run a command with no stdin (never a terminal), capturing everything.
 pub fn run(command: &mut Command) -> Run {
-    Run::from(
-        command
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("running {command:?}: {e}")),
-    )
+    command.stdin(Stdio::null());
+    // A test that just wrote an executable can race another test's fork, which briefly holds the
+    // file open for writing: exec then fails with ETXTBSY. Retrying is the standard remedy.
+    for _ in 0..100 {
+        match command.output() {
+            Err(e) if e.raw_os_error() == Some(26) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            result => {
+                return Run::from(result.unwrap_or_else(|e| panic!("running {command:?}: {e}")));
+            }
+        }
+    }
+    panic!("running {command:?}: executable stayed busy")
 }
 
 /// A fresh directory with a throwaway key, a small drop and a plan.
