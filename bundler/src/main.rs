@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "dropship", version, about = "Turn an Octopus Offline Package Drop and a step plan into signed installers")]
+#[command(
+    name = "dropship",
+    version,
+    about = "Turn an Octopus Offline Package Drop and a step plan into signed installers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
