@@ -193,7 +193,7 @@ mod tests {
         .expect("replaces");
         assert!(report.changed);
         assert_eq!(report.settings.len(), 5);
-        assert_eq!(hooked, [path.clone()]);
+        assert_eq!(hooked, std::slice::from_ref(&path));
         let expected = WEB_CONFIG
             .replace("value=\"Dev\"", "value=\"Prod &amp; &lt;Live&gt;\"")
             .replace("key=\"NoValue\" />", "key=\"NoValue\" value=\"added\" />")

@@ -130,7 +130,7 @@ fn decode_utf8(bytes: &[u8], bom_len: usize) -> Result<String, String> {
 }
 
 fn decode_utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, String> {
-    if bytes.len() % 2 != 0 {
+    if bytes.len() % 2 == 1 {
         return Err("odd number of bytes after a UTF-16 byte-order mark".to_string());
     }
     let units = bytes.chunks_exact(2).map(|pair| unit([pair[0], pair[1]]));

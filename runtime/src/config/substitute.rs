@@ -169,9 +169,9 @@ mod tests {
         fs::write(&plain, "no tokens\r\n").expect("write");
         let (report, backed_up) = run(dir.path(), &["*.txt"], SubstituteOptions::default());
         let report = report.expect("substitutes");
-        assert_eq!(report.changed, [utf16.clone()]);
-        assert_eq!(report.unchanged, [plain.clone()]);
-        assert_eq!(backed_up, [utf16.clone()]);
+        assert_eq!(report.changed, std::slice::from_ref(&utf16));
+        assert_eq!(report.unchanged, std::slice::from_ref(&plain));
+        assert_eq!(backed_up, std::slice::from_ref(&utf16));
         assert_eq!(
             fs::read(&utf16).expect("read"),
             encode("Hi Ada\r\nbye\n", TextEncoding::Utf16Be)

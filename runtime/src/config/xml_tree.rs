@@ -364,13 +364,12 @@ impl<'a> Builder<'a> {
             .open
             .last()
             .and_then(|&p| self.nodes[p].children.last().copied());
-        if let Some(prev) = previous {
-            if matches!(self.nodes[prev].kind, Kind::Text)
-                && self.nodes[prev].span.end == span.start
-            {
-                self.nodes[prev].span.end = span.end;
-                return Ok(());
-            }
+        let adjacent_text = previous.filter(|&prev| {
+            matches!(self.nodes[prev].kind, Kind::Text) && self.nodes[prev].span.end == span.start
+        });
+        if let Some(prev) = adjacent_text {
+            self.nodes[prev].span.end = span.end;
+            return Ok(());
         }
         self.leaf(Kind::Text, span)
     }

@@ -89,7 +89,7 @@ fn logical_line_end(text: &str, mut pos: usize) -> usize {
             .trim_start_matches([' ', '\t', '\x0C'])
             .starts_with(['#', '!']);
         let backslashes = text[pos..end].len() - text[pos..end].trim_end_matches('\\').len();
-        if is_comment || backslashes % 2 == 0 || end == text.len() {
+        if is_comment || backslashes % 2 != 1 || end == text.len() {
             return end;
         }
         pos = skip_terminator(text, end);

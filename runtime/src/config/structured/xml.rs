@@ -84,9 +84,11 @@ fn element_edit(
     let element = doc.element(id)?;
     let children = &doc.nodes[id].children;
     if let [only] = children.as_slice() {
-        if matches!(doc.nodes[*only].kind, Kind::CData) {
-            return Some(doc.set_data(*only, value));
+        let only = *only;
+        if matches!(doc.nodes[only].kind, Kind::CData) {
+            return Some(doc.set_data(only, value));
         }
+        // Any other single child falls through to the text and fragment cases.
     }
     if !children.iter().any(|&c| doc.element(c).is_some()) {
         return Some(doc.set_content(element, &escape_text(value)));
