@@ -241,7 +241,11 @@ impl<'a> Walker<'a> {
         let marked = skip_properties(self.text, at);
         let flow = self.text[marked..].starts_with(['{', '[']);
         // A block mapping's event is marked at its first colon: it starts at its first key.
-        let start = if is_mapping && !flow { PENDING } else { marked };
+        let start = match (is_mapping, flow) {
+            (true, false) => PENDING,
+            (false, false) => dash_before(self.text, marked),
+            _ => marked,
+        };
         let path = self.path();
         self.stack.push(Frame {
             is_mapping,
@@ -266,7 +270,9 @@ impl<'a> Walker<'a> {
             .copied()
             .filter(|_| addressable)
         {
-            let layout = self.layout(frame.start);
+            let mut layout = self.layout(frame.start);
+            // A flow collection is replaced by a flow value: block style cannot start mid-line.
+            layout.in_flow |= frame.flow;
             let text = match YamlLoader::load_from_str(new) {
                 Ok(docs) if docs.len() == 1 => match &docs[0] {
                     Yaml::String(s) => yaml_emit::scalar(s, TScalarStyle::Plain, layout),
@@ -313,6 +319,20 @@ impl<'a> Walker<'a> {
             out.text = (text != self.text).then_some(text);
         }
         out
+    }
+}
+
+/// An indentless sequence (`key:` then `- item` at the key's column) is marked at its first
+/// item: step back to that item's dash.
+fn dash_before(text: &str, marked: usize) -> usize {
+    if text[marked..].starts_with('-') {
+        return marked;
+    }
+    let before = text[..marked].trim_end_matches([' ', '\t']);
+    if before.ends_with('-') {
+        before.len() - 1
+    } else {
+        marked
     }
 }
 
@@ -486,5 +506,86 @@ mod tests {
         let text = "- &x first\n- second\n- [1, 2]\n";
         let out = apply(text, &[("0", "1st"), ("2:1", "9")]);
         assert_eq!(out.text.as_deref(), Some("- &x 1st\n- second\n- [1, 9]\n"));
+    }
+
+    fn check(text: &str, pairs: &[(&str, &str)], expected: &str) {
+        let out = apply(text, pairs);
+        assert_eq!(out.text.as_deref().unwrap_or(text), expected);
+        YamlLoader::load_from_str(expected).expect("expected text is YAML");
+    }
+
+    #[test]
+    fn documents_indentless_sequences_and_flow_collections() {
+        check("a: 1\n---\na: 2\n", &[("a", "3")], "a: 3\n---\na: 3\n");
+        check(
+            "list:\n- a\n- b\nnext: 1\n",
+            &[("list:1", "c")],
+            "list:\n- a\n- c\nnext: 1\n",
+        );
+        check(
+            "list:\n- a\n- b\nnext: 1\n",
+            &[("list", "[\"x\", \"y\"]")],
+            "list:\n- x\n- y\nnext: 1\n",
+        );
+        check(
+            "db: {host: a, port: 1}\n",
+            &[("db:port", "2")],
+            "db: {host: a, port: 2}\n",
+        );
+        check(
+            "db: {host: a}\n",
+            &[("db", "{\"x\": [1]}")],
+            "db: {x: [1]}\n",
+        );
+        check("- - a\n  - b\n", &[("0:1", "c")], "- - a\n  - c\n");
+    }
+
+    #[test]
+    fn keys_tags_comments_and_aliases() {
+        check(
+            "'a b': 1\n\"c\": 2\n",
+            &[("A B", "x"), ("c", "y")],
+            "'a b': x\n\"c\": y\n",
+        );
+        check(
+            "port: !!int 80\n",
+            &[("port", "8080")],
+            "port: !!int 8080\n",
+        );
+        check(
+            "a:\n  b: 1\n  # trailing\nc: 2\n",
+            &[("a", "{\"x\": 1}")],
+            "a:\n  x: 1\n  # trailing\nc: 2\n",
+        );
+        check(
+            "base: &b\n  x: 1\nother: *b\nk: v\n",
+            &[("k", "w")],
+            "base: &b\n  x: 1\nother: *b\nk: w\n",
+        );
+        check(
+            "- name:\n  x: 1\n",
+            &[("0:name", "n")],
+            "- name: n\n  x: 1\n",
+        );
+    }
+
+    #[test]
+    fn non_ascii_and_block_scalars_do_not_shift_later_edits() {
+        check("é: ü\nb: 1\n", &[("b", "2"), ("é", "ö")], "é: ö\nb: 2\n");
+        check(
+            "note: |\r\n  héllo wörld\r\n  ünïcode\r\nb: 1\r\n",
+            &[("b", "2")],
+            "note: |\r\n  héllo wörld\r\n  ünïcode\r\nb: 2\r\n",
+        );
+        check(
+            "a: >\n  folded\n  text\nb: 1\n",
+            &[("a", "one")],
+            "a: |-\n  one\nb: 1\n",
+        );
+        check(
+            "- one\n  two\n- x\n",
+            &[("0", "y"), ("1", "z")],
+            "- y\n- z\n",
+        );
     }
 }
