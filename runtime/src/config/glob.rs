@@ -76,9 +76,15 @@ fn match_pattern(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, ConfigError
             Vec::new()
         });
     }
-    let matcher = compile(pattern, &rest)?;
+    // Without `**` (or `{a/b,c}`) a match is exactly as deep as the pattern: walk no deeper.
+    let bounded = !rest.contains("**") && !rest.contains('{');
+    let max_depth = bounded.then(|| rest.split('/').count());
+    let walk = Walk {
+        matcher: compile(pattern, &rest)?,
+        max_depth,
+    };
     let mut found = Vec::new();
-    walk(&root, Path::new(""), &matcher, &mut found)?;
+    walk.dir(&root, Path::new(""), 1, &mut found)?;
     found.sort();
     Ok(found)
 }
@@ -124,34 +130,46 @@ fn compile(pattern: &str, rest: &str) -> Result<GlobMatcher, ConfigError> {
         })
 }
 
-fn walk(
-    dir: &Path,
-    relative: &Path,
-    matcher: &GlobMatcher,
-    found: &mut Vec<PathBuf>,
-) -> Result<(), ConfigError> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        // A base or literal prefix that does not exist simply matches nothing.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(ConfigError::io("listing", dir, e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| ConfigError::io("listing", dir, e))?;
-        let path = entry.path();
-        let rel = relative.join(entry.file_name());
-        let kind = entry
-            .file_type()
-            .map_err(|e| ConfigError::io("inspecting", &path, e))?;
-        if kind.is_dir() {
-            walk(&path, &rel, matcher, found)?;
-        } else if (kind.is_file() || (kind.is_symlink() && path.is_file()))
-            && matcher.is_match(&rel)
-        {
-            found.push(path);
+/// A directory walk for one compiled pattern.
+struct Walk {
+    matcher: GlobMatcher,
+    /// Depth of the deepest possible match (1 = directly in the root), if bounded.
+    max_depth: Option<usize>,
+}
+
+impl Walk {
+    fn dir(
+        &self,
+        dir: &Path,
+        relative: &Path,
+        depth: usize,
+        found: &mut Vec<PathBuf>,
+    ) -> Result<(), ConfigError> {
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            // A base or literal prefix that does not exist simply matches nothing.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(ConfigError::io("listing", dir, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| ConfigError::io("listing", dir, e))?;
+            let path = entry.path();
+            let rel = relative.join(entry.file_name());
+            let kind = entry
+                .file_type()
+                .map_err(|e| ConfigError::io("inspecting", &path, e))?;
+            if kind.is_dir() {
+                if self.max_depth.is_none_or(|max| depth < max) {
+                    self.dir(&path, &rel, depth + 1, found)?;
+                }
+            } else if (kind.is_file() || (kind.is_symlink() && path.is_file()))
+                && self.matcher.is_match(&rel)
+            {
+                found.push(path);
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -161,4 +161,32 @@ mod tests {
         );
         assert!(transform("<a><b></a>", &[]).is_err());
     }
+
+    #[test]
+    fn namespaces_follow_xpath_rules() {
+        let text = "<c xmlns=\"urn:d\" xmlns:p=\"urn:p\"><v>1</v><p:v p:a=\"x\">2</p:v></c>";
+        assert_eq!(
+            apply(text, &[("/c/v", "9")]).text,
+            None,
+            "default namespace needs a prefix"
+        );
+        let out = apply(text, &[("//p:v", "8"), ("//p:v/@p:a", "y")]);
+        assert_eq!(
+            out.text.as_deref(),
+            Some("<c xmlns=\"urn:d\" xmlns:p=\"urn:p\"><v>1</v><p:v p:a=\"y\">8</p:v></c>")
+        );
+    }
+
+    #[test]
+    fn every_selected_node_is_set_and_comments_and_text_nodes_work() {
+        let text = "<r><!-- old --><i>a</i><i>b</i>tail</r>";
+        let out = apply(
+            text,
+            &[("/r/i", "z"), ("/r/comment()", " new "), ("/r/text()", "T")],
+        );
+        assert_eq!(
+            out.text.as_deref(),
+            Some("<r><!-- new --><i>z</i><i>z</i>T</r>")
+        );
+    }
 }
