@@ -5,7 +5,8 @@
 //! The file is edited in place: only the value text of a matched entry changes, so comments (`#`,
 //! `!`), blank lines, separators (`=`, `:` or whitespace), escapes in keys and line endings survive.
 //! A value spanning continuation lines is replaced whole. New values are escaped for the format
-//! (`\\`, `\n`, `\r`, `\t`, `\f`, a leading space). A key written with no separator and no value
+//! (`\\`, `\n`, `\r`, `\t`, `\f`, a leading space; other characters outside printable ASCII as
+//! `\uXXXX`, since Java reads the format as ISO-8859-1). A key written with no separator and no value
 //! gets `:` before the new value, as Calamari does. A malformed `\u` escape is a parse error.
 
 use std::collections::HashMap;
@@ -145,11 +146,11 @@ fn parse_entry(text: &str, start: usize, line_end: usize) -> Result<Entry, Forma
 
 /// Decode the escapes of a key or value; `Err` carries the offset of a malformed `\u` escape.
 fn unescape(raw: &str) -> Result<String, (usize, String)> {
-    let mut out = String::with_capacity(raw.len());
+    let mut out = Units::default();
     let mut chars = raw.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         if c != '\\' {
-            out.push(c);
+            out.push(c)?;
             continue;
         }
         match chars.next() {
@@ -157,16 +158,18 @@ fn unescape(raw: &str) -> Result<String, (usize, String)> {
                 let hex: String = (0..4)
                     .filter_map(|_| chars.next().map(|(_, h)| h))
                     .collect();
-                let code = u32::from_str_radix(&hex, 16)
+                let unit = u16::from_str_radix(&hex, 16)
                     .ok()
-                    .filter(|_| hex.len() == 4)
-                    .and_then(char::from_u32);
-                out.push(code.ok_or((i, format!("malformed \\u escape `\\u{hex}`")))?);
+                    .filter(|_| hex.len() == 4);
+                out.unit(
+                    unit.ok_or((i, format!("malformed \\u escape `\\u{hex}`")))?,
+                    i,
+                );
             }
-            Some((_, 't')) => out.push('\t'),
-            Some((_, 'n')) => out.push('\n'),
-            Some((_, 'r')) => out.push('\r'),
-            Some((_, 'f')) => out.push('\x0C'),
+            Some((_, 't')) => out.push('\t')?,
+            Some((_, 'n')) => out.push('\n')?,
+            Some((_, 'r')) => out.push('\r')?,
+            Some((_, 'f')) => out.push('\x0C')?,
             Some((_, '\r' | '\n')) => {
                 // A continuation: the line break and the next line's leading blanks vanish.
                 while chars
@@ -176,11 +179,53 @@ fn unescape(raw: &str) -> Result<String, (usize, String)> {
                     chars.next();
                 }
             }
-            Some((_, other)) => out.push(other),
+            Some((_, other)) => out.push(other)?,
             None => {}
         }
     }
-    Ok(out)
+    out.finish()
+}
+
+/// Decoded text, with `\uXXXX` units held until a full character (surrogate pairs) is seen.
+#[derive(Default)]
+struct Units {
+    text: String,
+    pending: Vec<u16>,
+    pending_at: usize,
+}
+
+impl Units {
+    fn unit(&mut self, unit: u16, at: usize) {
+        if self.pending.is_empty() {
+            self.pending_at = at;
+        }
+        self.pending.push(unit);
+    }
+
+    fn flush(&mut self) -> Result<(), (usize, String)> {
+        if !self.pending.is_empty() {
+            let decoded = String::from_utf16(&self.pending).map_err(|_| {
+                (
+                    self.pending_at,
+                    "unpaired surrogate in \\u escapes".to_string(),
+                )
+            })?;
+            self.text.push_str(&decoded);
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, c: char) -> Result<(), (usize, String)> {
+        self.flush()?;
+        self.text.push(c);
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<String, (usize, String)> {
+        self.flush()?;
+        Ok(self.text)
+    }
 }
 
 fn escape_value(value: &str) -> String {
@@ -193,6 +238,14 @@ fn escape_value(value: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\x0C' => out.push_str("\\f"),
             ' ' if i == 0 => out.push_str("\\ "),
+            // Java and Spring Boot read `.properties` as ISO-8859-1 by default: `\uXXXX` is
+            // the only spelling of other characters that every reader understands.
+            c if !c.is_ascii() || c.is_ascii_control() => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04X}"));
+                }
+            }
             c => out.push(c),
         }
     }
@@ -261,5 +314,17 @@ mod tests {
         let err = transform("ok=1\nbad\\uZZ=2\n", &[]).unwrap_err();
         assert_eq!(err.offset, 8);
         assert!(err.message.contains("\\u"));
+    }
+
+    #[test]
+    fn non_ascii_values_are_unicode_escaped() {
+        let out = apply("k=v\n", &[("k", "é😀")]);
+        assert_eq!(out.text.as_deref(), Some("k=\\u00E9\\uD83D\\uDE00\n"));
+        let out = apply("\\u00e9=v\n", &[("é", "x")]);
+        assert_eq!(
+            out.text.as_deref(),
+            Some("\\u00e9=x\n"),
+            "keys compare unescaped"
+        );
     }
 }

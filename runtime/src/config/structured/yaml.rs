@@ -78,7 +78,6 @@ struct Walker<'a> {
     stack: Vec<Frame>,
     last_key_end: usize,
     edits: Vec<(String, Edit)>,
-    warnings: Vec<String>,
 }
 
 impl<'a> Walker<'a> {
@@ -100,7 +99,6 @@ impl<'a> Walker<'a> {
             stack: Vec::new(),
             last_key_end: 0,
             edits: Vec::new(),
-            warnings: Vec::new(),
         }
     }
 
@@ -292,10 +290,7 @@ impl<'a> Walker<'a> {
     }
 
     fn finish(self) -> Transformed {
-        let mut out = Transformed {
-            warnings: self.warnings,
-            ..Transformed::default()
-        };
+        let mut out = Transformed::default();
         // An edit inside a replaced collection never happens (Calamari skips the old subtree).
         let outer: Vec<&(String, Edit)> = self
             .edits
