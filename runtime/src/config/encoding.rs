@@ -10,6 +10,7 @@
 //! Gaps: UTF-16 without a BOM, UTF-32 and legacy code pages are refused; file ownership is not
 //! copied (the installer runs as the owner in practice).
 
+use std::borrow::Cow;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -74,16 +75,18 @@ pub struct TextFile {
 }
 
 impl TextFile {
-    /// Decode `bytes` read from `path` (named in the error if the bytes are not text).
-    pub fn decode(path: &Path, bytes: &[u8]) -> Result<TextFile, ConfigError> {
+    /// Decode `bytes` read from `path` (named in the error if the bytes are not text). UTF-8
+    /// takes the buffer over without copying it.
+    pub fn decode(path: &Path, mut bytes: Vec<u8>) -> Result<TextFile, ConfigError> {
         let not_text = |reason: String| ConfigError::NotText {
             path: path.to_path_buf(),
             reason,
         };
-        let (encoding, text) = if let Some(rest) = bytes.strip_prefix(UTF8_BOM) {
+        let (encoding, text) = if bytes.starts_with(UTF8_BOM) {
+            bytes.drain(..UTF8_BOM.len());
             (
                 TextEncoding::Utf8Bom,
-                decode_utf8(rest, UTF8_BOM.len()).map_err(not_text)?,
+                decode_utf8(bytes, UTF8_BOM.len()).map_err(not_text)?,
             )
         } else if let Some(rest) = bytes.strip_prefix(UTF16LE_BOM) {
             (
@@ -101,9 +104,12 @@ impl TextFile {
         Ok(TextFile { text, encoding })
     }
 
-    /// Encode `text` in this file's encoding (BOM included).
-    pub fn encode_text(&self, text: &str) -> Vec<u8> {
-        encode(text, self.encoding)
+    /// Encode `text` in this file's encoding (BOM included); UTF-8 without BOM is not copied.
+    pub fn encode_text<'t>(&self, text: &'t str) -> Cow<'t, [u8]> {
+        match self.encoding {
+            TextEncoding::Utf8 => Cow::Borrowed(text.as_bytes()),
+            other => Cow::Owned(encode(text, other)),
+        }
     }
 }
 
@@ -117,11 +123,13 @@ pub fn encode(text: &str, encoding: TextEncoding) -> Vec<u8> {
     }
 }
 
-fn decode_utf8(bytes: &[u8], bom_len: usize) -> Result<String, String> {
-    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+fn decode_utf8(bytes: Vec<u8>, bom_len: usize) -> Result<String, String> {
+    // `contains` on bytes is a vectorised search; the position is only needed for the message.
+    if bytes.contains(&0) {
+        let at = bytes.iter().position(|&b| b == 0).unwrap_or_default();
         return Err(format!("NUL byte at offset {}", at + bom_len));
     }
-    String::from_utf8(bytes.to_vec()).map_err(|e| {
+    String::from_utf8(bytes).map_err(|e| {
         format!(
             "invalid UTF-8 at offset {}",
             e.utf8_error().valid_up_to() + bom_len
@@ -157,7 +165,7 @@ fn encode_utf16(text: &str, bom: &[u8], bytes: fn(u16) -> [u8; 2]) -> Vec<u8> {
 /// Read and decode a text file; the error names the file.
 pub fn read_text_file(path: &Path) -> Result<TextFile, ConfigError> {
     let bytes = fs::read(path).map_err(|e| ConfigError::io("reading", path, e))?;
-    TextFile::decode(path, &bytes)
+    TextFile::decode(path, bytes)
 }
 
 /// Write `text` to `path` atomically in `encoding`.
@@ -229,8 +237,12 @@ mod tests {
     use super::*;
 
     fn round_trip(bytes: &[u8]) -> TextFile {
-        let file = TextFile::decode(Path::new("x.txt"), bytes).expect("decodes");
-        assert_eq!(file.encode_text(&file.text), bytes, "byte-exact round trip");
+        let file = TextFile::decode(Path::new("x.txt"), bytes.to_vec()).expect("decodes");
+        assert_eq!(
+            file.encode_text(&file.text).as_ref(),
+            bytes,
+            "byte-exact round trip"
+        );
         file
     }
 
@@ -253,18 +265,18 @@ mod tests {
 
     #[test]
     fn binary_and_invalid_text_are_refused_with_offsets() {
-        let err = TextFile::decode(Path::new("logo.png"), b"\x89PNG\0\0").unwrap_err();
+        let err = TextFile::decode(Path::new("logo.png"), b"\x89PNG\0\0".to_vec()).unwrap_err();
         let message = err.to_string();
         assert!(
             message.contains("logo.png") && message.contains("offset 4"),
             "{message}"
         );
-        let err = TextFile::decode(Path::new("a.txt"), b"ab\xFFcd").unwrap_err();
+        let err = TextFile::decode(Path::new("a.txt"), b"ab\xFFcd".to_vec()).unwrap_err();
         assert!(
             err.to_string().contains("invalid UTF-8 at offset 2"),
             "{err}"
         );
-        let err = TextFile::decode(Path::new("b.txt"), b"\xFF\xFEa").unwrap_err();
+        let err = TextFile::decode(Path::new("b.txt"), b"\xFF\xFEa".to_vec()).unwrap_err();
         assert!(err.to_string().contains("odd number"), "{err}");
     }
 
