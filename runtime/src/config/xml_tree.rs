@@ -177,7 +177,12 @@ pub(crate) fn escape_text(value: &str) -> String {
 }
 
 fn escape_attr(value: &str, quote: char) -> String {
-    let escaped = quick_xml::escape::partial_escape(value).into_owned();
+    // Parsers turn a literal tab or line break in an attribute into a space; character
+    // references survive, as .NET's XmlWriter writes them.
+    let escaped = quick_xml::escape::partial_escape(value)
+        .replace('\t', "&#9;")
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;");
     match quote {
         '\'' => escaped.replace('\'', "&apos;"),
         _ => escaped.replace('"', "&quot;"),

@@ -327,4 +327,33 @@ mod tests {
             "keys compare unescaped"
         );
     }
+
+    #[test]
+    fn every_value_reads_back_after_replacement() {
+        let text = "a=1\r\nb : 2\r\nc 3\r\nd\r\n  e = long \\\r\n    tail\r\n";
+        for awkward in [
+            "x = y : z",
+            " lead",
+            "back\\slash",
+            "tab\tnew\nline",
+            "é😀",
+            "",
+            "#not comment",
+            "trail\\",
+        ] {
+            let pairs: Vec<(&str, &str)> = ["a", "b", "c", "d", "e"]
+                .iter()
+                .map(|k| (*k, awkward))
+                .collect();
+            let out = apply(text, &pairs);
+            let changed = out.text.unwrap_or_else(|| text.to_string());
+            let entries = parse(&changed).expect("still parses");
+            assert_eq!(entries.len(), 5, "{changed}");
+            for entry in entries {
+                let value =
+                    unescape(&changed[entry.value_start..entry.value_end]).expect("unescapes");
+                assert_eq!(value, awkward, "{} in {changed:?}", entry.key);
+            }
+        }
+    }
 }

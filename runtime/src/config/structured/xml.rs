@@ -189,4 +189,27 @@ mod tests {
             Some("<r><!-- new --><i>z</i><i>z</i>T</r>")
         );
     }
+
+    #[test]
+    fn every_value_reads_back_after_replacement() {
+        let text = "<r a='1' b=\"2\"><t>x</t><c><![CDATA[y]]></c><e/><!--z--></r>";
+        let paths = ["/r/@a", "/r/@b", "/r/t", "/r/c", "/r/e"];
+        for awkward in ["<&>\"'", "]]>", "a--b", "", "é\r\nü\t"] {
+            let pairs: Vec<(&str, &str)> = paths.iter().map(|p| (*p, awkward)).collect();
+            let out = apply(text, &pairs);
+            let changed = out.text.unwrap_or_else(|| text.to_string());
+            let doc = XmlDoc::parse(&changed).expect("still well-formed");
+            for path in paths {
+                let selected = select(&doc, path).expect("compiles");
+                let value = match selected[0] {
+                    Selected::Attr(id, a) => doc
+                        .element(id)
+                        .map(|e| doc.attr_value(&e.attrs[a]).into_owned()),
+                    Selected::Node(id) => Some(doc.string_value(id)),
+                    Selected::Document => None,
+                };
+                assert_eq!(value.as_deref(), Some(awkward), "{path} in {changed}");
+            }
+        }
+    }
 }

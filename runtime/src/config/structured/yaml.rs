@@ -583,4 +583,116 @@ mod tests {
             "- y\n- z\n",
         );
     }
+
+    #[test]
+    fn urls_paths_comments_and_odd_layouts() {
+        check(
+            "url: http://a:80/x # c\npath: C:\\dir\ntag: a#b\n",
+            &[
+                ("url", "https://b:443/y"),
+                ("path", "D:\\x"),
+                ("tag", "c#d"),
+            ],
+            "url: https://b:443/y # c\npath: D:\\x\ntag: c#d\n",
+        );
+        check(
+            "key :   value  # note\n",
+            &[("key", "v2")],
+            "key :   v2  # note\n",
+        );
+        check("q: \"x\" # note\n", &[("q", "y")], "q: \"y\" # note\n");
+        check(
+            "items:\n  -\n    name: a\n    id: 1\n",
+            &[("items:0", "{\"name\": \"b\"}")],
+            "items:\n  -\n    name: b\n",
+        );
+        check(
+            "%YAML 1.2\n---\na: 1\n...\n",
+            &[("a", "2")],
+            "%YAML 1.2\n---\na: 2\n...\n",
+        );
+        check(
+            "a:\n  # about b\n  b: 1\n",
+            &[("a:b", "2")],
+            "a:\n  # about b\n  b: 2\n",
+        );
+    }
+
+    #[test]
+    fn replacing_a_mapping_with_a_scalar_or_non_yaml() {
+        check(
+            "a:\n  b: 1\nc: 2\n",
+            &[("a", "plain")],
+            "a:\n  plain\nc: 2\n",
+        );
+        check(
+            "a:\n  b: 1\nc: 2\n",
+            &[("a", "x: [")],
+            "a:\n  \"x: [\"\nc: 2\n",
+        );
+    }
+
+    fn leaf_paths(node: &Yaml, prefix: &str, out: &mut Vec<String>) {
+        let join = |k: String| {
+            if prefix.is_empty() {
+                k
+            } else {
+                format!("{prefix}:{k}")
+            }
+        };
+        match node {
+            Yaml::Hash(map) => {
+                for (k, v) in map {
+                    leaf_paths(v, &join(k.as_str().unwrap_or_default().to_string()), out);
+                }
+            }
+            Yaml::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    leaf_paths(v, &join(i.to_string()), out);
+                }
+            }
+            _ => out.push(prefix.to_string()),
+        }
+    }
+
+    fn lookup<'y>(node: &'y Yaml, path: &str) -> &'y Yaml {
+        path.split(':')
+            .fold(node, |n, part| match part.parse::<usize>() {
+                Ok(i) if n.as_vec().is_some() => &n[i],
+                _ => &n[part],
+            })
+    }
+
+    #[test]
+    fn every_leaf_can_be_replaced_with_awkward_text_and_reads_back() {
+        let text = "# c\nplain: x\nsq: 'y'\ndq: \"z\"\nnum: 1\nlit: |\n  a\n  b\nfold: >-\n  c\n  d\nflow: {a: 1, b: [2, 3]}\nseq:\n- p\n- k: v\n  m: [n]\nempty:\nnested:\n  deep:\n    - - 1\n      - 2\n";
+        let before = YamlLoader::load_from_str(text).expect("yaml");
+        let mut paths = Vec::new();
+        leaf_paths(&before[0], "", &mut paths);
+        assert_eq!(paths.len(), 15);
+        for awkward in [
+            "new: #1, [x]",
+            "it's \"quoted\"",
+            "multi\nline\n",
+            " lead",
+            "é ü",
+            "-",
+            "",
+        ] {
+            let pairs: Vec<(&str, &str)> = paths.iter().map(|p| (p.as_str(), awkward)).collect();
+            let out = apply(text, &pairs);
+            let changed = out.text.expect("changed");
+            let after = YamlLoader::load_from_str(&changed)
+                .unwrap_or_else(|e| panic!("{awkward:?}: {e}\n{changed}"));
+            for path in &paths {
+                let value = lookup(&after[0], path);
+                assert_eq!(
+                    value.as_str(),
+                    Some(awkward),
+                    "{path} = {awkward:?} in\n{changed}"
+                );
+            }
+            assert!(changed.starts_with("# c\n"));
+        }
+    }
 }
