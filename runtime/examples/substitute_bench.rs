@@ -5,6 +5,7 @@
 //!
 //! - `copy`: read every file and write it to another directory (no fsync);
 //! - `copy+fsync`: the same with an fsync per file, the durability the atomic write gives;
+//! - `read+eval`: glob, read, decode and evaluate every file, writing nothing (the CPU share);
 //! - `substitute`: `plan_substitution` + `apply_substitution` over the files in place (glob walk,
 //!   decode, evaluate, atomic write with fsync and rename).
 //!
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use dropship_runtime::config::{
     HookError, SubstituteOptions, SubstitutionError, apply_substitution, plan_substitution,
+    read_text_file,
 };
 
 const FILES: usize = 2_000;
@@ -39,6 +41,7 @@ fn main() -> Result<()> {
 
     let mut copy = Vec::new();
     let mut copy_fsync = Vec::new();
+    let mut evaluate_only = Vec::new();
     let mut substitute = Vec::new();
     for run in 0..RUNS {
         // Each run writes a fresh tree, removed afterwards so the disk holds at most two copies.
@@ -50,6 +53,14 @@ fn main() -> Result<()> {
         let work = root.path().join(format!("work-{run}"));
         // Flushed before timing, so the substitution does not pay for this copy's writeback.
         copy_tree(&pristine, &work, true)?;
+        evaluate_only.push(time(|| {
+            let plan = plan_substitution(&[work.as_path()], &["**/*.config".to_string()])?;
+            for file in &plan.files {
+                let text = read_text_file(file)?;
+                evaluator(&text.text)?;
+            }
+            Ok(())
+        })?);
         substitute.push(time(|| {
             let plan = plan_substitution(&[work.as_path()], &["**/*.config".to_string()])?;
             let mut no_backup = |_: &Path| -> std::result::Result<(), HookError> { Ok(()) };
@@ -75,6 +86,7 @@ fn main() -> Result<()> {
         &[
             ("copy", copy),
             ("copy+fsync", copy_fsync),
+            ("read+eval", evaluate_only),
             ("substitute", substitute),
         ],
     );

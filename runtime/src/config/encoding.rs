@@ -11,6 +11,7 @@
 //! copied (the installer runs as the owner in practice).
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -174,9 +175,35 @@ pub fn write_text_file(path: &Path, text: &str, encoding: TextEncoding) -> Resul
 }
 
 /// Replace the contents of `path` with `bytes` so that a crash leaves either the old or the new
-/// file, never a mix: temp file beside it, fsync, the original's permissions, rename, fsync of the
+/// file, never a mix: temp file beside it, the original's permissions, fsync, rename, fsync of the
 /// directory. A symbolic link is followed, so the link survives and its target is rewritten.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
+    let mut dirs = DirSyncs::default();
+    replace_file(path, bytes, &mut dirs)?;
+    dirs.sync()
+}
+
+/// Directories holding renamed files whose entries are not yet flushed to disk.
+///
+/// Flushing a directory costs as much as flushing a file; a batch of writes (substituting in
+/// hundreds of files) flushes each directory once at the end instead of once per file. Until then
+/// every file is still whole (old or new), only not yet durable.
+#[derive(Debug, Default)]
+pub(crate) struct DirSyncs(BTreeSet<PathBuf>);
+
+impl DirSyncs {
+    /// Flush every recorded directory.
+    pub(crate) fn sync(self) -> Result<(), ConfigError> {
+        self.0.iter().try_for_each(|dir| sync_dir(dir))
+    }
+}
+
+/// [`write_atomic`] without the directory flush, which is recorded in `dirs` instead.
+pub(crate) fn replace_file(
+    path: &Path,
+    bytes: &[u8],
+    dirs: &mut DirSyncs,
+) -> Result<(), ConfigError> {
     let target = resolve_link(path)?;
     let dir = match target.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
@@ -195,17 +222,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
     let temp_path = temp.path().to_path_buf();
     temp.write_all(bytes)
         .map_err(|e| ConfigError::io("writing", &temp_path, e))?;
-    temp.as_file()
-        .sync_all()
-        .map_err(|e| ConfigError::io("flushing", &temp_path, e))?;
     if let Some(permissions) = permissions {
         temp.as_file()
             .set_permissions(permissions)
             .map_err(|e| ConfigError::io("copying permissions to", &temp_path, e))?;
     }
+    temp.as_file()
+        .sync_all()
+        .map_err(|e| ConfigError::io("flushing", &temp_path, e))?;
     temp.persist(&target)
         .map_err(|e| ConfigError::io("renaming the temporary file over", &target, e.error))?;
-    sync_dir(&dir)
+    dirs.0.insert(dir);
+    Ok(())
 }
 
 /// Follow a symbolic link to the file it names, so a rename replaces the file and not the link.

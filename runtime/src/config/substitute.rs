@@ -16,13 +16,13 @@
 
 use std::path::{Path, PathBuf};
 
-use super::encoding::read_text_file;
-use super::encoding::write_atomic;
+use super::encoding::{DirSyncs, read_text_file, replace_file};
 use super::error::{ConfigError, HookError};
 use super::glob::find_target_files;
 
 /// A template evaluation failure, as the template engine reports it in continue mode.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct SubstitutionError {
     /// The engine's message.
     pub message: String,
@@ -89,44 +89,67 @@ pub fn plan_substitution(
 
 /// Evaluate every planned file and overwrite the ones that change, calling `before_write(path)`
 /// just before each overwrite. Stops at the first error; files already written stay written (the
-/// hook has seen them, so the caller can restore them).
+/// hook has seen them, so the caller can restore them). Each write is atomic; the directories are
+/// flushed once at the end (also after an error), which makes every rename durable.
 pub fn apply_substitution(
     plan: &SubstitutionPlan,
     evaluator: &dyn TextEvaluator,
     options: SubstituteOptions,
     before_write: &mut dyn FnMut(&Path) -> Result<(), HookError>,
 ) -> Result<SubstitutionReport, ConfigError> {
+    let mut dirs = DirSyncs::default();
     let mut report = SubstitutionReport::default();
-    for path in &plan.files {
-        let file = read_text_file(path)?;
-        let output = match evaluator.evaluate(&file.text) {
-            Ok(output) => output,
-            Err(error) if options.fail_on_error => {
-                return Err(ConfigError::Substitution {
-                    path: path.clone(),
-                    message: error.message,
-                });
-            }
-            Err(error) => {
-                report.template_errors.push((path.clone(), error.message));
-                match error.partial_output {
-                    Some(partial) => partial,
-                    None => file.text.clone(),
-                }
-            }
-        };
-        if output == file.text {
-            report.unchanged.push(path.clone());
-            continue;
-        }
-        before_write(path).map_err(|source| ConfigError::BeforeWrite {
-            path: path.clone(),
-            source,
-        })?;
-        write_atomic(path, &file.encode_text(&output))?;
-        report.changed.push(path.clone());
-    }
+    let result = plan.files.iter().try_for_each(|path| {
+        substitute_one(
+            path,
+            evaluator,
+            options,
+            before_write,
+            &mut dirs,
+            &mut report,
+        )
+    });
+    let synced = dirs.sync();
+    result?;
+    synced?;
     Ok(report)
+}
+
+fn substitute_one(
+    path: &Path,
+    evaluator: &dyn TextEvaluator,
+    options: SubstituteOptions,
+    before_write: &mut dyn FnMut(&Path) -> Result<(), HookError>,
+    dirs: &mut DirSyncs,
+    report: &mut SubstitutionReport,
+) -> Result<(), ConfigError> {
+    let file = read_text_file(path)?;
+    let output = match evaluator.evaluate(&file.text) {
+        Ok(output) => output,
+        Err(error) if options.fail_on_error => {
+            return Err(ConfigError::Substitution {
+                path: path.to_path_buf(),
+                message: error.message,
+            });
+        }
+        Err(error) => {
+            report
+                .template_errors
+                .push((path.to_path_buf(), error.message));
+            error.partial_output.unwrap_or_else(|| file.text.clone())
+        }
+    };
+    if output == file.text {
+        report.unchanged.push(path.to_path_buf());
+        return Ok(());
+    }
+    before_write(path).map_err(|source| ConfigError::BeforeWrite {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    replace_file(path, &file.encode_text(&output), dirs)?;
+    report.changed.push(path.to_path_buf());
+    Ok(())
 }
 
 #[cfg(test)]
