@@ -1,11 +1,11 @@
 //! Configuration-file replacers: the Calamari conventions that rewrite files in the package with
 //! the deployment's variables (reference `octopus-offline-drop.md` §4.6–§4.8).
 //!
-//! - [`encoding`]: read text keeping its encoding and line endings; refuse binary; atomic writes.
-//! - [`glob`]: Calamari's target patterns (`*`, `**`, newline-separated lists).
-//! - [`substitute`]: "Substitute Variables in Templates", with a caller-supplied evaluator.
-//! - [`structured`]: "Structured Configuration Variables" for JSON, YAML, XML and `.properties`.
-//! - [`dotnet`]: ".NET Configuration Variables" for `*.config` files.
+//! - [`encoding`](crate::config::encoding): read text keeping its encoding and line endings; refuse binary; atomic writes.
+//! - [`glob`](crate::config::glob): Calamari's target patterns (`*`, `**`, newline-separated lists).
+//! - [`substitute`](crate::config::substitute): "Substitute Variables in Templates", with a caller-supplied evaluator.
+//! - [`structured`](crate::config::structured): "Structured Configuration Variables" for JSON, YAML, XML and `.properties`.
+//! - [`dotnet`](crate::config::dotnet): ".NET Configuration Variables" for `*.config` files.
 //!
 //! Every function that overwrites a file calls the caller's `before_write` hook first, so the
 //! install engine can back the file up; a file that cannot be parsed or is not text is left

@@ -8,6 +8,7 @@
 //! is replaced, variables addressing its old children no longer apply (Calamari's map points at the
 //! detached nodes).
 //!
+//! Comments and trailing commas are accepted, as Newtonsoft accepts them (see [`super::jsonc`]).
 //! A changed file is rewritten indented (two spaces, `"key": value`, as Newtonsoft writes) with the
 //! file's dominant line ending, and a final newline if it had one. A file where nothing matched is
 //! not rewritten at all, so its formatting survives untouched (Calamari would re-indent it).
@@ -15,6 +16,7 @@
 use serde_json::Value;
 
 use super::Transformed;
+use super::jsonc::blank_comments;
 use crate::config::encoding::LineEnding;
 use crate::config::error::FormatError;
 use crate::config::variables::{effective, fold, is_reserved_for_paths};
@@ -34,7 +36,8 @@ pub(super) fn transform(
         // Calamari treats an empty file as `{}`: nothing can match, nothing is written.
         return Ok(Transformed::default());
     }
-    let mut root: Value = serde_json::from_str(text)
+    let lenient = blank_comments(text);
+    let mut root: Value = serde_json::from_str(&lenient)
         .map_err(|e| FormatError::new(offset_of(text, &e), e.to_string()))?;
     let mut paths = Vec::new();
     collect_paths(&root, &mut Vec::new(), &mut paths);
@@ -287,5 +290,14 @@ mod tests {
             crate::config::Position::at_offset("{\n  \"a\": 1,\n  oops\n}", err.offset).line,
             3
         );
+    }
+
+    #[test]
+    fn appsettings_with_comments_parses_and_is_rewritten_without_them() {
+        let out = apply(
+            "{\n  // Logging\n  \"Level\": \"Info\", // trailing\n}\n",
+            &[("Level", "Debug")],
+        );
+        assert_eq!(out.text.as_deref(), Some("{\n  \"Level\": \"Debug\"\n}\n"));
     }
 }

@@ -12,6 +12,7 @@
 //! additional paths) is [`crate::config::glob`]'s job.
 
 mod json;
+mod jsonc;
 mod properties;
 mod xml;
 mod xpath;
@@ -196,7 +197,7 @@ mod tests {
     fn unparseable_file_is_an_error_with_position_and_untouched() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("appsettings.json");
-        fs::write(&path, "{\n  \"a\": 1,\n  }").expect("write");
+        fs::write(&path, "{\n  \"a\": 1,\n  oops }").expect("write");
         let (result, hooks) = run(&path, &[("a", "2")]);
         let err = result.unwrap_err();
         let message = err.to_string();
@@ -209,7 +210,7 @@ mod tests {
         assert_eq!(hooks, 0);
         assert_eq!(
             fs::read_to_string(&path).expect("read"),
-            "{\n  \"a\": 1,\n  }"
+            "{\n  \"a\": 1,\n  oops }"
         );
     }
 
