@@ -346,4 +346,22 @@ mod tests {
             "{err}"
         );
     }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_write_through_a_link_keeps_the_link() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let real = dir.path().join("real.conf");
+        let link = dir.path().join("link.conf");
+        fs::write(&real, "old").expect("write");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        write_atomic(&link, b"new").expect("writes");
+        assert!(
+            fs::symlink_metadata(&link)
+                .expect("meta")
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&real).expect("read"), b"new");
+    }
 }

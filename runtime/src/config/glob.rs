@@ -270,4 +270,21 @@ mod tests {
         let err = find_target_files(&[dir.path()], &["a/[b.json".to_string()]).unwrap_err();
         assert!(err.to_string().contains("`a/[b.json`"), "{err}");
     }
+
+    #[test]
+    fn additional_bases_are_searched_and_a_pattern_matched_anywhere_is_not_unmatched() {
+        let current = tree();
+        let extra = tempfile::tempdir().expect("tempdir");
+        fs::write(extra.path().join("extra.json"), "x").expect("write");
+        let patterns = vec!["*.json".to_string()];
+        let found = find_target_files(&[current.path(), extra.path()], &patterns).expect("finds");
+        assert_eq!(
+            found.files,
+            [
+                current.path().join("appsettings.json"),
+                extra.path().join("extra.json")
+            ]
+        );
+        assert!(found.unmatched.is_empty());
+    }
 }
