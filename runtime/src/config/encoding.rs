@@ -35,6 +35,20 @@ pub enum TextEncoding {
     Utf16Be,
 }
 
+impl TextEncoding {
+    /// The encoding .NET's `Encoding.GetEncoding(name)` gives for a Unicode encoding name, as
+    /// `Octopus.Action.SubstituteInFiles.OutputEncoding` names it. .NET's `utf-8` writes a BOM.
+    /// `None` for other names: Calamari also keeps the file's own encoding when a name is unknown.
+    pub fn from_dotnet_name(name: &str) -> Option<TextEncoding> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "utf-8" | "utf8" => Some(TextEncoding::Utf8Bom),
+            "utf-16" | "utf-16le" | "unicode" => Some(TextEncoding::Utf16Le),
+            "utf-16be" | "unicodefffe" => Some(TextEncoding::Utf16Be),
+            _ => None,
+        }
+    }
+}
+
 /// The line ending a rewritten file should use where a formatter writes new lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineEnding {

@@ -11,12 +11,13 @@
 //! templates. Encoding and line endings are kept; a file whose evaluation changes nothing is not
 //! rewritten. A file that is not text stops the run with an error naming it, untouched.
 //!
-//! Gap: `Octopus.Action.SubstituteInFiles.OutputEncoding` (write in another encoding) is not
-//! supported; the original encoding is always kept.
+//! `Octopus.Action.SubstituteInFiles.OutputEncoding` is supported for the Unicode encodings
+//! ([`TextEncoding::from_dotnet_name`]); legacy code pages are not, and keep the file's encoding.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use super::encoding::{DirSyncs, read_text_file, replace_file};
+use super::encoding::{DirSyncs, TextEncoding, encode, read_text_file, replace_file};
 use super::error::{ConfigError, HookError};
 use super::glob::find_target_files;
 
@@ -46,12 +47,15 @@ where
     }
 }
 
-/// How template errors are treated.
+/// How template errors are treated, and the encoding files are written in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SubstituteOptions {
     /// `OctopusShouldFailDeploymentOnSubstitutionFails=True`: a template error fails the run
     /// (file untouched). Otherwise the error is reported and the partial output, if any, written.
     pub fail_on_error: bool,
+    /// `Octopus.Action.SubstituteInFiles.OutputEncoding` (see [`TextEncoding::from_dotnet_name`]):
+    /// write every file in this encoding; `None` keeps each file's own.
+    pub output_encoding: Option<TextEncoding>,
 }
 
 /// The files a substitution will read, decided before anything is written.
@@ -139,7 +143,8 @@ fn substitute_one(
             error.partial_output.unwrap_or_else(|| file.text.clone())
         }
     };
-    if output == file.text {
+    let encoding = options.output_encoding.unwrap_or(file.encoding);
+    if output == file.text && encoding == file.encoding {
         report.unchanged.push(path.to_path_buf());
         return Ok(());
     }
@@ -147,7 +152,11 @@ fn substitute_one(
         path: path.to_path_buf(),
         source,
     })?;
-    replace_file(path, &file.encode_text(&output), dirs)?;
+    let bytes = match options.output_encoding {
+        Some(encoding) => Cow::Owned(encode(&output, encoding)),
+        None => file.encode_text(&output),
+    };
+    replace_file(path, &bytes, dirs)?;
     report.changed.push(path.to_path_buf());
     Ok(())
 }
@@ -155,7 +164,6 @@ fn substitute_one(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::encoding::{TextEncoding, encode};
     use std::fs;
 
     fn replace_name(text: &str) -> Result<String, SubstitutionError> {
@@ -212,6 +220,7 @@ mod tests {
             &["t.conf"],
             SubstituteOptions {
                 fail_on_error: true,
+                ..SubstituteOptions::default()
             },
         );
         assert!(matches!(result, Err(ConfigError::Substitution { .. })));
@@ -263,5 +272,21 @@ mod tests {
             .expect("plan");
         assert_eq!(plan.files, [dir.path().join("x.txt")]);
         assert_eq!(plan.unmatched_patterns, ["*.md"]);
+    }
+
+    #[test]
+    fn output_encoding_rewrites_even_unchanged_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("plain.txt");
+        fs::write(&file, "no tokens\n").expect("write");
+        let options = SubstituteOptions {
+            output_encoding: TextEncoding::from_dotnet_name("UTF-8"),
+            ..SubstituteOptions::default()
+        };
+        let (report, backed_up) = run(dir.path(), &["plain.txt"], options);
+        assert_eq!(report.expect("substitutes").changed.len(), 1);
+        assert_eq!(backed_up.len(), 1);
+        assert_eq!(fs::read(&file).expect("read"), b"\xEF\xBB\xBFno tokens\n");
+        assert_eq!(TextEncoding::from_dotnet_name("windows-1252"), None);
     }
 }
