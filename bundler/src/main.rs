@@ -6,11 +6,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "dropship",
-    version,
-    about = "Turn an Octopus Offline Package Drop and a step plan into signed installers"
-)]
+#[command(name = "dropship", version, about = "Turn an Octopus Offline Package Drop and a step plan into signed installers")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -3,19 +3,19 @@
 //!
 //! The modules, one job each:
 
-/// Configuration-file replacers: substitution in files, structured variables, .NET config.
-pub mod config;
-/// The installer file: trailer, manifest, payload codec, reading and writing the parts.
-pub mod container;
-/// Names of every `DROPSHIP_*` environment variable.
-pub mod env;
 /// Exit codes of both binaries, typed once.
 pub mod exit;
-/// Safe extraction of the payload's tar stream into a private staging directory.
-pub mod extract;
-/// Octopus formats the runtime reads: variables files, encrypted sensitive variables.
-pub mod octopus;
-/// Octostache-compatible template engine (`#{...}`).
-pub mod template;
+/// Names of every `DROPSHIP_*` environment variable.
+pub mod env;
+/// The installer file: trailer, manifest, payload codec, reading and writing the parts.
+pub mod container;
 /// Signatures and trust: pinned keys, key ids, minisign verification of the signed prefix.
 pub mod trust;
+/// Safe extraction of the payload's tar stream into a private staging directory.
+pub mod extract;
+/// Octostache-compatible template engine (`#{...}`).
+pub mod template;
+/// Configuration-file replacers: substitution in files, structured variables, .NET config.
+pub mod config;
+/// Octopus formats the runtime reads: variables files, encrypted sensitive variables.
+pub mod octopus;
