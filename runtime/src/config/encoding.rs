@@ -1,0 +1,381 @@
+//! Reading and writing text files without changing what the user did not ask to change.
+//!
+//! A file is read as UTF-8 (with or without BOM) or UTF-16 LE/BE (with BOM) and written back in the
+//! same encoding. Line endings are never normalised: the decoded text keeps `\n`, `\r\n` or a mix
+//! exactly as found, so an unchanged text re-encodes byte for byte. Files with NUL bytes or invalid
+//! UTF-8 are refused as "not text" rather than guessed at (Calamari would fall back to a legacy code
+//! page and could corrupt them). Writes are atomic: temp file in the same directory, fsync, the
+//! original's permissions, rename over the original, then fsync of the directory.
+//!
+//! Gaps: UTF-16 without a BOM, UTF-32 and legacy code pages are refused; file ownership is not
+//! copied (the installer runs as the owner in practice).
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::error::ConfigError;
+
+const UTF8_BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
+const UTF16LE_BOM: &[u8] = &[0xFF, 0xFE];
+const UTF16BE_BOM: &[u8] = &[0xFE, 0xFF];
+
+/// The encoding a text file was found in, and will be written back in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextEncoding {
+    /// UTF-8 without a byte-order mark.
+    Utf8,
+    /// UTF-8 with a byte-order mark.
+    Utf8Bom,
+    /// UTF-16 little-endian with a byte-order mark.
+    Utf16Le,
+    /// UTF-16 big-endian with a byte-order mark.
+    Utf16Be,
+}
+
+impl TextEncoding {
+    /// The encoding .NET's `Encoding.GetEncoding(name)` gives for a Unicode encoding name, as
+    /// `Octopus.Action.SubstituteInFiles.OutputEncoding` names it. .NET's `utf-8` writes a BOM.
+    /// `None` for other names: Calamari also keeps the file's own encoding when a name is unknown.
+    pub fn from_dotnet_name(name: &str) -> Option<TextEncoding> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "utf-8" | "utf8" => Some(TextEncoding::Utf8Bom),
+            "utf-16" | "utf-16le" | "unicode" => Some(TextEncoding::Utf16Le),
+            "utf-16be" | "unicodefffe" => Some(TextEncoding::Utf16Be),
+            _ => None,
+        }
+    }
+}
+
+/// The line ending a rewritten file should use where a formatter writes new lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEnding {
+    /// `\n`
+    Lf,
+    /// `\r\n`
+    CrLf,
+}
+
+impl LineEnding {
+    /// The characters of this line ending.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineEnding::Lf => "\n",
+            LineEnding::CrLf => "\r\n",
+        }
+    }
+
+    /// The most common line ending of `text`; `\n` on a tie or when there is none, because the
+    /// installer targets Linux first.
+    pub fn dominant(text: &str) -> LineEnding {
+        let crlf = text.matches("\r\n").count();
+        let lf = text.matches('\n').count() - crlf;
+        if crlf > lf {
+            LineEnding::CrLf
+        } else {
+            LineEnding::Lf
+        }
+    }
+}
+
+/// A decoded text file: its text (BOM removed, line endings untouched) and its encoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextFile {
+    /// The decoded text.
+    pub text: String,
+    /// The encoding to write it back in.
+    pub encoding: TextEncoding,
+}
+
+impl TextFile {
+    /// Decode `bytes` read from `path` (named in the error if the bytes are not text). UTF-8
+    /// takes the buffer over without copying it.
+    pub fn decode(path: &Path, mut bytes: Vec<u8>) -> Result<TextFile, ConfigError> {
+        let not_text = |reason: String| ConfigError::NotText {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let (encoding, text) = if bytes.starts_with(UTF8_BOM) {
+            bytes.drain(..UTF8_BOM.len());
+            (
+                TextEncoding::Utf8Bom,
+                decode_utf8(bytes, UTF8_BOM.len()).map_err(not_text)?,
+            )
+        } else if let Some(rest) = bytes.strip_prefix(UTF16LE_BOM) {
+            (
+                TextEncoding::Utf16Le,
+                decode_utf16(rest, u16::from_le_bytes).map_err(not_text)?,
+            )
+        } else if let Some(rest) = bytes.strip_prefix(UTF16BE_BOM) {
+            (
+                TextEncoding::Utf16Be,
+                decode_utf16(rest, u16::from_be_bytes).map_err(not_text)?,
+            )
+        } else {
+            (TextEncoding::Utf8, decode_utf8(bytes, 0).map_err(not_text)?)
+        };
+        Ok(TextFile { text, encoding })
+    }
+
+    /// Encode `text` in this file's encoding (BOM included); UTF-8 without BOM is not copied.
+    pub fn encode_text<'t>(&self, text: &'t str) -> Cow<'t, [u8]> {
+        match self.encoding {
+            TextEncoding::Utf8 => Cow::Borrowed(text.as_bytes()),
+            other => Cow::Owned(encode(text, other)),
+        }
+    }
+}
+
+/// Encode `text` in `encoding`, writing the BOM the encoding calls for.
+pub fn encode(text: &str, encoding: TextEncoding) -> Vec<u8> {
+    match encoding {
+        TextEncoding::Utf8 => text.as_bytes().to_vec(),
+        TextEncoding::Utf8Bom => [UTF8_BOM, text.as_bytes()].concat(),
+        TextEncoding::Utf16Le => encode_utf16(text, UTF16LE_BOM, u16::to_le_bytes),
+        TextEncoding::Utf16Be => encode_utf16(text, UTF16BE_BOM, u16::to_be_bytes),
+    }
+}
+
+fn decode_utf8(bytes: Vec<u8>, bom_len: usize) -> Result<String, String> {
+    // `contains` on bytes is a vectorised search; the position is only needed for the message.
+    if bytes.contains(&0) {
+        let at = bytes.iter().position(|&b| b == 0).unwrap_or_default();
+        return Err(format!("NUL byte at offset {}", at + bom_len));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "invalid UTF-8 at offset {}",
+            e.utf8_error().valid_up_to() + bom_len
+        )
+    })
+}
+
+fn decode_utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, String> {
+    if bytes.len() % 2 == 1 {
+        return Err("odd number of bytes after a UTF-16 byte-order mark".to_string());
+    }
+    let units = bytes.chunks_exact(2).map(|pair| unit([pair[0], pair[1]]));
+    let mut text = String::with_capacity(bytes.len() / 2);
+    for (index, ch) in char::decode_utf16(units).enumerate() {
+        match ch {
+            Ok('\0') => return Err(format!("NUL character at offset {}", 2 + index * 2)),
+            Ok(ch) => text.push(ch),
+            Err(_) => return Err(format!("invalid UTF-16 at offset {}", 2 + index * 2)),
+        }
+    }
+    Ok(text)
+}
+
+fn encode_utf16(text: &str, bom: &[u8], bytes: fn(u16) -> [u8; 2]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bom.len() + text.len() * 2);
+    out.extend_from_slice(bom);
+    for unit in text.encode_utf16() {
+        out.extend_from_slice(&bytes(unit));
+    }
+    out
+}
+
+/// Read and decode a text file; the error names the file.
+pub fn read_text_file(path: &Path) -> Result<TextFile, ConfigError> {
+    let bytes = fs::read(path).map_err(|e| ConfigError::io("reading", path, e))?;
+    TextFile::decode(path, bytes)
+}
+
+/// Write `text` to `path` atomically in `encoding`.
+pub fn write_text_file(path: &Path, text: &str, encoding: TextEncoding) -> Result<(), ConfigError> {
+    write_atomic(path, &encode(text, encoding))
+}
+
+/// Replace the contents of `path` with `bytes` so that a crash leaves either the old or the new
+/// file, never a mix: temp file beside it, the original's permissions, fsync, rename, fsync of the
+/// directory. A symbolic link is followed, so the link survives and its target is rewritten.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
+    let mut dirs = DirSyncs::default();
+    replace_file(path, bytes, &mut dirs)?;
+    dirs.sync()
+}
+
+/// Directories holding renamed files whose entries are not yet flushed to disk.
+///
+/// Flushing a directory costs as much as flushing a file; a batch of writes (substituting in
+/// hundreds of files) flushes each directory once at the end instead of once per file. Until then
+/// every file is still whole (old or new), only not yet durable.
+#[derive(Debug, Default)]
+pub(crate) struct DirSyncs(BTreeSet<PathBuf>);
+
+impl DirSyncs {
+    /// Flush every recorded directory.
+    pub(crate) fn sync(self) -> Result<(), ConfigError> {
+        self.0.iter().try_for_each(|dir| sync_dir(dir))
+    }
+}
+
+/// [`write_atomic`] without the directory flush, which is recorded in `dirs` instead.
+pub(crate) fn replace_file(
+    path: &Path,
+    bytes: &[u8],
+    dirs: &mut DirSyncs,
+) -> Result<(), ConfigError> {
+    let target = resolve_link(path)?;
+    let dir = match target.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let permissions = match fs::metadata(&target) {
+        Ok(meta) => Some(meta.permissions()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(ConfigError::io("reading the permissions of", &target, e)),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".dropship-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(|e| ConfigError::io("creating a temporary file in", &dir, e))?;
+    let temp_path = temp.path().to_path_buf();
+    temp.write_all(bytes)
+        .map_err(|e| ConfigError::io("writing", &temp_path, e))?;
+    if let Some(permissions) = permissions {
+        temp.as_file()
+            .set_permissions(permissions)
+            .map_err(|e| ConfigError::io("copying permissions to", &temp_path, e))?;
+    }
+    temp.as_file()
+        .sync_all()
+        .map_err(|e| ConfigError::io("flushing", &temp_path, e))?;
+    temp.persist(&target)
+        .map_err(|e| ConfigError::io("renaming the temporary file over", &target, e.error))?;
+    dirs.0.insert(dir);
+    Ok(())
+}
+
+/// Follow a symbolic link to the file it names, so a rename replaces the file and not the link.
+fn resolve_link(path: &Path) -> Result<PathBuf, ConfigError> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            fs::canonicalize(path).map_err(|e| ConfigError::io("resolving the link", path, e))
+        }
+        _ => Ok(path.to_path_buf()),
+    }
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<(), ConfigError> {
+    // The rename is durable only once the directory entry is on disk.
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| ConfigError::io("flushing the directory", dir, e))
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<(), ConfigError> {
+    // Windows cannot open a directory as a file; the rename itself is atomic there.
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(bytes: &[u8]) -> TextFile {
+        let file = TextFile::decode(Path::new("x.txt"), bytes.to_vec()).expect("decodes");
+        assert_eq!(
+            file.encode_text(&file.text).as_ref(),
+            bytes,
+            "byte-exact round trip"
+        );
+        file
+    }
+
+    #[test]
+    fn utf8_with_and_without_bom_round_trip() {
+        assert_eq!(round_trip(b"a\r\nb\nc").encoding, TextEncoding::Utf8);
+        let file = round_trip(b"\xEF\xBB\xBFk=\xC3\xA9\r\n");
+        assert_eq!(file.encoding, TextEncoding::Utf8Bom);
+        assert_eq!(file.text, "k=é\r\n");
+    }
+
+    #[test]
+    fn utf16_both_orders_round_trip() {
+        let le = encode("x=ü\r\n😀", TextEncoding::Utf16Le);
+        assert_eq!(&le[..2], UTF16LE_BOM);
+        assert_eq!(round_trip(&le).text, "x=ü\r\n😀");
+        let be = encode("x=ü\n", TextEncoding::Utf16Be);
+        assert_eq!(round_trip(&be).encoding, TextEncoding::Utf16Be);
+    }
+
+    #[test]
+    fn binary_and_invalid_text_are_refused_with_offsets() {
+        let err = TextFile::decode(Path::new("logo.png"), b"\x89PNG\0\0".to_vec()).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("logo.png") && message.contains("offset 4"),
+            "{message}"
+        );
+        let err = TextFile::decode(Path::new("a.txt"), b"ab\xFFcd".to_vec()).unwrap_err();
+        assert!(
+            err.to_string().contains("invalid UTF-8 at offset 2"),
+            "{err}"
+        );
+        let err = TextFile::decode(Path::new("b.txt"), b"\xFF\xFEa".to_vec()).unwrap_err();
+        assert!(err.to_string().contains("odd number"), "{err}");
+    }
+
+    #[test]
+    fn dominant_line_ending() {
+        assert_eq!(LineEnding::dominant("a\r\nb\r\nc\n"), LineEnding::CrLf);
+        assert_eq!(LineEnding::dominant("a\nb\r\nc\n"), LineEnding::Lf);
+        assert_eq!(LineEnding::dominant("none"), LineEnding::Lf);
+    }
+
+    #[test]
+    fn atomic_write_keeps_permissions_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("app.conf");
+        fs::write(&path, "old").expect("write");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).expect("chmod");
+        }
+        write_text_file(&path, "new", TextEncoding::Utf8Bom).expect("atomic write");
+        assert_eq!(fs::read(&path).expect("read"), b"\xEF\xBB\xBFnew");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o640);
+        }
+        let names: Vec<_> = fs::read_dir(dir.path()).expect("ls").collect();
+        assert_eq!(names.len(), 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn io_errors_name_the_file() {
+        let err = read_text_file(Path::new("/nonexistent/dropship/x.json")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("reading `/nonexistent/dropship/x.json`"),
+            "{err}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_write_through_a_link_keeps_the_link() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let real = dir.path().join("real.conf");
+        let link = dir.path().join("link.conf");
+        fs::write(&real, "old").expect("write");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        write_atomic(&link, b"new").expect("writes");
+        assert!(
+            fs::symlink_metadata(&link)
+                .expect("meta")
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&real).expect("read"), b"new");
+    }
+}
