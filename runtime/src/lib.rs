@@ -3,6 +3,8 @@
 //!
 //! The modules, one job each:
 
+/// The operator's answers: answers files, secrets from safe channels, validation, saving.
+pub mod answers;
 /// Configuration-file replacers: substitution in files, structured variables, .NET config.
 pub mod config;
 /// The installer file: trailer, manifest, payload codec, reading and writing the parts.

@@ -10,6 +10,7 @@
 mod drop_refs;
 pub mod model;
 pub use drop_refs::{DropFiles, DropFolder};
+pub use validate::check_value;
 mod validate;
 
 pub use model::*;
