@@ -31,3 +31,5 @@ pub mod template;
 pub mod trust;
 /// Talking to the operator: prompts, progress, plain event lines.
 pub mod ui;
+/// The variables a step sees, with Octopus's precedence, and which of them are sensitive.
+pub mod variables;
