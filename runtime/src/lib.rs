@@ -23,6 +23,8 @@ pub mod octopus;
 pub mod package;
 /// The step plan: format, parsing with every problem and its JSON path, validation.
 pub mod plan;
+/// The install report: JSON, text for the change ticket, self-contained HTML.
+pub mod report;
 /// Secret values (never printed) and scrubbing them out of all output.
 pub mod secret;
 /// Octostache-compatible template engine (`#{...}`).

@@ -1,0 +1,371 @@
+//! The install report: built as Rust data, written as JSON (for machines and the vendor's
+//! metrics), as a text summary for the change ticket, and as a self-contained HTML page from the
+//! embedded `templates/report.html`. Holds no secret: answers are saved without them and every
+//! message was scrubbed before it got here.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// The HTML template, embedded at build time.
+pub const HTML_TEMPLATE: &str = include_str!("../../templates/report.html");
+
+/// File names in the state directory.
+pub const JSON_FILE: &str = "report.json";
+pub const HTML_FILE: &str = "report.html";
+pub const TEXT_FILE: &str = "report.txt";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReportOutcome {
+    Succeeded,
+    FailedRolledBack,
+    FailedRollbackIncomplete,
+    /// A step failed and `--no-rollback` kept the changes for diagnosis.
+    FailedNotRolledBack,
+    Declined,
+}
+
+impl ReportOutcome {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ReportOutcome::Succeeded => "succeeded",
+            ReportOutcome::FailedRolledBack => "failed; everything was rolled back",
+            ReportOutcome::FailedRollbackIncomplete => "failed; rollback is incomplete",
+            ReportOutcome::FailedNotRolledBack => {
+                "failed; changes kept for diagnosis (--no-rollback)"
+            }
+            ReportOutcome::Declined => "declined by the operator",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepOutcome {
+    Succeeded,
+    Failed,
+    Skipped,
+    RolledBack,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepReport {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: StepOutcome,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub duration_s: Option<f64>,
+    pub attempts: u32,
+    /// Why it was skipped or failed; scrubbed.
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct RollbackSummary {
+    pub complete: bool,
+    pub undone: usize,
+    /// What could not be undone, one line each (path and reason).
+    pub left: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub outcome: ReportOutcome,
+    pub resumed: bool,
+    pub product: String,
+    pub version: String,
+    pub vendor: Option<String>,
+    pub customer: Option<String>,
+    pub installer_digest: String,
+    pub payload_digest: String,
+    pub signer_key_id: String,
+    pub roles: Vec<String>,
+    /// Answers without secrets.
+    pub answers: Map<String, Value>,
+    pub started_at: String,
+    pub finished_at: String,
+    pub duration_s: f64,
+    pub steps: Vec<StepReport>,
+    pub rollback: Option<RollbackSummary>,
+}
+
+impl Report {
+    /// Write `report.json`, `report.txt` and `report.html` into `dir`.
+    pub fn write_all(&self, dir: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(dir.join(JSON_FILE), json + "\n")?;
+        std::fs::write(dir.join(TEXT_FILE), self.text())?;
+        std::fs::write(dir.join(HTML_FILE), self.html())
+    }
+
+    /// Read a report written earlier.
+    pub fn read(dir: &Path) -> std::io::Result<Report> {
+        let text = std::fs::read_to_string(dir.join(JSON_FILE))?;
+        serde_json::from_str(&text).map_err(std::io::Error::other)
+    }
+
+    /// The summary an operator attaches to a change ticket.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} {} — install {}",
+            self.product,
+            self.version,
+            self.outcome.describe()
+        );
+        let _ = writeln!(
+            out,
+            "customer:  {}",
+            self.customer.as_deref().unwrap_or("-")
+        );
+        let _ = writeln!(out, "roles:     {}", join_or_dash(&self.roles));
+        let _ = writeln!(out, "signer:    {}", self.signer_key_id);
+        let _ = writeln!(out, "installer: {}", self.installer_digest);
+        let _ = writeln!(
+            out,
+            "started:   {}  finished: {}  ({:.1} s){}",
+            self.started_at,
+            self.finished_at,
+            self.duration_s,
+            if self.resumed { "  [resumed]" } else { "" }
+        );
+        let _ = writeln!(out, "steps:");
+        for (i, step) in self.steps.iter().enumerate() {
+            let duration = step
+                .duration_s
+                .map(|d| format!("{d:.1} s"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {:>2}. {:<32} {:<12} {:>8}  {}",
+                i + 1,
+                step.name,
+                status_text(step.status),
+                duration,
+                step.message.as_deref().unwrap_or("")
+            );
+        }
+        if let Some(rollback) = &self.rollback {
+            let _ = writeln!(
+                out,
+                "rollback:  {} change(s) undone{}",
+                rollback.undone,
+                if rollback.complete {
+                    ""
+                } else {
+                    "; NOT complete"
+                }
+            );
+            for left in &rollback.left {
+                let _ = writeln!(out, "  left: {left}");
+            }
+        }
+        out
+    }
+
+    /// A self-contained HTML page.
+    pub fn html(&self) -> String {
+        let steps: String = self
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                format!(
+                    "  <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                    i + 1,
+                    escape(&s.name),
+                    status_text(s.status),
+                    s.duration_s
+                        .map(|d| format!("{d:.1} s"))
+                        .unwrap_or_default(),
+                    escape(s.message.as_deref().unwrap_or(""))
+                )
+            })
+            .collect();
+        let answers: String = self
+            .answers
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "  <tr><th>{}</th><td>{}</td></tr>\n",
+                    escape(k),
+                    escape(v.as_str().unwrap_or(&v.to_string()))
+                )
+            })
+            .collect();
+        let rollback = self.rollback.as_ref().map_or(String::new(), |r| {
+            let left: String = r
+                .left
+                .iter()
+                .map(|l| format!("<li>{}</li>", escape(l)))
+                .collect();
+            format!(
+                "<h2>Rollback</h2>\n<p>{} change(s) undone; {}.</p>\n<ul>{left}</ul>",
+                r.undone,
+                if r.complete {
+                    "complete"
+                } else {
+                    "<strong>incomplete</strong>"
+                }
+            )
+        });
+        let title = format!("{} {} — install report", self.product, self.version);
+        let fields = [
+            ("title", escape(&title)),
+            ("outcome", kebab(self.outcome)),
+            ("outcome_text", escape(self.outcome.describe())),
+            ("started", escape(&self.started_at)),
+            ("finished", escape(&self.finished_at)),
+            ("duration", format!("{:.1} s", self.duration_s)),
+            (
+                "product",
+                escape(&format!("{} {}", self.product, self.version)),
+            ),
+            ("vendor", escape(self.vendor.as_deref().unwrap_or("-"))),
+            ("customer", escape(self.customer.as_deref().unwrap_or("-"))),
+            ("roles", escape(&join_or_dash(&self.roles))),
+            ("signer", escape(&self.signer_key_id)),
+            ("digest", escape(&self.installer_digest)),
+            (
+                "resumed",
+                if self.resumed {
+                    "yes".into()
+                } else {
+                    "no".into()
+                },
+            ),
+            ("steps", steps),
+            ("answers", answers),
+            ("rollback", rollback),
+        ];
+        fields
+            .iter()
+            .fold(HTML_TEMPLATE.to_string(), |page, (key, value)| {
+                page.replace(&format!("{{{{{key}}}}}"), value)
+            })
+    }
+}
+
+fn kebab(outcome: ReportOutcome) -> String {
+    serde_json::to_value(outcome)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn status_text(status: StepOutcome) -> &'static str {
+    match status {
+        StepOutcome::Succeeded => "succeeded",
+        StepOutcome::Failed => "failed",
+        StepOutcome::Skipped => "skipped",
+        StepOutcome::RolledBack => "rolled back",
+    }
+}
+
+fn join_or_dash(items: &[String]) -> String {
+    if items.is_empty() {
+        "-".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Report {
+        Report {
+            outcome: ReportOutcome::FailedRolledBack,
+            resumed: true,
+            product: "Fabrikam <Platform>".into(),
+            version: "4.12.0".into(),
+            vendor: Some("Fabrikam Ltd".into()),
+            customer: Some("Contoso".into()),
+            installer_digest: "sha256:00".into(),
+            payload_digest: "blake2b-256:11".into(),
+            signer_key_id: "0123456789ABCDEF".into(),
+            roles: vec!["web".into()],
+            answers: [("Port".to_string(), Value::String("8443".into()))]
+                .into_iter()
+                .collect(),
+            started_at: "2026-11-27T00:00:00Z".into(),
+            finished_at: "2026-11-27T00:01:00Z".into(),
+            duration_s: 60.0,
+            steps: vec![StepReport {
+                name: "Deploy".into(),
+                kind: "deploy-package".into(),
+                status: StepOutcome::RolledBack,
+                start: None,
+                end: None,
+                duration_s: Some(1.5),
+                attempts: 1,
+                message: Some("exit code 1".into()),
+            }],
+            rollback: Some(RollbackSummary {
+                complete: true,
+                undone: 3,
+                left: vec![],
+            }),
+        }
+    }
+
+    #[test]
+    fn the_embedded_html_template_renders_every_placeholder() {
+        let html = sample().html();
+        assert!(!html.contains("{{"), "unfilled placeholder in:\n{html}");
+        assert!(html.contains("Fabrikam &lt;Platform&gt;"), "escaped");
+        assert!(html.contains("failed-rolled-back"));
+        assert!(html.contains("<td>Deploy</td>"));
+    }
+
+    #[test]
+    fn json_has_the_documented_fields() {
+        let value = serde_json::to_value(sample()).unwrap();
+        for field in [
+            "outcome",
+            "resumed",
+            "product",
+            "version",
+            "customer",
+            "installer_digest",
+            "signer_key_id",
+            "roles",
+            "answers",
+            "steps",
+        ] {
+            assert!(value.get(field).is_some(), "missing {field}");
+        }
+        assert_eq!(value["outcome"], "failed-rolled-back");
+        assert_eq!(value["steps"][0]["status"], "rolled-back");
+        for field in ["name", "status", "start", "end", "duration_s"] {
+            assert!(
+                value["steps"][0].get(field).is_some(),
+                "missing steps[].{field}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_summary_lists_steps_and_rollback() {
+        let text = sample().text();
+        assert!(
+            text.contains("install failed; everything was rolled back"),
+            "{text}"
+        );
+        assert!(text.contains("[resumed]"));
+        assert!(text.contains("rolled back"));
+    }
+}
