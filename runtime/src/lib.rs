@@ -15,10 +15,14 @@ pub mod exit;
 pub mod extract;
 /// What the installer binary does: open itself, establish trust, verify, unpack, commit.
 pub mod installer;
+/// The install journal: append-only, fsync'd records of steps and changes, replayed on resume.
+pub mod journal;
 /// Octopus formats the runtime reads: variables files, encrypted sensitive variables.
 pub mod octopus;
 /// Safe extraction of deployment packages (.nupkg, .zip, .tar.gz, .tar) as Calamari does.
 pub mod package;
+/// Rollback: each change to the target journaled before it is made, undone in reverse on failure.
+pub mod rollback;
 /// Secret values (never printed) and scrubbing them out of all output.
 pub mod secret;
 /// Octostache-compatible template engine (`#{...}`).
