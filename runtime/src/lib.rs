@@ -17,6 +17,8 @@ pub mod exit;
 pub mod extract;
 /// What the installer binary does: open itself, establish trust, verify, unpack, commit.
 pub mod installer;
+/// The install journal: append-only, fsync'd records of steps and changes, replayed on resume.
+pub mod journal;
 /// Octopus formats the runtime reads: variables files, encrypted sensitive variables.
 pub mod octopus;
 /// Safe extraction of deployment packages (.nupkg, .zip, .tar.gz, .tar) as Calamari does.
@@ -25,6 +27,8 @@ pub mod package;
 pub mod plan;
 /// The install report: JSON, text for the change ticket, self-contained HTML.
 pub mod report;
+/// Rollback: each change to the target journaled before it is made, undone in reverse on failure.
+pub mod rollback;
 /// Secret values (never printed) and scrubbing them out of all output.
 pub mod secret;
 /// Octostache-compatible template engine (`#{...}`).

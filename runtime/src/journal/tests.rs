@@ -1,0 +1,220 @@
+use super::*;
+use crate::rollback::Change;
+
+fn begin(installer: &str) -> Begin {
+    Begin {
+        installer_id: installer.to_string(),
+        product: "Fabrikam".to_string(),
+        version: "4.12.0".to_string(),
+        customer: Some("Contoso".to_string()),
+        started_at: Timestamp::now(),
+        roles: vec!["web".to_string()],
+    }
+}
+
+fn step_started(index: usize) -> Record {
+    let name = format!("step {index}");
+    Record::StepStarted {
+        index,
+        name,
+        at: Timestamp::now(),
+    }
+}
+
+fn created(id: u64, path: &str) -> Record {
+    Record::Change(Change::FileCreated {
+        id: ChangeId(id),
+        path: PathBuf::from(path),
+    })
+}
+
+fn end(outcome: Outcome) -> Record {
+    Record::End {
+        outcome,
+        at: Timestamp::now(),
+    }
+}
+
+#[test]
+fn replay_gives_steps_changes_and_end() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::create(state_dir.path(), begin("sig-1")).unwrap();
+    journal.append(step_started(0)).unwrap();
+    journal.append(created(1, "/t/a")).unwrap();
+    journal.append(created(2, "/t/b")).unwrap();
+    let finished = Record::StepFinished {
+        index: 0,
+        name: "step 0".to_string(),
+        status: StepStatus::Succeeded,
+        at: Timestamp::now(),
+        message: None,
+    };
+    journal.append(finished).unwrap();
+    journal.append(step_started(1)).unwrap();
+    assert_eq!(journal.next_change_id(), ChangeId(3));
+    drop(journal);
+
+    let (journal, state) = Journal::open(state_dir.path()).unwrap();
+    assert_eq!(state.begin.installer_id, "sig-1");
+    assert_eq!(state.steps[&0].status, Some(StepStatus::Succeeded));
+    assert_eq!(state.steps[&1].status, None);
+    assert_eq!(state.changes.len(), 2);
+    assert!(!state.ended() && !state.rollback_in_progress && state.torn_tail.is_none());
+    assert_eq!(journal.next_change_id(), ChangeId(3));
+}
+
+#[test]
+fn undone_changes_leave_the_replay_but_keep_their_ids_used() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
+    journal.append(created(1, "/t/a")).unwrap();
+    journal.append(created(2, "/t/b")).unwrap();
+    let at = Timestamp::now();
+    let reason = "step failed".to_string();
+    journal.append(Record::RollbackStarted { at, reason }).unwrap();
+    journal.append(Record::Undone { change_id: ChangeId(2) }).unwrap();
+    drop(journal);
+    let (journal, state) = Journal::open(state_dir.path()).unwrap();
+    assert_eq!(state.changes, vec![Change::FileCreated { id: ChangeId(1), path: "/t/a".into() }]);
+    assert!(state.rollback_in_progress);
+    assert_eq!(journal.next_change_id(), ChangeId(3));
+}
+
+#[test]
+fn committed_changes_cannot_be_undone() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
+    journal.append(created(1, "/t/a")).unwrap();
+    journal.append(Record::Committed { at: Timestamp::now() }).unwrap();
+    journal.append(end(Outcome::Succeeded)).unwrap();
+    drop(journal);
+    let (_journal, state) = Journal::open(state_dir.path()).unwrap();
+    assert!(state.changes.is_empty());
+    assert_eq!(state.committed.len(), 1);
+    assert_eq!(state.outcome, Some(Outcome::Succeeded));
+}
+
+#[test]
+fn create_refuses_an_unfinished_install_with_a_hint() {
+    let state_dir = tempfile::tempdir().unwrap();
+    drop(Journal::create(state_dir.path(), begin("sig")).unwrap());
+    let error = Journal::create(state_dir.path(), begin("sig")).unwrap_err();
+    assert!(matches!(error, JournalError::Unfinished { .. }), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("journal.jsonl") && message.contains("hint: run `resume`"));
+}
+
+#[test]
+fn create_moves_a_finished_journal_to_history() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::create(state_dir.path(), begin("old")).unwrap();
+    journal.append(end(Outcome::RolledBack)).unwrap();
+    drop(journal);
+    drop(Journal::create(state_dir.path(), begin("new")).unwrap());
+    let history: Vec<_> = fs::read_dir(state_dir.path().join(HISTORY_DIR)).unwrap().collect();
+    assert_eq!(history.len(), 1);
+    let (_journal, state) = Journal::open(state_dir.path()).unwrap();
+    assert_eq!(state.begin.installer_id, "new");
+}
+
+#[test]
+fn a_journal_without_begin_records_no_install() {
+    let state_dir = tempfile::tempdir().unwrap();
+    // Killed between creating the file and writing `begin`: a torn first line.
+    fs::write(state_dir.path().join(JOURNAL_FILE), b"{\"record\":\"beg").unwrap();
+    let error = Journal::open(state_dir.path()).unwrap_err();
+    assert!(matches!(error, JournalError::NoInstall { .. }), "{error}");
+    drop(Journal::create(state_dir.path(), begin("sig")).unwrap());
+}
+
+#[test]
+fn a_torn_last_line_is_dropped_and_cut_off() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
+    journal.append(created(1, "/t/a")).unwrap();
+    drop(journal);
+    let path = state_dir.path().join(JOURNAL_FILE);
+    let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+    file.write_all(br#"{"record":"change","kind":"file-cre"#).unwrap();
+    drop(file);
+
+    let (mut journal, state) = Journal::open(state_dir.path()).unwrap();
+    assert!(state.torn_tail.unwrap().contains("torn last line"));
+    assert_eq!(state.changes.len(), 1);
+    journal.append(created(2, "/t/b")).unwrap();
+    drop(journal);
+    let (_journal, state) = Journal::open(state_dir.path()).unwrap();
+    assert!(state.torn_tail.is_none());
+    assert_eq!(state.changes.len(), 2);
+}
+
+#[test]
+fn a_damaged_line_is_an_error_naming_file_and_line() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
+    journal.append(created(1, "/t/a")).unwrap();
+    drop(journal);
+    let path = state_dir.path().join(JOURNAL_FILE);
+    let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+    file.write_all(b"not json\n").unwrap();
+    drop(file);
+    let error = Journal::open(state_dir.path()).unwrap_err();
+    assert!(matches!(error, JournalError::Corrupt { line: 3, .. }), "{error}");
+    assert!(error.to_string().contains("journal.jsonl` line 3"), "{error}");
+}
+
+#[test]
+fn a_second_begin_is_damage() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
+    journal.append(Record::Begin(begin("sig"))).unwrap();
+    drop(journal);
+    let error = Journal::open(state_dir.path()).unwrap_err();
+    assert!(matches!(error, JournalError::Corrupt { line: 2, .. }), "{error}");
+}
+
+#[test]
+fn resume_refuses_another_installer() {
+    let state_dir = tempfile::tempdir().unwrap();
+    drop(Journal::create(state_dir.path(), begin("sig-a")).unwrap());
+    let (_journal, state) = Journal::open(state_dir.path()).unwrap();
+    state.check_installer("sig-a").unwrap();
+    let error = state.check_installer("sig-b").unwrap_err();
+    assert!(error.to_string().contains("`sig-a`"), "{error}");
+    assert_eq!(error.exit_status(), crate::exit::ExitStatus::Usage);
+}
+
+#[test]
+fn the_lock_keeps_a_second_installer_out_until_released() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
+    let error = Journal::open(state_dir.path()).unwrap_err();
+    let pid = std::process::id();
+    assert!(matches!(error, JournalError::Locked { .. }), "{error}");
+    assert!(error.to_string().contains(&format!("PID {pid}")), "{error}");
+    drop(journal);
+    Journal::open(state_dir.path()).unwrap();
+}
+
+#[test]
+fn a_lock_file_left_by_a_dead_installer_is_taken_over() {
+    let state_dir = tempfile::tempdir().unwrap();
+    drop(Journal::create(state_dir.path(), begin("sig")).unwrap());
+    // A killed installer leaves its lock file, but not its lock.
+    fs::write(state_dir.path().join("lock"), "999999999\n").unwrap();
+    Journal::open(state_dir.path()).unwrap();
+    let holder = fs::read_to_string(state_dir.path().join("lock")).unwrap();
+    assert_eq!(holder.trim(), std::process::id().to_string());
+}
+
+#[test]
+fn records_are_tagged_json_lines() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
+    journal.append(created(1, "/t/a")).unwrap();
+    drop(journal);
+    let text = fs::read_to_string(state_dir.path().join(JOURNAL_FILE)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with(r#"{"record":"begin","installer-id":"sig""#), "{}", lines[0]);
+    assert_eq!(lines[1], r#"{"record":"change","kind":"file-created","id":1,"path":"/t/a"}"#);
+}

@@ -1,0 +1,372 @@
+//! The rollback transaction: every change an install makes to the target is journaled before
+//! it is made, so that a failed or killed install can be undone byte for byte.
+//!
+//! Modelled on rustup's `Transaction`, with what dropship needs on top: each [`Change`] reaches
+//! the on-disk [`Journal`] (fsync'd) *before* the change is made, so a kill at any instant leaves
+//! a journal that covers everything done; created directories are recorded; [`rollback`] is an
+//! explicit call that returns a [`RollbackReport`] of what it could not undo (never something
+//! only logged from `Drop`); and it is idempotent, so a rollback killed midway is finished by
+//! running it again.
+//!
+//! # Where backups live
+//!
+//! A backup is a hidden sibling of the path it saves: `.NAME.dropship-bak-ID` in the same
+//! directory. That directory is on the target's filesystem by construction, so moving an
+//! original aside and restoring it are `rename`s (atomic, keeping content, mode and times) and
+//! never copies that can fail halfway; and it existed before the install (only pre-existing paths
+//! get backups), so rollback never deletes the directory a backup is in. A single backup
+//! directory at the target's root was rejected: one install may touch several trees (the
+//! package destination, `/etc`), possibly on different filesystems, where a rename would fail.
+//! Files being written (`.NAME.dropship-new-ID`) and backups being copied (`.NAME.dropship-tmp-ID`)
+//! are siblings too, derived from the change, so rollback can remove them after a kill.
+//!
+//! Undoing a change never needs to know whether the change was made: with the record written
+//! first, "the backup is not there" means either the original was never moved or it has already
+//! been moved back, and in both cases the original is in place.
+//!
+//! Known gaps: ownership and times are kept by renames but not by the copies `snapshot` makes
+//! (content and Unix mode are); a snapshot of a symbolic link saves the link, not its target;
+//! directories a rollback has to empty must be writable.
+
+use crate::journal::{Journal, JournalError, Record, Timestamp, checkpoint};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+mod fsops;
+#[cfg(test)]
+mod tests;
+mod undo;
+
+use fsops::{Kind, Sibling};
+pub use undo::{CommitReport, RollbackReport, remove_backups, rollback};
+
+/// Identifies one change within a journal; also names its backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ChangeId(pub u64);
+
+impl fmt::Display for ChangeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// One change to the target, as journaled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case"
+)]
+pub enum Change {
+    /// A file that did not exist; undone by removing it.
+    FileCreated { id: ChangeId, path: PathBuf },
+    /// A directory that did not exist; undone by removing it if it is empty by then.
+    DirCreated { id: ChangeId, path: PathBuf },
+    /// A file moved to `backup` and written anew; undone by moving the backup back.
+    FileReplaced {
+        id: ChangeId,
+        path: PathBuf,
+        backup: PathBuf,
+    },
+    /// A file copied to `backup` before a script changes it where it is.
+    FileModifiedInPlace {
+        id: ChangeId,
+        path: PathBuf,
+        backup: PathBuf,
+    },
+    /// A file moved to `backup` instead of being deleted.
+    FileDeleted {
+        id: ChangeId,
+        path: PathBuf,
+        backup: PathBuf,
+    },
+    /// A directory tree copied to `backup` before a script changes it; undone by removing what
+    /// is there and moving the copy back.
+    DirSnapshot {
+        id: ChangeId,
+        path: PathBuf,
+        backup: PathBuf,
+    },
+    /// A path that did not exist when a snapshot was asked for; undone by removing whatever is
+    /// there then.
+    Absent { id: ChangeId, path: PathBuf },
+}
+
+impl Change {
+    pub fn id(&self) -> ChangeId {
+        match self {
+            Change::FileCreated { id, .. }
+            | Change::DirCreated { id, .. }
+            | Change::FileReplaced { id, .. }
+            | Change::FileModifiedInPlace { id, .. }
+            | Change::FileDeleted { id, .. }
+            | Change::DirSnapshot { id, .. }
+            | Change::Absent { id, .. } => *id,
+        }
+    }
+
+    /// The path on the target this change is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            Change::FileCreated { path, .. }
+            | Change::DirCreated { path, .. }
+            | Change::FileReplaced { path, .. }
+            | Change::FileModifiedInPlace { path, .. }
+            | Change::FileDeleted { path, .. }
+            | Change::DirSnapshot { path, .. }
+            | Change::Absent { path, .. } => path,
+        }
+    }
+
+    /// Where the original is kept, for the kinds that keep one.
+    pub fn backup(&self) -> Option<&Path> {
+        match self {
+            Change::FileReplaced { backup, .. }
+            | Change::FileModifiedInPlace { backup, .. }
+            | Change::FileDeleted { backup, .. }
+            | Change::DirSnapshot { backup, .. } => Some(backup),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self {
+            Change::FileCreated { .. } => "created file",
+            Change::DirCreated { .. } => "created directory",
+            Change::FileReplaced { .. } => "replaced file",
+            Change::FileModifiedInPlace { .. } => "snapshot of file",
+            Change::FileDeleted { .. } => "deleted file",
+            Change::DirSnapshot { .. } => "snapshot of directory",
+            Change::Absent { .. } => "snapshot of absent path",
+        };
+        write!(f, "{what} `{}`", self.path().display())
+    }
+}
+
+/// Why a change could not be recorded or made.
+#[derive(Debug, thiserror::Error)]
+pub enum RollbackError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("{doing} `{path}`: {source}")]
+    Io {
+        doing: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("cannot {doing} `{path}`: {why}")]
+    Conflict {
+        doing: &'static str,
+        path: PathBuf,
+        why: String,
+    },
+}
+
+impl RollbackError {
+    fn io<'a>(doing: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Self + 'a {
+        move |source| RollbackError::Io {
+            doing,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    fn conflict(doing: &'static str, path: &Path, why: impl Into<String>) -> Self {
+        RollbackError::Conflict {
+            doing,
+            path: path.to_path_buf(),
+            why: why.into(),
+        }
+    }
+}
+
+/// Changes to the target, each journaled before it is made. Paths must be absolute (the
+/// journal may be replayed from another working directory).
+#[derive(Debug)]
+pub struct Transaction<'j> {
+    journal: &'j mut Journal,
+    changes: Vec<Change>,
+}
+
+impl<'j> Transaction<'j> {
+    pub fn new(journal: &'j mut Journal) -> Self {
+        Self::resume(journal, Vec::new())
+    }
+
+    /// Continue the transaction of a resumed install (`JournalState::changes`), so that a later
+    /// failure rolls back what was done before the crash as well.
+    pub fn resume(journal: &'j mut Journal, changes: Vec<Change>) -> Self {
+        Transaction { journal, changes }
+    }
+
+    /// The changes not yet undone, in the order made.
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
+    }
+
+    /// The journal, for the engine's own records (steps started and finished).
+    pub fn journal(&mut self) -> &mut Journal {
+        self.journal
+    }
+
+    /// Create `path` and its missing parents, journaling each directory before creating it.
+    pub fn create_dir_all(&mut self, path: &Path) -> Result<(), RollbackError> {
+        for dir in fsops::missing_dirs(absolute(path, "create directory")?)? {
+            let id = self.journal.next_change_id();
+            self.record(Change::DirCreated {
+                id,
+                path: dir.clone(),
+            })?;
+            std::fs::create_dir(&dir).map_err(RollbackError::io("creating directory", &dir))?;
+            checkpoint("after-change");
+        }
+        Ok(())
+    }
+
+    /// Make way for a new file at `path`: record it as created if nothing is there, or move the
+    /// file that is there to its backup. The caller then creates `path` itself.
+    pub fn before_create_file(&mut self, path: &Path) -> Result<(), RollbackError> {
+        self.make_way(path).map(drop)
+    }
+
+    /// Write `bytes` to `path` atomically (a sibling temporary file renamed into place).
+    pub fn write_file(&mut self, path: &Path, bytes: &[u8]) -> Result<(), RollbackError> {
+        self.replace_file_with(path, |temp| std::fs::write(temp, bytes))
+    }
+
+    /// Write `path` atomically with `write`, which is given the temporary file to fill.
+    pub fn replace_file_with(
+        &mut self,
+        path: &Path,
+        write: impl FnOnce(&Path) -> io::Result<()>,
+    ) -> Result<(), RollbackError> {
+        let id = self.make_way(path)?;
+        let temp = fsops::sibling(path, Sibling::New, id);
+        write(&temp)
+            .and_then(|()| fsops::sync_file(&temp))
+            .map_err(RollbackError::io("writing the new content of", path))?;
+        std::fs::rename(&temp, path).map_err(RollbackError::io("moving into place", path))?;
+        checkpoint("after-change");
+        Ok(())
+    }
+
+    /// Delete the file at `path`, keeping it as a backup.
+    pub fn delete_file(&mut self, path: &Path) -> Result<(), RollbackError> {
+        const DOING: &str = "delete";
+        match fsops::kind(absolute(path, DOING)?)? {
+            None => return Err(RollbackError::conflict(DOING, path, "it does not exist")),
+            Some(Kind::Dir) => {
+                return Err(RollbackError::conflict(DOING, path, "it is a directory"));
+            }
+            Some(_) => {}
+        }
+        let id = self.journal.next_change_id();
+        let backup = fsops::free_backup(path, id, DOING)?;
+        self.record(Change::FileDeleted {
+            id,
+            path: path.to_path_buf(),
+            backup: backup.clone(),
+        })?;
+        std::fs::rename(path, &backup).map_err(RollbackError::io("moving aside", path))?;
+        checkpoint("after-change");
+        Ok(())
+    }
+
+    /// Save the file or directory tree at `path` before a script changes it where it is (or
+    /// note that nothing is there, so rollback removes what the script creates).
+    pub fn snapshot(&mut self, path: &Path) -> Result<(), RollbackError> {
+        const DOING: &str = "snapshot";
+        let kind = fsops::kind(absolute(path, DOING)?)?;
+        let id = self.journal.next_change_id();
+        let path_buf = path.to_path_buf();
+        let Some(kind) = kind else {
+            self.record(Change::Absent { id, path: path_buf })?;
+            checkpoint("after-change");
+            return Ok(());
+        };
+        let backup = fsops::free_backup(path, id, DOING)?;
+        self.record(match kind {
+            Kind::Dir => Change::DirSnapshot {
+                id,
+                path: path_buf,
+                backup: backup.clone(),
+            },
+            _ => Change::FileModifiedInPlace {
+                id,
+                path: path_buf,
+                backup: backup.clone(),
+            },
+        })?;
+        // Copy under a temporary name first: a backup is either whole or absent.
+        let temp = fsops::sibling(path, Sibling::Temp, id);
+        fsops::copy_entry(path, &temp)?;
+        std::fs::rename(&temp, &backup).map_err(RollbackError::io("backing up", path))?;
+        checkpoint("after-change");
+        Ok(())
+    }
+
+    /// Keep every change: journal the commit, then remove the backups. What could not be
+    /// removed is reported; [`remove_backups`] retries it from `JournalState::committed`.
+    pub fn commit(self) -> Result<CommitReport, RollbackError> {
+        self.journal.append(Record::Committed {
+            at: Timestamp::now(),
+        })?;
+        Ok(remove_backups(&self.changes))
+    }
+
+    /// Undo every change, newest first (see [`rollback`]).
+    pub fn rollback(self, reason: &str) -> RollbackReport {
+        rollback(self.journal, &self.changes, reason)
+    }
+
+    /// Record a new file at `path`, moving an existing one to its backup; returns the change id.
+    fn make_way(&mut self, path: &Path) -> Result<ChangeId, RollbackError> {
+        const DOING: &str = "write";
+        let kind = fsops::kind(absolute(path, DOING)?)?;
+        let id = self.journal.next_change_id();
+        let path_buf = path.to_path_buf();
+        match kind {
+            None => self.record(Change::FileCreated { id, path: path_buf })?,
+            Some(Kind::Dir) => {
+                return Err(RollbackError::conflict(DOING, path, "it is a directory"));
+            }
+            Some(_) => {
+                let backup = fsops::free_backup(path, id, DOING)?;
+                self.record(Change::FileReplaced {
+                    id,
+                    path: path_buf,
+                    backup: backup.clone(),
+                })?;
+                std::fs::rename(path, &backup).map_err(RollbackError::io("backing up", path))?;
+                checkpoint("after-backup");
+            }
+        }
+        Ok(id)
+    }
+
+    /// Journal a change (on disk before this returns), then remember it.
+    fn record(&mut self, change: Change) -> Result<(), RollbackError> {
+        self.journal.append(Record::Change(change.clone()))?;
+        self.changes.push(change);
+        checkpoint("after-record");
+        Ok(())
+    }
+}
+
+/// Refuse a relative path: the journal must mean the same file wherever it is replayed from.
+fn absolute<'a>(path: &'a Path, doing: &'static str) -> Result<&'a Path, RollbackError> {
+    if path.is_absolute() {
+        Ok(path)
+    } else {
+        Err(RollbackError::conflict(
+            doing,
+            path,
+            "the path is not absolute",
+        ))
+    }
+}
