@@ -19,6 +19,8 @@ pub mod installer;
 pub mod octopus;
 /// Safe extraction of deployment packages (.nupkg, .zip, .tar.gz, .tar) as Calamari does.
 pub mod package;
+/// Running Octopus scripts (bash, sh, python, pwsh) as Calamari does, output scrubbed.
+pub mod script;
 /// Secret values (never printed) and scrubbing them out of all output.
 pub mod secret;
 /// Octostache-compatible template engine (`#{...}`).
