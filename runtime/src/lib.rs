@@ -29,6 +29,8 @@ pub mod plan;
 pub mod report;
 /// Rollback: each change to the target journaled before it is made, undone in reverse on failure.
 pub mod rollback;
+/// Running Octopus scripts (bash, sh, python, pwsh) as Calamari does, output scrubbed.
+pub mod script;
 /// Secret values (never printed) and scrubbing them out of all output.
 pub mod secret;
 /// Octostache-compatible template engine (`#{...}`).

@@ -1,0 +1,353 @@
+//! Writing a run's private directory: our bootstrap for the syntax, the variables file and (when
+//! needed) the script, and choosing the command line that runs them.
+//!
+//! The directory is made 0700 and every file in it 0600, so variable values (secrets included)
+//! are readable only by this user, and only while the run lasts: [`Prepared`] owns the directory
+//! and deletes it when dropped. The command line holds only paths inside that directory.
+//!
+//! The script runs in place (so `BASH_SOURCE`/`__file__` point into the working directory, as with
+//! Calamari) when the working directory already holds it byte for byte — package scripts, which
+//! Calamari does not template. A templated body may hold secrets, so it is written to the private
+//! directory instead of next to the vendor's files; only its directory differs from Calamari.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::{ScriptError, ScriptRequest, ScriptVariable, Syntax};
+
+const BASH_HELPERS: &str = include_str!("bootstrap/bash.sh");
+const PYTHON_HELPERS: &str = include_str!("bootstrap/python.py");
+const PWSH_HELPERS: &str = include_str!("bootstrap/pwsh.ps1");
+
+/// A run's private directory and the command that starts the script.
+pub(super) struct Prepared {
+    /// Deleted (with everything in it) when this is dropped; never read, only owned.
+    _dir: tempfile::TempDir,
+    pub program: &'static str,
+    pub args: Vec<OsString>,
+}
+
+/// Write the private directory for `request` and work out the command line.
+pub(super) fn prepare(request: &ScriptRequest<'_>) -> Result<Prepared, ScriptError> {
+    let script_name = script_name(request)?;
+    let dir = tempfile::Builder::new()
+        .prefix("dropship-script-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .map_err(|source| ScriptError::TempFile {
+            step: request.step.to_string(),
+            role: "the private script directory",
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let writer = Writer {
+        step: request.step,
+        dir: dir.path(),
+    };
+    let script = place_script(request, &writer, &script_name)?;
+    let bootstrap = dir.path().join(format!("Bootstrap.{script_name}"));
+    let variables = unique_variables(request.variables);
+    let args = match request.syntax {
+        Syntax::Bash | Syntax::Sh => {
+            shell_files(request, &writer, &variables, &script, &bootstrap)?;
+            vec![bootstrap.into_os_string()]
+        }
+        Syntax::Python => {
+            let config = python_config(request, &writer, &variables, &script)?;
+            writer.write("the python bootstrap", &bootstrap, PYTHON_HELPERS)?;
+            vec!["-u".into(), bootstrap.into_os_string(), config.into_os_string()]
+        }
+        Syntax::PowerShell => {
+            pwsh_files(request, &writer, &variables, &script, &bootstrap)?;
+            let mut args: Vec<OsString> = ["-NoLogo", "-NoProfile", "-NonInteractive"]
+                .into_iter()
+                .chain(["-ExecutionPolicy", "Unrestricted", "-File"])
+                .map(OsString::from)
+                .collect();
+            args.push(bootstrap.into_os_string());
+            args
+        }
+    };
+    Ok(Prepared {
+        _dir: dir,
+        program: request.syntax.interpreter(),
+        args,
+    })
+}
+
+/// The script's file name: the caller's plain name, with the syntax's extension when missing.
+fn script_name(request: &ScriptRequest<'_>) -> Result<String, ScriptError> {
+    let name = request.file_name;
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
+        return Err(ScriptError::BadFileName {
+            step: request.step.to_string(),
+            name: name.to_string(),
+        });
+    }
+    let extension = request.syntax.extension();
+    let has_extension = Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case(extension));
+    Ok(if has_extension {
+        name.to_string()
+    } else {
+        format!("{name}.{extension}")
+    })
+}
+
+/// Where the script runs from: in place when the working directory already holds exactly this
+/// text, otherwise a private copy.
+fn place_script(
+    request: &ScriptRequest<'_>,
+    writer: &Writer<'_>,
+    script_name: &str,
+) -> Result<PathBuf, ScriptError> {
+    // Calamari rewrites shell scripts with LF endings before running them (§1.1).
+    let body = match request.syntax {
+        Syntax::Bash | Syntax::Sh => request.body.replace("\r\n", "\n"),
+        Syntax::Python | Syntax::PowerShell => request.body.to_string(),
+    };
+    let in_place = request.working_dir.join(script_name);
+    if std::fs::read(&in_place).is_ok_and(|on_disk| on_disk == body.as_bytes()) {
+        return Ok(in_place);
+    }
+    let copy = writer.dir.join(script_name);
+    writer.write("the script", &copy, &body)?;
+    Ok(copy)
+}
+
+/// Variables by name, the last value winning, in first-seen order (stable files for tests).
+fn unique_variables(variables: &[ScriptVariable]) -> Vec<(&str, &str)> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut unique: Vec<(&str, &str)> = Vec::new();
+    for variable in variables {
+        match index.get(variable.name.as_str()) {
+            Some(&at) => unique[at].1 = &variable.value,
+            None => {
+                index.insert(&variable.name, unique.len());
+                unique.push((&variable.name, &variable.value));
+            }
+        }
+    }
+    unique
+}
+
+/// bash/sh: the helpers, the variables as a `case` table, and the wrapper that sources them and
+/// then the script (Calamari's `Bootstrap.*` file, §1.1).
+fn shell_files(
+    request: &ScriptRequest<'_>,
+    writer: &Writer<'_>,
+    variables: &[(&str, &str)],
+    script: &Path,
+    bootstrap: &Path,
+) -> Result<(), ScriptError> {
+    let helpers = writer.dir.join("helpers.sh");
+    writer.write("the shell helpers", &helpers, BASH_HELPERS)?;
+    let table = writer.dir.join("variables.sh");
+    writer.write("the variables file", &table, &shell_variables(variables))?;
+    let parameters = request.parameters.unwrap_or("");
+    let run = match request.syntax {
+        // Pasted verbatim: the parameters are shell code, as in Calamari (§4.3).
+        Syntax::Bash => format!("source {} {parameters}", sh_quote(&script.to_string_lossy())),
+        // POSIX `.` takes no arguments: set the positional parameters first.
+        _ => format!(
+            "set -- {parameters}\n. {}",
+            sh_quote(&script.to_string_lossy())
+        ),
+    };
+    let wrapper = format!(
+        "# Written by dropship for step {step}; deleted after the run.\n. {table}\n. {helpers}\n{run}\n",
+        step = sh_quote(request.step).replace('\n', " "),
+        helpers = sh_quote(&helpers.to_string_lossy()),
+        table = sh_quote(&table.to_string_lossy()),
+    );
+    writer.write("the bootstrap", bootstrap, &wrapper)
+}
+
+/// The `case` table behind `get_octopusvariable`: exact, case-sensitive names; values printed
+/// with no trailing newline. Single-quoted patterns match literally (`[`, `*`, spaces).
+fn shell_variables(variables: &[(&str, &str)]) -> String {
+    let mut out = String::from("__dropship_get() {\n  case \"$1\" in\n");
+    for (name, value) in variables {
+        out.push_str(&format!(
+            "    {}) printf '%s' {} ;;\n",
+            sh_quote(name),
+            sh_quote(value)
+        ));
+    }
+    out.push_str("    *) return 1 ;;\n  esac\n}\n");
+    out
+}
+
+/// Quote for POSIX shells: everything literal.
+fn sh_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// python: the JSON file the bootstrap reads (script path, arguments, variables).
+fn python_config(
+    request: &ScriptRequest<'_>,
+    writer: &Writer<'_>,
+    variables: &[(&str, &str)],
+    script: &Path,
+) -> Result<PathBuf, ScriptError> {
+    let config = serde_json::json!({
+        "script": script.to_string_lossy(),
+        "arguments": split_arguments(request.parameters.unwrap_or("")),
+        "variables": variables,
+    });
+    let path = writer.dir.join("variables.json");
+    writer.write("the variables file", &path, &config.to_string())?;
+    Ok(path)
+}
+
+/// pwsh: the helpers, the variables as JSON, and the wrapper that dot-sources the script with
+/// its parameters pasted verbatim (§3.1).
+fn pwsh_files(
+    request: &ScriptRequest<'_>,
+    writer: &Writer<'_>,
+    variables: &[(&str, &str)],
+    script: &Path,
+    bootstrap: &Path,
+) -> Result<(), ScriptError> {
+    let helpers = writer.dir.join("helpers.ps1");
+    writer.write("the PowerShell helpers", &helpers, PWSH_HELPERS)?;
+    let table = writer.dir.join("variables.json");
+    // An object, not a bare array: PowerShell would unroll a one-pair array into its two strings.
+    let json = serde_json::json!({ "variables": variables });
+    writer.write("the variables file", &table, &json.to_string())?;
+    let wrapper = format!(
+        "# Written by dropship; deleted after the run.\n\
+         . {helpers} -VariablesFile {table}\n\
+         try {{\n  . {script} {parameters}\n}} catch {{\n  \
+         [Console]::Error.WriteLine(($_ | Out-String))\n  exit 1\n}}\n\
+         if ((Test-Path variable:global:LASTEXITCODE)) {{ exit $LASTEXITCODE }}\n",
+        helpers = ps_quote(&helpers.to_string_lossy()),
+        table = ps_quote(&table.to_string_lossy()),
+        script = ps_quote(&script.to_string_lossy()),
+        parameters = request.parameters.unwrap_or(""),
+    );
+    writer.write("the bootstrap", bootstrap, &wrapper)
+}
+
+/// Quote for PowerShell: a single-quoted string, quotes doubled.
+fn ps_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Split a parameter string as .NET splits a process argument string (Windows rules, which
+/// Calamari's Python command line goes through, §4.3): whitespace separates, double quotes group,
+/// `\"` is a literal quote, and backslashes are literal unless they precede a quote.
+pub(super) fn split_arguments(text: &str) -> Vec<String> {
+    let mut arguments = Vec::new();
+    let mut current = String::new();
+    let (mut quoted, mut started) = (false, false);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let mut count = 1;
+                while chars.next_if_eq(&'\\').is_some() {
+                    count += 1;
+                }
+                if chars.peek() == Some(&'"') {
+                    current.extend(std::iter::repeat_n('\\', count / 2));
+                    if count % 2 == 1 {
+                        current.push('"');
+                        chars.next();
+                    }
+                } else {
+                    current.extend(std::iter::repeat_n('\\', count));
+                }
+                started = true;
+            }
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                current.push('"');
+            }
+            '"' => (quoted, started) = (!quoted, true),
+            c if c.is_whitespace() && !quoted => {
+                if started {
+                    arguments.push(std::mem::take(&mut current));
+                    started = false;
+                }
+            }
+            c => {
+                current.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        arguments.push(current);
+    }
+    arguments
+}
+
+/// Writes 0600 files into the private directory, naming the file and its role on failure.
+struct Writer<'a> {
+    step: &'a str,
+    dir: &'a Path,
+}
+
+impl Writer<'_> {
+    fn write(&self, role: &'static str, path: &Path, text: &str) -> Result<(), ScriptError> {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .and_then(|mut file| file.write_all(text.as_bytes()))
+            .map_err(|source| ScriptError::TempFile {
+                step: self.step.to_string(),
+                role,
+                path: path.to_path_buf(),
+                source,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_split_like_dotnet() {
+        assert_eq!(split_arguments(""), Vec::<String>::new());
+        assert_eq!(split_arguments("  a  b "), ["a", "b"]);
+        assert_eq!(split_arguments(r#""Para meter0" x"#), ["Para meter0", "x"]);
+        assert_eq!(split_arguments(r#"a\"b"#), [r#"a"b"#]);
+        assert_eq!(split_arguments(r#"a\\"b c" d"#), [r#"a\b c"#, "d"]);
+        assert_eq!(split_arguments(r"C:\dir\ x"), [r"C:\dir\", "x"]);
+        assert_eq!(split_arguments(r#""""#), [""]);
+        assert_eq!(split_arguments(r#""a""b""#), [r#"a"b"#]);
+    }
+
+    #[test]
+    fn shell_quoting_is_literal() {
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+        assert_eq!(ps_quote("it's"), "'it''s'");
+    }
+
+    #[test]
+    fn later_variables_win() {
+        let v = |n: &str, val: &str| ScriptVariable {
+            name: n.into(),
+            value: val.into(),
+            sensitive: false,
+        };
+        let vars = [v("A", "1"), v("B", "2"), v("A", "3")];
+        assert_eq!(unique_variables(&vars), [("A", "3"), ("B", "2")]);
+    }
+
+    #[test]
+    fn variables_table_quotes_names_and_values() {
+        let table = shell_variables(&[("Octopus.Action[Web *].X", "a'b")]);
+        assert!(table.contains(r"'Octopus.Action[Web *].X') printf '%s' 'a'\''b' ;;"));
+    }
+}
