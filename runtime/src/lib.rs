@@ -23,6 +23,8 @@ pub mod package;
 pub mod plan;
 /// Secret values (never printed) and scrubbing them out of all output.
 pub mod secret;
+/// Step executors: preflight checks, waiting for a URL to become healthy.
+pub mod steps;
 /// Octostache-compatible template engine (`#{...}`).
 pub mod template;
 /// Signatures and trust: pinned keys, key ids, minisign verification of the signed prefix.
