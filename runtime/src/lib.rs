@@ -33,6 +33,8 @@ pub mod rollback;
 pub mod script;
 /// Secret values (never printed) and scrubbing them out of all output.
 pub mod secret;
+/// Step executors: preflight checks, waiting for a URL to become healthy.
+pub mod steps;
 /// Octostache-compatible template engine (`#{...}`).
 pub mod template;
 /// Signatures and trust: pinned keys, key ids, minisign verification of the signed prefix.
