@@ -9,6 +9,8 @@ pub mod answers;
 pub mod config;
 /// The installer file: trailer, manifest, payload codec, reading and writing the parts.
 pub mod container;
+/// The install engine: steps in order, roles, conditions, retries, journal, rollback, resume.
+pub mod engine;
 /// Names of every `DROPSHIP_*` environment variable.
 pub mod env;
 /// Exit codes of both binaries, typed once.
