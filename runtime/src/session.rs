@@ -1,0 +1,87 @@
+//! A verified installer, its payload unpacked into a private temporary directory, its plan and
+//! customer profile parsed: what every installing command starts from.
+
+use crate::container::InstallerFile;
+use crate::extract::{self, ExtractError};
+use crate::plan::{self, CustomerProfile, Plan, PlanErrors};
+use crate::trust::TrustedSigner;
+use crate::ui;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+/// Why a session could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
+    #[error(transparent)]
+    Plan(#[from] PlanErrors),
+    #[error("creating a private directory for the payload: {0}")]
+    Temp(std::io::Error),
+    #[error("the payload has no `{0}`; the installer was not built by `dropship build`")]
+    Missing(&'static str),
+}
+
+impl SessionError {
+    pub fn exit_status(&self) -> crate::exit::ExitStatus {
+        match self {
+            SessionError::Extract(e) => e.exit_status(),
+            SessionError::Temp(_) => crate::exit::ExitStatus::Failure,
+            _ => crate::exit::ExitStatus::Integrity,
+        }
+    }
+}
+
+/// Everything an install runs from.
+pub struct Session {
+    pub file: InstallerFile,
+    pub signer: TrustedSigner,
+    payload: tempfile::TempDir,
+    pub plan: Plan,
+    pub profile: Option<CustomerProfile>,
+    /// `sha256:HEX` of the signature block, which commits to every signed byte of the file:
+    /// identifies this installer in the journal and the report.
+    pub installer_digest: String,
+}
+
+impl Session {
+    /// Verify and unpack the payload (one pass), then parse the plan and profile.
+    pub fn open(file: InstallerFile, signer: TrustedSigner) -> Result<Session, SessionError> {
+        let payload = tempfile::Builder::new().prefix("dropship-payload-").tempdir().map_err(SessionError::Temp)?;
+        let progress = ui::byte_progress("verifying and unpacking", file.manifest.payload.bytes);
+        extract::verify_and_unpack(&file, &signer, payload.path(), &|n| progress.set(n))?;
+        progress.finish();
+        let plan_bytes = std::fs::read(payload.path().join("plan.json")).map_err(|_| SessionError::Missing("plan.json"))?;
+        let plan = Plan::parse(&plan_bytes, "plan.json (in the installer)")?;
+        let profile = match std::fs::read(payload.path().join("customer.json")) {
+            Ok(bytes) => Some(plan::parse_profile(&bytes, "customer.json (in the installer)")?),
+            Err(_) => None,
+        };
+        let installer_digest = format!("sha256:{}", hex(&Sha256::digest(file.signature.as_bytes())));
+        Ok(Session {
+            file,
+            signer,
+            payload,
+            plan,
+            profile,
+            installer_digest,
+        })
+    }
+
+    /// The drop, as unpacked.
+    pub fn drop_root(&self) -> PathBuf {
+        self.payload.path().join("drop")
+    }
+
+    /// Roles chosen on the command line, else the profile's defaults.
+    pub fn default_roles(&self, given: &[String]) -> Vec<String> {
+        if !given.is_empty() {
+            return given.to_vec();
+        }
+        self.profile.as_ref().map(|p| p.roles.clone()).unwrap_or_default()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
