@@ -223,13 +223,25 @@ fn output_variables_plain_and_sensitive() {
     .run();
     let vars = &ran.outcome.output_variables;
     assert_eq!(vars.len(), 3);
-    assert_eq!((vars[0].name.as_str(), vars[0].value.as_str()), ("Plain", "hello world"));
+    assert_eq!(
+        (vars[0].name.as_str(), vars[0].value.as_str()),
+        ("Plain", "hello world")
+    );
     assert!(!vars[0].sensitive);
-    assert_eq!((vars[1].name.as_str(), vars[1].value.as_str()), ("Token", "tok-9f8e7d6c"));
+    assert_eq!(
+        (vars[1].name.as_str(), vars[1].value.as_str()),
+        ("Token", "tok-9f8e7d6c")
+    );
     assert!(vars[1].sensitive);
-    assert_eq!((vars[2].name.as_str(), vars[2].value.as_str()), ("Empty", ""));
+    assert_eq!(
+        (vars[2].name.as_str(), vars[2].value.as_str()),
+        ("Empty", "")
+    );
     assert!(!ran.all_text().contains("tok-9f8e7d6c"));
-    assert!(ran.stdout().contains(&format!("token is {REDACTED}").as_str()));
+    assert!(
+        ran.stdout()
+            .contains(&format!("token is {REDACTED}").as_str())
+    );
 }
 
 #[test]
@@ -257,7 +269,10 @@ fn fail_step_sets_the_message_and_ends_the_script() {
     .run();
     assert_eq!(ran.outcome.exit_code, Some(1));
     assert!(!ran.outcome.succeeded());
-    assert_eq!(ran.outcome.failure_message.as_deref(), Some("Database is down"));
+    assert_eq!(
+        ran.outcome.failure_message.as_deref(),
+        Some("Database is down")
+    );
     assert_eq!(ran.stdout(), ["before"]);
 
     let python = Case::new(Syntax::Python, "failstep('nope')\nprint('after')\n").run();
@@ -276,9 +291,16 @@ fn artifacts_are_absolute_and_a_missing_one_fails_with_127() {
     assert!(ran.outcome.succeeded(), "{:?}", ran.lines);
     let expected = case.dir().canonicalize().unwrap().join("logs/out.log");
     assert_eq!(ran.outcome.artifacts, [expected]);
-    assert!(ran.stdout().contains(&"Collecting logs/out.log as an artifact..."));
+    assert!(
+        ran.stdout()
+            .contains(&"Collecting logs/out.log as an artifact...")
+    );
 
-    let missing = Case::new(Syntax::Bash, "new_octopusartifact nothere.log\necho after\n").run();
+    let missing = Case::new(
+        Syntax::Bash,
+        "new_octopusartifact nothere.log\necho after\n",
+    )
+    .run();
     assert_eq!(missing.outcome.exit_code, Some(127));
     assert!(missing.stdout().is_empty());
 }
@@ -289,7 +311,10 @@ fn exit_codes_follow_the_script() {
     assert_eq!(code(Syntax::Bash, "exit 3"), Some(3));
     assert_eq!(code(Syntax::Bash, "echo x\nfalse"), Some(1));
     assert_eq!(code(Syntax::Bash, "false\necho still here"), Some(0));
-    assert_eq!(code(Syntax::Bash, "set -e\nfalse\necho unreachable"), Some(1));
+    assert_eq!(
+        code(Syntax::Bash, "set -e\nfalse\necho unreachable"),
+        Some(1)
+    );
     assert_eq!(code(Syntax::Sh, "exit 4"), Some(4));
     assert_eq!(code(Syntax::Python, "raise ValueError('x')"), Some(1));
     assert_eq!(code(Syntax::Python, "import sys\nsys.exit(7)"), Some(7));
@@ -305,7 +330,10 @@ fn helpers_work_under_strict_mode() {
     .run();
     assert!(ran.outcome.succeeded(), "{:?}", ran.lines);
     assert!(ran.lines.contains(&OutputLine::Verbose("a   b *".into())));
-    assert!(ran.lines.contains(&OutputLine::Verbose("Progress 50%: half".into())));
+    assert!(
+        ran.lines
+            .contains(&OutputLine::Verbose("Progress 50%: half".into()))
+    );
     assert_eq!(ran.stdout(), ["done"]);
 }
 
@@ -334,7 +362,8 @@ fn a_script_already_in_the_working_directory_runs_in_place() {
     assert_eq!(ran.stdout(), [expected.to_str().unwrap()]);
 
     // A templated body differs from the file on disk: it runs from the private directory.
-    case.body = "echo \"$(basename \"${BASH_SOURCE[0]}\") $(dirname \"${BASH_SOURCE[0]}\")\"\n".into();
+    case.body =
+        "echo \"$(basename \"${BASH_SOURCE[0]}\") $(dirname \"${BASH_SOURCE[0]}\")\"\n".into();
     let ran = case.run();
     let line = ran.stdout()[0].to_string();
     assert!(line.starts_with("Deploy.sh "), "{line}");
@@ -349,6 +378,33 @@ fn process_is_gone(pid: &str) -> bool {
             .rsplit_once(')')
             .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
     }
+}
+
+#[test]
+fn dollar_zero_is_a_relative_bootstrap_name_as_in_calamari() {
+    let mut case = Case::new(
+        Syntax::Bash,
+        "echo \"$0\"\ncd \"$(dirname \"$0\")\"\npwd -P\n",
+    );
+    case.file_name = "Deploy.sh".into();
+    let ran = case.run();
+    let canonical = case.dir().canonicalize().unwrap();
+    assert_eq!(
+        ran.stdout(),
+        ["Bootstrap.Deploy.sh", canonical.to_str().unwrap()]
+    );
+}
+
+#[test]
+fn a_background_process_holding_the_pipes_does_not_hang_the_run() {
+    let case = Case::new(Syntax::Bash, "sleep 30 &\necho $! > bg.pid\necho done\n");
+    let started = Instant::now();
+    let ran = case.run();
+    assert!(ran.outcome.succeeded());
+    assert_eq!(ran.stdout(), ["done"]);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let pid = std::fs::read_to_string(case.dir().join("bg.pid")).unwrap();
+    let _ = std::process::Command::new("kill").arg(pid.trim()).status();
 }
 
 #[test]
@@ -376,7 +432,10 @@ fn timeout_kills_the_script_and_its_children() {
 
 #[test]
 fn a_script_that_ignores_sigterm_is_killed_after_the_grace() {
-    let mut case = Case::new(Syntax::Bash, "trap '' TERM\necho ready\nwhile :; do sleep 0.1; done\n");
+    let mut case = Case::new(
+        Syntax::Bash,
+        "trap '' TERM\necho ready\nwhile :; do sleep 0.1; done\n",
+    );
     case.timeout = Some(Duration::from_millis(500));
     let started = Instant::now();
     let ran = case.run();
@@ -428,7 +487,10 @@ fn secrets_never_reach_argv_or_the_environment() {
     for case in [&shell, &python] {
         let raw = std::fs::read(case.dir().join("proc.bin")).unwrap();
         let raw = String::from_utf8_lossy(&raw);
-        assert!(raw.contains("Bootstrap."), "the dump should hold the command line: {raw}");
+        assert!(
+            raw.contains("Bootstrap."),
+            "the dump should hold the command line: {raw}"
+        );
         assert!(!raw.contains(PLANTED));
         assert!(!raw.contains(&b64(PLANTED)));
     }
@@ -463,7 +525,7 @@ fn the_private_directory_is_private_and_removed_after_the_run() {
     for timeout in [None, Some(Duration::from_secs(2))] {
         let mut case = Case::new(
             Syntax::Bash,
-            "d=$(dirname \"$0\")\necho \"$d\"\nstat -c %a \"$d\" \"$d/variables.sh\"\nsleep 30\n",
+            "d=$(dirname \"${BASH_SOURCE[0]}\")\necho \"$d\"\nstat -c %a \"$d\" \"$d/variables.sh\"\nsleep 30\n",
         )
         .var("X", "y");
         case.timeout = timeout.or(Some(Duration::from_secs(60)));
@@ -494,7 +556,10 @@ fn parameters_holding_a_secret_are_refused() {
 fn a_bad_file_name_is_refused() {
     let mut case = Case::new(Syntax::Bash, "true");
     case.file_name = "../escape.sh".into();
-    assert!(matches!(case.try_run(), Err(ScriptError::BadFileName { .. })));
+    assert!(matches!(
+        case.try_run(),
+        Err(ScriptError::BadFileName { .. })
+    ));
 }
 
 #[test]
@@ -505,9 +570,18 @@ fn syntax_names_and_extensions() {
     assert_eq!(Syntax::from_name("python"), Some(Syntax::Python));
     assert_eq!(Syntax::from_name("sh"), Some(Syntax::Sh));
     assert_eq!(Syntax::from_name("CSharp"), None);
-    assert_eq!(Syntax::from_extension(Path::new("a/Deploy.sh")), Some(Syntax::Bash));
-    assert_eq!(Syntax::from_extension(Path::new("x.PS1")), Some(Syntax::PowerShell));
-    assert_eq!(Syntax::from_extension(Path::new("x.py")), Some(Syntax::Python));
+    assert_eq!(
+        Syntax::from_extension(Path::new("a/Deploy.sh")),
+        Some(Syntax::Bash)
+    );
+    assert_eq!(
+        Syntax::from_extension(Path::new("x.PS1")),
+        Some(Syntax::PowerShell)
+    );
+    assert_eq!(
+        Syntax::from_extension(Path::new("x.py")),
+        Some(Syntax::Python)
+    );
     assert_eq!(Syntax::from_extension(Path::new("x.csx")), None);
     assert!(Syntax::Bash.available() && Syntax::Sh.available());
 }

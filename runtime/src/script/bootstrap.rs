@@ -54,12 +54,23 @@ pub(super) fn prepare(request: &ScriptRequest<'_>) -> Result<Prepared, ScriptErr
     let args = match request.syntax {
         Syntax::Bash | Syntax::Sh => {
             shell_files(request, &writer, &variables, &script, &bootstrap)?;
-            vec![bootstrap.into_os_string()]
+            // `$0` is the relative name `Bootstrap.<script>` as under Calamari, whose bootstrap
+            // sits in the working directory, so `cd "$(dirname "$0")"` stays there.
+            let source = format!(". {}", sh_quote(&bootstrap.to_string_lossy()));
+            vec![
+                "-c".into(),
+                source.into(),
+                format!("Bootstrap.{script_name}").into(),
+            ]
         }
         Syntax::Python => {
             let config = python_config(request, &writer, &variables, &script)?;
             writer.write("the python bootstrap", &bootstrap, PYTHON_HELPERS)?;
-            vec!["-u".into(), bootstrap.into_os_string(), config.into_os_string()]
+            vec![
+                "-u".into(),
+                bootstrap.into_os_string(),
+                config.into_os_string(),
+            ]
         }
         Syntax::PowerShell => {
             pwsh_files(request, &writer, &variables, &script, &bootstrap)?;
@@ -153,7 +164,10 @@ fn shell_files(
     let parameters = request.parameters.unwrap_or("");
     let run = match request.syntax {
         // Pasted verbatim: the parameters are shell code, as in Calamari (§4.3).
-        Syntax::Bash => format!("source {} {parameters}", sh_quote(&script.to_string_lossy())),
+        Syntax::Bash => format!(
+            "source {} {parameters}",
+            sh_quote(&script.to_string_lossy())
+        ),
         // POSIX `.` takes no arguments: set the positional parameters first.
         _ => format!(
             "set -- {parameters}\n. {}",

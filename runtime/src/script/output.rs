@@ -115,9 +115,9 @@ impl<'s> Output<'s> {
         self.outcome
     }
 
-    /// A line of text for the caller (say, a note about a timeout), scrubbed like the rest.
-    pub fn note(&mut self, line: OutputLine) {
-        (self.sink)(line);
+    /// A warning of our own (say, about a timeout), scrubbed like the rest.
+    pub fn warn(&mut self, text: &str) {
+        self.emit(Level::Warning, text);
     }
 
     fn emit(&mut self, level: Level, text: &str) {
@@ -154,7 +154,10 @@ impl<'s> Output<'s> {
 
     fn set_variable(&mut self, message: &ServiceMessage) {
         let Some(name) = message.attribute("name").filter(|n| !n.is_empty()) else {
-            self.emit(Level::Warning, "Ignored a setVariable message without a name");
+            self.emit(
+                Level::Warning,
+                "Ignored a setVariable message without a name",
+            );
             return;
         };
         let value = message.attribute("value").unwrap_or_default();
@@ -175,7 +178,10 @@ impl<'s> Output<'s> {
     fn artifact(&mut self, message: &ServiceMessage) {
         match message.attribute("path").filter(|p| !p.is_empty()) {
             Some(path) => self.outcome.artifacts.push(PathBuf::from(path)),
-            None => self.emit(Level::Warning, "Ignored a createArtifact message without a path"),
+            None => self.emit(
+                Level::Warning,
+                "Ignored a createArtifact message without a path",
+            ),
         }
     }
 
@@ -267,7 +273,10 @@ mod tests {
     fn result_message_artifact_and_mask() {
         let lines = [
             format!("##octopus[mask value='{}']", encode("hidden-42")),
-            format!("##octopus[resultMessage message='{}']", encode("no hidden-42")),
+            format!(
+                "##octopus[resultMessage message='{}']",
+                encode("no hidden-42")
+            ),
             format!("##octopus[createArtifact path='{}']", encode("/tmp/a.log")),
             "hidden-42".to_string(),
         ];

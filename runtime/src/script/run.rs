@@ -84,11 +84,7 @@ fn spawn(request: &ScriptRequest<'_>, prepared: &Prepared) -> Result<Child, Scri
 
 /// Read `stream` line by line on its own thread, sending each line (lossy UTF-8, without `\n`
 /// or `\r\n`) until end of file or until nobody listens.
-fn pump<R: Read + Send + 'static>(
-    stream: R,
-    sender: Sender<Line>,
-    wrap: fn(String) -> Line,
-) {
+fn pump<R: Read + Send + 'static>(stream: R, sender: Sender<Line>, wrap: fn(String) -> Line) {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(stream);
         let mut buffer = Vec::new();
@@ -150,10 +146,13 @@ fn note_stop(request: &ScriptRequest<'_>, stop: Stop, output: &mut Output<'_>) {
         ),
         _ => format!("Cancelled: stopping the script of step `{}`", request.step),
     };
-    output.note(OutputLine::Warning(text));
+    output.warn(&text);
 }
 
-fn try_wait(request: &ScriptRequest<'_>, child: &mut Child) -> Result<Option<ExitStatus>, ScriptError> {
+fn try_wait(
+    request: &ScriptRequest<'_>,
+    child: &mut Child,
+) -> Result<Option<ExitStatus>, ScriptError> {
     child.try_wait().map_err(|source| {
         // We can no longer watch it: do not leave it running unattended.
         signal_group(child, libc::SIGKILL);

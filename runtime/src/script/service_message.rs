@@ -183,12 +183,18 @@ mod tests {
             assert_eq!(m.name, name);
             assert!(m.attributes.is_empty());
         }
-        assert_eq!(message("##octopus[ stdout-warning ]").name, "stdout-warning");
+        assert_eq!(
+            message("##octopus[ stdout-warning ]").name,
+            "stdout-warning"
+        );
     }
 
     #[test]
     fn empty_value_is_empty_text() {
-        let m = message(&format!("##octopus[setVariable name='{}' value='']", encode("E")));
+        let m = message(&format!(
+            "##octopus[setVariable name='{}' value='']",
+            encode("E")
+        ));
         assert_eq!(m.attribute("value"), Some(""));
     }
 
@@ -205,7 +211,10 @@ mod tests {
 
     #[test]
     fn leading_blanks_are_allowed_mid_line_is_not() {
-        assert_eq!(message("  ##octopus[stdout-verbose]").name, "stdout-verbose");
+        assert_eq!(
+            message("  ##octopus[stdout-verbose]").name,
+            "stdout-verbose"
+        );
         assert!(is_plain("echo ##octopus[stdout-verbose]"));
     }
 

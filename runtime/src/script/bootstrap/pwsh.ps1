@@ -34,7 +34,7 @@ foreach ($name in @($global:OctopusParameters.Keys)) {
     }
 }
 
-function Write-ServiceMessage([string] $name, [hashtable] $attributes) {
+function Write-ServiceMessage([string] $name, [Collections.IDictionary] $attributes) {
     $text = "##octopus[$name"
     foreach ($key in $attributes.Keys) {
         $text += " $key='$(Convert-ToServiceMessageValue $attributes[$key])'"
