@@ -183,7 +183,8 @@ fn python_reads_variables_and_parameters() {
     let mut case = Case::new(
         Syntax::Python,
         "import sys\nprint(get_octopusvariable('Octopus.Action[Web].X'))\nprint(octopusvariables['Name'])\n\
-         print(repr(get_octopusvariable('Missing')))\nprint(sys.argv[1:])\nprint(__name__)\n",
+         print(repr(get_octopusvariable('Missing')))\nprint(sys.argv[1:])\nprint(__name__)\n\
+         import os\nprint(os.path.exists(os.path.join(os.path.dirname(sys.argv[0]), 'variables.json')))\n",
     )
     .var("Octopus.Action[Web].X", "ünïcode")
     .var("Name", "Paul");
@@ -197,7 +198,8 @@ fn python_reads_variables_and_parameters() {
             "Paul",
             "''",
             "['Para meter0', 'second']",
-            "__main__"
+            "__main__",
+            "False"
         ]
     );
 }
@@ -525,7 +527,8 @@ fn the_private_directory_is_private_and_removed_after_the_run() {
     for timeout in [None, Some(Duration::from_secs(2))] {
         let mut case = Case::new(
             Syntax::Bash,
-            "d=$(dirname \"${BASH_SOURCE[0]}\")\necho \"$d\"\nstat -c %a \"$d\" \"$d/variables.sh\"\nsleep 30\n",
+            "d=$(dirname \"${BASH_SOURCE[0]}\")\necho \"$d\"\nstat -c %a \"$d\" \"$d/$0\"\n\
+             test -e \"$d/variables.sh\" && echo present || echo gone\nsleep 30\n",
         )
         .var("X", "y");
         case.timeout = timeout.or(Some(Duration::from_secs(60)));
@@ -535,7 +538,7 @@ fn the_private_directory_is_private_and_removed_after_the_run() {
         let ran = case.run();
         let stdout = ran.stdout();
         let dir = PathBuf::from(stdout[0]);
-        assert_eq!(&stdout[1..], ["700", "600"]);
+        assert_eq!(&stdout[1..], ["700", "600", "gone"]);
         assert!(dir.is_absolute() && !dir.starts_with(case.dir()), "{dir:?}");
         assert!(!dir.exists(), "{dir:?} was left behind");
     }

@@ -22,6 +22,8 @@ function Convert-FromServiceMessageValue([string] $value) {
 
 $global:OctopusParameters = New-Object 'System.Collections.Generic.Dictionary[String,String]' ([StringComparer]::OrdinalIgnoreCase)
 $dropshipConfig = Get-Content -LiteralPath $VariablesFile -Raw -Encoding UTF8 | ConvertFrom-Json
+# The values now live in memory only (the installer deletes the directory afterwards too).
+Remove-Item -LiteralPath $VariablesFile -Force -ErrorAction SilentlyContinue
 foreach ($pair in $dropshipConfig.variables) {
     $global:OctopusParameters[[string]$pair[0]] = [string]$pair[1]
 }
