@@ -545,6 +545,23 @@ fn the_private_directory_is_private_and_removed_after_the_run() {
 }
 
 #[test]
+fn sensitive_variables_are_scrubbed_even_if_the_caller_did_not_register_them() {
+    let mut case = Case::new(Syntax::Bash, "get_octopusvariable Key; echo");
+    case.variables.push(ScriptVariable {
+        name: "Key".into(),
+        value: "unregistered-secret".into(),
+        sensitive: true,
+    });
+    let ran = case.run();
+    assert_eq!(ran.stdout(), [REDACTED]);
+    case.parameters = Some("unregistered-secret".into());
+    assert!(matches!(
+        case.try_run(),
+        Err(ScriptError::SecretInParameters { .. })
+    ));
+}
+
+#[test]
 fn parameters_holding_a_secret_are_refused() {
     let mut case = Case::new(Syntax::Bash, "echo $1").secret("Db.Password", PLANTED);
     case.parameters = Some(format!("--password '{PLANTED}'"));

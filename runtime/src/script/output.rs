@@ -70,16 +70,18 @@ pub(super) struct Output<'s> {
     sink: &'s mut dyn FnMut(OutputLine),
 }
 
+/// The caller's scrubber plus this run's sensitive variables (the caller may not have added them).
+pub(super) fn run_scrubber(scrubber: &Scrubber, variables: &[ScriptVariable]) -> Scrubber {
+    let mut scrubber = scrubber.clone();
+    for variable in variables.iter().filter(|v| v.sensitive) {
+        scrubber.add(&Secret::new(variable.value.clone()));
+    }
+    scrubber
+}
+
 impl<'s> Output<'s> {
-    pub fn new(
-        scrubber: &Scrubber,
-        variables: &[ScriptVariable],
-        sink: &'s mut dyn FnMut(OutputLine),
-    ) -> Self {
-        let mut scrubber = scrubber.clone();
-        for variable in variables.iter().filter(|v| v.sensitive) {
-            scrubber.add(&Secret::new(variable.value.clone()));
-        }
+    /// `scrubber` is the run's own ([`run_scrubber`]): it learns more secrets as the script runs.
+    pub fn new(scrubber: Scrubber, sink: &'s mut dyn FnMut(OutputLine)) -> Self {
         Output {
             scrubber,
             stdout_level: Level::Stdout,
@@ -199,7 +201,7 @@ mod tests {
     fn run(stdout: &[&str], stderr: &[&str]) -> (Vec<OutputLine>, ScriptOutcome) {
         let mut lines = Vec::new();
         let mut sink = |line| lines.push(line);
-        let mut output = Output::new(&Scrubber::new(), &[], &mut sink);
+        let mut output = Output::new(Scrubber::new(), &mut sink);
         for line in stdout {
             output.stdout(line);
         }
