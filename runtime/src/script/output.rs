@@ -96,9 +96,10 @@ impl<'s> Output<'s> {
         match parse_line(line) {
             Parsed::Plain => self.emit(self.stdout_level, line),
             Parsed::Message(message, rest) => {
-                self.message(&message, line);
+                self.message(&message, &line[..line.len() - rest.len()]);
+                // Text after `]` may be output or another message, as Calamari's harness reads it.
                 if !rest.trim().is_empty() {
-                    self.emit(self.stdout_level, rest);
+                    self.stdout(rest);
                 }
             }
         }
@@ -253,6 +254,15 @@ mod tests {
         assert_eq!(outcome.output_variables[0].value, "tok-123456");
         assert!(lines.contains(&OutputLine::Stdout(format!("the token is {REDACTED}"))));
         assert!(lines.contains(&OutputLine::Stderr(REDACTED.into())));
+    }
+
+    #[test]
+    fn text_after_a_message_is_output_or_another_message() {
+        let (lines, _) = run(
+            &["##octopus[stdout-verbose]##octopus[stdout-warning]careful"],
+            &[],
+        );
+        assert_eq!(lines, [OutputLine::Warning("careful".into())]);
     }
 
     #[test]
