@@ -106,7 +106,7 @@ impl Case {
             working_dir: self.work.path(),
             variables: &self.variables,
             parameters: self.parameters.as_deref(),
-            env: &[("DROPSHIP_TEST_EXTRA".to_string(), "extra-env".to_string())],
+            env: &[("EXTRA_FROM_ENGINE".to_string(), "extra-env".to_string())],
             timeout: self.timeout,
             scrubber: &self.scrubber,
             cancel: &self.cancel,
@@ -136,7 +136,7 @@ printf '<%s>\n' "$(get_octopusvariable Name)"
 printf '<%s>\n' "$(get_octopusvariable name)"
 printf '<%s>\n' "$(get_octopusvariable Unknown)"
 printf '<%s>\n' "$(get_octopusvariable Tricky)"
-printf '<%s>\n' "$DROPSHIP_TEST_EXTRA"
+printf '<%s>\n' "$EXTRA_FROM_ENGINE"
 "#,
     )
     .var("Octopus.Action[Deploy Web].Output.Port", "8443")
