@@ -106,7 +106,7 @@ impl Case {
             working_dir: self.work.path(),
             variables: &self.variables,
             parameters: self.parameters.as_deref(),
-            env: &[("DROPSHIP_TEST_EXTRA".to_string(), "extra-env".to_string())],
+            env: &[("EXTRA_FROM_ENGINE".to_string(), "extra-env".to_string())],
             timeout: self.timeout,
             scrubber: &self.scrubber,
             cancel: &self.cancel,
@@ -136,7 +136,7 @@ printf '<%s>\n' "$(get_octopusvariable Name)"
 printf '<%s>\n' "$(get_octopusvariable name)"
 printf '<%s>\n' "$(get_octopusvariable Unknown)"
 printf '<%s>\n' "$(get_octopusvariable Tricky)"
-printf '<%s>\n' "$DROPSHIP_TEST_EXTRA"
+printf '<%s>\n' "$EXTRA_FROM_ENGINE"
 "#,
     )
     .var("Octopus.Action[Deploy Web].Output.Port", "8443")
@@ -183,7 +183,8 @@ fn python_reads_variables_and_parameters() {
     let mut case = Case::new(
         Syntax::Python,
         "import sys\nprint(get_octopusvariable('Octopus.Action[Web].X'))\nprint(octopusvariables['Name'])\n\
-         print(repr(get_octopusvariable('Missing')))\nprint(sys.argv[1:])\nprint(__name__)\n",
+         print(repr(get_octopusvariable('Missing')))\nprint(sys.argv[1:])\nprint(__name__)\n\
+         import os\nprint(os.path.exists(os.path.join(os.path.dirname(sys.argv[0]), 'variables.json')))\n",
     )
     .var("Octopus.Action[Web].X", "ünïcode")
     .var("Name", "Paul");
@@ -197,7 +198,8 @@ fn python_reads_variables_and_parameters() {
             "Paul",
             "''",
             "['Para meter0', 'second']",
-            "__main__"
+            "__main__",
+            "False"
         ]
     );
 }
@@ -381,6 +383,33 @@ fn process_is_gone(pid: &str) -> bool {
 }
 
 #[test]
+fn dollar_zero_is_a_relative_bootstrap_name_as_in_calamari() {
+    let mut case = Case::new(
+        Syntax::Bash,
+        "echo \"$0\"\ncd \"$(dirname \"$0\")\"\npwd -P\n",
+    );
+    case.file_name = "Deploy.sh".into();
+    let ran = case.run();
+    let canonical = case.dir().canonicalize().unwrap();
+    assert_eq!(
+        ran.stdout(),
+        ["Bootstrap.Deploy.sh", canonical.to_str().unwrap()]
+    );
+}
+
+#[test]
+fn a_background_process_holding_the_pipes_does_not_hang_the_run() {
+    let case = Case::new(Syntax::Bash, "sleep 30 &\necho $! > bg.pid\necho done\n");
+    let started = Instant::now();
+    let ran = case.run();
+    assert!(ran.outcome.succeeded());
+    assert_eq!(ran.stdout(), ["done"]);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let pid = std::fs::read_to_string(case.dir().join("bg.pid")).unwrap();
+    let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+}
+
+#[test]
 fn timeout_kills_the_script_and_its_children() {
     let mut case = Case::new(
         Syntax::Bash,
@@ -498,7 +527,8 @@ fn the_private_directory_is_private_and_removed_after_the_run() {
     for timeout in [None, Some(Duration::from_secs(2))] {
         let mut case = Case::new(
             Syntax::Bash,
-            "d=$(dirname \"$0\")\necho \"$d\"\nstat -c %a \"$d\" \"$d/variables.sh\"\nsleep 30\n",
+            "d=$(dirname \"${BASH_SOURCE[0]}\")\necho \"$d\"\nstat -c %a \"$d\" \"$d/$0\"\n\
+             test -e \"$d/variables.sh\" && echo present || echo gone\nsleep 30\n",
         )
         .var("X", "y");
         case.timeout = timeout.or(Some(Duration::from_secs(60)));
@@ -508,10 +538,27 @@ fn the_private_directory_is_private_and_removed_after_the_run() {
         let ran = case.run();
         let stdout = ran.stdout();
         let dir = PathBuf::from(stdout[0]);
-        assert_eq!(&stdout[1..], ["700", "600"]);
+        assert_eq!(&stdout[1..], ["700", "600", "gone"]);
         assert!(dir.is_absolute() && !dir.starts_with(case.dir()), "{dir:?}");
         assert!(!dir.exists(), "{dir:?} was left behind");
     }
+}
+
+#[test]
+fn sensitive_variables_are_scrubbed_even_if_the_caller_did_not_register_them() {
+    let mut case = Case::new(Syntax::Bash, "get_octopusvariable Key; echo");
+    case.variables.push(ScriptVariable {
+        name: "Key".into(),
+        value: "unregistered-secret".into(),
+        sensitive: true,
+    });
+    let ran = case.run();
+    assert_eq!(ran.stdout(), [REDACTED]);
+    case.parameters = Some("unregistered-secret".into());
+    assert!(matches!(
+        case.try_run(),
+        Err(ScriptError::SecretInParameters { .. })
+    ));
 }
 
 #[test]

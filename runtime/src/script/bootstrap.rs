@@ -3,7 +3,9 @@
 //!
 //! The directory is made 0700 and every file in it 0600, so variable values (secrets included)
 //! are readable only by this user, and only while the run lasts: [`Prepared`] owns the directory
-//! and deletes it when dropped. The command line holds only paths inside that directory.
+//! and deletes it when dropped. Each bootstrap also deletes the variables file as soon as it has
+//! read it, so values sit on disk only while the interpreter starts, even if the installer is
+//! killed before it can clean up. The command line holds only paths inside that directory.
 //!
 //! The script runs in place (so `BASH_SOURCE`/`__file__` point into the working directory, as with
 //! Calamari) when the working directory already holds it byte for byte — package scripts, which
@@ -49,15 +51,37 @@ pub(super) fn prepare(request: &ScriptRequest<'_>) -> Result<Prepared, ScriptErr
         dir: dir.path(),
     };
     let script = place_script(request, &writer, &script_name)?;
-    let bootstrap = dir.path().join(format!("Bootstrap.{script_name}"));
+    let args = write_bootstrap(request, &writer, &script_name, &script)?;
+    Ok(Prepared {
+        _dir: dir,
+        program: request.syntax.interpreter(),
+        args,
+    })
+}
+
+/// Write the bootstrap and variables file for the syntax; the interpreter's arguments.
+fn write_bootstrap(
+    request: &ScriptRequest<'_>,
+    writer: &Writer<'_>,
+    script_name: &str,
+    script: &Path,
+) -> Result<Vec<OsString>, ScriptError> {
+    let bootstrap = writer.dir.join(format!("Bootstrap.{script_name}"));
     let variables = unique_variables(request.variables);
-    let args = match request.syntax {
+    Ok(match request.syntax {
         Syntax::Bash | Syntax::Sh => {
-            shell_files(request, &writer, &variables, &script, &bootstrap)?;
-            vec![bootstrap.into_os_string()]
+            shell_files(request, writer, &variables, script, &bootstrap)?;
+            // `$0` is the relative name `Bootstrap.<script>` as under Calamari, whose bootstrap
+            // sits in the working directory, so `cd "$(dirname "$0")"` stays there.
+            let source = format!(". {}", sh_quote(&bootstrap.to_string_lossy()));
+            vec![
+                "-c".into(),
+                source.into(),
+                format!("Bootstrap.{script_name}").into(),
+            ]
         }
         Syntax::Python => {
-            let config = python_config(request, &writer, &variables, &script)?;
+            let config = python_config(request, writer, &variables, script)?;
             writer.write("the python bootstrap", &bootstrap, PYTHON_HELPERS)?;
             vec![
                 "-u".into(),
@@ -66,7 +90,7 @@ pub(super) fn prepare(request: &ScriptRequest<'_>) -> Result<Prepared, ScriptErr
             ]
         }
         Syntax::PowerShell => {
-            pwsh_files(request, &writer, &variables, &script, &bootstrap)?;
+            pwsh_files(request, writer, &variables, script, &bootstrap)?;
             let mut args: Vec<OsString> = ["-NoLogo", "-NoProfile", "-NonInteractive"]
                 .into_iter()
                 .chain(["-ExecutionPolicy", "Unrestricted", "-File"])
@@ -75,11 +99,6 @@ pub(super) fn prepare(request: &ScriptRequest<'_>) -> Result<Prepared, ScriptErr
             args.push(bootstrap.into_os_string());
             args
         }
-    };
-    Ok(Prepared {
-        _dir: dir,
-        program: request.syntax.interpreter(),
-        args,
     })
 }
 
@@ -168,7 +187,8 @@ fn shell_files(
         ),
     };
     let wrapper = format!(
-        "# Written by dropship for step {step}; deleted after the run.\n. {table}\n. {helpers}\n{run}\n",
+        "# Written by dropship for step {step}; deleted after the run.\n\
+         . {table}\nrm -f {table}\n. {helpers}\n{run}\n",
         step = sh_quote(request.step).replace('\n', " "),
         helpers = sh_quote(&helpers.to_string_lossy()),
         table = sh_quote(&table.to_string_lossy()),

@@ -10,8 +10,9 @@
 //!
 //! Not done here: `#{...}` templating of the body and parameters (the caller does it), retries,
 //! `Octopus.Action.FailScriptOnErrorOutput` (the caller decides with
-//! [`ScriptOutcome::stderr_lines`]), script modules, and Calamari's infrastructure helpers
-//! (`new_octopustarget`, Kubernetes manifests), whose messages are only logged.
+//! [`ScriptOutcome::stderr_lines`]) and script modules. The infrastructure helpers
+//! (`new_octopustarget`, Kubernetes manifests, environment state) exist so scripts run unchanged,
+//! but their messages are only logged. PowerShell is untested where `pwsh` is missing.
 
 mod bootstrap;
 mod output;
@@ -235,9 +236,10 @@ pub fn run_script(
             interpreter: request.syntax.interpreter(),
         });
     }
-    // Parameters are pasted into the bootstrap (or python's argv): keep secrets out of them.
+    let scrubber = output::run_scrubber(request.scrubber, request.variables);
+    // Parameters reach the script as its arguments: keep secrets out of them (SPEC §6).
     let parameters = request.parameters.unwrap_or("");
-    if request.scrubber.scrub(parameters) != parameters {
+    if scrubber.scrub(parameters) != parameters {
         return Err(ScriptError::SecretInParameters { step });
     }
     if !request.working_dir.is_dir() {
@@ -248,5 +250,5 @@ pub fn run_script(
     }
     // Dropped at the end of this function, on every path: the variables never outlive the run.
     let prepared = bootstrap::prepare(request)?;
-    run::run(request, &prepared, sink)
+    run::run(request, &prepared, scrubber, sink)
 }

@@ -70,16 +70,18 @@ pub(super) struct Output<'s> {
     sink: &'s mut dyn FnMut(OutputLine),
 }
 
+/// The caller's scrubber plus this run's sensitive variables (the caller may not have added them).
+pub(super) fn run_scrubber(scrubber: &Scrubber, variables: &[ScriptVariable]) -> Scrubber {
+    let mut scrubber = scrubber.clone();
+    for variable in variables.iter().filter(|v| v.sensitive) {
+        scrubber.add(&Secret::new(variable.value.clone()));
+    }
+    scrubber
+}
+
 impl<'s> Output<'s> {
-    pub fn new(
-        scrubber: &Scrubber,
-        variables: &[ScriptVariable],
-        sink: &'s mut dyn FnMut(OutputLine),
-    ) -> Self {
-        let mut scrubber = scrubber.clone();
-        for variable in variables.iter().filter(|v| v.sensitive) {
-            scrubber.add(&Secret::new(variable.value.clone()));
-        }
+    /// `scrubber` is the run's own ([`run_scrubber`]): it learns more secrets as the script runs.
+    pub fn new(scrubber: Scrubber, sink: &'s mut dyn FnMut(OutputLine)) -> Self {
         Output {
             scrubber,
             stdout_level: Level::Stdout,
@@ -94,9 +96,10 @@ impl<'s> Output<'s> {
         match parse_line(line) {
             Parsed::Plain => self.emit(self.stdout_level, line),
             Parsed::Message(message, rest) => {
-                self.message(&message, line);
+                self.message(&message, &line[..line.len() - rest.len()]);
+                // Text after `]` may be output or another message, as Calamari's harness reads it.
                 if !rest.trim().is_empty() {
-                    self.emit(self.stdout_level, rest);
+                    self.stdout(rest);
                 }
             }
         }
@@ -115,9 +118,9 @@ impl<'s> Output<'s> {
         self.outcome
     }
 
-    /// A line of text for the caller (say, a note about a timeout), scrubbed like the rest.
-    pub fn note(&mut self, line: OutputLine) {
-        (self.sink)(line);
+    /// A warning of our own (say, about a timeout), scrubbed like the rest.
+    pub fn warn(&mut self, text: &str) {
+        self.emit(Level::Warning, text);
     }
 
     fn emit(&mut self, level: Level, text: &str) {
@@ -199,7 +202,7 @@ mod tests {
     fn run(stdout: &[&str], stderr: &[&str]) -> (Vec<OutputLine>, ScriptOutcome) {
         let mut lines = Vec::new();
         let mut sink = |line| lines.push(line);
-        let mut output = Output::new(&Scrubber::new(), &[], &mut sink);
+        let mut output = Output::new(Scrubber::new(), &mut sink);
         for line in stdout {
             output.stdout(line);
         }
@@ -251,6 +254,15 @@ mod tests {
         assert_eq!(outcome.output_variables[0].value, "tok-123456");
         assert!(lines.contains(&OutputLine::Stdout(format!("the token is {REDACTED}"))));
         assert!(lines.contains(&OutputLine::Stderr(REDACTED.into())));
+    }
+
+    #[test]
+    fn text_after_a_message_is_output_or_another_message() {
+        let (lines, _) = run(
+            &["##octopus[stdout-verbose]##octopus[stdout-warning]careful"],
+            &[],
+        );
+        assert_eq!(lines, [OutputLine::Warning("careful".into())]);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use super::bootstrap::Prepared;
 use super::output::Output;
 use super::{OutputLine, ScriptError, ScriptOutcome, ScriptRequest};
+use crate::secret::Scrubber;
 use std::os::unix::process::CommandExt;
 
 /// How often the timeout and the cancel flag are checked.
@@ -44,6 +45,7 @@ enum Stop {
 pub(super) fn run(
     request: &ScriptRequest<'_>,
     prepared: &Prepared,
+    scrubber: Scrubber,
     sink: &mut dyn FnMut(OutputLine),
 ) -> Result<ScriptOutcome, ScriptError> {
     let mut child = spawn(request, prepared)?;
@@ -54,7 +56,7 @@ pub(super) fn run(
     if let Some(stderr) = child.stderr.take() {
         pump(stderr, sender, Line::Stderr);
     }
-    let mut output = Output::new(request.scrubber, request.variables, sink);
+    let mut output = Output::new(scrubber, sink);
     let (status, stop) = supervise(request, &mut child, &lines, &mut output)?;
     drain(&lines, &mut output, Instant::now() + DRAIN);
     let mut outcome = output.finish();
@@ -146,7 +148,7 @@ fn note_stop(request: &ScriptRequest<'_>, stop: Stop, output: &mut Output<'_>) {
         ),
         _ => format!("Cancelled: stopping the script of step `{}`", request.step),
     };
-    output.note(OutputLine::Warning(text));
+    output.warn(&text);
 }
 
 fn try_wait(

@@ -125,6 +125,40 @@ new_octopustarget() (
     printf '%s]\n' "$message"
 )
 
+# report_kubernetes_manifest TEXT [NAMESPACE]: one message per non-empty YAML document (documents
+# split on lines that are `---` once trimmed). Logged only: dropship has no Kubernetes view.
+report_kubernetes_manifest() {
+    local document="" line
+    while IFS= read -r line || [ -n "$line" ]; do
+        if [ "$(printf '%s' "$line" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')" = "---" ]; then
+            __dropship_manifest "$document" "${2-}"
+            document=""
+        else
+            document="$document$line
+"
+        fi
+    done <<__DROPSHIP_MANIFEST__
+${1-}
+__DROPSHIP_MANIFEST__
+    __dropship_manifest "$document" "${2-}"
+}
+
+__dropship_manifest() {
+    local message
+    if [ -z "$(printf '%s' "$1" | tr -d '[:space:]')" ]; then return 0; fi
+    message="##octopus[k8s-manifest-applied manifest='$(__dropship_b64 "$1")'"
+    if [ -n "$2" ]; then message="$message ns='$(__dropship_b64 "$2")'"; fi
+    printf '%s]\n' "$message"
+}
+
+report_kubernetes_manifest_file() {
+    if [ -f "${1-}" ]; then
+        report_kubernetes_manifest "$(cat "$1")" "${2-}"
+    else
+        write_verbose "No Kubernetes manifest file was found at '${1-}'."
+    fi
+}
+
 if [ -n "${BASH_VERSION-}" ]; then
     # A hyphen in a function name is bash-only; eval keeps dash from parsing it.
     eval 'remove-octopustarget() { printf "##octopus[delete-target machine='"'"'%s'"'"']\n" "$(__dropship_b64 "${1-}")"; }'

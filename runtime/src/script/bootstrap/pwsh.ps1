@@ -4,8 +4,9 @@
 # (case-insensitive), the $OctopusXyz shortcuts, Set-OctopusVariable, Fail-Step,
 # New-OctopusArtifact, Update-Progress, Set-EnvironmentState/Url, Remove-OctopusTarget and the
 # Write-Verbose/Debug/Highlight/Wait/Warning overrides. The variables come from a 0600 JSON file
-# ({"variables": [[name, value], ...]}) in a private directory. Not provided: New-OctopusTarget, Kubernetes
-# manifests, Execute-WithRetry, script modules, proxy set-up.
+# ({"variables": [[name, value], ...]}) in a private directory, deleted once read. Not provided:
+# New-OctopusTarget, Kubernetes manifests, Execute-WithRetry, script modules, proxy set-up.
+# Untested where pwsh is missing (the integration test runs it where pwsh exists).
 param([Parameter(Mandatory = $true)][string] $VariablesFile)
 
 $ErrorActionPreference = 'Stop'
@@ -21,20 +22,25 @@ function Convert-FromServiceMessageValue([string] $value) {
 }
 
 $global:OctopusParameters = New-Object 'System.Collections.Generic.Dictionary[String,String]' ([StringComparer]::OrdinalIgnoreCase)
-$dropshipConfig = Get-Content -LiteralPath $VariablesFile -Raw -Encoding UTF8 | ConvertFrom-Json
-foreach ($pair in $dropshipConfig.variables) {
-    $global:OctopusParameters[[string]$pair[0]] = [string]$pair[1]
-}
-foreach ($name in @($global:OctopusParameters.Keys)) {
-    if ($name.Contains('[')) { continue }
-    foreach ($short in @(($name -replace '[^A-Za-z0-9]', ''), ($name -replace '[^A-Za-z0-9_]', ''))) {
-        if ($short -and -not (Test-Path "variable:global:$short")) {
-            Set-Variable -Scope Global -Name $short -Value $global:OctopusParameters[$name]
+# In a child scope, so the loop variables do not leak into the script's scope.
+& {
+    $config = Get-Content -LiteralPath $VariablesFile -Raw -Encoding UTF8 | ConvertFrom-Json
+    # The values now live in memory only (the installer deletes the directory afterwards too).
+    Remove-Item -LiteralPath $VariablesFile -Force -ErrorAction SilentlyContinue
+    foreach ($pair in $config.variables) {
+        $global:OctopusParameters[[string]($pair[0])] = [string]($pair[1])
+    }
+    foreach ($name in @($global:OctopusParameters.Keys)) {
+        if ($name.Contains('[')) { continue }
+        foreach ($short in @(($name -replace '[^A-Za-z0-9]', ''), ($name -replace '[^A-Za-z0-9_]', ''))) {
+            if ($short -and -not (Test-Path "variable:global:$short")) {
+                Set-Variable -Scope Global -Name $short -Value $global:OctopusParameters[$name]
+            }
         }
     }
 }
 
-function Write-ServiceMessage([string] $name, [hashtable] $attributes) {
+function Write-ServiceMessage([string] $name, [Collections.IDictionary] $attributes) {
     $text = "##octopus[$name"
     foreach ($key in $attributes.Keys) {
         $text += " $key='$(Convert-ToServiceMessageValue $attributes[$key])'"

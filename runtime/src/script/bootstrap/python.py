@@ -78,6 +78,11 @@ def printwarning(message):
 def __dropship_main():
     with open(sys.argv[1], encoding="utf-8") as config_file:
         config = json.load(config_file)
+    # The values now live in memory only (the installer deletes the directory afterwards too).
+    try:
+        os.remove(sys.argv[1])
+    except OSError:
+        pass
     octopusvariables.update((name, value) for name, value in config["variables"])
     printverbose(sys.version)
     script = config["script"]
