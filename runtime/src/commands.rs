@@ -1,0 +1,412 @@
+//! What each installer command does, end to end: `install` (guided or unattended), `plan` (dry
+//! run), `resume`, `rollback` and `report`. The binary parses arguments and calls these; each
+//! returns the process's exit status and has already told the operator why.
+
+use crate::answers::{self, AnswerSources, Answers};
+use crate::engine::{Engine, RunOptions, RunResult};
+use crate::exit::ExitStatus;
+use crate::journal::{Begin, Journal, JournalState, Record, Timestamp};
+use crate::report::{Report, ReportOutcome};
+use crate::secret::Scrubber;
+use crate::session::Session;
+use crate::trust::TrustOptions;
+use crate::ui::{self, Console};
+use crate::variables::{BaseVariables, Output};
+use crate::{installer, plan_preview, rollback};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+/// Inputs shared by `install`, `plan` and `resume`.
+#[derive(Debug, Clone, Default)]
+pub struct InstallInputs {
+    pub unattended: bool,
+    pub sources: AnswerSources,
+    /// `--secrets-stdin`: read a JSON object of secrets from stdin.
+    pub secrets_stdin: bool,
+    pub roles: Vec<String>,
+    pub approvals: Vec<String>,
+    pub state_dir: Option<PathBuf>,
+    pub no_rollback: bool,
+    pub no_progress: bool,
+    pub save_answers: Option<PathBuf>,
+    pub trust: TrustOptions,
+}
+
+/// Files in the state directory besides the journal and the reports.
+const ANSWERS_FILE: &str = "answers.json";
+const OUTPUTS_FILE: &str = "outputs.json";
+const LOG_FILE: &str = "install.log";
+
+fn fail(error: &dyn std::fmt::Display, status: ExitStatus) -> ExitStatus {
+    eprintln!("error: {error}");
+    status
+}
+
+/// Open this installer, establish trust, verify and unpack it.
+fn open_session(inputs: &InstallInputs, interactive: bool) -> Result<Session, ExitStatus> {
+    let file = installer::open_self().map_err(|e| fail(&e, ExitStatus::Integrity))?;
+    let signer = installer::establish_trust(&file, &inputs.trust, interactive).map_err(|e| fail(&e, e.exit_status()))?;
+    Session::open(file, signer).map_err(|e| fail(&e, e.exit_status()))
+}
+
+/// Where the journal, answers, log and reports go: `--state-dir`, else a documented system
+/// location (never the operator's home by surprise).
+pub fn state_dir(session: &Session, given: Option<&Path>) -> PathBuf {
+    if let Some(dir) = given {
+        return dir.to_path_buf();
+    }
+    let product = &session.plan.product().name;
+    let slug: String = product
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    PathBuf::from("/var/lib/dropship").join(slug)
+}
+
+fn read_secrets_stdin(inputs: &mut InstallInputs) -> Result<(), ExitStatus> {
+    if inputs.secrets_stdin {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| fail(&format!("--secrets-stdin: reading stdin: {e}"), ExitStatus::Usage))?;
+        inputs.sources.secrets_json = Some(text);
+    }
+    Ok(())
+}
+
+/// The roles for this run: given, else the profile's, else asked (guided), else all declared.
+fn choose_roles(session: &Session, inputs: &InstallInputs, guided: bool) -> Result<Vec<String>, ExitStatus> {
+    let declared = &session.plan.document().roles;
+    let roles = session.default_roles(&inputs.roles);
+    for role in &roles {
+        if !declared.iter().any(|d| d.eq_ignore_ascii_case(role)) {
+            return Err(fail(
+                &format!("--role `{role}` is not one of this installer's roles ({})", declared.join(", ")),
+                ExitStatus::Usage,
+            ));
+        }
+    }
+    if !roles.is_empty() || declared.is_empty() {
+        return Ok(roles);
+    }
+    if guided {
+        return ui::ask_roles(declared).ok_or(ExitStatus::Declined);
+    }
+    Ok(declared.clone())
+}
+
+/// Collect the answers: guided prompts, or the unattended sources (strict).
+fn collect_answers(session: &Session, inputs: &InstallInputs, roles: &[String], guided: bool) -> Result<Answers, ExitStatus> {
+    if guided {
+        return ui::ask_answers(&session.plan, roles).ok_or(ExitStatus::Declined);
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    answers::unattended(&session.plan, roles, &inputs.sources, &env).map_err(|e| {
+        eprintln!("error: the answers are not valid:");
+        for line in e.0.lines() {
+            eprintln!("  {line}");
+        }
+        ExitStatus::Usage
+    })
+}
+
+fn save_answers(path: &Path, answers: &Answers) -> Result<(), ExitStatus> {
+    let json = serde_json::to_string_pretty(&answers.without_secrets()).unwrap_or_default();
+    std::fs::write(path, json + "\n").map_err(|e| fail(&format!("writing answers `{}`: {e}", path.display()), ExitStatus::Failure))
+}
+
+/// `install`, and the guided flow when the installer runs with no command on a terminal.
+pub fn install(mut inputs: InstallInputs) -> ExitStatus {
+    let guided = !inputs.unattended && ui::interactive();
+    match install_inner(&mut inputs, guided) {
+        Ok(status) | Err(status) => status,
+    }
+}
+
+fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, ExitStatus> {
+    read_secrets_stdin(inputs)?;
+    let session = open_session(inputs, guided)?;
+    let state = state_dir(&session, inputs.state_dir.as_deref());
+    if guided {
+        ui::banner(&session, &state);
+    }
+    let roles = choose_roles(&session, inputs, guided)?;
+    let answers = collect_answers(&session, inputs, &roles, guided)?;
+    if let Some(path) = &inputs.save_answers {
+        save_answers(path, &answers)?;
+    }
+    if guided && !ui::confirm_summary(&session, &roles, &answers) {
+        eprintln!("Nothing was changed.");
+        return Err(ExitStatus::Declined);
+    }
+    let begin = Begin {
+        installer_id: session.installer_digest.clone(),
+        product: session.plan.product().name.clone(),
+        version: session.plan.product().version.clone(),
+        customer: session.profile.as_ref().map(|p| p.name.clone()),
+        started_at: Timestamp::now(),
+        roles: roles.clone(),
+    };
+    let mut journal = Journal::create(&state, begin).map_err(|e| fail(&e, e.exit_status()))?;
+    save_answers(&state.join(ANSWERS_FILE), &answers)?;
+    write_roles(&state, &roles)?;
+    let run = RunContext {
+        session: &session,
+        state: &state,
+        roles,
+        answers,
+        inputs,
+        guided,
+    };
+    Ok(run.execute(&mut journal, None, Vec::new()))
+}
+
+fn write_roles(state: &Path, roles: &[String]) -> Result<(), ExitStatus> {
+    let path = state.join("roles.json");
+    std::fs::write(&path, serde_json::to_string(roles).unwrap_or_default())
+        .map_err(|e| fail(&format!("writing `{}`: {e}", path.display()), ExitStatus::Failure))
+}
+
+/// One run of the engine with everything it needs.
+struct RunContext<'a> {
+    session: &'a Session,
+    state: &'a Path,
+    roles: Vec<String>,
+    answers: Answers,
+    inputs: &'a InstallInputs,
+    guided: bool,
+}
+
+impl RunContext<'_> {
+    fn execute(self, journal: &mut Journal, previous: Option<&JournalState>, outputs: Vec<Output>) -> ExitStatus {
+        let started = Timestamp::now();
+        let clock = std::time::Instant::now();
+        let base = BaseVariables::new(&self.session.plan, self.session.profile.as_ref(), &self.answers);
+        let mut scrubber = Scrubber::new();
+        base.register_secrets(&self.answers, &mut scrubber);
+        let options = RunOptions {
+            roles: self.roles.clone(),
+            approvals: self.inputs.approvals.clone(),
+            no_rollback: self.inputs.no_rollback,
+            interactive: self.guided,
+            work_dir: self.state.join("work"),
+        };
+        let cancel = ui::cancel_flag();
+        let mut console = Console::new(&self.state.join(LOG_FILE), self.inputs.no_progress, scrubber.clone());
+        let drop_root = self.session.drop_root();
+        let mut engine = Engine::new(&self.session.plan, &drop_root, base, &options, scrubber, &mut console, cancel);
+        engine.outputs = outputs;
+        let result = engine.run(journal, previous);
+        save_outputs(self.state, &result);
+        let report = self.report(&result, previous.is_some(), started, clock.elapsed());
+        let status = exit_status(report.outcome);
+        if let Err(e) = report.write_all(self.state) {
+            eprintln!("warning: writing the report into `{}`: {e}", self.state.display());
+        }
+        console.outcome(&report, self.state);
+        status
+    }
+
+    fn report(&self, result: &RunResult, resumed: bool, started: Timestamp, elapsed: std::time::Duration) -> Report {
+        let m = &self.session.file.manifest;
+        Report {
+            outcome: result.outcome,
+            resumed,
+            product: m.product.name.clone(),
+            version: m.product.version.clone(),
+            vendor: m.product.vendor.clone(),
+            customer: m.customer.clone(),
+            installer_digest: self.session.installer_digest.clone(),
+            payload_digest: m.payload.digest.clone(),
+            signer_key_id: self.session.signer.key.key_id.clone(),
+            roles: self.roles.clone(),
+            answers: self.answers.without_secrets(),
+            started_at: started.0.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            finished_at: crate::engine::now_text(),
+            duration_s: elapsed.as_secs_f64(),
+            steps: result.steps.clone(),
+            rollback: result.rollback.clone(),
+        }
+    }
+}
+
+fn save_outputs(state: &Path, result: &RunResult) {
+    let json = serde_json::to_string(&result.outputs).unwrap_or_default();
+    let _ = std::fs::write(state.join(OUTPUTS_FILE), json);
+}
+
+fn load_outputs(state: &Path) -> Vec<Output> {
+    let text = std::fs::read_to_string(state.join(OUTPUTS_FILE)).unwrap_or_default();
+    let saved: Vec<(String, String, String)> = serde_json::from_str(&text).unwrap_or_default();
+    saved
+        .into_iter()
+        .map(|(step, name, value)| Output {
+            step,
+            name,
+            value,
+            sensitive: false,
+        })
+        .collect()
+}
+
+/// The exit status for an install outcome.
+pub fn exit_status(outcome: ReportOutcome) -> ExitStatus {
+    match outcome {
+        ReportOutcome::Succeeded => ExitStatus::Success,
+        ReportOutcome::FailedRolledBack | ReportOutcome::FailedNotRolledBack => ExitStatus::RolledBack,
+        ReportOutcome::FailedRollbackIncomplete => ExitStatus::RollbackIncomplete,
+        ReportOutcome::Declined => ExitStatus::Declined,
+    }
+}
+
+/// `resume`: continue an interrupted install from its journal (secrets are asked again).
+pub fn resume(mut inputs: InstallInputs) -> ExitStatus {
+    let guided = !inputs.unattended && ui::interactive();
+    match resume_inner(&mut inputs, guided) {
+        Ok(status) | Err(status) => status,
+    }
+}
+
+fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, ExitStatus> {
+    read_secrets_stdin(inputs)?;
+    let session = open_session(inputs, guided)?;
+    let state = state_dir(&session, inputs.state_dir.as_deref());
+    let (mut journal, previous) = Journal::open(&state).map_err(|e| fail(&e, e.exit_status()))?;
+    previous
+        .check_installer(&session.installer_digest)
+        .map_err(|e| fail(&e, e.exit_status()))?;
+    if let Some(outcome) = previous.outcome {
+        eprintln!("The install in `{}` already ended ({outcome:?}); there is nothing to resume.", state.display());
+        return Ok(ExitStatus::Success);
+    }
+    if previous.rollback_in_progress {
+        eprintln!("A rollback was interrupted; finishing it.");
+        return Ok(finish_rollback(&mut journal, &previous));
+    }
+    let _ = journal.append(Record::Resumed { at: Timestamp::now() });
+    let roles = previous.begin.roles.clone();
+    let saved = state.join(ANSWERS_FILE);
+    if saved.is_file() && inputs.sources.answers_file.is_none() {
+        inputs.sources.answers_file = Some(saved);
+    }
+    let answers = collect_answers(&session, inputs, &roles, guided && inputs.sources.answers_file.is_none())?;
+    let run = RunContext {
+        session: &session,
+        state: &state,
+        roles,
+        answers,
+        inputs,
+        guided,
+    };
+    Ok(run.execute(&mut journal, Some(&previous), load_outputs(&state)))
+}
+
+fn finish_rollback(journal: &mut Journal, state: &JournalState) -> ExitStatus {
+    let report = rollback::rollback(journal, &state.changes, "finishing an interrupted rollback");
+    let _ = journal.append(Record::End {
+        outcome: report.outcome(),
+        at: Timestamp::now(),
+    });
+    print_rollback(&report)
+}
+
+fn print_rollback(report: &rollback::RollbackReport) -> ExitStatus {
+    eprintln!("rollback: {} change(s) undone", report.undone.len());
+    for (change, why) in &report.failed {
+        eprintln!("  NOT undone: {}: {why}", change.path().display());
+    }
+    if report.is_complete() {
+        ExitStatus::RolledBack
+    } else {
+        eprintln!("Rollback is incomplete: restore the paths above by hand, or fix the cause and run `rollback` again.");
+        ExitStatus::RollbackIncomplete
+    }
+}
+
+/// `rollback`: undo an install (finished or interrupted) from its journal.
+pub fn rollback_command(state_dir: Option<&Path>, trust: &TrustOptions) -> ExitStatus {
+    let state = match state_dir {
+        Some(dir) => dir.to_path_buf(),
+        None => match default_state_dir_without_verifying(trust) {
+            Ok(dir) => dir,
+            Err(status) => return status,
+        },
+    };
+    let (mut journal, previous) = match Journal::open(&state) {
+        Ok(opened) => opened,
+        Err(e) => return fail(&e, e.exit_status()),
+    };
+    if previous.changes.is_empty() {
+        eprintln!("Nothing to roll back in `{}`.", state.display());
+        return ExitStatus::Success;
+    }
+    let report = rollback::rollback(&mut journal, &previous.changes, "the operator asked for a rollback");
+    let _ = journal.append(Record::End {
+        outcome: report.outcome(),
+        at: Timestamp::now(),
+    });
+    match print_rollback(&report) {
+        ExitStatus::RolledBack => ExitStatus::Success,
+        other => other,
+    }
+}
+
+/// The default state directory from the (unverified) manifest: `rollback` and `report` read
+/// only local state and run no code from the payload.
+fn default_state_dir_without_verifying(_trust: &TrustOptions) -> Result<PathBuf, ExitStatus> {
+    let file = installer::open_self().map_err(|e| fail(&e, ExitStatus::Integrity))?;
+    let slug: String = file
+        .manifest
+        .product
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    Ok(PathBuf::from("/var/lib/dropship").join(slug))
+}
+
+/// `report`: print the last report in the state directory.
+pub fn report_command(state_dir: Option<&Path>, format: &str, trust: &TrustOptions) -> ExitStatus {
+    let state = match state_dir {
+        Some(dir) => dir.to_path_buf(),
+        None => match default_state_dir_without_verifying(trust) {
+            Ok(dir) => dir,
+            Err(status) => return status,
+        },
+    };
+    let report = match Report::read(&state) {
+        Ok(report) => report,
+        Err(e) => {
+            return fail(
+                &format!("no report in `{}` ({e}); pass the install's `--state-dir`", state.display()),
+                ExitStatus::Usage,
+            );
+        }
+    };
+    match format {
+        "json" => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        "html" => print!("{}", report.html()),
+        _ => print!("{}", report.text()),
+    }
+    ExitStatus::Success
+}
+
+/// `plan`: dry run. Verify, unpack, answer, then show what each step would do without changing
+/// anything (checks run; substitutions rendered with secrets redacted and diffed).
+pub fn dry_run(mut inputs: InstallInputs) -> ExitStatus {
+    let guided = !inputs.unattended && ui::interactive();
+    let result = (|| {
+        read_secrets_stdin(&mut inputs)?;
+        let session = open_session(&inputs, guided)?;
+        let roles = choose_roles(&session, &inputs, guided)?;
+        let answers = collect_answers(&session, &inputs, &roles, guided)?;
+        Ok(plan_preview::preview(&session, &roles, &answers))
+    })();
+    match result {
+        Ok(status) | Err(status) => status,
+    }
+}
+
+/// The state directory's lock and journal are not needed to answer this: a flag for `main`.
+pub fn cancel_requested(flag: &AtomicBool) -> bool {
+    flag.load(std::sync::atomic::Ordering::SeqCst)
+}
