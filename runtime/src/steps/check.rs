@@ -15,7 +15,8 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
-#[cfg(test)]
+// The tests use Unix commands (`sh`) and `geteuid`.
+#[cfg(all(test, unix))]
 mod tests;
 
 /// How long a `tcp` or `http` check waits to connect, and then for each read or write.

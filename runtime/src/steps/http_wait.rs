@@ -5,7 +5,7 @@
 //! cannot help. Attempts are made until `timeout` has passed since the start, the last one at
 //! the deadline at the latest; each attempt itself waits at most 5 s (less near the deadline).
 
-use super::http::{self, NetError};
+use super::http;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -57,12 +57,17 @@ pub fn wait_until_healthy(
         let (verdict, last) = attempt(url, want, attempt_timeout(deadline));
         outcome.last = last;
         on_attempt(outcome.attempts, &outcome.last);
-        match verdict {
-            Verdict::Healthy => outcome.ok = true,
-            Verdict::Retry if pause(interval, deadline, cancel) => continue,
-            Verdict::Retry | Verdict::GiveUp => {}
+        let again = match verdict {
+            Verdict::Healthy => {
+                outcome.ok = true;
+                false
+            }
+            Verdict::Retry => pause(interval, deadline, cancel),
+            Verdict::GiveUp => false,
+        };
+        if !again {
+            break;
         }
-        break;
     }
     outcome
 }
@@ -76,12 +81,8 @@ fn attempt(url: &str, want: u16, timeout: Duration) -> (Verdict, String) {
             format!("{url} answered HTTP {code} (waiting for {want})"),
         ),
         Err(e) if e.is_permanent() => (Verdict::GiveUp, e.to_string()),
-        Err(e) => (Verdict::Retry, not_yet(&e)),
+        Err(e) => (Verdict::Retry, format!("{e} (will try again)")),
     }
-}
-
-fn not_yet(error: &NetError) -> String {
-    format!("{error} (will try again)")
 }
 
 fn attempt_timeout(deadline: Option<Instant>) -> Duration {
