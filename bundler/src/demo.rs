@@ -47,25 +47,56 @@ pub fn run(runtime: Option<&Path>) -> Result<()> {
     bundle::build(&inputs, &signing, &installer)?;
     say(&format!("built and signed {}", installer.display()));
 
-    let trust = ["--trusted-key-file".as_ref(), public_key_path.as_os_str()];
+    let target = std::path::absolute(dir.join("target")).context("resolving the demo directory")?;
+    let state = std::path::absolute(dir.join("state")).context("resolving the demo directory")?;
+    let secret = demo_secret();
+    let args: Vec<std::ffi::OsString> = vec![
+        "install".into(),
+        "--unattended".into(),
+        "--answers".into(),
+        sample.join("answers.json").into(),
+        "--set".into(),
+        format!("Install.Root={}", target.display()).into(),
+        "--secrets-stdin".into(),
+        "--role".into(),
+        "web".into(),
+        "--state-dir".into(),
+        state.clone().into(),
+        "--trusted-key-file".into(),
+        public_key_path.into(),
+    ];
+    // The generated secret reaches the installer on stdin, never on its command line.
     run_installer(
         &installer,
-        &[["verify".as_ref()].as_slice(), &trust].concat(),
+        &args,
+        Some(&format!("{{\"Database.Password\": \"{secret}\"}}")),
     )?;
-    let extracted = dir.join("extracted");
     run_installer(
         &installer,
-        &[
-            ["extract".as_ref(), "--to".as_ref(), extracted.as_os_str()].as_slice(),
-            &trust,
-        ]
-        .concat(),
+        &["report".into(), "--state-dir".into(), state.into()],
+        None,
     )?;
     say(&format!(
-        "done: the installer verified its signature and unpacked its payload into {}",
-        extracted.display()
+        "done: installed the sample into {} (a generated database password was written into its settings only)",
+        target.display()
     ));
     Ok(())
+}
+
+/// A throwaway database password for the sample, from the system's random source.
+fn demo_secret() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 12];
+    let filled = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .is_ok();
+    if !filled {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        bytes[..8].copy_from_slice(&(nanos as u64 ^ u64::from(std::process::id())).to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn say(text: &str) {
@@ -126,7 +157,8 @@ fn make_executable(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn run_installer(installer: &Path, args: &[&std::ffi::OsStr]) -> Result<()> {
+fn run_installer(installer: &Path, args: &[std::ffi::OsString], stdin: Option<&str>) -> Result<()> {
+    use std::io::Write;
     let shown: Vec<String> = args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -136,10 +168,20 @@ fn run_installer(installer: &Path, args: &[&std::ffi::OsStr]) -> Result<()> {
         installer.display(),
         shown.join(" ")
     ));
-    let status = Command::new(installer)
+    let mut child = Command::new(installer)
         .args(args)
-        .status()
+        .stdin(if stdin.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
+        .spawn()
         .with_context(|| format!("running `{}`", installer.display()))?;
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(text.as_bytes())
+            .context("writing to the installer's stdin")?;
+    }
+    let status = child.wait().context("waiting for the installer")?;
     if !status.success() {
         bail!("the installer failed ({status})");
     }

@@ -46,6 +46,13 @@ impl Answers {
         self.entries.push((name.to_string(), answer));
     }
 
+    /// Record a `file` parameter's contents, remembering the path it came from.
+    pub fn insert_file(&mut self, name: &str, path: &str, contents: String) {
+        self.file_paths.retain(|(n, _)| n != name);
+        self.file_paths.push((name.to_string(), path.to_string()));
+        self.insert(name, Answer::Value(contents));
+    }
+
     /// The answers as JSON with every secret left out: for `--save-answers`, the journal's
     /// state and the report. A saved file is a valid answers file again.
     pub fn without_secrets(&self) -> Map<String, Value> {
@@ -285,9 +292,9 @@ fn parse_secret_file(
     problems: &mut Vec<String>,
 ) {
     let Some((name, path)) = spec.split_once("=@") else {
-        return problems.push(format!(
-            "--secret: write it as NAME=@FILE (the value comes from the file, never from the command line)"
-        ));
+        return problems.push(
+            "--secret: write it as NAME=@FILE (the value comes from the file, never from the command line)".to_string(),
+        );
     };
     let Some(parameter) = find(parameters, name) else {
         return problems.push(unknown(name, "--secret", parameters));
@@ -394,10 +401,7 @@ fn accept_text(
     match validate(parameter, text) {
         Ok(value) if parameter.kind == ParameterType::File => match std::fs::read_to_string(&value)
         {
-            Ok(contents) => {
-                answers.file_paths.push((parameter.name.clone(), value));
-                answers.insert(&parameter.name, Answer::Value(contents));
-            }
+            Ok(contents) => answers.insert_file(&parameter.name, &value, contents),
             Err(e) => problems.push(format!(
                 "`{}`: cannot read file `{value}`: {e}",
                 parameter.name

@@ -14,7 +14,6 @@ use crate::ui::{self, Console};
 use crate::variables::{BaseVariables, Output};
 use crate::{installer, plan_preview, rollback};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 /// Inputs shared by `install`, `plan` and `resume`.
 #[derive(Debug, Clone, Default)]
@@ -45,7 +44,8 @@ fn fail(error: &dyn std::fmt::Display, status: ExitStatus) -> ExitStatus {
 /// Open this installer, establish trust, verify and unpack it.
 fn open_session(inputs: &InstallInputs, interactive: bool) -> Result<Session, ExitStatus> {
     let file = installer::open_self().map_err(|e| fail(&e, ExitStatus::Integrity))?;
-    let signer = installer::establish_trust(&file, &inputs.trust, interactive).map_err(|e| fail(&e, e.exit_status()))?;
+    let signer = installer::establish_trust(&file, &inputs.trust, interactive)
+        .map_err(|e| fail(&e, e.exit_status()))?;
     Session::open(file, signer).map_err(|e| fail(&e, e.exit_status()))
 }
 
@@ -58,7 +58,13 @@ pub fn state_dir(session: &Session, given: Option<&Path>) -> PathBuf {
     let product = &session.plan.product().name;
     let slug: String = product
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     PathBuf::from("/var/lib/dropship").join(slug)
 }
@@ -66,21 +72,32 @@ pub fn state_dir(session: &Session, given: Option<&Path>) -> PathBuf {
 fn read_secrets_stdin(inputs: &mut InstallInputs) -> Result<(), ExitStatus> {
     if inputs.secrets_stdin {
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-            .map_err(|e| fail(&format!("--secrets-stdin: reading stdin: {e}"), ExitStatus::Usage))?;
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
+            fail(
+                &format!("--secrets-stdin: reading stdin: {e}"),
+                ExitStatus::Usage,
+            )
+        })?;
         inputs.sources.secrets_json = Some(text);
     }
     Ok(())
 }
 
 /// The roles for this run: given, else the profile's, else asked (guided), else all declared.
-fn choose_roles(session: &Session, inputs: &InstallInputs, guided: bool) -> Result<Vec<String>, ExitStatus> {
+fn choose_roles(
+    session: &Session,
+    inputs: &InstallInputs,
+    guided: bool,
+) -> Result<Vec<String>, ExitStatus> {
     let declared = &session.plan.document().roles;
     let roles = session.default_roles(&inputs.roles);
     for role in &roles {
         if !declared.iter().any(|d| d.eq_ignore_ascii_case(role)) {
             return Err(fail(
-                &format!("--role `{role}` is not one of this installer's roles ({})", declared.join(", ")),
+                &format!(
+                    "--role `{role}` is not one of this installer's roles ({})",
+                    declared.join(", ")
+                ),
                 ExitStatus::Usage,
             ));
         }
@@ -95,7 +112,12 @@ fn choose_roles(session: &Session, inputs: &InstallInputs, guided: bool) -> Resu
 }
 
 /// Collect the answers: guided prompts, or the unattended sources (strict).
-fn collect_answers(session: &Session, inputs: &InstallInputs, roles: &[String], guided: bool) -> Result<Answers, ExitStatus> {
+fn collect_answers(
+    session: &Session,
+    inputs: &InstallInputs,
+    roles: &[String],
+    guided: bool,
+) -> Result<Answers, ExitStatus> {
     if guided {
         return ui::ask_answers(&session.plan, roles).ok_or(ExitStatus::Declined);
     }
@@ -111,7 +133,12 @@ fn collect_answers(session: &Session, inputs: &InstallInputs, roles: &[String], 
 
 fn save_answers(path: &Path, answers: &Answers) -> Result<(), ExitStatus> {
     let json = serde_json::to_string_pretty(&answers.without_secrets()).unwrap_or_default();
-    std::fs::write(path, json + "\n").map_err(|e| fail(&format!("writing answers `{}`: {e}", path.display()), ExitStatus::Failure))
+    std::fs::write(path, json + "\n").map_err(|e| {
+        fail(
+            &format!("writing answers `{}`: {e}", path.display()),
+            ExitStatus::Failure,
+        )
+    })
 }
 
 /// `install`, and the guided flow when the installer runs with no command on a terminal.
@@ -162,8 +189,12 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
 
 fn write_roles(state: &Path, roles: &[String]) -> Result<(), ExitStatus> {
     let path = state.join("roles.json");
-    std::fs::write(&path, serde_json::to_string(roles).unwrap_or_default())
-        .map_err(|e| fail(&format!("writing `{}`: {e}", path.display()), ExitStatus::Failure))
+    std::fs::write(&path, serde_json::to_string(roles).unwrap_or_default()).map_err(|e| {
+        fail(
+            &format!("writing `{}`: {e}", path.display()),
+            ExitStatus::Failure,
+        )
+    })
 }
 
 /// One run of the engine with everything it needs.
@@ -177,10 +208,19 @@ struct RunContext<'a> {
 }
 
 impl RunContext<'_> {
-    fn execute(self, journal: &mut Journal, previous: Option<&JournalState>, outputs: Vec<Output>) -> ExitStatus {
+    fn execute(
+        self,
+        journal: &mut Journal,
+        previous: Option<&JournalState>,
+        outputs: Vec<Output>,
+    ) -> ExitStatus {
         let started = Timestamp::now();
         let clock = std::time::Instant::now();
-        let base = BaseVariables::new(&self.session.plan, self.session.profile.as_ref(), &self.answers);
+        let base = BaseVariables::new(
+            &self.session.plan,
+            self.session.profile.as_ref(),
+            &self.answers,
+        );
         let mut scrubber = Scrubber::new();
         base.register_secrets(&self.answers, &mut scrubber);
         let options = RunOptions {
@@ -191,22 +231,43 @@ impl RunContext<'_> {
             work_dir: self.state.join("work"),
         };
         let cancel = ui::cancel_flag();
-        let mut console = Console::new(&self.state.join(LOG_FILE), self.inputs.no_progress, scrubber.clone());
+        let mut console = Console::new(
+            &self.state.join(LOG_FILE),
+            self.inputs.no_progress,
+            scrubber.clone(),
+        );
         let drop_root = self.session.drop_root();
-        let mut engine = Engine::new(&self.session.plan, &drop_root, base, &options, scrubber, &mut console, cancel);
+        let mut engine = Engine::new(
+            &self.session.plan,
+            &drop_root,
+            base,
+            &options,
+            scrubber,
+            &mut console,
+            cancel,
+        );
         engine.outputs = outputs;
         let result = engine.run(journal, previous);
         save_outputs(self.state, &result);
         let report = self.report(&result, previous.is_some(), started, clock.elapsed());
         let status = exit_status(report.outcome);
         if let Err(e) = report.write_all(self.state) {
-            eprintln!("warning: writing the report into `{}`: {e}", self.state.display());
+            eprintln!(
+                "warning: writing the report into `{}`: {e}",
+                self.state.display()
+            );
         }
         console.outcome(&report, self.state);
         status
     }
 
-    fn report(&self, result: &RunResult, resumed: bool, started: Timestamp, elapsed: std::time::Duration) -> Report {
+    fn report(
+        &self,
+        result: &RunResult,
+        resumed: bool,
+        started: Timestamp,
+        elapsed: std::time::Duration,
+    ) -> Report {
         let m = &self.session.file.manifest;
         Report {
             outcome: result.outcome,
@@ -252,7 +313,9 @@ fn load_outputs(state: &Path) -> Vec<Output> {
 pub fn exit_status(outcome: ReportOutcome) -> ExitStatus {
     match outcome {
         ReportOutcome::Succeeded => ExitStatus::Success,
-        ReportOutcome::FailedRolledBack | ReportOutcome::FailedNotRolledBack => ExitStatus::RolledBack,
+        ReportOutcome::FailedRolledBack | ReportOutcome::FailedNotRolledBack => {
+            ExitStatus::RolledBack
+        }
         ReportOutcome::FailedRollbackIncomplete => ExitStatus::RollbackIncomplete,
         ReportOutcome::Declined => ExitStatus::Declined,
     }
@@ -275,20 +338,30 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
         .check_installer(&session.installer_digest)
         .map_err(|e| fail(&e, e.exit_status()))?;
     if let Some(outcome) = previous.outcome {
-        eprintln!("The install in `{}` already ended ({outcome:?}); there is nothing to resume.", state.display());
+        eprintln!(
+            "The install in `{}` already ended ({outcome:?}); there is nothing to resume.",
+            state.display()
+        );
         return Ok(ExitStatus::Success);
     }
     if previous.rollback_in_progress {
         eprintln!("A rollback was interrupted; finishing it.");
         return Ok(finish_rollback(&mut journal, &previous));
     }
-    let _ = journal.append(Record::Resumed { at: Timestamp::now() });
+    let _ = journal.append(Record::Resumed {
+        at: Timestamp::now(),
+    });
     let roles = previous.begin.roles.clone();
     let saved = state.join(ANSWERS_FILE);
     if saved.is_file() && inputs.sources.answers_file.is_none() {
         inputs.sources.answers_file = Some(saved);
     }
-    let answers = collect_answers(&session, inputs, &roles, guided && inputs.sources.answers_file.is_none())?;
+    let answers = collect_answers(
+        &session,
+        inputs,
+        &roles,
+        guided && inputs.sources.answers_file.is_none(),
+    )?;
     let run = RunContext {
         session: &session,
         state: &state,
@@ -317,16 +390,18 @@ fn print_rollback(report: &rollback::RollbackReport) -> ExitStatus {
     if report.is_complete() {
         ExitStatus::RolledBack
     } else {
-        eprintln!("Rollback is incomplete: restore the paths above by hand, or fix the cause and run `rollback` again.");
+        eprintln!(
+            "Rollback is incomplete: restore the paths above by hand, or fix the cause and run `rollback` again."
+        );
         ExitStatus::RollbackIncomplete
     }
 }
 
 /// `rollback`: undo an install (finished or interrupted) from its journal.
-pub fn rollback_command(state_dir: Option<&Path>, trust: &TrustOptions) -> ExitStatus {
+pub fn rollback_command(state_dir: Option<&Path>) -> ExitStatus {
     let state = match state_dir {
         Some(dir) => dir.to_path_buf(),
-        None => match default_state_dir_without_verifying(trust) {
+        None => match default_state_dir_without_verifying() {
             Ok(dir) => dir,
             Err(status) => return status,
         },
@@ -339,7 +414,11 @@ pub fn rollback_command(state_dir: Option<&Path>, trust: &TrustOptions) -> ExitS
         eprintln!("Nothing to roll back in `{}`.", state.display());
         return ExitStatus::Success;
     }
-    let report = rollback::rollback(&mut journal, &previous.changes, "the operator asked for a rollback");
+    let report = rollback::rollback(
+        &mut journal,
+        &previous.changes,
+        "the operator asked for a rollback",
+    );
     let _ = journal.append(Record::End {
         outcome: report.outcome(),
         at: Timestamp::now(),
@@ -352,23 +431,29 @@ pub fn rollback_command(state_dir: Option<&Path>, trust: &TrustOptions) -> ExitS
 
 /// The default state directory from the (unverified) manifest: `rollback` and `report` read
 /// only local state and run no code from the payload.
-fn default_state_dir_without_verifying(_trust: &TrustOptions) -> Result<PathBuf, ExitStatus> {
+fn default_state_dir_without_verifying() -> Result<PathBuf, ExitStatus> {
     let file = installer::open_self().map_err(|e| fail(&e, ExitStatus::Integrity))?;
     let slug: String = file
         .manifest
         .product
         .name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     Ok(PathBuf::from("/var/lib/dropship").join(slug))
 }
 
 /// `report`: print the last report in the state directory.
-pub fn report_command(state_dir: Option<&Path>, format: &str, trust: &TrustOptions) -> ExitStatus {
+pub fn report_command(state_dir: Option<&Path>, format: &str) -> ExitStatus {
     let state = match state_dir {
         Some(dir) => dir.to_path_buf(),
-        None => match default_state_dir_without_verifying(trust) {
+        None => match default_state_dir_without_verifying() {
             Ok(dir) => dir,
             Err(status) => return status,
         },
@@ -377,13 +462,19 @@ pub fn report_command(state_dir: Option<&Path>, format: &str, trust: &TrustOptio
         Ok(report) => report,
         Err(e) => {
             return fail(
-                &format!("no report in `{}` ({e}); pass the install's `--state-dir`", state.display()),
+                &format!(
+                    "no report in `{}` ({e}); pass the install's `--state-dir`",
+                    state.display()
+                ),
                 ExitStatus::Usage,
             );
         }
     };
     match format {
-        "json" => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        "json" => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
         "html" => print!("{}", report.html()),
         _ => print!("{}", report.text()),
     }
@@ -404,9 +495,4 @@ pub fn dry_run(mut inputs: InstallInputs) -> ExitStatus {
     match result {
         Ok(status) | Err(status) => status,
     }
-}
-
-/// The state directory's lock and journal are not needed to answer this: a flag for `main`.
-pub fn cancel_requested(flag: &AtomicBool) -> bool {
-    flag.load(std::sync::atomic::Ordering::SeqCst)
 }

@@ -38,6 +38,11 @@ pub trait Events {
     fn confirm_manual(&mut self, name: &str, instructions: &str) -> bool;
 }
 
+/// Where packages without a `destination` are extracted when the variable
+/// `Octopus.Tentacle.Agent.ApplicationDirectoryPath` is not set:
+/// `/opt/dropship/applications/<environment>/<package id>/<version>`.
+pub const DEFAULT_APPLICATIONS_DIR: &str = "/opt/dropship/applications";
+
 /// How the operator asked the install to run.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -46,8 +51,7 @@ pub struct RunOptions {
     pub approvals: Vec<String>,
     pub no_rollback: bool,
     pub interactive: bool,
-    /// Where scripts run when the plan names no directory, and packages are extracted to by
-    /// default (`applications/`).
+    /// Where scripts run when the plan names no directory.
     pub work_dir: PathBuf,
 }
 
@@ -87,6 +91,8 @@ pub struct Engine<'a> {
     pub cancel: &'a AtomicBool,
     pub outputs: Vec<Output>,
     reports: Vec<StepReport>,
+    /// Set once a step has failed: conditions and `Octopus.Deployment.Error` see it.
+    failed: bool,
 }
 
 impl<'a> Engine<'a> {
@@ -123,6 +129,7 @@ impl<'a> Engine<'a> {
             cancel,
             outputs: Vec::new(),
             reports,
+            failed: false,
         }
     }
 
@@ -183,18 +190,18 @@ impl<'a> Engine<'a> {
             if let Some(status) = previous
                 .and_then(|p| p.steps.get(&index))
                 .and_then(|s| s.status)
+                && status != StepStatus::Failed
             {
-                if status != StepStatus::Failed {
-                    self.reports[index].status = report_status(status);
-                    self.reports[index].message = Some("done before the interruption".into());
-                    continue;
-                }
+                self.reports[index].status = report_status(status);
+                self.reports[index].message = Some("done before the interruption".into());
+                continue;
             }
             if let Some(why) = self.skip_reason(step, false) {
                 self.skip(tx.journal(), index, step, &why);
                 continue;
             }
             if let Err(failure) = self.run_step(tx, index, total, step) {
+                self.failed = true;
                 return Some((index, failure));
             }
         }
@@ -225,7 +232,7 @@ impl<'a> Engine<'a> {
                         step,
                         self.drop_root,
                         &self.outputs,
-                        &self.failure_vars(failed),
+                        &self.failure_vars(self.failed),
                     )
                     .ok()?;
                 (!vars.truthy(expression)).then(|| "its condition is false".to_string())
@@ -289,7 +296,7 @@ impl<'a> Engine<'a> {
         let mut result = Err(StepFailure::new("not run"));
         for attempt in 1..=attempts {
             self.reports[index].attempts = attempt;
-            result = self.execute(tx, step, false);
+            result = self.execute(tx, step);
             if result.is_ok()
                 || self.cancel.load(Ordering::SeqCst)
                 || result.as_ref().is_err_and(|f| f.declined)
@@ -339,12 +346,7 @@ impl<'a> Engine<'a> {
     }
 
     /// Do what the step says, once.
-    fn execute(
-        &mut self,
-        tx: &mut Transaction<'_>,
-        step: &StepSpec,
-        failed: bool,
-    ) -> Result<(), StepFailure> {
+    fn execute(&mut self, tx: &mut Transaction<'_>, step: &StepSpec) -> Result<(), StepFailure> {
         let common = step.common();
         let mut vars = self
             .base
@@ -352,7 +354,7 @@ impl<'a> Engine<'a> {
                 step,
                 self.drop_root,
                 &self.outputs,
-                &self.failure_vars(failed),
+                &self.failure_vars(self.failed),
             )
             .map_err(|e| StepFailure::new(e.to_string()))?;
         vars.register_sensitive(&mut self.scrubber);
@@ -498,7 +500,7 @@ impl<'a> Engine<'a> {
     ) -> Result<(), StepFailure> {
         let applications = match vars.expand("#{Octopus.Tentacle.Agent.ApplicationDirectoryPath}") {
             path if !path.is_empty() && !path.contains("#{") => PathBuf::from(path),
-            _ => self.options.work_dir.join("applications"),
+            _ => PathBuf::from(DEFAULT_APPLICATIONS_DIR),
         };
         let script = ScriptContext {
             step: name,
@@ -607,13 +609,11 @@ impl<'a> Engine<'a> {
                 self.drop_root,
                 &self.outputs,
                 &self.failure_vars(true),
-            ) {
-                if let Err(e) =
-                    self.script(step.common().name, step.common().timeout_s, &vars, block)
-                {
-                    self.events
-                        .note(&format!("the rollback script failed too: {}", e.message));
-                }
+            ) && let Err(e) =
+                self.script(step.common().name, step.common().timeout_s, &vars, block)
+            {
+                self.events
+                    .note(&format!("the rollback script failed too: {}", e.message));
             }
         }
         if self.options.no_rollback {

@@ -5,6 +5,8 @@
 
 /// The operator's answers: answers files, secrets from safe channels, validation, saving.
 pub mod answers;
+/// What each installer command does: install, plan (dry run), resume, rollback, report.
+pub mod commands;
 /// Configuration-file replacers: substitution in files, structured variables, .NET config.
 pub mod config;
 /// The installer file: trailer, manifest, payload codec, reading and writing the parts.
@@ -27,6 +29,8 @@ pub mod octopus;
 pub mod package;
 /// The step plan: format, parsing with every problem and its JSON path, validation.
 pub mod plan;
+/// The dry run: what each step would do, substitutions rendered with secrets redacted.
+pub mod plan_preview;
 /// The install report: JSON, text for the change ticket, self-contained HTML.
 pub mod report;
 /// Rollback: each change to the target journaled before it is made, undone in reverse on failure.
@@ -35,6 +39,8 @@ pub mod rollback;
 pub mod script;
 /// Secret values (never printed) and scrubbing them out of all output.
 pub mod secret;
+/// A verified, unpacked installer with its plan: what every install command starts from.
+pub mod session;
 /// Step executors: preflight checks, waiting for a URL to become healthy.
 pub mod steps;
 /// Octostache-compatible template engine (`#{...}`).

@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use dropship_runtime::container::InstallerFile;
 use dropship_runtime::exit::ExitStatus;
 use dropship_runtime::trust::{self, TrustOptions};
-use dropship_runtime::{installer, ui};
+use dropship_runtime::{commands, installer, ui};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,6 +33,28 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Verify, ask, install, report (guided on a terminal; `--unattended` for automation)
+    #[command(
+        after_help = "Examples:\n  installer install --unattended --answers answers.json --secret Database.Password=@/run/secrets/db --role web --trusted-key-file vendor.pub\n  echo '{\"Database.Password\":\"...\"}' | installer install --unattended --secrets-stdin --trust-embedded-key"
+    )]
+    Install(InstallArgs),
+    /// Dry run: verify, answer, run the checks and show every change as a diff; change nothing
+    Plan(InstallArgs),
+    /// Continue an interrupted install from its journal (secrets are asked again)
+    Resume(InstallArgs),
+    /// Undo an install (finished or interrupted) from its journal
+    Rollback {
+        /// The install's state directory (default: /var/lib/dropship/PRODUCT)
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+    },
+    /// Print the last install's report
+    Report {
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        #[arg(long, default_value = "text", value_parser = ["text", "json", "html"])]
+        format: String,
+    },
     /// Show what this installer holds, from its trailer and manifest (does not verify)
     Info,
     /// Check the signature over the whole file and say how to check it with `minisign`
@@ -45,6 +67,68 @@ enum Command {
         #[command(flatten)]
         trust: TrustArgs,
     },
+}
+
+/// Inputs of `install`, `plan` and `resume`
+#[derive(Debug, Args)]
+struct InstallArgs {
+    /// Never prompt: every answer comes from the options below
+    #[arg(long)]
+    unattended: bool,
+    /// JSON object of parameter name to value; a secret only as {"env": "VARIABLE"}
+    #[arg(long, value_name = "FILE")]
+    answers: Option<PathBuf>,
+    /// A non-secret answer
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    sets: Vec<String>,
+    /// A secret answer read from a file (never typed on the command line)
+    #[arg(long = "secret", value_name = "NAME=@FILE")]
+    secrets: Vec<String>,
+    /// Read a JSON object of secret answers from stdin
+    #[arg(long)]
+    secrets_stdin: bool,
+    /// A role (tier) of this machine; repeat for several
+    #[arg(long = "role", value_name = "ROLE")]
+    roles: Vec<String>,
+    /// Confirm a manual step in advance (unattended runs)
+    #[arg(long = "approve", value_name = "STEP")]
+    approvals: Vec<String>,
+    /// Journal, answers, log and reports (default: /var/lib/dropship/PRODUCT)
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Keep the changes of a failed install for diagnosis (undo later with `rollback`)
+    #[arg(long)]
+    no_rollback: bool,
+    /// Plain line-per-event output
+    #[arg(long)]
+    no_progress: bool,
+    /// Write the answers (without secrets) to this file, safe to send to the vendor
+    #[arg(long, value_name = "FILE")]
+    save_answers: Option<PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
+}
+
+impl InstallArgs {
+    fn inputs(self) -> commands::InstallInputs {
+        commands::InstallInputs {
+            unattended: self.unattended,
+            sources: dropship_runtime::answers::AnswerSources {
+                answers_file: self.answers,
+                sets: self.sets,
+                secret_files: self.secrets,
+                secrets_json: None,
+            },
+            secrets_stdin: self.secrets_stdin,
+            roles: self.roles,
+            approvals: self.approvals,
+            state_dir: self.state_dir,
+            no_rollback: self.no_rollback,
+            no_progress: self.no_progress,
+            save_answers: self.save_answers,
+            trust: self.trust.options(),
+        }
+    }
 }
 
 /// Which signer key to trust (a runtime with pinned keys ignores these and trusts only its pins)
@@ -73,19 +157,33 @@ impl TrustArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = installer::open_self()
+    let status = match cli.command {
+        Some(Command::Install(args)) => commands::install(args.inputs()),
+        None if ui::interactive() => commands::install(commands::InstallInputs::default()),
+        Some(Command::Plan(args)) => commands::dry_run(args.inputs()),
+        Some(Command::Resume(args)) => commands::resume(args.inputs()),
+        Some(Command::Rollback { state_dir }) => commands::rollback_command(state_dir.as_deref()),
+        Some(Command::Report { state_dir, format }) => {
+            commands::report_command(state_dir.as_deref(), &format)
+        }
+        None | Some(Command::Info) => with_self(|file| {
+            print!("{}", info_text(file));
+            Ok(())
+        }),
+        Some(Command::Verify(trust)) => with_self(|file| verify(file, &trust)),
+        Some(Command::Extract { to, trust }) => with_self(|file| extract(file, &trust, &to)),
+    };
+    status.into()
+}
+
+/// Open this installer and run `action` on it.
+fn with_self(action: impl FnOnce(&InstallerFile) -> Result<(), ExitStatus>) -> ExitStatus {
+    match installer::open_self()
         .map_err(|e| fail(&e, ExitStatus::Integrity))
-        .and_then(|file| match cli.command {
-            None | Some(Command::Info) => {
-                print!("{}", info_text(&file));
-                Ok(())
-            }
-            Some(Command::Verify(trust)) => verify(&file, &trust),
-            Some(Command::Extract { to, trust }) => extract(&file, &trust, &to),
-        });
-    match result {
-        Ok(()) => ExitStatus::Success.into(),
-        Err(status) => status.into(),
+        .and_then(|file| action(&file))
+    {
+        Ok(()) => ExitStatus::Success,
+        Err(status) => status,
     }
 }
 

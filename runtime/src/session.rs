@@ -47,17 +47,25 @@ pub struct Session {
 impl Session {
     /// Verify and unpack the payload (one pass), then parse the plan and profile.
     pub fn open(file: InstallerFile, signer: TrustedSigner) -> Result<Session, SessionError> {
-        let payload = tempfile::Builder::new().prefix("dropship-payload-").tempdir().map_err(SessionError::Temp)?;
+        let payload = tempfile::Builder::new()
+            .prefix("dropship-payload-")
+            .tempdir()
+            .map_err(SessionError::Temp)?;
         let progress = ui::byte_progress("verifying and unpacking", file.manifest.payload.bytes);
         extract::verify_and_unpack(&file, &signer, payload.path(), &|n| progress.set(n))?;
         progress.finish();
-        let plan_bytes = std::fs::read(payload.path().join("plan.json")).map_err(|_| SessionError::Missing("plan.json"))?;
+        let plan_bytes = std::fs::read(payload.path().join("plan.json"))
+            .map_err(|_| SessionError::Missing("plan.json"))?;
         let plan = Plan::parse(&plan_bytes, "plan.json (in the installer)")?;
         let profile = match std::fs::read(payload.path().join("customer.json")) {
-            Ok(bytes) => Some(plan::parse_profile(&bytes, "customer.json (in the installer)")?),
+            Ok(bytes) => Some(plan::parse_profile(
+                &bytes,
+                "customer.json (in the installer)",
+            )?),
             Err(_) => None,
         };
-        let installer_digest = format!("sha256:{}", hex(&Sha256::digest(file.signature.as_bytes())));
+        let installer_digest =
+            format!("sha256:{}", hex(&Sha256::digest(file.signature.as_bytes())));
         Ok(Session {
             file,
             signer,
@@ -78,7 +86,10 @@ impl Session {
         if !given.is_empty() {
             return given.to_vec();
         }
-        self.profile.as_ref().map(|p| p.roles.clone()).unwrap_or_default()
+        self.profile
+            .as_ref()
+            .map(|p| p.roles.clone())
+            .unwrap_or_default()
     }
 }
 

@@ -1,11 +1,20 @@
 //! Talking to the operator: prompts on the terminal, progress on stderr, plain lines otherwise.
 //! Data goes to stdout; progress, prompts and messages to stderr.
 
+use crate::answers::{self, Answer, Answers};
 use crate::container::Manifest;
+use crate::engine::Events;
+use crate::plan::{Parameter, ParameterType, Plan};
+use crate::report::{Report, StepOutcome};
+use crate::script::OutputLine;
+use crate::secret::{REDACTED, Scrubber, Secret};
+use crate::session::Session;
 use crate::trust::PublicKey;
+use std::fs::File;
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// Whether the operator can be asked questions (stdin and stderr are terminals).
 pub fn interactive() -> bool {
@@ -95,6 +104,309 @@ pub fn human_bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Read one line from stdin; `None` at end of input.
+fn read_line() -> Option<String> {
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(line.trim_end_matches(['\r', '\n']).to_string()),
+    }
+}
+
+fn prompt(text: &str) -> Option<String> {
+    eprint!("{text}");
+    let _ = std::io::stderr().flush();
+    read_line()
+}
+
+fn yes(answer: Option<String>) -> bool {
+    answer.is_some_and(|a| matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+}
+
+/// The guided flow's banner: what, from whom, for whom, signed by which key, where state goes.
+pub fn banner(session: &Session, state_dir: &Path) {
+    let m = &session.file.manifest;
+    eprintln!();
+    eprintln!("  {} {}", m.product.name, m.product.version);
+    if let Some(vendor) = &m.product.vendor {
+        eprintln!("  from {vendor}");
+    }
+    if let Some(customer) = &m.customer {
+        eprintln!("  built for {customer}");
+    }
+    eprintln!(
+        "  signature verified: key {} ({})",
+        session.signer.key.key_id,
+        session.signer.basis.describe()
+    );
+    eprintln!("  public key: {}", session.signer.key.base64);
+    eprintln!();
+    eprintln!(
+        "  The journal, log and report go to {}",
+        state_dir.display()
+    );
+    eprintln!("  (change this with --state-dir DIR). Press Ctrl-C at any time to stop; what was");
+    eprintln!("  changed is rolled back.");
+    eprintln!();
+}
+
+/// Ask which of the declared roles this machine has; `None` when the operator gives up.
+pub fn ask_roles(declared: &[String]) -> Option<Vec<String>> {
+    loop {
+        let answer = prompt(&format!(
+            "Roles of this machine ({}), comma-separated [all]: ",
+            declared.join(", ")
+        ))?;
+        if answer.trim().is_empty() {
+            return Some(declared.to_vec());
+        }
+        let chosen: Vec<String> = answer
+            .split(',')
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .collect();
+        match chosen
+            .iter()
+            .find(|c| !declared.iter().any(|d| d.eq_ignore_ascii_case(c)))
+        {
+            Some(bad) => eprintln!("  `{bad}` is not one of {}", declared.join(", ")),
+            None => return Some(chosen),
+        }
+    }
+}
+
+/// Ask every parameter in turn, with help, default, validation and re-asking; secrets masked
+/// and confirmed. `None` when input ends (the operator gave up).
+pub fn ask_answers(plan: &Plan, roles: &[String]) -> Option<Answers> {
+    let mut answers = Answers::default();
+    for parameter in answers::active_parameters(plan, roles) {
+        ask_parameter(parameter, &mut answers)?;
+    }
+    Some(answers)
+}
+
+fn ask_parameter(parameter: &Parameter, answers: &mut Answers) -> Option<()> {
+    let label = parameter.label.as_deref().unwrap_or(&parameter.name);
+    eprintln!();
+    if let Some(help) = &parameter.help {
+        eprintln!("  {help}");
+    }
+    if parameter.kind == ParameterType::Choice {
+        eprintln!("  one of: {}", parameter.options.join(", "));
+    }
+    loop {
+        if parameter.kind == ParameterType::Secret {
+            let secret = ask_secret(parameter, label)?;
+            match answers::validate(parameter, secret.expose_secret()) {
+                Ok(_) => {
+                    answers.insert(&parameter.name, Answer::Secret(secret));
+                    return Some(());
+                }
+                Err(why) => eprintln!("  {why}; try again"),
+            }
+            continue;
+        }
+        let default = parameter
+            .default
+            .as_deref()
+            .map(|d| format!(" [{d}]"))
+            .unwrap_or_default();
+        let typed = prompt(&format!("{label}{default}: "))?;
+        let value = if typed.is_empty() {
+            parameter.default.clone().unwrap_or_default()
+        } else {
+            typed
+        };
+        match answers::validate(parameter, &value) {
+            Ok(value) if parameter.kind == ParameterType::File => {
+                match std::fs::read_to_string(&value) {
+                    Ok(contents) => {
+                        answers.insert_file(&parameter.name, &value, contents);
+                        return Some(());
+                    }
+                    Err(e) => eprintln!("  cannot read `{value}`: {e}; try again"),
+                }
+            }
+            Ok(value) => {
+                answers.insert(&parameter.name, Answer::Value(value));
+                return Some(());
+            }
+            Err(why) => eprintln!("  {why}; try again"),
+        }
+    }
+}
+
+/// Masked entry (nothing echoes), asked twice when the plan says `confirm`.
+fn ask_secret(parameter: &Parameter, label: &str) -> Option<Secret> {
+    loop {
+        let first = Secret::new(rpassword::prompt_password(format!("{label} (hidden): ")).ok()?);
+        if !parameter.confirm {
+            return Some(first);
+        }
+        let second = Secret::new(rpassword::prompt_password(format!("{label} again: ")).ok()?);
+        if first == second {
+            return Some(first);
+        }
+        eprintln!("  the two entries differ; try again");
+    }
+}
+
+/// Show what will happen and ask for the final confirmation.
+pub fn confirm_summary(session: &Session, roles: &[String], answers: &Answers) -> bool {
+    eprintln!();
+    eprintln!("Summary");
+    if !roles.is_empty() {
+        eprintln!("  roles: {}", roles.join(", "));
+    }
+    for (name, answer) in answers.iter() {
+        let shown = match answer {
+            Answer::Secret(_) => REDACTED.to_string(),
+            Answer::Value(v) if v.contains('\n') => format!("({} lines)", v.lines().count()),
+            Answer::Value(v) => v.clone(),
+        };
+        eprintln!("  {name} = {shown}");
+    }
+    eprintln!(
+        "  {} step(s) will run in order; a failure rolls back every change.",
+        session.plan.steps().len()
+    );
+    yes(prompt("Install now? [y/N] "))
+}
+
+/// Set when the operator presses Ctrl-C (or the process gets SIGTERM): the running script is
+/// stopped, and the engine rolls back.
+pub fn cancel_flag() -> &'static AtomicBool {
+    static CANCEL: AtomicBool = AtomicBool::new(false);
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    extern "C" fn on_signal(_: libc::c_int) {
+        CANCEL.store(true, Ordering::SeqCst);
+    }
+    INSTALL.call_once(|| {
+        let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        // SAFETY: the handler only stores into an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(libc::SIGINT, handler);
+            libc::signal(libc::SIGTERM, handler);
+        }
+    });
+    &CANCEL
+}
+
+/// Progress and output on stderr, and the text log, for a run of the engine.
+pub struct Console {
+    log: Option<File>,
+    scrubber: Scrubber,
+    plain: bool,
+}
+
+impl Console {
+    /// `no_progress`: plain lines only (also when stderr is not a terminal).
+    pub fn new(log_path: &Path, no_progress: bool, scrubber: Scrubber) -> Self {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log_path)
+            .ok();
+        Console {
+            log,
+            scrubber,
+            plain: no_progress || !std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// A line to the screen and the log (scrubbed once more, whatever its origin).
+    fn say(&mut self, text: &str, on_screen: bool) {
+        let text = self.scrubber.scrub(text);
+        if on_screen {
+            eprintln!("{text}");
+        }
+        if let Some(log) = &mut self.log {
+            let _ = writeln!(log, "{} {text}", crate::engine::now_text());
+        }
+    }
+
+    /// The end of a run: outcome, and where the report is.
+    pub fn outcome(&mut self, report: &Report, state_dir: &Path) {
+        let mark = if self.plain { "" } else { "\u{1b}[1m" };
+        let reset = if self.plain { "" } else { "\u{1b}[0m" };
+        self.say(
+            &format!("{mark}Install {}{reset}", report.outcome.describe()),
+            true,
+        );
+        if let Some(rollback) = &report.rollback {
+            for left in &rollback.left {
+                self.say(&format!("  NOT undone: {left}"), true);
+            }
+        }
+        self.say(
+            &format!(
+                "Report: {}/report.html (also report.txt, report.json); log: {}/install.log",
+                state_dir.display(),
+                state_dir.display()
+            ),
+            true,
+        );
+    }
+}
+
+impl Events for Console {
+    fn step_started(&mut self, index: usize, total: usize, name: &str, kind: &str) {
+        self.say(&format!("[{}/{total}] {name} ({kind})", index + 1), true);
+    }
+
+    fn output(&mut self, _step: &str, line: &OutputLine) {
+        match line {
+            OutputLine::Stdout(text) => self.say(&format!("    {text}"), true),
+            OutputLine::Stderr(text) => self.say(&format!("    ! {text}"), true),
+            OutputLine::Verbose(text) => self.say(&format!("    (verbose) {text}"), false),
+            OutputLine::Highlight(text) => self.say(&format!("    * {text}"), true),
+            OutputLine::Warning(text) => self.say(&format!("    warning: {text}"), true),
+        }
+    }
+
+    fn note(&mut self, text: &str) {
+        self.say(&format!("    {text}"), true);
+    }
+
+    fn step_finished(
+        &mut self,
+        index: usize,
+        name: &str,
+        status: StepOutcome,
+        message: Option<&str>,
+        elapsed: Duration,
+    ) {
+        let detail = message.map(|m| format!(": {m}")).unwrap_or_default();
+        let text = match status {
+            StepOutcome::Succeeded => format!(
+                "[{}] {name}: succeeded in {:.1} s",
+                index + 1,
+                elapsed.as_secs_f64()
+            ),
+            StepOutcome::Skipped => format!("[{}] {name}: skipped{detail}", index + 1),
+            StepOutcome::Failed => format!("[{}] {name}: FAILED{detail}", index + 1),
+            StepOutcome::RolledBack => format!("[{}] {name}: rolled back", index + 1),
+        };
+        self.say(&text, true);
+    }
+
+    fn confirm_manual(&mut self, name: &str, instructions: &str) -> bool {
+        self.say(&format!("Manual step `{name}`:"), true);
+        for line in instructions.lines() {
+            self.say(&format!("  {line}"), true);
+        }
+        let done = yes(prompt("Done? [y/N] "));
+        self.say(
+            &format!(
+                "manual step `{name}` {}",
+                if done { "confirmed" } else { "not confirmed" }
+            ),
+            false,
+        );
+        done
     }
 }
 

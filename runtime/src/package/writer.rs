@@ -247,7 +247,17 @@ impl<'a, 'h> Writer<'a, 'h> {
 
     fn create_dir(&mut self, path: &Path) -> Result<(), PackageError> {
         (self.hook)(path, EntryKind::Directory).map_err(|source| self.hook_error(path, source))?;
-        fs::create_dir(path).map_err(|source| self.write_error(path, source))
+        // The hook may have made the directory itself (a rollback transaction records and creates
+        // it in one call); what matters is that a real directory stands there now.
+        match fs::create_dir(path) {
+            Err(e)
+                if e.kind() == io::ErrorKind::AlreadyExists
+                    && fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) =>
+            {
+                Ok(())
+            }
+            result => result.map_err(|source| self.write_error(path, source)),
+        }
     }
 
     pub(super) fn unsafe_entry(&self, rel: &EntryPath, reason: UnsafeReason) -> PackageError {

@@ -122,33 +122,20 @@ fn remove_created_file(path: &Path) -> Result<(), String> {
     }
 }
 
-/// How many entries of a directory the report names before "and N more".
-const NAMES_SHOWN: usize = 5;
-
-/// Remove a created directory only if it is empty: anything still in it was put there by
-/// something the journal does not know (a script), and the operator must decide.
+/// Remove a directory the install created, with everything in it. It did not exist before the
+/// install, so whatever is inside was put there by the install (its own files, or files its
+/// scripts made): leaving them would leave the target half-installed. Symbolic links inside are
+/// removed, never followed.
 fn remove_created_dir(path: &Path) -> Result<(), String> {
-    let entries = match fs::read_dir(path) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(removing(path, e)),
-    };
-    let names: Vec<String> = entries
-        .map(|entry| entry.map(|e| format!("`{}`", e.file_name().to_string_lossy())))
-        .collect::<io::Result<_>>()
-        .map_err(|e| removing(path, e))?;
-    if names.is_empty() {
-        return fs::remove_dir(path).map_err(|e| removing(path, e));
+    match fsops::kind_io(path) {
+        Ok(None) => Ok(()),
+        Ok(Some(Kind::Dir)) => fs::remove_dir_all(path).map_err(|e| removing(path, e)),
+        Ok(Some(_)) => Err(format!(
+            "left in place: `{}` is no longer the directory the install created",
+            path.display()
+        )),
+        Err(e) => Err(removing(path, e)),
     }
-    let more = names.len().saturating_sub(NAMES_SHOWN);
-    let mut shown = names[..names.len().min(NAMES_SHOWN)].join(", ");
-    if more > 0 {
-        shown.push_str(&format!(" and {more} more"));
-    }
-    Err(format!(
-        "left in place: `{}` holds entries the install did not record: {shown}",
-        path.display()
-    ))
 }
 
 /// Move a backup back over `path`. No backup means the original was never moved (the kill came

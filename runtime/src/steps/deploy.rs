@@ -1,23 +1,23 @@
 //! `deploy-package` in Calamari's convention order (reference `octopus-offline-drop.md` §4.1):
-//! extract into the applications directory; configured then packaged `PreDeploy`; substitute
-//! variables in files; .NET configuration variables; structured configuration variables; copy
-//! to the custom installation directory (purging first when asked); packaged then configured
+//! extract; configured then packaged `PreDeploy`; substitute variables in files; .NET
+//! configuration variables; structured configuration variables; packaged then configured
 //! `Deploy` and `PostDeploy`. When a convention fails, `DeployFailed` (packaged and configured)
 //! runs and the failure is returned. Every file written is recorded by the rollback transaction
 //! before it is written.
+//!
+//! One deliberate difference from Calamari: with a custom installation directory (`destination`)
+//! the package is extracted straight into it (after the purge) and the conventions run there,
+//! instead of in an applications directory that is then copied. The result is the same, and no
+//! rendered secret is ever written outside the files the plan installs.
 
 use super::run_script::{ScriptContext, ScriptFailure, run_block, run_file};
 use crate::config::{self, StructuredOptions, SubstituteOptions, SubstitutionError};
 use crate::package::{self, EntryKind, ExtractLimits, PackageName};
 use crate::plan::DeployPackageStep;
 use crate::rollback::Transaction;
-use crate::script::OutputLine;
+use crate::script::{OutputLine, OutputVariable};
 use crate::variables::{Output, StepVariables};
 use std::path::{Path, PathBuf};
-
-/// Stages whose scripts Calamari runs, in order, and the current directory at that point.
-const STAGES_BEFORE_COPY: &[&str] = &["PreDeploy"];
-const STAGES_AFTER_COPY: &[&str] = &["Deploy", "PostDeploy"];
 
 /// Everything a deploy needs besides the step itself.
 pub struct DeployContext<'a, 'j> {
@@ -50,36 +50,45 @@ pub fn deploy(
     vars: &mut StepVariables,
 ) -> Result<Vec<Output>, DeployFailure> {
     let package = ctx.script.drop_root.join(&step.package);
-    let extracted = extraction_dir(ctx.applications_dir, &package, vars)?;
-    let count = extract(ctx, &package, &extracted)?;
-    vars.set(
+    let target = match &step.destination {
+        Some(destination) => {
+            custom_directory(ctx, step, &vars.evaluate(destination).map_err(fail)?)?
+        }
+        None => extraction_dir(ctx.applications_dir, &package, vars)?,
+    };
+    let count = extract(ctx, &package, &target)?;
+    for name in [
         "Octopus.Action.Package.InstallationDirectoryPath",
-        &extracted.to_string_lossy(),
-    );
-    vars.set(
         "OctopusOriginalPackageDirectoryPath",
-        &extracted.to_string_lossy(),
-    );
-    let mut current = extracted.clone();
-    let result = run_conventions(ctx, step, vars, &extracted, &mut current);
-    if let Err(failure) = result {
-        run_deploy_failed(ctx, step, vars, &current);
+    ] {
+        vars.set(name, &target.to_string_lossy());
+    }
+    let mut script_outputs = Vec::new();
+    if let Err(failure) = run_conventions(ctx, step, vars, &target, &mut script_outputs) {
+        run_deploy_failed(ctx, step, vars, &target);
         return Err(failure);
     }
-    let outputs = [
+    let known = [
         (
             "Octopus.Action.Package.InstallationDirectoryPath",
-            current.to_string_lossy().into_owned(),
+            target.to_string_lossy().into_owned(),
         ),
         ("Package.ExtractedFileCount", count.to_string()),
-    ];
-    Ok(outputs
+    ]
+    .map(|(name, value)| OutputVariable {
+        name: name.to_string(),
+        value,
+        sensitive: false,
+    });
+    let step_name = ctx.script.step;
+    Ok(known
         .into_iter()
-        .map(|(name, value)| Output {
-            step: ctx.script.step.to_string(),
-            name: name.to_string(),
-            value,
-            sensitive: false,
+        .chain(script_outputs)
+        .map(|o| Output {
+            step: step_name.to_string(),
+            name: o.name,
+            value: o.value,
+            sensitive: o.sensitive,
         })
         .collect())
 }
@@ -87,31 +96,38 @@ pub fn deploy(
 fn run_conventions(
     ctx: &mut DeployContext<'_, '_>,
     step: &DeployPackageStep,
-    vars: &mut StepVariables,
-    extracted: &Path,
-    current: &mut PathBuf,
+    vars: &StepVariables,
+    dir: &Path,
+    outputs: &mut Vec<OutputVariable>,
 ) -> Result<(), DeployFailure> {
-    for stage in STAGES_BEFORE_COPY {
-        run_stage(ctx, step, vars, stage, current, true)?;
-    }
-    substitute(ctx, step, vars, extracted)?;
+    outputs.extend(run_stage(ctx, step, vars, "PreDeploy", dir, true)?);
+    substitute(ctx, step, vars, dir)?;
     if step.config_variables {
-        dotnet_config(ctx, vars, extracted)?;
+        dotnet_config(ctx, vars, dir)?;
     }
-    structured(ctx, step, vars, extracted)?;
-    if let Some(destination) = &step.destination {
-        let destination = PathBuf::from(vars.evaluate(destination).map_err(fail)?);
-        copy_to_custom_directory(ctx, step, extracted, &destination)?;
-        vars.set(
-            "Octopus.Action.Package.InstallationDirectoryPath",
-            &destination.to_string_lossy(),
-        );
-        *current = destination;
-    }
-    for stage in STAGES_AFTER_COPY {
-        run_stage(ctx, step, vars, stage, current, false)?;
+    structured(ctx, step, vars, dir)?;
+    for stage in ["Deploy", "PostDeploy"] {
+        outputs.extend(run_stage(ctx, step, vars, stage, dir, false)?);
     }
     Ok(())
+}
+
+/// The custom installation directory: absolute, purged first when the plan says so.
+fn custom_directory(
+    ctx: &mut DeployContext<'_, '_>,
+    step: &DeployPackageStep,
+    destination: &str,
+) -> Result<PathBuf, DeployFailure> {
+    let to = PathBuf::from(destination);
+    if !to.is_absolute() {
+        return Err(fail(format!(
+            "the destination `{destination}` must be an absolute path"
+        )));
+    }
+    if step.purge && to.exists() {
+        purge(ctx.tx, &to, &step.purge_exclude)?;
+    }
+    Ok(to)
 }
 
 /// `APPS/<environment>/<package id>/<version>`, with `_1`, `_2` ... when it already exists.
@@ -178,29 +194,32 @@ fn run_stage(
     stage: &str,
     dir: &Path,
     configured_first: bool,
-) -> Result<(), DeployFailure> {
+) -> Result<Vec<OutputVariable>, DeployFailure> {
     let packaged = packaged_script(dir, stage);
     let configured = step.scripts.get(stage);
     let script = ScriptContext {
         default_dir: dir,
         ..ctx.script
     };
-    let run_configured = |sink: &mut dyn FnMut(OutputLine)| -> Result<(), DeployFailure> {
+    let mut outputs = Vec::new();
+    let run_configured = |sink: &mut dyn FnMut(OutputLine),
+                          outputs: &mut Vec<OutputVariable>|
+     -> Result<(), DeployFailure> {
         if let Some(block) = configured {
-            run_block(&script, vars, block, sink)?;
+            outputs.extend(run_block(&script, vars, block, sink)?.output_variables);
         }
         Ok(())
     };
     if configured_first {
-        run_configured(ctx.sink)?;
+        run_configured(ctx.sink, &mut outputs)?;
     }
     if let Some(path) = &packaged {
-        run_file(&script, vars, path, dir, ctx.sink)?;
+        outputs.extend(run_file(&script, vars, path, dir, ctx.sink)?.output_variables);
     }
     if !configured_first {
-        run_configured(ctx.sink)?;
+        run_configured(ctx.sink, &mut outputs)?;
     }
-    Ok(())
+    Ok(outputs)
 }
 
 /// `STAGE.sh`, else `.py`, else `.ps1` where `pwsh` exists, in `dir` only, ignoring case.
@@ -323,47 +342,6 @@ fn structured(
             Ok(tx.snapshot(path)?)
         })
         .map_err(fail)?;
-    }
-    Ok(())
-}
-
-/// Purge (keeping exclusions) then copy the extracted tree into the custom directory.
-fn copy_to_custom_directory(
-    ctx: &mut DeployContext<'_, '_>,
-    step: &DeployPackageStep,
-    from: &Path,
-    to: &Path,
-) -> Result<(), DeployFailure> {
-    if !to.is_absolute() {
-        return Err(fail(format!(
-            "the destination `{}` must be an absolute path",
-            to.display()
-        )));
-    }
-    if to.starts_with(from) {
-        return Err(fail(format!(
-            "the destination `{}` cannot be inside the extraction directory",
-            to.display()
-        )));
-    }
-    if step.purge && to.exists() {
-        purge(ctx.tx, to, &step.purge_exclude)?;
-    }
-    ctx.tx.create_dir_all(to).map_err(fail)?;
-    for (relative, is_dir) in walk(from)? {
-        let target = to.join(&relative);
-        if is_dir {
-            ctx.tx.create_dir_all(&target).map_err(fail)?;
-            continue;
-        }
-        ctx.tx.before_create_file(&target).map_err(fail)?;
-        std::fs::copy(from.join(&relative), &target).map_err(|e| {
-            fail(format!(
-                "copying `{}` to `{}`: {e}",
-                relative.display(),
-                target.display()
-            ))
-        })?;
     }
     Ok(())
 }

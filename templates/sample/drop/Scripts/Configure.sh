@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
-# Sample step: writes the product's settings with the customer's answers.
+# Sample step: checks what the Deploy step left, as an Octopus script would.
 set -euo pipefail
-echo "Configuring Fabrikam on #{Service.Host}:#{Service.Port}"
+root="$(get_octopusvariable "Octopus.Action[Deploy Fabrikam.Web].Output.WebRoot")"
+echo "Configuring Fabrikam on #{Service.Host}:#{Service.Port} (web root ${root})"
+test -f "${root}/INSTALLED"
+write_highlight "Fabrikam is configured"
