@@ -71,11 +71,23 @@ fn undone_changes_leave_the_replay_but_keep_their_ids_used() {
     journal.append(created(2, "/t/b")).unwrap();
     let at = Timestamp::now();
     let reason = "step failed".to_string();
-    journal.append(Record::RollbackStarted { at, reason }).unwrap();
-    journal.append(Record::Undone { change_id: ChangeId(2) }).unwrap();
+    journal
+        .append(Record::RollbackStarted { at, reason })
+        .unwrap();
+    journal
+        .append(Record::Undone {
+            change_id: ChangeId(2),
+        })
+        .unwrap();
     drop(journal);
     let (journal, state) = Journal::open(state_dir.path()).unwrap();
-    assert_eq!(state.changes, vec![Change::FileCreated { id: ChangeId(1), path: "/t/a".into() }]);
+    assert_eq!(
+        state.changes,
+        vec![Change::FileCreated {
+            id: ChangeId(1),
+            path: "/t/a".into()
+        }]
+    );
     assert!(state.rollback_in_progress);
     assert_eq!(journal.next_change_id(), ChangeId(3));
 }
@@ -85,7 +97,11 @@ fn committed_changes_cannot_be_undone() {
     let state_dir = tempfile::tempdir().unwrap();
     let mut journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
     journal.append(created(1, "/t/a")).unwrap();
-    journal.append(Record::Committed { at: Timestamp::now() }).unwrap();
+    journal
+        .append(Record::Committed {
+            at: Timestamp::now(),
+        })
+        .unwrap();
     journal.append(end(Outcome::Succeeded)).unwrap();
     drop(journal);
     let (_journal, state) = Journal::open(state_dir.path()).unwrap();
@@ -111,7 +127,9 @@ fn create_moves_a_finished_journal_to_history() {
     journal.append(end(Outcome::RolledBack)).unwrap();
     drop(journal);
     drop(Journal::create(state_dir.path(), begin("new")).unwrap());
-    let history: Vec<_> = fs::read_dir(state_dir.path().join(HISTORY_DIR)).unwrap().collect();
+    let history: Vec<_> = fs::read_dir(state_dir.path().join(HISTORY_DIR))
+        .unwrap()
+        .collect();
     assert_eq!(history.len(), 1);
     let (_journal, state) = Journal::open(state_dir.path()).unwrap();
     assert_eq!(state.begin.installer_id, "new");
@@ -135,7 +153,8 @@ fn a_torn_last_line_is_dropped_and_cut_off() {
     drop(journal);
     let path = state_dir.path().join(JOURNAL_FILE);
     let mut file = OpenOptions::new().append(true).open(&path).unwrap();
-    file.write_all(br#"{"record":"change","kind":"file-cre"#).unwrap();
+    file.write_all(br#"{"record":"change","kind":"file-cre"#)
+        .unwrap();
     drop(file);
 
     let (mut journal, state) = Journal::open(state_dir.path()).unwrap();
@@ -159,8 +178,14 @@ fn a_damaged_line_is_an_error_naming_file_and_line() {
     file.write_all(b"not json\n").unwrap();
     drop(file);
     let error = Journal::open(state_dir.path()).unwrap_err();
-    assert!(matches!(error, JournalError::Corrupt { line: 3, .. }), "{error}");
-    assert!(error.to_string().contains("journal.jsonl` line 3"), "{error}");
+    assert!(
+        matches!(error, JournalError::Corrupt { line: 3, .. }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("journal.jsonl` line 3"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -170,7 +195,10 @@ fn a_second_begin_is_damage() {
     journal.append(Record::Begin(begin("sig"))).unwrap();
     drop(journal);
     let error = Journal::open(state_dir.path()).unwrap_err();
-    assert!(matches!(error, JournalError::Corrupt { line: 2, .. }), "{error}");
+    assert!(
+        matches!(error, JournalError::Corrupt { line: 2, .. }),
+        "{error}"
+    );
 }
 
 #[test]
@@ -215,6 +243,13 @@ fn records_are_tagged_json_lines() {
     drop(journal);
     let text = fs::read_to_string(state_dir.path().join(JOURNAL_FILE)).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with(r#"{"record":"begin","installer-id":"sig""#), "{}", lines[0]);
-    assert_eq!(lines[1], r#"{"record":"change","kind":"file-created","id":1,"path":"/t/a"}"#);
+    assert!(
+        lines[0].starts_with(r#"{"record":"begin","installer-id":"sig""#),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(
+        lines[1],
+        r#"{"record":"change","kind":"file-created","id":1,"path":"/t/a"}"#
+    );
 }

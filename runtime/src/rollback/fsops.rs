@@ -43,7 +43,7 @@ pub(super) fn kind_io(path: &Path) -> io::Result<Option<Kind>> {
 pub(super) fn missing_dirs(path: &Path) -> Result<Vec<PathBuf>, RollbackError> {
     let mut missing = Vec::new();
     let mut current = path;
-    while kind(current)?.is_none() {
+    while !exists(current)? {
         missing.push(current.to_path_buf());
         match current.parent() {
             Some(parent) => current = parent,
@@ -57,6 +57,16 @@ pub(super) fn missing_dirs(path: &Path) -> Result<Vec<PathBuf>, RollbackError> {
     }
     missing.reverse();
     Ok(missing)
+}
+
+/// Whether anything is at `path`; a file where a parent directory should be counts as nothing
+/// (the caller finds the file further up).
+fn exists(path: &Path) -> Result<bool, RollbackError> {
+    match kind_io(path) {
+        Ok(kind) => Ok(kind.is_some()),
+        Err(e) if e.kind() == io::ErrorKind::NotADirectory => Ok(false),
+        Err(e) => Err(RollbackError::io("inspecting", path)(e)),
+    }
 }
 
 /// The siblings a change may leave next to its path.
