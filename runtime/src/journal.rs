@@ -512,13 +512,11 @@ pub fn checkpoint(name: &str) {
     if wanted != name || HITS.fetch_add(1, Ordering::SeqCst) + 1 != nth {
         return;
     }
-    if let Some(marker) = std::env::var_os(crate::env::TEST_CHECKPOINT_MARKER) {
-        if let Err(e) = fs::write(&marker, name) {
-            eprintln!(
-                "writing checkpoint marker `{}`: {e}",
-                Path::new(&marker).display()
-            );
-        }
+    if let Some(marker) = std::env::var_os(crate::env::TEST_CHECKPOINT_MARKER)
+        && let Err(e) = fs::write(&marker, name)
+    {
+        let marker = Path::new(&marker).display();
+        eprintln!("writing checkpoint marker `{marker}`: {e}");
     }
     loop {
         std::thread::park();
