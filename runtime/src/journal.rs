@@ -60,6 +60,8 @@ pub enum JournalError {
         line: usize,
         reason: String,
     },
+    #[error("no install is recorded here: `{path}` does not exist")]
+    Missing { path: PathBuf },
     #[error("journal `{path}` records no install (it has no `begin` record)")]
     NoInstall { path: PathBuf },
     #[error(
@@ -365,8 +367,11 @@ impl Journal {
     /// Open the journal of an earlier install to resume or roll it back, and replay it. A torn
     /// last line is cut off the file, so appending continues after the last whole record.
     pub fn open(state_dir: &Path) -> Result<(Journal, JournalState), JournalError> {
-        let lock = StateLock::acquire(state_dir)?;
         let path = state_dir.join(JOURNAL_FILE);
+        if !path.exists() {
+            return Err(JournalError::Missing { path });
+        }
+        let lock = StateLock::acquire(state_dir)?;
         let (state, len) = replay(&path)?;
         let file = OpenOptions::new()
             .append(true)
@@ -390,24 +395,35 @@ impl Journal {
 
     /// Append one record and wait until it is on disk.
     pub fn append(&mut self, record: Record) -> Result<(), JournalError> {
-        let mut line = serde_json::to_vec(&record).map_err(|source| JournalError::Encode {
-            path: self.path.clone(),
-            source,
-        })?;
-        line.push(b'\n');
-        if let Err(e) = self
-            .file
-            .write_all(&line)
-            .and_then(|()| self.file.sync_data())
-        {
+        self.append_all([record])
+    }
+
+    /// Append records with a single sync: many small changes (the files of a package) cost one
+    /// disk flush, not one each. All are on disk when this returns, or none is journaled.
+    pub fn append_all(
+        &mut self,
+        records: impl IntoIterator<Item = Record>,
+    ) -> Result<(), JournalError> {
+        let mut lines = Vec::new();
+        let mut next_id = self.next_id;
+        for record in records {
+            serde_json::to_writer(&mut lines, &record).map_err(|source| JournalError::Encode {
+                path: self.path.clone(),
+                source,
+            })?;
+            lines.push(b'\n');
+            if let Record::Change(change) = &record {
+                next_id = next_id.max(change.id().0 + 1);
+            }
+        }
+        let written = self.file.write_all(&lines);
+        if let Err(e) = written.and_then(|()| self.file.sync_data()) {
             // Cut a partial line back off, so the next record does not join it.
             let _ = self.file.set_len(self.len);
             return Err(JournalError::io("writing to the journal", &self.path)(e));
         }
-        self.len += line.len() as u64;
-        if let Record::Change(change) = &record {
-            self.next_id = self.next_id.max(change.id().0 + 1);
-        }
+        self.len += lines.len() as u64;
+        self.next_id = next_id;
         Ok(())
     }
 

@@ -216,7 +216,7 @@ impl<'j> Transaction<'j> {
 
     /// Create `path` and its missing parents, journaling each directory before creating it.
     pub fn create_dir_all(&mut self, path: &Path) -> Result<(), RollbackError> {
-        for dir in fsops::missing_dirs(absolute(path, "create directory")?)? {
+        for dir in fsops::missing_dirs(journalable(path, "create directory")?)? {
             let id = self.journal.next_change_id();
             self.record(Change::DirCreated {
                 id,
@@ -232,6 +232,34 @@ impl<'j> Transaction<'j> {
     /// file that is there to its backup. The caller then creates `path` itself.
     pub fn before_create_file(&mut self, path: &Path) -> Result<(), RollbackError> {
         self.make_way(path).map(drop)
+    }
+
+    /// [`before_create_file`](Self::before_create_file) for many paths, journaling those where
+    /// nothing is yet in one go: one disk flush for all the new files of a package, not one each.
+    pub fn before_create_files<P: AsRef<Path>>(
+        &mut self,
+        paths: &[P],
+    ) -> Result<(), RollbackError> {
+        let mut absent = Vec::new();
+        for path in paths.iter().map(AsRef::as_ref) {
+            match fsops::kind(journalable(path, "write")?)? {
+                None => absent.push(path),
+                Some(_) => self.make_way(path).map(drop)?,
+            }
+        }
+        let first = self.journal.next_change_id().0;
+        let changes: Vec<Change> = (first..)
+            .zip(absent)
+            .map(|(id, path)| Change::FileCreated {
+                id: ChangeId(id),
+                path: path.to_path_buf(),
+            })
+            .collect();
+        self.journal
+            .append_all(changes.iter().cloned().map(Record::Change))?;
+        self.changes.extend(changes);
+        checkpoint("after-record");
+        Ok(())
     }
 
     /// Write `bytes` to `path` atomically (a sibling temporary file renamed into place).
@@ -258,7 +286,7 @@ impl<'j> Transaction<'j> {
     /// Delete the file at `path`, keeping it as a backup.
     pub fn delete_file(&mut self, path: &Path) -> Result<(), RollbackError> {
         const DOING: &str = "delete";
-        match fsops::kind(absolute(path, DOING)?)? {
+        match fsops::kind(journalable(path, DOING)?)? {
             None => return Err(RollbackError::conflict(DOING, path, "it does not exist")),
             Some(Kind::Dir) => {
                 return Err(RollbackError::conflict(DOING, path, "it is a directory"));
@@ -272,7 +300,7 @@ impl<'j> Transaction<'j> {
             path: path.to_path_buf(),
             backup: backup.clone(),
         })?;
-        std::fs::rename(path, &backup).map_err(RollbackError::io("moving aside", path))?;
+        fsops::rename_durably(path, &backup).map_err(RollbackError::io("moving aside", path))?;
         checkpoint("after-change");
         Ok(())
     }
@@ -281,7 +309,7 @@ impl<'j> Transaction<'j> {
     /// note that nothing is there, so rollback removes what the script creates).
     pub fn snapshot(&mut self, path: &Path) -> Result<(), RollbackError> {
         const DOING: &str = "snapshot";
-        let kind = fsops::kind(absolute(path, DOING)?)?;
+        let kind = fsops::kind(journalable(path, DOING)?)?;
         let id = self.journal.next_change_id();
         let path_buf = path.to_path_buf();
         let Some(kind) = kind else {
@@ -305,7 +333,7 @@ impl<'j> Transaction<'j> {
         // Copy under a temporary name first: a backup is either whole or absent.
         let temp = fsops::sibling(path, Sibling::Temp, id);
         fsops::copy_entry(path, &temp)?;
-        std::fs::rename(&temp, &backup).map_err(RollbackError::io("backing up", path))?;
+        fsops::rename_durably(&temp, &backup).map_err(RollbackError::io("backing up", path))?;
         checkpoint("after-change");
         Ok(())
     }
@@ -327,7 +355,7 @@ impl<'j> Transaction<'j> {
     /// Record a new file at `path`, moving an existing one to its backup; returns the change id.
     fn make_way(&mut self, path: &Path) -> Result<ChangeId, RollbackError> {
         const DOING: &str = "write";
-        let kind = fsops::kind(absolute(path, DOING)?)?;
+        let kind = fsops::kind(journalable(path, DOING)?)?;
         let id = self.journal.next_change_id();
         let path_buf = path.to_path_buf();
         match kind {
@@ -342,7 +370,8 @@ impl<'j> Transaction<'j> {
                     path: path_buf,
                     backup: backup.clone(),
                 })?;
-                std::fs::rename(path, &backup).map_err(RollbackError::io("backing up", path))?;
+                fsops::rename_durably(path, &backup)
+                    .map_err(RollbackError::io("backing up", path))?;
                 checkpoint("after-backup");
             }
         }
@@ -358,15 +387,15 @@ impl<'j> Transaction<'j> {
     }
 }
 
-/// Refuse a relative path: the journal must mean the same file wherever it is replayed from.
-fn absolute<'a>(path: &'a Path, doing: &'static str) -> Result<&'a Path, RollbackError> {
-    if path.is_absolute() {
-        Ok(path)
+/// Refuse a path the journal cannot hold faithfully: a relative one (it must mean the same file
+/// wherever the journal is replayed from) or one that is not UTF-8 (the journal is JSON).
+fn journalable<'a>(path: &'a Path, doing: &'static str) -> Result<&'a Path, RollbackError> {
+    let why = if !path.is_absolute() {
+        "the path is not absolute"
+    } else if path.to_str().is_none() {
+        "the path is not valid UTF-8, which the journal cannot record"
     } else {
-        Err(RollbackError::conflict(
-            doing,
-            path,
-            "the path is not absolute",
-        ))
-    }
+        return Ok(path);
+    };
+    Err(RollbackError::conflict(doing, path, why))
 }

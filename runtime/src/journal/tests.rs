@@ -253,3 +253,27 @@ fn records_are_tagged_json_lines() {
         r#"{"record":"change","kind":"file-created","id":1,"path":"/t/a"}"#
     );
 }
+
+#[test]
+fn opening_where_no_install_ran_says_so() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let error = Journal::open(&state_dir.path().join("never")).unwrap_err();
+    assert!(matches!(error, JournalError::Missing { .. }), "{error}");
+    assert!(
+        error.to_string().contains("no install is recorded here"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_batch_is_appended_whole() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
+    journal
+        .append_all([created(1, "/t/a"), created(2, "/t/b"), created(7, "/t/c")])
+        .unwrap();
+    assert_eq!(journal.next_change_id(), ChangeId(8));
+    drop(journal);
+    let (_journal, state) = Journal::open(state_dir.path()).unwrap();
+    assert_eq!(state.changes.len(), 3);
+}

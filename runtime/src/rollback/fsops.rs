@@ -116,6 +116,22 @@ pub(super) fn free_backup(
     Ok(backup)
 }
 
+/// Rename within one directory and sync that directory: a backup moved aside (or moved back)
+/// must stay so across a power loss, before anything relies on it.
+pub(super) fn rename_durably(from: &Path, to: &Path) -> io::Result<()> {
+    fs::rename(from, to)?;
+    sync_parent(to)
+}
+
+/// Sync the directory holding `path`, so renames and removals in it survive a power loss.
+pub(super) fn sync_parent(path: &Path) -> io::Result<()> {
+    match path.parent() {
+        // Directories cannot be opened as files everywhere; syncing them is a Unix notion.
+        Some(parent) if cfg!(unix) => fs::File::open(parent)?.sync_all(),
+        _ => Ok(()),
+    }
+}
+
 /// Flush a file's content to disk, so a rename of it never exposes an empty file after a crash.
 pub(super) fn sync_file(path: &Path) -> io::Result<()> {
     fs::File::open(path)?.sync_all()

@@ -462,3 +462,44 @@ fn steps_and_changes_share_the_journal() {
     assert_eq!(state.steps[&0].status, Some(status));
     assert_eq!(state.changes.len(), 1);
 }
+
+#[test]
+fn many_new_files_are_journaled_at_once() {
+    let fixture = Fixture::new();
+    let before = fixture.tree();
+    let mut journal = fixture.journal();
+    let mut tx = Transaction::new(&mut journal);
+    tx.create_dir_all(&fixture.path("pkg")).unwrap();
+    let paths: Vec<PathBuf> = ["pkg/a", "pkg/b", "app/run.sh", "pkg/c"]
+        .iter()
+        .map(|p| fixture.path(p))
+        .collect();
+    tx.before_create_files(&paths).unwrap();
+    for path in &paths {
+        fs::write(path, "from the package").unwrap();
+    }
+    let kinds: Vec<String> = tx.changes().iter().map(ToString::to_string).collect();
+    assert_eq!(kinds.len(), 5, "{kinds:?}");
+    assert!(kinds[1].starts_with("replaced file"), "{kinds:?}");
+    let ids: Vec<u64> = tx.changes().iter().map(|c| c.id().0).collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5]);
+    rolled_back(&fixture, tx.rollback("test"), journal);
+    assert_eq!(fixture.tree(), before);
+}
+
+#[test]
+fn paths_the_journal_cannot_hold_are_refused() {
+    use std::os::unix::ffi::OsStrExt;
+    let fixture = Fixture::new();
+    let mut journal = fixture.journal();
+    let mut tx = Transaction::new(&mut journal);
+    let error = tx.before_create_file(Path::new("app/run.sh")).unwrap_err();
+    assert!(error.to_string().contains("not absolute"), "{error}");
+    let not_utf8 = fixture
+        .target
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"bad\xff"));
+    let error = tx.snapshot(&not_utf8).unwrap_err();
+    assert!(error.to_string().contains("not valid UTF-8"), "{error}");
+    assert!(tx.changes().is_empty());
+}
