@@ -399,7 +399,8 @@ impl Journal {
     }
 
     /// Append records with a single sync: many small changes (the files of a package) cost one
-    /// disk flush, not one each. All are on disk when this returns, or none is journaled.
+    /// disk flush, not one each. All are on disk when this returns `Ok`; after an error, replay
+    /// may find the first few (harmless: a change journaled and not made is undone as nothing).
     pub fn append_all(
         &mut self,
         records: impl IntoIterator<Item = Record>,

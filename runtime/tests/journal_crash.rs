@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ROLE: &str = "JOURNAL_CRASH_ROLE";
@@ -140,6 +140,17 @@ impl Fixture {
 
     /// Run the child; `true` if it parked at `at` and was killed, `false` if it finished.
     fn run(&self, role: &str, at: Option<&str>) -> bool {
+        let mut child = self.spawn(role, at);
+        let parked = self.wait_parked(&mut child);
+        if parked {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            fs::remove_file(self.marker()).unwrap();
+        }
+        parked
+    }
+
+    fn spawn(&self, role: &str, at: Option<&str>) -> Child {
         let exe = std::env::current_exe().unwrap();
         let mut command = Command::new(exe);
         command.args(["--exact", "child", "--nocapture", "--test-threads=1"]);
@@ -154,26 +165,21 @@ impl Fixture {
             command.env(TEST_CHECKPOINT, at);
         }
         // The child's test harness chatter is noise; a panic still shows on stderr.
-        let mut child = command.stdout(Stdio::null()).spawn().unwrap();
+        command.stdout(Stdio::null()).spawn().unwrap()
+    }
+
+    /// Wait until the child parks (`true`) or finishes successfully (`false`).
+    fn wait_parked(&self, child: &mut Child) -> bool {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if self.marker().exists() {
-                child.kill().unwrap(); // SIGKILL
-                child.wait().unwrap();
-                fs::remove_file(self.marker()).unwrap();
                 return true;
             }
             if let Some(status) = child.try_wait().unwrap() {
-                assert!(
-                    status.success(),
-                    "the {role} child failed (checkpoint {at:?})"
-                );
+                assert!(status.success(), "the child failed");
                 return false;
             }
-            assert!(
-                Instant::now() < deadline,
-                "the {role} child hung (checkpoint {at:?})"
-            );
+            assert!(Instant::now() < deadline, "the child hung");
             std::thread::sleep(Duration::from_millis(2));
         }
     }
@@ -206,6 +212,24 @@ fn tree(root: &Path) -> BTreeMap<PathBuf, (u32, Vec<u8>)> {
         }
     }
     entries
+}
+
+#[test]
+fn a_killed_installer_leaves_no_lock_behind() {
+    let fixture = Fixture::new();
+    let mut child = fixture.spawn("install", Some("step-started"));
+    fixture.wait_parked(&mut child);
+    let error = Journal::open(&fixture.state()).unwrap_err();
+    let pid = child.id();
+    assert!(
+        error.to_string().contains(&format!("(PID {pid})")),
+        "{error}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The lock file is still there, with the dead PID in it; the lock is not.
+    assert!(fixture.state().join("lock").exists());
+    Journal::open(&fixture.state()).unwrap();
 }
 
 #[test]
