@@ -74,6 +74,17 @@ pub enum JournalError {
         version: String,
     },
     #[error(
+        "journal `{path}` records a failed install of {product} {version} whose changes are \
+         still in place\nhint: run `rollback` to undo them"
+    )]
+    NotUndone {
+        path: PathBuf,
+        product: String,
+        version: String,
+    },
+    #[error("removing `{backup}`, a backup of the previous install: {reason}")]
+    BackupLeft { backup: PathBuf, reason: String },
+    #[error(
         "journal `{path}` was started by another installer (`{recorded}`), not this one \
          (`{this}`)\nhint: run `resume` or `rollback` with the installer that started it"
     )]
@@ -100,9 +111,9 @@ impl JournalError {
     pub fn exit_status(&self) -> crate::exit::ExitStatus {
         use crate::exit::ExitStatus;
         match self {
-            JournalError::Unfinished { .. } | JournalError::OtherInstaller { .. } => {
-                ExitStatus::Usage
-            }
+            JournalError::Unfinished { .. }
+            | JournalError::NotUndone { .. }
+            | JournalError::OtherInstaller { .. } => ExitStatus::Usage,
             _ => ExitStatus::Failure,
         }
     }
@@ -439,23 +450,73 @@ impl Journal {
     }
 }
 
-/// Make way for a new journal: refuse an unfinished install, drop a journal that never got its
-/// `begin` record (nothing was done), move a finished one to `history/`.
+/// Make way for a new journal: refuse an unfinished install or a failed one whose changes are
+/// still in place, drop a journal that never got its `begin` record (nothing was done), make a
+/// succeeded one final (its backups removed) and move it to `history/`.
 fn set_aside_previous(state_dir: &Path, path: &Path) -> Result<(), JournalError> {
     if !path.exists() {
         return Ok(());
     }
-    match replay(path) {
+    let (state, len) = match replay(path) {
         Err(JournalError::NoInstall { .. }) => {
-            fs::remove_file(path).map_err(JournalError::io("removing the empty journal", path))
+            return fs::remove_file(path)
+                .map_err(JournalError::io("removing the empty journal", path));
         }
-        Err(e) => Err(e),
-        Ok((state, _)) if !state.ended() => Err(JournalError::Unfinished {
-            path: path.to_path_buf(),
-            product: state.begin.product,
-            version: state.begin.version,
+        result => result?,
+    };
+    let product = state.begin.product.clone();
+    let version = state.begin.version.clone();
+    let path_buf = path.to_path_buf();
+    match state.outcome {
+        None => Err(JournalError::Unfinished {
+            path: path_buf,
+            product,
+            version,
         }),
-        Ok((state, _)) => archive(state_dir, path, &state.begin),
+        Some(Outcome::Failed | Outcome::RollbackIncomplete) if !state.changes.is_empty() => {
+            Err(JournalError::NotUndone {
+                path: path_buf,
+                product,
+                version,
+            })
+        }
+        Some(_) => {
+            make_final(path, &state, len)?;
+            archive(state_dir, path, &state.begin)
+        }
+    }
+}
+
+/// Commit what a finished install left undoable: a new install makes the previous one final.
+fn make_final(path: &Path, state: &JournalState, len: u64) -> Result<(), JournalError> {
+    if !state.changes.is_empty() {
+        let mut line = serde_json::to_vec(&Record::Committed {
+            at: Timestamp::now(),
+        })
+        .map_err(|source| JournalError::Encode {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        line.push(b'\n');
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(JournalError::io("opening the journal", path))?;
+        file.set_len(len)
+            .and_then(|()| file.write_all(&line))
+            .and_then(|()| file.sync_data())
+            .map_err(JournalError::io("writing to the journal", path))?;
+    }
+    let changes: Vec<Change> = state
+        .committed
+        .iter()
+        .chain(&state.changes)
+        .cloned()
+        .collect();
+    let report = crate::rollback::remove_backups(&changes);
+    match report.left.into_iter().next() {
+        Some((backup, reason)) => Err(JournalError::BackupLeft { backup, reason }),
+        None => Ok(()),
     }
 }
 

@@ -387,11 +387,15 @@ impl<'j> Transaction<'j> {
     }
 }
 
-/// Refuse a path the journal cannot hold faithfully: a relative one (it must mean the same file
-/// wherever the journal is replayed from) or one that is not UTF-8 (the journal is JSON).
+/// Refuse a path the journal cannot hold faithfully: a relative one or one through `..` (it must
+/// mean the same file wherever and whenever the journal is replayed) or one that is not UTF-8
+/// (the journal is JSON).
 fn journalable<'a>(path: &'a Path, doing: &'static str) -> Result<&'a Path, RollbackError> {
+    let parent = |c: std::path::Component| c == std::path::Component::ParentDir;
     let why = if !path.is_absolute() {
         "the path is not absolute"
+    } else if path.components().any(parent) {
+        "the path goes through `..`"
     } else if path.to_str().is_none() {
         "the path is not valid UTF-8, which the journal cannot record"
     } else {

@@ -2,7 +2,7 @@
 //! kill midway), in the manner of rustup's component tests.
 
 use super::*;
-use crate::journal::{Begin, Outcome, StepStatus};
+use crate::journal::{Begin, JournalError, Outcome, StepStatus};
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -499,7 +499,63 @@ fn paths_the_journal_cannot_hold_are_refused() {
         .target
         .path()
         .join(std::ffi::OsStr::from_bytes(b"bad\xff"));
+    let error = tx
+        .delete_file(&fixture.path("app/../app/run.sh"))
+        .unwrap_err();
+    assert!(error.to_string().contains("through `..`"), "{error}");
     let error = tx.snapshot(&not_utf8).unwrap_err();
     assert!(error.to_string().contains("not valid UTF-8"), "{error}");
     assert!(tx.changes().is_empty());
+}
+
+fn ended(journal: &mut Journal, outcome: Outcome) {
+    let at = Timestamp::now();
+    journal.append(Record::End { outcome, at }).unwrap();
+}
+
+#[test]
+fn a_new_install_makes_a_succeeded_one_final() {
+    let fixture = Fixture::new();
+    let mut journal = fixture.journal();
+    let mut tx = Transaction::new(&mut journal);
+    tx.write_file(&fixture.path("app/run.sh"), b"new").unwrap();
+    ended(&mut journal, Outcome::Succeeded);
+    drop(journal);
+    assert_eq!(leftovers(fixture.target.path()).len(), 1);
+
+    drop(Journal::create(fixture.state.path(), begin()).unwrap());
+    assert!(leftovers(fixture.target.path()).is_empty());
+    assert_eq!(fs::read(fixture.path("app/run.sh")).unwrap(), b"new");
+    let history = fixture.state.path().join("history");
+    let archived = fs::read_dir(history)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = fs::read_to_string(archived).unwrap();
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .contains(r#""record":"committed""#),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_new_install_refuses_a_failed_one_still_in_place() {
+    let fixture = Fixture::new();
+    let mut journal = fixture.journal();
+    let mut tx = Transaction::new(&mut journal);
+    tx.write_file(&fixture.path("app/run.sh"), b"new").unwrap();
+    ended(&mut journal, Outcome::Failed);
+    drop(journal);
+    let error = Journal::create(fixture.state.path(), begin()).unwrap_err();
+    assert!(matches!(error, JournalError::NotUndone { .. }), "{error}");
+    assert!(
+        error.to_string().contains("hint: run `rollback`"),
+        "{error}"
+    );
+    assert_eq!(leftovers(fixture.target.path()).len(), 1);
 }
