@@ -15,16 +15,27 @@
 //! The journal holds paths, step names, statuses and times, never a value: the `message` of a
 //! step and the `reason` of a rollback must already be scrubbed by the caller.
 //!
+//! # Life of a journal
+//!
+//! [`Journal::create`] writes `begin`; the engine journals `step-started`, the transaction its
+//! changes, the engine `step-finished`, and finally `end`. After a crash, [`Journal::open`]
+//! replays it: `resume` checks [`JournalState::check_installer`], journals `resumed` and goes on
+//! with [`Transaction::resume`](crate::rollback::Transaction::resume); `rollback` undoes
+//! [`JournalState::changes`]. A succeeded install keeps its backups, so `rollback` can still undo
+//! it later, until it is committed, at the latest when the next install begins: `create` commits
+//! it and moves the journal to `history/`. `create` refuses an unfinished install, and a failed
+//! one whose changes are still in place (`--no-rollback`, or an incomplete rollback).
+//!
 //! # Checkpoints (feature `test-hooks`)
 //!
 //! [`checkpoint`] parks the process where a test asks, so the test can kill it there:
-//! `after-record` (a change is journaled, not yet made), `after-backup` (the original is moved or
-//! copied aside, the new content not yet written), `after-change` (the change is made),
+//! `after-record` (a change is journaled, not yet made), `after-backup` (a file being replaced is
+//! moved aside, its new content not yet written), `after-change` (the change is made),
 //! `after-undo` (a change is undone, not yet journaled as such), and, called by the engine,
 //! `step-started` and `step-finished`.
 //!
-//! Known gaps: paths that are not valid UTF-8 cannot be journaled (the append fails, naming the
-//! path); without `flock` (non-Unix) the lock is advisory only.
+//! Known gaps: paths that are not valid UTF-8 cannot be journaled (the transaction refuses them);
+//! off Unix there is no lock.
 
 use crate::rollback::{Change, ChangeId};
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -22,11 +22,32 @@
 //!
 //! Undoing a change never needs to know whether the change was made: with the record written
 //! first, "the backup is not there" means either the original was never moved or it has already
-//! been moved back, and in both cases the original is in place.
+//! been moved back, and in both cases the original is in place. The directory is synced after a
+//! backup is moved aside and after each undo, before anything relies on it, so this also holds
+//! across a power loss.
+//!
+//! # Use
+//!
+//! ```text
+//! let mut tx = Transaction::new(&mut journal);        // or ::resume(&mut journal, state.changes)
+//! tx.create_dir_all(dest)?;                           // each new directory journaled
+//! tx.before_create_files(&files)?;                    // a package: one flush for all new files
+//! tx.write_file(config, &rendered)?;                  // backup + atomic write
+//! tx.snapshot(data_dir)?; run_script()?;              // the script changes what was saved
+//! // on failure:
+//! let report = tx.rollback("step `Migrate` failed");  // report.failed: what is left
+//! // on success, now or when the next install begins:
+//! tx.commit()?;
+//! ```
+//!
+//! The state directory must not lie inside a path that is snapshot (restoring the tree would
+//! put back an old journal).
 //!
 //! Known gaps: ownership and times are kept by renames but not by the copies `snapshot` makes
 //! (content and Unix mode are); a snapshot of a symbolic link saves the link, not its target;
-//! directories a rollback has to empty must be writable.
+//! directories a rollback has to empty must be writable; a script that deletes hidden files may
+//! delete backups next to the files it touches (rollback cannot tell that from a backup already
+//! moved back, and leaves what is there).
 
 use crate::journal::{Journal, JournalError, Record, Timestamp, checkpoint};
 use serde::{Deserialize, Serialize};
