@@ -3,7 +3,7 @@
 //!
 //! The journal is `STATE_DIR/journal.jsonl`, one JSON [`Record`] per line. Every append is
 //! followed by `fdatasync`, and the directory is synced when the file is created, so a record is
-//! on disk before the change it describes is made (the [`rollback`](crate::rollback) transaction
+//! on disk before the change it describes is made (the [`rollback`] transaction
 //! relies on this). Replaying the file ([`JournalState`]) tells which steps started and finished,
 //! which changes are not yet undone, and whether the install ended. A torn last line (the power
 //! went out mid-write) is dropped with a note; any other damage is an error naming the line.
@@ -20,7 +20,7 @@
 //! [`Journal::create`] writes `begin`; the engine journals `step-started`, the transaction its
 //! changes, the engine `step-finished`, and finally `end`. After a crash, [`Journal::open`]
 //! replays it: `resume` checks [`JournalState::check_installer`], journals `resumed` and goes on
-//! with [`Transaction::resume`](crate::rollback::Transaction::resume); `rollback` undoes
+//! with [`Transaction::resume`]; `rollback` undoes
 //! [`JournalState::changes`]. A succeeded install keeps its backups, so `rollback` can still undo
 //! it later, until it is committed, at the latest when the next install begins: `create` commits
 //! it and moves the journal to `history/`. `create` refuses an unfinished install, and a failed
@@ -37,6 +37,16 @@
 //! Known gaps: paths that are not valid UTF-8 cannot be journaled (the transaction refuses them);
 //! off Unix there is no lock.
 
+//!
+//! [`Journal::create`]: crate::journal::Journal::create
+//! [`Journal::open`]: crate::journal::Journal::open
+//! [`JournalState`]: crate::journal::JournalState
+//! [`JournalState::changes`]: crate::journal::JournalState::changes
+//! [`JournalState::check_installer`]: crate::journal::JournalState::check_installer
+//! [`Record`]: crate::journal::Record
+//! [`Transaction::resume`]: crate::rollback::Transaction::resume
+//! [`checkpoint`]: crate::journal::checkpoint
+//! [`rollback`]: crate::rollback
 use crate::rollback::{Change, ChangeId};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};

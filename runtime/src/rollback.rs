@@ -49,6 +49,11 @@
 //! delete backups next to the files it touches (rollback cannot tell that from a backup already
 //! moved back, and leaves what is there).
 
+//!
+//! [`Change`]: crate::rollback::Change
+//! [`Journal`]: crate::journal::Journal
+//! [`RollbackReport`]: crate::rollback::RollbackReport
+//! [`rollback`]: crate::rollback::rollback
 use crate::journal::{Journal, JournalError, Record, Timestamp, checkpoint};
 use serde::{Deserialize, Serialize};
 use std::fmt;
