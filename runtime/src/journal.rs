@@ -305,6 +305,16 @@ impl JournalState {
         })
     }
 
+    /// The index of the step `resume` continues at: the first that neither succeeded nor was
+    /// skipped (a step that started, or failed, runs again).
+    pub fn resume_from(&self) -> usize {
+        let done = |index: &usize| {
+            let status = self.steps.get(index).and_then(|step| step.status);
+            matches!(status, Some(StepStatus::Succeeded | StepStatus::Skipped))
+        };
+        (0..).take_while(done).count()
+    }
+
     /// Whether the install ended (successfully, failed or rolled back).
     pub fn ended(&self) -> bool {
         self.outcome.is_some()

@@ -56,6 +56,7 @@
 //! [`rollback`]: crate::rollback::rollback
 use crate::journal::{Journal, JournalError, Record, Timestamp, checkpoint};
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -242,13 +243,30 @@ impl<'j> Transaction<'j> {
 
     /// Create `path` and its missing parents, journaling each directory before creating it.
     pub fn create_dir_all(&mut self, path: &Path) -> Result<(), RollbackError> {
-        for dir in fsops::missing_dirs(journalable(path, "create directory")?)? {
-            let id = self.journal.next_change_id();
-            self.record(Change::DirCreated {
-                id,
-                path: dir.clone(),
-            })?;
-            std::fs::create_dir(&dir).map_err(RollbackError::io("creating directory", &dir))?;
+        self.create_dirs(&[path])
+    }
+
+    /// Create every directory in `paths` and their missing parents, journaled in one go (one
+    /// disk flush for a package's whole tree) before any is created.
+    pub fn create_dirs<P: AsRef<Path>>(&mut self, paths: &[P]) -> Result<(), RollbackError> {
+        let mut missing: Vec<PathBuf> = Vec::new();
+        let mut seen = HashSet::new();
+        for path in paths.iter().map(AsRef::as_ref) {
+            for dir in fsops::missing_dirs(journalable(path, "create directory")?)? {
+                // Parents come first in each list, so also first in the union.
+                if seen.insert(dir.clone()) {
+                    missing.push(dir);
+                }
+            }
+        }
+        let first = self.journal.next_change_id().0;
+        let changes = (first..).zip(&missing).map(|(id, dir)| Change::DirCreated {
+            id: ChangeId(id),
+            path: dir.clone(),
+        });
+        self.record_all(changes.collect())?;
+        for dir in &missing {
+            std::fs::create_dir(dir).map_err(RollbackError::io("creating directory", dir))?;
             checkpoint("after-change");
         }
         Ok(())
@@ -260,32 +278,42 @@ impl<'j> Transaction<'j> {
         self.make_way(path).map(drop)
     }
 
-    /// [`before_create_file`](Self::before_create_file) for many paths, journaling those where
-    /// nothing is yet in one go: one disk flush for all the new files of a package, not one each.
+    /// [`before_create_file`](Self::before_create_file) for many paths, all journaled in one go:
+    /// one disk flush for a whole package, not one per file.
     pub fn before_create_files<P: AsRef<Path>>(
         &mut self,
         paths: &[P],
     ) -> Result<(), RollbackError> {
-        let mut absent = Vec::new();
+        const DOING: &str = "write";
+        let mut seen = HashSet::new();
+        let mut changes = Vec::new();
+        let mut id = self.journal.next_change_id().0;
         for path in paths.iter().map(AsRef::as_ref) {
-            match fsops::kind(journalable(path, "write")?)? {
-                None => absent.push(path),
-                Some(_) => self.make_way(path).map(drop)?,
+            if !seen.insert(path) {
+                continue;
             }
+            let (change_id, path_buf) = (ChangeId(id), path.to_path_buf());
+            changes.push(match fsops::kind(journalable(path, DOING)?)? {
+                None => Change::FileCreated {
+                    id: change_id,
+                    path: path_buf,
+                },
+                Some(Kind::Dir) => {
+                    return Err(RollbackError::conflict(DOING, path, "it is a directory"));
+                }
+                Some(_) => {
+                    let backup = fsops::free_backup(path, change_id, DOING)?;
+                    Change::FileReplaced {
+                        id: change_id,
+                        path: path_buf,
+                        backup,
+                    }
+                }
+            });
+            id += 1;
         }
-        let first = self.journal.next_change_id().0;
-        let changes: Vec<Change> = (first..)
-            .zip(absent)
-            .map(|(id, path)| Change::FileCreated {
-                id: ChangeId(id),
-                path: path.to_path_buf(),
-            })
-            .collect();
-        self.journal
-            .append_all(changes.iter().cloned().map(Record::Change))?;
-        self.changes.extend(changes);
-        checkpoint("after-record");
-        Ok(())
+        self.record_all(changes.clone())?;
+        move_aside(&changes)
     }
 
     /// Write `bytes` to `path` atomically (a sibling temporary file renamed into place).
@@ -380,37 +408,44 @@ impl<'j> Transaction<'j> {
 
     /// Record a new file at `path`, moving an existing one to its backup; returns the change id.
     fn make_way(&mut self, path: &Path) -> Result<ChangeId, RollbackError> {
-        const DOING: &str = "write";
-        let kind = fsops::kind(journalable(path, DOING)?)?;
         let id = self.journal.next_change_id();
-        let path_buf = path.to_path_buf();
-        match kind {
-            None => self.record(Change::FileCreated { id, path: path_buf })?,
-            Some(Kind::Dir) => {
-                return Err(RollbackError::conflict(DOING, path, "it is a directory"));
-            }
-            Some(_) => {
-                let backup = fsops::free_backup(path, id, DOING)?;
-                self.record(Change::FileReplaced {
-                    id,
-                    path: path_buf,
-                    backup: backup.clone(),
-                })?;
-                fsops::rename_durably(path, &backup)
-                    .map_err(RollbackError::io("backing up", path))?;
-                checkpoint("after-backup");
-            }
-        }
+        self.before_create_files(&[path])?;
         Ok(id)
     }
 
     /// Journal a change (on disk before this returns), then remember it.
     fn record(&mut self, change: Change) -> Result<(), RollbackError> {
-        self.journal.append(Record::Change(change.clone()))?;
-        self.changes.push(change);
+        self.record_all(vec![change])
+    }
+
+    /// Journal changes with one flush (on disk before this returns), then remember them.
+    fn record_all(&mut self, changes: Vec<Change>) -> Result<(), RollbackError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.journal
+            .append_all(changes.iter().cloned().map(Record::Change))?;
+        self.changes.extend(changes);
         checkpoint("after-record");
         Ok(())
     }
+}
+
+/// Move the files being replaced to their backups, then sync their directories once each: the
+/// backups are durable before the caller writes anything new.
+fn move_aside(changes: &[Change]) -> Result<(), RollbackError> {
+    let mut dirs = BTreeSet::new();
+    for change in changes {
+        if let Change::FileReplaced { path, backup, .. } = change {
+            std::fs::rename(path, backup).map_err(RollbackError::io("backing up", path))?;
+            checkpoint("after-backup");
+            dirs.extend(path.parent());
+        }
+    }
+    for dir in dirs {
+        fsops::sync_dir(dir).map_err(RollbackError::io("syncing the directory", dir))?;
+    }
+    Ok(())
 }
 
 /// Refuse a path the journal cannot hold faithfully: a relative one or one through `..` (it must

@@ -60,6 +60,7 @@ fn replay_gives_steps_changes_and_end() {
     assert_eq!(state.steps[&1].status, None);
     assert_eq!(state.changes.len(), 2);
     assert!(!state.ended() && !state.rollback_in_progress && state.torn_tail.is_none());
+    assert_eq!(state.resume_from(), 1);
     assert_eq!(journal.next_change_id(), ChangeId(3));
 }
 
@@ -276,4 +277,5 @@ fn a_batch_is_appended_whole() {
     drop(journal);
     let (_journal, state) = Journal::open(state_dir.path()).unwrap();
     assert_eq!(state.changes.len(), 3);
+    assert_eq!(state.resume_from(), 0);
 }

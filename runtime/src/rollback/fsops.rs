@@ -125,11 +125,16 @@ pub(super) fn rename_durably(from: &Path, to: &Path) -> io::Result<()> {
 
 /// Sync the directory holding `path`, so renames and removals in it survive a power loss.
 pub(super) fn sync_parent(path: &Path) -> io::Result<()> {
-    match path.parent() {
-        // Directories cannot be opened as files everywhere; syncing them is a Unix notion.
-        Some(parent) if cfg!(unix) => fs::File::open(parent)?.sync_all(),
-        _ => Ok(()),
+    path.parent().map_or(Ok(()), sync_dir)
+}
+
+/// Sync a directory's entries to disk.
+pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
+    // Directories cannot be opened as files everywhere; syncing them is a Unix notion.
+    if cfg!(unix) {
+        fs::File::open(dir)?.sync_all()?;
     }
+    Ok(())
 }
 
 /// Flush a file's content to disk, so a rename of it never exposes an empty file after a crash.

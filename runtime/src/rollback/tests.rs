@@ -480,9 +480,25 @@ fn many_new_files_are_journaled_at_once() {
     }
     let kinds: Vec<String> = tx.changes().iter().map(ToString::to_string).collect();
     assert_eq!(kinds.len(), 5, "{kinds:?}");
-    assert!(kinds[1].starts_with("replaced file"), "{kinds:?}");
+    assert!(kinds[3].starts_with("replaced file"), "{kinds:?}");
     let ids: Vec<u64> = tx.changes().iter().map(|c| c.id().0).collect();
     assert_eq!(ids, [1, 2, 3, 4, 5]);
+    rolled_back(&fixture, tx.rollback("test"), journal);
+    assert_eq!(fixture.tree(), before);
+}
+
+#[test]
+fn a_package_tree_is_created_and_removed() {
+    let fixture = Fixture::new();
+    let before = fixture.tree();
+    let mut journal = fixture.journal();
+    let mut tx = Transaction::new(&mut journal);
+    let dirs = ["pkg/bin", "pkg/lib/x", "pkg/lib", "app/data/new"].map(|d| fixture.path(d));
+    tx.create_dirs(&dirs).unwrap();
+    let created: Vec<String> = tx.changes().iter().map(ToString::to_string).collect();
+    let expected = ["pkg", "pkg/bin", "pkg/lib", "pkg/lib/x", "app/data/new"]
+        .map(|d| format!("created directory `{}`", fixture.path(d).display()));
+    assert_eq!(created, expected);
     rolled_back(&fixture, tx.rollback("test"), journal);
     assert_eq!(fixture.tree(), before);
 }
