@@ -44,6 +44,7 @@ fn child() {
     let (state, target) = (PathBuf::from(state), PathBuf::from(target));
     match role.as_str() {
         "install" => install(&state, &target),
+        "resume" => resume(&state, &target),
         "rollback" => {
             let (mut journal, state) = Journal::open(&state).unwrap();
             assert!(rollback(&mut journal, &state.changes, "test").is_complete());
@@ -52,7 +53,7 @@ fn child() {
     }
 }
 
-/// One step making every kind of change, with a "script" changing what was snapshot.
+/// Begin an install and run its one step.
 fn install(state: &Path, target: &Path) {
     let begin = Begin {
         installer_id: "crash-test".to_string(),
@@ -63,7 +64,24 @@ fn install(state: &Path, target: &Path) {
         roles: Vec::new(),
     };
     let mut journal = Journal::create(state, begin).unwrap();
-    let mut tx = Transaction::new(&mut journal);
+    step(Transaction::new(&mut journal), target);
+}
+
+/// Resume a killed install: run its step again on top of what the journal holds.
+fn resume(state: &Path, target: &Path) {
+    let (mut journal, state) = Journal::open(state).unwrap();
+    state.check_installer("crash-test").unwrap();
+    journal
+        .append(Record::Resumed {
+            at: Timestamp::now(),
+        })
+        .unwrap();
+    step(Transaction::resume(&mut journal, state.changes), target);
+}
+
+/// One step making every kind of change, with a "script" changing what was snapshot. Safe to
+/// run again after a kill anywhere in it, as a resumed step is.
+fn step(mut tx: Transaction, target: &Path) {
     let (index, name, at) = (0, "Deploy".to_string(), Timestamp::now());
     let started = Record::StepStarted {
         index,
@@ -78,9 +96,15 @@ fn install(state: &Path, target: &Path) {
         .unwrap();
     tx.write_file(&target.join("app/appsettings.json"), b"{\"a\":2}")
         .unwrap();
-    tx.delete_file(&target.join("app/old.log")).unwrap();
+    let old_log = target.join("app/old.log");
+    if old_log.exists() {
+        tx.delete_file(&old_log).unwrap();
+    }
     tx.snapshot(&target.join("app/data")).unwrap();
-    fs::remove_file(target.join("app/data/one.txt")).unwrap();
+    let one = target.join("app/data/one.txt");
+    if one.exists() {
+        fs::remove_file(one).unwrap();
+    }
     fs::write(target.join("app/data/sub/two.txt"), "changed").unwrap();
     tx.snapshot(&target.join("app/run.sh")).unwrap();
     fs::write(target.join("app/run.sh"), "echo changed\n").unwrap();
@@ -250,6 +274,41 @@ fn killed_at_every_checkpoint_rolls_back_to_the_same_tree() {
     }
     // 1 step-started, 7 after-record (both new directories in one), 1 after-backup,
     // 8 after-change, 1 step-finished.
+    assert_eq!(kills, 18);
+}
+
+/// The tree without dropship's own backups (their ids differ between runs).
+fn installed(root: &Path) -> BTreeMap<PathBuf, (u32, Vec<u8>)> {
+    let mut entries = tree(root);
+    entries.retain(|path, _| !path.to_string_lossy().contains(".dropship-"));
+    entries
+}
+
+#[test]
+fn killed_at_every_checkpoint_then_resumed_installs_the_same_and_rolls_back_the_same() {
+    let reference = Fixture::new();
+    assert!(!reference.run("install", None));
+    let complete = installed(&reference.target());
+    let mut kills = 0;
+    for name in INSTALL_CHECKPOINTS {
+        for nth in 1.. {
+            let fixture = Fixture::new();
+            let before = tree(&fixture.target());
+            let at = format!("{name}:{nth}");
+            if !fixture.run("install", Some(&at)) {
+                break;
+            }
+            kills += 1;
+            assert!(!fixture.run("resume", None), "resume after a kill at {at}");
+            assert_eq!(installed(&fixture.target()), complete, "resumed after {at}");
+            fixture.roll_back();
+            assert_eq!(
+                tree(&fixture.target()),
+                before,
+                "resumed after {at}, rolled back"
+            );
+        }
+    }
     assert_eq!(kills, 18);
 }
 
