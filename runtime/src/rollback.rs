@@ -321,7 +321,8 @@ impl<'j> Transaction<'j> {
         self.replace_file_with(path, |temp| std::fs::write(temp, bytes))
     }
 
-    /// Write `path` atomically with `write`, which is given the temporary file to fill.
+    /// Write `path` atomically with `write`, which is given the temporary file to fill. A file
+    /// replaced keeps its mode (a config holding a password stays `0600`).
     pub fn replace_file_with(
         &mut self,
         path: &Path,
@@ -329,7 +330,9 @@ impl<'j> Transaction<'j> {
     ) -> Result<(), RollbackError> {
         let id = self.make_way(path)?;
         let temp = fsops::sibling(path, Sibling::New, id);
+        let backup = self.changes.last().and_then(Change::backup);
         write(&temp)
+            .and_then(|()| backup.map_or(Ok(()), |from| fsops::copy_mode(from, &temp)))
             .and_then(|()| fsops::sync_file(&temp))
             .map_err(RollbackError::io("writing the new content of", path))?;
         std::fs::rename(&temp, path).map_err(RollbackError::io("moving into place", path))?;
@@ -366,10 +369,17 @@ impl<'j> Transaction<'j> {
         let kind = fsops::kind(journalable(path, DOING)?)?;
         let id = self.journal.next_change_id();
         let path_buf = path.to_path_buf();
-        let Some(kind) = kind else {
-            self.record(Change::Absent { id, path: path_buf })?;
-            checkpoint("after-change");
-            return Ok(());
+        let kind = match kind {
+            None => {
+                self.record(Change::Absent { id, path: path_buf })?;
+                checkpoint("after-change");
+                return Ok(());
+            }
+            Some(Kind::Special) => {
+                let why = "it is not a file, link or directory";
+                return Err(RollbackError::conflict(DOING, path, why));
+            }
+            Some(kind) => kind,
         };
         let backup = fsops::free_backup(path, id, DOING)?;
         self.record(match kind {

@@ -137,6 +137,16 @@ pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Give `to` the permissions (Unix mode) of `from`, if `from` is a regular file (a link's own
+/// mode means nothing).
+pub(super) fn copy_mode(from: &Path, to: &Path) -> io::Result<()> {
+    let meta = fs::symlink_metadata(from)?;
+    if meta.is_file() {
+        fs::set_permissions(to, meta.permissions())?;
+    }
+    Ok(())
+}
+
 /// Flush a file's content to disk, so a rename of it never exposes an empty file after a crash.
 pub(super) fn sync_file(path: &Path) -> io::Result<()> {
     fs::File::open(path)?.sync_all()

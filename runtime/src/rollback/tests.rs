@@ -140,8 +140,13 @@ fn replaced_file_rollback_restores_content_and_mode() {
     let mut journal = fixture.journal();
     let mut tx = Transaction::new(&mut journal);
     tx.write_file(&path, b"{\"a\":2}").unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
     assert_eq!(fs::read(&path).unwrap(), b"{\"a\":2}");
+    // The new content keeps the mode of the file it replaced.
+    assert_eq!(
+        fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
     rolled_back(&fixture, tx.rollback("test"), journal);
     assert_eq!(fixture.tree(), before);
 }
