@@ -330,9 +330,9 @@ impl<'j> Transaction<'j> {
     ) -> Result<(), RollbackError> {
         let id = self.make_way(path)?;
         let temp = fsops::sibling(path, Sibling::New, id);
-        let backup = self.changes.last().and_then(Change::backup);
+        let original = self.original_of(path);
         write(&temp)
-            .and_then(|()| backup.map_or(Ok(()), |from| fsops::copy_mode(from, &temp)))
+            .and_then(|()| original.map_or(Ok(()), |from| fsops::copy_mode(&from, &temp)))
             .and_then(|()| fsops::sync_file(&temp))
             .map_err(RollbackError::io("writing the new content of", path))?;
         std::fs::rename(&temp, path).map_err(RollbackError::io("moving into place", path))?;
@@ -421,6 +421,16 @@ impl<'j> Transaction<'j> {
         let id = self.journal.next_change_id();
         self.before_create_files(&[path])?;
         Ok(id)
+    }
+
+    /// Where the original of `path` is kept, if this install moved or copied it aside: the
+    /// newest backup of it still there (after a resume, it may come from before the crash).
+    fn original_of(&self, path: &Path) -> Option<PathBuf> {
+        let backups = self.changes.iter().rev().filter(|c| c.path() == path);
+        let mut backups = backups.filter_map(Change::backup);
+        backups
+            .find(|b| b.symlink_metadata().is_ok())
+            .map(Path::to_path_buf)
     }
 
     /// Journal a change (on disk before this returns), then remember it.
