@@ -271,8 +271,7 @@ impl Journal {
     /// Begin a new install. Refuses when the state directory records an unfinished one; a
     /// finished journal is moved to `history/`.
     pub fn create(state_dir: &Path, begin: Begin) -> Result<Journal, JournalError> {
-        fs::create_dir_all(state_dir)
-            .map_err(JournalError::io("creating the state directory", state_dir))?;
+        create_state_dir(state_dir)?;
         let lock = StateLock::acquire(state_dir)?;
         let path = state_dir.join(JOURNAL_FILE);
         set_aside_previous(state_dir, &path)?;
@@ -478,6 +477,20 @@ fn replay(path: &Path) -> Result<(JournalState, u64), JournalError> {
         ));
     }
     Ok((state, whole as u64))
+}
+
+/// Create the state directory and its missing parents, durably: a journal whose directory
+/// vanishes in a power loss protects nothing.
+fn create_state_dir(dir: &Path) -> Result<(), JournalError> {
+    let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+    fs::create_dir_all(dir).map_err(JournalError::io("creating the state directory", dir))?;
+    for created in missing.iter().rev() {
+        match created.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => sync_dir(parent)?,
+            _ => sync_dir(Path::new("."))?,
+        }
+    }
+    Ok(())
 }
 
 /// Sync a directory, so a file created or renamed in it survives a power loss.
