@@ -3,7 +3,7 @@
 //!
 //! The journal is `STATE_DIR/journal.jsonl`, one JSON [`Record`] per line. Every append is
 //! followed by `fdatasync`, and the directory is synced when the file is created, so a record is
-//! on disk before the change it describes is made (the [`rollback`](crate::rollback) transaction
+//! on disk before the change it describes is made (the [`rollback`] transaction
 //! relies on this). Replaying the file ([`JournalState`]) tells which steps started and finished,
 //! which changes are not yet undone, and whether the install ended. A torn last line (the power
 //! went out mid-write) is dropped with a note; any other damage is an error naming the line.
@@ -15,30 +15,51 @@
 //! The journal holds paths, step names, statuses and times, never a value: the `message` of a
 //! step and the `reason` of a rollback must already be scrubbed by the caller.
 //!
+//! # Life of a journal
+//!
+//! [`Journal::create`] writes `begin`; the engine journals `step-started`, the transaction its
+//! changes, the engine `step-finished`, and finally `end`. After a crash, [`Journal::open`]
+//! replays it: `resume` checks [`JournalState::check_installer`], journals `resumed` and goes on
+//! with [`Transaction::resume`]; `rollback` undoes
+//! [`JournalState::changes`]. A succeeded install keeps its backups, so `rollback` can still undo
+//! it later, until it is committed, at the latest when the next install begins: `create` commits
+//! it and moves the journal to `history/`. `create` refuses an unfinished install, and a failed
+//! one whose changes are still in place (`--no-rollback`, or an incomplete rollback).
+//!
 //! # Checkpoints (feature `test-hooks`)
 //!
 //! [`checkpoint`] parks the process where a test asks, so the test can kill it there:
-//! `after-record` (a change is journaled, not yet made), `after-backup` (the original is moved or
-//! copied aside, the new content not yet written), `after-change` (the change is made),
+//! `after-record` (a change is journaled, not yet made), `after-backup` (a file being replaced is
+//! moved aside, its new content not yet written), `after-change` (the change is made),
 //! `after-undo` (a change is undone, not yet journaled as such), and, called by the engine,
 //! `step-started` and `step-finished`.
 //!
-//! Known gaps: paths that are not valid UTF-8 cannot be journaled (the append fails, naming the
-//! path); without `flock` (non-Unix) the lock is advisory only.
+//! Known gaps: paths that are not valid UTF-8 cannot be journaled (the transaction refuses them);
+//! off Unix there is no lock.
 
+//!
+//! [`Journal::create`]: crate::journal::Journal::create
+//! [`Journal::open`]: crate::journal::Journal::open
+//! [`JournalState`]: crate::journal::JournalState
+//! [`JournalState::changes`]: crate::journal::JournalState::changes
+//! [`JournalState::check_installer`]: crate::journal::JournalState::check_installer
+//! [`Record`]: crate::journal::Record
+//! [`Transaction::resume`]: crate::rollback::Transaction::resume
+//! [`checkpoint`]: crate::journal::checkpoint
+//! [`rollback`]: crate::rollback
 use crate::rollback::{Change, ChangeId};
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 mod lock;
+mod record;
 #[cfg(test)]
 mod tests;
 
 use lock::StateLock;
+pub use record::{Begin, Outcome, Record, StepStatus, Timestamp};
 
 /// The journal's file name inside the state directory.
 pub const JOURNAL_FILE: &str = "journal.jsonl";
@@ -60,6 +81,8 @@ pub enum JournalError {
         line: usize,
         reason: String,
     },
+    #[error("no install is recorded here: `{path}` does not exist")]
+    Missing { path: PathBuf },
     #[error("journal `{path}` records no install (it has no `begin` record)")]
     NoInstall { path: PathBuf },
     #[error(
@@ -71,6 +94,17 @@ pub enum JournalError {
         product: String,
         version: String,
     },
+    #[error(
+        "journal `{path}` records a failed install of {product} {version} whose changes are \
+         still in place\nhint: run `rollback` to undo them"
+    )]
+    NotUndone {
+        path: PathBuf,
+        product: String,
+        version: String,
+    },
+    #[error("removing `{backup}`, a backup of the previous install: {reason}")]
+    BackupLeft { backup: PathBuf, reason: String },
     #[error(
         "journal `{path}` was started by another installer (`{recorded}`), not this one \
          (`{this}`)\nhint: run `resume` or `rollback` with the installer that started it"
@@ -98,9 +132,9 @@ impl JournalError {
     pub fn exit_status(&self) -> crate::exit::ExitStatus {
         use crate::exit::ExitStatus;
         match self {
-            JournalError::Unfinished { .. } | JournalError::OtherInstaller { .. } => {
-                ExitStatus::Usage
-            }
+            JournalError::Unfinished { .. }
+            | JournalError::NotUndone { .. }
+            | JournalError::OtherInstaller { .. } => ExitStatus::Usage,
             _ => ExitStatus::Failure,
         }
     }
@@ -112,119 +146,6 @@ impl JournalError {
             source,
         }
     }
-}
-
-/// A point in time, journaled as RFC 3339 UTC with milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Timestamp(pub DateTime<Utc>);
-
-impl Timestamp {
-    pub fn now() -> Self {
-        Timestamp(Utc::now())
-    }
-}
-
-impl Serialize for Timestamp {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0.to_rfc3339_opts(SecondsFormat::Millis, true))
-    }
-}
-
-impl<'de> Deserialize<'de> for Timestamp {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&text)
-            .map(|t| Timestamp(t.with_timezone(&Utc)))
-            .map_err(serde::de::Error::custom)
-    }
-}
-
-/// The first record: which installer, for what, when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct Begin {
-    /// Identifies the installer file (the caller passes e.g. its signature digest).
-    pub installer_id: String,
-    pub product: String,
-    pub version: String,
-    pub customer: Option<String>,
-    pub started_at: Timestamp,
-    pub roles: Vec<String>,
-}
-
-/// How a step ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StepStatus {
-    Succeeded,
-    Failed,
-    Skipped,
-}
-
-/// How an install ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// Every step succeeded; backups are kept until the changes are committed.
-    Succeeded,
-    /// A step failed and the changes were kept as they are (`--no-rollback`).
-    Failed,
-    /// Everything changed was undone.
-    RolledBack,
-    /// Rollback could not undo everything; the journal lists what is left.
-    RollbackIncomplete,
-}
-
-/// One line of the journal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "record",
-    rename_all = "kebab-case",
-    rename_all_fields = "kebab-case"
-)]
-pub enum Record {
-    Begin(Begin),
-    StepStarted {
-        index: usize,
-        name: String,
-        at: Timestamp,
-    },
-    /// A change to the target, journaled before it is made.
-    Change(Change),
-    StepFinished {
-        index: usize,
-        name: String,
-        status: StepStatus,
-        at: Timestamp,
-        /// Scrubbed by the caller: never a value.
-        message: Option<String>,
-    },
-    RollbackStarted {
-        at: Timestamp,
-        reason: String,
-    },
-    Undone {
-        change_id: ChangeId,
-    },
-    UndoFailed {
-        change_id: ChangeId,
-        error: String,
-    },
-    RollbackFinished {
-        at: Timestamp,
-        complete: bool,
-    },
-    /// The changes so far are kept: their backups are being removed and can no longer be undone.
-    Committed {
-        at: Timestamp,
-    },
-    End {
-        outcome: Outcome,
-        at: Timestamp,
-    },
-    Resumed {
-        at: Timestamp,
-    },
 }
 
 /// Where a step got to.
@@ -269,6 +190,16 @@ impl JournalState {
             recorded: self.begin.installer_id.clone(),
             this: installer_id.to_string(),
         })
+    }
+
+    /// The index of the step `resume` continues at: the first that neither succeeded nor was
+    /// skipped (a step that started, or failed, runs again).
+    pub fn resume_from(&self) -> usize {
+        let done = |index: &usize| {
+            let status = self.steps.get(index).and_then(|step| step.status);
+            matches!(status, Some(StepStatus::Succeeded | StepStatus::Skipped))
+        };
+        (0..).take_while(done).count()
     }
 
     /// Whether the install ended (successfully, failed or rolled back).
@@ -340,8 +271,7 @@ impl Journal {
     /// Begin a new install. Refuses when the state directory records an unfinished one; a
     /// finished journal is moved to `history/`.
     pub fn create(state_dir: &Path, begin: Begin) -> Result<Journal, JournalError> {
-        fs::create_dir_all(state_dir)
-            .map_err(JournalError::io("creating the state directory", state_dir))?;
+        create_state_dir(state_dir)?;
         let lock = StateLock::acquire(state_dir)?;
         let path = state_dir.join(JOURNAL_FILE);
         set_aside_previous(state_dir, &path)?;
@@ -365,8 +295,11 @@ impl Journal {
     /// Open the journal of an earlier install to resume or roll it back, and replay it. A torn
     /// last line is cut off the file, so appending continues after the last whole record.
     pub fn open(state_dir: &Path) -> Result<(Journal, JournalState), JournalError> {
-        let lock = StateLock::acquire(state_dir)?;
         let path = state_dir.join(JOURNAL_FILE);
+        if !path.exists() {
+            return Err(JournalError::Missing { path });
+        }
+        let lock = StateLock::acquire(state_dir)?;
         let (state, len) = replay(&path)?;
         let file = OpenOptions::new()
             .append(true)
@@ -390,24 +323,36 @@ impl Journal {
 
     /// Append one record and wait until it is on disk.
     pub fn append(&mut self, record: Record) -> Result<(), JournalError> {
-        let mut line = serde_json::to_vec(&record).map_err(|source| JournalError::Encode {
-            path: self.path.clone(),
-            source,
-        })?;
-        line.push(b'\n');
-        if let Err(e) = self
-            .file
-            .write_all(&line)
-            .and_then(|()| self.file.sync_data())
-        {
+        self.append_all([record])
+    }
+
+    /// Append records with a single sync: many small changes (the files of a package) cost one
+    /// disk flush, not one each. All are on disk when this returns `Ok`; after an error, replay
+    /// may find the first few (harmless: a change journaled and not made is undone as nothing).
+    pub fn append_all(
+        &mut self,
+        records: impl IntoIterator<Item = Record>,
+    ) -> Result<(), JournalError> {
+        let mut lines = Vec::new();
+        let mut next_id = self.next_id;
+        for record in records {
+            serde_json::to_writer(&mut lines, &record).map_err(|source| JournalError::Encode {
+                path: self.path.clone(),
+                source,
+            })?;
+            lines.push(b'\n');
+            if let Record::Change(change) = &record {
+                next_id = next_id.max(change.id().0 + 1);
+            }
+        }
+        let written = self.file.write_all(&lines);
+        if let Err(e) = written.and_then(|()| self.file.sync_data()) {
             // Cut a partial line back off, so the next record does not join it.
             let _ = self.file.set_len(self.len);
             return Err(JournalError::io("writing to the journal", &self.path)(e));
         }
-        self.len += line.len() as u64;
-        if let Record::Change(change) = &record {
-            self.next_id = self.next_id.max(change.id().0 + 1);
-        }
+        self.len += lines.len() as u64;
+        self.next_id = next_id;
         Ok(())
     }
 
@@ -422,23 +367,73 @@ impl Journal {
     }
 }
 
-/// Make way for a new journal: refuse an unfinished install, drop a journal that never got its
-/// `begin` record (nothing was done), move a finished one to `history/`.
+/// Make way for a new journal: refuse an unfinished install or a failed one whose changes are
+/// still in place, drop a journal that never got its `begin` record (nothing was done), make a
+/// succeeded one final (its backups removed) and move it to `history/`.
 fn set_aside_previous(state_dir: &Path, path: &Path) -> Result<(), JournalError> {
     if !path.exists() {
         return Ok(());
     }
-    match replay(path) {
+    let (state, len) = match replay(path) {
         Err(JournalError::NoInstall { .. }) => {
-            fs::remove_file(path).map_err(JournalError::io("removing the empty journal", path))
+            return fs::remove_file(path)
+                .map_err(JournalError::io("removing the empty journal", path));
         }
-        Err(e) => Err(e),
-        Ok((state, _)) if !state.ended() => Err(JournalError::Unfinished {
-            path: path.to_path_buf(),
-            product: state.begin.product,
-            version: state.begin.version,
+        result => result?,
+    };
+    let product = state.begin.product.clone();
+    let version = state.begin.version.clone();
+    let path_buf = path.to_path_buf();
+    match state.outcome {
+        None => Err(JournalError::Unfinished {
+            path: path_buf,
+            product,
+            version,
         }),
-        Ok((state, _)) => archive(state_dir, path, &state.begin),
+        Some(Outcome::Failed | Outcome::RollbackIncomplete) if !state.changes.is_empty() => {
+            Err(JournalError::NotUndone {
+                path: path_buf,
+                product,
+                version,
+            })
+        }
+        Some(_) => {
+            make_final(path, &state, len)?;
+            archive(state_dir, path, &state.begin)
+        }
+    }
+}
+
+/// Commit what a finished install left undoable: a new install makes the previous one final.
+fn make_final(path: &Path, state: &JournalState, len: u64) -> Result<(), JournalError> {
+    if !state.changes.is_empty() {
+        let mut line = serde_json::to_vec(&Record::Committed {
+            at: Timestamp::now(),
+        })
+        .map_err(|source| JournalError::Encode {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        line.push(b'\n');
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(JournalError::io("opening the journal", path))?;
+        file.set_len(len)
+            .and_then(|()| file.write_all(&line))
+            .and_then(|()| file.sync_data())
+            .map_err(JournalError::io("writing to the journal", path))?;
+    }
+    let changes: Vec<Change> = state
+        .committed
+        .iter()
+        .chain(&state.changes)
+        .cloned()
+        .collect();
+    let report = crate::rollback::remove_backups(&changes);
+    match report.left.into_iter().next() {
+        Some((backup, reason)) => Err(JournalError::BackupLeft { backup, reason }),
+        None => Ok(()),
     }
 }
 
@@ -484,6 +479,20 @@ fn replay(path: &Path) -> Result<(JournalState, u64), JournalError> {
     Ok((state, whole as u64))
 }
 
+/// Create the state directory and its missing parents, durably: a journal whose directory
+/// vanishes in a power loss protects nothing.
+fn create_state_dir(dir: &Path) -> Result<(), JournalError> {
+    let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+    fs::create_dir_all(dir).map_err(JournalError::io("creating the state directory", dir))?;
+    for created in missing.iter().rev() {
+        match created.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => sync_dir(parent)?,
+            _ => sync_dir(Path::new("."))?,
+        }
+    }
+    Ok(())
+}
+
 /// Sync a directory, so a file created or renamed in it survives a power loss.
 fn sync_dir(dir: &Path) -> Result<(), JournalError> {
     // Directories cannot be opened as files everywhere; syncing them is a Unix notion.
@@ -512,13 +521,11 @@ pub fn checkpoint(name: &str) {
     if wanted != name || HITS.fetch_add(1, Ordering::SeqCst) + 1 != nth {
         return;
     }
-    if let Some(marker) = std::env::var_os(crate::env::TEST_CHECKPOINT_MARKER) {
-        if let Err(e) = fs::write(&marker, name) {
-            eprintln!(
-                "writing checkpoint marker `{}`: {e}",
-                Path::new(&marker).display()
-            );
-        }
+    if let Some(marker) = std::env::var_os(crate::env::TEST_CHECKPOINT_MARKER)
+        && let Err(e) = fs::write(&marker, name)
+    {
+        let marker = Path::new(&marker).display();
+        eprintln!("writing checkpoint marker `{marker}`: {e}");
     }
     loop {
         std::thread::park();

@@ -22,14 +22,41 @@
 //!
 //! Undoing a change never needs to know whether the change was made: with the record written
 //! first, "the backup is not there" means either the original was never moved or it has already
-//! been moved back, and in both cases the original is in place.
+//! been moved back, and in both cases the original is in place. The directory is synced after a
+//! backup is moved aside and after each undo, before anything relies on it, so this also holds
+//! across a power loss.
+//!
+//! # Use
+//!
+//! ```text
+//! let mut tx = Transaction::new(&mut journal);        // or ::resume(&mut journal, state.changes)
+//! tx.create_dir_all(dest)?;                           // each new directory journaled
+//! tx.before_create_files(&files)?;                    // a package: one flush for all new files
+//! tx.write_file(config, &rendered)?;                  // backup + atomic write
+//! tx.snapshot(data_dir)?; run_script()?;              // the script changes what was saved
+//! // on failure:
+//! let report = tx.rollback("step `Migrate` failed");  // report.failed: what is left
+//! // on success, now or when the next install begins:
+//! tx.commit()?;
+//! ```
+//!
+//! The state directory must not lie inside a path that is snapshot (restoring the tree would
+//! put back an old journal).
 //!
 //! Known gaps: ownership and times are kept by renames but not by the copies `snapshot` makes
 //! (content and Unix mode are); a snapshot of a symbolic link saves the link, not its target;
-//! directories a rollback has to empty must be writable.
+//! directories a rollback has to empty must be writable; a script that deletes hidden files may
+//! delete backups next to the files it touches (rollback cannot tell that from a backup already
+//! moved back, and leaves what is there).
 
+//!
+//! [`Change`]: crate::rollback::Change
+//! [`Journal`]: crate::journal::Journal
+//! [`RollbackReport`]: crate::rollback::RollbackReport
+//! [`rollback`]: crate::rollback::rollback
 use crate::journal::{Journal, JournalError, Record, Timestamp, checkpoint};
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -216,13 +243,30 @@ impl<'j> Transaction<'j> {
 
     /// Create `path` and its missing parents, journaling each directory before creating it.
     pub fn create_dir_all(&mut self, path: &Path) -> Result<(), RollbackError> {
-        for dir in fsops::missing_dirs(absolute(path, "create directory")?)? {
-            let id = self.journal.next_change_id();
-            self.record(Change::DirCreated {
-                id,
-                path: dir.clone(),
-            })?;
-            std::fs::create_dir(&dir).map_err(RollbackError::io("creating directory", &dir))?;
+        self.create_dirs(&[path])
+    }
+
+    /// Create every directory in `paths` and their missing parents, journaled in one go (one
+    /// disk flush for a package's whole tree) before any is created.
+    pub fn create_dirs<P: AsRef<Path>>(&mut self, paths: &[P]) -> Result<(), RollbackError> {
+        let mut missing: Vec<PathBuf> = Vec::new();
+        let mut seen = HashSet::new();
+        for path in paths.iter().map(AsRef::as_ref) {
+            for dir in fsops::missing_dirs(journalable(path, "create directory")?)? {
+                // Parents come first in each list, so also first in the union.
+                if seen.insert(dir.clone()) {
+                    missing.push(dir);
+                }
+            }
+        }
+        let first = self.journal.next_change_id().0;
+        let changes = (first..).zip(&missing).map(|(id, dir)| Change::DirCreated {
+            id: ChangeId(id),
+            path: dir.clone(),
+        });
+        self.record_all(changes.collect())?;
+        for dir in &missing {
+            std::fs::create_dir(dir).map_err(RollbackError::io("creating directory", dir))?;
             checkpoint("after-change");
         }
         Ok(())
@@ -234,12 +278,51 @@ impl<'j> Transaction<'j> {
         self.make_way(path).map(drop)
     }
 
+    /// [`before_create_file`](Self::before_create_file) for many paths, all journaled in one go:
+    /// one disk flush for a whole package, not one per file.
+    pub fn before_create_files<P: AsRef<Path>>(
+        &mut self,
+        paths: &[P],
+    ) -> Result<(), RollbackError> {
+        const DOING: &str = "write";
+        let mut seen = HashSet::new();
+        let mut changes = Vec::new();
+        let mut id = self.journal.next_change_id().0;
+        for path in paths.iter().map(AsRef::as_ref) {
+            if !seen.insert(path) {
+                continue;
+            }
+            let (change_id, path_buf) = (ChangeId(id), path.to_path_buf());
+            changes.push(match fsops::kind(journalable(path, DOING)?)? {
+                None => Change::FileCreated {
+                    id: change_id,
+                    path: path_buf,
+                },
+                Some(Kind::Dir) => {
+                    return Err(RollbackError::conflict(DOING, path, "it is a directory"));
+                }
+                Some(_) => {
+                    let backup = fsops::free_backup(path, change_id, DOING)?;
+                    Change::FileReplaced {
+                        id: change_id,
+                        path: path_buf,
+                        backup,
+                    }
+                }
+            });
+            id += 1;
+        }
+        self.record_all(changes.clone())?;
+        move_aside(&changes)
+    }
+
     /// Write `bytes` to `path` atomically (a sibling temporary file renamed into place).
     pub fn write_file(&mut self, path: &Path, bytes: &[u8]) -> Result<(), RollbackError> {
         self.replace_file_with(path, |temp| std::fs::write(temp, bytes))
     }
 
-    /// Write `path` atomically with `write`, which is given the temporary file to fill.
+    /// Write `path` atomically with `write`, which is given the temporary file to fill. A file
+    /// replaced keeps its mode (a config holding a password stays `0600`).
     pub fn replace_file_with(
         &mut self,
         path: &Path,
@@ -247,7 +330,9 @@ impl<'j> Transaction<'j> {
     ) -> Result<(), RollbackError> {
         let id = self.make_way(path)?;
         let temp = fsops::sibling(path, Sibling::New, id);
+        let original = self.original_of(path);
         write(&temp)
+            .and_then(|()| original.map_or(Ok(()), |from| fsops::copy_mode(&from, &temp)))
             .and_then(|()| fsops::sync_file(&temp))
             .map_err(RollbackError::io("writing the new content of", path))?;
         std::fs::rename(&temp, path).map_err(RollbackError::io("moving into place", path))?;
@@ -258,7 +343,7 @@ impl<'j> Transaction<'j> {
     /// Delete the file at `path`, keeping it as a backup.
     pub fn delete_file(&mut self, path: &Path) -> Result<(), RollbackError> {
         const DOING: &str = "delete";
-        match fsops::kind(absolute(path, DOING)?)? {
+        match fsops::kind(journalable(path, DOING)?)? {
             None => return Err(RollbackError::conflict(DOING, path, "it does not exist")),
             Some(Kind::Dir) => {
                 return Err(RollbackError::conflict(DOING, path, "it is a directory"));
@@ -272,7 +357,7 @@ impl<'j> Transaction<'j> {
             path: path.to_path_buf(),
             backup: backup.clone(),
         })?;
-        std::fs::rename(path, &backup).map_err(RollbackError::io("moving aside", path))?;
+        fsops::rename_durably(path, &backup).map_err(RollbackError::io("moving aside", path))?;
         checkpoint("after-change");
         Ok(())
     }
@@ -281,13 +366,20 @@ impl<'j> Transaction<'j> {
     /// note that nothing is there, so rollback removes what the script creates).
     pub fn snapshot(&mut self, path: &Path) -> Result<(), RollbackError> {
         const DOING: &str = "snapshot";
-        let kind = fsops::kind(absolute(path, DOING)?)?;
+        let kind = fsops::kind(journalable(path, DOING)?)?;
         let id = self.journal.next_change_id();
         let path_buf = path.to_path_buf();
-        let Some(kind) = kind else {
-            self.record(Change::Absent { id, path: path_buf })?;
-            checkpoint("after-change");
-            return Ok(());
+        let kind = match kind {
+            None => {
+                self.record(Change::Absent { id, path: path_buf })?;
+                checkpoint("after-change");
+                return Ok(());
+            }
+            Some(Kind::Special) => {
+                let why = "it is not a file, link or directory";
+                return Err(RollbackError::conflict(DOING, path, why));
+            }
+            Some(kind) => kind,
         };
         let backup = fsops::free_backup(path, id, DOING)?;
         self.record(match kind {
@@ -305,7 +397,7 @@ impl<'j> Transaction<'j> {
         // Copy under a temporary name first: a backup is either whole or absent.
         let temp = fsops::sibling(path, Sibling::Temp, id);
         fsops::copy_entry(path, &temp)?;
-        std::fs::rename(&temp, &backup).map_err(RollbackError::io("backing up", path))?;
+        fsops::rename_durably(&temp, &backup).map_err(RollbackError::io("backing up", path))?;
         checkpoint("after-change");
         Ok(())
     }
@@ -326,47 +418,69 @@ impl<'j> Transaction<'j> {
 
     /// Record a new file at `path`, moving an existing one to its backup; returns the change id.
     fn make_way(&mut self, path: &Path) -> Result<ChangeId, RollbackError> {
-        const DOING: &str = "write";
-        let kind = fsops::kind(absolute(path, DOING)?)?;
         let id = self.journal.next_change_id();
-        let path_buf = path.to_path_buf();
-        match kind {
-            None => self.record(Change::FileCreated { id, path: path_buf })?,
-            Some(Kind::Dir) => {
-                return Err(RollbackError::conflict(DOING, path, "it is a directory"));
-            }
-            Some(_) => {
-                let backup = fsops::free_backup(path, id, DOING)?;
-                self.record(Change::FileReplaced {
-                    id,
-                    path: path_buf,
-                    backup: backup.clone(),
-                })?;
-                std::fs::rename(path, &backup).map_err(RollbackError::io("backing up", path))?;
-                checkpoint("after-backup");
-            }
-        }
+        self.before_create_files(&[path])?;
         Ok(id)
+    }
+
+    /// Where the original of `path` is kept, if this install moved or copied it aside: the
+    /// newest backup of it still there (after a resume, it may come from before the crash).
+    fn original_of(&self, path: &Path) -> Option<PathBuf> {
+        let backups = self.changes.iter().rev().filter(|c| c.path() == path);
+        let mut backups = backups.filter_map(Change::backup);
+        backups
+            .find(|b| b.symlink_metadata().is_ok())
+            .map(Path::to_path_buf)
     }
 
     /// Journal a change (on disk before this returns), then remember it.
     fn record(&mut self, change: Change) -> Result<(), RollbackError> {
-        self.journal.append(Record::Change(change.clone()))?;
-        self.changes.push(change);
+        self.record_all(vec![change])
+    }
+
+    /// Journal changes with one flush (on disk before this returns), then remember them.
+    fn record_all(&mut self, changes: Vec<Change>) -> Result<(), RollbackError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.journal
+            .append_all(changes.iter().cloned().map(Record::Change))?;
+        self.changes.extend(changes);
         checkpoint("after-record");
         Ok(())
     }
 }
 
-/// Refuse a relative path: the journal must mean the same file wherever it is replayed from.
-fn absolute<'a>(path: &'a Path, doing: &'static str) -> Result<&'a Path, RollbackError> {
-    if path.is_absolute() {
-        Ok(path)
-    } else {
-        Err(RollbackError::conflict(
-            doing,
-            path,
-            "the path is not absolute",
-        ))
+/// Move the files being replaced to their backups, then sync their directories once each: the
+/// backups are durable before the caller writes anything new.
+fn move_aside(changes: &[Change]) -> Result<(), RollbackError> {
+    let mut dirs = BTreeSet::new();
+    for change in changes {
+        if let Change::FileReplaced { path, backup, .. } = change {
+            std::fs::rename(path, backup).map_err(RollbackError::io("backing up", path))?;
+            checkpoint("after-backup");
+            dirs.extend(path.parent());
+        }
     }
+    for dir in dirs {
+        fsops::sync_dir(dir).map_err(RollbackError::io("syncing the directory", dir))?;
+    }
+    Ok(())
+}
+
+/// Refuse a path the journal cannot hold faithfully: a relative one or one through `..` (it must
+/// mean the same file wherever and whenever the journal is replayed) or one that is not UTF-8
+/// (the journal is JSON).
+fn journalable<'a>(path: &'a Path, doing: &'static str) -> Result<&'a Path, RollbackError> {
+    let parent = |c: std::path::Component| c == std::path::Component::ParentDir;
+    let why = if !path.is_absolute() {
+        "the path is not absolute"
+    } else if path.components().any(parent) {
+        "the path goes through `..`"
+    } else if path.to_str().is_none() {
+        "the path is not valid UTF-8, which the journal cannot record"
+    } else {
+        return Ok(path);
+    };
+    Err(RollbackError::conflict(doing, path, why))
 }

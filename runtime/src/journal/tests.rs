@@ -60,6 +60,7 @@ fn replay_gives_steps_changes_and_end() {
     assert_eq!(state.steps[&1].status, None);
     assert_eq!(state.changes.len(), 2);
     assert!(!state.ended() && !state.rollback_in_progress && state.torn_tail.is_none());
+    assert_eq!(state.resume_from(), 1);
     assert_eq!(journal.next_change_id(), ChangeId(3));
 }
 
@@ -252,4 +253,29 @@ fn records_are_tagged_json_lines() {
         lines[1],
         r#"{"record":"change","kind":"file-created","id":1,"path":"/t/a"}"#
     );
+}
+
+#[test]
+fn opening_where_no_install_ran_says_so() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let error = Journal::open(&state_dir.path().join("never")).unwrap_err();
+    assert!(matches!(error, JournalError::Missing { .. }), "{error}");
+    assert!(
+        error.to_string().contains("no install is recorded here"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_batch_is_appended_whole() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
+    journal
+        .append_all([created(1, "/t/a"), created(2, "/t/b"), created(7, "/t/c")])
+        .unwrap();
+    assert_eq!(journal.next_change_id(), ChangeId(8));
+    drop(journal);
+    let (_journal, state) = Journal::open(state_dir.path()).unwrap();
+    assert_eq!(state.changes.len(), 3);
+    assert_eq!(state.resume_from(), 0);
 }

@@ -43,7 +43,7 @@ pub(super) fn kind_io(path: &Path) -> io::Result<Option<Kind>> {
 pub(super) fn missing_dirs(path: &Path) -> Result<Vec<PathBuf>, RollbackError> {
     let mut missing = Vec::new();
     let mut current = path;
-    while kind(current)?.is_none() {
+    while !exists(current)? {
         missing.push(current.to_path_buf());
         match current.parent() {
             Some(parent) => current = parent,
@@ -57,6 +57,16 @@ pub(super) fn missing_dirs(path: &Path) -> Result<Vec<PathBuf>, RollbackError> {
     }
     missing.reverse();
     Ok(missing)
+}
+
+/// Whether anything is at `path`; a file where a parent directory should be counts as nothing
+/// (the caller finds the file further up).
+fn exists(path: &Path) -> Result<bool, RollbackError> {
+    match kind_io(path) {
+        Ok(kind) => Ok(kind.is_some()),
+        Err(e) if e.kind() == io::ErrorKind::NotADirectory => Ok(false),
+        Err(e) => Err(RollbackError::io("inspecting", path)(e)),
+    }
 }
 
 /// The siblings a change may leave next to its path.
@@ -104,6 +114,37 @@ pub(super) fn free_backup(
         return Err(RollbackError::conflict(doing, path, why));
     }
     Ok(backup)
+}
+
+/// Rename within one directory and sync that directory: a backup moved aside (or moved back)
+/// must stay so across a power loss, before anything relies on it.
+pub(super) fn rename_durably(from: &Path, to: &Path) -> io::Result<()> {
+    fs::rename(from, to)?;
+    sync_parent(to)
+}
+
+/// Sync the directory holding `path`, so renames and removals in it survive a power loss.
+pub(super) fn sync_parent(path: &Path) -> io::Result<()> {
+    path.parent().map_or(Ok(()), sync_dir)
+}
+
+/// Sync a directory's entries to disk.
+pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
+    // Directories cannot be opened as files everywhere; syncing them is a Unix notion.
+    if cfg!(unix) {
+        fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Give `to` the permissions (Unix mode) of `from`, if `from` is a regular file (a link's own
+/// mode means nothing).
+pub(super) fn copy_mode(from: &Path, to: &Path) -> io::Result<()> {
+    let meta = fs::symlink_metadata(from)?;
+    if meta.is_file() {
+        fs::set_permissions(to, meta.permissions())?;
+    }
+    Ok(())
 }
 
 /// Flush a file's content to disk, so a rename of it never exposes an empty file after a crash.

@@ -53,7 +53,8 @@ pub fn rollback(journal: &mut Journal, changes: &[Change], reason: &str) -> Roll
     let reason = reason.to_string();
     report.journal(journal, Record::RollbackStarted { at, reason });
     for change in changes.iter().rev() {
-        let result = undo(change);
+        // Synced before `Undone` is journaled, so a power loss cannot undo the undo unnoticed.
+        let result = undo(change).and_then(|()| synced(change.path()));
         checkpoint("after-undo");
         let change_id = change.id();
         match result {
@@ -101,6 +102,17 @@ fn undo(change: &Change) -> Result<(), String> {
         Change::Absent { path, .. } => {
             fsops::remove_any(path).map_err(|e| format!("removing `{}`: {e}", path.display()))
         }
+    }
+}
+
+/// Sync the directory an undo changed; a directory that is gone has nothing to sync.
+fn synced(path: &Path) -> Result<(), String> {
+    match fsops::sync_parent(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(format!(
+            "syncing the directory of `{}`: {e}",
+            path.display()
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -1,0 +1,119 @@
+//! The journal's records: one JSON object per line, tagged by `record` (and a change by `kind`),
+//! field names in kebab-case like the plan's.
+
+use crate::rollback::{Change, ChangeId};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A point in time, journaled as RFC 3339 UTC with milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Timestamp(Utc::now())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0.to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| Timestamp(t.with_timezone(&Utc)))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The first record: which installer, for what, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Begin {
+    /// Identifies the installer file (the caller passes e.g. its signature digest).
+    pub installer_id: String,
+    pub product: String,
+    pub version: String,
+    pub customer: Option<String>,
+    pub started_at: Timestamp,
+    pub roles: Vec<String>,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepStatus {
+    Succeeded,
+    Failed,
+    Skipped,
+}
+
+/// How an install ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Every step succeeded; backups are kept until the changes are committed.
+    Succeeded,
+    /// A step failed and the changes were kept as they are (`--no-rollback`).
+    Failed,
+    /// Everything changed was undone.
+    RolledBack,
+    /// Rollback could not undo everything; the journal lists what is left.
+    RollbackIncomplete,
+}
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "record",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case"
+)]
+pub enum Record {
+    Begin(Begin),
+    StepStarted {
+        index: usize,
+        name: String,
+        at: Timestamp,
+    },
+    /// A change to the target, journaled before it is made.
+    Change(Change),
+    StepFinished {
+        index: usize,
+        name: String,
+        status: StepStatus,
+        at: Timestamp,
+        /// Scrubbed by the caller: never a value.
+        message: Option<String>,
+    },
+    RollbackStarted {
+        at: Timestamp,
+        reason: String,
+    },
+    Undone {
+        change_id: ChangeId,
+    },
+    UndoFailed {
+        change_id: ChangeId,
+        error: String,
+    },
+    RollbackFinished {
+        at: Timestamp,
+        complete: bool,
+    },
+    /// The changes so far are kept: their backups are being removed and can no longer be undone.
+    Committed {
+        at: Timestamp,
+    },
+    End {
+        outcome: Outcome,
+        at: Timestamp,
+    },
+    Resumed {
+        at: Timestamp,
+    },
+}
