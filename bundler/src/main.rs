@@ -3,9 +3,8 @@
 
 mod bundle;
 mod demo;
-// wired to `dropship import` by the engine work
-#[allow(dead_code)]
 mod import;
+mod import_cmd;
 mod inputs;
 mod keys;
 mod pack;
@@ -81,6 +80,9 @@ enum Command {
     },
     /// Show an installer's manifest, plan summary and sizes (does not verify; use `verify`)
     Inspect { installer: PathBuf },
+    /// Write a plan from what Octopus produced (an Offline Package Drop or a deployment process)
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Check a step plan (and its references into a drop) and list every problem
     #[command(subcommand)]
     Plan(PlanCommand),
@@ -91,6 +93,45 @@ enum Command {
         /// Keep the runtime stub from here instead of the one beside `dropship`
         #[arg(long)]
         runtime: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// From an Offline Package Drop (its folder or artifact zip)
+    Opd {
+        drop: PathBuf,
+        #[arg(short = 'o', long = "out", default_value = "plan.json")]
+        out: PathBuf,
+        /// A variable the customer supplies (a secret when the drop marks it sensitive or its
+        /// name says password/secret/key)
+        #[arg(long = "ask", value_name = "NAME")]
+        ask: Vec<String>,
+        /// Prove the drop's sensitive-variables password (read from this environment variable)
+        /// decrypts every `.secret` file; it is never stored
+        #[arg(long, value_name = "VAR")]
+        drop_password_env: Option<String>,
+    },
+    /// From a deployment process: REST JSON or `deployment_process.ocl`
+    Process {
+        process: PathBuf,
+        /// The folder holding the process's packages (it becomes the drop)
+        #[arg(long)]
+        packages: PathBuf,
+        #[arg(long)]
+        environment: Option<String>,
+        #[arg(long)]
+        channel: Option<String>,
+        #[arg(long = "ask", value_name = "NAME")]
+        ask: Vec<String>,
+        /// Product name for the plan (edit it in the plan otherwise)
+        #[arg(long)]
+        product: Option<String>,
+        /// Product version for the plan
+        #[arg(long = "product-version")]
+        version: Option<String>,
+        #[arg(short = 'o', long = "out", default_value = "plan.json")]
+        out: PathBuf,
     },
 }
 
@@ -151,6 +192,33 @@ fn main() -> ExitCode {
         Command::Verify { installer, key } => verify(&installer, &key),
         Command::Inspect { installer } => inspect(&installer),
         Command::Demo { runtime } => demo::run(runtime.as_deref()),
+        Command::Import(ImportCommand::Opd {
+            drop,
+            out,
+            ask,
+            drop_password_env,
+        }) => import_cmd::import_opd(&drop, &out, &ask, drop_password_env.as_deref()),
+        Command::Import(ImportCommand::Process {
+            process,
+            packages,
+            environment,
+            channel,
+            ask,
+            product,
+            version,
+            out,
+        }) => import_cmd::import_process(
+            &process,
+            &packages,
+            &out,
+            import_cmd::ProcessOptions {
+                environment,
+                channel,
+                ask,
+                product,
+                version,
+            },
+        ),
         Command::Plan(PlanCommand::Check { plan, drop_path }) => {
             plan_check(&plan, drop_path.as_deref())
         }

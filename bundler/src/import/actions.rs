@@ -95,14 +95,23 @@ fn deploy_package(
             "deploy-package action has no primary package",
         ));
     };
-    let props = &action.properties;
+    Ok(Ok(StepAction::DeployPackage(package_settings(
+        &action.properties,
+        package,
+    ))))
+}
+
+/// The deploy-package settings an action's properties describe: features, substitution and
+/// structured targets, custom directory, configured scripts. Shared by process and OPD import
+/// (an OPD step's variables file carries the same `Octopus.Action.*` properties).
+pub(crate) fn package_settings(props: &Properties, package: PackageRef) -> DeployPackage {
     let features = split_list(props.text("Octopus.Action.EnabledFeatures").unwrap_or(""));
     let enabled = |name: &str| {
         let full = format!("Octopus.Features.{name}");
         features.iter().any(|f| f.eq_ignore_ascii_case(&full))
     };
     let targets = |key: &str| split_lines(props.text(key).unwrap_or(""));
-    Ok(Ok(StepAction::DeployPackage(DeployPackage {
+    DeployPackage {
         substitute_in_files: enabled("SubstituteInFiles")
             .then(|| targets("Octopus.Action.SubstituteInFiles.TargetFiles")),
         structured_variables: enabled("JsonConfigurationVariables")
@@ -115,7 +124,7 @@ fn deploy_package(
         },
         features,
         package,
-    })))
+    }
 }
 
 fn custom_directory(props: &Properties) -> Option<CustomDirectory> {

@@ -21,12 +21,14 @@ mod error;
 mod model;
 mod ocl;
 mod ocl_process;
+pub mod opd;
 mod packages;
 mod process;
 mod process_json;
 pub mod ps1;
 mod ps1_lex;
 mod raw;
+pub mod to_plan;
 
 pub use error::ImportError;
 pub use model::*;

@@ -113,6 +113,8 @@ pub struct Script {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScriptSource {
+    /// A script file inside the drop (an OPD `run-script --script`), `/`-separated.
+    File(String),
     Inline(String),
     /// A file inside the primary package.
     Package {

@@ -1,0 +1,146 @@
+//! `dropship import opd` and `dropship import process`: read what Octopus produced, map it to a
+//! plan, validate that plan with the runtime's own parser (and against the drop), and write it
+//! all or nothing, then say what was mapped and what was not.
+
+use crate::import::to_plan::{self, Asked, Mapped};
+use crate::import::{self, ImportOptions, opd};
+use crate::pack::DropSource;
+use anyhow::{Context, Result};
+use dropship_runtime::plan::{DropFolder, Plan, PlanErrors, Product};
+use std::path::{Path, PathBuf};
+
+/// `import opd`.
+pub fn import_opd(
+    drop: &Path,
+    out: &Path,
+    ask: &[String],
+    password_env: Option<&str>,
+) -> Result<()> {
+    let password = password_env
+        .map(|var| {
+            std::env::var(var).with_context(|| format!("--drop-password-env: `{var}` is not set"))
+        })
+        .transpose()?;
+    let (root, _unpacked) = drop_folder(drop)?;
+    let read = opd::read_opd(&root, ask, password.as_deref())?;
+    let mapped = to_plan::to_plan(&read.process, &read.files, read.product, &read.asked, &root);
+    finish(
+        mapped,
+        &root,
+        out,
+        &format!(
+            "drop `{}` (script `{}`)",
+            drop.display(),
+            read.script.display()
+        ),
+    )?;
+    if password.is_some() {
+        println!("the drop password decrypts every sensitive variables file (it was not stored)");
+    }
+    Ok(())
+}
+
+/// `import process`.
+pub fn import_process(
+    file: &Path,
+    packages: &Path,
+    out: &Path,
+    options: ProcessOptions,
+) -> Result<()> {
+    let import_options = ImportOptions {
+        environment: options.environment,
+        channel: options.channel,
+        packages_dir: Some(packages.to_path_buf()),
+    };
+    let is_ocl = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("ocl"));
+    let process = if is_ocl {
+        import::parse_process_ocl(file, &import_options)?
+    } else {
+        import::parse_process_json(file, &import_options)?
+    };
+    let asked: Vec<Asked> = options
+        .ask
+        .iter()
+        .map(|name| Asked {
+            name: name.clone(),
+            secret: to_plan::looks_secret(name),
+            reason: "asked of the customer (--ask)".into(),
+        })
+        .collect();
+    let product = Product {
+        name: options.product.unwrap_or_else(|| "Imported product".into()),
+        version: options.version.unwrap_or_else(|| "0.0.0".into()),
+        vendor: None,
+    };
+    let mapped = to_plan::to_plan(&process, &[], product, &asked, packages);
+    finish(
+        mapped,
+        packages,
+        out,
+        &format!("process `{}`", file.display()),
+    )
+}
+
+/// Options of `import process` beyond its files.
+#[derive(Debug, Default)]
+pub struct ProcessOptions {
+    pub environment: Option<String>,
+    pub channel: Option<String>,
+    pub ask: Vec<String>,
+    pub product: Option<String>,
+    pub version: Option<String>,
+}
+
+/// A folder to read the drop from; a zip is unpacked into a temporary folder first.
+fn drop_folder(drop: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
+    match DropSource::open(drop)? {
+        DropSource::Folder(root) => Ok((root, None)),
+        DropSource::Zip(zip) => {
+            let temp = tempfile::tempdir()?;
+            let file = std::fs::File::open(&zip)
+                .with_context(|| format!("reading `{}`", zip.display()))?;
+            zip::ZipArchive::new(file)
+                .and_then(|mut archive| archive.extract(temp.path()))
+                .with_context(|| {
+                    format!(
+                        "`{}` is not a readable zip; download the artifact again",
+                        zip.display()
+                    )
+                })?;
+            Ok((temp.path().to_path_buf(), Some(temp)))
+        }
+    }
+}
+
+/// Validate the mapped plan as `build` will, then write it and print the summary.
+fn finish(mapped: Mapped, drop_root: &Path, out: &Path, source: &str) -> Result<()> {
+    let text = serde_json::to_string_pretty(&mapped.plan)?;
+    let origin = out.display().to_string();
+    let plan = Plan::parse(text.as_bytes(), &origin)?;
+    let problems = plan.check_drop(&DropFolder(drop_root));
+    if !problems.is_empty() {
+        return Err(PlanErrors { origin, problems }.into());
+    }
+    to_plan::write_plan(&mapped.plan, out)?;
+    println!("imported {source} into `{}`:", out.display());
+    for line in &mapped.mapped {
+        println!("  mapped      {line}");
+    }
+    for line in &mapped.not_mapped {
+        println!("  NOT mapped  {line}");
+    }
+    for parameter in plan.parameters() {
+        println!(
+            "  asks        `{}` ({})",
+            parameter.name,
+            parameter.kind.name()
+        );
+    }
+    println!(
+        "review the plan, then: dropship plan check {} --drop DROP",
+        out.display()
+    );
+    Ok(())
+}
