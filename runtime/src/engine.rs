@@ -157,10 +157,16 @@ impl<'a> Engine<'a> {
         };
         let (outcome, rollback, failed_index) = failure;
         self.run_failure_steps(journal, failed_index);
-        let _ = journal.append(Record::End {
-            outcome: journal_outcome(outcome),
-            at: Timestamp::now(),
-        });
+        if outcome == ReportOutcome::FailedNotRolledBack {
+            // Left unfinished on purpose: `resume` retries from the failed step once the cause
+            // is fixed, or `rollback` undoes everything.
+            self.events.note("the journal stays open: fix the cause and run `resume`, or undo everything with `rollback`");
+        } else {
+            let _ = journal.append(Record::End {
+                outcome: journal_outcome(outcome),
+                at: Timestamp::now(),
+            });
+        }
         self.finish(outcome, rollback)
     }
 
@@ -187,6 +193,10 @@ impl<'a> Engine<'a> {
     ) -> Option<(usize, StepFailure)> {
         let total = self.plan.steps().len();
         for (index, step) in self.plan.steps().iter().enumerate() {
+            if self.cancel.load(Ordering::SeqCst) {
+                self.failed = true;
+                return Some((index, StepFailure::new("interrupted by the operator (Ctrl-C)")));
+            }
             if let Some(status) = previous
                 .and_then(|p| p.steps.get(&index))
                 .and_then(|s| s.status)
@@ -599,7 +609,8 @@ impl<'a> Engine<'a> {
         failure: StepFailure,
     ) -> (ReportOutcome, Option<RollbackSummary>) {
         let step = &self.plan.steps()[index];
-        if let Some(block) = step.common().rollback {
+        let started = self.reports[index].start.is_some();
+        if let Some(block) = step.common().rollback.filter(|_| started) {
             self.events.note(&format!(
                 "running the rollback script of `{}`",
                 step.common().name
