@@ -11,7 +11,7 @@
 //!
 //! Run: `cargo run --release -p dropship-runtime --example substitute_bench`
 
-use std::collections::HashMap;
+use dropship_runtime::template::{self, Mode, Variables};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,10 +33,14 @@ fn main() -> Result<()> {
     let pristine = root.path().join("pristine");
     let total = generate(&pristine)?;
     let variables = variables();
-    // The install engine plugs the Octostache engine in here; swap here when it lands. This
-    // stand-in only replaces `#{Name}` tokens found in the map and leaves the rest as written.
+    // The same engine the installer uses: Octostache in Calamari's continue mode.
     let evaluator = |text: &str| -> std::result::Result<String, SubstitutionError> {
-        Ok(replace_tokens(text, &variables))
+        template::evaluate(text, &variables, Mode::Continue)
+            .map(|e| e.output.unwrap_or_default())
+            .map_err(|e| SubstitutionError {
+                message: e.to_string(),
+                partial_output: None,
+            })
     };
 
     let mut copy = Vec::new();
@@ -93,41 +97,13 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-fn variables() -> HashMap<String, String> {
-    (0..50)
-        .map(|i| {
-            (
-                format!("Var{i}"),
-                format!("value-{i}-{}", "x".repeat(i % 7)),
-            )
-        })
-        .chain([("Environment".to_string(), "Production".to_string())])
-        .collect()
-}
-
-/// Replace `#{Name}` with the map's value; unknown names stay as written.
-fn replace_tokens(text: &str, variables: &HashMap<String, String>) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    let mut rest = text;
-    while let Some(open) = rest.find("#{") {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 2..];
-        match after.find('}') {
-            Some(close) => {
-                match variables.get(&after[..close]) {
-                    Some(value) => out.push_str(value),
-                    None => out.push_str(&rest[open..open + 3 + close]),
-                }
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push_str(&rest[open..]);
-                rest = "";
-            }
-        }
+fn variables() -> Variables {
+    let mut variables = Variables::new();
+    for i in 0..50 {
+        variables.set(format!("Var{i}"), Some(format!("value-{i}-{}", "x".repeat(i % 7))));
     }
-    out.push_str(rest);
-    out
+    variables.set("Environment", Some("Production".to_string()));
+    variables
 }
 
 /// Write the test files; returns their total size in bytes.
