@@ -123,7 +123,7 @@ fn fresh_directory() -> Result<PathBuf> {
 }
 
 /// Write an embedded template directory to disk, keeping executable bits for scripts.
-fn write_embedded(name: &str, to: &Path) -> Result<()> {
+pub(crate) fn write_embedded(name: &str, to: &Path) -> Result<()> {
     let dir = TEMPLATES
         .get_dir(name)
         .with_context(|| format!("embedded template `{name}` is missing"))?;

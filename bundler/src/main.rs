@@ -5,6 +5,7 @@ mod bundle;
 mod demo;
 mod import;
 mod import_cmd;
+mod init;
 mod inputs;
 mod keys;
 mod pack;
@@ -54,6 +55,11 @@ enum Command {
         /// Write the secret key without a password (for automation; keep the file safe)
         #[arg(long)]
         unencrypted: bool,
+    },
+    /// Scaffold a plan, a customer profile and an answers example to start from
+    Init {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
     },
     /// Validate, pack and sign an installer (one per customer profile)
     #[command(
@@ -192,6 +198,7 @@ fn main() -> ExitCode {
         Command::Verify { installer, key } => verify(&installer, &key),
         Command::Inspect { installer } => inspect(&installer),
         Command::Demo { runtime } => demo::run(runtime.as_deref()),
+        Command::Init { dir } => init::run(&dir),
         Command::Import(ImportCommand::Opd {
             drop,
             out,

@@ -100,7 +100,10 @@ fn main() -> Result<()> {
 fn variables() -> Variables {
     let mut variables = Variables::new();
     for i in 0..50 {
-        variables.set(format!("Var{i}"), Some(format!("value-{i}-{}", "x".repeat(i % 7))));
+        variables.set(
+            format!("Var{i}"),
+            Some(format!("value-{i}-{}", "x".repeat(i % 7))),
+        );
     }
     variables.set("Environment", Some("Production".to_string()));
     variables

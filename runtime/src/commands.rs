@@ -51,11 +51,10 @@ fn open_session(inputs: &InstallInputs, interactive: bool) -> Result<Session, Ex
 
 /// Where the journal, answers, log and reports go: `--state-dir`, else a documented system
 /// location (never the operator's home by surprise).
-pub fn state_dir(session: &Session, given: Option<&Path>) -> PathBuf {
+pub fn state_dir(product: &str, given: Option<&Path>) -> PathBuf {
     if let Some(dir) = given {
         return dir.to_path_buf();
     }
-    let product = &session.plan.product().name;
     let slug: String = product
         .chars()
         .map(|c| {
@@ -141,18 +140,33 @@ fn save_answers(path: &Path, answers: &Answers) -> Result<(), ExitStatus> {
     })
 }
 
-/// `install`, and the guided flow when the installer runs with no command on a terminal.
-pub fn install(mut inputs: InstallInputs) -> ExitStatus {
+/// Run a command that installs: guided when a person is at a terminal and did not ask for an
+/// unattended run; the error path has already told the operator why.
+fn installing(
+    mut inputs: InstallInputs,
+    command: fn(&mut InstallInputs, bool) -> Result<ExitStatus, ExitStatus>,
+) -> ExitStatus {
     let guided = !inputs.unattended && ui::interactive();
-    match install_inner(&mut inputs, guided) {
+    match command(&mut inputs, guided) {
         Ok(status) | Err(status) => status,
     }
 }
 
-fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, ExitStatus> {
+/// Secrets from stdin when asked, then the verified session and its state directory.
+fn prepare(inputs: &mut InstallInputs, guided: bool) -> Result<(Session, PathBuf), ExitStatus> {
     read_secrets_stdin(inputs)?;
     let session = open_session(inputs, guided)?;
-    let state = state_dir(&session, inputs.state_dir.as_deref());
+    let state = state_dir(&session.plan.product().name, inputs.state_dir.as_deref());
+    Ok((session, state))
+}
+
+/// `install`, and the guided flow when the installer runs with no command on a terminal.
+pub fn install(inputs: InstallInputs) -> ExitStatus {
+    installing(inputs, install_inner)
+}
+
+fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, ExitStatus> {
+    let (session, state) = prepare(inputs, guided)?;
     if guided {
         ui::banner(&session, &state);
     }
@@ -322,17 +336,12 @@ pub fn exit_status(outcome: ReportOutcome) -> ExitStatus {
 }
 
 /// `resume`: continue an interrupted install from its journal (secrets are asked again).
-pub fn resume(mut inputs: InstallInputs) -> ExitStatus {
-    let guided = !inputs.unattended && ui::interactive();
-    match resume_inner(&mut inputs, guided) {
-        Ok(status) | Err(status) => status,
-    }
+pub fn resume(inputs: InstallInputs) -> ExitStatus {
+    installing(inputs, resume_inner)
 }
 
 fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, ExitStatus> {
-    read_secrets_stdin(inputs)?;
-    let session = open_session(inputs, guided)?;
-    let state = state_dir(&session, inputs.state_dir.as_deref());
+    let (session, state) = prepare(inputs, guided)?;
     let (mut journal, previous) = Journal::open(&state).map_err(|e| fail(&e, e.exit_status()))?;
     previous
         .check_installer(&session.installer_digest)
@@ -399,12 +408,9 @@ fn print_rollback(report: &rollback::RollbackReport) -> ExitStatus {
 
 /// `rollback`: undo an install (finished or interrupted) from its journal.
 pub fn rollback_command(state_dir: Option<&Path>) -> ExitStatus {
-    let state = match state_dir {
-        Some(dir) => dir.to_path_buf(),
-        None => match default_state_dir_without_verifying() {
-            Ok(dir) => dir,
-            Err(status) => return status,
-        },
+    let state = match local_state_dir(state_dir) {
+        Ok(dir) => dir,
+        Err(status) => return status,
     };
     let (mut journal, previous) = match Journal::open(&state) {
         Ok(opened) => opened,
@@ -429,34 +435,21 @@ pub fn rollback_command(state_dir: Option<&Path>) -> ExitStatus {
     }
 }
 
-/// The default state directory from the (unverified) manifest: `rollback` and `report` read
-/// only local state and run no code from the payload.
-fn default_state_dir_without_verifying() -> Result<PathBuf, ExitStatus> {
+/// The state directory for `rollback` and `report`, which read only local state: the default is
+/// named from the (unverified) manifest, and no code from the payload runs.
+fn local_state_dir(given: Option<&Path>) -> Result<PathBuf, ExitStatus> {
+    if let Some(dir) = given {
+        return Ok(dir.to_path_buf());
+    }
     let file = installer::open_self().map_err(|e| fail(&e, ExitStatus::Integrity))?;
-    let slug: String = file
-        .manifest
-        .product
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    Ok(PathBuf::from("/var/lib/dropship").join(slug))
+    Ok(state_dir(&file.manifest.product.name, None))
 }
 
 /// `report`: print the last report in the state directory.
 pub fn report_command(state_dir: Option<&Path>, format: &str) -> ExitStatus {
-    let state = match state_dir {
-        Some(dir) => dir.to_path_buf(),
-        None => match default_state_dir_without_verifying() {
-            Ok(dir) => dir,
-            Err(status) => return status,
-        },
+    let state = match local_state_dir(state_dir) {
+        Ok(dir) => dir,
+        Err(status) => return status,
     };
     let report = match Report::read(&state) {
         Ok(report) => report,
@@ -483,16 +476,11 @@ pub fn report_command(state_dir: Option<&Path>, format: &str) -> ExitStatus {
 
 /// `plan`: dry run. Verify, unpack, answer, then show what each step would do without changing
 /// anything (checks run; substitutions rendered with secrets redacted and diffed).
-pub fn dry_run(mut inputs: InstallInputs) -> ExitStatus {
-    let guided = !inputs.unattended && ui::interactive();
-    let result = (|| {
-        read_secrets_stdin(&mut inputs)?;
-        let session = open_session(&inputs, guided)?;
-        let roles = choose_roles(&session, &inputs, guided)?;
-        let answers = collect_answers(&session, &inputs, &roles, guided)?;
+pub fn dry_run(inputs: InstallInputs) -> ExitStatus {
+    installing(inputs, |inputs, guided| {
+        let (session, _) = prepare(inputs, guided)?;
+        let roles = choose_roles(&session, inputs, guided)?;
+        let answers = collect_answers(&session, inputs, &roles, guided)?;
         Ok(plan_preview::preview(&session, &roles, &answers))
-    })();
-    match result {
-        Ok(status) | Err(status) => status,
-    }
+    })
 }

@@ -195,7 +195,10 @@ impl<'a> Engine<'a> {
         for (index, step) in self.plan.steps().iter().enumerate() {
             if self.cancel.load(Ordering::SeqCst) {
                 self.failed = true;
-                return Some((index, StepFailure::new("interrupted by the operator (Ctrl-C)")));
+                return Some((
+                    index,
+                    StepFailure::new("interrupted by the operator (Ctrl-C)"),
+                ));
             }
             if let Some(status) = previous
                 .and_then(|p| p.steps.get(&index))
