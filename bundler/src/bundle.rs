@@ -383,3 +383,39 @@ pub fn parse_codec(name: &str) -> Result<Codec, String> {
     Codec::from_name(name)
         .ok_or_else(|| format!("unknown compression `{name}`; use zstd, gzip or none"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PINNED: &str = "RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3";
+
+    fn stub_with(record: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, format!("\x7fELF...code...{record}...more").as_bytes()).unwrap();
+        file
+    }
+
+    #[test]
+    fn build_refuses_a_key_the_pinned_runtime_would_refuse() {
+        let pinned = PublicKey::from_base64(PINNED, "t").unwrap();
+        let stub = stub_with(&format!("DROPSHIP-PINNED-KEYS/1:[{PINNED}]"));
+        check_runtime_trusts(stub.path(), &pinned).unwrap();
+        let other = keys_fixture_other();
+        let err = check_runtime_trusts(stub.path(), &other).unwrap_err().to_string();
+        assert!(err.contains("only trusts key(s) E7620F1842B4E81F"), "{err}");
+    }
+
+    #[test]
+    fn an_unpinned_runtime_takes_any_key_and_a_foreign_binary_none() {
+        let key = keys_fixture_other();
+        check_runtime_trusts(stub_with("DROPSHIP-PINNED-KEYS/1:[]").path(), &key).unwrap();
+        let err = check_runtime_trusts(stub_with("nothing").path(), &key).unwrap_err().to_string();
+        assert!(err.contains("is not a dropship runtime"), "{err}");
+    }
+
+    fn keys_fixture_other() -> PublicKey {
+        let pair = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+        PublicKey::from_base64(&pair.pk.to_base64(), "generated").unwrap()
+    }
+}

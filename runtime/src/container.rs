@@ -459,7 +459,7 @@ pub fn append_signature<W: Write>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn layout() -> PrefixLayout {

@@ -445,7 +445,7 @@ fn shell_quote(text: &str) -> String {
 mod tests {
     use super::*;
 
-    // A key pair made by stock `minisign -G -W` for these tests (public half only).
+    // A public key from minisign's documentation.
     const PUBLIC: &str = "RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3";
 
     #[test]
@@ -512,5 +512,58 @@ mod tests {
         assert!(cmd.contains("'/tmp/my installer'"), "{cmd}");
         assert!(cmd.contains("tail -c 364"), "{cmd}");
         assert!(cmd.contains("head -c 100"), "{cmd}");
+    }
+
+    /// A well-formed public key with the given id bytes (verification is not exercised).
+    fn key_with_id(id: u8) -> String {
+        let mut raw = b"Ed".to_vec();
+        raw.extend([id; 8]);
+        raw.extend([7u8; 32]);
+        BASE64.encode(raw)
+    }
+
+    fn manifest_signed_by(key: &str) -> Manifest {
+        let mut manifest = crate::container::tests::sample_manifest();
+        manifest.signer.public_key = key.to_string();
+        manifest
+    }
+
+    #[test]
+    fn a_pinned_runtime_accepts_only_its_keys_whatever_the_options_say() {
+        let pinned = parse_key_list(PUBLIC).unwrap();
+        let manifest = manifest_signed_by(PUBLIC);
+        let embedded = TrustOptions {
+            trust_embedded_key: true,
+            ..Default::default()
+        };
+        let ok = choose_signer(&manifest, &pinned[0].key_id, Path::new("x"), &embedded, &pinned, None).unwrap();
+        assert_eq!(ok.basis, TrustBasis::Pinned);
+        let other = key_with_id(9);
+        let other_manifest = manifest_signed_by(&other);
+        let other_id = PublicKey::from_base64(&other, "t").unwrap().key_id;
+        let err = choose_signer(&other_manifest, &other_id, Path::new("x"), &embedded, &pinned, None).unwrap_err();
+        assert!(matches!(err, TrustError::NotPinned { .. }), "{err}");
+        assert_eq!(err.exit_status(), crate::exit::ExitStatus::Integrity);
+    }
+
+    #[test]
+    fn an_unpinned_runtime_needs_a_key_an_explicit_choice_or_the_operator() {
+        let manifest = manifest_signed_by(PUBLIC);
+        let id = PublicKey::from_base64(PUBLIC, "t").unwrap().key_id;
+        let none = TrustOptions::default();
+        let err = choose_signer(&manifest, &id, Path::new("x"), &none, &[], None).unwrap_err();
+        assert!(matches!(err, TrustError::NoTrustedKey { .. }), "{err}");
+        let mut yes = |_: &PublicKey| true;
+        let confirmed = choose_signer(&manifest, &id, Path::new("x"), &none, &[], Some(&mut yes)).unwrap();
+        assert_eq!(confirmed.basis, TrustBasis::ConfirmedByOperator);
+        let mut no = |_: &PublicKey| false;
+        let declined = choose_signer(&manifest, &id, Path::new("x"), &none, &[], Some(&mut no)).unwrap_err();
+        assert_eq!(declined.exit_status(), crate::exit::ExitStatus::Declined);
+        let wrong = TrustOptions {
+            trusted_key: Some(key_with_id(3)),
+            ..Default::default()
+        };
+        let err = choose_signer(&manifest, &id, Path::new("x"), &wrong, &[], None).unwrap_err();
+        assert!(matches!(err, TrustError::WrongKey { .. }), "{err}");
     }
 }
