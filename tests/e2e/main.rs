@@ -3,5 +3,6 @@
 
 mod container;
 mod import;
+mod interrupt;
 mod render;
 mod support;
