@@ -392,7 +392,11 @@ mod tests {
 
     fn stub_with(record: &str) -> tempfile::NamedTempFile {
         let mut file = tempfile::NamedTempFile::new().unwrap();
-        std::io::Write::write_all(&mut file, format!("\x7fELF...code...{record}...more").as_bytes()).unwrap();
+        std::io::Write::write_all(
+            &mut file,
+            format!("\x7fELF...code...{record}...more").as_bytes(),
+        )
+        .unwrap();
         file
     }
 
@@ -402,7 +406,9 @@ mod tests {
         let stub = stub_with(&format!("DROPSHIP-PINNED-KEYS/1:[{PINNED}]"));
         check_runtime_trusts(stub.path(), &pinned).unwrap();
         let other = keys_fixture_other();
-        let err = check_runtime_trusts(stub.path(), &other).unwrap_err().to_string();
+        let err = check_runtime_trusts(stub.path(), &other)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("only trusts key(s) E7620F1842B4E81F"), "{err}");
     }
 
@@ -410,7 +416,9 @@ mod tests {
     fn an_unpinned_runtime_takes_any_key_and_a_foreign_binary_none() {
         let key = keys_fixture_other();
         check_runtime_trusts(stub_with("DROPSHIP-PINNED-KEYS/1:[]").path(), &key).unwrap();
-        let err = check_runtime_trusts(stub_with("nothing").path(), &key).unwrap_err().to_string();
+        let err = check_runtime_trusts(stub_with("nothing").path(), &key)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("is not a dropship runtime"), "{err}");
     }
 

@@ -1,5 +1,6 @@
-//! `dropship demo`: build the embedded sample installer with a throwaway key into a new
-//! directory under the current one, then run it as a customer would, and say what happened.
+//! `dropship demo`: import the embedded sample Offline Package Drop, build its reviewed plan into
+//! a signed installer with a throwaway key, in a new directory under the current one, then
+//! install it unattended as a customer would (a generated secret on stdin), and print the report.
 
 use crate::{bundle, inputs, keys, pack, stub};
 use anyhow::{Context, Result, bail};
@@ -24,6 +25,16 @@ pub fn run(runtime: Option<&Path>) -> Result<()> {
         dir.join("keys").display()
     ));
 
+    say("importing the sample Offline Package Drop, as a release engineer starts:");
+    crate::import_cmd::import_opd(
+        &sample.join("drop"),
+        &dir.join("imported-plan.json"),
+        &[],
+        None,
+    )?;
+    say(
+        "building with sample/plan.json: the imported plan after review (labels, defaults, validation, a preflight check)",
+    );
     let drop = pack::DropSource::open(&sample.join("drop"))?;
     let (plan, plan_bytes) = inputs::load_plan(&sample.join("plan.json"), Some(&drop))?;
     let customer = inputs::load_customer(&sample.join("customer.json"), &plan)?;

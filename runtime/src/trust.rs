@@ -536,12 +536,28 @@ mod tests {
             trust_embedded_key: true,
             ..Default::default()
         };
-        let ok = choose_signer(&manifest, &pinned[0].key_id, Path::new("x"), &embedded, &pinned, None).unwrap();
+        let ok = choose_signer(
+            &manifest,
+            &pinned[0].key_id,
+            Path::new("x"),
+            &embedded,
+            &pinned,
+            None,
+        )
+        .unwrap();
         assert_eq!(ok.basis, TrustBasis::Pinned);
         let other = key_with_id(9);
         let other_manifest = manifest_signed_by(&other);
         let other_id = PublicKey::from_base64(&other, "t").unwrap().key_id;
-        let err = choose_signer(&other_manifest, &other_id, Path::new("x"), &embedded, &pinned, None).unwrap_err();
+        let err = choose_signer(
+            &other_manifest,
+            &other_id,
+            Path::new("x"),
+            &embedded,
+            &pinned,
+            None,
+        )
+        .unwrap_err();
         assert!(matches!(err, TrustError::NotPinned { .. }), "{err}");
         assert_eq!(err.exit_status(), crate::exit::ExitStatus::Integrity);
     }
@@ -554,10 +570,12 @@ mod tests {
         let err = choose_signer(&manifest, &id, Path::new("x"), &none, &[], None).unwrap_err();
         assert!(matches!(err, TrustError::NoTrustedKey { .. }), "{err}");
         let mut yes = |_: &PublicKey| true;
-        let confirmed = choose_signer(&manifest, &id, Path::new("x"), &none, &[], Some(&mut yes)).unwrap();
+        let confirmed =
+            choose_signer(&manifest, &id, Path::new("x"), &none, &[], Some(&mut yes)).unwrap();
         assert_eq!(confirmed.basis, TrustBasis::ConfirmedByOperator);
         let mut no = |_: &PublicKey| false;
-        let declined = choose_signer(&manifest, &id, Path::new("x"), &none, &[], Some(&mut no)).unwrap_err();
+        let declined =
+            choose_signer(&manifest, &id, Path::new("x"), &none, &[], Some(&mut no)).unwrap_err();
         assert_eq!(declined.exit_status(), crate::exit::ExitStatus::Declined);
         let wrong = TrustOptions {
             trusted_key: Some(key_with_id(3)),

@@ -56,18 +56,30 @@ fn ctrl_c_during_a_step_stops_it_and_rolls_back() {
         assert!(Instant::now() < deadline, "the long step never started");
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_ne!(std::fs::read_to_string(target.join("settings.conf")).unwrap(), "mode = original\n");
-    let sent = Command::new("kill").arg("-INT").arg(child.id().to_string()).status().unwrap();
+    assert_ne!(
+        std::fs::read_to_string(target.join("settings.conf")).unwrap(),
+        "mode = original\n"
+    );
+    let sent = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
     assert!(sent.success());
     let started = Instant::now();
     let result = Run::from(child.wait_with_output().unwrap());
-    assert!(started.elapsed() < Duration::from_secs(15), "stopping took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "stopping took {:?}",
+        started.elapsed()
+    );
     assert_eq!(result.code, Some(5), "{result:#?}");
     assert!(result.stderr.contains("interrupted"), "{result:#?}");
     std::fs::remove_file(&marker).unwrap();
     assert_eq!(tree(&target), before, "the target is back as it was");
     let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(ws.path("state/report.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(ws.path("state/report.json")).unwrap())
+            .unwrap();
     assert_eq!(report["outcome"], "failed-rolled-back");
     assert_eq!(report["steps"][0]["status"], "rolled-back");
 }
