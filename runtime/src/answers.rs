@@ -84,6 +84,8 @@ pub struct AnswerSources {
     pub secret_files: Vec<String>,
     /// The JSON object read from stdin for `--secrets-stdin`
     pub secrets_json: Option<String>,
+    /// Secrets already typed at a masked prompt (a guided `resume` asks only for these).
+    pub typed_secrets: Vec<(String, Secret)>,
 }
 
 /// Why answers were refused; the message names the parameter and what to do.
@@ -155,6 +157,12 @@ pub fn unattended(
     if let Some(json) = &sources.secrets_json {
         parse_secrets_json(json, &parameters, &mut raw, &mut problems);
     }
+    raw.extend(
+        sources
+            .typed_secrets
+            .iter()
+            .map(|(name, secret)| (name.clone(), RawAnswer::Secret(secret.clone()))),
+    );
     let answers = finish(&parameters, raw, &mut problems);
     if problems.is_empty() {
         Ok(answers)

@@ -365,12 +365,15 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
     if saved.is_file() && inputs.sources.answers_file.is_none() {
         inputs.sources.answers_file = Some(saved);
     }
-    let answers = collect_answers(
-        &session,
-        inputs,
-        &roles,
-        guided && inputs.sources.answers_file.is_none(),
-    )?;
+    if guided && inputs.sources.secret_files.is_empty() && inputs.sources.secrets_json.is_none() {
+        eprintln!(
+            "Resuming the install in `{}`: secrets are never stored, so they are asked again.",
+            state.display()
+        );
+        inputs.sources.typed_secrets =
+            ui::ask_secrets(&session.plan, &roles).ok_or(ExitStatus::Declined)?;
+    }
+    let answers = collect_answers(&session, inputs, &roles, false)?;
     let run = RunContext {
         session: &session,
         state: &state,

@@ -175,7 +175,14 @@ impl<'a> Engine<'a> {
             .outputs
             .iter()
             .filter(|o| !o.sensitive)
-            .map(|o| (o.step.clone(), o.name.clone(), o.value.clone()))
+            // A secret copied into a plain output variable is still a secret: it never reaches disk.
+            .map(|o| {
+                (
+                    o.step.clone(),
+                    o.name.clone(),
+                    self.scrubber.scrub(&o.value),
+                )
+            })
             .collect();
         RunResult {
             outcome,

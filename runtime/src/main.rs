@@ -118,6 +118,7 @@ impl InstallArgs {
                 sets: self.sets,
                 secret_files: self.secrets,
                 secrets_json: None,
+                typed_secrets: Vec::new(),
             },
             secrets_stdin: self.secrets_stdin,
             roles: self.roles,

@@ -239,6 +239,26 @@ fn ask_parameter(parameter: &Parameter, answers: &mut Answers) -> Option<()> {
     }
 }
 
+/// Ask only the secret parameters (a guided `resume`: everything else was saved).
+pub fn ask_secrets(plan: &Plan, roles: &[String]) -> Option<Vec<(String, Secret)>> {
+    let mut answers = Answers::default();
+    for parameter in answers::active_parameters(plan, roles)
+        .into_iter()
+        .filter(|p| p.kind == ParameterType::Secret)
+    {
+        ask_parameter(parameter, &mut answers)?;
+    }
+    Some(
+        answers
+            .iter()
+            .filter_map(|(name, answer)| match answer {
+                Answer::Secret(secret) => Some((name.to_string(), secret.clone())),
+                Answer::Value(_) => None,
+            })
+            .collect(),
+    )
+}
+
 /// Masked entry (nothing echoes), asked twice when the plan says `confirm`.
 fn ask_secret(parameter: &Parameter, label: &str) -> Option<Secret> {
     loop {
