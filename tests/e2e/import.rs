@@ -325,3 +325,26 @@ fn json_and_ocl_of_the_same_process_give_the_same_plan() {
     }
     assert_eq!(plans[0], plans[1]);
 }
+
+#[test]
+fn unreadable_variables_file_or_malformed_zip_names_the_file() {
+    let ws = Workspace::new();
+    let generated = testdrop::write_drop(&ws.path("drop"), &DropOptions::default()).unwrap();
+    let variables = std::fs::read_dir(ws.path("drop/Variables"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".variables.json"))
+        .unwrap();
+    let _ = generated;
+    std::fs::write(&variables, "{ not json").unwrap();
+    let result = run(dropship().args(["import", "opd"]).arg(ws.path("drop")).arg("-o").arg(ws.path("plan.json"))).code(2);
+    let name = variables.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(result.stderr.contains(&name), "{result:#?}");
+    assert!(!ws.path("plan.json").exists());
+
+    ws.write("broken.zip", b"PK\x03\x04 this is not really a zip");
+    let result = run(dropship().args(["import", "opd"]).arg(ws.path("broken.zip")).arg("-o").arg(ws.path("plan.json"))).code(2);
+    assert!(result.stderr.contains("broken.zip"), "{result:#?}");
+    assert!(!ws.path("plan.json").exists());
+}
