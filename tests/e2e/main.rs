@@ -2,5 +2,6 @@
 //! One test binary (one link step); each module is one capability.
 
 mod container;
+mod install;
 mod render;
 mod support;
