@@ -759,6 +759,84 @@ fn killed_install_then_rollback_restores_the_tree_at_every_kill_point() {
     }
 }
 
+/// The target as an install leaves it, comparable across runs: backups (named by change id)
+/// left out, and the time `Deploy.sh` writes into `INSTALLED` blanked.
+fn installed_tree(target: &Path) -> Vec<Entry> {
+    tree_with_modes(target)
+        .into_iter()
+        .filter(|e| !e.path.to_string_lossy().contains(".dropship-"))
+        .map(|mut e| {
+            if e.path.ends_with("INSTALLED") {
+                e.contents = Some(b"installed (time)".to_vec());
+            }
+            e
+        })
+        .collect()
+}
+
+/// The sample plan with its deploy step's destination snapshotted (`Deploy.sh` writes into it).
+fn snapshotted_sample_plan() -> Value {
+    let mut plan = sample_plan();
+    plan["steps"][1]["snapshot"] = json!(["#{Install.Root}/web"]);
+    plan
+}
+
+#[test]
+fn killed_install_resumes_to_the_same_result_at_every_kill_point() {
+    let fx = Fixture::new(&snapshotted_sample_plan());
+    let target = fx.target();
+    let before = populate_target(&target);
+    let mut secret = OsString::from("Database.Password=@");
+    secret.push(fx.ws.path("secrets/db"));
+
+    // The uninterrupted install is the reference; `rollback` of a finished install undoes it.
+    let reference_state = fx.ws.path("state-reference");
+    run(fx
+        .command_of(&fx.installer, "install", &reference_state)
+        .args(fx.answers()))
+    .success();
+    let reference = installed_tree(&target);
+    run(&mut fx.command_of(&fx.installer, "rollback", &reference_state)).success();
+    assert_same_tree(
+        &before,
+        &tree_with_modes(&target),
+        "after `rollback` of a finished install",
+    );
+
+    // The destination's snapshot journaled but not taken; a file moved aside with its new
+    // content not yet written; a settings file rewritten; a step done but not journaled as done.
+    for checkpoint in [
+        "after-record:1",
+        "after-backup:1",
+        "after-change:2",
+        "step-finished:2",
+        "step-finished:3",
+    ] {
+        let state = fx
+            .ws
+            .path(&format!("state-{}", checkpoint.replace(':', "-")));
+        kill_install_at(&fx, &fx.installer, &state, checkpoint);
+        let out = run(fx
+            .command_of(&fx.installer, "resume", &state)
+            .arg("--secret")
+            .arg(&secret));
+        assert_eq!(out.code, Some(0), "resume after {checkpoint}: {out:#?}");
+        assert_eq!(read_report(&state)["resumed"], true);
+        assert_same_tree(
+            &reference,
+            &installed_tree(&target),
+            &format!("after `resume` of an install killed at {checkpoint}"),
+        );
+        let out = run(&mut fx.command_of(&fx.installer, "rollback", &state));
+        assert_eq!(out.code, Some(0), "rollback after {checkpoint}: {out:#?}");
+        assert_same_tree(
+            &before,
+            &tree_with_modes(&target),
+            &format!("after `rollback` of a resumed install killed at {checkpoint}"),
+        );
+    }
+}
+
 #[test]
 fn resume_with_another_installer_is_refused() {
     let fx = Fixture::sample();
@@ -777,7 +855,7 @@ fn resume_with_another_installer_is_refused() {
         .arg(&secret));
     assert_eq!(refused.code, Some(2), "{refused:#?}");
     assert!(
-        refused.stderr.contains("installer"),
+        refused.stderr.contains("started by another installer"),
         "the refusal says why: {refused:#?}"
     );
     assert!(!fx.target().join("web/INSTALLED").exists());
