@@ -396,6 +396,10 @@ for name in Database.Password Api.Token; do
   write_verbose "verbose: $s"
 done
 set_octopusvariable "Leaked" "$(get_octopusvariable Api.Token)" -sensitive
+# What the engine cannot scrub: this script's and its parent's argv, and the files around it.
+tr '\0' ' ' < /proc/$$/cmdline > "$PROBE_DIR/script-argv-$$"
+tr '\0' ' ' < /proc/$PPID/cmdline > "$PROBE_DIR/parent-argv-$$"
+ls -la . > "$PROBE_DIR/working-dir-$$"
 "#;
 
 fn secrets_plan(failing: bool) -> Value {
@@ -426,6 +430,7 @@ fn planted_secret_never_leaks() {
     let fx = Fixture::new(&secrets_plan(false));
     let failing = build(&fx.ws, &secrets_plan(true), "installer-failing");
     let stdin = serde_json::to_vec(&json!({ "Database.Password": SECRET })).unwrap();
+    std::fs::create_dir_all(fx.ws.path("probe")).unwrap();
     let mut token = OsString::from("Api.Token=@");
     token.push(fx.ws.path("secrets/token"));
 
@@ -440,6 +445,7 @@ fn planted_secret_never_leaks() {
         root.push(&target);
         let out = run_with_stdin(
             fx.command_of(installer, "install", &state)
+                .env("PROBE_DIR", fx.ws.path("probe"))
                 .args(["--secrets-stdin", "--set"])
                 .arg(root)
                 .arg("--secret")
@@ -464,6 +470,8 @@ fn planted_secret_never_leaks() {
         assert!(saved.get("Database.Password").is_none(), "{saved:#}");
         assert!(saved.get("Api.Token").is_none(), "{saved:#}");
         assert_no_secret_in_dir(&fx.ws.path("tmp"), &[], &secrets);
+        let probed = assert_no_secret_in_dir(&fx.ws.path("probe"), &[], &secrets);
+        assert!(probed >= 3, "the script recorded its argv");
 
         let settings = [
             target.join("web/config/app.conf"),
@@ -833,6 +841,51 @@ fn killed_install_resumes_to_the_same_result_at_every_kill_point() {
             &before,
             &tree_with_modes(&target),
             &format!("after `rollback` of a resumed install killed at {checkpoint}"),
+        );
+    }
+}
+
+#[test]
+fn killed_during_rollback_then_rollback_or_resume_finishes_it() {
+    let fx = rollback_fixture();
+    let before = populate_rollback_target(&fx);
+    // `rollback` succeeds; `resume` finishes the rollback and reports the failed install (5).
+    for (checkpoint, finish, code) in [
+        ("after-undo:2", "rollback", 0),
+        ("after-undo:5", "resume", 5),
+    ] {
+        let state = fx
+            .ws
+            .path(&format!("state-{}", checkpoint.replace(':', "-")));
+        let marker = fx
+            .ws
+            .path(&format!("marker-{}", checkpoint.replace(':', "-")));
+        let mut child = spawn(
+            fx.command_of(&fx.installer, "install", &state)
+                .args(fx.answers())
+                .env("DIAG_DIR", fx.ws.path("diag"))
+                .env("DROPSHIP_TEST_CHECKPOINT", checkpoint)
+                .env("DROPSHIP_TEST_CHECKPOINT_MARKER", &marker),
+            &fx.ws,
+            "killed-in-rollback",
+        );
+        wait_for_file(&marker, &mut child, Duration::from_secs(30));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("wait");
+        let mut command = fx.command_of(&fx.installer, finish, &state);
+        if finish == "resume" {
+            command.args(fx.answers());
+        }
+        let out = run(&mut command);
+        assert_eq!(
+            out.code,
+            Some(code),
+            "`{finish}` after a kill at {checkpoint}: {out:#?}"
+        );
+        assert_same_tree(
+            &before,
+            &tree_with_modes(&fx.target()),
+            &format!("after `{finish}` of a rollback killed at {checkpoint}"),
         );
     }
 }
