@@ -891,6 +891,36 @@ fn killed_during_rollback_then_rollback_or_resume_finishes_it() {
 }
 
 #[test]
+fn interrupted_install_rolls_back() {
+    // Ctrl-C (SIGINT) while a step runs: the script is stopped and every change undone.
+    let mut plan = snapshotted_sample_plan();
+    plan["steps"].as_array_mut().unwrap().insert(
+        2,
+        json!({ "name": "Wait", "type": "run-script", "syntax": "bash",
+                "inline": "touch \"$MARKER\"; sleep 30" }),
+    );
+    let fx = Fixture::new(&plan);
+    let before = populate_target(&fx.target());
+    let marker = fx.ws.path("marker-wait");
+    let mut child = spawn(
+        fx.command("install")
+            .args(fx.answers())
+            .env("MARKER", &marker),
+        &fx.ws,
+        "interrupted",
+    );
+    wait_for_file(&marker, &mut child, Duration::from_secs(30));
+    run(Command::new("kill").args(["-INT", &child.id().to_string()])).success();
+    let status = child.wait().expect("wait");
+    let stderr = std::fs::read_to_string(fx.ws.path("interrupted.stderr")).unwrap();
+    assert_eq!(status.code(), Some(5), "{stderr}");
+    let report = read_report(&fx.state());
+    assert_eq!(report["outcome"], "failed-rolled-back", "{report:#}");
+    assert_eq!(report["steps"][2]["status"], "failed", "{report:#}");
+    assert_same_tree(&before, &tree_with_modes(&fx.target()), "after Ctrl-C");
+}
+
+#[test]
 fn resume_with_another_installer_is_refused() {
     let fx = Fixture::sample();
     fx.ws.write(
