@@ -30,6 +30,11 @@ struct Fixture {
 
 impl Fixture {
     fn new(plan: &Value) -> Self {
+        Self::with_drop(plan, |_| {})
+    }
+
+    /// Like [`Fixture::new`], with `add` putting more into the drop before the build.
+    fn with_drop(plan: &Value, add: impl FnOnce(&Workspace)) -> Self {
         let ws = Workspace::new();
         copy_dir(&Path::new(SAMPLE).join("drop"), &ws.path("drop"));
         std::fs::copy(
@@ -39,7 +44,10 @@ impl Fixture {
         .expect("copying the sample customer");
         ws.write("secrets/db", SECRET);
         ws.write("secrets/token", SECOND_SECRET);
-        std::fs::create_dir_all(ws.path("tmp")).expect("tmp");
+        for dir in ["tmp", "diag", "probe"] {
+            std::fs::create_dir_all(ws.path(dir)).expect("mkdir");
+        }
+        add(&ws);
         let installer = build(&ws, plan, "installer");
         Fixture { ws, installer }
     }
@@ -430,7 +438,6 @@ fn planted_secret_never_leaks() {
     let fx = Fixture::new(&secrets_plan(false));
     let failing = build(&fx.ws, &secrets_plan(true), "installer-failing");
     let stdin = serde_json::to_vec(&json!({ "Database.Password": SECRET })).unwrap();
-    std::fs::create_dir_all(fx.ws.path("probe")).unwrap();
     let mut token = OsString::from("Api.Token=@");
     token.push(fx.ws.path("secrets/token"));
 
@@ -540,38 +547,28 @@ fn rollback_fixture() -> Fixture {
         { "name": "Collect diagnostics", "type": "run-script", "condition": "failure",
           "inline": format!("echo diagnostics > \"$DIAG_DIR/{diag}\"") },
     ]));
-    let ws = Workspace::new();
-    copy_dir(&Path::new(SAMPLE).join("drop"), &ws.path("drop"));
-    std::fs::copy(
-        Path::new(SAMPLE).join("customer.json"),
-        ws.path("customer.json"),
-    )
-    .unwrap();
-    write_nupkg(
-        &ws,
-        "drop/Packages/Fabrikam.Site.2.0.0.nupkg",
-        &[
-            (
-                "Fabrikam.Site.nuspec",
-                "<?xml version=\"1.0\"?><package><metadata><id>Fabrikam.Site</id><version>2.0.0</version><authors>Fabrikam</authors><description>site</description></metadata></package>",
-            ),
-            (
-                "appsettings.json",
-                "{ \"Service\": { \"Port\": 8080 }, \"ConnectionStrings\": { \"Main\": \"changeme\" } }\n",
-            ),
-            (
-                "config/app.conf",
-                "port = #{Service.Port}\npassword = #{Database.Password}\n",
-            ),
-            ("bin/site.dll", "MZ new binary\n"),
-            ("bin/lib/helper.dll", "MZ helper\n"),
-        ],
-    );
-    ws.write("secrets/db", SECRET);
-    std::fs::create_dir_all(ws.path("tmp")).unwrap();
-    std::fs::create_dir_all(ws.path("diag")).unwrap();
-    let installer = build(&ws, &plan, "installer");
-    Fixture { ws, installer }
+    Fixture::with_drop(&plan, |ws| {
+        write_nupkg(
+            ws,
+            "drop/Packages/Fabrikam.Site.2.0.0.nupkg",
+            &[
+                (
+                    "Fabrikam.Site.nuspec",
+                    "<?xml version=\"1.0\"?><package><metadata><id>Fabrikam.Site</id><version>2.0.0</version><authors>Fabrikam</authors><description>site</description></metadata></package>",
+                ),
+                (
+                    "appsettings.json",
+                    "{ \"Service\": { \"Port\": 8080 }, \"ConnectionStrings\": { \"Main\": \"changeme\" } }\n",
+                ),
+                (
+                    "config/app.conf",
+                    "port = #{Service.Port}\npassword = #{Database.Password}\n",
+                ),
+                ("bin/site.dll", "MZ new binary\n"),
+                ("bin/lib/helper.dll", "MZ helper\n"),
+            ],
+        );
+    })
 }
 
 fn populate_rollback_target(fx: &Fixture) -> Vec<Entry> {
