@@ -918,6 +918,39 @@ fn interrupted_install_rolls_back() {
 }
 
 #[test]
+fn second_install_commits_the_first_and_rollback_returns_to_it() {
+    let fx = Fixture::sample();
+    fx.install(&["--set", "Service.Port=9001"]).success();
+    let first = installed_tree(&fx.target());
+    fx.install(&["--set", "Service.Port=9002"]).success();
+    let conf = fx.target().join("web/config/app.conf");
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap(),
+        expected_app_conf("9002")
+    );
+    let history = std::fs::read_dir(fx.state().join("history"))
+        .expect("the first journal is kept in history/")
+        .count();
+    assert_eq!(history, 1);
+
+    run(&mut fx.command("rollback")).success();
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap(),
+        expected_app_conf("9001")
+    );
+    assert_same_tree(
+        &first,
+        &installed_tree(&fx.target()),
+        "after `rollback` of the second install",
+    );
+    let left: Vec<_> = tree_with_modes(&fx.target())
+        .into_iter()
+        .filter(|e| e.path.to_string_lossy().contains(".dropship-"))
+        .collect();
+    assert!(left.is_empty(), "backups left behind: {left:#?}");
+}
+
+#[test]
 fn resume_with_another_installer_is_refused() {
     let fx = Fixture::sample();
     fx.ws.write(
