@@ -951,6 +951,55 @@ fn second_install_commits_the_first_and_rollback_returns_to_it() {
 }
 
 #[test]
+fn killed_while_a_script_runs_leaves_no_secret_on_disk_and_resumes() {
+    // The script holds the secret when the installer is SIGKILLed: whatever the installer
+    // prepared for it (private directory, variables) must not leave the secret on disk.
+    let mut plan = snapshotted_sample_plan();
+    plan["steps"].as_array_mut().unwrap().insert(
+        2,
+        json!({ "name": "Wait", "type": "run-script", "syntax": "bash",
+                "inline": "pw=\"$(get_octopusvariable Database.Password)\"\ntouch \"$MARKER\"\n\
+                           for _ in $(seq 600); do [ -e \"$RELEASE\" ] && break; sleep 0.05; done\n\
+                           test -n \"$pw\"" }),
+    );
+    let fx = Fixture::new(&plan);
+    let marker = fx.ws.path("marker-script");
+    let release = fx.ws.path("release");
+    let mut child = spawn(
+        fx.command("install")
+            .args(fx.answers())
+            .env("MARKER", &marker)
+            .env("RELEASE", &release),
+        &fx.ws,
+        "killed-in-script",
+    );
+    wait_for_file(&marker, &mut child, Duration::from_secs(30));
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    let on_disk = assert_no_secret_in_dir(&fx.ws.path("tmp"), &[], &[SECRET])
+        + assert_no_secret_in_dir(&fx.state(), &[], &[SECRET]);
+    assert!(on_disk > 0, "the installer had written its state");
+    // Let the orphaned script end.
+    std::fs::write(&release, "").unwrap();
+
+    let mut secret = OsString::from("Database.Password=@");
+    secret.push(fx.ws.path("secrets/db"));
+    let out = run(fx
+        .command("resume")
+        .arg("--secret")
+        .arg(secret)
+        .env("MARKER", fx.ws.path("marker-resumed"))
+        .env("RELEASE", &release))
+    .success();
+    assert_run_has_no_secret(&out, &[SECRET]);
+    assert_eq!(read_report(&fx.state())["resumed"], true);
+    assert_eq!(
+        std::fs::read_to_string(fx.target().join("web/config/app.conf")).unwrap(),
+        expected_app_conf("8443")
+    );
+}
+
+#[test]
 fn resume_with_another_installer_is_refused() {
     let fx = Fixture::sample();
     fx.ws.write(
