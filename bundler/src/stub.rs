@@ -58,7 +58,9 @@ fn build_with_cargo(cargo: &std::ffi::OsStr, exe: &Path) -> Result<()> {
     ]);
     // Under `cargo run` this binary was built from this checkout: name its manifest, so the
     // build works from any current directory.
-    command.arg("--manifest-path").arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
+    command
+        .arg("--manifest-path")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
     if release {
         command.arg("--release");
     }

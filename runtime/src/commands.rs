@@ -243,6 +243,7 @@ impl RunContext<'_> {
             no_rollback: self.inputs.no_rollback,
             interactive: self.guided,
             work_dir: self.state.join("work"),
+            outputs_file: Some(self.state.join(OUTPUTS_FILE)),
         };
         let cancel = ui::cancel_flag();
         let mut console = Console::new(

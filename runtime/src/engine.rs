@@ -53,6 +53,10 @@ pub struct RunOptions {
     pub interactive: bool,
     /// Where scripts run when the plan names no directory.
     pub work_dir: PathBuf,
+    /// Where the output variables that are not sensitive are saved as each step succeeds
+    /// (before its end is journaled), so that `resume` after a kill still has those of the
+    /// steps that finished.
+    pub outputs_file: Option<PathBuf>,
 }
 
 /// How a run ended.
@@ -170,9 +174,9 @@ impl<'a> Engine<'a> {
         self.finish(outcome, rollback)
     }
 
-    fn finish(self, outcome: ReportOutcome, rollback: Option<RollbackSummary>) -> RunResult {
-        let outputs = self
-            .outputs
+    /// The output variables that may be kept on disk: those that are not sensitive.
+    fn kept_outputs(&self) -> Vec<(String, String, String)> {
+        self.outputs
             .iter()
             .filter(|o| !o.sensitive)
             // A secret copied into a plain output variable is still a secret: it never reaches disk.
@@ -183,7 +187,32 @@ impl<'a> Engine<'a> {
                     self.scrubber.scrub(&o.value),
                 )
             })
-            .collect();
+            .collect()
+    }
+
+    /// Save [`Self::kept_outputs`] into `outputs_file`, atomically and durably.
+    fn save_outputs(&mut self) {
+        let Some(path) = &self.options.outputs_file else {
+            return;
+        };
+        let json = serde_json::to_string(&self.kept_outputs()).unwrap_or_default();
+        let temp = path.with_extension("json.new");
+        let written = std::fs::File::create(&temp)
+            .and_then(|mut file| {
+                std::io::Write::write_all(&mut file, json.as_bytes())?;
+                file.sync_all()
+            })
+            .and_then(|()| std::fs::rename(&temp, path));
+        if let Err(e) = written {
+            self.events.note(&format!(
+                "warning: saving the output variables into `{}`: {e}",
+                path.display()
+            ));
+        }
+    }
+
+    fn finish(self, outcome: ReportOutcome, rollback: Option<RollbackSummary>) -> RunResult {
+        let outputs = self.kept_outputs();
         RunResult {
             outcome,
             steps: self.reports,
@@ -338,6 +367,9 @@ impl<'a> Engine<'a> {
             message: self.scrubber.scrub(&f.message),
             declined: f.declined,
         });
+        if result.is_ok() {
+            self.save_outputs();
+        }
         let (status, message) = match &result {
             Ok(()) => (StepStatus::Succeeded, None),
             Err(f) => (StepStatus::Failed, Some(f.message.clone())),
@@ -675,7 +707,12 @@ impl<'a> Engine<'a> {
         let total = self.plan.steps().len();
         let mut tx = Transaction::new(journal);
         for (index, step) in self.plan.steps().iter().enumerate().skip(failed_index + 1) {
-            match self.skip_reason(step, true) {
+            // After Ctrl-C the operator wants the installer to stop, not to start more scripts.
+            let interrupted = self
+                .cancel
+                .load(Ordering::SeqCst)
+                .then(|| "the operator interrupted the install".to_string());
+            match interrupted.or_else(|| self.skip_reason(step, true)) {
                 Some(why) => {
                     self.reports[index].message = Some(why);
                 }

@@ -338,13 +338,27 @@ fn unreadable_variables_file_or_malformed_zip_names_the_file() {
         .unwrap();
     let _ = generated;
     std::fs::write(&variables, "{ not json").unwrap();
-    let result = run(dropship().args(["import", "opd"]).arg(ws.path("drop")).arg("-o").arg(ws.path("plan.json"))).code(2);
-    let name = variables.file_name().unwrap().to_string_lossy().into_owned();
+    let result = run(dropship()
+        .args(["import", "opd"])
+        .arg(ws.path("drop"))
+        .arg("-o")
+        .arg(ws.path("plan.json")))
+    .code(2);
+    let name = variables
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     assert!(result.stderr.contains(&name), "{result:#?}");
     assert!(!ws.path("plan.json").exists());
 
     ws.write("broken.zip", b"PK\x03\x04 this is not really a zip");
-    let result = run(dropship().args(["import", "opd"]).arg(ws.path("broken.zip")).arg("-o").arg(ws.path("plan.json"))).code(2);
+    let result = run(dropship()
+        .args(["import", "opd"])
+        .arg(ws.path("broken.zip"))
+        .arg("-o")
+        .arg(ws.path("plan.json")))
+    .code(2);
     assert!(result.stderr.contains("broken.zip"), "{result:#?}");
     assert!(!ws.path("plan.json").exists());
 }

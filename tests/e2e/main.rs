@@ -2,7 +2,8 @@
 //! One test binary (one link step); each module is one capability.
 
 mod container;
+mod guided;
 mod import;
-mod interrupt;
+mod install;
 mod render;
 mod support;

@@ -24,6 +24,10 @@ pub fn runtime_stub() -> &'static Path {
                 "dropship-runtime",
                 "--bin",
                 "dropship-runtime",
+                // Kill points (`DROPSHIP_TEST_CHECKPOINT`) for the resume and rollback tests; all
+                // features, as `cargo test --workspace --all-features` builds it, so that the stub
+                // is not rebuilt with another feature set on every run.
+                "--all-features",
             ])
             .status()
             .expect("running cargo to build the runtime stub");
@@ -196,4 +200,145 @@ pub fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     }
     out.sort();
     out
+}
+
+/// Run a command with `input` on its stdin, capturing everything.
+pub fn run_with_stdin(command: &mut Command, input: &[u8]) -> Run {
+    use std::io::Write;
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for _ in 0..100 {
+        match command.spawn() {
+            Err(e) if e.raw_os_error() == Some(26) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            Err(e) => panic!("running {command:?}: {e}"),
+            Ok(mut child) => {
+                let mut stdin = child.stdin.take().expect("stdin");
+                // The process may exit before reading (e.g. refused arguments): ignore EPIPE.
+                let _ = stdin.write_all(input);
+                drop(stdin);
+                let output = child
+                    .wait_with_output()
+                    .unwrap_or_else(|e| panic!("waiting for {command:?}: {e}"));
+                return Run::from(output);
+            }
+        }
+    }
+    panic!("running {command:?}: executable stayed busy")
+}
+
+/// Copy the directory tree `from` into `to` (created), keeping file modes.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("creating {}: {e}", to.display()));
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.expect("entry");
+        let path = entry.path();
+        let dest = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_dir(&path, &dest);
+        } else {
+            std::fs::copy(&path, &dest)
+                .unwrap_or_else(|e| panic!("copying {}: {e}", path.display()));
+        }
+    }
+}
+
+/// One entry of [`tree_with_modes`]: a directory (no contents) or a file, with its permission bits.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Entry {
+    pub path: PathBuf,
+    pub mode: u32,
+    /// `None` for a directory.
+    pub contents: Option<Vec<u8>>,
+}
+
+/// Every directory and file under `dir` (not `dir` itself), relative, sorted, with permission
+/// bits and file contents: equal trees are byte-for-byte and mode-for-mode equal. A missing
+/// `dir` is an empty tree.
+pub fn tree_with_modes(dir: &Path) -> Vec<Entry> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    if !dir.exists() {
+        return out;
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            let meta = std::fs::symlink_metadata(&path).expect("metadata");
+            let relative = path.strip_prefix(dir).expect("prefix").to_path_buf();
+            let mode = meta.permissions().mode() & 0o7777;
+            if meta.is_dir() {
+                stack.push(path);
+                out.push(Entry {
+                    path: relative,
+                    mode,
+                    contents: None,
+                });
+            } else {
+                let contents = std::fs::read(&path).expect("read");
+                out.push(Entry {
+                    path: relative,
+                    mode,
+                    contents: Some(contents),
+                });
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Assert two [`tree_with_modes`] snapshots are equal, naming the first difference.
+#[track_caller]
+pub fn assert_same_tree(before: &[Entry], after: &[Entry], what: &str) {
+    let show = |e: &Entry| {
+        format!(
+            "{} mode {:o} {}",
+            e.path.display(),
+            e.mode,
+            match &e.contents {
+                None => "(dir)".to_string(),
+                Some(c) => format!("{:?}", String::from_utf8_lossy(c)),
+            }
+        )
+    };
+    let before_set: Vec<String> = before.iter().map(show).collect();
+    let after_set: Vec<String> = after.iter().map(show).collect();
+    let missing: Vec<&String> = before_set
+        .iter()
+        .filter(|e| !after_set.contains(e))
+        .collect();
+    let extra: Vec<&String> = after_set
+        .iter()
+        .filter(|e| !before_set.contains(e))
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{what}: the tree differs\n  lost or changed: {missing:#?}\n  new or changed: {extra:#?}"
+    );
+}
+
+/// Poll (bounded) until `path` exists; panics naming `what` after `timeout`. Used to wait for
+/// a kill-point marker: a bounded poll of a condition, never a sleep as synchronisation.
+#[track_caller]
+pub fn wait_for_file(path: &Path, child: &mut std::process::Child, timeout: std::time::Duration) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !path.exists() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "the process exited ({status}) before reaching the checkpoint ({})",
+                path.display()
+            );
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint marker {} after {timeout:?}",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }

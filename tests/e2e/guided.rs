@@ -1,0 +1,238 @@
+//! The guided flow through a real pseudo-terminal: python3's `pty` module runs the installer as
+//! an operator would (stdin and stderr a terminal, no `--unattended`), answers each prompt as it
+//! appears, and hands back the exit code and everything the terminal showed.
+
+use crate::support::{Workspace, copy_dir, tree_with_modes};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../templates/sample");
+
+/// Typed at the hidden prompts; must never be echoed.
+const PASSWORD: &str = "Gu1ded-Pa55word/+&x";
+
+/// Spawns `argv` on a new pseudo-terminal, then for each `[expect, send, hidden]` reads until
+/// `expect` appears (after the previous match) and types `send` (for a hidden prompt, once the
+/// terminal's echo is off). Writes the transcript to
+/// `transcript` and prints the exit code. Every wait is bounded.
+const DRIVER: &str = r#"
+import json, os, pty, select, sys, termios, time
+
+argv, script, transcript = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+
+buf = b""
+def read_some(timeout):
+    global buf
+    ready, _, _ = select.select([fd], [], [], timeout)
+    if not ready:
+        return True
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        return False
+    if not chunk:
+        return False
+    buf += chunk
+    return True
+
+def give_up(why):
+    open(transcript, "wb").write(buf)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    print("DRIVER: " + why)
+    sys.exit(0)
+
+pos = 0
+for expect, send, hidden in script:
+    needle = expect.encode()
+    deadline = time.time() + 30
+    while buf.find(needle, pos) < 0:
+        if time.time() > deadline:
+            give_up("timed out waiting for %r" % expect)
+        if not read_some(0.2):
+            give_up("the installer ended while waiting for %r" % expect)
+    pos = buf.find(needle, pos) + len(needle)
+    if hidden:
+        # The prompt is printed before echo is switched off: type only once it is off (the
+        # master reports the terminal's modes), or the terminal would echo the secret.
+        while termios.tcgetattr(fd)[3] & termios.ECHO:
+            if time.time() > deadline:
+                give_up("echo stayed on at %r" % expect)
+            read_some(0.01)
+    os.write(fd, send.encode() + b"\r")
+
+deadline = time.time() + 60
+while read_some(0.2):
+    if time.time() > deadline:
+        give_up("the installer did not end")
+_, status = os.waitpid(pid, 0)
+open(transcript, "wb").write(buf)
+print("EXIT %d" % (os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1))
+"#;
+
+struct Guided {
+    ws: Workspace,
+    installer: PathBuf,
+}
+
+impl Guided {
+    fn new() -> Self {
+        let ws = Workspace::new();
+        copy_dir(Path::new(SAMPLE), &ws.path("sample"));
+        let out = ws.path("installer");
+        let mut build = crate::support::dropship();
+        build
+            .arg("build")
+            .arg("--drop")
+            .arg(ws.path("sample/drop"))
+            .arg("--plan")
+            .arg(ws.path("sample/plan.json"))
+            .arg("--customer")
+            .arg(ws.path("sample/customer.json"))
+            .arg("--key")
+            .arg(ws.secret_key())
+            .arg("--runtime")
+            .arg(crate::support::runtime_stub())
+            .arg("-o")
+            .arg(&out);
+        crate::support::run(&mut build).success();
+        ws.write("driver.py", DRIVER);
+        Guided { ws, installer: out }
+    }
+
+    fn target(&self) -> PathBuf {
+        self.ws.path("target")
+    }
+
+    /// Run `installer install` on a terminal with `script`; returns the exit code and transcript.
+    fn drive(&self, script: &[(&str, String)]) -> (i32, String) {
+        let argv = [
+            self.installer.to_str().unwrap().to_string(),
+            "install".into(),
+            "--state-dir".into(),
+            self.ws.path("state").to_str().unwrap().into(),
+            "--trusted-key-file".into(),
+            self.ws.public_key().to_str().unwrap().into(),
+        ];
+        let script: Vec<(&str, &str, bool)> = script
+            .iter()
+            .map(|(e, s)| (*e, s.as_str(), [HIDDEN_FIRST, HIDDEN_AGAIN].contains(e)))
+            .collect();
+        let transcript = self.ws.path("transcript");
+        let out = Command::new("python3")
+            .arg(self.ws.path("driver.py"))
+            .arg(serde_json::to_string(&argv).unwrap())
+            .arg(serde_json::to_string(&script).unwrap())
+            .arg(&transcript)
+            .env("TERM", "dumb")
+            .output()
+            .expect("running python3 (the pty driver)");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let text =
+            String::from_utf8_lossy(&std::fs::read(&transcript).unwrap_or_default()).into_owned();
+        let code = stdout
+            .trim()
+            .strip_prefix("EXIT ")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "the pty driver failed: {stdout}{}\ntranscript:\n{text}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
+        (code, text)
+    }
+
+    /// The answers up to the final confirmation: a mismatched password pair first, then a port
+    /// that is not a port.
+    fn script(&self, confirm: &str) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "Installation directory [/opt/fabrikam]: ",
+                self.target().to_str().unwrap().to_string(),
+            ),
+            // Two entries that differ, then a pair that breaks the pattern, then a good pair.
+            (HIDDEN_FIRST, PASSWORD.to_string()),
+            (HIDDEN_AGAIN, format!("{PASSWORD}-typo")),
+            (HIDDEN_FIRST, "short".to_string()),
+            (HIDDEN_AGAIN, "short".to_string()),
+            (HIDDEN_FIRST, PASSWORD.to_string()),
+            (HIDDEN_AGAIN, PASSWORD.to_string()),
+            // A port that is not one, then a good one.
+            ("HTTPS port [8443]: ", "eighty".to_string()),
+            ("HTTPS port [8443]: ", "9443".to_string()),
+            ("Install now? [y/N] ", confirm.to_string()),
+        ]
+    }
+}
+
+const HIDDEN_FIRST: &str = "Database password (hidden): ";
+const HIDDEN_AGAIN: &str = "Database password again: ";
+
+#[track_caller]
+fn assert_no_password(transcript: &str) {
+    use base64::Engine as _;
+    for form in [
+        PASSWORD.to_string(),
+        base64::engine::general_purpose::STANDARD.encode(PASSWORD),
+        PASSWORD
+            .replace('/', "%2F")
+            .replace('+', "%2B")
+            .replace('&', "%26"),
+    ] {
+        assert!(
+            !transcript.contains(&form),
+            "the password ({form}) appeared on the terminal:\n{transcript}"
+        );
+    }
+}
+
+#[test]
+fn guided_install_asks_validates_and_masks_secrets() {
+    let g = Guided::new();
+    let (code, transcript) = g.drive(&g.script("y"));
+    assert_eq!(code, 0, "transcript:\n{transcript}");
+    for shown in [
+        "Fabrikam Platform 4.12.0",
+        "built for Contoso",
+        "signature verified",
+        "At least 12 characters.",
+        "the two entries differ; try again",
+        "At least 12 characters.; try again",
+        "`eighty` is not a port number",
+        "Summary",
+        "Install succeeded",
+    ] {
+        assert!(
+            transcript.contains(shown),
+            "expected {shown:?} on the terminal:\n{transcript}"
+        );
+    }
+    assert_no_password(&transcript);
+    let conf = std::fs::read_to_string(g.target().join("web/config/app.conf")).unwrap();
+    assert!(conf.contains("port = 9443\n"), "{conf}");
+    assert!(
+        conf.contains(&format!("db.password = {PASSWORD}\n")),
+        "{conf}"
+    );
+    let report = std::fs::read_to_string(g.ws.path("state/report.json")).unwrap();
+    assert!(report.contains("\"outcome\": \"succeeded\""), "{report}");
+    assert_no_password(&report);
+}
+
+#[test]
+fn guided_install_declined_at_confirmation_changes_nothing() {
+    let g = Guided::new();
+    let (code, transcript) = g.drive(&g.script("n"));
+    assert_eq!(code, 4, "transcript:\n{transcript}");
+    assert!(transcript.contains("Nothing was changed."), "{transcript}");
+    assert_no_password(&transcript);
+    assert!(tree_with_modes(&g.target()).is_empty(), "no target");
+    assert!(
+        !g.ws.path("state/journal.jsonl").exists(),
+        "no journal for a declined install"
+    );
+}
