@@ -537,7 +537,7 @@ fn rollback_fixture() -> Fixture {
     let plan = plan_with_steps(json!([
         { "name": "Deploy Web", "type": "deploy-package",
           "package": "Packages/Fabrikam.Site.2.0.0.nupkg",
-          "variables-file": "Variables/Deploy Fabrikam.Web.variables.json",
+          "variables-file": "Variables/Fabrikam Offline Drop.Fabrikam Platform.Deploy Fabrikam.Web.variables.json",
           "destination": "#{Install.Root}/web",
           "substitute": ["config/*.conf"], "structured": ["appsettings.json"] },
         { "name": "Settings", "type": "substitute", "directory": "#{Install.Root}/etc",
