@@ -76,6 +76,7 @@ pub fn check_runtime_trusts(runtime: &Path, key: &PublicKey) -> Result<()> {
 /// one customer, `out` is a directory and the shared part of the payload is compressed once.
 pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<PathBuf>> {
     check_runtime_trusts(&inputs.runtime, signing.public())?;
+    check_disk_space(inputs, out)?;
     if inputs.customers.len() <= 1 {
         let customer = inputs.customers.first().unwrap_or(&Customer {
             name: None,
@@ -109,6 +110,28 @@ pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<
         written.push(path);
     }
     Ok(written)
+}
+
+/// Refuse to start when the output's filesystem cannot hold the installers (each at most the
+/// runtime plus the uncompressed drop), rather than failing halfway through a large build.
+fn check_disk_space(inputs: &BuildInputs, out: &Path) -> Result<()> {
+    let runtime = std::fs::metadata(&inputs.runtime).map_or(0, |m| m.len());
+    let drop = pack::drop_size(&inputs.drop)?;
+    let installers = inputs.customers.len().max(1) as u64;
+    let needed_mb =
+        (installers * (runtime + drop + inputs.plan_bytes.len() as u64)).div_ceil(1 << 20);
+    let spec = dropship_runtime::plan::CheckSpec::DiskFree {
+        path: out.to_string_lossy().into_owned(),
+        min_mb: needed_mb,
+    };
+    let result = dropship_runtime::steps::check::run_check(&spec, &|text| text.to_string());
+    if !result.ok {
+        bail!(
+            "not enough disk space for the installer(s): {}; free some space or write elsewhere with `-o`",
+            result.summary
+        );
+    }
+    Ok(())
 }
 
 /// `fabrikam-platform-4.12.0-contoso` (plus `.presign` when presigning).

@@ -52,6 +52,42 @@ impl DropSource {
     }
 }
 
+/// Bytes the drop holds (uncompressed), for the disk-space check.
+pub fn drop_size(drop: &DropSource) -> Result<u64> {
+    match drop {
+        DropSource::Folder(root) => folder_size(root),
+        DropSource::Zip(path) => {
+            let file = File::open(path)
+                .with_context(|| format!("reading drop zip `{}`", path.display()))?;
+            let mut archive = zip::ZipArchive::new(file).with_context(|| {
+                format!(
+                    "drop `{}` is not a readable zip; re-download the artifact",
+                    path.display()
+                )
+            })?;
+            Ok((0..archive.len())
+                .filter_map(|i| archive.by_index_raw(i).ok().map(|e| e.size()))
+                .sum())
+        }
+    }
+}
+
+fn folder_size(dir: &Path) -> Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)
+        .with_context(|| format!("reading drop folder `{}`", dir.display()))?
+    {
+        let entry = entry.with_context(|| format!("reading drop folder `{}`", dir.display()))?;
+        let meta = std::fs::symlink_metadata(entry.path())?;
+        total += if meta.is_dir() {
+            folder_size(&entry.path())?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(total)
+}
+
 /// Sizes and digest of a written payload part.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PartInfo {
