@@ -5,11 +5,18 @@
 use serde::{Deserialize, Serialize};
 use std::io::{self, BufRead, Read, Write};
 
+/// The zstd level the bundler compresses with. A drop is mostly packages that are already
+/// compressed (`.nupkg`, `.zip`): level 3 (zstd's default) shrank the benchmark drop by no more than
+/// level 1 (both ~0.1 %, the text part), but cost ~1.7x the CPU time and ~45 MiB more peak RSS
+/// with multi-threading (its larger window and job buffers), which broke the 64 MiB build bar.
+/// Decompression speed does not depend on the level. See `ARCHITECTURE.md`, Performance.
+const ZSTD_LEVEL: i32 = 1;
+
 /// How the payload's tar stream is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Codec {
-    /// zstd (level 3, multi-threaded when building): near copy speed on already-compressed packages.
+    /// zstd (level 1, multi-threaded when building): near copy speed on already-compressed packages.
     #[default]
     Zstd,
     /// gzip through flate2: slower, for environments that insist on it.
@@ -49,7 +56,7 @@ impl Codec {
     pub fn encoder<W: Write>(self, out: W, threads: u32) -> io::Result<Encoder<W>> {
         Ok(match self {
             Codec::Zstd => {
-                let mut encoder = zstd::Encoder::new(out, 3)?;
+                let mut encoder = zstd::Encoder::new(out, ZSTD_LEVEL)?;
                 if threads > 1 {
                     encoder.multithread(threads)?;
                 }
