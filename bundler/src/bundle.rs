@@ -235,7 +235,9 @@ fn write_prefix(
             &inputs.options,
         )?,
         SharedPart::Copy(file, info) => {
-            io::copy(file, &mut hashed)?;
+            // A large read buffer: `io::copy` then moves (and the digest hashes) 1 MiB at a
+            // time instead of 8 KiB, with 128x fewer read calls.
+            io::copy(&mut io::BufReader::with_capacity(1 << 20, file), &mut hashed)?;
             info
         }
     };
