@@ -237,7 +237,10 @@ fn write_prefix(
         SharedPart::Copy(file, info) => {
             // A large read buffer: `io::copy` then moves (and the digest hashes) 1 MiB at a
             // time instead of 8 KiB, with 128x fewer read calls.
-            io::copy(&mut io::BufReader::with_capacity(1 << 20, file), &mut hashed)?;
+            io::copy(
+                &mut io::BufReader::with_capacity(1 << 20, file),
+                &mut hashed,
+            )?;
             info
         }
     };

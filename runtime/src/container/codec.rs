@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use std::io::{self, BufRead, Read, Write};
 
 /// The zstd level the bundler compresses with. A drop is mostly packages that are already
-/// compressed (`.nupkg`, `.zip`): level 3 (zstd's default) shrank the benchmark drop by no more than
-/// level 1 (both ~0.1 %, the text part), but cost ~1.7x the CPU time and ~45 MiB more peak RSS
-/// with multi-threading (its larger window and job buffers), which broke the 64 MiB build bar.
-/// Decompression speed does not depend on the level. See `ARCHITECTURE.md`, Performance.
+/// compressed (`.nupkg`, `.zip`): on the 500 MB benchmark drop level 3 (zstd's default) made the
+/// installer only 0.2 MB (0.04 %) smaller than level 1, but cost ~1.7x the compression CPU and,
+/// multi-threaded, ~44 MiB more peak RSS (larger window and job buffers: 66.6 MiB against the
+/// 64 MiB build bar; level 1: ~23 MiB). See `ARCHITECTURE.md`, Performance.
 const ZSTD_LEVEL: i32 = 1;
 
 /// How the payload's tar stream is compressed.
