@@ -648,7 +648,7 @@ fn batch_build_writes_one_verified_installer_per_customer() {
     let mut command = ws.build_command(&out);
     for name in &names[1..] {
         let file = format!("{}.json", name.to_lowercase());
-        ws.write(&file, &format!(r#"{{"name":"{name}"}}"#));
+        ws.write(&file, format!(r#"{{"name":"{name}"}}"#));
         command.arg("--customer").arg(ws.path(&file));
     }
     run(&mut command).success();
