@@ -365,14 +365,14 @@ fn ensure_tools() -> Result<()> {
         return Ok(());
     }
     eprintln!("installing {}", missing.join(" "));
-    let sudo = if unsafe_is_root() { "" } else { "sudo " };
+    let sudo = if is_root() { "" } else { "sudo " };
     sh(&format!(
         "{sudo}apt-get update -qq && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y -qq {}",
         missing.join(" ")
     ))
 }
 
-fn unsafe_is_root() -> bool {
+fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -740,7 +740,7 @@ fn run(options: &Options, b: &Bench, dropship: &Path, sample: &Path) -> Result<(
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "Drop: {} files, {} ({} MB requested); {} run(s) each, medians; {} cores; {}.\n",
+        "Drop: {} generated files plus the sample's, {} ({} MB requested); {} run(s) each, medians; {} cores; {}.\n",
         files,
         mb(drop_bytes),
         options.size_mb,
