@@ -636,3 +636,32 @@ fn payload_larger_than_declared_is_refused() {
     );
     assert!(!target.exists());
 }
+
+#[test]
+fn batch_build_writes_one_verified_installer_per_customer() {
+    // The shared frame is compressed once and the installers are written by parallel workers:
+    // each must carry its own customer and the same drop, and verify on its own.
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let names = ["Contoso", "Northwind", "Tailspin"];
+    let out = ws.path("batch");
+    let mut command = ws.build_command(&out);
+    for name in &names[1..] {
+        let file = format!("{}.json", name.to_lowercase());
+        ws.write(&file, format!(r#"{{"name":"{name}"}}"#));
+        command.arg("--customer").arg(ws.path(&file));
+    }
+    run(&mut command).success();
+    for name in names {
+        let installer = out.join(format!("fabrikam-platform-4.12.0-{}", name.to_lowercase()));
+        ws.installer(&installer, &["verify"]).success();
+        let target = ws.path(&format!("out-{name}"));
+        ws.installer(&installer, &["extract", "--to", target.to_str().unwrap()])
+            .success();
+        let customer = std::fs::read_to_string(target.join("customer.json")).unwrap();
+        assert!(customer.contains(name), "{name}: {customer}");
+        assert_eq!(tree(&target.join("drop")), tree(&ws.path("drop")), "{name}");
+    }
+    let written = std::fs::read_dir(&out).unwrap().count();
+    assert_eq!(written, names.len(), "no temporary file is left behind");
+}
