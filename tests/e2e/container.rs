@@ -1,7 +1,7 @@
 //! The signed single-file installer end to end: build, verify (ours and stock minisign), extract,
 //! keys, presign/seal, and every kind of damage refused before anything is written.
 
-use crate::support::{Workspace, dropship, run, runtime_stub, tree};
+use crate::support::{Workspace, build_command, dropship, run, runtime_stub, tree};
 use dropship_runtime::container::{self, Codec, Manifest};
 use dropship_runtime::plan;
 use std::path::{Path, PathBuf};
@@ -98,19 +98,13 @@ fn keys_from_stock_minisign_sign_installers_and_ours_sign_with_minisign() {
         .arg(&sk))
     .success();
     let out = ws.path("by-stock-key");
-    let built = run(dropship()
-        .arg("build")
-        .arg("--drop")
-        .arg(ws.path("drop"))
-        .arg("--plan")
-        .arg(ws.path("plan.json"))
-        .arg("--key")
-        .arg(&sk)
-        .arg("--runtime")
-        .arg(runtime_stub())
-        .arg("-o")
-        .arg(&out));
-    built.success();
+    run(&mut build_command(
+        &ws.path("drop"),
+        &ws.path("plan.json"),
+        &sk,
+        &out,
+    ))
+    .success();
     run(dropship().arg("verify").arg(&out).arg("--key").arg(&pk)).success();
 
     let data = ws.write("data.txt", "signed by a dropship key\n");
@@ -141,20 +135,13 @@ fn encrypted_key_needs_its_password_from_the_environment_never_argv() {
         .env("DROPSHIP_NEW_KEY_PASSWORD", "correct horse"))
     .success();
     let build = |password: Option<&str>| {
-        let mut command = dropship();
-        command
-            .arg("build")
-            .arg("--drop")
-            .arg(ws.path("drop"))
-            .arg("--plan")
-            .arg(ws.path("plan.json"))
-            .arg("--key")
-            .arg(keys.join("dropship.key"))
-            .arg("--runtime")
-            .arg(runtime_stub())
-            .arg("-o")
-            .arg(ws.path("locked-installer"))
-            .env_remove("DROPSHIP_KEY_PASSWORD");
+        let mut command = build_command(
+            &ws.path("drop"),
+            &ws.path("plan.json"),
+            &keys.join("dropship.key"),
+            &ws.path("locked-installer"),
+        );
+        command.env_remove("DROPSHIP_KEY_PASSWORD");
         if let Some(p) = password {
             command.env("DROPSHIP_KEY_PASSWORD", p);
         }
@@ -406,19 +393,13 @@ fn presign_then_stock_minisign_then_seal_makes_a_valid_installer() {
     let ws = Workspace::new();
     ws.sample_inputs();
     let presign = ws.path("installer.presign");
-    let built = run(dropship()
-        .arg("build")
-        .arg("--drop")
-        .arg(ws.path("drop"))
-        .arg("--plan")
-        .arg(ws.path("plan.json"))
-        .arg("--key")
-        .arg(ws.public_key())
-        .arg("--presign")
-        .arg("--runtime")
-        .arg(runtime_stub())
-        .arg("-o")
-        .arg(&presign))
+    let built = run(build_command(
+        &ws.path("drop"),
+        &ws.path("plan.json"),
+        &ws.public_key(),
+        &presign,
+    )
+    .arg("--presign"))
     .success();
     let comment = built
         .stdout

@@ -83,21 +83,13 @@ impl Guided {
         let ws = Workspace::new();
         copy_dir(Path::new(SAMPLE), &ws.path("sample"));
         let out = ws.path("installer");
-        let mut build = crate::support::dropship();
-        build
-            .arg("build")
-            .arg("--drop")
-            .arg(ws.path("sample/drop"))
-            .arg("--plan")
-            .arg(ws.path("sample/plan.json"))
-            .arg("--customer")
-            .arg(ws.path("sample/customer.json"))
-            .arg("--key")
-            .arg(ws.secret_key())
-            .arg("--runtime")
-            .arg(crate::support::runtime_stub())
-            .arg("-o")
-            .arg(&out);
+        let mut build = crate::support::build_command(
+            &ws.path("sample/drop"),
+            &ws.path("sample/plan.json"),
+            &ws.secret_key(),
+            &out,
+        );
+        build.arg("--customer").arg(ws.path("sample/customer.json"));
         crate::support::run(&mut build).success();
         ws.write("driver.py", DRIVER);
         Guided { ws, installer: out }

@@ -3,7 +3,7 @@
 //! installed unattended, and the installed files checked; JSON and OCL processes giving the same
 //! plan; bad drops refused with a message naming the file.
 
-use crate::support::{Run, Workspace, dropship, run, runtime_stub};
+use crate::support::{Run, Workspace, build_command, dropship, run};
 use dropship_runtime::octopus::testdrop::{self, DropOptions};
 use std::io::Write;
 use std::path::Path;
@@ -48,20 +48,14 @@ fn build(ws: &Workspace, drop: &Path) {
         })
         .to_string(),
     );
-    run(dropship()
-        .arg("build")
-        .arg("--drop")
-        .arg(drop)
-        .arg("--plan")
-        .arg(ws.path("plan.json"))
-        .arg("--customer")
-        .arg(ws.path("contoso.json"))
-        .arg("--key")
-        .arg(ws.secret_key())
-        .arg("--runtime")
-        .arg(runtime_stub())
-        .arg("-o")
-        .arg(ws.path("installer")))
+    run(build_command(
+        drop,
+        &ws.path("plan.json"),
+        &ws.secret_key(),
+        &ws.path("installer"),
+    )
+    .arg("--customer")
+    .arg(ws.path("contoso.json")))
     .success();
 }
 

@@ -36,6 +36,25 @@ pub fn runtime_stub() -> &'static Path {
     })
 }
 
+/// `dropship build` of `drop` and `plan` with `key` into `out`, with the stub under test; add
+/// `--customer`, `--presign` or environment to the returned command.
+pub fn build_command(drop: &Path, plan: &Path, key: &Path, out: &Path) -> Command {
+    let mut command = dropship();
+    command
+        .arg("build")
+        .arg("--drop")
+        .arg(drop)
+        .arg("--plan")
+        .arg(plan)
+        .arg("--key")
+        .arg(key)
+        .arg("--runtime")
+        .arg(runtime_stub())
+        .arg("-o")
+        .arg(out);
+    command
+}
+
 /// Outcome of a process, for assertions with readable failure messages.
 #[derive(Debug)]
 pub struct Run {
@@ -145,21 +164,13 @@ impl Workspace {
     }
 
     pub fn build_command(&self, out: &Path) -> Command {
-        let mut command = dropship();
-        command
-            .arg("build")
-            .arg("--drop")
-            .arg(self.path("drop"))
-            .arg("--plan")
-            .arg(self.path("plan.json"))
-            .arg("--customer")
-            .arg(self.path("customer.json"))
-            .arg("--key")
-            .arg(self.secret_key())
-            .arg("--runtime")
-            .arg(runtime_stub())
-            .arg("-o")
-            .arg(out);
+        let mut command = build_command(
+            &self.path("drop"),
+            &self.path("plan.json"),
+            &self.secret_key(),
+            out,
+        );
+        command.arg("--customer").arg(self.path("customer.json"));
         command
     }
 
