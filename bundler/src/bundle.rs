@@ -4,7 +4,7 @@
 use crate::keys::{self, SigningKey};
 use crate::pack::{self, Counting, DropSource, PackOptions, PartInfo};
 use anyhow::{Context, Result, anyhow, bail};
-use blake2::{Blake2b256, Digest};
+use blake2::{Blake2b256, Blake2b512, Digest};
 use dropship_runtime::container::{
     self, Codec, FORMAT_VERSION, Manifest, PayloadInfo, PrefixLayout, RuntimeInfo, SignerInfo,
 };
@@ -210,22 +210,18 @@ fn write_installer(
         .unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("creating a temporary file in `{}`", dir.display()))?;
-    let layout = write_prefix(
+    let prehash = matches!(signing, Signing::Key(_));
+    let written = write_prefix_prehashed(
         inputs,
         customer,
         shared,
         signing.public(),
         temp.as_file_mut(),
+        prehash,
     )?;
-    if let Signing::Key(key) = signing {
-        let manifest = read_manifest_back(temp.as_file_mut(), &layout)?;
-        temp.as_file_mut().seek(SeekFrom::Start(0))?;
-        let signature = key.sign(
-            temp.as_file_mut().take(layout.signed_len()),
-            &manifest.trusted_comment(),
-        )?;
-        temp.as_file_mut().seek(SeekFrom::End(0))?;
-        container::append_signature(temp.as_file_mut(), &layout, &signature)?;
+    if let (Signing::Key(key), Some(prehash)) = (signing, &written.prehash) {
+        let signature = key.sign_prehashed(prehash, &written.manifest.trusted_comment())?;
+        container::append_signature(temp.as_file_mut(), &written.layout, &signature)?;
     }
     temp.as_file().sync_all()?;
     set_executable(temp.path(), matches!(signing, Signing::Key(_)))?;
@@ -235,13 +231,83 @@ fn write_installer(
 }
 
 /// Runtime, payload and manifest: the signed prefix.
-fn write_prefix(
+/// What writing the signed prefix produced.
+struct WrittenPrefix {
+    layout: PrefixLayout,
+    manifest: Manifest,
+    /// minisign's prehash (BLAKE2b-512) of every byte written, when asked for.
+    prehash: Option<Vec<u8>>,
+}
+
+/// Write the signed prefix; with `prehash`, a thread hashes every byte as it reaches the file
+/// (on the second core), so signing needs no second read of a multi-GB file.
+fn write_prefix_prehashed(
     inputs: &BuildInputs,
     customer: &Customer,
     shared: SharedPart<'_>,
     signer: &PublicKey,
     file: &mut File,
-) -> Result<PrefixLayout> {
+    prehash: bool,
+) -> Result<WrittenPrefix> {
+    let (tx, rx) = sync_channel::<Vec<u8>>(HASH_QUEUE);
+    std::thread::scope(|scope| {
+        let hashing = prehash.then(|| {
+            scope.spawn(move || {
+                let mut hasher = Blake2b512::new();
+                for chunk in rx {
+                    hasher.update(&chunk);
+                }
+                hasher.finalize().to_vec()
+            })
+        });
+        let mut copied = Prehashing {
+            file,
+            tx: prehash.then_some(tx),
+        };
+        let (layout, manifest) = write_prefix(inputs, customer, shared, signer, &mut copied)?;
+        drop(copied);
+        let prehash = hashing
+            .map(|thread| {
+                thread
+                    .join()
+                    .map_err(|_| anyhow!("the signing hash thread stopped"))
+            })
+            .transpose()?;
+        Ok(WrittenPrefix {
+            layout,
+            manifest,
+            prehash,
+        })
+    })
+}
+
+/// Writes through to the file and hands a copy of each write to the prehash thread.
+struct Prehashing<'a> {
+    file: &'a mut File,
+    tx: Option<SyncSender<Vec<u8>>>,
+}
+
+impl Write for Prehashing<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        if let Some(tx) = &self.tx {
+            tx.send(buf[..n].to_vec())
+                .map_err(|_| io::Error::other("the signing hash thread stopped"))?;
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+fn write_prefix(
+    inputs: &BuildInputs,
+    customer: &Customer,
+    shared: SharedPart<'_>,
+    signer: &PublicKey,
+    file: &mut impl Write,
+) -> Result<(PrefixLayout, Manifest)> {
     let mut out = BufWriter::with_capacity(1 << 20, &mut *file);
     let runtime_len = io::copy(
         &mut File::open(&inputs.runtime)
@@ -299,11 +365,12 @@ fn write_prefix(
     let region = manifest.to_region();
     out.write_all(&region)?;
     out.flush()?;
-    Ok(PrefixLayout {
+    let layout = PrefixLayout {
         runtime_len,
         payload_len: part.bytes,
         manifest_len: region.len() as u64,
-    })
+    };
+    Ok((layout, manifest))
 }
 
 fn manifest(
@@ -348,16 +415,6 @@ fn build_time(epoch: Option<u64>) -> String {
         None => chrono::Utc::now(),
     };
     time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-fn read_manifest_back(file: &mut File, layout: &PrefixLayout) -> Result<Manifest> {
-    file.seek(SeekFrom::Start(layout.manifest_offset()))?;
-    let mut region = Vec::new();
-    file.take(layout.manifest_len).read_to_end(&mut region)?;
-    Ok(Manifest::from_region(
-        &region,
-        Path::new("the new installer"),
-    )?)
 }
 
 fn set_executable(path: &Path, executable: bool) -> Result<()> {

@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use dropship_runtime::env;
 use dropship_runtime::trust::{self, PublicKey};
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -169,13 +169,39 @@ fn key_password(path: &Path) -> Result<Zeroizing<String>> {
 }
 
 impl SigningKey {
-    /// Sign everything `data` yields (prehashed), with dropship's canonical signature block.
-    pub fn sign<R: Read>(&self, data: R, trusted_comment: &str) -> Result<String> {
-        let pk = minisign::PublicKey::from_base64(&self.public.base64)
-            .map_err(|e| anyhow!("public key: {e}"))?;
-        let signature = minisign::sign(Some(&pk), &self.secret, data, Some(trusted_comment), None)
-            .map_err(|e| anyhow!("signing: {e}"))?;
-        Ok(trust::canonicalize_signature(&signature.into_string()))
+    /// Sign the minisign prehash (BLAKE2b-512) of data hashed elsewhere — while it was written,
+    /// so a build reads the installer once. The block is exactly what `minisign -S` makes:
+    /// algorithm `ED` (prehashed), key id, the Ed25519 signature of the prehash, the trusted
+    /// comment, and the global signature over signature and comment.
+    pub fn sign_prehashed(&self, prehash: &[u8], trusted_comment: &str) -> Result<String> {
+        // Secret key layout: algorithms and KDF parameters (54 bytes), key id (8), Ed25519 key (64).
+        let raw = Zeroizing::new(self.secret.to_bytes());
+        let (key_id, secret) = (raw.get(54..62), raw.get(62..126));
+        let (Some(key_id), Some(secret)) = (key_id, secret) else {
+            bail!("the secret key is too short to sign with");
+        };
+        let key = ed25519_compact::SecretKey::from_slice(secret)
+            .map_err(|e| anyhow!("the secret key: {e}"))?;
+        let signature = key.sign(prehash, None);
+        let mut signed_comment = signature.to_vec();
+        signed_comment.extend_from_slice(trusted_comment.as_bytes());
+        let global = key.sign(&signed_comment, None);
+        // Check before shipping: a damaged key must not produce an installer nobody can verify.
+        key.public_key()
+            .verify(prehash, &signature)
+            .and_then(|()| key.public_key().verify(&signed_comment, &global))
+            .map_err(|_| {
+                anyhow!("the secret key does not verify its own signature; it is damaged")
+            })?;
+        let mut block = b"ED".to_vec();
+        block.extend_from_slice(key_id);
+        block.extend_from_slice(signature.as_ref());
+        Ok(format!(
+            "{}\n{}\ntrusted comment: {trusted_comment}\n{}\n",
+            trust::SIGNATURE_UNTRUSTED_COMMENT,
+            BASE64.encode(block),
+            BASE64.encode(global.as_ref())
+        ))
     }
 }
 
