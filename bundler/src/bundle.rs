@@ -107,11 +107,11 @@ pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<
             ))
         })
         .collect();
-    // Each installer costs two full hashing passes (the payload digest while copying the shared
-    // frame, then the signature's prehash, which needs the trusted comment holding that digest
-    // and so cannot start earlier). Those are CPU-bound and independent per customer, so the
-    // installers are written by one worker per core, each reading the shared frame through its
-    // own handle (the benchmark's 10-customer bar; see `ARCHITECTURE.md`, Performance).
+    // Each installer costs two full hashes of what it copies (its payload digest and the
+    // signature's prehash, both covering its own customer frame before the shared one). Those
+    // are CPU-bound and independent per customer, so the installers are written by one worker
+    // per core, each reading the shared frame through its own handle (see `ARCHITECTURE.md`,
+    // Performance, for the format change that would make an extra installer a plain copy).
     let workers = (inputs.options.threads as usize).clamp(1, inputs.customers.len());
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut results: Vec<Option<Result<()>>> = (0..paths.len()).map(|_| None).collect();
