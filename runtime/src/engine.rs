@@ -241,8 +241,23 @@ impl<'a> Engine<'a> {
                 .and_then(|s| s.status)
                 && status != StepStatus::Failed
             {
-                self.reports[index].status = report_status(status);
-                self.reports[index].message = Some("done before the interruption".into());
+                let state = &previous.and_then(|p| p.steps.get(&index));
+                let report = &mut self.reports[index];
+                report.status = report_status(status);
+                report.message = Some("done before the interruption".into());
+                if let Some(state) = state {
+                    let text = |t: &Option<Timestamp>| {
+                        t.as_ref()
+                            .map(|t| t.0.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+                    };
+                    report.start = text(&state.started);
+                    report.end = text(&state.finished);
+                    report.duration_s = state
+                        .started
+                        .as_ref()
+                        .zip(state.finished.as_ref())
+                        .map(|(a, b)| (b.0 - a.0).num_milliseconds() as f64 / 1000.0);
+                }
                 continue;
             }
             if let Some(why) = self.skip_reason(step, false) {

@@ -154,6 +154,9 @@ pub struct StepState {
     pub name: String,
     /// `None` while the step has started and not finished.
     pub status: Option<StepStatus>,
+    /// When it last started and finished (a resumed report shows the earlier run's times).
+    pub started: Option<Timestamp>,
+    pub finished: Option<Timestamp>,
 }
 
 /// What replaying a journal tells.
@@ -225,17 +228,30 @@ impl JournalState {
     fn apply(&mut self, record: Record) -> Result<(), String> {
         match record {
             Record::Begin(_) => return Err("a second `begin` record".to_string()),
-            Record::StepStarted { index, name, .. } => {
-                self.steps.insert(index, StepState { name, status: None });
+            Record::StepStarted { index, name, at } => {
+                let state = StepState {
+                    name,
+                    status: None,
+                    started: Some(at),
+                    finished: None,
+                };
+                self.steps.insert(index, state);
             }
             Record::StepFinished {
                 index,
                 name,
                 status,
+                at,
                 ..
             } => {
-                let status = Some(status);
-                self.steps.insert(index, StepState { name, status });
+                let started = self.steps.get(&index).and_then(|s| s.started.clone());
+                let state = StepState {
+                    name,
+                    status: Some(status),
+                    started,
+                    finished: Some(at),
+                };
+                self.steps.insert(index, state);
             }
             Record::Change(change) => {
                 self.next_id = self.next_id.max(change.id().0 + 1);

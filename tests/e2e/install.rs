@@ -708,6 +708,17 @@ fn killed_install_resumes_and_report_says_resumed() {
             ("Collect diagnostics", "skipped"),
         ])
     );
+    // Steps finished before the kill keep their times from the journal.
+    for step in &report["steps"].as_array().unwrap()[..2] {
+        assert!(
+            step["start"].is_string() && step["end"].is_string(),
+            "{step:#}"
+        );
+        assert!(
+            step["duration_s"].as_f64().is_some_and(|d| d >= 0.0),
+            "{step:#}"
+        );
+    }
     assert_no_secret_in_dir(&fx.state(), &[], &[SECRET]);
 }
 
