@@ -244,7 +244,7 @@ impl JournalState {
                 at,
                 ..
             } => {
-                let started = self.steps.get(&index).and_then(|s| s.started.clone());
+                let started = self.steps.get(&index).and_then(|s| s.started);
                 let state = StepState {
                     name,
                     status: Some(status),
