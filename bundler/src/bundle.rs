@@ -355,7 +355,11 @@ fn write_prefix(
             (None, Some(thread)) => thread
                 .join()
                 .map_err(|_| anyhow!("the payload hashing thread stopped"))?,
-            (None, None) => unreachable!("a Hashing without a thread hashes inline"),
+            (None, None) => {
+                return Err(anyhow!(
+                    "the payload was hashed neither inline nor on a thread"
+                ));
+            }
         };
         Ok((first, second, hasher))
     })?;

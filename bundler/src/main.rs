@@ -383,16 +383,25 @@ fn inspect(installer: &Path) -> Result<()> {
     if let Some(plan) =
         dropship_runtime::extract::read_member_unverified(&file, pack::PLAN_ENTRY, 16 << 20)?
     {
-        let value: serde_json::Value = serde_json::from_slice(&plan).unwrap_or_default();
-        let steps = value
-            .get("steps")
-            .and_then(|s| s.as_array())
-            .map_or(0, Vec::len);
-        let parameters = value
-            .get("parameters")
-            .and_then(|s| s.as_array())
-            .map_or(0, Vec::len);
-        println!("plan: {steps} steps, {parameters} parameters");
+        // The same parser the installer uses: a plan it would refuse is shown as refused.
+        match dropship_runtime::plan::Plan::parse(&plan, "plan.json (in the installer)") {
+            Ok(plan) => {
+                println!(
+                    "plan: {} steps, {} parameters",
+                    plan.steps().len(),
+                    plan.parameters().len()
+                );
+                for (i, step) in plan.steps().iter().enumerate() {
+                    println!(
+                        "  {:>2}. {} ({})",
+                        i + 1,
+                        step.common().name,
+                        step.type_name()
+                    );
+                }
+            }
+            Err(errors) => println!("plan: {errors}"),
+        }
     }
     Ok(())
 }

@@ -40,9 +40,7 @@ pub fn confirm_signer(manifest: &Manifest, key: &PublicKey) -> bool {
     );
     let _ = write!(err, "Trust this key? [y/N] ");
     let _ = err.flush();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).is_ok()
-        && matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
+    yes(read_line())
 }
 
 /// Byte progress for a long read: a percentage on a terminal, nothing otherwise.
