@@ -2,9 +2,9 @@
 //! (or a `.presign` file for signing on an offline machine with stock `minisign`).
 
 use crate::keys::{self, SigningKey};
-use crate::pack::{self, Counting, DropSource, PackOptions, PartInfo};
+use crate::pack::{self, DropSource, PackOptions, PartInfo};
 use anyhow::{Context, Result, anyhow, bail};
-use blake2::{Blake2b256, Blake2b512, Digest};
+use blake2::{Blake2b512, Digest};
 use dropship_runtime::container::{
     self, Codec, FORMAT_VERSION, Manifest, PayloadInfo, PrefixLayout, RuntimeInfo, SignerInfo,
 };
@@ -14,7 +14,7 @@ use dropship_runtime::trust::{self, PublicKey, SignatureBlock, TrustBasis, Trust
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Everything `build` needs, validated.
 pub struct BuildInputs {
@@ -74,7 +74,8 @@ pub fn check_runtime_trusts(runtime: &Path, key: &PublicKey) -> Result<()> {
 }
 
 /// Build one installer per customer (one without a profile when none is given). With more than
-/// one customer, `out` is a directory and the shared part of the payload is compressed once.
+/// one customer, `out` is a directory; the runtime and the shared frame are written and hashed
+/// once, and every other installer starts as a copy of those bytes.
 pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<PathBuf>> {
     check_runtime_trusts(&inputs.runtime, signing.public())?;
     check_disk_space(inputs, out)?;
@@ -83,19 +84,13 @@ pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<
             name: None,
             bytes: None,
         });
-        write_installer(inputs, customer, SharedPart::Pack, signing, out)?;
+        let mut temp = temp_beside(out)?;
+        let base = write_base(inputs, signing, temp.as_file_mut())?;
+        finish_installer(inputs, customer, &base, signing, temp, out)?;
         return Ok(vec![out.to_path_buf()]);
     }
     std::fs::create_dir_all(out)
         .with_context(|| format!("creating output directory `{}`", out.display()))?;
-    let mut shared = tempfile::NamedTempFile::new_in(out)
-        .with_context(|| format!("creating a temporary file in `{}`", out.display()))?;
-    let info = pack::write_shared_frame(
-        BufWriter::new(shared.as_file_mut()),
-        &inputs.plan_bytes,
-        &inputs.drop,
-        &inputs.options,
-    )?;
     let paths: Vec<PathBuf> = inputs
         .customers
         .iter()
@@ -107,41 +102,82 @@ pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<
             ))
         })
         .collect();
-    // Each installer costs two full hashes of what it copies (its payload digest and the
-    // signature's prehash, both covering its own customer frame before the shared one). Those
-    // are CPU-bound and independent per customer, so the installers are written by one worker
-    // per core, each reading the shared frame through its own handle (see `ARCHITECTURE.md`,
-    // Performance, for the format change that would make an extra installer a plain copy).
-    let workers = (inputs.options.threads as usize).clamp(1, inputs.customers.len());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut results: Vec<Option<Result<()>>> = (0..paths.len()).map(|_| None).collect();
-    let done = std::sync::Mutex::new(&mut results);
+    let mut first = temp_beside(&paths[0])?;
+    let base = write_base(inputs, signing, first.as_file_mut())?;
+    copy_base_for_others(inputs, &base, first.path(), &paths, signing)?;
+    finish_installer(
+        inputs,
+        &inputs.customers[0],
+        &base,
+        signing,
+        first,
+        &paths[0],
+    )?;
+    Ok(paths)
+}
+
+/// Installers 2..N of a batch: each a copy of the first one's runtime and shared frame (an
+/// in-kernel copy where the system has one), then its own frame, manifest and signature. One
+/// worker per core: the copies are bound by memory and disk, the rest is a few kilobytes.
+fn copy_base_for_others(
+    inputs: &BuildInputs,
+    base: &Base,
+    source: &Path,
+    paths: &[PathBuf],
+    signing: &Signing,
+) -> Result<()> {
+    let others = paths.len() - 1;
+    let workers = (inputs.options.threads as usize).clamp(1, others.max(1));
+    let next = std::sync::atomic::AtomicUsize::new(1);
+    let failure = std::sync::Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(path) = paths.get(i) else { break };
-                    let result = File::open(shared.path())
-                        .with_context(|| format!("reopening `{}`", shared.path().display()))
-                        .and_then(|mut frame| {
-                            write_installer(
-                                inputs,
-                                &inputs.customers[i],
-                                SharedPart::Copy(&mut frame, info),
-                                signing,
-                                path,
-                            )
-                        });
-                    done.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
+                    let result = copy_base(source, base.len, path).and_then(|temp| {
+                        finish_installer(inputs, &inputs.customers[i], base, signing, temp, path)
+                    });
+                    if let Err(error) = result {
+                        failure
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_or_insert(error);
+                        break;
+                    }
                 }
             });
         }
     });
-    for result in results {
-        result.unwrap_or_else(|| Err(anyhow!("an installer was not written")))?;
+    match failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        Some(error) => Err(error),
+        None => Ok(()),
     }
-    Ok(paths)
+}
+
+/// A temporary file beside `out` holding the first `len` bytes of `source`.
+fn copy_base(source: &Path, len: u64, out: &Path) -> Result<tempfile::NamedTempFile> {
+    let mut temp = temp_beside(out)?;
+    let reading = || format!("reading `{}`", source.display());
+    let mut from = File::open(source).with_context(reading)?.take(len);
+    // File to file: the standard library copies inside the kernel (`copy_file_range`).
+    let copied = io::copy(&mut from, temp.as_file_mut())
+        .with_context(|| format!("writing beside `{}`", out.display()))?;
+    if copied != len {
+        bail!("{}: the file was cut while it was being copied", reading());
+    }
+    Ok(temp)
+}
+
+/// A temporary file in `out`'s directory, renamed into place when the installer is complete.
+fn temp_beside(out: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a temporary file in `{}`", dir.display()))
 }
 
 /// Refuse to start when the output's filesystem cannot hold the installers (each at most the
@@ -189,192 +225,122 @@ pub fn installer_file_name(product: &Product, customer: Option<&str>, signing: &
     name
 }
 
-enum SharedPart<'a> {
-    /// Compress the plan and drop now.
-    Pack,
-    /// Copy an already compressed shared frame.
-    Copy(&'a mut File, PartInfo),
+/// What every installer of a build shares: the runtime and the shared frame, and the hash states
+/// after them.
+struct Base {
+    /// Bytes written: runtime and shared frame.
+    len: u64,
+    runtime_len: u64,
+    shared: PartInfo,
+    /// minisign's prehash (BLAKE2b-512) of the bytes so far, when signing now.
+    prehash: Option<Blake2b512>,
+    /// The payload digest (BLAKE3) of the shared frame.
+    payload: blake3::Hasher,
 }
 
-/// Write one installer through a temporary file beside `out`, renamed into place when complete.
-fn write_installer(
-    inputs: &BuildInputs,
-    customer: &Customer,
-    shared: SharedPart<'_>,
-    signing: &Signing,
-    out: &Path,
-) -> Result<()> {
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating a temporary file in `{}`", dir.display()))?;
-    let prehash = matches!(signing, Signing::Key(_));
-    let written = write_prefix_prehashed(
-        inputs,
-        customer,
-        shared,
-        signing.public(),
-        temp.as_file_mut(),
-        prehash,
-    )?;
-    if let (Signing::Key(key), Some(prehash)) = (signing, &written.prehash) {
-        let signature = key.sign_prehashed(prehash, &written.manifest.trusted_comment())?;
-        container::append_signature(temp.as_file_mut(), &written.layout, &signature)?;
-    }
-    temp.as_file().sync_all()?;
-    set_executable(temp.path(), matches!(signing, Signing::Key(_)))?;
-    temp.persist(out)
-        .map_err(|e| anyhow!("writing `{}`: {}", out.display(), e.error))?;
-    Ok(())
-}
-
-/// Runtime, payload and manifest: the signed prefix.
-/// What writing the signed prefix produced.
-struct WrittenPrefix {
-    layout: PrefixLayout,
-    manifest: Manifest,
-    /// minisign's prehash (BLAKE2b-512) of every byte written, when asked for.
-    prehash: Option<Vec<u8>>,
-}
-
-/// Write the signed prefix; with `prehash`, a thread hashes every byte as it reaches the file
-/// (on the second core), so signing needs no second read of a multi-GB file.
-fn write_prefix_prehashed(
-    inputs: &BuildInputs,
-    customer: &Customer,
-    shared: SharedPart<'_>,
-    signer: &PublicKey,
-    file: &mut File,
-    prehash: bool,
-) -> Result<WrittenPrefix> {
-    let (tx, rx) = sync_channel::<Vec<u8>>(HASH_QUEUE);
+/// Write the runtime and the shared frame. While the drop is packed and compressed, one thread
+/// hashes the payload digest and (when signing now) another computes the signature's prehash
+/// from the same bytes as they reach the file: no second read of a multi-GB file, and the
+/// hashing runs on the second core.
+fn write_base(inputs: &BuildInputs, signing: &Signing, file: &mut File) -> Result<Base> {
+    let signing_now = matches!(signing, Signing::Key(_));
+    let (prehash_tx, prehash_rx) = sync_channel::<Vec<u8>>(HASH_QUEUE);
+    let (payload_tx, payload_rx) = sync_channel::<Vec<u8>>(HASH_QUEUE);
     std::thread::scope(|scope| {
-        let hashing = prehash.then(|| {
-            scope.spawn(move || {
-                let mut hasher = Blake2b512::new();
-                for chunk in rx {
-                    hasher.update(&chunk);
-                }
-                hasher.finalize().to_vec()
+        let prehashing = signing_now.then(|| {
+            scope.spawn(move || hash_chunks(prehash_rx, Blake2b512::new(), |h, c| h.update(c)))
+        });
+        let payload_hashing = scope.spawn(move || {
+            hash_chunks(payload_rx, blake3::Hasher::new(), |h, c| {
+                h.update(c);
             })
         });
-        let mut copied = Prehashing {
-            file,
-            tx: prehash.then_some(tx),
-        };
-        let (layout, manifest) = write_prefix(inputs, customer, shared, signer, &mut copied)?;
-        drop(copied);
-        let prehash = hashing
-            .map(|thread| {
-                thread
-                    .join()
-                    .map_err(|_| anyhow!("the signing hash thread stopped"))
-            })
+        let mut out = BufWriter::with_capacity(
+            1 << 20,
+            Hashing::new(file, signing_now.then_some(prehash_tx)),
+        );
+        let runtime_len = io::copy(
+            &mut File::open(&inputs.runtime)
+                .with_context(|| format!("reading runtime `{}`", inputs.runtime.display()))?,
+            &mut out,
+        )?;
+        let mut payload = Hashing::new(&mut out, Some(payload_tx));
+        let shared = pack::write_shared_frame(
+            &mut payload,
+            &inputs.plan_bytes,
+            &inputs.drop,
+            &inputs.options,
+        )?;
+        payload.finish()?;
+        out.into_inner().map_err(|e| e.into_error())?.finish()?;
+        let joined = |what: &str| anyhow!("the {what} hashing thread stopped");
+        let payload = payload_hashing.join().map_err(|_| joined("payload"))?;
+        let prehash = prehashing
+            .map(|thread| thread.join().map_err(|_| joined("signature")))
             .transpose()?;
-        Ok(WrittenPrefix {
-            layout,
-            manifest,
+        Ok(Base {
+            len: runtime_len + shared.bytes,
+            runtime_len,
+            shared,
             prehash,
+            payload,
         })
     })
 }
 
-/// Writes through to the file and hands a copy of each write to the prehash thread.
-struct Prehashing<'a> {
-    file: &'a mut File,
-    tx: Option<SyncSender<Vec<u8>>>,
+/// Feed every chunk from the queue to `hasher`, until the queue is closed.
+fn hash_chunks<H>(chunks: Receiver<Vec<u8>>, mut hasher: H, update: impl Fn(&mut H, &[u8])) -> H {
+    for chunk in chunks {
+        update(&mut hasher, &chunk);
+    }
+    hasher
 }
 
-impl Write for Prehashing<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        if let Some(tx) = &self.tx {
-            tx.send(buf[..n].to_vec())
-                .map_err(|_| io::Error::other("the signing hash thread stopped"))?;
-        }
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
-    }
-}
-
-fn write_prefix(
+/// Complete an installer whose file holds the base: append the customer's frame and the
+/// manifest, sign (continuing the base's hash states over those few kilobytes), and rename the
+/// file into place.
+fn finish_installer(
     inputs: &BuildInputs,
     customer: &Customer,
-    shared: SharedPart<'_>,
-    signer: &PublicKey,
-    file: &mut impl Write,
-) -> Result<(PrefixLayout, Manifest)> {
-    let mut out = BufWriter::with_capacity(1 << 20, &mut *file);
-    let runtime_len = io::copy(
-        &mut File::open(&inputs.runtime)
-            .with_context(|| format!("reading runtime `{}`", inputs.runtime.display()))?,
-        &mut out,
-    )?;
-    // Building from the drop, the payload digest is computed on a helper thread beside the
-    // packing and compressing (on a second core that hides one of the build's full hashing
-    // passes: 0.98 s -> 0.77 s for a 200 MB drop). A batch copy hashes inline: its workers
-    // already use every core, and the hand-over copy only cost time there.
-    let threaded = matches!(shared, SharedPart::Pack);
-    let (tx, rx) = sync_channel::<Vec<u8>>(HASH_QUEUE);
-    let (first, second, hasher) = std::thread::scope(|scope| -> Result<_> {
-        let hashing = threaded.then(|| {
-            scope.spawn(move || {
-                let mut hasher = Blake2b256::new();
-                for chunk in rx {
-                    hasher.update(&chunk);
-                }
-                hasher
-            })
-        });
-        let mut hashed = Hashing::new(&mut out, threaded.then_some(tx));
-        let first =
-            pack::write_customer_frame(&mut hashed, customer.bytes.as_deref(), &inputs.options)?;
-        let second = match shared {
-            SharedPart::Pack => pack::write_shared_frame(
-                &mut hashed,
-                &inputs.plan_bytes,
-                &inputs.drop,
-                &inputs.options,
-            )?,
-            SharedPart::Copy(file, info) => {
-                // A large read buffer: `io::copy` then moves (and hashes) 1 MiB at a time
-                // instead of 8 KiB, with 128x fewer read calls.
-                io::copy(
-                    &mut io::BufReader::with_capacity(1 << 20, file),
-                    &mut hashed,
-                )?;
-                info
-            }
-        };
-        let hasher = match (hashed.finish()?, hashing) {
-            (Some(hasher), _) => hasher,
-            (None, Some(thread)) => thread
-                .join()
-                .map_err(|_| anyhow!("the payload hashing thread stopped"))?,
-            (None, None) => {
-                return Err(anyhow!(
-                    "the payload was hashed neither inline nor on a thread"
-                ));
-            }
-        };
-        Ok((first, second, hasher))
-    })?;
-    let part = first.plus(second);
-    let digest = pack::digest_text(hasher);
-    let manifest = manifest(inputs, customer, signer, runtime_len, part, digest);
+    base: &Base,
+    signing: &Signing,
+    mut temp: tempfile::NamedTempFile,
+    out: &Path,
+) -> Result<()> {
+    let (frame, last) = pack::customer_frame(customer.bytes.as_deref(), &inputs.options)?;
+    let part = base.shared.plus(last);
+    let mut payload = base.payload.clone();
+    payload.update(&frame);
+    let digest = pack::digest_text(&payload);
+    let manifest = manifest(
+        inputs,
+        customer,
+        signing.public(),
+        base.runtime_len,
+        part,
+        digest,
+    );
     let region = manifest.to_region();
-    out.write_all(&region)?;
-    out.flush()?;
+    let file = temp.as_file_mut();
+    file.seek(SeekFrom::Start(base.len))?;
+    file.write_all(&frame)?;
+    file.write_all(&region)?;
     let layout = PrefixLayout {
-        runtime_len,
+        runtime_len: base.runtime_len,
         payload_len: part.bytes,
         manifest_len: region.len() as u64,
     };
-    Ok((layout, manifest))
+    if let (Signing::Key(key), Some(prehash)) = (signing, &base.prehash) {
+        let mut prehash = prehash.clone();
+        prehash.update(&frame);
+        prehash.update(&region);
+        let signature = key.sign_prehashed(&prehash.finalize(), &manifest.trusted_comment())?;
+        container::append_signature(file, &layout, &signature)?;
+    }
+    set_executable(temp.path(), matches!(signing, Signing::Key(_)))?;
+    temp.persist(out)
+        .map_err(|e| anyhow!("writing `{}`: {}", out.display(), e.error))?;
+    Ok(())
 }
 
 fn manifest(
@@ -433,57 +399,42 @@ fn set_executable(path: &Path, executable: bool) -> Result<()> {
     Ok(())
 }
 
-/// Chunks of payload queued for the hashing thread (at most this many MiB in flight).
+/// Chunks queued for a hashing thread (at most this many MiB in flight per thread).
 const HASH_QUEUE: usize = 4;
-/// Bytes gathered before a chunk is handed to the hashing thread.
+/// Bytes gathered before a chunk is handed to a hashing thread.
 const HASH_CHUNK: usize = 1 << 20;
 
-/// Counts what passes through and hashes it (BLAKE2b-256) for the payload digest: inline, or by
-/// handing a copy in 1 MiB chunks to a hashing thread. Dropping it without [`Hashing::finish`]
-/// (on an error) closes the queue, so the thread ends either way.
+/// Writes through to `inner` and hands a copy of what passed, in 1 MiB chunks, to a hashing
+/// thread (none: writes through only). Dropping it without [`Hashing::finish`] (on an error)
+/// closes the queue, so the thread ends either way.
 struct Hashing<W> {
-    inner: Counting<W>,
-    target: HashTarget,
-}
-
-enum HashTarget {
-    Inline(Blake2b256),
-    Thread {
-        pending: Vec<u8>,
-        tx: SyncSender<Vec<u8>>,
-    },
+    inner: W,
+    pending: Vec<u8>,
+    tx: Option<SyncSender<Vec<u8>>>,
 }
 
 impl<W: Write> Hashing<W> {
-    /// Hash on the thread reading from `tx`'s queue, or inline without one.
     fn new(inner: W, tx: Option<SyncSender<Vec<u8>>>) -> Self {
         Hashing {
-            inner: Counting::new(inner),
-            target: match tx {
-                Some(tx) => HashTarget::Thread {
-                    pending: Vec::with_capacity(HASH_CHUNK),
-                    tx,
-                },
-                None => HashTarget::Inline(Blake2b256::new()),
-            },
+            inner,
+            pending: Vec::with_capacity(if tx.is_some() { HASH_CHUNK } else { 0 }),
+            tx,
         }
     }
 
-    /// The hasher when inline; otherwise hand over the last bytes (the thread's hasher is
-    /// complete once it is joined) and `None`.
-    fn finish(mut self) -> io::Result<Option<Blake2b256>> {
+    /// Hand over the last bytes and close the queue; the thread's hasher is complete once it
+    /// is joined. Returns the inner writer.
+    fn finish(mut self) -> io::Result<W> {
         self.send()?;
-        Ok(match self.target {
-            HashTarget::Inline(hasher) => Some(hasher),
-            HashTarget::Thread { .. } => None,
-        })
+        self.tx = None;
+        Ok(self.inner)
     }
 
     fn send(&mut self) -> io::Result<()> {
-        if let HashTarget::Thread { pending, tx } = &mut self.target {
-            let chunk = std::mem::replace(pending, Vec::with_capacity(HASH_CHUNK));
+        if let Some(tx) = &self.tx {
+            let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(HASH_CHUNK));
             tx.send(chunk)
-                .map_err(|_| io::Error::other("the payload hashing thread stopped"))?;
+                .map_err(|_| io::Error::other("a hashing thread stopped"))?;
         }
         Ok(())
     }
@@ -492,13 +443,10 @@ impl<W: Write> Hashing<W> {
 impl<W: Write> Write for Hashing<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        match &mut self.target {
-            HashTarget::Inline(hasher) => hasher.update(&buf[..n]),
-            HashTarget::Thread { pending, .. } => {
-                pending.extend_from_slice(&buf[..n]);
-                if pending.len() >= HASH_CHUNK {
-                    self.send()?;
-                }
+        if self.tx.is_some() {
+            self.pending.extend_from_slice(&buf[..n]);
+            if self.pending.len() >= HASH_CHUNK {
+                self.send()?;
             }
         }
         Ok(n)
@@ -547,11 +495,7 @@ pub fn seal(presign: &Path, signature_file: &Path, out: &Path) -> Result<()> {
         verifier.update(&buf[..n]);
     }
     verifier.finish()?;
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut temp = temp_beside(out)?;
     file.seek(SeekFrom::Start(0))?;
     io::copy(&mut file, temp.as_file_mut())?;
     container::append_signature(temp.as_file_mut(), &layout, &canonical)?;

@@ -1,13 +1,13 @@
 //! Packing the payload: the drop (a folder or an artifact zip), the plan and the customer
 //! profile as one compressed tar stream, deterministic for the same inputs and build time.
 //!
-//! The stream is two compressed frames: first the customer's own entry (`customer.json`), then
-//! the part shared by every customer (`plan.json`, `drop/...`, the end-of-archive marker). Both
-//! codecs decode concatenated frames as one stream, so a batch build compresses the shared part
-//! once and gives each installer its own small first frame.
+//! The stream is two compressed frames: first the part shared by every customer (`plan.json`,
+//! `drop/...`), then the customer's own entry (`customer.json`) and the end-of-archive marker.
+//! Every codec decodes concatenated frames as one stream. Shared part first means everything up
+//! to the customer's frame is the same in every installer of a batch: it is compressed and hashed
+//! once, and each installer adds a copy of it plus a few kilobytes of its own.
 
 use anyhow::{Context, Result, bail};
-use blake2::{Blake2b256, Digest};
 use dropship_runtime::container::Codec;
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -135,19 +135,14 @@ impl<W: Write> Write for Counting<W> {
     }
 }
 
-/// `blake2b-256:HEX`, the digest notation used in manifests.
-pub fn digest_text(hasher: Blake2b256) -> String {
-    let hex: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("blake2b-256:{hex}")
+/// `blake3:HEX`, the digest notation used in manifests (what `b3sum` prints).
+pub fn digest_text(hasher: &blake3::Hasher) -> String {
+    format!("blake3:{}", hasher.finalize().to_hex())
 }
 
-/// `blake2b-256:HEX` of some bytes.
+/// `blake3:HEX` of some bytes.
 pub fn digest_of(bytes: &[u8]) -> String {
-    digest_text(Blake2b256::new_with_prefix(bytes))
+    digest_text(blake3::Hasher::new().update(bytes))
 }
 
 /// Settings shared by every entry.
@@ -170,15 +165,17 @@ impl PackOptions {
     }
 }
 
-/// Write the first frame: the customer's profile as one tar entry, without an end marker.
-pub fn write_customer_frame<W: Write>(
-    out: W,
+/// The size of tar's end-of-archive marker (two zero blocks).
+const END_MARKER: usize = 1024;
+
+/// Write the last frame: the customer's profile as one tar entry (when there is one), then the
+/// end-of-archive marker. It is small, so the caller gets it whole, to write and hash.
+pub fn customer_frame(
     customer: Option<&[u8]>,
     options: &PackOptions,
-) -> Result<PartInfo> {
-    let mut counted = Counting::new(out);
-    let mut encoder = options.codec.encoder(&mut counted, 1)?;
-    let mut info = PartInfo::default();
+) -> Result<(Vec<u8>, PartInfo)> {
+    let mut tar = Vec::new();
+    let mut files = 0;
     if let Some(bytes) = customer {
         let header = file_header(
             CUSTOMER_ENTRY,
@@ -186,16 +183,22 @@ pub fn write_customer_frame<W: Write>(
             0o644,
             options.generated_mtime(),
         )?;
-        encoder.write_all(header.as_bytes())?;
-        encoder.write_all(bytes)?;
-        let padding = (512 - bytes.len() % 512) % 512;
-        encoder.write_all(&vec![0u8; padding])?;
-        info.unpacked_bytes = 512 + bytes.len() as u64 + padding as u64;
-        info.files = 1;
+        tar.extend_from_slice(header.as_bytes());
+        tar.extend_from_slice(bytes);
+        tar.resize(tar.len().next_multiple_of(512), 0);
+        files = 1;
     }
+    tar.resize(tar.len() + END_MARKER, 0);
+    let mut frame = Vec::new();
+    let mut encoder = options.codec.encoder(&mut frame, 1)?;
+    encoder.write_all(&tar)?;
     encoder.finish()?;
-    info.bytes = counted.count;
-    Ok(info)
+    let info = PartInfo {
+        bytes: frame.len() as u64,
+        unpacked_bytes: tar.len() as u64,
+        files,
+    };
+    Ok((frame, info))
 }
 
 fn file_header(name: &str, size: u64, mode: u32, mtime: u64) -> Result<tar::Header> {
@@ -211,7 +214,8 @@ fn file_header(name: &str, size: u64, mode: u32, mtime: u64) -> Result<tar::Head
     Ok(header)
 }
 
-/// Write the shared frame: plan, then the drop under `drop/`, then the end-of-archive marker.
+/// Write the shared frame: plan, then the drop under `drop/`, without the end-of-archive marker
+/// (the customer's frame, which follows, ends the archive).
 pub fn write_shared_frame<W: Write>(
     out: W,
     plan: &[u8],
@@ -222,7 +226,10 @@ pub fn write_shared_frame<W: Write>(
     let encoder = options.codec.encoder(&mut counted, options.threads)?;
     let mut unpacked = Counting::new(encoder);
     let files = {
-        let mut builder = tar::Builder::new(&mut unpacked);
+        let mut builder = tar::Builder::new(Unended {
+            inner: &mut unpacked,
+            ended: false,
+        });
         builder.mode(tar::HeaderMode::Deterministic);
         let mtime = options.generated_mtime();
         let mut header = file_header(PLAN_ENTRY, plan.len() as u64, 0o644, mtime)?;
@@ -231,7 +238,8 @@ pub fn write_shared_frame<W: Write>(
             DropSource::Folder(root) => append_folder(&mut builder, root, options)?,
             DropSource::Zip(path) => append_zip(&mut builder, path, options)?,
         };
-        builder.finish()?;
+        builder.get_mut().ended = true;
+        builder.into_inner()?;
         files + 1
     };
     let unpacked_bytes = unpacked.count;
@@ -241,6 +249,26 @@ pub fn write_shared_frame<W: Write>(
         unpacked_bytes,
         files,
     })
+}
+
+/// Passes writes through until `ended`, then swallows them: `tar::Builder` always writes the
+/// end-of-archive marker when it is finished or dropped, and the shared frame must not have one.
+struct Unended<W> {
+    inner: W,
+    ended: bool,
+}
+
+impl<W: Write> Write for Unended<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.ended {
+            Ok(buf.len())
+        } else {
+            self.inner.write(buf)
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Append a drop folder, in sorted order; links and special files are refused.
@@ -384,4 +412,73 @@ fn append_zip<W: Write>(
         files += 1;
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(codec: Codec) -> PackOptions {
+        PackOptions {
+            codec,
+            threads: 2,
+            mtime: Some(1_700_000_000),
+        }
+    }
+
+    fn names(tar_bytes: &[u8]) -> Vec<String> {
+        tar::Archive::new(tar_bytes)
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect()
+    }
+
+    fn decode(codec: Codec, bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        codec.decoder(bytes).unwrap().read_to_end(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn shared_then_customer_frame_decode_as_one_archive_with_one_end_marker() {
+        let drop = tempfile::tempdir().unwrap();
+        std::fs::create_dir(drop.path().join("Packages")).unwrap();
+        std::fs::write(drop.path().join("Packages/app.nupkg"), vec![3u8; 700]).unwrap();
+        for codec in [Codec::Zstd, Codec::Gzip, Codec::None] {
+            let options = options(codec);
+            let mut payload = Vec::new();
+            let source = DropSource::Folder(drop.path().to_path_buf());
+            let shared = write_shared_frame(&mut payload, b"{}", &source, &options).unwrap();
+            let shared_tar = decode(codec, &payload);
+            assert_eq!(shared_tar.len() as u64, shared.unpacked_bytes);
+            assert!(
+                shared_tar[shared_tar.len() - 512..].iter().any(|b| *b != 0),
+                "{codec:?}: the shared frame must not end the archive"
+            );
+            let (frame, last) = customer_frame(Some(br#"{"name":"A"}"#), &options).unwrap();
+            payload.extend_from_slice(&frame);
+            let whole = decode(codec, &payload);
+            assert_eq!(whole.len() as u64, shared.plus(last).unpacked_bytes);
+            assert!(whole.ends_with(&[0u8; END_MARKER]));
+            assert_eq!(
+                names(&whole),
+                [
+                    "plan.json",
+                    "drop/Packages",
+                    "drop/Packages/app.nupkg",
+                    "customer.json"
+                ],
+                "{codec:?}"
+            );
+            assert_eq!((shared.files, last.files), (2, 1));
+        }
+    }
+
+    #[test]
+    fn without_a_profile_the_last_frame_only_ends_the_archive() {
+        let (frame, info) = customer_frame(None, &options(Codec::None)).unwrap();
+        assert_eq!(frame, vec![0u8; END_MARKER]);
+        assert_eq!((info.files, info.unpacked_bytes), (0, END_MARKER as u64));
+    }
 }

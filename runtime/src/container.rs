@@ -222,7 +222,7 @@ pub struct Manifest {
     pub bundler_version: String,
     pub runtime: RuntimeInfo,
     pub payload: PayloadInfo,
-    /// `blake2b-256:HEX` of `plan.json` as packed.
+    /// `blake3:HEX` of `plan.json` as packed.
     pub plan_digest: String,
     /// Top-level entries of the payload (`plan.json`, `customer.json`, `drop/`).
     pub contents: Vec<String>,
@@ -246,7 +246,7 @@ pub struct PayloadInfo {
     pub unpacked_bytes: u64,
     /// Number of regular files in the tar stream.
     pub files: u64,
-    /// `blake2b-256:HEX` of the compressed payload bytes.
+    /// `blake3:HEX` of the compressed payload bytes (what `b3sum` prints for them).
     pub digest: String,
 }
 
@@ -522,7 +522,7 @@ pub(crate) mod tests {
         let comment = sample_manifest().trusted_comment();
         assert_eq!(
             comment,
-            "dropship installer; product: Fabrikam Platform; version: 4.12.0; customer: contoso; payload: blake2b-256:00"
+            "dropship installer; product: Fabrikam Platform; version: 4.12.0; customer: contoso; payload: blake3:00"
         );
     }
 
@@ -543,9 +543,9 @@ pub(crate) mod tests {
                 bytes: 500,
                 unpacked_bytes: 2048,
                 files: 3,
-                digest: "blake2b-256:00".into(),
+                digest: "blake3:00".into(),
             },
-            plan_digest: "blake2b-256:11".into(),
+            plan_digest: "blake3:11".into(),
             contents: vec!["plan.json".into(), "drop/".into()],
             signer: SignerInfo {
                 key_id: "0123456789ABCDEF".into(),

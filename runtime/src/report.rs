@@ -295,7 +295,7 @@ mod tests {
             vendor: Some("Fabrikam Ltd".into()),
             customer: Some("Contoso".into()),
             installer_digest: "sha256:00".into(),
-            payload_digest: "blake2b-256:11".into(),
+            payload_digest: "blake3:11".into(),
             signer_key_id: "0123456789ABCDEF".into(),
             roles: vec!["web".into()],
             answers: [("Port".to_string(), Value::String("8443".into()))]

@@ -87,6 +87,34 @@ fn printed_minisign_command_verifies_with_the_stock_tool() {
 }
 
 #[test]
+fn manifest_digests_match_the_stock_b3sum_tool() {
+    // The payload digest in the signed trusted comment identifies the payload; anyone can
+    // recompute it from the file with `b3sum`, as the plan digest from the packed plan.
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let installer = ws.build("installer");
+    let manifest = container::InstallerFile::open(&installer).unwrap().manifest;
+    let payload = run(Command::new("bash").arg("-c").arg(format!(
+        "tail -c +{} {} | head -c {} | b3sum --no-names",
+        manifest.runtime.bytes + 1,
+        installer.display(),
+        manifest.payload.bytes
+    )))
+    .success()
+    .stdout;
+    assert_eq!(
+        manifest.payload.digest,
+        format!("blake3:{}", payload.trim())
+    );
+    let plan = run(Command::new("b3sum")
+        .arg("--no-names")
+        .arg(ws.path("plan.json")))
+    .success()
+    .stdout;
+    assert_eq!(manifest.plan_digest, format!("blake3:{}", plan.trim()));
+}
+
+#[test]
 fn keys_from_stock_minisign_sign_installers_and_ours_sign_with_minisign() {
     let ws = Workspace::new();
     ws.sample_inputs();
@@ -498,9 +526,9 @@ fn hostile_installer(
             bytes: tar_bytes.len() as u64,
             unpacked_bytes: declared_unpacked,
             files: 1,
-            digest: "blake2b-256:00".into(),
+            digest: "blake3:00".into(),
         },
-        plan_digest: "blake2b-256:00".into(),
+        plan_digest: "blake3:00".into(),
         contents: vec![],
         signer: container::SignerInfo {
             key_id: public.key_id.clone(),
@@ -620,8 +648,9 @@ fn payload_larger_than_declared_is_refused() {
 
 #[test]
 fn batch_build_writes_one_verified_installer_per_customer() {
-    // The shared frame is compressed once and the installers are written by parallel workers:
-    // each must carry its own customer and the same drop, and verify on its own.
+    // The runtime and shared frame are written and hashed once, the other installers start as
+    // copies of those bytes: each must carry its own customer and the same drop, and verify on
+    // its own (its signature continues the shared hash state over its own frame).
     let ws = Workspace::new();
     ws.sample_inputs();
     let names = ["Contoso", "Northwind", "Tailspin"];
