@@ -4,7 +4,6 @@
 use crate::keys::{self, SigningKey};
 use crate::pack::{self, DropSource, PackOptions, PartInfo};
 use anyhow::{Context, Result, anyhow, bail};
-use blake2::{Blake2b512, Digest};
 use dropship_runtime::container::{
     self, Codec, FORMAT_VERSION, Manifest, PayloadInfo, PrefixLayout, RuntimeInfo, SignerInfo,
 };
@@ -233,7 +232,7 @@ struct Base {
     runtime_len: u64,
     shared: PartInfo,
     /// minisign's prehash (BLAKE2b-512) of the bytes so far, when signing now.
-    prehash: Option<Blake2b512>,
+    prehash: Option<blake2b_simd::State>,
     /// The payload digest (BLAKE3) of the shared frame.
     payload: blake3::Hasher,
 }
@@ -248,7 +247,11 @@ fn write_base(inputs: &BuildInputs, signing: &Signing, file: &mut File) -> Resul
     let (payload_tx, payload_rx) = sync_channel::<Vec<u8>>(HASH_QUEUE);
     std::thread::scope(|scope| {
         let prehashing = signing_now.then(|| {
-            scope.spawn(move || hash_chunks(prehash_rx, Blake2b512::new(), |h, c| h.update(c)))
+            scope.spawn(move || {
+                hash_chunks(prehash_rx, blake2b_simd::State::new(), |h, c| {
+                    h.update(c);
+                })
+            })
         });
         let payload_hashing = scope.spawn(move || {
             hash_chunks(payload_rx, blake3::Hasher::new(), |h, c| {
@@ -334,7 +337,8 @@ fn finish_installer(
         let mut prehash = prehash.clone();
         prehash.update(&frame);
         prehash.update(&region);
-        let signature = key.sign_prehashed(&prehash.finalize(), &manifest.trusted_comment())?;
+        let prehash = prehash.finalize();
+        let signature = key.sign_prehashed(prehash.as_bytes(), &manifest.trusted_comment())?;
         container::append_signature(file, &layout, &signature)?;
     }
     set_executable(temp.path(), matches!(signing, Signing::Key(_)))?;

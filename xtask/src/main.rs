@@ -16,7 +16,8 @@
 //!
 //! Wall time is measured here around the process; peak RSS is `/usr/bin/time -f %M` (for a
 //! pipeline: its largest process). The page cache is warm for everyone (the drop was just
-//! written). Missing tools are installed with apt-get. This is a measurement, not a test: nothing
+//! written); before every timed run the previous run's output is removed and `sync` flushes
+//! dirty pages, so no run pays for another's write-back. Missing tools are installed with apt-get. This is a measurement, not a test: nothing
 //! here fails on a slow machine; the PASS/FAIL column is for the reader.
 
 use std::fmt::Write as _;
@@ -107,6 +108,9 @@ impl Bench {
         let mut rss = Vec::new();
         for run in 0..self.runs {
             before();
+            // Every run starts with no dirty pages left by the one before (or by generating the
+            // drop): the write-back of earlier output otherwise lands in whichever run follows.
+            let _ = Command::new("sync").status();
             let (s, r) = self.once(script, stdin)?;
             eprintln!("  {label:<40} run {}: {:>8.3} s {:>8} KiB", run + 1, s, r);
             secs.push(s);
@@ -482,7 +486,7 @@ fn run(options: &Options, b: &Bench, dropship: &Path, sample: &Path) -> Result<(
             &format!("dropship build ({codec})"),
             &build_cmd(codec, &installer, &customers[..1]),
             None,
-            &nothing,
+            &|| remove(&installer),
         )?;
         let info = b.measure(
             &format!("info ({codec})"),
@@ -589,7 +593,7 @@ fn run(options: &Options, b: &Bench, dropship: &Path, sample: &Path) -> Result<(
         "tar cf",
         &mk(format!("tar cf {} -C {} drop", q(&tar), q(&src))),
         None,
-        &nothing,
+        &|| remove(&tar),
     )?;
     let tar_verify = b.measure(
         "tar tf",
@@ -607,7 +611,7 @@ fn run(options: &Options, b: &Bench, dropship: &Path, sample: &Path) -> Result<(
         "tar czf",
         &format!("tar czf {} -C {} drop", q(&tgz), q(&src)),
         None,
-        &nothing,
+        &|| remove(&tgz),
     )?;
     let gz_verify = b.measure("gzip -t", &format!("gzip -t {}", q(&tgz)), None, &nothing)?;
     let gz_extract = b.measure(
@@ -624,7 +628,7 @@ fn run(options: &Options, b: &Bench, dropship: &Path, sample: &Path) -> Result<(
             q(&tzst)
         ),
         None,
-        &nothing,
+        &|| remove(&tzst),
     )?;
     let zst_verify = b.measure(
         "zstd -t",
@@ -650,7 +654,7 @@ fn run(options: &Options, b: &Bench, dropship: &Path, sample: &Path) -> Result<(
             q(&run_file)
         ),
         None,
-        &nothing,
+        &|| remove(&run_file),
     )?;
     let mk_info = b.measure(
         "makeself --info",
@@ -876,6 +880,11 @@ fn run(options: &Options, b: &Bench, dropship: &Path, sample: &Path) -> Result<(
     }
     println!("{t}");
     Ok(())
+}
+
+/// Remove an earlier run's output, so no run pays for freeing the previous one's pages.
+fn remove(path: &Path) {
+    let _ = fs::remove_file(path);
 }
 
 fn ratio_bar(name: &str, ours: f64, theirs: f64, max: f64) -> (String, String, String, bool) {
