@@ -16,8 +16,9 @@
 //!
 //! Wall time is measured here around the process; peak RSS is `/usr/bin/time -f %M` (for a
 //! pipeline: its largest process). The page cache is warm for everyone (the drop was just
-//! written); before every timed run the previous run's output is removed and `sync` flushes
-//! dirty pages, so no run pays for another's write-back. Missing tools are installed with apt-get. This is a measurement, not a test: nothing
+//! written); every measurement starts with an untimed warm-up run, and before every run the
+//! previous run's output is removed and `sync` flushes dirty pages, so no run pays for
+//! another's write-back. Missing tools are installed with apt-get. This is a measurement, not a test: nothing
 //! here fails on a slow machine; the PASS/FAIL column is for the reader.
 
 use std::fmt::Write as _;
@@ -106,13 +107,20 @@ impl Bench {
     ) -> Result<Stat> {
         let mut secs = Vec::new();
         let mut rss = Vec::new();
-        for run in 0..self.runs {
+        // One untimed warm-up run first: on this VM the first write of fresh page-cache memory
+        // in a while costs up to 1 s per GiB more (the host backs the pages on first touch),
+        // which otherwise lands in whichever tool happens to run first.
+        for run in 0..=self.runs {
             before();
             // Every run starts with no dirty pages left by the one before (or by generating the
             // drop): the write-back of earlier output otherwise lands in whichever run follows.
             let _ = Command::new("sync").status();
+            if run == 0 {
+                self.once(script, stdin)?;
+                continue;
+            }
             let (s, r) = self.once(script, stdin)?;
-            eprintln!("  {label:<40} run {}: {:>8.3} s {:>8} KiB", run + 1, s, r);
+            eprintln!("  {label:<40} run {run}: {s:>8.3} s {r:>8} KiB");
             secs.push(s);
             rss.push(r as f64);
         }
