@@ -88,8 +88,6 @@ pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<
         finish_installer(inputs, customer, &base, signing, temp, out)?;
         return Ok(vec![out.to_path_buf()]);
     }
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("creating output directory `{}`", out.display()))?;
     let paths: Vec<PathBuf> = inputs
         .customers
         .iter()
@@ -101,6 +99,9 @@ pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<
             ))
         })
         .collect();
+    refuse_shared_file_names(&inputs.customers, &paths)?;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating output directory `{}`", out.display()))?;
     let mut first = temp_beside(&paths[0])?;
     let base = write_base(inputs, signing, first.as_file_mut())?;
     copy_base_for_others(inputs, &base, first.path(), &paths, signing)?;
@@ -113,6 +114,22 @@ pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<
         &paths[0],
     )?;
     Ok(paths)
+}
+
+/// Two profiles whose names differ only in case or punctuation would be written to one file, the
+/// second silently replacing the first.
+fn refuse_shared_file_names(customers: &[Customer], paths: &[PathBuf]) -> Result<()> {
+    let mut seen = std::collections::HashMap::new();
+    for (customer, path) in customers.iter().zip(paths) {
+        let name = customer.name.as_deref().unwrap_or("(unnamed)");
+        if let Some(earlier) = seen.insert(path, name) {
+            bail!(
+                "customers `{earlier}` and `{name}` would both be written to `{}`; give their profiles distinct `name`s",
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Installers 2..N of a batch: each a copy of the first one's runtime and shared frame (an

@@ -647,6 +647,26 @@ fn payload_larger_than_declared_is_refused() {
 }
 
 #[test]
+fn batch_build_refuses_two_customers_that_would_share_a_file() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let out = ws.path("batch");
+    ws.write("other.json", r#"{"name":"CONTOSO"}"#);
+    let result = run(ws
+        .build_command(&out)
+        .arg("--customer")
+        .arg(ws.path("other.json")))
+    .code(2);
+    assert!(
+        result
+            .stderr
+            .contains("customers `Contoso` and `CONTOSO` would both be written to"),
+        "{result:#?}"
+    );
+    assert!(!out.exists(), "nothing is written");
+}
+
+#[test]
 fn batch_build_writes_one_verified_installer_per_customer() {
     // The runtime and shared frame are written and hashed once, the other installers start as
     // copies of those bytes: each must carry its own customer and the same drop, and verify on
