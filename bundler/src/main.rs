@@ -341,10 +341,12 @@ fn plan_check(plan: &Path, drop: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-/// The plan format's JSON Schema, generated from the runtime's plan types.
-fn plan_schema() -> String {
-    let schema = schemars::schema_for!(dropship_runtime::plan::PlanDocument);
-    serde_json::to_string_pretty(&schema).unwrap_or_default()
+/// The plan format's JSON Schema, as published in `schema/` (generated from the runtime's plan
+/// types; a runtime test keeps it current). Embedded rather than generated here, so the bundler
+/// does not turn on the runtime's `schema` feature, which a workspace build would then also
+/// compile into the runtime stub shipped to customers.
+fn plan_schema() -> &'static str {
+    include_str!("../../schema/plan.schema.json").trim_end()
 }
 
 fn verify(installer: &Path, key: &Path) -> Result<()> {
@@ -404,18 +406,4 @@ fn inspect(installer: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    /// The schema shipped for editors is the one the code generates.
-    #[test]
-    fn shipped_plan_schema_is_current() {
-        let shipped = include_str!("../../schema/plan.schema.json");
-        assert_eq!(
-            shipped.trim_end(),
-            super::plan_schema(),
-            "schema/plan.schema.json is stale: run `cargo run --bin dropship -- plan schema > schema/plan.schema.json`"
-        );
-    }
 }

@@ -173,3 +173,21 @@ fn drop_references_must_exist_and_secrets_have_no_drop_value() {
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].contains("vendor-blind"), "{problems:?}");
 }
+
+/// The schema published for editors (`schema/plan.schema.json`, which `dropship plan schema`
+/// prints) is the one the plan types generate. `DROPSHIP_BLESS=1` rewrites it.
+#[cfg(feature = "schema")]
+#[test]
+fn published_plan_schema_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/plan.schema.json");
+    let generated = serde_json::to_string_pretty(&schemars::schema_for!(PlanDocument)).unwrap();
+    if std::env::var_os("DROPSHIP_BLESS").is_some() {
+        std::fs::write(&path, format!("{generated}\n")).unwrap();
+    }
+    let published = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        published.trim_end(),
+        generated,
+        "schema/plan.schema.json is stale: run `DROPSHIP_BLESS=1 cargo test -p dropship-runtime --features schema published_plan_schema`"
+    );
+}
