@@ -455,27 +455,74 @@ fn presign_then_stock_minisign_then_seal_makes_a_valid_installer() {
         .arg(&sealed))
     .code(2);
     assert!(!sealed.exists());
-    run(Command::new("minisign")
-        .arg("-S")
-        .arg("-s")
-        .arg(ws.secret_key())
-        .arg("-m")
-        .arg(&presign)
-        .args(["-t", comment]))
-    .success();
-    run(dropship()
-        .arg("seal")
-        .arg(&presign)
-        .arg("--signature")
-        .arg(&signature)
-        .arg("-o")
-        .arg(&sealed))
-    .success();
+    stock_sign_and_seal(&ws, &presign, comment, &sealed);
     ws.installer(&sealed, &["verify"]).success();
     let out = ws.path("out");
     ws.installer(&sealed, &["extract", "--to", out.to_str().unwrap()])
         .success();
     assert_eq!(tree(&out.join("drop")), tree(&ws.path("drop")));
+}
+
+/// Sign a `.presign` file with stock `minisign -S` and the given trusted comment, then seal it.
+fn stock_sign_and_seal(ws: &Workspace, presign: &Path, comment: &str, sealed: &Path) {
+    run(Command::new("minisign")
+        .arg("-S")
+        .arg("-s")
+        .arg(ws.secret_key())
+        .arg("-m")
+        .arg(presign)
+        .args(["-t", comment]))
+    .success();
+    let signature = format!("{}.minisig", presign.display());
+    run(dropship()
+        .arg("seal")
+        .arg(presign)
+        .arg("--signature")
+        .arg(signature)
+        .arg("-o")
+        .arg(sealed))
+    .success();
+}
+
+#[test]
+fn batch_presign_files_seal_into_installers_for_each_customer() {
+    // Without a key the batch has no prehash to carry over: each `.presign` file is the shared
+    // bytes plus its customer's frame and manifest, signed elsewhere by stock minisign.
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    ws.write("northwind.json", r#"{"name":"Northwind"}"#);
+    let out = ws.path("presigned");
+    let built = run(build_command(
+        &ws.path("drop"),
+        &ws.path("plan.json"),
+        &ws.public_key(),
+        &out,
+    )
+    .arg("--presign")
+    .arg("--customer")
+    .arg(ws.path("customer.json"))
+    .arg("--customer")
+    .arg(ws.path("northwind.json")))
+    .success();
+    for name in ["Contoso", "Northwind"] {
+        let file = format!("fabrikam-platform-4.12.0-{}", name.to_lowercase());
+        let presign = out.join(format!("{file}.presign"));
+        let comment = built
+            .stdout
+            .lines()
+            .find(|l| l.contains(&format!("-m {}", presign.display())))
+            .and_then(|l| l.split("-t '").nth(1))
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap_or_else(|| panic!("no signing command for {name}: {}", built.stdout));
+        let sealed = ws.path(&file);
+        stock_sign_and_seal(&ws, &presign, comment, &sealed);
+        let target = ws.path(&format!("out-{name}"));
+        ws.installer(&sealed, &["extract", "--to", target.to_str().unwrap()])
+            .success();
+        let customer = std::fs::read_to_string(target.join("customer.json")).unwrap();
+        assert!(customer.contains(name), "{name}: {customer}");
+        assert_eq!(tree(&target.join("drop")), tree(&ws.path("drop")), "{name}");
+    }
 }
 
 #[test]
