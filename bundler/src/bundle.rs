@@ -181,7 +181,10 @@ fn copy_base(source: &Path, len: u64, out: &Path) -> Result<tempfile::NamedTempF
     let copied = io::copy(&mut from, temp.as_file_mut())
         .with_context(|| format!("writing beside `{}`", out.display()))?;
     if copied != len {
-        bail!("{}: the file was cut while it was being copied", reading());
+        bail!(
+            "{}: it was cut while being copied (is another build writing to `-o`?); build again",
+            reading()
+        );
     }
     Ok(temp)
 }

@@ -88,8 +88,8 @@ fn folder_size(dir: &Path) -> Result<u64> {
     Ok(total)
 }
 
-/// Sizes and digest of a written payload part.
-#[derive(Debug, Clone, Copy, Default)]
+/// Sizes of a written payload part.
+#[derive(Debug, Clone, Copy)]
 pub struct PartInfo {
     /// Compressed bytes written.
     pub bytes: u64,
@@ -110,16 +110,16 @@ impl PartInfo {
 }
 
 /// Counts bytes passing through a writer.
-pub struct Counting<W> {
+struct Counting<W> {
     inner: W,
-    pub count: u64,
+    count: u64,
 }
 
 impl<W: Write> Counting<W> {
-    pub fn new(inner: W) -> Self {
+    fn new(inner: W) -> Self {
         Counting { inner, count: 0 }
     }
-    pub fn into_inner(self) -> W {
+    fn into_inner(self) -> W {
         self.inner
     }
 }
