@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use dropship_runtime::container::{Codec, InstallerFile};
 use dropship_runtime::exit::ExitStatus;
-use dropship_runtime::{env, trust, ui};
+use dropship_runtime::{env, trust, units};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -284,7 +284,7 @@ fn build(args: &BuildArgs) -> Result<()> {
     let written = bundle::build(&inputs, &signing, &args.out)?;
     for path in &written {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        println!("wrote {} ({})", path.display(), ui::human_bytes(size));
+        println!("wrote {} ({})", path.display(), units::human_bytes(size));
         if args.presign {
             println!("{}", bundle::presign_instructions(path)?);
         }
@@ -375,12 +375,12 @@ fn inspect(installer: &Path) -> Result<()> {
     let prefix = file.trailer.prefix();
     println!(
         "sizes: runtime {}, payload {} ({} unpacked), manifest {} B, signature {} B, file {}",
-        ui::human_bytes(prefix.runtime_len),
-        ui::human_bytes(prefix.payload_len),
-        ui::human_bytes(file.manifest.payload.unpacked_bytes),
+        units::human_bytes(prefix.runtime_len),
+        units::human_bytes(prefix.payload_len),
+        units::human_bytes(file.manifest.payload.unpacked_bytes),
         prefix.manifest_len,
         file.trailer.signature_len,
-        ui::human_bytes(file.trailer.file_len)
+        units::human_bytes(file.trailer.file_len)
     );
     if let Some(plan) =
         dropship_runtime::extract::read_member_unverified(&file, pack::PLAN_ENTRY, 16 << 20)?

@@ -49,5 +49,7 @@ pub mod template;
 pub mod trust;
 /// Talking to the operator: prompts, progress, plain event lines.
 pub mod ui;
+/// Quantities written for people (sizes).
+pub mod units;
 /// The variables a step sees, with Octopus's precedence, and which of them are sensitive.
 pub mod variables;

@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use dropship_runtime::container::InstallerFile;
 use dropship_runtime::exit::ExitStatus;
 use dropship_runtime::trust::{self, TrustOptions};
-use dropship_runtime::{commands, installer, ui};
+use dropship_runtime::{commands, installer, ui, units};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -204,10 +204,10 @@ fn info_text(file: &InstallerFile) -> String {
         m.built_at,
         m.bundler_version,
         m.signer.key_id,
-        ui::human_bytes(m.payload.bytes),
+        units::human_bytes(m.payload.bytes),
         m.payload.codec.name(),
         m.payload.files,
-        ui::human_bytes(m.payload.unpacked_bytes),
+        units::human_bytes(m.payload.unpacked_bytes),
     )
 }
 
@@ -242,7 +242,7 @@ fn extract(file: &InstallerFile, args: &TrustArgs, to: &std::path::Path) -> Resu
         "OK: verified (key {}) and extracted {} files ({}) into {}",
         signer.key.key_id,
         unpacked.files,
-        ui::human_bytes(unpacked.bytes),
+        units::human_bytes(unpacked.bytes),
         to.display()
     );
     Ok(())

@@ -10,6 +10,7 @@ use crate::script::OutputLine;
 use crate::secret::{REDACTED, Scrubber, Secret};
 use crate::session::Session;
 use crate::trust::PublicKey;
+use crate::units::human_bytes;
 use std::fs::File;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -86,22 +87,6 @@ impl ByteProgress {
                 self.started.elapsed()
             );
         }
-    }
-}
-
-/// `1.5 MiB`-style sizes for people.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }
 
@@ -425,17 +410,5 @@ impl Events for Console {
             false,
         );
         done
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn human_bytes_picks_a_unit() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(500 * 1024 * 1024), "500.0 MiB");
     }
 }
