@@ -5,8 +5,6 @@
 
 /// The operator's answers: answers files, secrets from safe channels, validation, saving.
 pub mod answers;
-/// What each installer command does: install, plan (dry run), resume, rollback, report.
-pub mod commands;
 /// Configuration-file replacers: substitution in files, structured variables, .NET config.
 pub mod config;
 /// The installer file: trailer, manifest, payload codec, reading and writing the parts.
@@ -19,8 +17,6 @@ pub mod env;
 pub mod exit;
 /// Safe extraction of the payload's tar stream into a private staging directory.
 pub mod extract;
-/// What the installer binary does: open itself, establish trust, verify, unpack, commit.
-pub mod installer;
 /// The install journal: append-only, fsync'd records of steps and changes, replayed on resume.
 pub mod journal;
 /// Octopus formats the runtime reads: variables files, encrypted sensitive variables.
@@ -29,8 +25,6 @@ pub mod octopus;
 pub mod package;
 /// The step plan: format, parsing with every problem and its JSON path, validation.
 pub mod plan;
-/// The dry run: what each step would do, substitutions rendered with secrets redacted.
-pub mod plan_preview;
 /// The install report: JSON, text for the change ticket, self-contained HTML.
 pub mod report;
 /// Rollback: each change to the target journaled before it is made, undone in reverse on failure.
@@ -39,16 +33,12 @@ pub mod rollback;
 pub mod script;
 /// Secret values (never printed) and scrubbing them out of all output.
 pub mod secret;
-/// A verified, unpacked installer with its plan: what every install command starts from.
-pub mod session;
 /// Step executors: preflight checks, waiting for a URL to become healthy.
 pub mod steps;
 /// Octostache-compatible template engine (`#{...}`).
 pub mod template;
 /// Signatures and trust: pinned keys, key ids, minisign verification of the signed prefix.
 pub mod trust;
-/// Talking to the operator: prompts, progress, plain event lines.
-pub mod ui;
 /// Quantities written for people (sizes).
 pub mod units;
 /// The variables a step sees, with Octopus's precedence, and which of them are sensitive.

@@ -2,17 +2,18 @@
 //! run), `resume`, `rollback` and `report`. The binary parses arguments and calls these; each
 //! returns the process's exit status and has already told the operator why.
 
-use crate::answers::{self, AnswerSources, Answers};
-use crate::engine::{Engine, RunOptions, RunResult};
-use crate::exit::ExitStatus;
-use crate::journal::{Begin, Journal, JournalState, Record, Timestamp};
-use crate::report::{Report, ReportOutcome};
-use crate::secret::Scrubber;
 use crate::session::Session;
-use crate::trust::TrustOptions;
 use crate::ui::{self, Console};
-use crate::variables::{BaseVariables, Output};
-use crate::{installer, plan_preview, rollback};
+use crate::{installer, preview};
+use dropship_runtime::answers::{self, AnswerSources, Answers};
+use dropship_runtime::engine::{Engine, RunOptions, RunResult};
+use dropship_runtime::exit::ExitStatus;
+use dropship_runtime::journal::{Begin, Journal, JournalState, Record, Timestamp};
+use dropship_runtime::report::{Report, ReportOutcome};
+use dropship_runtime::rollback;
+use dropship_runtime::secret::Scrubber;
+use dropship_runtime::trust::TrustOptions;
+use dropship_runtime::variables::{BaseVariables, Output};
 use std::path::{Path, PathBuf};
 
 /// Inputs shared by `install`, `plan` and `resume`.
@@ -46,7 +47,11 @@ fn open_session(inputs: &InstallInputs, interactive: bool) -> Result<Session, Ex
     let file = installer::open_self().map_err(|e| fail(&e, ExitStatus::Integrity))?;
     let signer = installer::establish_trust(&file, &inputs.trust, interactive)
         .map_err(|e| fail(&e, e.exit_status()))?;
-    Session::open(file, signer).map_err(|e| fail(&e, e.exit_status()))
+    let progress = ui::byte_progress("verifying and unpacking", file.manifest.payload.bytes);
+    let session =
+        Session::open(file, signer, &|n| progress.set(n)).map_err(|e| fail(&e, e.exit_status()))?;
+    progress.finish();
+    Ok(session)
 }
 
 /// Where the journal, answers, log and reports go: `--state-dir`, else a documented system
@@ -297,7 +302,7 @@ impl RunContext<'_> {
             roles: self.roles.clone(),
             answers: self.answers.without_secrets(),
             started_at: started.0.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            finished_at: crate::engine::now_text(),
+            finished_at: dropship_runtime::engine::now_text(),
             duration_s: elapsed.as_secs_f64(),
             steps: result.steps.clone(),
             rollback: result.rollback.clone(),
@@ -485,6 +490,6 @@ pub fn dry_run(inputs: InstallInputs) -> ExitStatus {
         let (session, _) = prepare(inputs, guided)?;
         let roles = choose_roles(&session, inputs, guided)?;
         let answers = collect_answers(&session, inputs, &roles, guided)?;
-        Ok(plan_preview::preview(&session, &roles, &answers))
+        Ok(preview::preview(&session, &roles, &answers))
     })
 }

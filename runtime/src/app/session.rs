@@ -1,11 +1,10 @@
 //! A verified installer, its payload unpacked into a private temporary directory, its plan and
 //! customer profile parsed: what every installing command starts from.
 
-use crate::container::InstallerFile;
-use crate::extract::{self, ExtractError};
-use crate::plan::{self, CustomerProfile, Plan, PlanErrors};
-use crate::trust::TrustedSigner;
-use crate::ui;
+use dropship_runtime::container::InstallerFile;
+use dropship_runtime::extract::{self, ExtractError};
+use dropship_runtime::plan::{self, CustomerProfile, Plan, PlanErrors};
+use dropship_runtime::trust::TrustedSigner;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
@@ -23,11 +22,11 @@ pub enum SessionError {
 }
 
 impl SessionError {
-    pub fn exit_status(&self) -> crate::exit::ExitStatus {
+    pub fn exit_status(&self) -> dropship_runtime::exit::ExitStatus {
         match self {
             SessionError::Extract(e) => e.exit_status(),
-            SessionError::Temp(_) => crate::exit::ExitStatus::Failure,
-            _ => crate::exit::ExitStatus::Integrity,
+            SessionError::Temp(_) => dropship_runtime::exit::ExitStatus::Failure,
+            _ => dropship_runtime::exit::ExitStatus::Integrity,
         }
     }
 }
@@ -45,15 +44,18 @@ pub struct Session {
 }
 
 impl Session {
-    /// Verify and unpack the payload (one pass), then parse the plan and profile.
-    pub fn open(file: InstallerFile, signer: TrustedSigner) -> Result<Session, SessionError> {
+    /// Verify and unpack the payload (one pass), then parse the plan and profile. `progress` is
+    /// told how many payload bytes are done, from the unpacking thread.
+    pub fn open(
+        file: InstallerFile,
+        signer: TrustedSigner,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<Session, SessionError> {
         let payload = tempfile::Builder::new()
             .prefix("dropship-payload-")
             .tempdir()
             .map_err(SessionError::Temp)?;
-        let progress = ui::byte_progress("verifying and unpacking", file.manifest.payload.bytes);
-        extract::verify_and_unpack(&file, &signer, payload.path(), &|n| progress.set(n))?;
-        progress.finish();
+        extract::verify_and_unpack(&file, &signer, payload.path(), progress)?;
         let plan_bytes = std::fs::read(payload.path().join("plan.json"))
             .map_err(|_| SessionError::Missing("plan.json"))?;
         let plan = Plan::parse(&plan_bytes, "plan.json (in the installer)")?;

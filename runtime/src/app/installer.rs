@@ -1,10 +1,10 @@
 //! What the installer binary does, as library calls: open itself, decide which signer to trust,
 //! verify, and unpack the payload into a staging directory that is committed only once verified.
 
-use crate::container::{ContainerError, InstallerFile};
-use crate::extract::{self, ExtractError, Unpacked};
-use crate::trust::{self, TrustError, TrustOptions, TrustedSigner};
 use crate::ui;
+use dropship_runtime::container::{ContainerError, InstallerFile};
+use dropship_runtime::extract::{self, ExtractError, Unpacked};
+use dropship_runtime::trust::{self, TrustError, TrustOptions, TrustedSigner};
 use std::path::{Path, PathBuf};
 
 /// Open the running executable as an installer.

@@ -1,11 +1,17 @@
 //! The installer: the `dropship-runtime` binary with a signed payload attached. A thin front end
 //! over the runtime library; every behaviour lives in a library module.
 
+mod commands;
+mod installer;
+mod preview;
+mod session;
+mod ui;
+
 use clap::{Args, Parser, Subcommand};
 use dropship_runtime::container::InstallerFile;
 use dropship_runtime::exit::ExitStatus;
 use dropship_runtime::trust::{self, TrustOptions};
-use dropship_runtime::{commands, installer, ui, units};
+use dropship_runtime::units;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

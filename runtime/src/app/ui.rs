@@ -1,16 +1,16 @@
 //! Talking to the operator: prompts on the terminal, progress on stderr, plain lines otherwise.
 //! Data goes to stdout; progress, prompts and messages to stderr.
 
-use crate::answers::{self, Answer, Answers};
-use crate::container::Manifest;
-use crate::engine::Events;
-use crate::plan::{Parameter, ParameterType, Plan};
-use crate::report::{Report, StepOutcome};
-use crate::script::OutputLine;
-use crate::secret::{REDACTED, Scrubber, Secret};
 use crate::session::Session;
-use crate::trust::PublicKey;
-use crate::units::human_bytes;
+use dropship_runtime::answers::{self, Answer, Answers};
+use dropship_runtime::container::Manifest;
+use dropship_runtime::engine::Events;
+use dropship_runtime::plan::{Parameter, ParameterType, Plan};
+use dropship_runtime::report::{Report, StepOutcome};
+use dropship_runtime::script::OutputLine;
+use dropship_runtime::secret::{REDACTED, Scrubber, Secret};
+use dropship_runtime::trust::PublicKey;
+use dropship_runtime::units::human_bytes;
 use std::fs::File;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -327,7 +327,7 @@ impl Console {
             eprintln!("{text}");
         }
         if let Some(log) = &mut self.log {
-            let _ = writeln!(log, "{} {text}", crate::engine::now_text());
+            let _ = writeln!(log, "{} {text}", dropship_runtime::engine::now_text());
         }
     }
 

@@ -2,14 +2,14 @@
 //! run; files a step would substitute are rendered with every secret redacted and shown as a
 //! diff against what is on the target now; scripts, packages and manual steps are described.
 
-use crate::answers::Answers;
-use crate::exit::ExitStatus;
-use crate::package::{self, ExtractLimits};
-use crate::plan::StepSpec;
-use crate::secret::Scrubber;
 use crate::session::Session;
-use crate::steps::check;
-use crate::variables::{BaseVariables, StepVariables};
+use dropship_runtime::answers::Answers;
+use dropship_runtime::exit::ExitStatus;
+use dropship_runtime::package::{self, ExtractLimits};
+use dropship_runtime::plan::StepSpec;
+use dropship_runtime::secret::Scrubber;
+use dropship_runtime::steps::check;
+use dropship_runtime::variables::{BaseVariables, StepVariables};
 use std::path::{Path, PathBuf};
 
 /// Print the preview; fails (exit 1) when a check would stop the install.
@@ -98,7 +98,7 @@ fn describe(step: &StepSpec, vars: &StepVariables, drop_root: &Path, scrubber: &
 }
 
 fn preview_package(
-    step: &crate::plan::DeployPackageStep,
+    step: &dropship_runtime::plan::DeployPackageStep,
     vars: &StepVariables,
     drop_root: &Path,
     scrubber: &Scrubber,
@@ -139,13 +139,13 @@ fn diff_substitutions(
     vars: &StepVariables,
     scrubber: &Scrubber,
 ) {
-    let files = match crate::config::find_target_files(&[source], patterns) {
+    let files = match dropship_runtime::config::find_target_files(&[source], patterns) {
         Ok(found) => found.files,
         Err(e) => return println!("    {e}"),
     };
     for file in files {
         let relative = file.strip_prefix(source).unwrap_or(&file);
-        let Ok(text) = crate::config::read_text_file(&file) else {
+        let Ok(text) = dropship_runtime::config::read_text_file(&file) else {
             continue;
         };
         let rendered = scrubber.scrub(&vars.expand(&text.text));
