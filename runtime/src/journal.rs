@@ -1,30 +1,32 @@
 //! The install journal: an append-only record of what an install did, so that a crash, a kill or
 //! a power loss loses nothing and `resume` or `rollback` can pick up from the disk alone.
 //!
-//! The journal is `STATE_DIR/journal.jsonl`, one JSON [`Record`] per line. Every append is
-//! followed by `fdatasync`, and the directory is synced when the file is created, so a record is
-//! on disk before the change it describes is made (the [`rollback`] transaction
-//! relies on this). Replaying the file ([`JournalState`]) tells which steps started and finished,
-//! which changes are not yet undone, and whether the install ended. A torn last line (the power
-//! went out mid-write) is dropped with a note; any other damage is an error naming the line.
+//! The journal is the state directory's `journal.jsonl` (see `StateDir`), one JSON [`Record`]
+//! per line. Every append is followed by `fdatasync`, and the directory is synced when the file
+//! is created, so a record is on disk before the change it describes is made (the rollback
+//! transaction relies on this). Replaying the file ([`JournalState`]) tells which steps started
+//! and finished, which changes are not yet undone, and whether the install ended. A torn last
+//! line (the power went out mid-write) is dropped with a note; any other damage is an error
+//! naming the line.
 //!
-//! A `lock` file in the state directory, held with `flock(2)`, keeps two installers off one state
-//! directory; the kernel releases it when its holder dies, so a killed installer's lock is simply
-//! taken over. The file holds the holder's PID only to name it in the error.
+//! The state directory's lock keeps two installers off one journal for as long as it is open.
 //!
 //! The journal holds paths, step names, statuses and times, never a value: the `message` of a
-//! step and the `reason` of a rollback must already be scrubbed by the caller.
+//! step and the `reason` of a rollback must already be scrubbed by the caller. It stores
+//! [`Change`]s; making and undoing them is the transaction's job (module `rollback`, which uses
+//! this one, never the other way round).
 //!
 //! # Life of a journal
 //!
 //! [`Journal::create`] writes `begin`; the engine journals `step-started`, the transaction its
 //! changes, the engine `step-finished`, and finally `end`. After a crash, [`Journal::open`]
 //! replays it: `resume` checks [`JournalState::check_installer`], journals `resumed` and goes on
-//! with [`Transaction::resume`]; `rollback` undoes
-//! [`JournalState::changes`]. A succeeded install keeps its backups, so `rollback` can still undo
-//! it later, until it is committed, at the latest when the next install begins: `create` commits
-//! it and moves the journal to `history/`. `create` refuses an unfinished install, and a failed
-//! one whose changes are still in place (`--no-rollback`, or an incomplete rollback).
+//! with the transaction; `rollback` undoes [`JournalState::changes`]. A succeeded install keeps
+//! its backups, so `rollback` can still undo it later, until it is committed, at the latest when
+//! the next install begins: the transaction's `begin_install` commits it, and
+//! [`Journal::replace`] moves the journal to `history/`. A new install is refused after an
+//! unfinished one, and after a failed one whose changes are still in place
+//! ([`JournalState::check_may_begin_after`]).
 //!
 //! # Checkpoints (feature `test-hooks`)
 //!
@@ -34,37 +36,22 @@
 //! `after-undo` (a change is undone, not yet journaled as such), and, called by the engine,
 //! `step-started` and `step-finished`.
 //!
-//! Known gaps: paths that are not valid UTF-8 cannot be journaled (the transaction refuses them);
-//! off Unix there is no lock.
+//! Known gap: paths that are not valid UTF-8 cannot be journaled (the transaction refuses them).
 
-//!
-//! [`Journal::create`]: crate::journal::Journal::create
-//! [`Journal::open`]: crate::journal::Journal::open
-//! [`JournalState`]: crate::journal::JournalState
-//! [`JournalState::changes`]: crate::journal::JournalState::changes
-//! [`JournalState::check_installer`]: crate::journal::JournalState::check_installer
-//! [`Record`]: crate::journal::Record
-//! [`Transaction::resume`]: crate::rollback::Transaction::resume
-//! [`checkpoint`]: crate::journal::checkpoint
-//! [`rollback`]: crate::rollback
-use crate::rollback::{Change, ChangeId};
+use crate::durable;
+use crate::state_dir::{StateDir, StateError, StateLock};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-mod lock;
+mod change;
 mod record;
 #[cfg(test)]
 mod tests;
 
-use lock::StateLock;
+pub use change::{Change, ChangeId};
 pub use record::{Begin, Outcome, Record, StepStatus, Timestamp};
-
-/// The journal's file name inside the state directory.
-pub const JOURNAL_FILE: &str = "journal.jsonl";
-/// Where a finished journal is moved when a new install begins.
-const HISTORY_DIR: &str = "history";
 
 /// Why the journal could not be written, read or used.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +93,11 @@ pub enum JournalError {
     #[error("removing `{backup}`, a backup of the previous install: {reason}")]
     BackupLeft { backup: PathBuf, reason: String },
     #[error(
+        "journal `{path}` records a finished install that was not made final first \
+         (`rollback::begin_install` does that)"
+    )]
+    NotRetired { path: PathBuf },
+    #[error(
         "journal `{path}` was started by another installer (`{recorded}`), not this one \
          (`{this}`)\nhint: run `resume` or `rollback` with the installer that started it"
     )]
@@ -114,11 +106,8 @@ pub enum JournalError {
         recorded: String,
         this: String,
     },
-    #[error(
-        "another installer ({holder}) is using the state directory `{dir}`\n\
-         hint: wait for it to finish"
-    )]
-    Locked { dir: PathBuf, holder: String },
+    #[error(transparent)]
+    State(#[from] StateError),
     #[error("recording to journal `{path}`: {source}")]
     Encode {
         path: PathBuf,
@@ -169,7 +158,7 @@ pub struct JournalState {
     pub steps: BTreeMap<usize, StepState>,
     /// Changes not yet undone (nor committed), in the order they were made.
     pub changes: Vec<Change>,
-    /// Committed changes, whose backups [`crate::rollback::remove_backups`] removes (again, if a
+    /// Committed changes, whose backups the transaction's `remove_backups` removes (again, if a
     /// commit was killed midway).
     pub committed: Vec<Change>,
     /// A rollback started and has not finished.
@@ -203,6 +192,32 @@ impl JournalState {
             matches!(status, Some(StepStatus::Succeeded | StepStatus::Skipped))
         };
         (0..).take_while(done).count()
+    }
+
+    /// Refuse to begin a new install after this one unless it ended with nothing left in
+    /// place: an unfinished install must be resumed or rolled back, a failed one whose changes
+    /// are still there rolled back.
+    pub fn check_may_begin_after(&self) -> Result<(), JournalError> {
+        let (path, product, version) = (
+            self.path.clone(),
+            self.begin.product.clone(),
+            self.begin.version.clone(),
+        );
+        match self.outcome {
+            None => Err(JournalError::Unfinished {
+                path,
+                product,
+                version,
+            }),
+            Some(Outcome::Failed | Outcome::RollbackIncomplete) if !self.changes.is_empty() => {
+                Err(JournalError::NotUndone {
+                    path,
+                    product,
+                    version,
+                })
+            }
+            Some(_) => Ok(()),
+        }
     }
 
     /// Whether the install ended (successfully, failed or rolled back).
@@ -284,19 +299,76 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Begin a new install. Refuses when the state directory records an unfinished one; a
-    /// finished journal is moved to `history/`.
-    pub fn create(state_dir: &Path, begin: Begin) -> Result<Journal, JournalError> {
-        create_state_dir(state_dir)?;
-        let lock = StateLock::acquire(state_dir)?;
-        let path = state_dir.join(JOURNAL_FILE);
-        set_aside_previous(state_dir, &path)?;
+    /// Begin a new install in `state`. Refuses when the state directory records an install
+    /// that did not end, or a failed one whose changes are still in place; a finished one must
+    /// have been made final and archived first (the transaction's `begin_install`). A journal
+    /// that never got its `begin` record (nothing was done) is dropped.
+    pub fn create(state: &StateDir, begin: Begin) -> Result<Journal, JournalError> {
+        state.create()?;
+        let lock = state.lock()?;
+        let path = state.journal();
+        if path.exists() {
+            match replay(&path) {
+                Err(JournalError::NoInstall { .. }) => fs::remove_file(&path)
+                    .map_err(JournalError::io("removing the empty journal", &path))?,
+                Err(error) => return Err(error),
+                Ok((previous, _)) => {
+                    previous.check_may_begin_after()?;
+                    return Err(JournalError::NotRetired { path });
+                }
+            }
+        }
+        Journal::begin(state, lock, begin)
+    }
+
+    /// Open the journal of an earlier install to resume or roll it back, and replay it. A torn
+    /// last line is cut off the file, so appending continues after the last whole record.
+    pub fn open(state: &StateDir) -> Result<(Journal, JournalState), JournalError> {
+        let path = state.journal();
+        if !path.exists() {
+            return Err(JournalError::Missing { path });
+        }
+        let lock = state.lock()?;
+        let (replayed, len) = replay(&path)?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(JournalError::io("opening the journal", &path))?;
+        if replayed.torn_tail.is_some() {
+            file.set_len(len)
+                .and_then(|()| file.sync_data())
+                .map_err(JournalError::io("cutting the torn last line of", &path))?;
+        }
+        let next_id = replayed.next_id;
+        let journal = Journal {
+            path,
+            file,
+            len,
+            next_id,
+            _lock: lock,
+        };
+        Ok((journal, replayed))
+    }
+
+    /// Move this journal, of a finished install made final, to the history and begin a new
+    /// install, without letting go of the lock in between.
+    pub fn replace(self, state: &StateDir, begin: Begin) -> Result<Journal, JournalError> {
+        let Journal { path, _lock, .. } = self;
+        let (previous, _) = replay(&path)?;
+        previous.check_may_begin_after()?;
+        archive(state, &path, &previous.begin)?;
+        Journal::begin(state, _lock, begin)
+    }
+
+    /// A new journal file holding `begin`, under `lock`.
+    fn begin(state: &StateDir, lock: StateLock, begin: Begin) -> Result<Journal, JournalError> {
+        let path = state.journal();
         let file = OpenOptions::new()
             .append(true)
             .create_new(true)
             .open(&path)
             .map_err(JournalError::io("creating the journal", &path))?;
-        sync_dir(state_dir)?;
+        sync_dir(state.root())?;
         let mut journal = Journal {
             path,
             file,
@@ -306,35 +378,6 @@ impl Journal {
         };
         journal.append(Record::Begin(begin))?;
         Ok(journal)
-    }
-
-    /// Open the journal of an earlier install to resume or roll it back, and replay it. A torn
-    /// last line is cut off the file, so appending continues after the last whole record.
-    pub fn open(state_dir: &Path) -> Result<(Journal, JournalState), JournalError> {
-        let path = state_dir.join(JOURNAL_FILE);
-        if !path.exists() {
-            return Err(JournalError::Missing { path });
-        }
-        let lock = StateLock::acquire(state_dir)?;
-        let (state, len) = replay(&path)?;
-        let file = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(JournalError::io("opening the journal", &path))?;
-        if state.torn_tail.is_some() {
-            file.set_len(len)
-                .and_then(|()| file.sync_data())
-                .map_err(JournalError::io("cutting the torn last line of", &path))?;
-        }
-        let next_id = state.next_id;
-        let journal = Journal {
-            path,
-            file,
-            len,
-            next_id,
-            _lock: lock,
-        };
-        Ok((journal, state))
     }
 
     /// Append one record and wait until it is on disk.
@@ -383,84 +426,14 @@ impl Journal {
     }
 }
 
-/// Make way for a new journal: refuse an unfinished install or a failed one whose changes are
-/// still in place, drop a journal that never got its `begin` record (nothing was done), make a
-/// succeeded one final (its backups removed) and move it to `history/`.
-fn set_aside_previous(state_dir: &Path, path: &Path) -> Result<(), JournalError> {
-    if !path.exists() {
-        return Ok(());
-    }
-    let (state, len) = match replay(path) {
-        Err(JournalError::NoInstall { .. }) => {
-            return fs::remove_file(path)
-                .map_err(JournalError::io("removing the empty journal", path));
-        }
-        result => result?,
-    };
-    let product = state.begin.product.clone();
-    let version = state.begin.version.clone();
-    let path_buf = path.to_path_buf();
-    match state.outcome {
-        None => Err(JournalError::Unfinished {
-            path: path_buf,
-            product,
-            version,
-        }),
-        Some(Outcome::Failed | Outcome::RollbackIncomplete) if !state.changes.is_empty() => {
-            Err(JournalError::NotUndone {
-                path: path_buf,
-                product,
-                version,
-            })
-        }
-        Some(_) => {
-            make_final(path, &state, len)?;
-            archive(state_dir, path, &state.begin)
-        }
-    }
-}
-
-/// Commit what a finished install left undoable: a new install makes the previous one final.
-fn make_final(path: &Path, state: &JournalState, len: u64) -> Result<(), JournalError> {
-    if !state.changes.is_empty() {
-        let mut line = serde_json::to_vec(&Record::Committed {
-            at: Timestamp::now(),
-        })
-        .map_err(|source| JournalError::Encode {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        line.push(b'\n');
-        let mut file = OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(JournalError::io("opening the journal", path))?;
-        file.set_len(len)
-            .and_then(|()| file.write_all(&line))
-            .and_then(|()| file.sync_data())
-            .map_err(JournalError::io("writing to the journal", path))?;
-    }
-    let changes: Vec<Change> = state
-        .committed
-        .iter()
-        .chain(&state.changes)
-        .cloned()
-        .collect();
-    let report = crate::rollback::remove_backups(&changes);
-    match report.left.into_iter().next() {
-        Some((backup, reason)) => Err(JournalError::BackupLeft { backup, reason }),
-        None => Ok(()),
-    }
-}
-
-fn archive(state_dir: &Path, path: &Path, begin: &Begin) -> Result<(), JournalError> {
-    let history = state_dir.join(HISTORY_DIR);
+fn archive(state: &StateDir, path: &Path, begin: &Begin) -> Result<(), JournalError> {
+    let history = state.history();
     fs::create_dir_all(&history)
         .map_err(JournalError::io("creating the journal history", &history))?;
     let stamp = begin.started_at.0.format("%Y%m%dT%H%M%S%.3fZ");
     let to = history.join(format!("journal-{stamp}.jsonl"));
     fs::rename(path, &to).map_err(JournalError::io("moving the finished journal to", &to))?;
-    sync_dir(state_dir)
+    sync_dir(state.root())
 }
 
 /// Read and replay a journal; also return the length of its whole lines.
@@ -495,29 +468,9 @@ fn replay(path: &Path) -> Result<(JournalState, u64), JournalError> {
     Ok((state, whole as u64))
 }
 
-/// Create the state directory and its missing parents, durably: a journal whose directory
-/// vanishes in a power loss protects nothing.
-fn create_state_dir(dir: &Path) -> Result<(), JournalError> {
-    let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
-    fs::create_dir_all(dir).map_err(JournalError::io("creating the state directory", dir))?;
-    for created in missing.iter().rev() {
-        match created.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => sync_dir(parent)?,
-            _ => sync_dir(Path::new("."))?,
-        }
-    }
-    Ok(())
-}
-
 /// Sync a directory, so a file created or renamed in it survives a power loss.
 fn sync_dir(dir: &Path) -> Result<(), JournalError> {
-    // Directories cannot be opened as files everywhere; syncing them is a Unix notion.
-    if cfg!(unix) {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(JournalError::io("syncing the directory", dir))?;
-    }
-    Ok(())
+    durable::sync_dir(dir).map_err(JournalError::io("syncing the directory", dir))
 }
 
 /// Park here when a test asks to (feature `test-hooks`): when `DROPSHIP_TEST_CHECKPOINT` is

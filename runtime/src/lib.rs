@@ -9,6 +9,8 @@ pub mod answers;
 pub mod config;
 /// The installer file: trailer, manifest, payload codec, reading and writing the parts.
 pub mod container;
+/// Atomic, durable file writes (temporary sibling, flush, rename, flush the directory).
+pub mod durable;
 /// The install engine: steps in order, roles, conditions, retries, journal, rollback, resume.
 pub mod engine;
 /// Names of every `DROPSHIP_*` environment variable.
@@ -33,6 +35,8 @@ pub mod rollback;
 pub mod script;
 /// Secret values (never printed) and scrubbing them out of all output.
 pub mod secret;
+/// The state directory: the one owner of every file, permission and lock an install keeps.
+pub mod state_dir;
 /// Step executors: preflight checks, waiting for a URL to become healthy.
 pub mod steps;
 /// Octostache-compatible template engine (`#{...}`).

@@ -50,14 +50,13 @@
 //! moved back, and leaves what is there).
 
 //!
-//! [`Change`]: crate::rollback::Change
+//! [`Change`]: crate::journal::Change
 //! [`Journal`]: crate::journal::Journal
 //! [`RollbackReport`]: crate::rollback::RollbackReport
 //! [`rollback`]: crate::rollback::rollback
-use crate::journal::{Journal, JournalError, Record, Timestamp, checkpoint};
-use serde::{Deserialize, Serialize};
+use crate::durable;
+use crate::journal::{Change, ChangeId, Journal, JournalError, Record, Timestamp, checkpoint};
 use std::collections::{BTreeSet, HashSet};
-use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -67,113 +66,7 @@ mod tests;
 mod undo;
 
 use fsops::{Kind, Sibling};
-pub use undo::{CommitReport, RollbackReport, remove_backups, rollback};
-
-/// Identifies one change within a journal; also names its backup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ChangeId(pub u64);
-
-impl fmt::Display for ChangeId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// One change to the target, as journaled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "kind",
-    rename_all = "kebab-case",
-    rename_all_fields = "kebab-case"
-)]
-pub enum Change {
-    /// A file that did not exist; undone by removing it.
-    FileCreated { id: ChangeId, path: PathBuf },
-    /// A directory that did not exist; undone by removing it if it is empty by then.
-    DirCreated { id: ChangeId, path: PathBuf },
-    /// A file moved to `backup` and written anew; undone by moving the backup back.
-    FileReplaced {
-        id: ChangeId,
-        path: PathBuf,
-        backup: PathBuf,
-    },
-    /// A file copied to `backup` before a script changes it where it is.
-    FileModifiedInPlace {
-        id: ChangeId,
-        path: PathBuf,
-        backup: PathBuf,
-    },
-    /// A file moved to `backup` instead of being deleted.
-    FileDeleted {
-        id: ChangeId,
-        path: PathBuf,
-        backup: PathBuf,
-    },
-    /// A directory tree copied to `backup` before a script changes it; undone by removing what
-    /// is there and moving the copy back.
-    DirSnapshot {
-        id: ChangeId,
-        path: PathBuf,
-        backup: PathBuf,
-    },
-    /// A path that did not exist when a snapshot was asked for; undone by removing whatever is
-    /// there then.
-    Absent { id: ChangeId, path: PathBuf },
-}
-
-impl Change {
-    pub fn id(&self) -> ChangeId {
-        match self {
-            Change::FileCreated { id, .. }
-            | Change::DirCreated { id, .. }
-            | Change::FileReplaced { id, .. }
-            | Change::FileModifiedInPlace { id, .. }
-            | Change::FileDeleted { id, .. }
-            | Change::DirSnapshot { id, .. }
-            | Change::Absent { id, .. } => *id,
-        }
-    }
-
-    /// The path on the target this change is about.
-    pub fn path(&self) -> &Path {
-        match self {
-            Change::FileCreated { path, .. }
-            | Change::DirCreated { path, .. }
-            | Change::FileReplaced { path, .. }
-            | Change::FileModifiedInPlace { path, .. }
-            | Change::FileDeleted { path, .. }
-            | Change::DirSnapshot { path, .. }
-            | Change::Absent { path, .. } => path,
-        }
-    }
-
-    /// Where the original is kept, for the kinds that keep one.
-    pub fn backup(&self) -> Option<&Path> {
-        match self {
-            Change::FileReplaced { backup, .. }
-            | Change::FileModifiedInPlace { backup, .. }
-            | Change::FileDeleted { backup, .. }
-            | Change::DirSnapshot { backup, .. } => Some(backup),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Change {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self {
-            Change::FileCreated { .. } => "created file",
-            Change::DirCreated { .. } => "created directory",
-            Change::FileReplaced { .. } => "replaced file",
-            Change::FileModifiedInPlace { .. } => "snapshot of file",
-            Change::FileDeleted { .. } => "deleted file",
-            Change::DirSnapshot { .. } => "snapshot of directory",
-            Change::Absent { .. } => "snapshot of absent path",
-        };
-        write!(f, "{what} `{}`", self.path().display())
-    }
-}
+pub use undo::{CommitReport, RollbackReport, begin_install, remove_backups, rollback};
 
 /// Why a change could not be recorded or made.
 #[derive(Debug, thiserror::Error)]
@@ -333,7 +226,7 @@ impl<'j> Transaction<'j> {
         let original = self.original_of(path);
         write(&temp)
             .and_then(|()| original.map_or(Ok(()), |from| fsops::copy_mode(&from, &temp)))
-            .and_then(|()| fsops::sync_file(&temp))
+            .and_then(|()| durable::sync_file(&temp))
             .map_err(RollbackError::io("writing the new content of", path))?;
         std::fs::rename(&temp, path).map_err(RollbackError::io("moving into place", path))?;
         checkpoint("after-change");
@@ -357,7 +250,7 @@ impl<'j> Transaction<'j> {
             path: path.to_path_buf(),
             backup: backup.clone(),
         })?;
-        fsops::rename_durably(path, &backup).map_err(RollbackError::io("moving aside", path))?;
+        durable::rename_durably(path, &backup).map_err(RollbackError::io("moving aside", path))?;
         checkpoint("after-change");
         Ok(())
     }
@@ -397,7 +290,7 @@ impl<'j> Transaction<'j> {
         // Copy under a temporary name first: a backup is either whole or absent.
         let temp = fsops::sibling(path, Sibling::Temp, id);
         fsops::copy_entry(path, &temp)?;
-        fsops::rename_durably(&temp, &backup).map_err(RollbackError::io("backing up", path))?;
+        durable::rename_durably(&temp, &backup).map_err(RollbackError::io("backing up", path))?;
         checkpoint("after-change");
         Ok(())
     }
@@ -463,7 +356,7 @@ fn move_aside(changes: &[Change]) -> Result<(), RollbackError> {
         }
     }
     for dir in dirs {
-        fsops::sync_dir(dir).map_err(RollbackError::io("syncing the directory", dir))?;
+        durable::sync_dir(dir).map_err(RollbackError::io("syncing the directory", dir))?;
     }
     Ok(())
 }

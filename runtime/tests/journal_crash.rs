@@ -11,6 +11,7 @@
 use dropship_runtime::env::{TEST_CHECKPOINT, TEST_CHECKPOINT_MARKER};
 use dropship_runtime::journal::{Begin, Journal, Record, StepStatus, Timestamp, checkpoint};
 use dropship_runtime::rollback::{Transaction, rollback};
+use dropship_runtime::state_dir::StateDir;
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -46,7 +47,7 @@ fn child() {
         "install" => install(&state, &target),
         "resume" => resume(&state, &target),
         "rollback" => {
-            let (mut journal, state) = Journal::open(&state).unwrap();
+            let (mut journal, state) = Journal::open(&StateDir::new(&state)).unwrap();
             assert!(rollback(&mut journal, &state.changes, "test").is_complete());
         }
         other => panic!("unknown role {other}"),
@@ -63,13 +64,13 @@ fn install(state: &Path, target: &Path) {
         started_at: Timestamp::now(),
         roles: Vec::new(),
     };
-    let mut journal = Journal::create(state, begin).unwrap();
+    let mut journal = Journal::create(&StateDir::new(state), begin).unwrap();
     step(Transaction::new(&mut journal), target);
 }
 
 /// Resume a killed install: run its step again on top of what the journal holds.
 fn resume(state: &Path, target: &Path) {
-    let (mut journal, state) = Journal::open(state).unwrap();
+    let (mut journal, state) = Journal::open(&StateDir::new(state)).unwrap();
     state.check_installer("crash-test").unwrap();
     journal
         .append(Record::Resumed {
@@ -210,7 +211,7 @@ impl Fixture {
 
     /// Roll back from the journal alone, as `rollback` after a crash does.
     fn roll_back(&self) {
-        let (mut journal, state) = Journal::open(&self.state()).unwrap();
+        let (mut journal, state) = Journal::open(&StateDir::new(self.state())).unwrap();
         state.check_installer("crash-test").unwrap();
         let report = rollback(&mut journal, &state.changes, "killed");
         assert!(report.is_complete(), "{:?}", report.failed);
@@ -243,7 +244,7 @@ fn a_killed_installer_leaves_no_lock_behind() {
     let fixture = Fixture::new();
     let mut child = fixture.spawn("install", Some("step-started"));
     fixture.wait_parked(&mut child);
-    let error = Journal::open(&fixture.state()).unwrap_err();
+    let error = Journal::open(&StateDir::new(fixture.state())).unwrap_err();
     let pid = child.id();
     assert!(
         error.to_string().contains(&format!("(PID {pid})")),
@@ -253,7 +254,7 @@ fn a_killed_installer_leaves_no_lock_behind() {
     child.wait().unwrap();
     // The lock file is still there, with the dead PID in it; the lock is not.
     assert!(fixture.state().join("lock").exists());
-    Journal::open(&fixture.state()).unwrap();
+    Journal::open(&StateDir::new(fixture.state())).unwrap();
 }
 
 #[test]

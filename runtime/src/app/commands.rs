@@ -12,6 +12,7 @@ use dropship_runtime::journal::{Begin, Journal, JournalState, Record, Timestamp}
 use dropship_runtime::report::{Report, ReportOutcome};
 use dropship_runtime::rollback;
 use dropship_runtime::secret::Scrubber;
+use dropship_runtime::state_dir::StateDir;
 use dropship_runtime::trust::TrustOptions;
 use dropship_runtime::variables::{BaseVariables, Output};
 use std::path::{Path, PathBuf};
@@ -32,11 +33,6 @@ pub struct InstallInputs {
     pub trust: TrustOptions,
 }
 
-/// Files in the state directory besides the journal and the reports.
-const ANSWERS_FILE: &str = "answers.json";
-const OUTPUTS_FILE: &str = "outputs.json";
-const LOG_FILE: &str = "install.log";
-
 fn fail(error: &dyn std::fmt::Display, status: ExitStatus) -> ExitStatus {
     eprintln!("error: {error}");
     status
@@ -52,25 +48,6 @@ fn open_session(inputs: &InstallInputs, interactive: bool) -> Result<Session, Ex
         Session::open(file, signer, &|n| progress.set(n)).map_err(|e| fail(&e, e.exit_status()))?;
     progress.finish();
     Ok(session)
-}
-
-/// Where the journal, answers, log and reports go: `--state-dir`, else a documented system
-/// location (never the operator's home by surprise).
-pub fn state_dir(product: &str, given: Option<&Path>) -> PathBuf {
-    if let Some(dir) = given {
-        return dir.to_path_buf();
-    }
-    let slug: String = product
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    PathBuf::from("/var/lib/dropship").join(slug)
 }
 
 fn read_secrets_stdin(inputs: &mut InstallInputs) -> Result<(), ExitStatus> {
@@ -158,10 +135,10 @@ fn installing(
 }
 
 /// Secrets from stdin when asked, then the verified session and its state directory.
-fn prepare(inputs: &mut InstallInputs, guided: bool) -> Result<(Session, PathBuf), ExitStatus> {
+fn prepare(inputs: &mut InstallInputs, guided: bool) -> Result<(Session, StateDir), ExitStatus> {
     read_secrets_stdin(inputs)?;
     let session = open_session(inputs, guided)?;
-    let state = state_dir(&session.plan.product().name, inputs.state_dir.as_deref());
+    let state = StateDir::resolve(&session.plan.product().name, inputs.state_dir.as_deref());
     Ok((session, state))
 }
 
@@ -173,7 +150,7 @@ pub fn install(inputs: InstallInputs) -> ExitStatus {
 fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, ExitStatus> {
     let (session, state) = prepare(inputs, guided)?;
     if guided {
-        ui::banner(&session, &state);
+        ui::banner(&session, state.root());
     }
     let roles = choose_roles(&session, inputs, guided)?;
     let answers = collect_answers(&session, inputs, &roles, guided)?;
@@ -192,9 +169,11 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
         started_at: Timestamp::now(),
         roles: roles.clone(),
     };
-    let mut journal = Journal::create(&state, begin).map_err(|e| fail(&e, e.exit_status()))?;
-    save_answers(&state.join(ANSWERS_FILE), &answers)?;
-    write_roles(&state, &roles)?;
+    let mut journal =
+        rollback::begin_install(&state, begin).map_err(|e| fail(&e, e.exit_status()))?;
+    state
+        .save_answers(&answers.without_secrets())
+        .map_err(|e| fail(&e, ExitStatus::Failure))?;
     let run = RunContext {
         session: &session,
         state: &state,
@@ -206,20 +185,10 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
     Ok(run.execute(&mut journal, None, Vec::new()))
 }
 
-fn write_roles(state: &Path, roles: &[String]) -> Result<(), ExitStatus> {
-    let path = state.join("roles.json");
-    std::fs::write(&path, serde_json::to_string(roles).unwrap_or_default()).map_err(|e| {
-        fail(
-            &format!("writing `{}`: {e}", path.display()),
-            ExitStatus::Failure,
-        )
-    })
-}
-
 /// One run of the engine with everything it needs.
 struct RunContext<'a> {
     session: &'a Session,
-    state: &'a Path,
+    state: &'a StateDir,
     roles: Vec<String>,
     answers: Answers,
     inputs: &'a InstallInputs,
@@ -247,15 +216,12 @@ impl RunContext<'_> {
             approvals: self.inputs.approvals.clone(),
             no_rollback: self.inputs.no_rollback,
             interactive: self.guided,
-            work_dir: self.state.join("work"),
-            outputs_file: Some(self.state.join(OUTPUTS_FILE)),
+            work_dir: self.state.work_dir(),
+            outputs_file: Some(self.state.outputs()),
         };
         let cancel = ui::cancel_flag();
-        let mut console = Console::new(
-            &self.state.join(LOG_FILE),
-            self.inputs.no_progress,
-            scrubber.clone(),
-        );
+        let mut console =
+            Console::new(&self.state.log(), self.inputs.no_progress, scrubber.clone());
         let drop_root = self.session.drop_root();
         let mut engine = Engine::new(
             &self.session.plan,
@@ -268,16 +234,12 @@ impl RunContext<'_> {
         );
         engine.outputs = outputs;
         let result = engine.run(journal, previous);
-        save_outputs(self.state, &result);
         let report = self.report(&result, previous.is_some(), started, clock.elapsed());
         let status = exit_status(report.outcome);
-        if let Err(e) = report.write_all(self.state) {
-            eprintln!(
-                "warning: writing the report into `{}`: {e}",
-                self.state.display()
-            );
+        if let Err(e) = self.state.write_reports(&report) {
+            eprintln!("warning: writing the report: {e}");
         }
-        console.outcome(&report, self.state);
+        console.outcome(&report, self.state.root());
         status
     }
 
@@ -310,25 +272,6 @@ impl RunContext<'_> {
     }
 }
 
-fn save_outputs(state: &Path, result: &RunResult) {
-    let json = serde_json::to_string(&result.outputs).unwrap_or_default();
-    let _ = std::fs::write(state.join(OUTPUTS_FILE), json);
-}
-
-fn load_outputs(state: &Path) -> Vec<Output> {
-    let text = std::fs::read_to_string(state.join(OUTPUTS_FILE)).unwrap_or_default();
-    let saved: Vec<(String, String, String)> = serde_json::from_str(&text).unwrap_or_default();
-    saved
-        .into_iter()
-        .map(|(step, name, value)| Output {
-            step,
-            name,
-            value,
-            sensitive: false,
-        })
-        .collect()
-}
-
 /// The exit status for an install outcome.
 pub fn exit_status(outcome: ReportOutcome) -> ExitStatus {
     match outcome {
@@ -355,7 +298,7 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
     if let Some(outcome) = previous.outcome {
         eprintln!(
             "The install in `{}` already ended ({outcome:?}); there is nothing to resume.",
-            state.display()
+            state.root().display()
         );
         return Ok(ExitStatus::Success);
     }
@@ -367,14 +310,14 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
         at: Timestamp::now(),
     });
     let roles = previous.begin.roles.clone();
-    let saved = state.join(ANSWERS_FILE);
+    let saved = state.answers();
     if saved.is_file() && inputs.sources.answers_file.is_none() {
         inputs.sources.answers_file = Some(saved);
     }
     if guided && inputs.sources.secret_files.is_empty() && inputs.sources.secrets_json.is_none() {
         eprintln!(
             "Resuming the install in `{}`: secrets are never stored, so they are asked again.",
-            state.display()
+            state.root().display()
         );
         inputs.sources.typed_secrets =
             ui::ask_secrets(&session.plan, &roles).ok_or(ExitStatus::Declined)?;
@@ -388,7 +331,10 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
         inputs,
         guided,
     };
-    Ok(run.execute(&mut journal, Some(&previous), load_outputs(&state)))
+    let outputs = state
+        .load_outputs()
+        .map_err(|e| fail(&e, ExitStatus::Failure))?;
+    Ok(run.execute(&mut journal, Some(&previous), outputs))
 }
 
 fn finish_rollback(journal: &mut Journal, state: &JournalState) -> ExitStatus {
@@ -426,7 +372,7 @@ pub fn rollback_command(state_dir: Option<&Path>) -> ExitStatus {
         Err(e) => return fail(&e, e.exit_status()),
     };
     if previous.changes.is_empty() {
-        eprintln!("Nothing to roll back in `{}`.", state.display());
+        eprintln!("Nothing to roll back in `{}`.", state.root().display());
         return ExitStatus::Success;
     }
     let report = rollback::rollback(
@@ -446,12 +392,12 @@ pub fn rollback_command(state_dir: Option<&Path>) -> ExitStatus {
 
 /// The state directory for `rollback` and `report`, which read only local state: the default is
 /// named from the (unverified) manifest, and no code from the payload runs.
-fn local_state_dir(given: Option<&Path>) -> Result<PathBuf, ExitStatus> {
+fn local_state_dir(given: Option<&Path>) -> Result<StateDir, ExitStatus> {
     if let Some(dir) = given {
-        return Ok(dir.to_path_buf());
+        return Ok(StateDir::new(dir));
     }
     let file = installer::open_self().map_err(|e| fail(&e, ExitStatus::Integrity))?;
-    Ok(state_dir(&file.manifest.product.name, None))
+    Ok(StateDir::resolve(&file.manifest.product.name, None))
 }
 
 /// `report`: print the last report in the state directory.
@@ -460,13 +406,13 @@ pub fn report_command(state_dir: Option<&Path>, format: &str) -> ExitStatus {
         Ok(dir) => dir,
         Err(status) => return status,
     };
-    let report = match Report::read(&state) {
+    let report = match state.read_report() {
         Ok(report) => report,
         Err(e) => {
             return fail(
                 &format!(
                     "no report in `{}` ({e}); pass the install's `--state-dir`",
-                    state.display()
+                    state.root().display()
                 ),
                 ExitStatus::Usage,
             );

@@ -4,19 +4,17 @@
 //! same encoding. Line endings are never normalised: the decoded text keeps `\n`, `\r\n` or a mix
 //! exactly as found, so an unchanged text re-encodes byte for byte. Files with NUL bytes or invalid
 //! UTF-8 are refused as "not text" rather than guessed at (Calamari would fall back to a legacy code
-//! page and could corrupt them). Writes are atomic: temp file in the same directory, fsync, the
-//! original's permissions, rename over the original, then fsync of the directory.
+//! page and could corrupt them). Writes are atomic and durable (`crate::durable`).
 //!
 //! Gaps: UTF-16 without a BOM, UTF-32 and legacy code pages are refused; file ownership is not
 //! copied (the installer runs as the owner in practice).
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::error::ConfigError;
+use crate::durable::{self, DirSyncs};
 
 const UTF8_BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
 const UTF16LE_BOM: &[u8] = &[0xFF, 0xFE];
@@ -188,28 +186,12 @@ pub fn write_text_file(path: &Path, text: &str, encoding: TextEncoding) -> Resul
     write_atomic(path, &encode(text, encoding))
 }
 
-/// Replace the contents of `path` with `bytes` so that a crash leaves either the old or the new
-/// file, never a mix: temp file beside it, the original's permissions, fsync, rename, fsync of the
-/// directory. A symbolic link is followed, so the link survives and its target is rewritten.
+/// Replace the contents of `path` with `bytes` atomically and durably ([`durable`]). A symbolic
+/// link is followed, so the link survives and its target is rewritten.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
     let mut dirs = DirSyncs::default();
     replace_file(path, bytes, &mut dirs)?;
-    dirs.sync()
-}
-
-/// Directories holding renamed files whose entries are not yet flushed to disk.
-///
-/// Flushing a directory costs as much as flushing a file; a batch of writes (substituting in
-/// hundreds of files) flushes each directory once at the end instead of once per file. Until then
-/// every file is still whole (old or new), only not yet durable.
-#[derive(Debug, Default)]
-pub(crate) struct DirSyncs(BTreeSet<PathBuf>);
-
-impl DirSyncs {
-    /// Flush every recorded directory.
-    pub(crate) fn sync(self) -> Result<(), ConfigError> {
-        self.0.iter().try_for_each(|dir| sync_dir(dir))
-    }
+    dirs.sync().map_err(ConfigError::Write)
 }
 
 /// [`write_atomic`] without the directory flush, which is recorded in `dirs` instead.
@@ -219,35 +201,7 @@ pub(crate) fn replace_file(
     dirs: &mut DirSyncs,
 ) -> Result<(), ConfigError> {
     let target = resolve_link(path)?;
-    let dir = match target.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let permissions = match fs::metadata(&target) {
-        Ok(meta) => Some(meta.permissions()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(ConfigError::io("reading the permissions of", &target, e)),
-    };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".dropship-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| ConfigError::io("creating a temporary file in", &dir, e))?;
-    let temp_path = temp.path().to_path_buf();
-    temp.write_all(bytes)
-        .map_err(|e| ConfigError::io("writing", &temp_path, e))?;
-    if let Some(permissions) = permissions {
-        temp.as_file()
-            .set_permissions(permissions)
-            .map_err(|e| ConfigError::io("copying permissions to", &temp_path, e))?;
-    }
-    temp.as_file()
-        .sync_all()
-        .map_err(|e| ConfigError::io("flushing", &temp_path, e))?;
-    temp.persist(&target)
-        .map_err(|e| ConfigError::io("renaming the temporary file over", &target, e.error))?;
-    dirs.0.insert(dir);
-    Ok(())
+    durable::replace_file(&target, bytes, None, dirs).map_err(ConfigError::Write)
 }
 
 /// Follow a symbolic link to the file it names, so a rename replaces the file and not the link.
@@ -258,20 +212,6 @@ fn resolve_link(path: &Path) -> Result<PathBuf, ConfigError> {
         }
         _ => Ok(path.to_path_buf()),
     }
-}
-
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> Result<(), ConfigError> {
-    // The rename is durable only once the directory entry is on disk.
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| ConfigError::io("flushing the directory", dir, e))
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> Result<(), ConfigError> {
-    // Windows cannot open a directory as a file; the rename itself is atomic there.
-    Ok(())
 }
 
 #[cfg(test)]

@@ -69,6 +69,9 @@ impl fmt::Display for Position {
 /// Everything that can go wrong while rewriting configuration files.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// An atomic write failed (`crate::durable`'s messages name the path).
+    #[error("{0}")]
+    Write(#[source] std::io::Error),
     /// A file-system operation failed.
     #[error("{operation} `{path}`: {source}")]
     Io {

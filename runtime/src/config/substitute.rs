@@ -17,9 +17,10 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use super::encoding::{DirSyncs, TextEncoding, encode, read_text_file, replace_file};
+use super::encoding::{TextEncoding, encode, read_text_file, replace_file};
 use super::error::{ConfigError, HookError};
 use super::glob::find_target_files;
+use crate::durable::DirSyncs;
 
 /// A template evaluation failure, as the template engine reports it in continue mode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -113,7 +114,7 @@ pub fn apply_substitution(
             &mut report,
         )
     });
-    let synced = dirs.sync();
+    let synced = dirs.sync().map_err(ConfigError::Write);
     result?;
     synced?;
     Ok(report)

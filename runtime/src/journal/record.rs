@@ -1,7 +1,7 @@
 //! The journal's records: one JSON object per line, tagged by `record` (and a change by `kind`),
 //! field names in kebab-case like the plan's.
 
-use crate::rollback::{Change, ChangeId};
+use super::{Change, ChangeId};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,10 @@
 use super::*;
-use crate::rollback::Change;
+use crate::state_dir::{StateDir, StateError};
+use tempfile::TempDir;
+
+fn dir(temp: &TempDir) -> StateDir {
+    StateDir::new(temp.path())
+}
 
 fn begin(installer: &str) -> Begin {
     Begin {
@@ -38,7 +43,7 @@ fn end(outcome: Outcome) -> Record {
 #[test]
 fn replay_gives_steps_changes_and_end() {
     let state_dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::create(state_dir.path(), begin("sig-1")).unwrap();
+    let mut journal = Journal::create(&dir(&state_dir), begin("sig-1")).unwrap();
     journal.append(step_started(0)).unwrap();
     journal.append(created(1, "/t/a")).unwrap();
     journal.append(created(2, "/t/b")).unwrap();
@@ -54,7 +59,7 @@ fn replay_gives_steps_changes_and_end() {
     assert_eq!(journal.next_change_id(), ChangeId(3));
     drop(journal);
 
-    let (journal, state) = Journal::open(state_dir.path()).unwrap();
+    let (journal, state) = Journal::open(&dir(&state_dir)).unwrap();
     assert_eq!(state.begin.installer_id, "sig-1");
     assert_eq!(state.steps[&0].status, Some(StepStatus::Succeeded));
     assert_eq!(state.steps[&1].status, None);
@@ -67,7 +72,7 @@ fn replay_gives_steps_changes_and_end() {
 #[test]
 fn undone_changes_leave_the_replay_but_keep_their_ids_used() {
     let state_dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
+    let mut journal = Journal::create(&dir(&state_dir), begin("sig")).unwrap();
     journal.append(created(1, "/t/a")).unwrap();
     journal.append(created(2, "/t/b")).unwrap();
     let at = Timestamp::now();
@@ -81,7 +86,7 @@ fn undone_changes_leave_the_replay_but_keep_their_ids_used() {
         })
         .unwrap();
     drop(journal);
-    let (journal, state) = Journal::open(state_dir.path()).unwrap();
+    let (journal, state) = Journal::open(&dir(&state_dir)).unwrap();
     assert_eq!(
         state.changes,
         vec![Change::FileCreated {
@@ -96,7 +101,7 @@ fn undone_changes_leave_the_replay_but_keep_their_ids_used() {
 #[test]
 fn committed_changes_cannot_be_undone() {
     let state_dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
+    let mut journal = Journal::create(&dir(&state_dir), begin("sig")).unwrap();
     journal.append(created(1, "/t/a")).unwrap();
     journal
         .append(Record::Committed {
@@ -105,7 +110,7 @@ fn committed_changes_cannot_be_undone() {
         .unwrap();
     journal.append(end(Outcome::Succeeded)).unwrap();
     drop(journal);
-    let (_journal, state) = Journal::open(state_dir.path()).unwrap();
+    let (_journal, state) = Journal::open(&dir(&state_dir)).unwrap();
     assert!(state.changes.is_empty());
     assert_eq!(state.committed.len(), 1);
     assert_eq!(state.outcome, Some(Outcome::Succeeded));
@@ -114,56 +119,51 @@ fn committed_changes_cannot_be_undone() {
 #[test]
 fn create_refuses_an_unfinished_install_with_a_hint() {
     let state_dir = tempfile::tempdir().unwrap();
-    drop(Journal::create(state_dir.path(), begin("sig")).unwrap());
-    let error = Journal::create(state_dir.path(), begin("sig")).unwrap_err();
+    drop(Journal::create(&dir(&state_dir), begin("sig")).unwrap());
+    let error = Journal::create(&dir(&state_dir), begin("sig")).unwrap_err();
     assert!(matches!(error, JournalError::Unfinished { .. }), "{error}");
     let message = error.to_string();
     assert!(message.contains("journal.jsonl") && message.contains("hint: run `resume`"));
 }
 
 #[test]
-fn create_moves_a_finished_journal_to_history() {
+fn create_refuses_a_finished_install_not_made_final() {
     let state_dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::create(state_dir.path(), begin("old")).unwrap();
+    let mut journal = Journal::create(&dir(&state_dir), begin("old")).unwrap();
     journal.append(end(Outcome::RolledBack)).unwrap();
     drop(journal);
-    drop(Journal::create(state_dir.path(), begin("new")).unwrap());
-    let history: Vec<_> = fs::read_dir(state_dir.path().join(HISTORY_DIR))
-        .unwrap()
-        .collect();
-    assert_eq!(history.len(), 1);
-    let (_journal, state) = Journal::open(state_dir.path()).unwrap();
-    assert_eq!(state.begin.installer_id, "new");
+    let error = Journal::create(&dir(&state_dir), begin("new")).unwrap_err();
+    assert!(matches!(error, JournalError::NotRetired { .. }), "{error}");
 }
 
 #[test]
 fn a_journal_without_begin_records_no_install() {
     let state_dir = tempfile::tempdir().unwrap();
     // Killed between creating the file and writing `begin`: a torn first line.
-    fs::write(state_dir.path().join(JOURNAL_FILE), b"{\"record\":\"beg").unwrap();
-    let error = Journal::open(state_dir.path()).unwrap_err();
+    fs::write(dir(&state_dir).journal(), b"{\"record\":\"beg").unwrap();
+    let error = Journal::open(&dir(&state_dir)).unwrap_err();
     assert!(matches!(error, JournalError::NoInstall { .. }), "{error}");
-    drop(Journal::create(state_dir.path(), begin("sig")).unwrap());
+    drop(Journal::create(&dir(&state_dir), begin("sig")).unwrap());
 }
 
 #[test]
 fn a_torn_last_line_is_dropped_and_cut_off() {
     let state_dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
+    let mut journal = Journal::create(&dir(&state_dir), begin("sig")).unwrap();
     journal.append(created(1, "/t/a")).unwrap();
     drop(journal);
-    let path = state_dir.path().join(JOURNAL_FILE);
+    let path = dir(&state_dir).journal();
     let mut file = OpenOptions::new().append(true).open(&path).unwrap();
     file.write_all(br#"{"record":"change","kind":"file-cre"#)
         .unwrap();
     drop(file);
 
-    let (mut journal, state) = Journal::open(state_dir.path()).unwrap();
+    let (mut journal, state) = Journal::open(&dir(&state_dir)).unwrap();
     assert!(state.torn_tail.unwrap().contains("torn last line"));
     assert_eq!(state.changes.len(), 1);
     journal.append(created(2, "/t/b")).unwrap();
     drop(journal);
-    let (_journal, state) = Journal::open(state_dir.path()).unwrap();
+    let (_journal, state) = Journal::open(&dir(&state_dir)).unwrap();
     assert!(state.torn_tail.is_none());
     assert_eq!(state.changes.len(), 2);
 }
@@ -171,14 +171,14 @@ fn a_torn_last_line_is_dropped_and_cut_off() {
 #[test]
 fn a_damaged_line_is_an_error_naming_file_and_line() {
     let state_dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
+    let mut journal = Journal::create(&dir(&state_dir), begin("sig")).unwrap();
     journal.append(created(1, "/t/a")).unwrap();
     drop(journal);
-    let path = state_dir.path().join(JOURNAL_FILE);
+    let path = dir(&state_dir).journal();
     let mut file = OpenOptions::new().append(true).open(&path).unwrap();
     file.write_all(b"not json\n").unwrap();
     drop(file);
-    let error = Journal::open(state_dir.path()).unwrap_err();
+    let error = Journal::open(&dir(&state_dir)).unwrap_err();
     assert!(
         matches!(error, JournalError::Corrupt { line: 3, .. }),
         "{error}"
@@ -192,10 +192,10 @@ fn a_damaged_line_is_an_error_naming_file_and_line() {
 #[test]
 fn a_second_begin_is_damage() {
     let state_dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
+    let mut journal = Journal::create(&dir(&state_dir), begin("sig")).unwrap();
     journal.append(Record::Begin(begin("sig"))).unwrap();
     drop(journal);
-    let error = Journal::open(state_dir.path()).unwrap_err();
+    let error = Journal::open(&dir(&state_dir)).unwrap_err();
     assert!(
         matches!(error, JournalError::Corrupt { line: 2, .. }),
         "{error}"
@@ -205,8 +205,8 @@ fn a_second_begin_is_damage() {
 #[test]
 fn resume_refuses_another_installer() {
     let state_dir = tempfile::tempdir().unwrap();
-    drop(Journal::create(state_dir.path(), begin("sig-a")).unwrap());
-    let (_journal, state) = Journal::open(state_dir.path()).unwrap();
+    drop(Journal::create(&dir(&state_dir), begin("sig-a")).unwrap());
+    let (_journal, state) = Journal::open(&dir(&state_dir)).unwrap();
     state.check_installer("sig-a").unwrap();
     let error = state.check_installer("sig-b").unwrap_err();
     assert!(error.to_string().contains("`sig-a`"), "{error}");
@@ -216,22 +216,25 @@ fn resume_refuses_another_installer() {
 #[test]
 fn the_lock_keeps_a_second_installer_out_until_released() {
     let state_dir = tempfile::tempdir().unwrap();
-    let journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
-    let error = Journal::open(state_dir.path()).unwrap_err();
+    let journal = Journal::create(&dir(&state_dir), begin("sig")).unwrap();
+    let error = Journal::open(&dir(&state_dir)).unwrap_err();
     let pid = std::process::id();
-    assert!(matches!(error, JournalError::Locked { .. }), "{error}");
+    assert!(
+        matches!(error, JournalError::State(StateError::Locked { .. })),
+        "{error}"
+    );
     assert!(error.to_string().contains(&format!("PID {pid}")), "{error}");
     drop(journal);
-    Journal::open(state_dir.path()).unwrap();
+    Journal::open(&dir(&state_dir)).unwrap();
 }
 
 #[test]
 fn a_lock_file_left_by_a_dead_installer_is_taken_over() {
     let state_dir = tempfile::tempdir().unwrap();
-    drop(Journal::create(state_dir.path(), begin("sig")).unwrap());
+    drop(Journal::create(&dir(&state_dir), begin("sig")).unwrap());
     // A killed installer leaves its lock file, but not its lock.
     fs::write(state_dir.path().join("lock"), "999999999\n").unwrap();
-    Journal::open(state_dir.path()).unwrap();
+    Journal::open(&dir(&state_dir)).unwrap();
     let holder = fs::read_to_string(state_dir.path().join("lock")).unwrap();
     assert_eq!(holder.trim(), std::process::id().to_string());
 }
@@ -239,10 +242,10 @@ fn a_lock_file_left_by_a_dead_installer_is_taken_over() {
 #[test]
 fn records_are_tagged_json_lines() {
     let state_dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
+    let mut journal = Journal::create(&dir(&state_dir), begin("sig")).unwrap();
     journal.append(created(1, "/t/a")).unwrap();
     drop(journal);
-    let text = fs::read_to_string(state_dir.path().join(JOURNAL_FILE)).unwrap();
+    let text = fs::read_to_string(dir(&state_dir).journal()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(
         lines[0].starts_with(r#"{"record":"begin","installer-id":"sig""#),
@@ -258,7 +261,7 @@ fn records_are_tagged_json_lines() {
 #[test]
 fn opening_where_no_install_ran_says_so() {
     let state_dir = tempfile::tempdir().unwrap();
-    let error = Journal::open(&state_dir.path().join("never")).unwrap_err();
+    let error = Journal::open(&StateDir::new(state_dir.path().join("never"))).unwrap_err();
     assert!(matches!(error, JournalError::Missing { .. }), "{error}");
     assert!(
         error.to_string().contains("no install is recorded here"),
@@ -269,13 +272,13 @@ fn opening_where_no_install_ran_says_so() {
 #[test]
 fn a_batch_is_appended_whole() {
     let state_dir = tempfile::tempdir().unwrap();
-    let mut journal = Journal::create(state_dir.path(), begin("sig")).unwrap();
+    let mut journal = Journal::create(&dir(&state_dir), begin("sig")).unwrap();
     journal
         .append_all([created(1, "/t/a"), created(2, "/t/b"), created(7, "/t/c")])
         .unwrap();
     assert_eq!(journal.next_change_id(), ChangeId(8));
     drop(journal);
-    let (_journal, state) = Journal::open(state_dir.path()).unwrap();
+    let (_journal, state) = Journal::open(&dir(&state_dir)).unwrap();
     assert_eq!(state.changes.len(), 3);
     assert_eq!(state.resume_from(), 0);
 }

@@ -1,7 +1,9 @@
 //! File-system helpers of the transaction: what is at a path, sibling names, copies that keep
 //! the Unix mode, removals that tolerate absence (so undoing twice is harmless).
 
-use super::{ChangeId, RollbackError};
+use super::RollbackError;
+use crate::durable::{sync_dir, sync_file};
+use crate::journal::ChangeId;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -116,25 +118,9 @@ pub(super) fn free_backup(
     Ok(backup)
 }
 
-/// Rename within one directory and sync that directory: a backup moved aside (or moved back)
-/// must stay so across a power loss, before anything relies on it.
-pub(super) fn rename_durably(from: &Path, to: &Path) -> io::Result<()> {
-    fs::rename(from, to)?;
-    sync_parent(to)
-}
-
 /// Sync the directory holding `path`, so renames and removals in it survive a power loss.
 pub(super) fn sync_parent(path: &Path) -> io::Result<()> {
     path.parent().map_or(Ok(()), sync_dir)
-}
-
-/// Sync a directory's entries to disk.
-pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
-    // Directories cannot be opened as files everywhere; syncing them is a Unix notion.
-    if cfg!(unix) {
-        fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
 }
 
 /// Give `to` the permissions (Unix mode) of `from`, if `from` is a regular file (a link's own
@@ -145,11 +131,6 @@ pub(super) fn copy_mode(from: &Path, to: &Path) -> io::Result<()> {
         fs::set_permissions(to, meta.permissions())?;
     }
     Ok(())
-}
-
-/// Flush a file's content to disk, so a rename of it never exposes an empty file after a crash.
-pub(super) fn sync_file(path: &Path) -> io::Result<()> {
-    fs::File::open(path)?.sync_all()
 }
 
 /// Copy a file, link or directory tree from `from` to `to` (which must not exist), keeping the

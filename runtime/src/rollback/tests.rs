@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::journal::{Begin, JournalError, Outcome, StepStatus};
+use crate::state_dir::StateDir;
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -38,8 +39,12 @@ impl Fixture {
         fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
     }
 
+    fn state_dir(&self) -> StateDir {
+        StateDir::new(self.state.path())
+    }
+
     fn journal(&self) -> Journal {
-        Journal::create(self.state.path(), begin()).unwrap()
+        Journal::create(&self.state_dir(), begin()).unwrap()
     }
 
     fn tree(&self) -> BTreeMap<PathBuf, (u32, Vec<u8>)> {
@@ -97,7 +102,7 @@ fn rolled_back(fixture: &Fixture, report: RollbackReport, journal: Journal) {
     drop(journal);
     assert!(report.is_complete(), "{:?}", report.failed);
     assert!(report.journal_error.is_none());
-    let (_journal, state) = Journal::open(fixture.state.path()).unwrap();
+    let (_journal, state) = Journal::open(&fixture.state_dir()).unwrap();
     assert!(state.changes.is_empty(), "{:?}", state.changes);
     assert!(!state.rollback_in_progress);
 }
@@ -177,7 +182,7 @@ fn deleted_file_rollback_and_commit() {
     rolled_back(&fixture, tx.rollback("test"), journal);
     assert_eq!(fixture.tree(), before);
 
-    let mut journal = Journal::open(fixture.state.path()).unwrap().0;
+    let mut journal = Journal::open(&fixture.state_dir()).unwrap().0;
     let mut tx = Transaction::new(&mut journal);
     tx.delete_file(&path).unwrap();
     assert!(tx.commit().unwrap().left.is_empty());
@@ -284,12 +289,12 @@ fn rollback_again_finishes_the_job() {
     drop(journal);
 
     // A first rollback, killed midway (emulated: the last three undone, not journaled).
-    let (mut journal, _state) = Journal::open(fixture.state.path()).unwrap();
+    let (mut journal, _state) = Journal::open(&fixture.state_dir()).unwrap();
     for change in changes.iter().rev().take(3) {
         assert!(undo::rollback(&mut journal, std::slice::from_ref(change), "kill").is_complete());
     }
     drop(journal);
-    let (mut journal, state) = Journal::open(fixture.state.path()).unwrap();
+    let (mut journal, state) = Journal::open(&fixture.state_dir()).unwrap();
     assert_eq!(state.changes.len(), changes.len() - 3);
     let report = rollback(&mut journal, &changes, "again");
     assert!(report.is_complete(), "{:?}", report.failed);
@@ -345,7 +350,7 @@ fn a_resumed_transaction_rolls_back_what_came_before() {
         .write_file(&fixture.path("app/run.sh"), b"1")
         .unwrap();
     drop(journal);
-    let (mut journal, state) = Journal::open(fixture.state.path()).unwrap();
+    let (mut journal, state) = Journal::open(&fixture.state_dir()).unwrap();
     let mut tx = Transaction::resume(&mut journal, state.changes);
     tx.write_file(&fixture.path("app/run.sh"), b"2").unwrap();
     assert_eq!(tx.changes().len(), 2);
@@ -447,7 +452,7 @@ fn steps_and_changes_share_the_journal() {
     };
     tx.journal().append(finished).unwrap();
     drop(journal);
-    let (_journal, state) = Journal::open(fixture.state.path()).unwrap();
+    let (_journal, state) = Journal::open(&fixture.state_dir()).unwrap();
     assert_eq!(state.steps[&0].status, Some(status));
     assert_eq!(state.changes.len(), 1);
 }
@@ -528,7 +533,7 @@ fn a_new_install_makes_a_succeeded_one_final() {
     drop(journal);
     assert_eq!(leftovers(fixture.target.path()).len(), 1);
 
-    drop(Journal::create(fixture.state.path(), begin()).unwrap());
+    drop(begin_install(&fixture.state_dir(), begin()).unwrap());
     assert!(leftovers(fixture.target.path()).is_empty());
     assert_eq!(fs::read(fixture.path("app/run.sh")).unwrap(), b"new");
     let history = fixture.state.path().join("history");
@@ -556,11 +561,36 @@ fn a_new_install_refuses_a_failed_one_still_in_place() {
     tx.write_file(&fixture.path("app/run.sh"), b"new").unwrap();
     ended(&mut journal, Outcome::Failed);
     drop(journal);
-    let error = Journal::create(fixture.state.path(), begin()).unwrap_err();
+    let error = begin_install(&fixture.state_dir(), begin()).unwrap_err();
     assert!(matches!(error, JournalError::NotUndone { .. }), "{error}");
     assert!(
         error.to_string().contains("hint: run `rollback`"),
         "{error}"
     );
     assert_eq!(leftovers(fixture.target.path()).len(), 1);
+}
+
+#[test]
+fn a_new_install_moves_a_rolled_back_journal_to_history() {
+    let fixture = Fixture::new();
+    let mut journal = fixture.journal();
+    ended(&mut journal, Outcome::RolledBack);
+    drop(journal);
+    let mut newer = begin();
+    newer.installer_id = "new".to_string();
+    drop(begin_install(&fixture.state_dir(), newer).unwrap());
+    let history: Vec<_> = fs::read_dir(fixture.state_dir().history())
+        .unwrap()
+        .collect();
+    assert_eq!(history.len(), 1);
+    let (_journal, state) = Journal::open(&fixture.state_dir()).unwrap();
+    assert_eq!(state.begin.installer_id, "new");
+}
+
+#[test]
+fn a_new_install_refuses_an_unfinished_one() {
+    let fixture = Fixture::new();
+    drop(fixture.journal());
+    let error = begin_install(&fixture.state_dir(), begin()).unwrap_err();
+    assert!(matches!(error, JournalError::Unfinished { .. }), "{error}");
 }

@@ -5,8 +5,9 @@
 //! same undo again.
 
 use super::fsops::{self, Kind, Sibling};
-use super::{Change, ChangeId};
-use crate::journal::{Journal, JournalError, Outcome, Record, Timestamp, checkpoint};
+use crate::journal::{Begin, Journal, JournalError, Outcome, Record, Timestamp, checkpoint};
+use crate::journal::{Change, ChangeId};
+use crate::state_dir::StateDir;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -213,4 +214,33 @@ pub fn remove_backups(changes: &[Change]) -> CommitReport {
         }
     }
     report
+}
+
+/// Begin a new install in `state`. An earlier install must have ended with nothing left in
+/// place; a succeeded one is made final here (a `committed` record, then its backups removed)
+/// and its journal moved to the history, all under the state directory's lock.
+pub fn begin_install(state: &StateDir, begin: Begin) -> Result<Journal, JournalError> {
+    let (mut journal, previous) = match Journal::open(state) {
+        Ok(opened) => opened,
+        Err(JournalError::Missing { .. } | JournalError::NoInstall { .. }) => {
+            return Journal::create(state, begin);
+        }
+        Err(error) => return Err(error),
+    };
+    previous.check_may_begin_after()?;
+    if !previous.changes.is_empty() {
+        journal.append(Record::Committed {
+            at: Timestamp::now(),
+        })?;
+    }
+    let changes: Vec<Change> = previous
+        .committed
+        .iter()
+        .chain(&previous.changes)
+        .cloned()
+        .collect();
+    if let Some((backup, reason)) = remove_backups(&changes).left.into_iter().next() {
+        return Err(JournalError::BackupLeft { backup, reason });
+    }
+    journal.replace(state, begin)
 }

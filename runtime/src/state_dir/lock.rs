@@ -4,32 +4,29 @@
 //! killed, so there is no stale lock to detect and no PID-reuse race in taking one over. The PID
 //! written into the file is only there to name the holder in the error.
 
-use super::JournalError;
-use std::fs::{File, OpenOptions};
+use super::StateError;
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, Write};
 use std::path::Path;
 
-/// The lock file's name inside the state directory.
-const LOCK_FILE: &str = "lock";
-
 /// Held for as long as the journal is open; dropping it releases the lock.
 #[derive(Debug)]
-pub(super) struct StateLock {
+pub struct StateLock {
     _file: File,
 }
 
 impl StateLock {
-    pub(super) fn acquire(dir: &Path) -> Result<StateLock, JournalError> {
-        let path = dir.join(LOCK_FILE);
+    /// Lock the state directory `dir` through its lock file `path`.
+    pub(super) fn acquire(dir: &Path, path: &Path) -> Result<StateLock, StateError> {
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(&path)
-            .map_err(JournalError::io("opening the lock file", &path))?;
-        if !try_lock(&file).map_err(JournalError::io("locking", &path))? {
-            return Err(JournalError::Locked {
+            .open(path)
+            .map_err(StateError::io("opening the lock file", path))?;
+        if !try_lock(&file).map_err(StateError::io("locking", path))? {
+            return Err(StateError::Locked {
                 dir: dir.to_path_buf(),
                 holder: holder(&mut file),
             });
@@ -38,7 +35,7 @@ impl StateLock {
         file.set_len(0)
             .and_then(|()| file.rewind())
             .and_then(|()| writeln!(file, "{pid}"))
-            .map_err(JournalError::io("writing the lock file", &path))?;
+            .map_err(StateError::io("writing the lock file", path))?;
         Ok(StateLock { _file: file })
     }
 }
@@ -52,24 +49,12 @@ fn holder(file: &mut File) -> String {
     }
 }
 
-/// Take the lock without waiting; `false` when another process holds it.
-#[cfg(unix)]
+/// Take the lock without waiting; `false` when another process holds it. (`flock(2)` on Unix,
+/// `LockFileEx` on Windows.)
 fn try_lock(file: &File) -> io::Result<bool> {
-    use std::os::unix::io::AsRawFd;
-    // SAFETY: flock only reads the descriptor, which `file` keeps open for the whole call.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        return Ok(true);
+    match file.try_lock() {
+        Ok(()) => Ok(true),
+        Err(TryLockError::WouldBlock) => Ok(false),
+        Err(TryLockError::Error(e)) => Err(e),
     }
-    let error = io::Error::last_os_error();
-    match error.kind() {
-        io::ErrorKind::WouldBlock => Ok(false),
-        _ => Err(error),
-    }
-}
-
-/// Known gap: no lock off Unix (the runtime ships for Linux).
-#[cfg(not(unix))]
-fn try_lock(_file: &File) -> io::Result<bool> {
-    Ok(true)
 }

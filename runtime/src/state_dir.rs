@@ -1,0 +1,279 @@
+//! The state directory: everything an install keeps on the machine (journal, lock, history,
+//! answers without secrets, output variables, log, reports, the scripts' working directory).
+//! [`StateDir`] is the one owner of every name, permission, lock and write in it; no other
+//! module joins a file name onto the directory.
+//!
+//! Every write is atomic and durable ([`crate::durable`]), files are `0600` and the directory
+//! `0700`: it holds what support needs, never a secret, but it steers `resume` and `rollback`.
+
+use crate::durable;
+use crate::report::Report;
+use crate::variables::Output;
+use serde_json::{Map, Value};
+use std::io;
+use std::path::{Path, PathBuf};
+
+mod lock;
+
+pub use lock::StateLock;
+
+/// Where installs are recorded when the operator does not say (`--state-dir`).
+pub const DEFAULT_ROOT: &str = "/var/lib/dropship";
+
+/// Mode of every file written into the state directory.
+const FILE_MODE: u32 = 0o600;
+
+/// Why the state directory could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{doing} `{path}`: {source}")]
+    Io {
+        doing: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("`{path}` is damaged: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error(
+        "another installer ({holder}) is using the state directory `{dir}`\n\
+         hint: wait for it to finish"
+    )]
+    Locked { dir: PathBuf, holder: String },
+}
+
+impl StateError {
+    pub(crate) fn io<'a>(
+        doing: &'static str,
+        path: &'a Path,
+    ) -> impl FnOnce(io::Error) -> Self + 'a {
+        move |source| StateError::Io {
+            doing,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// One install's state directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDir {
+    root: PathBuf,
+}
+
+impl StateDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        StateDir { root: root.into() }
+    }
+
+    /// `given` (`--state-dir`), else `/var/lib/dropship/<product>` (never the operator's home
+    /// by surprise).
+    pub fn resolve(product: &str, given: Option<&Path>) -> Self {
+        match given {
+            Some(dir) => StateDir::new(dir),
+            None => StateDir::new(Path::new(DEFAULT_ROOT).join(slug(product))),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Create the directory (`0700`) and its missing parents, durably: a journal whose directory
+    /// vanishes in a power loss protects nothing.
+    pub fn create(&self) -> Result<(), StateError> {
+        let dir = &self.root;
+        let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
+        std::fs::create_dir_all(dir)
+            .map_err(StateError::io("creating the state directory", dir))?;
+        if missing.first() == Some(&dir.as_path()) {
+            set_private_dir_mode(dir)?;
+        }
+        for created in missing.iter().rev() {
+            let parent = match created.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent,
+                _ => Path::new("."),
+            };
+            durable::sync_dir(parent).map_err(StateError::io("syncing the directory", parent))?;
+        }
+        Ok(())
+    }
+
+    /// Take the lock that keeps a second installer out (held until the lock is dropped).
+    pub fn lock(&self) -> Result<StateLock, StateError> {
+        StateLock::acquire(&self.root, &self.root.join("lock"))
+    }
+
+    /// The journal (`journal.jsonl`), one JSON record per line.
+    pub fn journal(&self) -> PathBuf {
+        self.root.join("journal.jsonl")
+    }
+
+    /// Where finished journals are kept.
+    pub fn history(&self) -> PathBuf {
+        self.root.join("history")
+    }
+
+    /// Where scripts run when the plan names no directory.
+    pub fn work_dir(&self) -> PathBuf {
+        self.root.join("work")
+    }
+
+    /// The install's text log.
+    pub fn log(&self) -> PathBuf {
+        self.root.join("install.log")
+    }
+
+    /// The answers of the install, without secrets (read back by `resume` as an answers file).
+    pub fn answers(&self) -> PathBuf {
+        self.root.join("answers.json")
+    }
+
+    /// The output variables that are not sensitive, as steps succeed (read back by `resume`).
+    pub fn outputs(&self) -> PathBuf {
+        self.root.join("outputs.json")
+    }
+
+    /// The report for machines; `report.txt` and `report.html` sit beside it.
+    pub fn report_json(&self) -> PathBuf {
+        self.root.join("report.json")
+    }
+
+    /// Save the answers without secrets.
+    pub fn save_answers(&self, answers: &Map<String, Value>) -> Result<(), StateError> {
+        self.write_json(&self.answers(), answers)
+    }
+
+    /// Save the output variables (the caller passes only those that may reach disk).
+    pub fn save_outputs(&self, outputs: &[Output]) -> Result<(), StateError> {
+        let kept: Vec<(&str, &str, &str)> = outputs
+            .iter()
+            .map(|o| (o.step.as_str(), o.name.as_str(), o.value.as_str()))
+            .collect();
+        self.write_json(&self.outputs(), &kept)
+    }
+
+    /// The output variables saved by [`save_outputs`](Self::save_outputs); none when no step
+    /// saved any.
+    pub fn load_outputs(&self) -> Result<Vec<Output>, StateError> {
+        let path = self.outputs();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(StateError::io("reading", &path)(e)),
+        };
+        let saved: Vec<(String, String, String)> =
+            serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        let output = |(step, name, value)| Output {
+            step,
+            name,
+            value,
+            sensitive: false,
+        };
+        Ok(saved.into_iter().map(output).collect())
+    }
+
+    /// Write `report.json`, `report.txt` and `report.html`.
+    pub fn write_reports(&self, report: &Report) -> Result<(), StateError> {
+        self.write_json(&self.report_json(), report)?;
+        self.write(&self.root.join("report.txt"), report.text().as_bytes())?;
+        self.write(&self.root.join("report.html"), report.html().as_bytes())
+    }
+
+    /// The report written last.
+    pub fn read_report(&self) -> Result<Report, StateError> {
+        let path = self.report_json();
+        let text = std::fs::read_to_string(&path).map_err(StateError::io("reading", &path))?;
+        serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
+            path,
+            reason: e.to_string(),
+        })
+    }
+
+    fn write_json(&self, path: &Path, value: &impl serde::Serialize) -> Result<(), StateError> {
+        let json = serde_json::to_string_pretty(value).map_err(|e| StateError::Corrupt {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        self.write(path, (json + "\n").as_bytes())
+    }
+
+    fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+        durable::write_atomic(path, bytes, Some(FILE_MODE)).map_err(StateError::io("writing", path))
+    }
+}
+
+/// A product name as a directory name: lowercase ASCII letters and digits, `-` for the rest.
+fn slug(product: &str) -> String {
+    product
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+fn set_private_dir_mode(dir: &Path) -> Result<(), StateError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(StateError::io("making the state directory private", dir))
+}
+
+#[cfg(not(unix))]
+fn set_private_dir_mode(_dir: &Path) -> Result<(), StateError> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_is_named_after_the_product() {
+        let dir = StateDir::resolve("Fabrikam Platform", None);
+        assert_eq!(dir.root(), Path::new("/var/lib/dropship/fabrikam-platform"));
+        let given = StateDir::resolve("Fabrikam Platform", Some(Path::new("/tmp/x")));
+        assert_eq!(given.root(), Path::new("/tmp/x"));
+    }
+
+    #[test]
+    fn a_new_directory_is_private_and_its_files_too() {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = tempfile::tempdir().unwrap();
+        let state = StateDir::new(parent.path().join("a/state"));
+        state.create().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(state.root()), 0o700);
+        state.save_answers(&Map::new()).unwrap();
+        assert_eq!(mode(&state.answers()), 0o600);
+    }
+
+    #[test]
+    fn outputs_round_trip_and_none_saved_is_empty() {
+        let parent = tempfile::tempdir().unwrap();
+        let state = StateDir::new(parent.path());
+        assert!(state.load_outputs().unwrap().is_empty());
+        let output = Output {
+            step: "Migrate".into(),
+            name: "Rows".into(),
+            value: "12".into(),
+            sensitive: false,
+        };
+        state.save_outputs(&[output]).unwrap();
+        let loaded = state.load_outputs().unwrap();
+        assert_eq!(
+            (loaded[0].step.as_str(), loaded[0].value.as_str()),
+            ("Migrate", "12")
+        );
+        std::fs::write(state.outputs(), "not json").unwrap();
+        let error = state.load_outputs().unwrap_err();
+        assert!(error.to_string().contains("outputs.json"), "{error}");
+    }
+}
