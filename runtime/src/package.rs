@@ -1,4 +1,5 @@
-//! Extract a deployment package into a directory as Calamari does (reference §4.2), safely.
+//! Extract a deployment package into a directory as Calamari does
+//! (`docs/octopus-conventions.md` §4.2), safely.
 //!
 //! Formats, chosen by extension: `.nupkg` (a zip; NuGet metadata parts skipped), `.zip`,
 //! `.tar.gz`/`.tgz`, `.tar`. For `.nupkg`, entry names are percent-decoded as NuGet stores them

@@ -1,6 +1,6 @@
-//! Tests of the process readers on the reference-shaped samples in `testdata/`: JSON and OCL
-//! agreement, every action kind, scoping, disabled and unsupported actions, package lookup,
-//! and errors that name file and position.
+//! Tests of the process readers on the samples in `testdata/`, shaped as
+//! `docs/octopus-conventions.md` §7 describes: JSON and OCL agreement, every action kind, scoping,
+//! disabled and unsupported actions, package lookup, and errors that name file and position.
 
 use super::*;
 use std::path::Path;

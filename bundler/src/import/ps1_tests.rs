@@ -1,5 +1,5 @@
-//! Tests of the OPD script reader: the reference-shaped sample, every flag and quoting style,
-//! path normalisation, and errors with line numbers.
+//! Tests of the OPD script reader: a sample shaped as `docs/octopus-conventions.md` §1.4 describes,
+//! every flag and quoting style, path normalisation, and errors with line numbers.
 
 use super::ps1::{CalamariCommand, FlagValue, parse};
 use super::{ImportError, OpdScript};

@@ -1,4 +1,5 @@
-//! ".NET Configuration Variables" (reference §4.8, Calamari `ConfigurationVariablesReplacer`):
+//! ".NET Configuration Variables" (`docs/octopus-conventions.md` §4.6, Calamari
+//! `ConfigurationVariablesReplacer`):
 //! in `*.config` files, for every variable name (compared ignoring case):
 //!
 //! - `<add key="name" value="…"/>` under any `appSettings` element: its `value` (added if missing);
@@ -11,7 +12,7 @@
 //! the file keeps its bytes (Calamari re-indents the document). Finding the files — every
 //! `*.config` under the current directory and the additional paths — is [`find_dotnet_config_files`].
 //!
-//! Gap: Calamari skips config files that were applied as transforms (§4.9); transforms are not
+//! Gap: Calamari skips config files that were applied as transforms (§4.7); transforms are not
 //! implemented here, so the caller must exclude such files itself.
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! Configuration-file replacers: the Calamari conventions that rewrite files in the package with
-//! the deployment's variables (reference `octopus-offline-drop.md` §4.6–§4.8).
+//! the deployment's variables (`docs/octopus-conventions.md` §4.4–§4.6).
 //!
 //! - [`encoding`](crate::config::encoding): read text keeping its encoding and line endings; refuse binary; atomic writes.
 //! - [`glob`](crate::config::glob): Calamari's target patterns (`*`, `**`, newline-separated lists).
@@ -10,7 +10,7 @@
 //! Every function that overwrites a file calls the caller's `before_write` hook first, so the
 //! install engine can back the file up; a file that cannot be parsed or is not text is left
 //! untouched and named in the error. This module does not evaluate templates (see `template`),
-//! does not apply XML transforms (§4.9), and does not log: it returns reports for the caller to log.
+//! does not apply XML transforms (§4.7), and does not log: it returns reports for the caller to log.
 
 pub mod dotnet;
 mod edit;

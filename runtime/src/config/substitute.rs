@@ -1,5 +1,5 @@
 //! "Substitute Variables in Templates": run each file the target patterns match through the
-//! template engine and overwrite it in place (reference §4.6).
+//! template engine and overwrite it in place (`docs/octopus-conventions.md` §4.4).
 //!
 //! Two phases so that nothing is overwritten unseen: [`plan_substitution`] resolves the patterns to
 //! files (and reports patterns that matched nothing, which Calamari warns about); then

@@ -1,5 +1,5 @@
-//! Octopus Deploy formats the runtime reads from an Offline Package Drop (reference
-//! `octopus-offline-drop.md` §1.3, §3).
+//! Octopus Deploy formats the runtime reads from an Offline Package Drop
+//! (`docs/octopus-conventions.md` §1.2, §2).
 //!
 //! - [`variables_file`](crate::octopus::variables_file): `Variables/*.variables.json`, legacy flat object and `{k,v,s}` array;
 //! - [`sensitive`](crate::octopus::sensitive): `Variables/*.secret`, AES-CBC/PBKDF2 encrypted variables (Calamari's layout);

@@ -1,5 +1,5 @@
 //! Decrypt an Octopus encrypted variables file (`Variables/*.secret`) exactly as Calamari's
-//! `AesEncryption` does (reference §3.2), then parse it as a variables file.
+//! `AesEncryption` does (`docs/octopus-conventions.md` §2.2), then parse it as a variables file.
 //!
 //! Layout: `"IV__"` (4 ASCII bytes) ‖ IV (16 bytes) ‖ AES-CBC ciphertext with PKCS#7 padding, raw
 //! bytes, no base64. Key: PBKDF2-HMAC-SHA1(UTF-8 password, salt `Octopuss`, 1000 iterations),

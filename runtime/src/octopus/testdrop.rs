@@ -1,6 +1,7 @@
 //! Test support (feature `test-support`): write a realistic Octopus Offline Package Drop, as a
-//! folder ([`write_drop`]) or as an artifact zip ([`write_drop_zip`]), laid out as reference §1.3
-//! describes. Secrets are encrypted by the `openssl` command line, independently of this crate.
+//! folder ([`write_drop`]) or as an artifact zip ([`write_drop_zip`]), laid out as
+//! `docs/octopus-conventions.md` §1.2 describes. Secrets are encrypted by the `openssl` command
+//! line, independently of this crate.
 //!
 //! The drop ("Fabrikam Platform" 4.12.0 to Production, target "Fabrikam Offline Drop",
 //! deployment `Deployments-1042`):

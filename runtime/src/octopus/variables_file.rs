@@ -1,6 +1,6 @@
 //! Parse an Octopus `*.variables.json` file into an ordered list of variables.
 //!
-//! Two forms exist (reference §3.1):
+//! Two forms exist (`docs/octopus-conventions.md` §2.1):
 //! - **legacy** (2015 – Aug 2025): a flat JSON object `{ "name": "value", ... }`;
 //! - **array** (Calamari ≥ 2025.3.239): `[ { "k": name, "v": value, "s": isSensitive }, ... ]`.
 //!

@@ -1,5 +1,5 @@
 //! Package id and version from an OPD `Packages/` file name, as Calamari's `PackageName.FromFile`
-//! reads them (reference §1.3, §4.2).
+//! reads them (`docs/octopus-conventions.md` §1.3, §4.2).
 //!
 //! Forms, tried in this order:
 //! 1. `<Id>@<S|M|O|L><Version>@<cache-buster>.<ext>`, id and version percent-encoded

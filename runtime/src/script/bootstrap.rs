@@ -130,7 +130,8 @@ fn place_script(
     writer: &Writer<'_>,
     script_name: &str,
 ) -> Result<PathBuf, ScriptError> {
-    // Calamari rewrites shell scripts with LF endings before running them (§1.1).
+    // Calamari rewrites shell scripts with LF endings before running them
+    // (`docs/octopus-conventions.md` §5.2).
     let body = match request.syntax {
         Syntax::Bash | Syntax::Sh => request.body.replace("\r\n", "\n"),
         Syntax::Python | Syntax::PowerShell => request.body.to_string(),
@@ -161,7 +162,7 @@ fn unique_variables(variables: &[ScriptVariable]) -> Vec<(&str, &str)> {
 }
 
 /// bash/sh: the helpers, the variables as a `case` table, and the wrapper that sources them and
-/// then the script (Calamari's `Bootstrap.*` file, §1.1).
+/// then the script (Calamari's `Bootstrap.*` file, `docs/octopus-conventions.md` §5.2).
 fn shell_files(
     request: &ScriptRequest<'_>,
     writer: &Writer<'_>,
@@ -175,7 +176,8 @@ fn shell_files(
     writer.write("the variables file", &table, &shell_variables(variables))?;
     let parameters = request.parameters.unwrap_or("");
     let run = match request.syntax {
-        // Pasted verbatim: the parameters are shell code, as in Calamari (§4.3).
+        // Pasted verbatim: the parameters are shell code, as in Calamari
+        // (`docs/octopus-conventions.md` §5.7).
         Syntax::Bash => format!(
             "source {} {parameters}",
             sh_quote(&script.to_string_lossy())
@@ -234,7 +236,7 @@ fn python_config(
 }
 
 /// pwsh: the helpers, the variables as JSON, and the wrapper that dot-sources the script with
-/// its parameters pasted verbatim (§3.1).
+/// its parameters pasted verbatim (`docs/octopus-conventions.md` §5.5).
 fn pwsh_files(
     request: &ScriptRequest<'_>,
     writer: &Writer<'_>,
@@ -268,8 +270,9 @@ fn ps_quote(text: &str) -> String {
 }
 
 /// Split a parameter string as .NET splits a process argument string (Windows rules, which
-/// Calamari's Python command line goes through, §4.3): whitespace separates, double quotes group,
-/// `\"` is a literal quote, and backslashes are literal unless they precede a quote.
+/// Calamari's Python command line goes through, `docs/octopus-conventions.md` §5.7):
+/// whitespace separates, double quotes group, `\"` is a literal quote, and backslashes are
+/// literal unless they precede a quote.
 pub(super) fn split_arguments(text: &str) -> Vec<String> {
     let mut arguments = Vec::new();
     let mut current = String::new();

@@ -1,5 +1,5 @@
 //! Running a vendor's Octopus scripts (bash, sh, python, pwsh) unchanged, as Calamari runs them
-//! (reference: calamari-scripts.md).
+//! (`docs/octopus-conventions.md` §5).
 //!
 //! Each run gets a private 0700 temporary directory holding our own bootstrap, the variables file
 //! (0600) and, unless the script already sits in the working directory byte for byte, the script
@@ -125,7 +125,8 @@ pub struct ScriptRequest<'a> {
     /// The script's current directory.
     pub working_dir: &'a Path,
     pub variables: &'a [ScriptVariable],
-    /// Script parameters as Octopus passes them (reference §4.3), already templated.
+    /// Script parameters as Octopus passes them (`docs/octopus-conventions.md` §5.7), already
+    /// templated.
     pub parameters: Option<&'a str>,
     /// Extra environment; the process environment is inherited too.
     pub env: &'a [(String, String)],
@@ -172,7 +173,8 @@ pub struct ScriptOutcome {
     pub artifacts: Vec<PathBuf>,
     /// The text given to `fail_step` (`##octopus[resultMessage ...]`).
     pub failure_message: Option<String>,
-    /// Non-blank stderr lines not starting with `##octopus` (Calamari's `HasErrors`, §5.1).
+    /// Non-blank stderr lines not starting with `##octopus` (Calamari's `HasErrors`,
+    /// `docs/octopus-conventions.md` §5.9).
     pub stderr_lines: u64,
 }
 
@@ -237,7 +239,7 @@ pub fn run_script(
         });
     }
     let scrubber = output::run_scrubber(request.scrubber, request.variables);
-    // Parameters reach the script as its arguments: keep secrets out of them (SPEC §6).
+    // Parameters reach the script as argv: keep secrets out of them (ARCHITECTURE.md, Secrets).
     let parameters = request.parameters.unwrap_or("");
     if scrubber.scrub(parameters) != parameters {
         return Err(ScriptError::SecretInParameters { step });

@@ -1,7 +1,7 @@
 //! What each line a script prints means: service messages acted on, levels switched, everything
 //! else scrubbed and handed to the caller's sink.
 //!
-//! Levels follow calamari-scripts.md §2.2: `stdout-*` switches apply to later stdout lines,
+//! Levels per `docs/octopus-conventions.md` §5.11: `stdout-*` switches apply to later stdout lines,
 //! `stderr-*` switches (written on stdout) to later stderr lines. Service messages are parsed on
 //! stdout only, as Calamari does. Secrets are scrubbed with a run-local copy of the caller's
 //! scrubber that also learns sensitive input variables, `mask` values and sensitive output

@@ -1,10 +1,10 @@
 //! Parser for Octopus service messages: `##octopus[name attr='base64' attr="base64" ...]`.
 //!
-//! Follows calamari-scripts.md §2.1: the name is an XML-style name (letters, digits, `-`, `_`, `.`),
-//! attribute values use single or double quotes and hold standard base64 (with padding) of UTF-8
-//! text, the message ends at the first `]`, and a duplicate attribute, an unquoted value or a value
-//! that is not base64 makes the whole line plain output. Attribute names are matched without regard
-//! to case, message names exactly (`setVariable`).
+//! Follows `docs/octopus-conventions.md` §5.10: the name is an XML-style name (letters, digits,
+//! `-`, `_`, `.`), attribute values use single or double quotes and hold standard base64 (with
+//! padding) of UTF-8 text, the message ends at the first `]`, and a duplicate attribute, an
+//! unquoted value or a value that is not base64 makes the whole line plain output. Attribute names
+//! are matched without regard to case, message names exactly (`setVariable`).
 //!
 //! Where it differs from Calamari on purpose: a message is recognised only at the start of a line
 //! (leading blanks allowed), as Calamari's test harness does, so text that merely mentions

@@ -1,4 +1,4 @@
-//! `deploy-package` in Calamari's convention order (reference `octopus-offline-drop.md` §4.1):
+//! `deploy-package` in Calamari's convention order (`docs/octopus-conventions.md` §4.1):
 //! extract; configured then packaged `PreDeploy`; substitute variables in files; .NET
 //! configuration variables; structured configuration variables; packaged then configured
 //! `Deploy` and `PostDeploy`. When a convention fails, `DeployFailed` (packaged and configured)

@@ -1,6 +1,6 @@
 //! The parse tree of a template, and its re-serialisation.
 //!
-//! `Display` gives the canonical form Octostache echoes for unresolved tokens (§7): names
+//! `Display` gives the canonical form Octostache echoes for unresolved tokens (§6.7): names
 //! trimmed, exactly one space around `|`, literal filter options in double quotes, `unless`
 //! written as `if` with the body in the `else` branch, and text re-escaped (`#{` as `##{`).
 //! Nothing here evaluates anything.
@@ -33,7 +33,7 @@ pub enum Token {
 pub struct Symbol {
     pub steps: Vec<Step>,
     /// Byte offset of the symbol in the text it was parsed from: part of its identity for
-    /// cycle detection (§8), as Octostache compares source positions.
+    /// cycle detection (§6.8), as Octostache compares source positions.
     pub offset: usize,
 }
 
@@ -259,7 +259,7 @@ impl fmt::Display for CalcExpr {
 }
 
 impl Symbol {
-    /// Whether two symbols are the same source token (§8): same steps, same position.
+    /// Whether two symbols are the same source token (§6.8): same steps, same position.
     pub fn same_token(&self, other: &Symbol) -> bool {
         self.offset == other.offset && self.to_string().eq_ignore_ascii_case(&other.to_string())
     }

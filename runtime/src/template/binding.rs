@@ -1,4 +1,4 @@
-//! The variable tree (§5): each variable name is parsed as a symbol path and its value
+//! The variable tree (§6.5): each variable name is parsed as a symbol path and its value
 //! stored at that path. Named and indexed children are separate, matched case-insensitively,
 //! and indexed children keep insertion order (iteration order for `#{each}`).
 //! Nodes are shared (`Arc`) so loop scopes can hold subtrees without copying them, and so a

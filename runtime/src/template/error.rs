@@ -16,7 +16,7 @@ pub enum TemplateError {
         column: usize,
         unexpected: String,
     },
-    /// A variable refers to itself, directly or through others (§8). The text is Octostache's.
+    /// A variable refers to itself, directly or through others (§6.8). The text is Octostache's.
     #[error(
         "An attempt to parse the variable symbol \"{symbol}\" appears to have resulted in a self referencing loop ({chain}). Ensure that recursive loops do not exist in the variable values."
     )]
@@ -33,7 +33,7 @@ pub enum TemplateError {
 }
 
 impl TemplateError {
-    /// Whether this is a variable cycle (§8).
+    /// Whether this is a variable cycle (§6.8).
     pub fn is_cycle(&self) -> bool {
         matches!(self, TemplateError::Cycle { .. })
     }

@@ -1,8 +1,8 @@
-//! Evaluator: renders a parsed template against the variable tree (§6–§14).
+//! Evaluator: renders a parsed template against the variable tree (§6.6–§6.14).
 //!
 //! Scopes form a chain (root variables, then one per `#{each}` iteration or value being
 //! evaluated); a lookup that fails in a scope is retried whole in its parent. Each scope keeps
-//! the stack of symbols it is resolving, which is how cycles are found (§8). Unresolved tokens
+//! the stack of symbols it is resolving, which is how cycles are found (§6.8). Unresolved tokens
 //! are echoed and collected in a [`Sink`]; only cycles and throwing filters are errors.
 
 use std::cell::RefCell;
@@ -22,7 +22,7 @@ use super::{Extensions, filters, json, parser};
 type EResult<T> = Result<T, TemplateError>;
 
 /// What evaluation found besides the output: unresolved tokens, and whether a null marker
-/// (`#{ | null}`, §14) was evaluated, which makes the whole result null.
+/// (`#{ | null}`, §6.14) was evaluated, which makes the whole result null.
 #[derive(Debug, Default)]
 pub(crate) struct Sink {
     pub missing: Vec<String>,
@@ -136,7 +136,7 @@ impl<'v> Engine<'v> {
             Token::Repetition(r) => self.eval_repetition(r, scope, sink, out)?,
             Token::Calculation(calc) => match self.calc_value(calc, scope, sink)? {
                 Some(v) => out.push_str(&format_double(v)),
-                // An unevaluable calc is echoed without `calc`, and is not an error (§13).
+                // An unevaluable calc is echoed without `calc`, and is not an error (§6.13).
                 None => out.push_str(&token.to_string()),
             },
         }
@@ -159,7 +159,7 @@ impl<'v> Engine<'v> {
             return Ok(());
         }
         // The null marker is the outermost filter spelled exactly `null`: it writes nothing
-        // and is not an error, but makes the result null (§14).
+        // and is not an error, but makes the result null (§6.14).
         if matches!(expr, Expr::Call(c) if c.filters.last().is_some_and(|f| f.name == "null")) {
             sink.null_result = true;
             return Ok(());
@@ -179,7 +179,7 @@ impl<'v> Engine<'v> {
             let options = self.eval_options(&filter.options, scope, sink)?;
             let input = value.take();
             value = filters::apply(&filter.name, input.as_deref(), &options)?;
-            // A custom filter is asked only when the built-in one is missing or null (§12.3).
+            // A custom filter is asked only when the built-in one is missing or null (§6.12.3).
             if value.is_none()
                 && let Some(extension) = self.extensions.get(&filter.name.to_lowercase())
             {
@@ -216,7 +216,7 @@ impl<'v> Engine<'v> {
         sink: &mut Sink,
         out: &mut String,
     ) -> EResult<()> {
-        // A condition whose filter chain yields null echoes the whole conditional (§7).
+        // A condition whose filter chain yields null echoes the whole conditional (§6.7).
         let Some(left) = self.operand(&c.condition.left, scope, sink)? else {
             out.push_str(&c.to_string());
             return Ok(());
@@ -289,7 +289,7 @@ impl<'v> Engine<'v> {
         Ok(())
     }
 
-    /// The items of a collection (§11).
+    /// The items of a collection (§6.11).
     fn items(
         &self,
         collection: &Symbol,
@@ -400,7 +400,7 @@ impl<'v> Engine<'v> {
     }
 
     /// Replaces `[#{X}]` steps by X's value; `None` if one cannot be resolved. Unresolved
-    /// tokens met on the way are not reported (§6.1).
+    /// tokens met on the way are not reported (§6.6.1).
     fn resolve_indexers(&self, symbol: &Symbol, scope: &Scope) -> EResult<Option<Symbol>> {
         let mut steps = Vec::with_capacity(symbol.steps.len());
         for step in &symbol.steps {
@@ -453,14 +453,14 @@ impl<'v> Engine<'v> {
         Ok(Some(node))
     }
 
-    /// The JSON fallback (§9): index into the node's value read as JSON.
+    /// The JSON fallback (§6.9): index into the node's value read as JSON.
     fn json_step(&self, node: &Binding, key: &str, scope: &Scope) -> EResult<Option<Arc<Binding>>> {
         let Some(item) = node.item.as_deref().filter(|i| !i.is_empty()) else {
             return Ok(None);
         };
         let text = match self.evaluate_text(item, scope, &mut Sink::default()) {
             Ok(text) => text,
-            // A cycle met here only disables the fallback (§8).
+            // A cycle met here only disables the fallback (§6.8).
             Err(e) if e.is_cycle() => return Ok(None),
             Err(e) => return Err(e),
         };
@@ -483,7 +483,7 @@ impl<'v> Engine<'v> {
     }
 
     /// A value that parses strictly as a template is evaluated in a fresh child of the scope
-    /// where it was found; otherwise it is used verbatim (§4, §6).
+    /// where it was found; otherwise it is used verbatim (§6.4, §6.6).
     fn evaluate_text(&self, text: &str, scope: &Scope, sink: &mut Sink) -> EResult<String> {
         let Some(template) = self.parse_cached(text) else {
             return Ok(text.to_string());
@@ -501,7 +501,7 @@ impl<'v> Engine<'v> {
         let evaluated = self.eval_template(&template, &child, &mut inner, &mut out);
         self.depth.set(depth);
         evaluated?;
-        // A value containing a null marker is used as it is written (§14).
+        // A value containing a null marker is used as it is written (§6.14).
         if inner.null_result {
             return Ok(text.to_string());
         }
@@ -524,7 +524,7 @@ impl<'v> Engine<'v> {
     }
 }
 
-/// Truthiness (§10.1): falsy are `"0"`, `""`, and `no`/`false` after trimming, any case.
+/// Truthiness (§6.10.1): falsy are `"0"`, `""`, and `no`/`false` after trimming, any case.
 pub(crate) fn is_truthy(value: &str) -> bool {
     let trimmed = value.trim();
     !(value == "0"

@@ -1,4 +1,4 @@
-//! JSON-valued variables (§9): a lenient reader in the spirit of Newtonsoft's
+//! JSON-valued variables (§6.9): a lenient reader in the spirit of Newtonsoft's
 //! `DeserializeObject` (unquoted property names and single-quoted strings are accepted; bare
 //! words as values and trailing content are not), indexing into the result, and the .NET
 //! string forms of JSON values. Not handled: comments, `NaN`/`Infinity` literals, dates.

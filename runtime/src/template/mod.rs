@@ -1,5 +1,5 @@
 //! Octostache-compatible template engine (`#{...}`), as specified in
-//! `shared/reference/octostache.md` (Octostache master `5a08233`): text and escapes, names,
+//! `docs/octopus-conventions.md` §6 (Octostache master `5a08233`): text and escapes, names,
 //! case-insensitive lookup, recursive evaluation in the scope a value was found in, cycle
 //! detection, `if`/`unless`/`elseif`/`else`, `each`, JSON values, `calc`, the built-in
 //! filters, echoing of unresolved tokens, strict and continue modes, the `null` marker.
@@ -39,9 +39,9 @@ use eval::{Engine, Scope, Sink};
 pub struct Variables {
     entries: Vec<(String, Option<String>)>,
     positions: HashMap<String, usize>,
-    /// The variable tree (§5), kept in step with `entries` so evaluation need not rebuild it.
+    /// The variable tree (§6.5), kept in step with `entries` so evaluation need not rebuild it.
     tree: Arc<Binding>,
-    /// Custom filters by lower-cased name (`AddExtension`, §12.3).
+    /// Custom filters by lower-cased name (`AddExtension`, §6.12.3).
     extensions: Extensions,
 }
 
@@ -113,7 +113,7 @@ impl Variables {
 
     /// The evaluated value of the variable with exactly this name (not a path), like
     /// `VariableDictionary.Get`, in continue mode. `None` when the variable is missing or
-    /// null, when the value evaluates to a null result (§14), or when evaluation fails
+    /// null, when the value evaluates to a null result (§6.14), or when evaluation fails
     /// (a cycle).
     pub fn get(&self, name: &str) -> Option<String> {
         let raw = self.get_raw(name)?;
@@ -132,7 +132,7 @@ impl std::fmt::Debug for Variables {
     }
 }
 
-/// How parse failures are handled (§4).
+/// How parse failures are handled (§6.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// `haltOnError = true`: a template that does not parse is returned unchanged.
@@ -144,7 +144,7 @@ pub enum Mode {
 /// The result of [`evaluate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evaluation {
-    /// The rendered text; `None` is a null result (a top-level `#{ | null}`, §14).
+    /// The rendered text; `None` is a null result (a top-level `#{ | null}`, §6.14).
     pub output: Option<String>,
     /// Unresolved tokens (`The following tokens were unable to be evaluated: ...`) or, in
     /// strict mode, the parse error.
@@ -196,7 +196,7 @@ pub fn evaluate(text: &str, vars: &Variables, mode: Mode) -> Result<Evaluation, 
 }
 
 /// `EvaluateTruthy`: true only when strict evaluation succeeds with no error and a truthy,
-/// non-null result (§10.1).
+/// non-null result (§6.10.1).
 pub fn evaluate_truthy(text: &str, vars: &Variables) -> bool {
     match evaluate(text, vars, Mode::Strict) {
         Ok(Evaluation {

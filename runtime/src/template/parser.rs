@@ -1,4 +1,4 @@
-//! Parser: template text to [`Template`], in strict or continue mode (spec §2–§4).
+//! Parser: template text to [`Template`], in strict or continue mode (§6.2–§6.4).
 //!
 //! A hand-written recursive descent that mirrors Octostache's Sprache grammar, including the
 //! order in which token alternatives are tried and the "furthest failure" position that
@@ -54,7 +54,7 @@ pub fn parse_continue(src: &str) -> Template {
     Template { tokens }
 }
 
-/// The longest prefix of a variable name that parses as a symbol (§5), if any.
+/// The longest prefix of a variable name that parses as a symbol (§6.5), if any.
 pub fn parse_name(name: &str) -> Option<Symbol> {
     Parser::new(name)
         .symbol(0, false)
@@ -249,7 +249,7 @@ impl Parser<'_> {
         Err(furthest)
     }
 
-    /// Literal text up to the next token (§2).
+    /// Literal text up to the next token (§6.2).
     fn text(&self, pos: usize) -> PResult<String> {
         let mut out = String::new();
         let mut p = pos;

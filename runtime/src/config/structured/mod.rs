@@ -1,5 +1,5 @@
-//! "Structured Configuration Variables" (reference §4.7): replace values at existing paths of a
-//! JSON, YAML, XML or `.properties` file with the deployment's variables.
+//! "Structured Configuration Variables" (`docs/octopus-conventions.md` §4.5): replace values at
+//! existing paths of a JSON, YAML, XML or `.properties` file with the deployment's variables.
 //!
 //! The format is chosen as Calamari chooses it: `.json` is JSON only; `.yml`/`.yaml`, `.xml` and
 //! `.properties` are tried as JSON first, then as their own format; any other file is tried as JSON,

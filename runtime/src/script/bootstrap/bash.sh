@@ -1,6 +1,6 @@
 # dropship's helpers for Octopus bash and sh scripts, sourced before the script.
 #
-# Written for dropship from the behaviour described in calamari-scripts.md §1.3 (not Calamari's
+# Written for dropship from the behaviour in docs/octopus-conventions.md §5.4 (not Calamari's
 # code): same function names, arguments and service messages. POSIX sh plus `local`, so the same
 # file serves `sh` (dash) and bash; names with a hyphen are defined only under bash. Variable
 # values come from `__dropship_get`, defined by the variables file sourced just before this one.

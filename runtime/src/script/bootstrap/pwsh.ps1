@@ -1,7 +1,7 @@
 # dropship's helpers for Octopus PowerShell scripts, dot-sourced by the generated bootstrap.
 #
-# Written for dropship from calamari-scripts.md §3.1 (not Calamari's code): $OctopusParameters
-# (case-insensitive), the $OctopusXyz shortcuts, Set-OctopusVariable, Fail-Step,
+# Written for dropship from docs/octopus-conventions.md §5.5 (not Calamari's code):
+# $OctopusParameters (case-insensitive), the $OctopusXyz shortcuts, Set-OctopusVariable, Fail-Step,
 # New-OctopusArtifact, Update-Progress, Set-EnvironmentState/Url, Remove-OctopusTarget and the
 # Write-Verbose/Debug/Highlight/Wait/Warning overrides. The variables come from a 0600 JSON file
 # ({"variables": [[name, value], ...]}) in a private directory, deleted once read. Not provided:

@@ -1,7 +1,7 @@
 # dropship's bootstrap for Octopus Python scripts.
 #
-# Written for dropship from calamari-scripts.md §3.2 (not Calamari's code): the same globals a
-# Calamari Python script sees (octopusvariables, get_octopusvariable, set_octopusvariable,
+# Written for dropship from docs/octopus-conventions.md §5.6 (not Calamari's code): the same
+# globals a Calamari Python script sees (octopusvariables, get_octopusvariable, set_octopusvariable,
 # createartifact, updateprogress, failstep, printverbose, printhighlight, printwait,
 # printwarning, encode, decode), then the script run with runpy as __main__.
 # The variables come from the JSON file named by our only argument, a 0600 file in a private

@@ -1,4 +1,4 @@
-//! The built-in filters (§12): name lookup (case-insensitive) and the null rules shared by
+//! The built-in filters (§6.12): name lookup (case-insensitive) and the null rules shared by
 //! all of them. A filter returns `Ok(None)` for "not applicable", which makes the token be
 //! echoed; `Err` only where Octostache throws (invalid base64, unparseable versions).
 
@@ -18,7 +18,7 @@ type FResult = Result<Option<String>, TemplateError>;
 /// Applies the filter called `name` to `input` with the evaluated `options`.
 pub(crate) fn apply(name: &str, input: Option<&str>, options: &[String]) -> FResult {
     let lower = name.to_lowercase();
-    // These accept a null input; every other filter is null on null input (§12.2).
+    // These accept a null input; every other filter is null on null input (§6.12.2).
     match lower.as_str() {
         "append" => return Ok(text::append(input, options)),
         "prepend" => return Ok(text::prepend(input, options)),
