@@ -18,6 +18,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: Option<u32>) -> io::Res
     dirs.sync()
 }
 
+/// Read a whole file, refusing a link at `path` (a settings file is read where it is, never
+/// through a link).
+pub fn read_no_follow(path: &Path) -> io::Result<Vec<u8>> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut options.open(path)?, &mut bytes)?;
+    Ok(bytes)
+}
+
 /// Directories holding renamed files whose entries are not yet flushed to disk.
 ///
 /// Flushing a directory costs as much as flushing a file; a batch of writes (substituting in

@@ -10,6 +10,7 @@
 //! passing through links, duplicates, and more bytes than the signed manifest declares.
 
 use crate::container::{ContainerError, InstallerFile};
+use crate::path_safety::{self, Unsafe};
 use crate::trust::{SignatureBlock, TrustError, TrustedSigner, Verifier};
 use std::cell::Cell;
 use std::fs::File;
@@ -265,6 +266,7 @@ fn unpack_entries<R: Read>(
     staging: &Path,
 ) -> Result<Unpacked, ExtractError> {
     let mut unpacked = Unpacked::default();
+    let mut links = Vec::new();
     let entries = archive
         .entries()
         .map_err(|e| ExtractError::Corrupt(e.to_string()))?;
@@ -284,7 +286,10 @@ fn unpack_entries<R: Read>(
                 unpacked.bytes += entry.size();
             }
             tar::EntryType::Directory => {}
-            tar::EntryType::Symlink => check_link_target(&entry, &relative, &name)?,
+            tar::EntryType::Symlink => {
+                check_link_target(&entry, staging, &relative, &name)?;
+                links.push(relative.clone());
+            }
             tar::EntryType::Link => return Err(unsafe_entry(&name, "hard links are not allowed")),
             tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
                 return Err(unsafe_entry(
@@ -308,6 +313,13 @@ fn unpack_entries<R: Read>(
             .unpack(&dest)
             .map_err(ExtractError::io("unpacking", &dest))?;
     }
+    // A later entry can change the way an earlier link resolves: check them all again.
+    path_safety::check_links_beneath(staging, &links).map_err(|(link, _)| {
+        unsafe_entry(
+            &link.to_string_lossy(),
+            "a link pointing outside the target",
+        )
+    })?;
     Ok(unpacked)
 }
 
@@ -358,9 +370,11 @@ fn refuse_links_on_the_way(root: &Path, relative: &Path, name: &str) -> Result<(
     Ok(())
 }
 
-/// A symlink must be relative and, resolved from where it sits, stay inside the target.
+/// A symlink must be relative and, resolved from where it sits against the links already
+/// unpacked, stay inside the target.
 fn check_link_target<R: Read>(
     entry: &tar::Entry<'_, R>,
+    staging: &Path,
     relative: &Path,
     name: &str,
 ) -> Result<(), ExtractError> {
@@ -368,21 +382,12 @@ fn check_link_target<R: Read>(
         .link_name()
         .map_err(|e| ExtractError::Corrupt(e.to_string()))?
         .ok_or_else(|| unsafe_entry(name, "a link without a target"))?;
-    let mut depth: i64 = relative.components().count() as i64 - 1;
-    for component in target.components() {
-        match component {
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-            Component::ParentDir => depth -= 1,
-            Component::RootDir | Component::Prefix(_) => {
-                return Err(unsafe_entry(name, "a link to an absolute path"));
-            }
-        }
-        if depth < 0 {
-            return Err(unsafe_entry(name, "a link pointing outside the target"));
-        }
+    let dir = relative.parent().unwrap_or(Path::new(""));
+    match path_safety::resolve_beneath(staging, dir, &target) {
+        Ok(_) => Ok(()),
+        Err(Unsafe::Absolute) => Err(unsafe_entry(name, "a link to an absolute path")),
+        Err(_) => Err(unsafe_entry(name, "a link pointing outside the target")),
     }
-    Ok(())
 }
 
 /// Read one small member of the payload (e.g. `plan.json`) WITHOUT verifying the signature:

@@ -25,6 +25,8 @@ pub mod journal;
 pub mod octopus;
 /// Safe extraction of deployment packages (.nupkg, .zip, .tar.gz, .tar) as Calamari does.
 pub mod package;
+/// Path safety against what is on disk: links resolved beneath a root, trusted ancestors.
+pub mod path_safety;
 /// The step plan: format, parsing with every problem and its JSON path, validation.
 pub mod plan;
 /// The install report: JSON, text for the change ticket, self-contained HTML.

@@ -267,7 +267,7 @@ pub fn extract_package(
     }
     Ok(ExtractSummary {
         format,
-        file_count: writer.file_count(),
+        file_count: writer.finish()?,
     })
 }
 

@@ -10,8 +10,7 @@
 //! copied (the installer runs as the owner in practice).
 
 use std::borrow::Cow;
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::error::ConfigError;
 use crate::durable::{self, DirSyncs};
@@ -177,7 +176,7 @@ fn encode_utf16(text: &str, bom: &[u8], bytes: fn(u16) -> [u8; 2]) -> Vec<u8> {
 
 /// Read and decode a text file; the error names the file.
 pub fn read_text_file(path: &Path) -> Result<TextFile, ConfigError> {
-    let bytes = fs::read(path).map_err(|e| ConfigError::io("reading", path, e))?;
+    let bytes = durable::read_no_follow(path).map_err(|e| ConfigError::io("reading", path, e))?;
     TextFile::decode(path, bytes)
 }
 
@@ -186,8 +185,9 @@ pub fn write_text_file(path: &Path, text: &str, encoding: TextEncoding) -> Resul
     write_atomic(path, &encode(text, encoding))
 }
 
-/// Replace the contents of `path` with `bytes` atomically and durably ([`durable`]). A symbolic
-/// link is followed, so the link survives and its target is rewritten.
+/// Replace the contents of `path` with `bytes` atomically and durably ([`durable`]). A link at
+/// `path` is replaced, never written through (targets come from `find_target_files`, which
+/// returns real files).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
     let mut dirs = DirSyncs::default();
     replace_file(path, bytes, &mut dirs)?;
@@ -200,23 +200,13 @@ pub(crate) fn replace_file(
     bytes: &[u8],
     dirs: &mut DirSyncs,
 ) -> Result<(), ConfigError> {
-    let target = resolve_link(path)?;
-    durable::replace_file(&target, bytes, None, dirs).map_err(ConfigError::Write)
-}
-
-/// Follow a symbolic link to the file it names, so a rename replaces the file and not the link.
-fn resolve_link(path: &Path) -> Result<PathBuf, ConfigError> {
-    match fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            fs::canonicalize(path).map_err(|e| ConfigError::io("resolving the link", path, e))
-        }
-        _ => Ok(path.to_path_buf()),
-    }
+    durable::replace_file(path, bytes, None, dirs).map_err(ConfigError::Write)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn round_trip(bytes: &[u8]) -> TextFile {
         let file = TextFile::decode(Path::new("x.txt"), bytes.to_vec()).expect("decodes");
@@ -303,19 +293,16 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn atomic_write_through_a_link_keeps_the_link() {
+    fn a_link_is_never_written_or_read_through() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let real = dir.path().join("real.conf");
+        let outside = tempfile::tempdir().expect("tempdir");
+        let victim = outside.path().join("victim.conf");
         let link = dir.path().join("link.conf");
-        fs::write(&real, "old").expect("write");
-        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        fs::write(&victim, "old").expect("write");
+        std::os::unix::fs::symlink(&victim, &link).expect("symlink");
+        assert!(read_text_file(&link).is_err(), "reading through a link");
         write_atomic(&link, b"new").expect("writes");
-        assert!(
-            fs::symlink_metadata(&link)
-                .expect("meta")
-                .file_type()
-                .is_symlink()
-        );
-        assert_eq!(fs::read(&real).expect("read"), b"new");
+        assert!(fs::symlink_metadata(&link).expect("meta").is_file());
+        assert_eq!(fs::read(&victim).expect("read"), b"old");
     }
 }

@@ -119,6 +119,16 @@ pub enum ConfigError {
         /// The glob parser's message.
         message: String,
     },
+    /// A matched target is a link (or lies beyond one) that does not resolve to a file inside
+    /// the directory searched: writing it could change a file outside the install.
+    #[error(
+        "refusing to write `{path}`: {why}. hint: a package must not link its settings files to \
+         places outside its directory"
+    )]
+    UnsafeTarget {
+        path: PathBuf,
+        why: crate::path_safety::Unsafe,
+    },
     /// The template engine reported an error and the caller asked for errors to fail the step.
     #[error(
         "substituting variables in `{path}` failed: {message}; it was left untouched. \

@@ -8,6 +8,10 @@
 //! Windows, as its file system does). Only files match (never directories); directory
 //! links are not followed, so a link loop cannot hang the install. Results are sorted per pattern and
 //! de-duplicated across patterns and bases.
+//!
+//! A match is returned as the real file it names (`path_safety::real_file_beneath`): a file link
+//! inside the base is followed to its target, and a match whose way leads out of the base is an
+//! error, so no replacer ever opens, backs up or rewrites a file through a link.
 
 use std::collections::HashSet;
 use std::fs;
@@ -16,6 +20,7 @@ use std::path::{Path, PathBuf};
 use globset::{GlobBuilder, GlobMatcher};
 
 use super::error::ConfigError;
+use crate::path_safety;
 
 /// The files matched by a list of patterns, and the patterns that matched nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,6 +52,7 @@ pub fn find_target_files(
         for base in bases {
             for file in match_pattern(base, pattern)? {
                 found_any = true;
+                let file = real_file(base, file)?;
                 if seen.insert(file.clone()) {
                     matches.files.push(file);
                 }
@@ -57,6 +63,16 @@ pub fn find_target_files(
         }
     }
     Ok(matches)
+}
+
+/// The real file a match names; a match outside `base` (an absolute pattern) is the vendor's
+/// explicit choice and taken as written.
+fn real_file(base: &Path, file: PathBuf) -> Result<PathBuf, ConfigError> {
+    if !file.starts_with(base) {
+        return Ok(file);
+    }
+    path_safety::real_file_beneath(base, &file)
+        .map_err(|why| ConfigError::UnsafeTarget { path: file, why })
 }
 
 /// The files under `base` matching one pattern, sorted.
@@ -286,5 +302,26 @@ mod tests {
             ]
         );
         assert!(found.unmatched.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_inside_the_base_and_refused_out_of_it() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outside = tempfile::tempdir().expect("tempdir");
+        fs::create_dir_all(dir.path().join("config")).expect("mkdir");
+        fs::write(dir.path().join("config/real.conf"), "x").expect("write");
+        symlink("real.conf", dir.path().join("config/alias.conf")).expect("symlink");
+        let found = find_target_files(&[dir.path()], &["config/*.conf".to_string()]).unwrap();
+        assert_eq!(found.files, vec![dir.path().join("config/real.conf")]);
+        fs::write(outside.path().join("victim.conf"), "x").expect("write");
+        symlink(
+            outside.path().join("victim.conf"),
+            dir.path().join("config/evil.conf"),
+        )
+        .expect("symlink");
+        let error = find_target_files(&[dir.path()], &["config/*.conf".to_string()]).unwrap_err();
+        assert!(error.to_string().contains("evil.conf"), "{error}");
     }
 }
