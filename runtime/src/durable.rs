@@ -23,11 +23,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: Option<u32>) -> io::Res
 pub fn read_no_follow(path: &Path) -> io::Result<Vec<u8>> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
     let mut bytes = Vec::new();
-    io::Read::read_to_end(&mut options.open(path)?, &mut bytes)?;
+    io::Read::read_to_end(&mut no_follow(&mut options).open(path)?, &mut bytes)?;
     Ok(bytes)
+}
+
+/// Make `options` refuse to open a link at the final component (`O_NOFOLLOW`; Windows opens
+/// a link itself, not its target, only with reparse-point flags, and has no such flag).
+pub fn no_follow(options: &mut std::fs::OpenOptions) -> &mut std::fs::OpenOptions {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(options, libc::O_NOFOLLOW);
+    options
 }
 
 /// Directories holding renamed files whose entries are not yet flushed to disk.

@@ -124,6 +124,7 @@ impl JournalError {
             JournalError::Unfinished { .. }
             | JournalError::NotUndone { .. }
             | JournalError::OtherInstaller { .. } => ExitStatus::Usage,
+            JournalError::State(state) => state.exit_status(),
             _ => ExitStatus::Failure,
         }
     }
@@ -328,10 +329,10 @@ impl Journal {
         if !path.exists() {
             return Err(JournalError::Missing { path });
         }
+        state.check_trusted()?;
         let lock = state.lock()?;
         let (replayed, len) = replay(&path)?;
-        let file = OpenOptions::new()
-            .append(true)
+        let file = durable::no_follow(OpenOptions::new().append(true))
             .open(&path)
             .map_err(JournalError::io("opening the journal", &path))?;
         if replayed.torn_tail.is_some() {
@@ -438,7 +439,8 @@ fn archive(state: &StateDir, path: &Path, begin: &Begin) -> Result<(), JournalEr
 
 /// Read and replay a journal; also return the length of its whole lines.
 fn replay(path: &Path) -> Result<(JournalState, u64), JournalError> {
-    let bytes = fs::read(path).map_err(JournalError::io("reading the journal", path))?;
+    let bytes =
+        durable::read_no_follow(path).map_err(JournalError::io("reading the journal", path))?;
     let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let mut lines = bytes[..whole].split(|&b| b == b'\n');
     lines.next_back(); // The empty piece after the last newline.

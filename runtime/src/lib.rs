@@ -33,6 +33,8 @@ pub mod plan;
 pub mod report;
 /// Rollback: each change to the target journaled before it is made, undone in reverse on failure.
 pub mod rollback;
+/// Private scratch directories (payload, scripts) named after their process, swept when stale.
+pub mod scratch;
 /// Running Octopus scripts (bash, sh, python, pwsh) as Calamari does, output scrubbed.
 pub mod script;
 /// Secret values (never printed) and scrubbing them out of all output.

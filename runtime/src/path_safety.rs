@@ -136,6 +136,13 @@ pub fn check_trusted_ancestors(path: &Path) -> Result<(), Unsafe> {
     trust::check(path)
 }
 
+/// Refuse a directory that anyone but root and the installing user could write or own (a state
+/// directory: what is in it steers `resume` and `rollback`), after checking its ancestors.
+pub fn check_private_dir(dir: &Path) -> Result<(), Unsafe> {
+    check_trusted_ancestors(dir)?;
+    trust::check_private(dir)
+}
+
 fn is_absent(error: &io::Error) -> bool {
     matches!(
         error.kind(),
@@ -238,6 +245,18 @@ mod trust {
         Ok(())
     }
 
+    pub(super) fn check_private(dir: &Path) -> Result<(), Unsafe> {
+        let meta = std::fs::metadata(dir).map_err(|e| io_error(dir, &e))?;
+        check_owner(dir, meta.uid())?;
+        if meta.mode() & (GROUP_WRITE | OTHER_WRITE) != 0 {
+            return Err(untrusted(
+                dir,
+                "users other than its owner (it is group- or world-writable)",
+            ));
+        }
+        Ok(())
+    }
+
     fn check_dir(dir: &Path) -> Result<bool, Unsafe> {
         let meta = std::fs::metadata(dir).map_err(|e| io_error(dir, &e))?;
         check_dir_meta(dir, &meta)
@@ -289,6 +308,10 @@ mod trust {
 
     /// Known gap: Windows ACLs are not inspected yet.
     pub(super) fn check(_path: &Path) -> Result<(), Unsafe> {
+        Ok(())
+    }
+
+    pub(super) fn check_private(_dir: &Path) -> Result<(), Unsafe> {
         Ok(())
     }
 }

@@ -7,6 +7,7 @@
 //! `0700`: it holds what support needs, never a secret, but it steers `resume` and `rollback`.
 
 use crate::durable;
+use crate::path_safety::{self, Unsafe};
 use crate::report::Report;
 use crate::variables::Output;
 use serde_json::{Map, Value};
@@ -39,9 +40,23 @@ pub enum StateError {
          hint: wait for it to finish"
     )]
     Locked { dir: PathBuf, holder: String },
+    #[error(
+        "the state directory `{dir}` cannot be trusted: {why}\n\
+         hint: its journal decides what `resume` and `rollback` change; pass a `--state-dir` \
+         that only root (or you) can write"
+    )]
+    Untrusted { dir: PathBuf, why: Unsafe },
 }
 
 impl StateError {
+    /// An untrusted directory is the operator's to fix (exit 2); the rest is the machine's.
+    pub fn exit_status(&self) -> crate::exit::ExitStatus {
+        match self {
+            StateError::Untrusted { .. } => crate::exit::ExitStatus::Usage,
+            _ => crate::exit::ExitStatus::Failure,
+        }
+    }
+
     pub(crate) fn io<'a>(
         doing: &'static str,
         path: &'a Path,
@@ -78,9 +93,22 @@ impl StateDir {
         &self.root
     }
 
-    /// Create the directory (`0700`) and its missing parents, durably: a journal whose directory
-    /// vanishes in a power loss protects nothing.
+    /// Refuse a state directory (or a way to it) that others can write: a local user could
+    /// forge the journal that root's `rollback` then follows.
+    pub fn check_trusted(&self) -> Result<(), StateError> {
+        path_safety::check_private_dir(&self.root).map_err(|why| StateError::Untrusted {
+            dir: self.root.clone(),
+            why,
+        })
+    }
+
+    /// Create the directory (`0700`) and its missing parents, durably (a journal whose
+    /// directory vanishes in a power loss protects nothing), and check it can be trusted.
     pub fn create(&self) -> Result<(), StateError> {
+        path_safety::check_trusted_ancestors(&self.root).map_err(|why| StateError::Untrusted {
+            dir: self.root.clone(),
+            why,
+        })?;
         let dir = &self.root;
         let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
         std::fs::create_dir_all(dir)
@@ -95,7 +123,7 @@ impl StateDir {
             };
             durable::sync_dir(parent).map_err(StateError::io("syncing the directory", parent))?;
         }
-        Ok(())
+        self.check_trusted()
     }
 
     /// Take the lock that keeps a second installer out (held until the lock is dropped).
@@ -121,6 +149,18 @@ impl StateDir {
     /// The install's text log.
     pub fn log(&self) -> PathBuf {
         self.root.join("install.log")
+    }
+
+    /// Open the log for appending (created `0600`; a link there is refused).
+    pub fn open_log(&self) -> Result<std::fs::File, StateError> {
+        let path = self.log();
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, FILE_MODE);
+        durable::no_follow(&mut options)
+            .open(&path)
+            .map_err(StateError::io("opening the log", &path))
     }
 
     /// The answers of the install, without secrets (read back by `resume` as an answers file).
@@ -156,8 +196,8 @@ impl StateDir {
     /// saved any.
     pub fn load_outputs(&self) -> Result<Vec<Output>, StateError> {
         let path = self.outputs();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
+        let text = match durable::read_no_follow(&path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(StateError::io("reading", &path)(e)),
         };
@@ -185,8 +225,8 @@ impl StateDir {
     /// The report written last.
     pub fn read_report(&self) -> Result<Report, StateError> {
         let path = self.report_json();
-        let text = std::fs::read_to_string(&path).map_err(StateError::io("reading", &path))?;
-        serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
+        let bytes = durable::read_no_follow(&path).map_err(StateError::io("reading", &path))?;
+        serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
             path,
             reason: e.to_string(),
         })
@@ -253,6 +293,19 @@ mod tests {
         assert_eq!(mode(state.root()), 0o700);
         state.save_answers(&Map::new()).unwrap();
         assert_eq!(mode(&state.answers()), 0o600);
+    }
+
+    #[test]
+    fn a_directory_others_can_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = tempfile::tempdir().unwrap();
+        let state = StateDir::new(parent.path().join("state"));
+        state.create().unwrap();
+        std::fs::set_permissions(state.root(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let error = state.create().unwrap_err();
+        assert!(matches!(error, StateError::Untrusted { .. }), "{error}");
+        assert_eq!(error.exit_status(), crate::exit::ExitStatus::Usage);
+        assert!(error.to_string().contains("every local user"), "{error}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use dropship_runtime::exit::ExitStatus;
 use dropship_runtime::journal::{Begin, Journal, JournalState, Record, Timestamp};
 use dropship_runtime::report::{Report, ReportOutcome};
 use dropship_runtime::rollback;
+use dropship_runtime::scratch;
 use dropship_runtime::secret::Scrubber;
 use dropship_runtime::state_dir::StateDir;
 use dropship_runtime::trust::TrustOptions;
@@ -122,12 +123,24 @@ fn save_answers(path: &Path, answers: &Answers) -> Result<(), ExitStatus> {
     })
 }
 
+/// Remove the scratch directories a killed installer left behind (one may hold a rendered
+/// script with a secret); what cannot be removed is said, and does not stop this run.
+fn sweep_scratch() {
+    for (path, e) in scratch::sweep_stale() {
+        eprintln!(
+            "warning: removing `{}`, left by an installer that was stopped: {e}; remove it by hand",
+            path.display()
+        );
+    }
+}
+
 /// Run a command that installs: guided when a person is at a terminal and did not ask for an
 /// unattended run; the error path has already told the operator why.
 fn installing(
     mut inputs: InstallInputs,
     command: fn(&mut InstallInputs, bool) -> Result<ExitStatus, ExitStatus>,
 ) -> ExitStatus {
+    sweep_scratch();
     let guided = !inputs.unattended && ui::interactive();
     match command(&mut inputs, guided) {
         Ok(status) | Err(status) => status,
@@ -220,8 +233,12 @@ impl RunContext<'_> {
             outputs_file: Some(self.state.outputs()),
         };
         let cancel = ui::cancel_flag();
-        let mut console =
-            Console::new(&self.state.log(), self.inputs.no_progress, scrubber.clone());
+        let log = self
+            .state
+            .open_log()
+            .map_err(|e| eprintln!("warning: {e}; the install goes on without a log"))
+            .ok();
+        let mut console = Console::new(log, self.inputs.no_progress, scrubber.clone());
         let drop_root = self.session.drop_root();
         let mut engine = Engine::new(
             &self.session.plan,
@@ -363,6 +380,7 @@ fn print_rollback(report: &rollback::RollbackReport) -> ExitStatus {
 
 /// `rollback`: undo an install (finished or interrupted) from its journal.
 pub fn rollback_command(state_dir: Option<&Path>) -> ExitStatus {
+    sweep_scratch();
     let state = match local_state_dir(state_dir) {
         Ok(dir) => dir,
         Err(status) => return status,

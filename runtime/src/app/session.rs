@@ -4,6 +4,7 @@
 use dropship_runtime::container::InstallerFile;
 use dropship_runtime::extract::{self, ExtractError};
 use dropship_runtime::plan::{self, CustomerProfile, Plan, PlanErrors};
+use dropship_runtime::scratch;
 use dropship_runtime::trust::TrustedSigner;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -51,10 +52,7 @@ impl Session {
         signer: TrustedSigner,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<Session, SessionError> {
-        let payload = tempfile::Builder::new()
-            .prefix("dropship-payload-")
-            .tempdir()
-            .map_err(SessionError::Temp)?;
+        let payload = scratch::private_dir("payload").map_err(SessionError::Temp)?;
         extract::verify_and_unpack(&file, &signer, payload.path(), progress)?;
         let plan_bytes = std::fs::read(payload.path().join("plan.json"))
             .map_err(|_| SessionError::Missing("plan.json"))?;

@@ -306,13 +306,9 @@ pub struct Console {
 }
 
 impl Console {
-    /// `no_progress`: plain lines only (also when stderr is not a terminal).
-    pub fn new(log_path: &Path, no_progress: bool, scrubber: Scrubber) -> Self {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log_path)
-            .ok();
+    /// `no_progress`: plain lines only (also when stderr is not a terminal). `log`: the state
+    /// directory's log, if it could be opened (the caller has told the operator otherwise).
+    pub fn new(log: Option<File>, no_progress: bool, scrubber: Scrubber) -> Self {
         Console {
             log,
             scrubber,
@@ -326,8 +322,12 @@ impl Console {
         if on_screen {
             eprintln!("{text}");
         }
-        if let Some(log) = &mut self.log {
-            let _ = writeln!(log, "{} {text}", dropship_runtime::engine::now_text());
+        let line = format!("{} {text}", dropship_runtime::engine::now_text());
+        if let Some(Err(e)) = self.log.as_mut().map(|log| writeln!(log, "{line}")) {
+            // The log is a copy of what the screen shows: losing it must not stop the install,
+            // but the operator hears of it once.
+            eprintln!("warning: writing the install log failed ({e}); the log stops here");
+            self.log = None;
         }
     }
 

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::{ScriptError, ScriptRequest, ScriptVariable, Syntax};
@@ -36,16 +36,12 @@ pub(super) struct Prepared {
 /// Write the private directory for `request` and work out the command line.
 pub(super) fn prepare(request: &ScriptRequest<'_>) -> Result<Prepared, ScriptError> {
     let script_name = script_name(request)?;
-    let dir = tempfile::Builder::new()
-        .prefix("dropship-script-")
-        .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir()
-        .map_err(|source| ScriptError::TempFile {
-            step: request.step.to_string(),
-            role: "the private script directory",
-            path: std::env::temp_dir(),
-            source,
-        })?;
+    let dir = crate::scratch::private_dir("script").map_err(|source| ScriptError::TempFile {
+        step: request.step.to_string(),
+        role: "the private script directory",
+        path: std::env::temp_dir(),
+        source,
+    })?;
     let writer = Writer {
         step: request.step,
         dir: dir.path(),

@@ -18,11 +18,9 @@ pub struct StateLock {
 impl StateLock {
     /// Lock the state directory `dir` through its lock file `path`.
     pub(super) fn acquire(dir: &Path, path: &Path) -> Result<StateLock, StateError> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        let mut file = crate::durable::no_follow(&mut options)
             .open(path)
             .map_err(StateError::io("opening the lock file", path))?;
         if !try_lock(&file).map_err(StateError::io("locking", path))? {
