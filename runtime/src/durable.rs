@@ -64,26 +64,48 @@ pub fn replace_file(
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
     };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".dropship-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| with_path(e, "creating a temporary file in", &dir))?;
-    let temp_path = temp.path().to_path_buf();
-    temp.write_all(bytes)
-        .map_err(|e| with_path(e, "writing", &temp_path))?;
+    let temp = temp_path(path);
+    let mut file = create_temp(&temp)?;
+    file.write_all(bytes)
+        .map_err(|e| with_path(e, "writing", &temp))?;
     match (permissions, new_mode) {
-        (Some(permissions), _) => fs::set_permissions(&temp_path, permissions)?,
-        (None, Some(mode)) => set_mode(&temp_path, mode)?,
+        (Some(permissions), _) => fs::set_permissions(&temp, permissions)?,
+        (None, Some(mode)) => set_mode(&temp, mode)?,
         (None, None) => {}
     }
-    temp.as_file()
-        .sync_all()
-        .map_err(|e| with_path(e, "flushing", &temp_path))?;
-    temp.persist(path)
-        .map_err(|e| with_path(e.error, "renaming the temporary file over", path))?;
+    file.sync_all()
+        .map_err(|e| with_path(e, "flushing", &temp))?;
+    drop(file);
+    fs::rename(&temp, path)?;
     dirs.0.insert(dir);
     Ok(())
+}
+
+/// The temporary sibling [`replace_file`] writes before renaming it over `path`:
+/// `.NAME.dropship-new`. Named from the path alone, so whoever knows the path (a rollback or
+/// resume after a kill mid-write) can remove it: it may hold rendered secrets.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!(".{name}.dropship-new"))
+}
+
+/// Create `temp` afresh (`O_EXCL`, never through a link); one left by a killed run is removed
+/// first.
+fn create_temp(temp: &Path) -> io::Result<fs::File> {
+    let create = || {
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        fs_err::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(temp)
+    };
+    match create() {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            fs::remove_file(temp)?;
+            create()
+        }
+        result => result,
+    }
 }
 
 /// Flush a directory, so a file created or renamed in it survives a power loss.

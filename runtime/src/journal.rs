@@ -50,7 +50,7 @@ mod record;
 #[cfg(test)]
 mod tests;
 
-pub use change::{Change, ChangeId};
+pub use change::{Change, ChangeId, DirIdentity};
 pub use record::{Begin, Outcome, Record, StepStatus, Timestamp};
 
 /// Why the journal could not be written, read or used.
@@ -273,6 +273,20 @@ impl JournalState {
                 self.next_id = self.next_id.max(change.id().0 + 1);
                 self.changes.push(change);
             }
+            Record::DirIdentified {
+                change_id,
+                identity,
+            } => {
+                for change in &mut self.changes {
+                    if let Change::DirCreated {
+                        id, identity: at, ..
+                    } = change
+                        && *id == change_id
+                    {
+                        *at = Some(identity);
+                    }
+                }
+            }
             Record::Undone { change_id } => self.changes.retain(|c| c.id() != change_id),
             Record::UndoFailed { .. } | Record::Resumed { .. } => {}
             Record::RollbackStarted { .. } => {
@@ -296,6 +310,7 @@ pub struct Journal {
     /// Bytes of complete records in the file: a failed append is cut back to this.
     len: u64,
     next_id: u64,
+    state: StateDir,
     _lock: StateLock,
 }
 
@@ -346,6 +361,7 @@ impl Journal {
             file,
             len,
             next_id,
+            state: state.clone(),
             _lock: lock,
         };
         Ok((journal, replayed))
@@ -375,6 +391,7 @@ impl Journal {
             file,
             len: 0,
             next_id: 1,
+            state: state.clone(),
             _lock: lock,
         };
         journal.append(Record::Begin(begin))?;
@@ -424,6 +441,11 @@ impl Journal {
     /// The journal file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The state directory the journal is in (where the transaction keeps its backups).
+    pub fn state_dir(&self) -> &StateDir {
+        &self.state
     }
 }
 

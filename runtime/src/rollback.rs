@@ -10,21 +10,26 @@
 //!
 //! # Where backups live
 //!
-//! A backup is a hidden sibling of the path it saves: `.NAME.dropship-bak-ID` in the same
-//! directory. That directory is on the target's filesystem by construction, so moving an
-//! original aside and restoring it are `rename`s (atomic, keeping content, mode and times) and
-//! never copies that can fail halfway; and it existed before the install (only pre-existing paths
-//! get backups), so rollback never deletes the directory a backup is in. A single backup
-//! directory at the target's root was rejected: one install may touch several trees (the
-//! package destination, `/etc`), possibly on different filesystems, where a rename would fail.
-//! Files being written (`.NAME.dropship-new-ID`) and backups being copied (`.NAME.dropship-tmp-ID`)
-//! are siblings too, derived from the change, so rollback can remove them after a kill.
+//! In the state directory's `backups/` folder (`0700`, like the state directory), named by
+//! change id, never in the installed tree: a backup of a settings file holds the previous
+//! secret, and a directory a web server serves must not hold it. Moving an original aside and
+//! restoring it are `rename`s when the target is on the state directory's file system
+//! (atomic, keeping content, mode, owner and times); across file systems they are copies made
+//! under a temporary name (`backups/ID.partial`, or `.NAME.dropship-tmp-ID` next to the path on
+//! the way back), renamed when whole, then the source removed. Backups are removed when the
+//! install is committed. Files being written are siblings (`.NAME.dropship-new-ID`), named from
+//! the change, so rollback and resume remove them after a kill.
+//!
+//! A directory the install created is journaled with its identity (device and inode) right
+//! after it is created; rollback removes it, with what the install's scripts left in it, only
+//! while the path still names that very directory (never a directory swapped in since), and
+//! removes one whose identity was never journaled only when it is empty.
 //!
 //! Undoing a change never needs to know whether the change was made: with the record written
 //! first, "the backup is not there" means either the original was never moved or it has already
-//! been moved back, and in both cases the original is in place. The directory is synced after a
-//! backup is moved aside and after each undo, before anything relies on it, so this also holds
-//! across a power loss.
+//! been moved back, and in both cases the original is in place. The directories are synced
+//! after a backup is moved aside and after each undo, before anything relies on it, so this
+//! also holds across a power loss.
 //!
 //! # Use
 //!
@@ -43,11 +48,9 @@
 //! The state directory must not lie inside a path that is snapshot (restoring the tree would
 //! put back an old journal).
 //!
-//! Known gaps: ownership and times are kept by renames but not by the copies `snapshot` makes
-//! (content and Unix mode are); a snapshot of a symbolic link saves the link, not its target;
-//! directories a rollback has to empty must be writable; a script that deletes hidden files may
-//! delete backups next to the files it touches (rollback cannot tell that from a backup already
-//! moved back, and leaves what is there).
+//! Known gaps: ownership and times are kept by renames but not by copies (content and Unix mode
+//! are); a snapshot of a symbolic link saves the link, not its target; directories a rollback
+//! has to empty must be writable.
 
 //!
 //! [`Change`]: crate::journal::Change
@@ -56,6 +59,7 @@
 //! [`rollback`]: crate::rollback::rollback
 use crate::durable;
 use crate::journal::{Change, ChangeId, Journal, JournalError, Record, Timestamp, checkpoint};
+use crate::state_dir::StateError;
 use std::collections::{BTreeSet, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -66,13 +70,17 @@ mod tests;
 mod undo;
 
 use fsops::{Kind, Sibling};
-pub use undo::{CommitReport, RollbackReport, begin_install, remove_backups, rollback};
+pub use undo::{
+    CommitReport, RollbackReport, begin_install, remove_backups, rollback, sweep_temporaries,
+};
 
 /// Why a change could not be recorded or made.
 #[derive(Debug, thiserror::Error)]
 pub enum RollbackError {
     #[error(transparent)]
     Journal(#[from] JournalError),
+    #[error(transparent)]
+    State(#[from] StateError),
     #[error("{doing} `{path}`: {source}")]
     Io {
         doing: &'static str,
@@ -153,14 +161,51 @@ impl<'j> Transaction<'j> {
             }
         }
         let first = self.journal.next_change_id().0;
-        let changes = (first..).zip(&missing).map(|(id, dir)| Change::DirCreated {
-            id: ChangeId(id),
-            path: dir.clone(),
-        });
+        let ids: Vec<ChangeId> = (first..).take(missing.len()).map(ChangeId).collect();
+        let changes = ids
+            .iter()
+            .zip(&missing)
+            .map(|(id, dir)| Change::DirCreated {
+                id: *id,
+                path: dir.clone(),
+                identity: None,
+            });
         self.record_all(changes.collect())?;
         for dir in &missing {
             std::fs::create_dir(dir).map_err(RollbackError::io("creating directory", dir))?;
             checkpoint("after-change");
+        }
+        self.record_identities(&ids, &missing)
+    }
+
+    /// Journal which directories were created (one flush), so that rollback removes only them.
+    fn record_identities(
+        &mut self,
+        ids: &[ChangeId],
+        dirs: &[PathBuf],
+    ) -> Result<(), RollbackError> {
+        let mut records = Vec::new();
+        for (id, dir) in ids.iter().zip(dirs) {
+            let identity = fsops::identity(dir).map_err(RollbackError::io("inspecting", dir))?;
+            let Some(identity) = identity else { continue };
+            for change in &mut self.changes {
+                if let Change::DirCreated {
+                    id: at,
+                    identity: known,
+                    ..
+                } = change
+                    && at == id
+                {
+                    *known = Some(identity);
+                }
+            }
+            records.push(Record::DirIdentified {
+                change_id: *id,
+                identity,
+            });
+        }
+        if !records.is_empty() {
+            self.journal.append_all(records)?;
         }
         Ok(())
     }
@@ -195,7 +240,7 @@ impl<'j> Transaction<'j> {
                     return Err(RollbackError::conflict(DOING, path, "it is a directory"));
                 }
                 Some(_) => {
-                    let backup = fsops::free_backup(path, change_id, DOING)?;
+                    let backup = self.free_backup(path, change_id, DOING)?;
                     Change::FileReplaced {
                         id: change_id,
                         path: path_buf,
@@ -244,13 +289,14 @@ impl<'j> Transaction<'j> {
             Some(_) => {}
         }
         let id = self.journal.next_change_id();
-        let backup = fsops::free_backup(path, id, DOING)?;
-        self.record(Change::FileDeleted {
+        let backup = self.free_backup(path, id, DOING)?;
+        let change = Change::FileDeleted {
             id,
             path: path.to_path_buf(),
-            backup: backup.clone(),
-        })?;
-        durable::rename_durably(path, &backup).map_err(RollbackError::io("moving aside", path))?;
+            backup,
+        };
+        self.record(change.clone())?;
+        move_aside(&[change])?;
         checkpoint("after-change");
         Ok(())
     }
@@ -274,7 +320,7 @@ impl<'j> Transaction<'j> {
             }
             Some(kind) => kind,
         };
-        let backup = fsops::free_backup(path, id, DOING)?;
+        let backup = self.free_backup(path, id, DOING)?;
         self.record(match kind {
             Kind::Dir => Change::DirSnapshot {
                 id,
@@ -288,9 +334,11 @@ impl<'j> Transaction<'j> {
             },
         })?;
         // Copy under a temporary name first: a backup is either whole or absent.
-        let temp = fsops::sibling(path, Sibling::Temp, id);
-        fsops::copy_entry(path, &temp)?;
-        durable::rename_durably(&temp, &backup).map_err(RollbackError::io("backing up", path))?;
+        let partial = fsops::partial(&backup);
+        fsops::remove_any(&partial)
+            .and_then(|()| fsops::copy_entry(path, &partial))
+            .and_then(|()| durable::rename_durably(&partial, &backup))
+            .map_err(RollbackError::io("backing up", path))?;
         checkpoint("after-change");
         Ok(())
     }
@@ -307,6 +355,17 @@ impl<'j> Transaction<'j> {
     /// Undo every change, newest first (see [`rollback`]).
     pub fn rollback(self, reason: &str) -> RollbackReport {
         rollback(self.journal, &self.changes, reason)
+    }
+
+    /// The backup path of change `id` in the state directory.
+    fn free_backup(
+        &self,
+        path: &Path,
+        id: ChangeId,
+        doing: &'static str,
+    ) -> Result<PathBuf, RollbackError> {
+        let backups = self.journal.state_dir().backups()?;
+        fsops::free_backup(&backups, path, id, doing)
     }
 
     /// Record a new file at `path`, moving an existing one to its backup; returns the change id.
@@ -344,15 +403,19 @@ impl<'j> Transaction<'j> {
     }
 }
 
-/// Move the files being replaced to their backups, then sync their directories once each: the
-/// backups are durable before the caller writes anything new.
+/// Move the files being replaced or deleted to their backups, then sync their directories once
+/// each: the backups are durable before the caller writes anything new.
 fn move_aside(changes: &[Change]) -> Result<(), RollbackError> {
     let mut dirs = BTreeSet::new();
     for change in changes {
-        if let Change::FileReplaced { path, backup, .. } = change {
-            std::fs::rename(path, backup).map_err(RollbackError::io("backing up", path))?;
+        if let Change::FileReplaced { path, backup, .. }
+        | Change::FileDeleted { path, backup, .. } = change
+        {
+            fsops::move_entry(path, backup, &fsops::partial(backup))
+                .map_err(RollbackError::io("backing up", path))?;
             checkpoint("after-backup");
             dirs.extend(path.parent());
+            dirs.extend(backup.parent());
         }
     }
     for dir in dirs {

@@ -141,6 +141,28 @@ impl StateDir {
         self.root.join("history")
     }
 
+    /// Where the transaction keeps the originals of what an install replaced, deleted or
+    /// snapshot, until the install is committed (created `0700` when first needed).
+    pub fn backups(&self) -> Result<PathBuf, StateError> {
+        let dir = self.root.join("backups");
+        match std::fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.is_dir() => return Ok(dir),
+            Ok(_) => {
+                return Err(StateError::Corrupt {
+                    path: dir,
+                    reason: "it is not a directory".to_string(),
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StateError::io("inspecting", &dir)(e)),
+        }
+        std::fs::create_dir(&dir).map_err(StateError::io("creating", &dir))?;
+        set_private_dir_mode(&dir)?;
+        durable::sync_dir(&self.root)
+            .map_err(StateError::io("syncing the directory", &self.root))?;
+        Ok(dir)
+    }
+
     /// Where scripts run when the plan names no directory.
     pub fn work_dir(&self) -> PathBuf {
         self.root.join("work")

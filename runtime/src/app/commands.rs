@@ -309,6 +309,9 @@ pub fn resume(inputs: InstallInputs) -> ExitStatus {
 fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, ExitStatus> {
     let (session, state) = prepare(inputs, guided)?;
     let (mut journal, previous) = Journal::open(&state).map_err(|e| fail(&e, e.exit_status()))?;
+    for left in rollback::sweep_temporaries(&previous.changes) {
+        eprintln!("warning: {left}; remove it by hand (it may hold a rendered secret)");
+    }
     previous
         .check_installer(&session.installer_digest)
         .map_err(|e| fail(&e, e.exit_status()))?;

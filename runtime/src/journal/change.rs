@@ -18,6 +18,15 @@ impl fmt::Display for ChangeId {
     }
 }
 
+/// A directory's identity on its file system: the same path naming another directory later (a
+/// swap by someone who can write its parent) has another identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct DirIdentity {
+    pub device: u64,
+    pub inode: u64,
+}
+
 /// One change to the target, as journaled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
@@ -28,8 +37,16 @@ impl fmt::Display for ChangeId {
 pub enum Change {
     /// A file that did not exist; undone by removing it.
     FileCreated { id: ChangeId, path: PathBuf },
-    /// A directory that did not exist; undone by removing it if it is empty by then.
-    DirCreated { id: ChangeId, path: PathBuf },
+    /// A directory that did not exist; undone by removing it (and what the install's scripts
+    /// left in it) only if it is still the very directory the install created.
+    DirCreated {
+        id: ChangeId,
+        path: PathBuf,
+        /// Which directory was created, journaled right after creating it (`None` until then,
+        /// or off Unix).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        identity: Option<DirIdentity>,
+    },
     /// A file moved to `backup` and written anew; undone by moving the backup back.
     FileReplaced {
         id: ChangeId,

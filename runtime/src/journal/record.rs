@@ -1,7 +1,7 @@
 //! The journal's records: one JSON object per line, tagged by `record` (and a change by `kind`),
 //! field names in kebab-case like the plan's.
 
-use super::{Change, ChangeId};
+use super::{Change, ChangeId, DirIdentity};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +82,11 @@ pub enum Record {
     },
     /// A change to the target, journaled before it is made.
     Change(Change),
+    /// The identity of a directory created by change `change-id`, journaled once it exists.
+    DirIdentified {
+        change_id: ChangeId,
+        identity: DirIdentity,
+    },
     StepFinished {
         index: usize,
         name: String,

@@ -1,9 +1,10 @@
-//! File-system helpers of the transaction: what is at a path, sibling names, copies that keep
-//! the Unix mode, removals that tolerate absence (so undoing twice is harmless).
+//! File-system helpers of the transaction: what is at a path, sibling and backup names, moves
+//! that fall back to a copy across file systems, copies that keep the Unix mode, removals that
+//! tolerate absence (so undoing twice is harmless), directory identities.
 
 use super::RollbackError;
-use crate::durable::{sync_dir, sync_file};
-use crate::journal::ChangeId;
+use crate::durable::{self, sync_dir, sync_file};
+use crate::journal::{ChangeId, DirIdentity};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -71,14 +72,13 @@ fn exists(path: &Path) -> Result<bool, RollbackError> {
     }
 }
 
-/// The siblings a change may leave next to its path.
+/// The siblings a change may leave next to its path while it is being made or undone.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Sibling {
-    /// The original, moved or copied aside.
-    Backup,
     /// New content being written, renamed over the path when whole.
     New,
-    /// A backup being copied, renamed to the backup when whole.
+    /// An original being copied back from another file system, renamed over the path when
+    /// whole.
     Temp,
 }
 
@@ -94,20 +94,21 @@ pub(super) fn sibling(path: &Path, which: Sibling, id: ChangeId) -> PathBuf {
         end -= 1;
     }
     let which = match which {
-        Sibling::Backup => "bak",
         Sibling::New => "new",
         Sibling::Temp => "tmp",
     };
     path.with_file_name(format!(".{}.dropship-{which}-{id}", &name[..end]))
 }
 
-/// The backup path for change `id`, refused if something (an earlier install's backup) is there.
+/// The backup of change `id` in `backups` (the state directory's), refused if something (an
+/// earlier install's backup) is there.
 pub(super) fn free_backup(
+    backups: &Path,
     path: &Path,
     id: ChangeId,
     doing: &'static str,
 ) -> Result<PathBuf, RollbackError> {
-    let backup = sibling(path, Sibling::Backup, id);
+    let backup = backups.join(id.to_string());
     if kind(&backup)?.is_some() {
         let why = format!(
             "its backup `{}` already exists (left by an earlier install?)",
@@ -116,6 +117,26 @@ pub(super) fn free_backup(
         return Err(RollbackError::conflict(doing, path, why));
     }
     Ok(backup)
+}
+
+/// Where a backup is assembled before it is renamed to `backup`: a backup is whole or absent.
+pub(super) fn partial(backup: &Path) -> PathBuf {
+    backup.with_extension("partial")
+}
+
+/// Move `from` to `to`: a rename on one file system; across file systems (the state directory
+/// and the target may be on different ones) a copy to `staging`, renamed to `to` once whole and
+/// flushed, then `from` removed. The caller syncs the directories.
+pub(super) fn move_entry(from: &Path, to: &Path, staging: &Path) -> io::Result<()> {
+    match fs::rename(from, to) {
+        Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
+            remove_any(staging)?;
+            copy_entry(from, staging)?;
+            durable::rename_durably(staging, to)?;
+            remove_any(from)
+        }
+        result => result,
+    }
 }
 
 /// Sync the directory holding `path`, so renames and removals in it survive a power loss.
@@ -134,34 +155,45 @@ pub(super) fn copy_mode(from: &Path, to: &Path) -> io::Result<()> {
 }
 
 /// Copy a file, link or directory tree from `from` to `to` (which must not exist), keeping the
-/// Unix mode of every file and directory. Errors name the path being copied.
-pub(super) fn copy_entry(from: &Path, to: &Path) -> Result<(), RollbackError> {
-    let copy = |result: io::Result<()>| result.map_err(RollbackError::io("backing up", from));
-    match kind(from)? {
+/// Unix mode of every file and directory; links are copied as links, never followed.
+pub(super) fn copy_entry(from: &Path, to: &Path) -> io::Result<()> {
+    match kind_io(from)? {
         Some(Kind::Dir) => copy_dir(from, to),
-        Some(Kind::File) => copy(fs::copy(from, to).and_then(|_| sync_file(to))),
-        Some(Kind::Symlink) => copy(fs::read_link(from).and_then(|link| symlink(&link, to))),
-        Some(Kind::Special) => Err(RollbackError::conflict(
-            "back up",
-            from,
-            "it is not a file, link or directory",
-        )),
-        None => copy(Err(io::ErrorKind::NotFound.into())),
+        Some(Kind::File) => fs::copy(from, to).and_then(|_| sync_file(to)),
+        Some(Kind::Symlink) => fs::read_link(from).and_then(|link| symlink(&link, to)),
+        Some(Kind::Special) => Err(io::Error::other(format!(
+            "`{}` is not a file, link or directory",
+            from.display()
+        ))),
+        None => Err(io::ErrorKind::NotFound.into()),
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<(), RollbackError> {
-    let fail = RollbackError::io;
-    let permissions = fs::metadata(from)
-        .map_err(fail("backing up", from))?
-        .permissions();
-    fs::create_dir(to).map_err(fail("creating the backup", to))?;
-    for entry in fs::read_dir(from).map_err(fail("listing", from))? {
-        let name = entry.map_err(fail("listing", from))?.file_name();
+fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
+    let permissions = fs::metadata(from)?.permissions();
+    fs::create_dir(to)?;
+    for entry in fs::read_dir(from)? {
+        let name = entry?.file_name();
         copy_entry(&from.join(&name), &to.join(&name))?;
     }
     // The mode last: a read-only directory could not have been filled.
-    fs::set_permissions(to, permissions).map_err(fail("setting the mode of the backup", to))
+    fs::set_permissions(to, permissions)
+}
+
+/// The identity of the directory at `path` (`None` off Unix, where it is not checked).
+#[cfg(unix)]
+pub(super) fn identity(path: &Path) -> io::Result<Option<DirIdentity>> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(path)?;
+    Ok(Some(DirIdentity {
+        device: meta.dev(),
+        inode: meta.ino(),
+    }))
+}
+
+#[cfg(not(unix))]
+pub(super) fn identity(_path: &Path) -> io::Result<Option<DirIdentity>> {
+    Ok(None)
 }
 
 #[cfg(unix)]

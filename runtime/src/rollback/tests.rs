@@ -47,6 +47,15 @@ impl Fixture {
         Journal::create(&self.state_dir(), begin()).unwrap()
     }
 
+    /// The backups kept in the state directory (top-level names: one per change).
+    fn backups(&self) -> Vec<PathBuf> {
+        let dir = self.state.path().join("backups");
+        match fs::read_dir(dir) {
+            Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     fn tree(&self) -> BTreeMap<PathBuf, (u32, Vec<u8>)> {
         tree(self.target.path())
     }
@@ -164,10 +173,14 @@ fn replaced_file_commit_drops_the_backup() {
     let mut tx = Transaction::new(&mut journal);
     tx.replace_file_with(&path, |temp| fs::write(temp, "echo new\n"))
         .unwrap();
-    assert_eq!(leftovers(fixture.target.path()).len(), 1);
+    assert!(
+        leftovers(fixture.target.path()).is_empty(),
+        "no backup in the tree"
+    );
+    assert_eq!(fixture.backups().len(), 1);
     assert!(tx.commit().unwrap().left.is_empty());
     assert_eq!(fs::read_to_string(&path).unwrap(), "echo new\n");
-    assert!(leftovers(fixture.target.path()).is_empty());
+    assert!(fixture.backups().is_empty());
 }
 
 #[test]
@@ -234,9 +247,13 @@ fn snapshot_of_a_directory_commit_drops_the_copy() {
     let mut tx = Transaction::new(&mut journal);
     tx.snapshot(&fixture.path("app/data")).unwrap();
     tx.snapshot(&fixture.path("app/run.sh")).unwrap();
-    assert_eq!(leftovers(fixture.target.path()).len(), 2 + 3);
+    assert!(
+        leftovers(fixture.target.path()).is_empty(),
+        "no backup in the tree"
+    );
+    assert_eq!(fixture.backups().len(), 2);
     assert!(tx.commit().unwrap().left.is_empty());
-    assert!(leftovers(fixture.target.path()).is_empty());
+    assert!(fixture.backups().is_empty());
 }
 
 #[test]
@@ -311,7 +328,7 @@ fn a_change_journaled_but_never_made_is_undone_as_nothing() {
     let path = fixture.path("app/run.sh");
     let mut journal = fixture.journal();
     let id = journal.next_change_id();
-    let backup = fsops::sibling(&path, Sibling::Backup, id);
+    let backup = fixture.state_dir().backups().unwrap().join(id.to_string());
     let never_made = [
         Change::FileReplaced {
             id,
@@ -394,7 +411,8 @@ fn a_backup_in_the_way_is_a_conflict() {
     let fixture = Fixture::new();
     let path = fixture.path("app/run.sh");
     let mut journal = fixture.journal();
-    let in_the_way = fsops::sibling(&path, Sibling::Backup, journal.next_change_id());
+    let backups = fixture.state_dir().backups().unwrap();
+    let in_the_way = backups.join(journal.next_change_id().to_string());
     fs::write(&in_the_way, "an earlier install's backup").unwrap();
     let mut tx = Transaction::new(&mut journal);
     let error = tx.write_file(&path, b"x").unwrap_err();
@@ -531,10 +549,10 @@ fn a_new_install_makes_a_succeeded_one_final() {
     tx.write_file(&fixture.path("app/run.sh"), b"new").unwrap();
     ended(&mut journal, Outcome::Succeeded);
     drop(journal);
-    assert_eq!(leftovers(fixture.target.path()).len(), 1);
+    assert_eq!(fixture.backups().len(), 1);
 
     drop(begin_install(&fixture.state_dir(), begin()).unwrap());
-    assert!(leftovers(fixture.target.path()).is_empty());
+    assert!(fixture.backups().is_empty());
     assert_eq!(fs::read(fixture.path("app/run.sh")).unwrap(), b"new");
     let history = fixture.state.path().join("history");
     let archived = fs::read_dir(history)
@@ -567,7 +585,7 @@ fn a_new_install_refuses_a_failed_one_still_in_place() {
         error.to_string().contains("hint: run `rollback`"),
         "{error}"
     );
-    assert_eq!(leftovers(fixture.target.path()).len(), 1);
+    assert_eq!(fixture.backups().len(), 1);
 }
 
 #[test]
@@ -593,4 +611,79 @@ fn a_new_install_refuses_an_unfinished_one() {
     drop(fixture.journal());
     let error = begin_install(&fixture.state_dir(), begin()).unwrap_err();
     assert!(matches!(error, JournalError::Unfinished { .. }), "{error}");
+}
+
+#[test]
+fn a_created_directory_swapped_for_another_is_left_alone() {
+    let fixture = Fixture::new();
+    let mut journal = fixture.journal();
+    let mut tx = Transaction::new(&mut journal);
+    let created = fixture.path("new/dir");
+    tx.create_dir_all(&created).unwrap();
+    // Someone replaces the directory with another one holding their files.
+    let theirs = fixture.path("new/theirs");
+    fs::create_dir(&theirs).unwrap();
+    fs::write(theirs.join("theirs"), "keep me").unwrap();
+    fs::remove_dir(&created).unwrap();
+    fs::rename(&theirs, &created).unwrap();
+    let report = tx.rollback("test");
+    let (change, why) = &report.failed[0];
+    assert_eq!(change.path(), created, "{:?}", report.failed);
+    assert!(
+        why.contains("no longer the directory"),
+        "{:?}",
+        report.failed
+    );
+    assert_eq!(
+        fs::read_to_string(created.join("theirs")).unwrap(),
+        "keep me"
+    );
+}
+
+#[test]
+fn a_directory_created_without_a_journaled_identity_is_removed_only_when_empty() {
+    let fixture = Fixture::new();
+    let mut journal = fixture.journal();
+    let created = fixture.path("new");
+    // As after a kill between creating the directory and journaling its identity.
+    let change = Change::DirCreated {
+        id: journal.next_change_id(),
+        path: created.clone(),
+        identity: None,
+    };
+    journal.append(Record::Change(change.clone())).unwrap();
+    fs::create_dir(&created).unwrap();
+    fs::write(created.join("unknown"), "x").unwrap();
+    let report = rollback(&mut journal, std::slice::from_ref(&change), "kill");
+    assert!(
+        report.failed[0].1.contains("did not record"),
+        "{:?}",
+        report.failed
+    );
+    fs::remove_file(created.join("unknown")).unwrap();
+    assert!(rollback(&mut journal, &[change], "again").is_complete());
+    assert!(!created.exists());
+}
+
+#[test]
+fn backups_cross_file_systems_when_the_state_directory_is_elsewhere() {
+    let Some(shm) = Some(Path::new("/dev/shm")).filter(|p| p.is_dir()) else {
+        eprintln!("skipped: no /dev/shm to put a state directory on another file system");
+        return;
+    };
+    let fixture = Fixture::new();
+    let state = tempfile::tempdir_in(shm).unwrap();
+    let state_dir = StateDir::new(state.path());
+    let mut journal = Journal::create(&state_dir, begin()).unwrap();
+    let before = fixture.tree();
+    let mut tx = Transaction::new(&mut journal);
+    tx.write_file(&fixture.path("app/appsettings.json"), b"{}")
+        .unwrap();
+    tx.delete_file(&fixture.path("app/run.sh")).unwrap();
+    tx.snapshot(&fixture.path("app/data")).unwrap();
+    fs::write(fixture.path("app/data/one.txt"), "changed").unwrap();
+    assert!(leftovers(fixture.target.path()).is_empty());
+    let report = tx.rollback("test");
+    assert!(report.is_complete(), "{:?}", report.failed);
+    assert_eq!(fixture.tree(), before);
 }

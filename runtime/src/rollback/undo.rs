@@ -5,8 +5,9 @@
 //! same undo again.
 
 use super::fsops::{self, Kind, Sibling};
+use crate::durable;
 use crate::journal::{Begin, Journal, JournalError, Outcome, Record, Timestamp, checkpoint};
-use crate::journal::{Change, ChangeId};
+use crate::journal::{Change, ChangeId, DirIdentity};
 use crate::state_dir::StateDir;
 use std::fs;
 use std::io;
@@ -55,7 +56,8 @@ pub fn rollback(journal: &mut Journal, changes: &[Change], reason: &str) -> Roll
     report.journal(journal, Record::RollbackStarted { at, reason });
     for change in changes.iter().rev() {
         // Synced before `Undone` is journaled, so a power loss cannot undo the undo unnoticed.
-        let result = undo(change).and_then(|()| synced(change.path()));
+        let left: Vec<&Path> = report.failed.iter().map(|(c, _)| c.path()).collect();
+        let result = undo(change, &left).and_then(|()| synced(change.path()));
         checkpoint("after-undo");
         let change_id = change.id();
         match result {
@@ -79,31 +81,55 @@ pub fn rollback(journal: &mut Journal, changes: &[Change], reason: &str) -> Roll
     report
 }
 
-/// Put the target back as it was before `change`.
-fn undo(change: &Change) -> Result<(), String> {
+/// Put the target back as it was before `change`; `left` are the paths whose undo failed so far
+/// (a directory holding one is not removed).
+fn undo(change: &Change, left: &[&Path]) -> Result<(), String> {
+    remove_temporaries(change)?;
     match change {
-        Change::FileCreated { id, path } => {
-            remove_leftover(path, Sibling::New, *id)?;
-            remove_created_file(path)
+        Change::FileCreated { path, .. } => remove_created_file(path),
+        Change::DirCreated { path, identity, .. } => {
+            if let Some(kept) = left.iter().find(|kept| kept.starts_with(path)) {
+                return Err(format!(
+                    "left in place: `{}` holds `{}`, which was left in place",
+                    path.display(),
+                    kept.display()
+                ));
+            }
+            remove_created_dir(path, *identity)
         }
-        Change::DirCreated { path, .. } => remove_created_dir(path),
-        Change::FileReplaced { id, path, backup } => {
-            remove_leftover(path, Sibling::New, *id)?;
-            restore(backup, path)
-        }
-        Change::FileModifiedInPlace { id, path, backup } => {
-            remove_leftover(path, Sibling::Temp, *id)?;
-            restore(backup, path)
-        }
-        Change::FileDeleted { path, backup, .. } => restore(backup, path),
-        Change::DirSnapshot { id, path, backup } => {
-            remove_leftover(path, Sibling::Temp, *id)?;
-            restore_tree(backup, path)
-        }
+        Change::FileReplaced { id, path, backup }
+        | Change::FileModifiedInPlace { id, path, backup }
+        | Change::FileDeleted { id, path, backup } => restore(backup, path, *id),
+        Change::DirSnapshot { id, path, backup } => restore_tree(backup, path, *id),
         Change::Absent { path, .. } => {
             fsops::remove_any(path).map_err(|e| format!("removing `{}`: {e}", path.display()))
         }
     }
+}
+
+/// Remove what a killed run left half-made for `changes` (before resuming them); returns what
+/// could not be removed, with why.
+pub fn sweep_temporaries(changes: &[Change]) -> Vec<String> {
+    changes
+        .iter()
+        .filter_map(|change| remove_temporaries(change).err())
+        .collect()
+}
+
+/// Remove what a kill may have left half-made for `change`: new content being written next to
+/// its path (it may hold a rendered secret), a backup being assembled.
+fn remove_temporaries(change: &Change) -> Result<(), String> {
+    let path = change.path();
+    let mut leftovers = vec![
+        fsops::sibling(path, Sibling::New, change.id()),
+        fsops::sibling(path, Sibling::Temp, change.id()),
+        durable::temp_path(path),
+    ];
+    leftovers.extend(change.backup().map(fsops::partial));
+    for leftover in leftovers {
+        fsops::remove_any(&leftover).map_err(|e| removing(&leftover, e))?;
+    }
+    Ok(())
 }
 
 /// Sync the directory an undo changed; a directory that is gone has nothing to sync.
@@ -115,12 +141,6 @@ fn synced(path: &Path) -> Result<(), String> {
         )),
         _ => Ok(()),
     }
-}
-
-/// Remove a half-written file or half-copied backup a kill left next to `path`.
-fn remove_leftover(path: &Path, which: Sibling, id: ChangeId) -> Result<(), String> {
-    let leftover = fsops::sibling(path, which, id);
-    fsops::remove_any(&leftover).map_err(|e| format!("removing `{}`: {e}", leftover.display()))
 }
 
 fn remove_created_file(path: &Path) -> Result<(), String> {
@@ -135,14 +155,32 @@ fn remove_created_file(path: &Path) -> Result<(), String> {
     }
 }
 
-/// Remove a directory the install created, with everything in it. It did not exist before the
-/// install, so whatever is inside was put there by the install (its own files, or files its
-/// scripts made): leaving them would leave the target half-installed. Symbolic links inside are
-/// removed, never followed.
-fn remove_created_dir(path: &Path) -> Result<(), String> {
+/// Remove a directory the install created, with what the install's scripts left in it (leaving
+/// them would leave the target half-installed) — only while `path` still names that very
+/// directory: a directory swapped in since (by whoever can write its parent) is left alone.
+/// Without a journaled identity (a kill right after creating it), only an empty directory is
+/// removed. Symbolic links inside are removed, never followed.
+fn remove_created_dir(path: &Path, identity: Option<DirIdentity>) -> Result<(), String> {
     match fsops::kind_io(path) {
         Ok(None) => Ok(()),
-        Ok(Some(Kind::Dir)) => fs::remove_dir_all(path).map_err(|e| removing(path, e)),
+        Ok(Some(Kind::Dir)) => {
+            let now = fsops::identity(path).map_err(|e| removing(path, e))?;
+            match (identity, now) {
+                (Some(created), Some(now)) if created != now => Err(format!(
+                    "left in place: `{}` is no longer the directory the install created (it was \
+                     replaced since)",
+                    path.display()
+                )),
+                (None, Some(_)) => fs::remove_dir(path).map_err(|e| {
+                    format!(
+                        "left in place: `{}`, created by the install, holds files it did not \
+                         record ({e}); remove it by hand once you checked them",
+                        path.display()
+                    )
+                }),
+                _ => fs::remove_dir_all(path).map_err(|e| removing(path, e)),
+            }
+        }
         Ok(Some(_)) => Err(format!(
             "left in place: `{}` is no longer the directory the install created",
             path.display()
@@ -153,7 +191,7 @@ fn remove_created_dir(path: &Path) -> Result<(), String> {
 
 /// Move a backup back over `path`. No backup means the original was never moved (the kill came
 /// before) or is back already: either way it is in place.
-fn restore(backup: &Path, path: &Path) -> Result<(), String> {
+fn restore(backup: &Path, path: &Path, id: ChangeId) -> Result<(), String> {
     if fsops::kind_io(backup)
         .map_err(|e| restoring(path, backup, e))?
         .is_none()
@@ -167,11 +205,11 @@ fn restore(backup: &Path, path: &Path) -> Result<(), String> {
             backup.display()
         ));
     }
-    fs::rename(backup, path).map_err(|e| restoring(path, backup, e))
+    move_back(backup, path, id)
 }
 
 /// Replace the tree at `path` with its backup copy.
-fn restore_tree(backup: &Path, path: &Path) -> Result<(), String> {
+fn restore_tree(backup: &Path, path: &Path, id: ChangeId) -> Result<(), String> {
     if fsops::kind_io(backup)
         .map_err(|e| restoring(path, backup, e))?
         .is_none()
@@ -179,7 +217,13 @@ fn restore_tree(backup: &Path, path: &Path) -> Result<(), String> {
         return Ok(());
     }
     fsops::remove_any(path).map_err(|e| removing(path, e))?;
-    fs::rename(backup, path).map_err(|e| restoring(path, backup, e))
+    move_back(backup, path, id)
+}
+
+fn move_back(backup: &Path, path: &Path, id: ChangeId) -> Result<(), String> {
+    let staging = fsops::sibling(path, Sibling::Temp, id);
+    fsops::move_entry(backup, path, &staging).map_err(|e| restoring(path, backup, e))?;
+    fsops::sync_parent(backup).map_err(|e| restoring(path, backup, e))
 }
 
 fn removing(path: &Path, e: io::Error) -> String {
@@ -206,11 +250,13 @@ pub struct CommitReport {
 pub fn remove_backups(changes: &[Change]) -> CommitReport {
     let mut report = CommitReport::default();
     for change in changes {
-        let temp = fsops::sibling(change.path(), Sibling::Temp, change.id());
-        for path in change.backup().into_iter().chain([temp.as_path()]) {
-            if let Err(e) = fsops::remove_any(path) {
-                report.left.push((path.to_path_buf(), e.to_string()));
-            }
+        if let Err(e) = remove_temporaries(change) {
+            report.left.push((change.path().to_path_buf(), e));
+        }
+        if let Some(backup) = change.backup()
+            && let Err(e) = fsops::remove_any(backup)
+        {
+            report.left.push((backup.to_path_buf(), e.to_string()));
         }
     }
     report
