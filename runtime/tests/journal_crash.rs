@@ -273,9 +273,9 @@ fn killed_at_every_checkpoint_rolls_back_to_the_same_tree() {
             assert_eq!(tree(&fixture.target()), before, "killed at {at}");
         }
     }
-    // 1 step-started, 7 after-record (both new directories in one), 1 after-backup,
-    // 8 after-change, 1 step-finished.
-    assert_eq!(kills, 18);
+    // 1 step-started, 7 after-record (both new directories in one), 2 after-backup (the file
+    // replaced, the file deleted), 8 after-change, 1 step-finished.
+    assert_eq!(kills, 19);
 }
 
 /// The tree without dropship's own backups (their ids differ between runs).
@@ -310,7 +310,7 @@ fn killed_at_every_checkpoint_then_resumed_installs_the_same_and_rolls_back_the_
             );
         }
     }
-    assert_eq!(kills, 18);
+    assert_eq!(kills, 19);
 }
 
 #[test]
