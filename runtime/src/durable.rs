@@ -76,6 +76,7 @@ pub fn replace_file(
     file.sync_all()
         .map_err(|e| with_path(e, "flushing", &temp))?;
     drop(file);
+    crate::checkpoint::checkpoint("after-temp");
     fs::rename(&temp, path)?;
     dirs.0.insert(dir);
     Ok(())

@@ -9,7 +9,7 @@ pub const NEW_KEY_PASSWORD: &str = "DROPSHIP_NEW_KEY_PASSWORD";
 /// Reproducible builds: the build time recorded in tar headers and the manifest.
 pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
 /// Tests (feature `test-hooks`): the checkpoint to park at, `NAME` or `NAME:N` for its N-th
-/// occurrence (see `journal::checkpoint`).
+/// occurrence (see `checkpoint`).
 pub const TEST_CHECKPOINT: &str = "DROPSHIP_TEST_CHECKPOINT";
 /// Tests (feature `test-hooks`): a file created when the process parks at the checkpoint.
 pub const TEST_CHECKPOINT_MARKER: &str = "DROPSHIP_TEST_CHECKPOINT_MARKER";

@@ -28,13 +28,7 @@
 //! unfinished one, and after a failed one whose changes are still in place
 //! ([`JournalState::check_may_begin_after`]).
 //!
-//! # Checkpoints (feature `test-hooks`)
-//!
-//! [`checkpoint`] parks the process where a test asks, so the test can kill it there:
-//! `after-record` (a change is journaled, not yet made), `after-backup` (a file being replaced is
-//! moved aside, its new content not yet written), `after-change` (the change is made),
-//! `after-undo` (a change is undone, not yet journaled as such), and, called by the engine,
-//! `step-started` and `step-finished`.
+//! The kill points the crash tests use around the journal are in `crate::checkpoint`.
 //!
 //! Known gap: paths that are not valid UTF-8 cannot be journaled (the transaction refuses them).
 
@@ -50,6 +44,7 @@ mod record;
 #[cfg(test)]
 mod tests;
 
+pub use crate::checkpoint::checkpoint;
 pub use change::{Change, ChangeId, DirIdentity};
 pub use record::{Begin, Outcome, Record, StepStatus, Timestamp};
 
@@ -496,36 +491,3 @@ fn replay(path: &Path) -> Result<(JournalState, u64), JournalError> {
 fn sync_dir(dir: &Path) -> Result<(), JournalError> {
     durable::sync_dir(dir).map_err(JournalError::io("syncing the directory", dir))
 }
-
-/// Park here when a test asks to (feature `test-hooks`): when `DROPSHIP_TEST_CHECKPOINT` is
-/// `name` (or `name:N` and this is the N-th time `name` is reached), create the file named by
-/// `DROPSHIP_TEST_CHECKPOINT_MARKER` and sleep until killed.
-#[cfg(feature = "test-hooks")]
-pub fn checkpoint(name: &str) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static HITS: AtomicUsize = AtomicUsize::new(0);
-    let Ok(wanted) = std::env::var(crate::env::TEST_CHECKPOINT) else {
-        return;
-    };
-    let (wanted, nth) = match wanted.split_once(':') {
-        Some((wanted, nth)) => (wanted, nth.parse().unwrap_or(1)),
-        None => (wanted.as_str(), 1),
-    };
-    if wanted != name || HITS.fetch_add(1, Ordering::SeqCst) + 1 != nth {
-        return;
-    }
-    if let Some(marker) = std::env::var_os(crate::env::TEST_CHECKPOINT_MARKER)
-        && let Err(e) = fs::write(&marker, name)
-    {
-        let marker = Path::new(&marker).display();
-        eprintln!("writing checkpoint marker `{marker}`: {e}");
-    }
-    loop {
-        std::thread::park();
-    }
-}
-
-/// Checkpoints compile to nothing without feature `test-hooks`.
-#[cfg(not(feature = "test-hooks"))]
-#[inline(always)]
-pub fn checkpoint(_name: &str) {}

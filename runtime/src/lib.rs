@@ -5,6 +5,8 @@
 
 /// The operator's answers: answers files, secrets from safe channels, validation, saving.
 pub mod answers;
+/// Named kill points for the crash tests (feature `test-hooks`).
+pub mod checkpoint;
 /// Configuration-file replacers: substitution in files, structured variables, .NET config.
 pub mod config;
 /// The installer file: trailer, manifest, payload codec, reading and writing the parts.

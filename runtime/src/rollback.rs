@@ -57,8 +57,9 @@
 //! [`Journal`]: crate::journal::Journal
 //! [`RollbackReport`]: crate::rollback::RollbackReport
 //! [`rollback`]: crate::rollback::rollback
+use crate::checkpoint::checkpoint;
 use crate::durable;
-use crate::journal::{Change, ChangeId, Journal, JournalError, Record, Timestamp, checkpoint};
+use crate::journal::{Change, ChangeId, Journal, JournalError, Record, Timestamp};
 use crate::state_dir::StateError;
 use std::collections::{BTreeSet, HashSet};
 use std::io;

@@ -664,6 +664,24 @@ fn hostile_payloads_are_refused_even_when_signed() {
             "hardlink",
             finished_tar(&[raw_entry("drop/hard", b'1', "/etc/passwd", b"")]),
         ),
+        // Each link passes a lexical check; resolved on disk the second leads to /etc/passwd.
+        (
+            "link-chain",
+            finished_tar(&[
+                raw_entry(
+                    "drop/a/b/c/d/e/f/g/h/up",
+                    b'2',
+                    "../../../../../../../..",
+                    b"",
+                ),
+                raw_entry(
+                    "drop/config/passwd",
+                    b'2',
+                    "../a/b/c/d/e/f/g/h/up/../../../../../../../../../etc/passwd",
+                    b"",
+                ),
+            ]),
+        ),
     ];
     for (name, tar) in cases {
         let installer = hostile_installer(&ws, name, &tar, tar.len() as u64);

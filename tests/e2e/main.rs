@@ -2,8 +2,10 @@
 //! One test binary (one link step); each module is one capability.
 
 mod container;
+mod fixture;
 mod guided;
 mod import;
 mod install;
 mod render;
+mod safety;
 mod support;

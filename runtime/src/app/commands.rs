@@ -12,6 +12,7 @@ use dropship_runtime::journal::{Begin, Journal, JournalState, Record, Timestamp}
 use dropship_runtime::report::{Report, ReportOutcome};
 use dropship_runtime::rollback;
 use dropship_runtime::scratch;
+use dropship_runtime::script;
 use dropship_runtime::secret::Scrubber;
 use dropship_runtime::state_dir::StateDir;
 use dropship_runtime::trust::TrustOptions;
@@ -103,8 +104,15 @@ fn collect_answers(
     if guided {
         return ui::ask_answers(&session.plan, roles).ok_or(ExitStatus::Declined);
     }
-    let env = |name: &str| std::env::var(name).ok();
-    answers::unattended(&session.plan, roles, &inputs.sources, &env).map_err(|e| {
+    // Every variable an answer is read from is kept from the scripts: it may carry a secret.
+    let consulted = std::cell::RefCell::new(Vec::new());
+    let env = |name: &str| {
+        consulted.borrow_mut().push(name.to_string());
+        std::env::var(name).ok()
+    };
+    let answers = answers::unattended(&session.plan, roles, &inputs.sources, &env);
+    script::withhold_from_scripts(consulted.into_inner());
+    answers.map_err(|e| {
         eprintln!("error: the answers are not valid:");
         for line in e.0.lines() {
             eprintln!("  {line}");

@@ -5,8 +5,9 @@
 //! same undo again.
 
 use super::fsops::{self, Kind, Sibling};
+use crate::checkpoint::checkpoint;
 use crate::durable;
-use crate::journal::{Begin, Journal, JournalError, Outcome, Record, Timestamp, checkpoint};
+use crate::journal::{Begin, Journal, JournalError, Outcome, Record, Timestamp};
 use crate::journal::{Change, ChangeId, DirIdentity};
 use crate::state_dir::StateDir;
 use std::fs;

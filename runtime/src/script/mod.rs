@@ -25,6 +25,8 @@ use std::time::Duration;
 
 use crate::secret::Scrubber;
 
+pub use run::withhold_from_scripts;
+
 /// A script language the runner knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Syntax {

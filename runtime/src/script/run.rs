@@ -12,6 +12,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
@@ -66,8 +67,22 @@ pub(super) fn run(
     Ok(outcome)
 }
 
+/// Environment variables no script may inherit (they carried a secret answer).
+static WITHHELD: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Keep these environment variables from every script this process starts: a secret given as
+/// `{"env": "NAME"}` must not reach the vendor's scripts (and whatever they start) by another way
+/// than the variables they are meant to read.
+pub fn withhold_from_scripts(names: impl IntoIterator<Item = String>) {
+    let mut withheld = WITHHELD
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    withheld.extend(names);
+}
+
 fn spawn(request: &ScriptRequest<'_>, prepared: &Prepared) -> Result<Child, ScriptError> {
-    Command::new(prepared.program)
+    let mut command = Command::new(prepared.program);
+    command
         .args(&prepared.args)
         .current_dir(request.working_dir)
         .envs(request.env.iter().map(|(k, v)| (k, v)))
@@ -75,14 +90,42 @@ fn spawn(request: &ScriptRequest<'_>, prepared: &Prepared) -> Result<Child, Scri
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|source| ScriptError::Spawn {
-            step: request.step.to_string(),
-            interpreter: prepared.program,
-            source,
-        })
+        .process_group(0);
+    for name in WITHHELD.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        command.env_remove(name);
+    }
+    die_with_installer(&mut command);
+    command.spawn().map_err(|source| ScriptError::Spawn {
+        step: request.step.to_string(),
+        interpreter: prepared.program,
+        source,
+    })
 }
+
+/// Tie the script's interpreter to the installer's life: when the installer dies (even by
+/// SIGKILL), the kernel kills the interpreter, which cannot then change the target behind a
+/// rollback's back. (What the interpreter started itself lives on in its process group, which the
+/// caller stops on timeout and cancel.)
+#[cfg(target_os = "linux")]
+fn die_with_installer(command: &mut Command) {
+    let installer = std::process::id() as libc::pid_t;
+    // SAFETY: between fork and exec only async-signal-safe calls (prctl, getppid) run.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The installer may have died before prctl took effect: the child was reparented.
+            if libc::getppid() != installer {
+                return Err(std::io::Error::other("the installer is gone"));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_installer(_command: &mut Command) {}
 
 /// Read `stream` line by line on its own thread, sending each line (lossy UTF-8, without `\n`
 /// or `\r\n`) until end of file or until nobody listens.
