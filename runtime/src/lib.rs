@@ -33,7 +33,7 @@ pub mod rollback;
 pub mod script;
 /// Secret values (never printed) and scrubbing them out of all output.
 pub mod secret;
-/// Step executors: preflight checks, waiting for a URL to become healthy.
+/// The step types behind one interface: what each does, would do (dry run) and undoes.
 pub mod steps;
 /// Octostache-compatible template engine (`#{...}`).
 pub mod template;
