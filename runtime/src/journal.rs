@@ -44,7 +44,6 @@ mod record;
 #[cfg(test)]
 mod tests;
 
-pub use crate::checkpoint::checkpoint;
 pub use change::{Change, ChangeId, DirIdentity};
 pub use record::{Begin, Outcome, Record, StepStatus, Timestamp};
 

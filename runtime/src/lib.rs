@@ -43,7 +43,7 @@ pub mod script;
 pub mod secret;
 /// The state directory: the one owner of every file, permission and lock an install keeps.
 pub mod state_dir;
-/// Step executors: preflight checks, waiting for a URL to become healthy.
+/// The step types behind one interface: what each does, would do (dry run) and undoes.
 pub mod steps;
 /// Octostache-compatible template engine (`#{...}`).
 pub mod template;

@@ -8,8 +8,9 @@
 //! `cargo test -p dropship-runtime --features test-hooks --test journal_crash`.
 #![cfg(all(unix, feature = "test-hooks"))]
 
+use dropship_runtime::checkpoint::checkpoint;
 use dropship_runtime::env::{TEST_CHECKPOINT, TEST_CHECKPOINT_MARKER};
-use dropship_runtime::journal::{Begin, Journal, Record, StepStatus, Timestamp, checkpoint};
+use dropship_runtime::journal::{Begin, Journal, Record, StepStatus, Timestamp};
 use dropship_runtime::rollback::{Transaction, rollback};
 use dropship_runtime::state_dir::StateDir;
 use std::collections::BTreeMap;

@@ -6,7 +6,9 @@ use crate::session::Session;
 use crate::ui::{self, Console};
 use crate::{installer, preview};
 use dropship_runtime::answers::{self, AnswerSources, Answers};
-use dropship_runtime::engine::{Engine, RunOptions, RunResult};
+use dropship_runtime::engine::{
+    Engine, Events, RunOptions, RunResult, UNRECORDED_UNDO, unrecorded_end,
+};
 use dropship_runtime::exit::ExitStatus;
 use dropship_runtime::journal::{Begin, Journal, JournalState, Record, Timestamp};
 use dropship_runtime::report::{Report, ReportOutcome};
@@ -237,8 +239,6 @@ impl RunContext<'_> {
             approvals: self.inputs.approvals.clone(),
             no_rollback: self.inputs.no_rollback,
             interactive: self.guided,
-            work_dir: self.state.work_dir(),
-            outputs_file: Some(self.state.outputs()),
         };
         let cancel = ui::cancel_flag();
         let log = self
@@ -260,11 +260,15 @@ impl RunContext<'_> {
         engine.outputs = outputs;
         let result = engine.run(journal, previous);
         let report = self.report(&result, previous.is_some(), started, clock.elapsed());
-        let status = exit_status(report.outcome);
         if let Err(e) = self.state.write_reports(&report) {
             eprintln!("warning: writing the report: {e}");
         }
         console.outcome(&report, self.state.root());
+        let journaled = result.journal_errors.is_empty();
+        let status = unless_unjournaled(exit_status(report.outcome), journaled);
+        if !journaled {
+            console.note("the journal does not hold all of this install: see the warnings above");
+        }
         status
     }
 
@@ -334,9 +338,17 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
         eprintln!("A rollback was interrupted; finishing it.");
         return Ok(finish_rollback(&mut journal, &previous));
     }
-    let _ = journal.append(Record::Resumed {
+    let resumed = Record::Resumed {
         at: Timestamp::now(),
-    });
+    };
+    let journaled = journal
+        .append(resumed)
+        .inspect_err(|e| {
+            journal_warning(&format!(
+                "that the install was resumed ({e}): only its history lacks it"
+            ))
+        })
+        .is_ok();
     let roles = previous.begin.roles.clone();
     let saved = state.answers();
     if saved.is_file() && inputs.sources.answers_file.is_none() {
@@ -362,16 +374,48 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
     let outputs = state
         .load_outputs()
         .map_err(|e| fail(&e, ExitStatus::Failure))?;
-    Ok(run.execute(&mut journal, Some(&previous), outputs))
+    let status = run.execute(&mut journal, Some(&previous), outputs);
+    Ok(unless_unjournaled(status, journaled))
+}
+
+/// A command that did what was asked but could not journal all of it ends with status 1; the
+/// warnings said what is missing and what to do.
+fn unless_unjournaled(status: ExitStatus, journaled: bool) -> ExitStatus {
+    match status {
+        ExitStatus::Success if !journaled => ExitStatus::Failure,
+        status => status,
+    }
+}
+
+fn journal_warning(detail: &str) {
+    eprintln!("warning: the journal could not record {detail}");
 }
 
 fn finish_rollback(journal: &mut Journal, state: &JournalState) -> ExitStatus {
     let report = rollback::rollback(journal, &state.changes, "finishing an interrupted rollback");
-    let _ = journal.append(Record::End {
-        outcome: report.outcome(),
+    let journaled = end_rollback(journal, &report);
+    unless_unjournaled(print_rollback(&report), journaled)
+}
+
+/// Journal the end of a rollback, warning about each record the journal lacks and what that
+/// means; whether the journal holds all of the rollback.
+fn end_rollback(journal: &mut Journal, report: &rollback::RollbackReport) -> bool {
+    let mut journaled = true;
+    if let Some(e) = &report.journal_error {
+        journal_warning(&format!("the rollback's progress ({e}): {UNRECORDED_UNDO}"));
+        journaled = false;
+    }
+    let outcome = report.outcome();
+    let end = Record::End {
+        outcome,
         at: Timestamp::now(),
-    });
-    print_rollback(&report)
+    };
+    if let Err(e) = journal.append(end) {
+        let consequence = unrecorded_end(outcome, journal.path());
+        journal_warning(&format!("the end of the rollback ({e}): {consequence}"));
+        journaled = false;
+    }
+    journaled
 }
 
 fn print_rollback(report: &rollback::RollbackReport) -> ExitStatus {
@@ -409,14 +453,12 @@ pub fn rollback_command(state_dir: Option<&Path>) -> ExitStatus {
         &previous.changes,
         "the operator asked for a rollback",
     );
-    let _ = journal.append(Record::End {
-        outcome: report.outcome(),
-        at: Timestamp::now(),
-    });
-    match print_rollback(&report) {
+    let journaled = end_rollback(&mut journal, &report);
+    let status = match print_rollback(&report) {
         ExitStatus::RolledBack => ExitStatus::Success,
         other => other,
-    }
+    };
+    unless_unjournaled(status, journaled)
 }
 
 /// The state directory for `rollback` and `report`, which read only local state: the default is

@@ -297,6 +297,17 @@ pub struct StepCommon<'a> {
     pub sensitive_variables_file: Option<&'a str>,
 }
 
+impl StepCommon<'_> {
+    /// Whether the step runs for the chosen roles: it names none, or one of them.
+    pub fn selected_by(&self, chosen: &[String]) -> bool {
+        self.roles.is_empty()
+            || self
+                .roles
+                .iter()
+                .any(|role| chosen.iter().any(|c| c.eq_ignore_ascii_case(role)))
+    }
+}
+
 impl StepSpec {
     pub fn common(&self) -> StepCommon<'_> {
         match self {

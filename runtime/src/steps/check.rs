@@ -2,12 +2,15 @@
 //! a free TCP port, TCP and HTTP reachability, a file that exists, running as root or not.
 //!
 //! Each check returns one line a person reads, saying what was expected and what was found. A
-//! check never changes the machine and never panics on the plan's values.
+//! check never changes the machine and never panics on the plan's values, so the dry run runs
+//! them too. The step fails when any of its checks fails, after running them all.
 //!
 //! Known gaps: on platforms other than Unix, `disk-free` and `root` are not checked (they pass
 //! and say so); `http` speaks plain HTTP only (`https://` fails with a hint to use `tcp`).
 
 use super::http::{self, host_port};
+use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
+use crate::plan::CheckStep;
 use crate::plan::model::CheckSpec;
 use std::env;
 use std::io;
@@ -22,12 +25,56 @@ mod tests;
 /// How long a `tcp` or `http` check waits to connect, and then for each read or write.
 const NET_TIMEOUT: Duration = Duration::from_secs(5);
 
+impl Step for CheckStep {
+    fn run(&self, ctx: &mut StepContext<'_, '_>) -> Result<(), StepFailure> {
+        let mut failed = Vec::new();
+        for spec in &self.checks {
+            let result = run_check(spec, &|text| ctx.vars.expand(text));
+            let result = CheckResult {
+                summary: ctx.scrubber.scrub(&result.summary),
+                ..result
+            };
+            ctx.note(&result.line());
+            if !result.ok {
+                failed.push(result.summary);
+            }
+        }
+        if failed.is_empty() {
+            return Ok(());
+        }
+        Err(StepFailure::new(format!(
+            "check failed: {}",
+            failed.join("; ")
+        )))
+    }
+
+    fn preview(&self, ctx: &PreviewContext<'_>) -> Preview {
+        let results: Vec<CheckResult> = self
+            .checks
+            .iter()
+            .map(|spec| run_check(spec, &|text| ctx.vars.expand(text)))
+            .collect();
+        Preview {
+            lines: results.iter().map(CheckResult::line).collect(),
+            failed: results.iter().any(|r| !r.ok),
+        }
+    }
+}
+
 /// The outcome of one check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckResult {
     pub ok: bool,
     /// One line a person reads: "12.4 GiB free on /opt (need 2.0 GiB)", "psql not found on PATH".
     pub summary: String,
+}
+
+impl CheckResult {
+    /// The result as the install and the dry run show it.
+    fn line(&self) -> String {
+        let mark = if self.ok { "ok:    " } else { "FAILED:" };
+        format!("{mark} {}", self.summary)
+    }
 }
 
 fn pass(summary: impl Into<String>) -> CheckResult {

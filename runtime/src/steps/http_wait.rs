@@ -4,18 +4,58 @@
 //! An unusable URL (`https://`, a malformed one) stops at the first attempt, since retrying
 //! cannot help. Attempts are made until `timeout` has passed since the start, the last one at
 //! the deadline at the latest; each attempt itself waits at most 5 s (less near the deadline).
+//! The step's `timeout-s` (default 300) bounds the wait, `interval-s` (default 2) spaces the
+//! attempts.
 
-use super::http;
+use super::{Preview, PreviewContext, Step, StepContext, StepFailure, http};
+use crate::plan::HttpWaitStep;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// How long the step waits in all when the plan says nothing.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// The pause between attempts when the plan says nothing.
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
 /// The longest one attempt waits to connect, then for each read or write.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The shortest, so an attempt at the deadline still has a chance.
 const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(100);
 /// How often a pause between attempts looks at the cancel flag.
 const CANCEL_POLL: Duration = Duration::from_millis(50);
+
+impl Step for HttpWaitStep {
+    fn run(&self, ctx: &mut StepContext<'_, '_>) -> Result<(), StepFailure> {
+        let url = ctx.vars.expand(&self.url);
+        let interval = self
+            .interval_s
+            .map_or(DEFAULT_INTERVAL, Duration::from_secs);
+        let timeout = ctx.timeout().unwrap_or(DEFAULT_TIMEOUT);
+        let cancel = ctx.cancel;
+        let outcome = wait_until_healthy(
+            &url,
+            self.status,
+            interval,
+            timeout,
+            cancel,
+            &mut |n, last| {
+                ctx.note(&format!("attempt {n}: {last}"));
+            },
+        );
+        if outcome.ok {
+            return Ok(());
+        }
+        Err(StepFailure::new(format!(
+            "`{url}` did not become healthy after {} attempts: {}",
+            outcome.attempts, outcome.last
+        )))
+    }
+
+    fn preview(&self, ctx: &PreviewContext<'_>) -> Preview {
+        let url = ctx.vars.expand(&self.url);
+        Preview::line(format!("waits until `{url}` answers"))
+    }
+}
 
 /// How the wait ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,171 +1,26 @@
-//! Running one script for a step: the plan's `run-script`, a step's `rollback`, a package's
-//! configured or packaged `PreDeploy`/`Deploy`/`PostDeploy`/`DeployFailed`. The script text is
-//! run through the template engine first (continue mode, as Calamari does) and gets every
-//! variable through the script runner's private file, never argv.
+//! The `run-script` step: one script, inline or a file of the drop, run by `script_block`.
 
-use crate::plan::ScriptBlock;
-use crate::script::{self, OutputLine, ScriptOutcome, ScriptRequest, ScriptVariable, Syntax};
-use crate::secret::Scrubber;
-use crate::variables::StepVariables;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
-use std::time::Duration;
+use super::{Preview, PreviewContext, Step, StepContext, StepFailure, script_block};
+use crate::plan::{RunScriptStep, ScriptBlock};
 
-/// What every script of a step shares.
-pub struct ScriptContext<'a> {
-    pub step: &'a str,
-    pub drop_root: &'a Path,
-    /// Where a script runs when nothing else is said.
-    pub default_dir: &'a Path,
-    pub scrubber: &'a Scrubber,
-    pub cancel: &'a AtomicBool,
-    pub timeout: Option<Duration>,
-}
-
-/// A script that ran and failed, or could not run.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ScriptFailure(pub String);
-
-/// The script's syntax: named, else from the file extension, else bash.
-pub fn syntax_of(named: Option<&str>, file: Option<&str>) -> Result<Syntax, ScriptFailure> {
-    if let Some(name) = named {
-        return Syntax::from_name(name)
-            .ok_or_else(|| ScriptFailure(format!("unknown script syntax `{name}`")));
+impl Step for RunScriptStep {
+    fn run(&self, ctx: &mut StepContext<'_, '_>) -> Result<(), StepFailure> {
+        let block = ScriptBlock {
+            syntax: self.syntax.clone(),
+            inline: self.inline.clone(),
+            file: self.file.clone(),
+            working_dir: self.working_dir.clone(),
+            parameters: self.parameters.clone(),
+        };
+        script_block::run_for_step(ctx, &block)
     }
-    Ok(file
-        .and_then(|f| Syntax::from_extension(Path::new(f)))
-        .unwrap_or(Syntax::Bash))
-}
 
-/// Run a script given inline or as a drop file.
-pub fn run_block(
-    ctx: &ScriptContext<'_>,
-    vars: &StepVariables,
-    block: &ScriptBlock,
-    sink: &mut dyn FnMut(OutputLine),
-) -> Result<ScriptOutcome, ScriptFailure> {
-    let syntax = syntax_of(block.syntax.as_deref(), block.file.as_deref())?;
-    let (body, name) = match (&block.inline, &block.file) {
-        (Some(inline), _) => (inline.clone(), format!("Script.{}", syntax.extension())),
-        (None, Some(file)) => (read_script(&ctx.drop_root.join(file))?, file_name(file)),
-        (None, None) => {
-            return Err(ScriptFailure(
-                "the script has neither `inline` nor `file`".into(),
-            ));
-        }
-    };
-    let dir = match &block.working_dir {
-        Some(dir) => PathBuf::from(vars.expand(dir)),
-        None => ctx.default_dir.to_path_buf(),
-    };
-    let parameters = block.parameters.as_deref().map(|p| vars.expand(p));
-    run_text(
-        ctx,
-        vars,
-        syntax,
-        &body,
-        &name,
-        &dir,
-        parameters.as_deref(),
-        sink,
-    )
-}
-
-/// Run a script file found on disk (a packaged script) in `dir`.
-pub fn run_file(
-    ctx: &ScriptContext<'_>,
-    vars: &StepVariables,
-    path: &Path,
-    dir: &Path,
-    sink: &mut dyn FnMut(OutputLine),
-) -> Result<ScriptOutcome, ScriptFailure> {
-    let syntax = Syntax::from_extension(path)
-        .ok_or_else(|| ScriptFailure(format!("`{}` is not a script", path.display())))?;
-    let body = read_script(path)?;
-    run_text(
-        ctx,
-        vars,
-        syntax,
-        &body,
-        &file_name(&path.to_string_lossy()),
-        dir,
-        None,
-        sink,
-    )
-}
-
-fn file_name(path: &str) -> String {
-    Path::new(path)
-        .file_name()
-        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
-}
-
-fn read_script(path: &Path) -> Result<String, ScriptFailure> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| ScriptFailure(format!("reading script `{}`: {e}", path.display())))?;
-    let text = String::from_utf8_lossy(&bytes);
-    // Configured scripts are written with a BOM for everything but bash; interpreters choke on it.
-    Ok(text.strip_prefix('\u{feff}').unwrap_or(&text).to_string())
-}
-
-#[allow(clippy::too_many_arguments)] // each is one plain fact about this run
-fn run_text(
-    ctx: &ScriptContext<'_>,
-    vars: &StepVariables,
-    syntax: Syntax,
-    body: &str,
-    name: &str,
-    dir: &Path,
-    parameters: Option<&str>,
-    sink: &mut dyn FnMut(OutputLine),
-) -> Result<ScriptOutcome, ScriptFailure> {
-    let body = vars
-        .evaluate(body)
-        .map_err(|e| ScriptFailure(format!("script `{name}` does not evaluate: {e}")))?;
-    let variables: Vec<ScriptVariable> = vars
-        .evaluated()
-        .into_iter()
-        .map(|(name, value, sensitive)| ScriptVariable {
-            name,
-            value,
-            sensitive,
-        })
-        .collect();
-    let request = ScriptRequest {
-        step: ctx.step,
-        syntax,
-        body: &body,
-        file_name: name,
-        working_dir: dir,
-        variables: &variables,
-        parameters,
-        env: &[],
-        timeout: ctx.timeout,
-        scrubber: ctx.scrubber,
-        cancel: ctx.cancel,
-    };
-    let outcome = script::run_script(&request, sink)
-        .map_err(|e| ScriptFailure(ctx.scrubber.scrub(&e.to_string())))?;
-    if outcome.succeeded() {
-        return Ok(outcome);
-    }
-    Err(ScriptFailure(describe_failure(name, &outcome, ctx.timeout)))
-}
-
-fn describe_failure(name: &str, outcome: &ScriptOutcome, timeout: Option<Duration>) -> String {
-    if outcome.cancelled {
-        return format!("script `{name}` was interrupted");
-    }
-    if outcome.timed_out {
-        return format!(
-            "script `{name}` ran past its timeout of {} s and was stopped",
-            timeout.map_or(0, |t| t.as_secs())
-        );
-    }
-    match (&outcome.failure_message, outcome.exit_code) {
-        (Some(message), _) => format!("script `{name}` failed: {message}"),
-        (None, Some(code)) => format!("script `{name}` exited with code {code}"),
-        (None, None) => format!("script `{name}` was killed by a signal"),
+    fn preview(&self, _ctx: &PreviewContext<'_>) -> Preview {
+        let file = self
+            .file
+            .as_deref()
+            .map_or("(inline)".to_string(), |f| format!("`{f}`"));
+        let syntax = self.syntax.as_deref().unwrap_or("a");
+        Preview::line(format!("runs {syntax} script {file}"))
     }
 }

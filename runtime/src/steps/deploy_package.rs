@@ -9,115 +9,146 @@
 //! the package is extracted straight into it (after the purge) and the conventions run there,
 //! instead of in an applications directory that is then copied. The result is the same, and no
 //! rendered secret is ever written outside the files the plan installs.
+//!
+//! Its dry run names the package and where it goes, and shows each substitution as a diff: the
+//! package is extracted into a scratch directory and its files rendered with the secrets masked.
 
-use super::run_script::{ScriptContext, ScriptFailure, run_block, run_file};
+use super::script_block::{ScriptContext, run_block, run_file};
+use super::substitute::preview_substitution;
+use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
 use crate::config::{self, StructuredOptions, SubstituteOptions, SubstitutionError};
 use crate::package::{self, EntryKind, ExtractLimits, PackageName};
-use crate::plan::DeployPackageStep;
+use crate::plan::{DeployPackageStep, ScriptBlock};
 use crate::rollback::Transaction;
 use crate::script::{OutputLine, OutputVariable};
-use crate::variables::{Output, StepVariables};
+use crate::variables::StepVariables;
 use std::path::{Path, PathBuf};
 
-/// Everything a deploy needs besides the step itself.
-pub struct DeployContext<'a, 'j> {
-    pub script: ScriptContext<'a>,
-    /// `Octopus.Tentacle.Agent.ApplicationDirectoryPath` or the engine's default.
-    pub applications_dir: &'a Path,
-    pub tx: &'a mut Transaction<'j>,
-    pub sink: &'a mut dyn FnMut(OutputLine),
+/// Where packages without a `destination` are extracted when the variable
+/// `Octopus.Tentacle.Agent.ApplicationDirectoryPath` is not set:
+/// `/opt/dropship/applications/<environment>/<package id>/<version>`.
+const DEFAULT_APPLICATIONS_DIR: &str = "/opt/dropship/applications";
+
+fn fail(what: impl std::fmt::Display) -> StepFailure {
+    StepFailure::new(what.to_string())
 }
 
-/// Why a deploy failed (scrubbed by the engine before anyone sees it).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct DeployFailure(pub String);
-
-impl From<ScriptFailure> for DeployFailure {
-    fn from(e: ScriptFailure) -> Self {
-        DeployFailure(e.0)
-    }
-}
-
-fn fail(what: impl std::fmt::Display) -> DeployFailure {
-    DeployFailure(what.to_string())
-}
-
-/// Deploy one package; returns the step's output variables.
-pub fn deploy(
-    ctx: &mut DeployContext<'_, '_>,
-    step: &DeployPackageStep,
-    vars: &mut StepVariables,
-) -> Result<Vec<Output>, DeployFailure> {
-    let package = ctx.script.drop_root.join(&step.package);
-    let target = match &step.destination {
-        Some(destination) => {
-            custom_directory(ctx, step, &vars.evaluate(destination).map_err(fail)?)?
-        }
-        None => extraction_dir(ctx.applications_dir, &package, vars)?,
-    };
-    let count = extract(ctx, &package, &target)?;
-    for name in [
-        "Octopus.Action.Package.InstallationDirectoryPath",
-        "OctopusOriginalPackageDirectoryPath",
-    ] {
-        vars.set(name, &target.to_string_lossy());
-    }
-    let mut script_outputs = Vec::new();
-    if let Err(failure) = run_conventions(ctx, step, vars, &target, &mut script_outputs) {
-        run_deploy_failed(ctx, step, vars, &target);
-        return Err(failure);
-    }
-    let known = [
-        (
+impl Step for DeployPackageStep {
+    /// Deploy the package; its output variables are the installation directory, the number of
+    /// files extracted and what its scripts set.
+    fn run(&self, ctx: &mut StepContext<'_, '_>) -> Result<(), StepFailure> {
+        let package = ctx.drop_root.join(&self.package);
+        let target = match &self.destination {
+            Some(destination) => {
+                let destination = ctx.vars.evaluate(destination).map_err(fail)?;
+                custom_directory(ctx.tx, self, &destination)?
+            }
+            None => extraction_dir(&applications_dir(&ctx.vars), &package, &ctx.vars)?,
+        };
+        let count = extract(ctx.tx, &package, &target)?;
+        for name in [
             "Octopus.Action.Package.InstallationDirectoryPath",
-            target.to_string_lossy().into_owned(),
-        ),
-        ("Package.ExtractedFileCount", count.to_string()),
-    ]
-    .map(|(name, value)| OutputVariable {
-        name: name.to_string(),
-        value,
-        sensitive: false,
-    });
-    let step_name = ctx.script.step;
-    Ok(known
-        .into_iter()
-        .chain(script_outputs)
-        .map(|o| Output {
-            step: step_name.to_string(),
-            name: o.name,
-            value: o.value,
-            sensitive: o.sensitive,
-        })
-        .collect())
+            "OctopusOriginalPackageDirectoryPath",
+        ] {
+            ctx.vars.set(name, &target.to_string_lossy());
+        }
+        let mut script_outputs = Vec::new();
+        if let Err(failure) = run_conventions(ctx, self, &target, &mut script_outputs) {
+            run_deploy_failed(ctx, self, &target);
+            return Err(failure);
+        }
+        let known = [
+            (
+                "Octopus.Action.Package.InstallationDirectoryPath",
+                target.to_string_lossy().into_owned(),
+            ),
+            ("Package.ExtractedFileCount", count.to_string()),
+        ]
+        .map(|(name, value)| OutputVariable {
+            name: name.to_string(),
+            value,
+            sensitive: false,
+        });
+        ctx.publish(known.into_iter().chain(script_outputs));
+        Ok(())
+    }
+
+    fn preview(&self, ctx: &PreviewContext<'_>) -> Preview {
+        let destination = self.destination.as_deref().map(|d| ctx.vars.expand(d));
+        let into = destination
+            .as_deref()
+            .map(|d| format!(" into `{d}`"))
+            .unwrap_or_default();
+        let mut lines = vec![format!("extracts `{}`{into}", self.package)];
+        if !self.substitute.is_empty() {
+            lines.extend(preview_substitutions(self, ctx, destination));
+        }
+        Preview {
+            lines,
+            failed: false,
+        }
+    }
+}
+
+/// The package's substitutions: extracted into a scratch directory, rendered, and diffed
+/// against the files in its destination (without one, against the package's own files).
+fn preview_substitutions(
+    step: &DeployPackageStep,
+    ctx: &PreviewContext<'_>,
+    destination: Option<String>,
+) -> Vec<String> {
+    let scratch = match tempfile::tempdir() {
+        Ok(scratch) => scratch,
+        Err(e) => {
+            return vec![format!(
+                "cannot make a scratch directory to open the package: {e}"
+            )];
+        }
+    };
+    if let Err(e) = package::extract_package(
+        &ctx.drop_root.join(&step.package),
+        scratch.path(),
+        ExtractLimits::default(),
+        |_, _| Ok(()),
+    ) {
+        return vec![format!("cannot open the package: {e}")];
+    }
+    let target = destination.map_or_else(|| scratch.path().to_path_buf(), PathBuf::from);
+    preview_substitution(scratch.path(), &target, &step.substitute, ctx)
+}
+
+/// `Octopus.Tentacle.Agent.ApplicationDirectoryPath`, else [`DEFAULT_APPLICATIONS_DIR`].
+fn applications_dir(vars: &StepVariables) -> PathBuf {
+    match vars.expand("#{Octopus.Tentacle.Agent.ApplicationDirectoryPath}") {
+        path if !path.is_empty() && !path.contains("#{") => PathBuf::from(path),
+        _ => PathBuf::from(DEFAULT_APPLICATIONS_DIR),
+    }
 }
 
 fn run_conventions(
-    ctx: &mut DeployContext<'_, '_>,
+    ctx: &mut StepContext<'_, '_>,
     step: &DeployPackageStep,
-    vars: &StepVariables,
     dir: &Path,
     outputs: &mut Vec<OutputVariable>,
-) -> Result<(), DeployFailure> {
-    outputs.extend(run_stage(ctx, step, vars, "PreDeploy", dir, true)?);
-    substitute(ctx, step, vars, dir)?;
+) -> Result<(), StepFailure> {
+    outputs.extend(run_stage(ctx, step, "PreDeploy", dir, true)?);
+    substitute(ctx, step, dir)?;
     if step.config_variables {
-        dotnet_config(ctx, vars, dir)?;
+        dotnet_config(ctx.tx, &ctx.vars, dir)?;
     }
-    structured(ctx, step, vars, dir)?;
+    structured(ctx, step, dir)?;
     for stage in ["Deploy", "PostDeploy"] {
-        outputs.extend(run_stage(ctx, step, vars, stage, dir, false)?);
+        outputs.extend(run_stage(ctx, step, stage, dir, false)?);
     }
     Ok(())
 }
 
 /// The custom installation directory: absolute, purged first when the plan says so.
 fn custom_directory(
-    ctx: &mut DeployContext<'_, '_>,
+    tx: &mut Transaction<'_>,
     step: &DeployPackageStep,
     destination: &str,
-) -> Result<PathBuf, DeployFailure> {
+) -> Result<PathBuf, StepFailure> {
     let to = PathBuf::from(destination);
     if !to.is_absolute() {
         return Err(fail(format!(
@@ -125,7 +156,7 @@ fn custom_directory(
         )));
     }
     if step.purge && to.exists() {
-        purge(ctx.tx, &to, &step.purge_exclude)?;
+        purge(tx, &to, &step.purge_exclude)?;
     }
     Ok(to)
 }
@@ -135,7 +166,7 @@ fn extraction_dir(
     applications: &Path,
     package: &Path,
     vars: &StepVariables,
-) -> Result<PathBuf, DeployFailure> {
+) -> Result<PathBuf, StepFailure> {
     let file_name = package
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -167,13 +198,8 @@ fn safe_segment(text: &str) -> String {
         .collect()
 }
 
-fn extract(
-    ctx: &mut DeployContext<'_, '_>,
-    package: &Path,
-    into: &Path,
-) -> Result<u64, DeployFailure> {
-    ctx.tx.create_dir_all(into).map_err(fail)?;
-    let tx = &mut *ctx.tx;
+fn extract(tx: &mut Transaction<'_>, package: &Path, into: &Path) -> Result<u64, StepFailure> {
+    tx.create_dir_all(into).map_err(fail)?;
     let summary =
         package::extract_package(package, into, ExtractLimits::default(), |path, kind| {
             match kind {
@@ -186,40 +212,45 @@ fn extract(
     Ok(summary.file_count)
 }
 
-/// Configured then packaged scripts before the copy; packaged then configured after it.
+/// A stage's scripts: configured then packaged before the files are configured, packaged then
+/// configured after.
 fn run_stage(
-    ctx: &mut DeployContext<'_, '_>,
+    ctx: &mut StepContext<'_, '_>,
     step: &DeployPackageStep,
-    vars: &StepVariables,
     stage: &str,
     dir: &Path,
     configured_first: bool,
-) -> Result<Vec<OutputVariable>, DeployFailure> {
-    let packaged = packaged_script(dir, stage);
-    let configured = step.scripts.get(stage);
+) -> Result<Vec<OutputVariable>, StepFailure> {
+    let configured = step.scripts.get(stage).map(StageScript::Configured);
+    let packaged = packaged_script(dir, stage).map(StageScript::Packaged);
+    let order = if configured_first {
+        [configured, packaged]
+    } else {
+        [packaged, configured]
+    };
     let script = ScriptContext {
         default_dir: dir,
-        ..ctx.script
+        ..ctx.script()
     };
+    let (vars, name, events) = (&ctx.vars, ctx.step.name, &mut *ctx.events);
+    let sink = &mut |line: OutputLine| events.output(name, &line);
     let mut outputs = Vec::new();
-    let run_configured = |sink: &mut dyn FnMut(OutputLine),
-                          outputs: &mut Vec<OutputVariable>|
-     -> Result<(), DeployFailure> {
-        if let Some(block) = configured {
-            outputs.extend(run_block(&script, vars, block, sink)?.output_variables);
-        }
-        Ok(())
-    };
-    if configured_first {
-        run_configured(ctx.sink, &mut outputs)?;
-    }
-    if let Some(path) = &packaged {
-        outputs.extend(run_file(&script, vars, path, dir, ctx.sink)?.output_variables);
-    }
-    if !configured_first {
-        run_configured(ctx.sink, &mut outputs)?;
+    for stage_script in order.into_iter().flatten() {
+        let outcome = match stage_script {
+            StageScript::Configured(block) => run_block(&script, vars, block, sink)?,
+            StageScript::Packaged(path) => run_file(&script, vars, &path, dir, sink)?,
+        };
+        outputs.extend(outcome.output_variables);
     }
     Ok(outputs)
+}
+
+/// One script of a stage.
+enum StageScript<'s> {
+    /// Given in the plan's `scripts`.
+    Configured(&'s ScriptBlock),
+    /// Shipped in the package.
+    Packaged(PathBuf),
 }
 
 /// `STAGE.sh`, else `.py`, else `.ps1` where `pwsh` exists, in `dir` only, ignoring case.
@@ -246,38 +277,31 @@ fn packaged_script(dir: &Path, stage: &str) -> Option<PathBuf> {
     })
 }
 
-fn run_deploy_failed(
-    ctx: &mut DeployContext<'_, '_>,
-    step: &DeployPackageStep,
-    vars: &StepVariables,
-    dir: &Path,
-) {
+fn run_deploy_failed(ctx: &mut StepContext<'_, '_>, step: &DeployPackageStep, dir: &Path) {
     // DeployFailed runs only to let the package clean up; its own failure must not hide the
     // original one, so it is reported as output and otherwise ignored.
-    if let Err(e) = run_stage(ctx, step, vars, "DeployFailed", dir, false) {
-        (ctx.sink)(OutputLine::Warning(format!(
-            "DeployFailed script failed too: {e}"
-        )));
+    if let Err(e) = run_stage(ctx, step, "DeployFailed", dir, false) {
+        let warning = format!("DeployFailed script failed too: {}", e.message);
+        ctx.output(OutputLine::Warning(warning));
     }
 }
 
 fn substitute(
-    ctx: &mut DeployContext<'_, '_>,
+    ctx: &mut StepContext<'_, '_>,
     step: &DeployPackageStep,
-    vars: &StepVariables,
     dir: &Path,
-) -> Result<(), DeployFailure> {
+) -> Result<(), StepFailure> {
     if step.substitute.is_empty() {
         return Ok(());
     }
     let plan = config::plan_substitution(&[dir], &step.substitute).map_err(fail)?;
     for pattern in &plan.unmatched_patterns {
-        (ctx.sink)(OutputLine::Warning(format!(
+        ctx.output(OutputLine::Warning(format!(
             "substitution target `{pattern}` matched no file"
         )));
     }
     let evaluator = |text: &str| {
-        vars.evaluate(text).map_err(|e| SubstitutionError {
+        ctx.vars.evaluate(text).map_err(|e| SubstitutionError {
             message: e.to_string(),
             partial_output: None,
         })
@@ -291,7 +315,7 @@ fn substitute(
     )
     .map_err(fail)?;
     for (path, error) in &report.template_errors {
-        (ctx.sink)(OutputLine::Verbose(format!(
+        ctx.output(OutputLine::Verbose(format!(
             "substitution in `{}`: {error}",
             path.display()
         )));
@@ -307,12 +331,11 @@ fn variable_pairs(vars: &StepVariables) -> Vec<(String, String)> {
 }
 
 fn dotnet_config(
-    ctx: &mut DeployContext<'_, '_>,
+    tx: &mut Transaction<'_>,
     vars: &StepVariables,
     dir: &Path,
-) -> Result<(), DeployFailure> {
+) -> Result<(), StepFailure> {
     let pairs = variable_pairs(vars);
-    let tx = &mut *ctx.tx;
     for file in config::find_dotnet_config_files(&[dir]).map_err(fail)? {
         config::replace_dotnet_config(&file, &pairs, &mut |path| Ok(tx.snapshot(path)?))
             .map_err(fail)?;
@@ -321,32 +344,30 @@ fn dotnet_config(
 }
 
 fn structured(
-    ctx: &mut DeployContext<'_, '_>,
+    ctx: &mut StepContext<'_, '_>,
     step: &DeployPackageStep,
-    vars: &StepVariables,
     dir: &Path,
-) -> Result<(), DeployFailure> {
+) -> Result<(), StepFailure> {
     if step.structured.is_empty() {
         return Ok(());
     }
-    let pairs = variable_pairs(vars);
+    let pairs = variable_pairs(&ctx.vars);
     let matches = config::find_target_files(&[dir], &step.structured).map_err(fail)?;
     for pattern in &matches.unmatched {
-        (ctx.sink)(OutputLine::Warning(format!(
+        ctx.output(OutputLine::Warning(format!(
             "structured variables target `{pattern}` matched no file"
         )));
     }
-    let tx = &mut *ctx.tx;
     for file in &matches.files {
         config::replace_structured(file, &pairs, StructuredOptions::default(), &mut |path| {
-            Ok(tx.snapshot(path)?)
+            Ok(ctx.tx.snapshot(path)?)
         })
         .map_err(fail)?;
     }
     Ok(())
 }
 
-fn purge(tx: &mut Transaction<'_>, dir: &Path, exclusions: &[String]) -> Result<(), DeployFailure> {
+fn purge(tx: &mut Transaction<'_>, dir: &Path, exclusions: &[String]) -> Result<(), StepFailure> {
     let mut builder = globset::GlobSetBuilder::new();
     for pattern in exclusions {
         builder.add(
@@ -364,7 +385,7 @@ fn purge(tx: &mut Transaction<'_>, dir: &Path, exclusions: &[String]) -> Result<
 }
 
 /// Every entry under `root`, parents before children, in name order.
-fn walk(root: &Path) -> Result<Vec<(PathBuf, bool)>, DeployFailure> {
+fn walk(root: &Path) -> Result<Vec<(PathBuf, bool)>, StepFailure> {
     let mut out = Vec::new();
     let mut stack = vec![PathBuf::new()];
     while let Some(relative) = stack.pop() {

@@ -1,0 +1,359 @@
+//! The install engine: runs the plan's steps in order, honouring roles and conditions, with
+//! retries; journals each step; on a failure runs the step's rollback hook, undoes every change
+//! in reverse (unless `--no-rollback`), then runs the `failure`/`always` steps. It resumes from a
+//! journal at [`JournalState::resume_from`]. Everything it reports is scrubbed.
+//!
+//! It only orchestrates; what each step type does is [`crate::steps`]'s. Its parts, one job
+//! each: `conditions` (whether a step runs), `failure` (what follows a failed step),
+//! `journaling` (the step and end records, and what a missing one means), `outputs` (the output
+//! variables, saved for `resume`) and `report` (the step reports). It does not ask questions or
+//! draw progress itself: the front end implements [`Events`].
+//!
+//! No journal record is lost silently: a step whose start cannot be journaled does not run (the
+//! install fails and rolls back); any other record that cannot be written is told through
+//! [`Events::note`], with what it means, and listed in [`RunResult::journal_errors`].
+//!
+//! [`JournalState::resume_from`]: crate::journal::JournalState::resume_from
+//! [`Events`]: crate::engine::Events
+//! [`Events::note`]: crate::engine::Events::note
+//! [`RunResult::journal_errors`]: crate::engine::RunResult::journal_errors
+
+mod conditions;
+mod failure;
+mod journaling;
+mod outputs;
+mod report;
+#[cfg(test)]
+mod tests;
+
+pub use journaling::{UNRECORDED_UNDO, unrecorded_end};
+pub use report::now_text;
+
+use crate::checkpoint::checkpoint;
+use crate::journal::{Journal, JournalState, StepStatus};
+use crate::plan::{Plan, StepSpec};
+use crate::report::{ReportOutcome, RollbackSummary, StepOutcome, StepReport};
+use crate::rollback::Transaction;
+use crate::script::OutputLine;
+use crate::secret::Scrubber;
+use crate::steps::{Step, StepContext, StepFailure, step_for};
+use crate::variables::{BaseVariables, Output, StepVariables};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// What the front end sees and decides while steps run.
+pub trait Events {
+    fn step_started(&mut self, index: usize, total: usize, name: &str, kind: &str);
+    /// A line a step printed, already scrubbed.
+    fn output(&mut self, step: &str, line: &OutputLine);
+    /// A line from the engine (scrubbed): check results, retries, rollback progress.
+    fn note(&mut self, text: &str);
+    fn step_finished(
+        &mut self,
+        index: usize,
+        name: &str,
+        status: StepOutcome,
+        message: Option<&str>,
+        elapsed: Duration,
+    );
+    /// Ask the operator to confirm a manual step (only called on interactive runs).
+    fn confirm_manual(&mut self, name: &str, instructions: &str) -> bool;
+}
+
+/// How the operator asked the install to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub roles: Vec<String>,
+    /// `--approve STEP`: manual steps confirmed in advance.
+    pub approvals: Vec<String>,
+    pub no_rollback: bool,
+    pub interactive: bool,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct RunResult {
+    pub outcome: ReportOutcome,
+    pub steps: Vec<StepReport>,
+    pub rollback: Option<RollbackSummary>,
+    /// Journal records that could not be written, each already told to the operator with what
+    /// it means: the outcome stands, but the journal does not show all of it.
+    pub journal_errors: Vec<String>,
+}
+
+/// A hook of a step's code: [`Step::run`] or [`Step::rollback`].
+type StepHook = fn(&dyn Step, &mut StepContext<'_, '_>) -> Result<(), StepFailure>;
+
+/// Runs one plan.
+pub struct Engine<'a> {
+    pub plan: &'a Plan,
+    pub drop_root: &'a Path,
+    pub base: BaseVariables,
+    pub options: &'a RunOptions,
+    pub scrubber: Scrubber,
+    pub events: &'a mut dyn Events,
+    pub cancel: &'a AtomicBool,
+    pub outputs: Vec<Output>,
+    reports: Vec<StepReport>,
+    /// Set once a step has failed: conditions and `Octopus.Deployment.Error` see it.
+    failed: bool,
+    journal_errors: Vec<String>,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(
+        plan: &'a Plan,
+        drop_root: &'a Path,
+        base: BaseVariables,
+        options: &'a RunOptions,
+        scrubber: Scrubber,
+        events: &'a mut dyn Events,
+        cancel: &'a AtomicBool,
+    ) -> Self {
+        Engine {
+            plan,
+            drop_root,
+            base,
+            options,
+            scrubber,
+            events,
+            cancel,
+            outputs: Vec::new(),
+            reports: plan.steps().iter().map(report::not_reached).collect(),
+            failed: false,
+            journal_errors: Vec::new(),
+        }
+    }
+
+    /// Run (or, with `previous`, resume) the install, journaling into `journal`.
+    pub fn run(mut self, journal: &mut Journal, previous: Option<&JournalState>) -> RunResult {
+        let first = previous.map_or(0, |state| self.done_before(state));
+        let mut tx = match previous {
+            Some(state) => Transaction::resume(journal, state.changes.clone()),
+            None => Transaction::new(journal),
+        };
+        let Some((index, failure)) = self.run_main_steps(&mut tx, first) else {
+            self.record_end(tx.journal(), ReportOutcome::Succeeded);
+            return self.finish(ReportOutcome::Succeeded, None);
+        };
+        let (outcome, rollback) = self.undo(tx, index, failure);
+        self.run_failure_steps(journal, index);
+        if outcome == ReportOutcome::FailedNotRolledBack {
+            // Left unfinished on purpose: `resume` retries from the failed step once the cause
+            // is fixed, or `rollback` undoes everything.
+            self.events.note("the journal stays open: fix the cause and run `resume`, or undo everything with `rollback`");
+        } else {
+            self.record_end(journal, outcome);
+        }
+        self.finish(outcome, rollback)
+    }
+
+    /// Report the steps a resumed install finished before the interruption; returns the step
+    /// it continues at.
+    fn done_before(&mut self, state: &JournalState) -> usize {
+        let first = state.resume_from();
+        for (index, report) in self.reports.iter_mut().enumerate().take(first) {
+            if let Some(journaled) = state.steps.get(&index) {
+                report::done_before(report, journaled);
+            }
+        }
+        first
+    }
+
+    fn finish(self, outcome: ReportOutcome, rollback: Option<RollbackSummary>) -> RunResult {
+        RunResult {
+            outcome,
+            steps: self.reports,
+            rollback,
+            journal_errors: self.journal_errors,
+        }
+    }
+
+    /// The steps from `first` on that run while nothing has failed; returns the first failure.
+    fn run_main_steps(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        first: usize,
+    ) -> Option<(usize, StepFailure)> {
+        let total = self.plan.steps().len();
+        for (index, step) in self.plan.steps().iter().enumerate().skip(first) {
+            let result = if self.cancel.load(Ordering::SeqCst) {
+                Err(StepFailure::new("interrupted by the operator (Ctrl-C)"))
+            } else if let Some(why) = self.skip_reason(step, false) {
+                self.skip(tx.journal(), index, step, &why);
+                Ok(())
+            } else {
+                self.run_step(tx, index, total, step)
+            };
+            if let Err(failure) = result {
+                self.failed = true;
+                return Some((index, failure));
+            }
+        }
+        None
+    }
+
+    fn skip(&mut self, journal: &mut Journal, index: usize, step: &StepSpec, why: &str) {
+        let name = step.common().name;
+        self.journal_finish(journal, index, name, StepStatus::Skipped, Some(why));
+        self.reports[index].status = StepOutcome::Skipped;
+        self.reports[index].message = Some(why.to_string());
+        self.events
+            .step_finished(index, name, StepOutcome::Skipped, Some(why), Duration::ZERO);
+    }
+
+    /// Run one step with its retries, journaling its start and end. A step whose start cannot
+    /// be journaled does not run: its changes could not be found again after a crash.
+    fn run_step(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        index: usize,
+        total: usize,
+        step: &StepSpec,
+    ) -> Result<(), StepFailure> {
+        let name = step.common().name;
+        let clock = Instant::now();
+        self.events
+            .step_started(index, total, name, step.type_name());
+        let result = match self.journal_start(tx.journal(), index, name) {
+            Ok(()) => self.run_started_step(tx, index, step),
+            Err(failure) => Err(failure),
+        };
+        self.report_step(index, name, &result, clock.elapsed());
+        result
+    }
+
+    /// A step whose start is journaled: its attempts, then its end journaled.
+    fn run_started_step(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        index: usize,
+        step: &StepSpec,
+    ) -> Result<(), StepFailure> {
+        checkpoint("step-started");
+        self.reports[index].start = Some(now_text());
+        let result = self.attempts(tx, index, step).map_err(|f| self.scrubbed(f));
+        let status = match &result {
+            Ok(()) => {
+                self.save_outputs(tx.journal().state_dir());
+                StepStatus::Succeeded
+            }
+            Err(_) => StepStatus::Failed,
+        };
+        let message = result.as_ref().err().map(|f| f.message.as_str());
+        self.journal_finish(tx.journal(), index, step.common().name, status, message);
+        checkpoint("step-finished");
+        result
+    }
+
+    /// The step's attempts: one, and as many more as `retries` allows while it fails.
+    fn attempts(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        index: usize,
+        step: &StepSpec,
+    ) -> Result<(), StepFailure> {
+        let attempts = step.common().retries.unwrap_or(0) + 1;
+        let mut attempt = 1;
+        loop {
+            self.reports[index].attempts = attempt;
+            match self.execute(tx, step) {
+                Err(f)
+                    if attempt < attempts && !f.declined && !self.cancel.load(Ordering::SeqCst) =>
+                {
+                    let message = &f.message;
+                    self.note(&format!(
+                        "attempt {attempt} of {attempts} failed ({message}); retrying"
+                    ));
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// One attempt: the step's variables and snapshots, then the step itself.
+    fn execute(&mut self, tx: &mut Transaction<'_>, step: &StepSpec) -> Result<(), StepFailure> {
+        let vars = self.variables(step, self.failed)?;
+        for path in step.common().snapshot {
+            let path = PathBuf::from(vars.expand(path));
+            tx.snapshot(&path)
+                .map_err(|e| StepFailure::new(e.to_string()))?;
+        }
+        self.in_context(tx, step, vars, |code, ctx| code.run(ctx))
+    }
+
+    /// The step's variables, their sensitive values taught to the scrubber.
+    fn variables(&mut self, step: &StepSpec, failed: bool) -> Result<StepVariables, StepFailure> {
+        let extra = self.failure_vars(failed);
+        let vars = self
+            .base
+            .for_step(step, self.drop_root, &self.outputs, &extra)
+            .map_err(|e| StepFailure::new(e.to_string()))?;
+        vars.register_sensitive(&mut self.scrubber);
+        Ok(vars)
+    }
+
+    /// Call `hook` of the step's code in a context made for it; keep the outputs it produced.
+    fn in_context(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        step: &StepSpec,
+        vars: StepVariables,
+        hook: StepHook,
+    ) -> Result<(), StepFailure> {
+        let work_dir = tx.journal().state_dir().work_dir();
+        let mut ctx = StepContext {
+            step: step.common(),
+            drop_root: self.drop_root,
+            work_dir: &work_dir,
+            scrubber: &self.scrubber,
+            cancel: self.cancel,
+            tx,
+            vars,
+            events: &mut *self.events,
+            approvals: &self.options.approvals,
+            interactive: self.options.interactive,
+            outputs: Vec::new(),
+        };
+        let result = hook(step_for(step), &mut ctx);
+        let outputs = ctx.outputs;
+        self.add_outputs(outputs);
+        result
+    }
+
+    /// The step's report and the front end's news of its end.
+    fn report_step(
+        &mut self,
+        index: usize,
+        name: &str,
+        result: &Result<(), StepFailure>,
+        elapsed: Duration,
+    ) {
+        let report = &mut self.reports[index];
+        report.status = match result {
+            Ok(()) => StepOutcome::Succeeded,
+            Err(_) => StepOutcome::Failed,
+        };
+        report.message = result.as_ref().err().map(|f| f.message.clone());
+        report.end = Some(now_text());
+        report.duration_s = Some(elapsed.as_secs_f64());
+        let (status, message) = (report.status, report.message.as_deref());
+        self.events
+            .step_finished(index, name, status, message, elapsed);
+    }
+
+    /// The failure with its message scrubbed, as it is journaled and reported.
+    fn scrubbed(&self, failure: StepFailure) -> StepFailure {
+        StepFailure {
+            message: self.scrubber.scrub(&failure.message),
+            ..failure
+        }
+    }
+
+    /// A line from the engine, scrubbed.
+    fn note(&mut self, text: &str) {
+        self.events.note(&self.scrubber.scrub(text));
+    }
+}

@@ -1,0 +1,89 @@
+//! The `substitute` step: replace `#{...}` in existing files on the target, each file snapshot
+//! by the rollback transaction before it is rewritten. Also the dry run of every substitution
+//! (this step's and `deploy-package`'s): each file rendered with the secrets masked and shown as
+//! a diff against the file on the target now.
+
+use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
+use crate::config::{self, SubstitutionError};
+use crate::plan::SubstituteStep;
+use std::path::{Path, PathBuf};
+
+impl Step for SubstituteStep {
+    fn run(&self, ctx: &mut StepContext<'_, '_>) -> Result<(), StepFailure> {
+        let fail = |e: &dyn std::fmt::Display| StepFailure::new(e.to_string());
+        let directory = PathBuf::from(ctx.vars.expand(&self.directory));
+        let plan = config::plan_substitution(&[&directory], &self.files).map_err(|e| fail(&e))?;
+        for pattern in &plan.unmatched_patterns {
+            ctx.note(&format!(
+                "warning: `{pattern}` matched no file in `{}`",
+                directory.display()
+            ));
+        }
+        let evaluator = |text: &str| {
+            ctx.vars.evaluate(text).map_err(|e| SubstitutionError {
+                message: e.to_string(),
+                partial_output: None,
+            })
+        };
+        let tx = &mut *ctx.tx;
+        let report =
+            config::apply_substitution(&plan, &evaluator, Default::default(), &mut |path| {
+                Ok(tx.snapshot(path)?)
+            })
+            .map_err(|e| fail(&e))?;
+        ctx.note(&format!(
+            "substituted {} file(s), {} unchanged",
+            report.changed.len(),
+            report.unchanged.len()
+        ));
+        Ok(())
+    }
+
+    fn preview(&self, ctx: &PreviewContext<'_>) -> Preview {
+        let directory = PathBuf::from(ctx.vars.expand(&self.directory));
+        Preview {
+            lines: preview_substitution(&directory, &directory, &self.files, ctx),
+            failed: false,
+        }
+    }
+}
+
+/// Each file under `source` matching `patterns`, rendered (secrets masked) and diffed against
+/// the file at the same place under `target`.
+pub(super) fn preview_substitution(
+    source: &Path,
+    target: &Path,
+    patterns: &[String],
+    ctx: &PreviewContext<'_>,
+) -> Vec<String> {
+    let files = match config::find_target_files(&[source], patterns) {
+        Ok(found) => found.files,
+        Err(e) => return vec![e.to_string()],
+    };
+    let mut lines = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(source).unwrap_or(&file);
+        // The install reports a file it cannot read; the preview leaves it out.
+        if let Ok(text) = config::read_text_file(&file) {
+            lines.push(format!("substitutes `{}`:", relative.display()));
+            let diff = diff_lines(&target.join(relative), &text.text, ctx);
+            lines.extend(diff.lines().map(|line| format!("  {line}")));
+        }
+    }
+    lines
+}
+
+/// A unified diff from the file at `current_path` to `template` rendered, both scrubbed.
+fn diff_lines(current_path: &Path, template: &str, ctx: &PreviewContext<'_>) -> String {
+    let rendered = ctx.scrubber.scrub(&ctx.vars.expand(template));
+    let current = std::fs::read_to_string(current_path)
+        .map(|text| ctx.scrubber.scrub(&text))
+        .unwrap_or_default();
+    similar::TextDiff::from_lines(&current, &rendered)
+        .unified_diff()
+        .header(
+            &format!("{} (now)", current_path.display()),
+            "(after install)",
+        )
+        .to_string()
+}
