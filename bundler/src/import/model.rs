@@ -207,6 +207,18 @@ impl Properties {
         self.text(key)
             .is_some_and(|t| t.trim().eq_ignore_ascii_case("true"))
     }
+
+    /// A comma list (`Octopus.Action.TargetRoles`), items trimmed and empty ones dropped
+    /// (`",A,B"` is common); absent is empty.
+    pub fn list(&self, key: &str) -> Vec<String> {
+        self.text(key)
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 /// An action that was not imported on purpose.
@@ -223,4 +235,20 @@ pub struct Unsupported {
     pub step: String,
     pub action: Option<String>,
     pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comma_lists_drop_empty_items() {
+        let text = PropertyValue::Text(",a, b,,c ".into());
+        let props = Properties(BTreeMap::from([(
+            "Octopus.Action.TargetRoles".into(),
+            text,
+        )]));
+        assert_eq!(props.list("octopus.action.targetroles"), ["a", "b", "c"]);
+        assert!(props.list("Octopus.Action.EnabledFeatures").is_empty());
+    }
 }
