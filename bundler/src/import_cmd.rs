@@ -2,8 +2,8 @@
 //! plan, validate that plan with the runtime's own parser (and against the drop), and write it
 //! all or nothing, then say what was mapped and what was not.
 
-use crate::import::to_plan::{self, Asked, Mapped};
-use crate::import::{self, ImportOptions, opd};
+use crate::import::to_plan::{self, Mapped};
+use crate::import::{self, Asked, ImportOptions, looks_secret, opd};
 use crate::pack::DropSource;
 use anyhow::{Context, Result};
 use dropship_runtime::plan::{DropFolder, Plan, PlanErrors, Product};
@@ -65,7 +65,7 @@ pub fn import_process(
         .iter()
         .map(|name| Asked {
             name: name.clone(),
-            secret: to_plan::looks_secret(name),
+            secret: looks_secret(name),
             reason: "asked of the customer (--ask)".into(),
         })
         .collect();

@@ -1,7 +1,8 @@
 //! The neutral in-memory model of an imported Octopus deployment process. Both the REST JSON and
-//! the OCL readers produce it, so mapping to a dropship plan is written once. It keeps Octopus
-//! vocabulary (step and action names, property keys) and does not decide how a step runs under
-//! dropship; that is the plan mapper's job.
+//! the OCL readers produce it, and so does an OPD import (with the files each step carries and
+//! the values the customer supplies), so mapping to a dropship plan is written once. It keeps
+//! Octopus vocabulary (step and action names, property keys) and does not decide how a step runs
+//! under dropship; that is the plan mapper's job.
 //!
 //! One [`ImportedStep`] is one Octopus *action*: a step with child steps yields one entry per
 //! child, each carrying its parent's name, roles, condition and start trigger.
@@ -235,6 +236,29 @@ pub struct Unsupported {
     pub step: String,
     pub action: Option<String>,
     pub reason: String,
+}
+
+/// Files an OPD step carries besides its action (a process import has none).
+#[derive(Debug, Clone, Default)]
+pub struct StepFiles {
+    pub variables_file: Option<String>,
+    pub sensitive_variables_file: Option<String>,
+}
+
+/// A parameter to ask the customer, and why it was proposed.
+#[derive(Debug, Clone)]
+pub struct Asked {
+    pub name: String,
+    pub secret: bool,
+    pub reason: String,
+}
+
+/// Whether a variable name says it holds a secret.
+pub fn looks_secret(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ["password", "secret", "key", "token", "credential"]
+        .iter()
+        .any(|w| lower.contains(w))
 }
 
 #[cfg(test)]

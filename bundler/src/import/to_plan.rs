@@ -11,21 +11,6 @@ use dropship_runtime::plan::{
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Files an OPD step carries besides its action (a process import has none).
-#[derive(Debug, Clone, Default)]
-pub struct StepFiles {
-    pub variables_file: Option<String>,
-    pub sensitive_variables_file: Option<String>,
-}
-
-/// A parameter to ask the customer, and why it was proposed.
-#[derive(Debug, Clone)]
-pub struct Asked {
-    pub name: String,
-    pub secret: bool,
-    pub reason: String,
-}
-
 /// What the mapping produced and what it could not map.
 pub struct Mapped {
     pub plan: PlanDocument,
@@ -33,14 +18,6 @@ pub struct Mapped {
     pub mapped: Vec<String>,
     /// One line per thing not mapped, with the reason.
     pub not_mapped: Vec<String>,
-}
-
-/// Whether a variable name says it holds a secret.
-pub fn looks_secret(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    ["password", "secret", "key", "token", "credential"]
-        .iter()
-        .any(|w| lower.contains(w))
 }
 
 fn syntax_name(syntax: ScriptSyntax) -> Option<&'static str> {
