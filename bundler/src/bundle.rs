@@ -1,13 +1,13 @@
-//! `dropship build` and `dropship seal`: validate the inputs, pack, and write signed installers
-//! (or a `.presign` file for signing on an offline machine with stock `minisign`).
+//! What `dropship build` and `dropship seal` do once their inputs are read: pack, and write
+//! signed installers (or a `.presign` file for signing on an offline machine with stock
+//! `minisign`, and later the installer with that signature attached).
 
-use crate::keys::{self, SigningKey};
+use crate::keys::SigningKey;
 use crate::pack::{self, DropSource, PackOptions, PartInfo};
 use anyhow::{Context, Result, anyhow, bail};
 use dropship_runtime::container::{
-    self, Codec, FORMAT_VERSION, Manifest, PayloadInfo, PrefixLayout, RuntimeInfo, SignerInfo,
+    self, FORMAT_VERSION, Manifest, PayloadInfo, PrefixLayout, RuntimeInfo, SignerInfo,
 };
-use dropship_runtime::extract;
 use dropship_runtime::plan::Product;
 use dropship_runtime::trust::{self, PublicKey, SignatureBlock, TrustBasis, TrustedSigner};
 use std::fs::File;
@@ -528,23 +528,6 @@ pub fn seal(presign: &Path, signature_file: &Path, out: &Path) -> Result<()> {
     temp.persist(out)
         .map_err(|e| anyhow!("writing `{}`: {}", out.display(), e.error))?;
     Ok(())
-}
-
-/// `dropship verify`: check an installer against a public key, running none of its code.
-pub fn verify(installer: &Path, key: &Path) -> Result<(container::InstallerFile, TrustedSigner)> {
-    let file = container::InstallerFile::open(installer)?;
-    let signer = TrustedSigner {
-        key: keys::load_public_key(key)?,
-        basis: TrustBasis::GivenKey,
-    };
-    extract::verify(&file, &signer, &|_| {})?;
-    Ok((file, signer))
-}
-
-/// Default codec and its parse from the command line.
-pub fn parse_codec(name: &str) -> Result<Codec, String> {
-    Codec::from_name(name)
-        .ok_or_else(|| format!("unknown compression `{name}`; use zstd, gzip or none"))
 }
 
 #[cfg(test)]

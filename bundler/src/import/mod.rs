@@ -16,7 +16,7 @@
 //! 3. **plan**: `to_plan` maps the model to a plan for the release engineer to review, listing
 //!    what it could not map, and writes it all or nothing.
 //!
-//! `import_cmd` runs the stages and validates the plan before it is written. The readers
+//! `commands::import` runs the stages and validates the plan before it is written. The readers
 //! touch nothing but the files they are given.
 //!
 //! Known gaps: environment/channel names are matched against JSON ids only literally (mapping
