@@ -4,6 +4,7 @@
 
 mod bundle;
 mod commands;
+mod failure;
 mod import;
 mod inputs;
 mod keys;
@@ -202,24 +203,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitStatus::Success.into(),
         Err(error) => {
             eprintln!("error: {error:#}");
-            exit_status_of(&error).into()
+            failure::exit_status_of(&error).into()
         }
     }
-}
-
-/// Integrity and trust failures exit 3; everything else the bundler reports is the user's input.
-fn exit_status_of(error: &anyhow::Error) -> ExitStatus {
-    use dropship_runtime::container::ContainerError;
-    use dropship_runtime::extract::ExtractError;
-    use dropship_runtime::trust::TrustError;
-    if let Some(e) = error.downcast_ref::<ExtractError>() {
-        return e.exit_status();
-    }
-    if let Some(e) = error.downcast_ref::<TrustError>() {
-        return e.exit_status();
-    }
-    if error.downcast_ref::<ContainerError>().is_some() {
-        return ExitStatus::Integrity;
-    }
-    ExitStatus::Usage
 }

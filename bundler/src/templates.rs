@@ -1,6 +1,7 @@
 //! The embedded `templates/` directory: the sample drop, plan, customer profile and answers that
 //! `dropship init` scaffolds and `dropship demo` builds and installs.
 
+use crate::failure::OnMachine;
 use anyhow::{Context, Result};
 use include_dir::{Dir, include_dir};
 use std::path::Path;
@@ -22,10 +23,10 @@ pub fn write_embedded(name: &str, to: &Path) -> Result<()> {
         let path = to.join(relative);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating `{}`", parent.display()))?;
+                .machine_io(|| format!("creating `{}`", parent.display()))?;
         }
         std::fs::write(&path, file.contents())
-            .with_context(|| format!("writing `{}`", path.display()))?;
+            .machine_io(|| format!("writing `{}`", path.display()))?;
         if path.extension().is_some_and(|e| e == "sh") {
             make_executable(&path)?;
         }
@@ -37,7 +38,8 @@ fn make_executable(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+            .machine_io(|| format!("making `{}` executable", path.display()))?;
     }
     let _ = path;
     Ok(())

@@ -2,6 +2,7 @@
 //! a signed installer with a throwaway key, in a new directory under the current one, then
 //! install it unattended as a customer would (a generated secret on stdin), and print the report.
 
+use crate::failure::OnMachine;
 use crate::templates::write_embedded;
 use crate::{bundle, inputs, keys, pack, stub};
 use anyhow::{Context, Result, bail};
@@ -124,7 +125,7 @@ fn fresh_directory() -> Result<PathBuf> {
         match std::fs::create_dir(&path) {
             Ok(()) => return Ok(path),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e).with_context(|| format!("creating `{}`", path.display())),
+            Err(e) => Err(e).machine_io(|| format!("creating `{}`", path.display()))?,
         }
     }
     bail!("could not find a free `dropship-demo-*` directory name here")

@@ -2,6 +2,7 @@
 //! plan, validate that plan with the runtime's own parser (and against the drop), and write it
 //! all or nothing, then say what was mapped and what was not.
 
+use crate::failure::OnMachine;
 use crate::import::opd::read_opd;
 use crate::import::to_plan::{self, Mapped};
 use crate::import::{Asked, ImportOptions, looks_secret, parse_process_json, parse_process_ocl};
@@ -89,7 +90,7 @@ fn drop_folder(drop: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
     match DropSource::open(drop)? {
         DropSource::Folder(root) => Ok((root, None)),
         DropSource::Zip(zip) => {
-            let temp = tempfile::tempdir()?;
+            let temp = tempfile::tempdir().machine_io(|| "creating a temporary folder".into())?;
             let file = std::fs::File::open(&zip)
                 .with_context(|| format!("reading `{}`", zip.display()))?;
             zip::ZipArchive::new(file)

@@ -4,6 +4,7 @@
 //! is listed with the reason, never silently dropped.
 
 use super::model::*;
+use crate::failure::OnMachine;
 use dropship_runtime::plan::{
     DeployPackageStep, ManualStep, Parameter, ParameterType, PlanDocument, Product, RunScriptStep,
     SCHEMA, ScriptBlock, StepSpec,
@@ -264,16 +265,15 @@ fn run_script(c: Common, script: &Script) -> Result<RunScriptStep, String> {
 
 /// Write the plan all or nothing (a temporary file renamed into place).
 pub fn write_plan(plan: &PlanDocument, out: &Path) -> anyhow::Result<()> {
-    use anyhow::Context;
     let text = serde_json::to_string_pretty(plan)? + "\n";
     let dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    let writing = || format!("writing `{}`", out.display());
     let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating a file in `{}`", dir.display()))?;
-    std::io::Write::write_all(&mut temp, text.as_bytes())?;
-    temp.persist(out)
-        .map_err(|e| anyhow::anyhow!("writing `{}`: {}", out.display(), e.error))?;
+        .machine_io(|| format!("creating a file in `{}`", dir.display()))?;
+    std::io::Write::write_all(&mut temp, text.as_bytes()).machine_io(writing)?;
+    temp.persist(out).map_err(|e| e.error).machine_io(writing)?;
     Ok(())
 }
