@@ -94,8 +94,12 @@ pub fn exit_status_of(error: &anyhow::Error) -> ExitStatus {
     if let Some(e) = error.downcast_ref::<TrustError>() {
         return e.exit_status();
     }
-    if error.downcast_ref::<ContainerError>().is_some() {
-        return ExitStatus::Integrity;
+    match error.downcast_ref::<ContainerError>() {
+        // The installer or `.presign` file named on the command line cannot be read (most
+        // often: it does not exist), as with any other input file.
+        Some(ContainerError::Io { .. }) => return ExitStatus::Usage,
+        Some(_) => return ExitStatus::Integrity,
+        None => {}
     }
     if error.chain().any(is_machine_io) {
         return ExitStatus::Failure;
@@ -136,6 +140,21 @@ mod tests {
     fn an_input_that_cannot_be_read_is_the_users() {
         let error = anyhow::Error::from(not_found()).context("reading plan `plan.json`");
         assert_eq!(exit_status_of(&error), ExitStatus::Usage);
+    }
+
+    #[test]
+    fn an_installer_that_cannot_be_read_is_the_users_and_a_damaged_one_integrity() {
+        let path = std::path::PathBuf::from("installer");
+        let unreadable = ContainerError::Io {
+            path: path.clone(),
+            source: not_found(),
+        };
+        assert_eq!(exit_status_of(&unreadable.into()), ExitStatus::Usage);
+        let damaged = ContainerError::Damaged {
+            path,
+            what: "cut".into(),
+        };
+        assert_eq!(exit_status_of(&damaged.into()), ExitStatus::Integrity);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! `dropship`'s exit status when a command fails, as `--help` states it: 1 when I/O fails on
 //! this machine (an output that cannot be written), 2 when the user's input is wrong (a plan
-//! file that does not exist).
+//! or installer file that does not exist).
 
-use crate::support::{Workspace, build_command, run, runtime_stub};
+use crate::support::{Workspace, build_command, dropship, run, runtime_stub};
 use std::path::Path;
 use std::process::Command;
 
@@ -89,4 +89,20 @@ fn build_with_a_plan_file_that_does_not_exist_exits_2_naming_it() {
     .code(2);
     let reading = format!("reading plan `{}`", plan.display());
     assert!(result.stderr.contains(&reading), "{result:#?}");
+}
+
+#[test]
+fn verify_of_an_installer_that_does_not_exist_exits_2_naming_it() {
+    let ws = Workspace::new();
+    let installer = ws.path("no-such-installer");
+    let result = run(dropship()
+        .arg("verify")
+        .arg(&installer)
+        .arg("--key")
+        .arg(ws.public_key()))
+    .code(2);
+    assert!(
+        result.stderr.contains(&*installer.to_string_lossy()),
+        "{result:#?}"
+    );
 }
