@@ -1,13 +1,14 @@
-//! `dropship build` and `dropship seal`: validate the inputs, pack, and write signed installers
-//! (or a `.presign` file for signing on an offline machine with stock `minisign`).
+//! What `dropship build` and `dropship seal` do once their inputs are read: pack, and write
+//! signed installers (or a `.presign` file for signing on an offline machine with stock
+//! `minisign`, and later the installer with that signature attached).
 
-use crate::keys::{self, SigningKey};
+use crate::failure::{MachineFile, MachineIo, OnMachine};
+use crate::keys::SigningKey;
 use crate::pack::{self, DropSource, PackOptions, PartInfo};
 use anyhow::{Context, Result, anyhow, bail};
 use dropship_runtime::container::{
-    self, Codec, FORMAT_VERSION, Manifest, PayloadInfo, PrefixLayout, RuntimeInfo, SignerInfo,
+    self, FORMAT_VERSION, Manifest, PayloadInfo, PrefixLayout, RuntimeInfo, SignerInfo,
 };
-use dropship_runtime::extract;
 use dropship_runtime::plan::Product;
 use dropship_runtime::trust::{self, PublicKey, SignatureBlock, TrustBasis, TrustedSigner};
 use std::fs::File;
@@ -50,8 +51,7 @@ impl Signing {
 
 /// Refuse a key the runtime stub would refuse (a pinned runtime accepts only its pins).
 pub fn check_runtime_trusts(runtime: &Path, key: &PublicKey) -> Result<()> {
-    let binary = std::fs::read(runtime)
-        .with_context(|| format!("reading runtime `{}`", runtime.display()))?;
+    let binary = std::fs::read(runtime).machine_io(|| reading_runtime(runtime))?;
     let pinned = match trust::pinned_keys_in_binary(&binary) {
         Some(result) => result?,
         None => bail!(
@@ -84,7 +84,7 @@ pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<
             bytes: None,
         });
         let mut temp = temp_beside(out)?;
-        let base = write_base(inputs, signing, temp.as_file_mut())?;
+        let base = write_base(inputs, signing, output(temp.as_file_mut(), out))?;
         finish_installer(inputs, customer, &base, signing, temp, out)?;
         return Ok(vec![out.to_path_buf()]);
     }
@@ -101,9 +101,9 @@ pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<
         .collect();
     refuse_shared_file_names(&inputs.customers, &paths)?;
     std::fs::create_dir_all(out)
-        .with_context(|| format!("creating output directory `{}`", out.display()))?;
+        .machine_io(|| format!("creating output directory `{}`", out.display()))?;
     let mut first = temp_beside(&paths[0])?;
-    let base = write_base(inputs, signing, first.as_file_mut())?;
+    let base = write_base(inputs, signing, output(first.as_file_mut(), &paths[0]))?;
     copy_base_for_others(inputs, &base, first.path(), &paths, signing)?;
     finish_installer(
         inputs,
@@ -176,15 +176,17 @@ fn copy_base_for_others(
 fn copy_base(source: &Path, len: u64, out: &Path) -> Result<tempfile::NamedTempFile> {
     let mut temp = temp_beside(out)?;
     let reading = || format!("reading `{}`", source.display());
-    let mut from = File::open(source).with_context(reading)?.take(len);
-    // File to file: the standard library copies inside the kernel (`copy_file_range`).
+    let mut from = File::open(source).machine_io(reading)?.take(len);
+    // File to file: the standard library copies inside the kernel (`copy_file_range`), which a
+    // `MachineFile` around either end would prevent.
     let copied = io::copy(&mut from, temp.as_file_mut())
-        .with_context(|| format!("writing beside `{}`", out.display()))?;
+        .machine_io(|| format!("writing beside `{}`", out.display()))?;
     if copied != len {
-        bail!(
+        let what = format!(
             "{}: it was cut while being copied (is another build writing to `-o`?); build again",
             reading()
         );
+        return Err(MachineIo::new(what).into());
     }
     Ok(temp)
 }
@@ -195,8 +197,22 @@ fn temp_beside(out: &Path) -> Result<tempfile::NamedTempFile> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating a temporary file in `{}`", dir.display()))
+    let temp = tempfile::NamedTempFile::new_in(dir)
+        .machine_io(|| format!("creating a temporary file in `{}`", dir.display()))?;
+    Ok(temp)
+}
+
+/// The installer being written to `file` for `out`: its write failures are this machine's.
+fn output<'a>(file: &'a mut File, out: &Path) -> MachineFile<&'a mut File> {
+    MachineFile::new(file, writing(out))
+}
+
+fn writing(out: &Path) -> String {
+    format!("writing `{}`", out.display())
+}
+
+fn reading_runtime(runtime: &Path) -> String {
+    format!("reading runtime `{}`", runtime.display())
 }
 
 /// Refuse to start when the output's filesystem cannot hold the installers (each at most the
@@ -213,10 +229,11 @@ fn check_disk_space(inputs: &BuildInputs, out: &Path) -> Result<()> {
     };
     let result = dropship_runtime::steps::check::run_check(&spec, &|text| text.to_string());
     if !result.ok {
-        bail!(
+        let what = format!(
             "not enough disk space for the installer(s): {}; free some space or write elsewhere with `-o`",
             result.summary
         );
+        return Err(MachineIo::new(what).into());
     }
     Ok(())
 }
@@ -261,7 +278,7 @@ struct Base {
 /// hashes the payload digest and (when signing now) another computes the signature's prehash
 /// from the same bytes as they reach the file: no second read of a multi-GB file, and the
 /// hashing runs on the second core.
-fn write_base(inputs: &BuildInputs, signing: &Signing, file: &mut File) -> Result<Base> {
+fn write_base(inputs: &BuildInputs, signing: &Signing, file: impl Write) -> Result<Base> {
     let signing_now = matches!(signing, Signing::Key(_));
     let (prehash_tx, prehash_rx) = sync_channel::<Vec<u8>>(HASH_QUEUE);
     let (payload_tx, payload_rx) = sync_channel::<Vec<u8>>(HASH_QUEUE);
@@ -282,9 +299,10 @@ fn write_base(inputs: &BuildInputs, signing: &Signing, file: &mut File) -> Resul
             1 << 20,
             Hashing::new(file, signing_now.then_some(prehash_tx)),
         );
+        let runtime =
+            File::open(&inputs.runtime).machine_io(|| reading_runtime(&inputs.runtime))?;
         let runtime_len = io::copy(
-            &mut File::open(&inputs.runtime)
-                .with_context(|| format!("reading runtime `{}`", inputs.runtime.display()))?,
+            &mut MachineFile::new(runtime, reading_runtime(&inputs.runtime)),
             &mut out,
         )?;
         let mut payload = Hashing::new(&mut out, Some(payload_tx));
@@ -344,8 +362,10 @@ fn finish_installer(
         digest,
     );
     let region = manifest.to_region();
-    let file = temp.as_file_mut();
-    file.seek(SeekFrom::Start(base.len))?;
+    temp.as_file_mut()
+        .seek(SeekFrom::Start(base.len))
+        .machine_io(|| writing(out))?;
+    let mut file = output(temp.as_file_mut(), out);
     file.write_all(&frame)?;
     file.write_all(&region)?;
     let layout = PrefixLayout {
@@ -359,11 +379,12 @@ fn finish_installer(
         prehash.update(&region);
         let prehash = prehash.finalize();
         let signature = key.sign_prehashed(prehash.as_bytes(), &manifest.trusted_comment())?;
-        container::append_signature(file, &layout, &signature)?;
+        container::append_signature(&mut file, &layout, &signature)?;
     }
     set_executable(temp.path(), matches!(signing, Signing::Key(_)))?;
     temp.persist(out)
-        .map_err(|e| anyhow!("writing `{}`: {}", out.display(), e.error))?;
+        .map_err(|e| e.error)
+        .machine_io(|| writing(out))?;
     Ok(())
 }
 
@@ -417,7 +438,7 @@ fn set_executable(path: &Path, executable: bool) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let mode = if executable { 0o755 } else { 0o644 };
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-            .with_context(|| format!("setting permissions of `{}`", path.display()))?;
+            .machine_io(|| format!("setting permissions of `{}`", path.display()))?;
     }
     let _ = (path, executable);
     Ok(())
@@ -521,30 +542,16 @@ pub fn seal(presign: &Path, signature_file: &Path, out: &Path) -> Result<()> {
     verifier.finish()?;
     let mut temp = temp_beside(out)?;
     file.seek(SeekFrom::Start(0))?;
-    io::copy(&mut file, temp.as_file_mut())?;
-    container::append_signature(temp.as_file_mut(), &layout, &canonical)?;
-    temp.as_file().sync_all()?;
+    // File to file, copied inside the kernel; the presign was read whole a moment ago, so a
+    // failure here is the output's.
+    io::copy(&mut file, temp.as_file_mut()).machine_io(|| writing(out))?;
+    container::append_signature(&mut output(temp.as_file_mut(), out), &layout, &canonical)?;
+    temp.as_file().sync_all().machine_io(|| writing(out))?;
     set_executable(temp.path(), true)?;
     temp.persist(out)
-        .map_err(|e| anyhow!("writing `{}`: {}", out.display(), e.error))?;
+        .map_err(|e| e.error)
+        .machine_io(|| writing(out))?;
     Ok(())
-}
-
-/// `dropship verify`: check an installer against a public key, running none of its code.
-pub fn verify(installer: &Path, key: &Path) -> Result<(container::InstallerFile, TrustedSigner)> {
-    let file = container::InstallerFile::open(installer)?;
-    let signer = TrustedSigner {
-        key: keys::load_public_key(key)?,
-        basis: TrustBasis::GivenKey,
-    };
-    extract::verify(&file, &signer, &|_| {})?;
-    Ok((file, signer))
-}
-
-/// Default codec and its parse from the command line.
-pub fn parse_codec(name: &str) -> Result<Codec, String> {
-    Codec::from_name(name)
-        .ok_or_else(|| format!("unknown compression `{name}`; use zstd, gzip or none"))
 }
 
 #[cfg(test)]

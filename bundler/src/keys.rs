@@ -2,6 +2,7 @@
 //! prompt, never argv), and signing a reader. Keys are minisign's own format, so keys made by
 //! stock `minisign -G` work here and keys made here work with stock `minisign`.
 
+use crate::failure::OnMachine;
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -27,7 +28,7 @@ pub fn keygen(dir: &Path, unencrypted: bool) -> Result<(PathBuf, PathBuf, Public
         }
     }
     std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating key directory `{}`", dir.display()))?;
+        .machine_io(|| format!("creating key directory `{}`", dir.display()))?;
     let pair = if unencrypted {
         minisign::KeyPair::generate_unencrypted_keypair()
     } else {
@@ -48,7 +49,7 @@ pub fn keygen(dir: &Path, unencrypted: bool) -> Result<(PathBuf, PathBuf, Public
     );
     write_private(&sk_path, sk_text.as_bytes())?;
     std::fs::write(&pk_path, &pk_text)
-        .with_context(|| format!("writing public key `{}`", pk_path.display()))?;
+        .machine_io(|| format!("writing public key `{}`", pk_path.display()))?;
     let public = PublicKey::from_pub_file_text(&pk_text, "the new public key")?;
     Ok((sk_path, pk_path, public))
 }
@@ -61,9 +62,10 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options
         .open(path)
-        .with_context(|| format!("creating secret key `{}`", path.display()))?;
+        .machine_io(|| format!("creating secret key `{}`", path.display()))?;
     file.write_all(bytes)
-        .with_context(|| format!("writing secret key `{}`", path.display()))
+        .machine_io(|| format!("writing secret key `{}`", path.display()))?;
+    Ok(())
 }
 
 fn new_key_password() -> Result<Zeroizing<String>> {

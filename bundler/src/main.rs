@@ -1,23 +1,22 @@
 //! `dropship`, the vendor's bundler: a thin command-line front end over the runtime library
-//! (shared types and rules) and this crate's packing, signing and import modules.
+//! (shared types and rules) and this crate's packing, signing and import modules. This file is
+//! the command line and its dispatch; each command is a module of `commands`.
 
 mod bundle;
-mod demo;
+mod commands;
+mod failure;
 mod import;
-mod import_cmd;
-mod init;
 mod inputs;
 mod keys;
 mod pack;
-mod render;
 mod stub;
+mod templates;
 
-use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use dropship_runtime::container::{Codec, InstallerFile};
+use commands::build::BuildArgs;
+use commands::render::RenderArgs;
 use dropship_runtime::exit::ExitStatus;
-use dropship_runtime::{env, trust, units};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 const EXIT_STATUS_HELP: &str = "\
@@ -93,7 +92,7 @@ enum Command {
     #[command(subcommand)]
     Plan(PlanCommand),
     /// Evaluate an Octostache template from stdin against a variables file
-    Render(render::RenderArgs),
+    Render(RenderArgs),
     /// Build the embedded sample installer with a throwaway key and run it
     Demo {
         /// Keep the runtime stub from here instead of the one beside `dropship`
@@ -154,57 +153,26 @@ enum PlanCommand {
     Schema,
 }
 
-#[derive(Debug, clap::Args)]
-struct BuildArgs {
-    /// The Offline Package Drop: its folder or its artifact `.zip`
-    #[arg(long = "drop")]
-    drop_path: PathBuf,
-    /// The step plan (`dropship/plan@1` JSON)
-    #[arg(long)]
-    plan: PathBuf,
-    /// Customer profile(s); with more than one, `-o` is a directory and the drop is compressed once
-    #[arg(long)]
-    customer: Vec<PathBuf>,
-    /// Secret key to sign with (with `--presign`: the public key the signature will be made with)
-    #[arg(long)]
-    key: PathBuf,
-    /// Runtime stub (default: `dropship-runtime` beside `dropship`)
-    #[arg(long)]
-    runtime: Option<PathBuf>,
-    /// Output installer (a directory when several customers are given)
-    #[arg(short = 'o', long = "out")]
-    out: PathBuf,
-    /// Write the unsigned prefix for signing elsewhere with `minisign -S`, then `dropship seal`
-    #[arg(long)]
-    presign: bool,
-    /// Payload compression
-    #[arg(long, default_value = "zstd", value_parser = bundle::parse_codec)]
-    compression: Codec,
-}
-
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Render(args) => return render::run(args),
-        Command::Keygen { dir, unencrypted } => keygen(&dir, unencrypted),
-        Command::Build(args) => build(&args),
+    let result = match Cli::parse().command {
+        Command::Render(args) => return commands::render::run(args),
+        Command::Keygen { dir, unencrypted } => commands::keygen::run(&dir, unencrypted),
+        Command::Build(args) => commands::build::build(&args),
         Command::Seal {
             presign,
             signature,
             out,
-        } => bundle::seal(&presign, &signature, &out).map(|()| {
-            println!("OK: sealed {}", out.display());
-        }),
-        Command::Verify { installer, key } => verify(&installer, &key),
-        Command::Inspect { installer } => inspect(&installer),
-        Command::Demo { runtime } => demo::run(runtime.as_deref()),
-        Command::Init { dir } => init::run(&dir),
+        } => commands::build::seal(&presign, &signature, &out),
+        Command::Verify { installer, key } => commands::verify::run(&installer, &key),
+        Command::Inspect { installer } => commands::inspect::run(&installer),
+        Command::Demo { runtime } => commands::demo::run(runtime.as_deref()),
+        Command::Init { dir } => commands::init::run(&dir),
         Command::Import(ImportCommand::Opd {
             drop,
             out,
             ask,
             drop_password_env,
-        }) => import_cmd::import_opd(&drop, &out, &ask, drop_password_env.as_deref()),
+        }) => commands::import::opd(&drop, &out, &ask, drop_password_env.as_deref()),
         Command::Import(ImportCommand::Process {
             process,
             packages,
@@ -214,11 +182,11 @@ fn main() -> ExitCode {
             product,
             version,
             out,
-        }) => import_cmd::import_process(
+        }) => commands::import::process(
             &process,
             &packages,
             &out,
-            import_cmd::ProcessOptions {
+            commands::import::ProcessOptions {
                 environment,
                 channel,
                 ask,
@@ -227,183 +195,15 @@ fn main() -> ExitCode {
             },
         ),
         Command::Plan(PlanCommand::Check { plan, drop_path }) => {
-            plan_check(&plan, drop_path.as_deref())
+            commands::plan::check(&plan, drop_path.as_deref())
         }
-        Command::Plan(PlanCommand::Schema) => {
-            println!("{}", plan_schema());
-            Ok(())
-        }
+        Command::Plan(PlanCommand::Schema) => commands::plan::schema(),
     };
     match result {
         Ok(()) => ExitStatus::Success.into(),
         Err(error) => {
             eprintln!("error: {error:#}");
-            exit_status_of(&error).into()
+            failure::exit_status_of(&error).into()
         }
     }
-}
-
-/// Integrity and trust failures exit 3; everything else the bundler reports is the user's input.
-fn exit_status_of(error: &anyhow::Error) -> ExitStatus {
-    use dropship_runtime::container::ContainerError;
-    use dropship_runtime::extract::ExtractError;
-    use dropship_runtime::trust::TrustError;
-    if let Some(e) = error.downcast_ref::<ExtractError>() {
-        return e.exit_status();
-    }
-    if let Some(e) = error.downcast_ref::<TrustError>() {
-        return e.exit_status();
-    }
-    if error.downcast_ref::<ContainerError>().is_some() {
-        return ExitStatus::Integrity;
-    }
-    ExitStatus::Usage
-}
-
-fn keygen(dir: &Path, unencrypted: bool) -> Result<()> {
-    let (sk, pk, public) = keys::keygen(dir, unencrypted)?;
-    println!(
-        "wrote secret key {} and public key {}\nkey id: {}\npublic key: {}\nPublish the public key to your customers; pin it into the runtime with {}={} when building it.",
-        sk.display(),
-        pk.display(),
-        public.key_id,
-        public.base64,
-        env::TRUSTED_KEYS,
-        public.base64
-    );
-    Ok(())
-}
-
-fn build(args: &BuildArgs) -> Result<()> {
-    let inputs = bundle_inputs(args)?;
-    let signing = if args.presign {
-        bundle::Signing::Presign(keys::load_public_key(&args.key)?)
-    } else {
-        bundle::Signing::Key(keys::load_secret_key(&args.key)?)
-    };
-    let written = bundle::build(&inputs, &signing, &args.out)?;
-    for path in &written {
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        println!("wrote {} ({})", path.display(), units::human_bytes(size));
-        if args.presign {
-            println!("{}", bundle::presign_instructions(path)?);
-        }
-    }
-    Ok(())
-}
-
-fn bundle_inputs(args: &BuildArgs) -> Result<bundle::BuildInputs> {
-    let drop = pack::DropSource::open(&args.drop_path)?;
-    let (plan, plan_bytes) = inputs::load_plan(&args.plan, Some(&drop))?;
-    let customers = args
-        .customer
-        .iter()
-        .map(|path| inputs::load_customer(path, &plan))
-        .collect::<Result<Vec<_>>>()?;
-    let product = plan.product().clone();
-    let mtime = match std::env::var(env::SOURCE_DATE_EPOCH) {
-        Ok(text) => Some(text.trim().parse::<u64>().with_context(|| {
-            format!(
-                "{} is `{text}`; it must be a number of seconds since 1970",
-                env::SOURCE_DATE_EPOCH
-            )
-        })?),
-        Err(_) => None,
-    };
-    Ok(bundle::BuildInputs {
-        drop,
-        plan_bytes,
-        product,
-        customers,
-        runtime: stub::locate(args.runtime.as_deref())?,
-        options: pack::PackOptions {
-            codec: args.compression,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
-            mtime,
-        },
-    })
-}
-
-fn plan_check(plan: &Path, drop: Option<&Path>) -> Result<()> {
-    let drop = drop.map(pack::DropSource::open).transpose()?;
-    let (plan_value, _) = inputs::load_plan(plan, drop.as_ref())?;
-    println!(
-        "OK: plan `{}` is valid: {} steps, {} parameters{}",
-        plan.display(),
-        plan_value.steps().len(),
-        plan_value.parameters().len(),
-        if drop.is_some() {
-            ", every referenced drop file present"
-        } else {
-            ""
-        }
-    );
-    Ok(())
-}
-
-/// The plan format's JSON Schema, as published in `schema/` (generated from the runtime's plan
-/// types; a runtime test keeps it current). Embedded rather than generated here, so the bundler
-/// does not turn on the runtime's `schema` feature, which a workspace build would then also
-/// compile into the runtime stub shipped to customers.
-fn plan_schema() -> &'static str {
-    include_str!("../../schema/plan.schema.json").trim_end()
-}
-
-fn verify(installer: &Path, key: &Path) -> Result<()> {
-    let (file, signer) = bundle::verify(installer, key)?;
-    let prefix = file.trailer.prefix();
-    println!(
-        "OK: {} is signed by key {} over all {} signed bytes\n  {}\n\nTo check it with the stock minisign tool:\n{}",
-        installer.display(),
-        signer.key.key_id,
-        prefix.signed_len(),
-        file.manifest.trusted_comment(),
-        trust::minisign_command(
-            installer,
-            prefix.signed_len(),
-            file.trailer.signature_len,
-            &signer.key.base64
-        )
-    );
-    Ok(())
-}
-
-fn inspect(installer: &Path) -> Result<()> {
-    let file = InstallerFile::open(installer)?;
-    let manifest = serde_json::to_string_pretty(&file.manifest)?;
-    println!("manifest (not verified; run `dropship verify`):\n{manifest}");
-    let prefix = file.trailer.prefix();
-    println!(
-        "sizes: runtime {}, payload {} ({} unpacked), manifest {} B, signature {} B, file {}",
-        units::human_bytes(prefix.runtime_len),
-        units::human_bytes(prefix.payload_len),
-        units::human_bytes(file.manifest.payload.unpacked_bytes),
-        prefix.manifest_len,
-        file.trailer.signature_len,
-        units::human_bytes(file.trailer.file_len)
-    );
-    if let Some(plan) =
-        dropship_runtime::extract::read_member_unverified(&file, pack::PLAN_ENTRY, 16 << 20)?
-    {
-        // The same parser the installer uses: a plan it would refuse is shown as refused.
-        match dropship_runtime::plan::Plan::parse(&plan, "plan.json (in the installer)") {
-            Ok(plan) => {
-                println!(
-                    "plan: {} steps, {} parameters",
-                    plan.steps().len(),
-                    plan.parameters().len()
-                );
-                for (i, step) in plan.steps().iter().enumerate() {
-                    println!(
-                        "  {:>2}. {} ({})",
-                        i + 1,
-                        step.common().name,
-                        step.type_name()
-                    );
-                }
-            }
-            Err(errors) => println!("plan: {errors}"),
-        }
-    }
-    Ok(())
 }

@@ -2,6 +2,7 @@
 //! `dropship-runtime` built beside `dropship`. Under `cargo run` a missing stub is built first,
 //! so the README's single `cargo run ... -- demo` works on a fresh checkout.
 
+use crate::failure::OnMachine;
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,7 +24,7 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf> {
         }
         return Ok(path.to_path_buf());
     }
-    let exe = std::env::current_exe().context("finding the dropship executable")?;
+    let exe = std::env::current_exe().machine_io(|| "finding the dropship executable".into())?;
     let beside = exe.with_file_name(STUB_NAME);
     if beside.is_file() {
         return Ok(beside);

@@ -2,6 +2,7 @@
 //! One test binary (one link step); each module is one capability.
 
 mod container;
+mod exit_status;
 mod fixture;
 mod guided;
 mod import;

@@ -13,6 +13,11 @@ fn render(vars_json: &str, template: &str, strict: bool) -> Output {
 }
 
 fn run(vars: &Path, template: &str, strict: bool) -> Output {
+    run_into(vars, template, strict, Stdio::piped())
+}
+
+/// Like [`run`], with the result written to `stdout`.
+fn run_into(vars: &Path, template: &str, strict: bool, stdout: Stdio) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dropship"));
     cmd.arg("render").arg("--vars").arg(vars);
     if strict {
@@ -20,7 +25,7 @@ fn run(vars: &Path, template: &str, strict: bool) -> Output {
     }
     let mut child = cmd
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn dropship");
@@ -117,6 +122,25 @@ fn render_bad_vars_file_exits_2_naming_the_file() {
             stderr(&out)
         );
     }
+}
+
+#[test]
+fn render_that_cannot_write_its_result_exits_1() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let vars = dir.path().join("vars.json");
+    std::fs::write(&vars, r#"{"Name": "World"}"#).expect("write vars");
+    // Opened for writing only (never replaced): every write to it fails as on a full disk.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let out = run_into(&vars, "Hello, #{Name}", false, Stdio::from(full));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("writing the result to stdout"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -8,7 +8,6 @@ use super::model::{
     PropertyValue, Script, ScriptSource, ScriptStage, ScriptSyntax, StepAction,
 };
 use super::packages;
-use super::process::{process_error, split_list};
 use super::raw::{RawAction, RawPackage, non_empty};
 use std::path::Path;
 
@@ -89,7 +88,7 @@ fn deploy_package(
     ctx: &ActionContext,
 ) -> Result<Mapping, ImportError> {
     let Some(package) = primary else {
-        return Err(process_error(
+        return Err(ImportError::process(
             ctx.file,
             &action.at,
             "deploy-package action has no primary package",
@@ -105,7 +104,7 @@ fn deploy_package(
 /// structured targets, custom directory, configured scripts. Shared by process and OPD import
 /// (an OPD step's variables file carries the same `Octopus.Action.*` properties).
 pub(crate) fn package_settings(props: &Properties, package: PackageRef) -> DeployPackage {
-    let features = split_list(props.text("Octopus.Action.EnabledFeatures").unwrap_or(""));
+    let features = props.list("Octopus.Action.EnabledFeatures");
     let enabled = |name: &str| {
         let full = format!("Octopus.Features.{name}");
         features.iter().any(|f| f.eq_ignore_ascii_case(&full))
@@ -253,11 +252,7 @@ fn manual(props: &Properties) -> Manual {
             .to_owned(),
         block_concurrent_deployments: props
             .flag("Octopus.Action.Manual.BlockConcurrentDeployments"),
-        responsible_teams: split_list(
-            props
-                .text("Octopus.Action.Manual.ResponsibleTeamIds")
-                .unwrap_or(""),
-        ),
+        responsible_teams: props.list("Octopus.Action.Manual.ResponsibleTeamIds"),
     }
 }
 
@@ -280,7 +275,7 @@ fn read_packages(action: &RawAction, ctx: &ActionContext) -> Result<Packages, Im
         match (&package.name, &out.primary) {
             (None, Some(_)) => {
                 let message = "a second primary package (a reference without a name)";
-                return Err(process_error(ctx.file, &raw.at, message));
+                return Err(ImportError::process(ctx.file, &raw.at, message));
             }
             (None, None) => out.primary = Some(package),
             (Some(_), _) => out.named.push(package),
@@ -294,7 +289,7 @@ fn read_packages(action: &RawAction, ctx: &ActionContext) -> Result<Packages, Im
 
 fn package_ref(raw: &RawPackage, ctx: &ActionContext) -> Result<PackageRef, ImportError> {
     let Some(package_id) = non_empty(raw.package_id.clone()) else {
-        return Err(process_error(
+        return Err(ImportError::process(
             ctx.file,
             &raw.at,
             "package reference has no package id",

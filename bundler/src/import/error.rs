@@ -2,7 +2,7 @@
 //! input has one, the position (line and column, a JSON path, or a step and action name), so the
 //! engineer can go straight to the problem. Nothing here panics on user input.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Anything that stops an import. Partial problems that do not stop it (an unsupported action
 /// type, an unknown top-level OCL block) are reported in the model instead.
@@ -73,4 +73,15 @@ pub enum ImportError {
         dir: PathBuf,
         candidates: Vec<String>,
     },
+}
+
+impl ImportError {
+    /// [`ImportError::Process`]: `message` about what is at `at` in `file`.
+    pub(super) fn process(file: &Path, at: &str, message: &str) -> Self {
+        ImportError::Process {
+            file: file.to_path_buf(),
+            at: at.to_owned(),
+            message: message.to_owned(),
+        }
+    }
 }

@@ -1,33 +1,47 @@
-//! Parsers behind `dropship import`: they read what Octopus produces into a neutral in-memory
-//! model. They do not write a dropship plan (the mapper does) and touch nothing but the files
-//! they are given.
+//! `dropship import`: what Octopus produces, turned into a dropship plan by a pipeline of three
+//! stages, each using only the stages before it and the two modules all of them share: `model`
+//! (the neutral in-memory model, [`ImportedProcess`], and the property bag the readers fill) and
+//! `error` (typed errors that name file and position).
 //!
-//! - [`parse_process_json`] / [`parse_process_ocl`]: a deployment process as REST JSON or as
-//!   Config-as-Code OCL, into one [`ImportedProcess`]; both go through the same builder, so the
-//!   same process gives the same model from either source.
-//! - [`parse_opd_script`]: the `.ps1` an Offline Package Drop runs, into its Calamari calls.
+//! 1. **read** a source into a source-neutral form:
+//!    - a deployment process, as REST JSON (`process_json`) or Config-as-Code OCL (`ocl`, the
+//!      grammar, then `ocl_process`), into the raw form (`raw`);
+//!    - the `.ps1` an Offline Package Drop runs (`ps1_lex`, `ps1`), into its Calamari calls
+//!      ([`parse_opd_script`]).
+//! 2. **model**: build the [`ImportedProcess`], the same for the same process from either
+//!    source. `process` builds it from the raw form (conditions, roles, scoping), with `actions`
+//!    for what each action does and `packages` for finding package files
+//!    ([`parse_process_json`], [`parse_process_ocl`]); `opd` builds it from a drop's calls and
+//!    variables files, with the values the customer supplies.
+//! 3. **plan**: `to_plan` maps the model to a plan for the release engineer to review, listing
+//!    what it could not map, and writes it all or nothing.
 //!
-//! Module map: `model` (the output types), `error` (typed errors naming file and position),
-//! `raw` (the source-neutral intermediate form), `process_json`, `ocl` + `ocl_process` (the two
-//! readers), `process` + `actions` (raw form to model), `packages` (finding package files),
-//! `ps1` + `ps1_lex` (the OPD script).
+//! `commands::import` runs the stages and validates the plan before it is written. The readers
+//! touch nothing but the files they are given.
 //!
 //! Known gaps: environment/channel names are matched against JSON ids only literally (mapping
 //! names to ids needs the Octopus API); step-template actions in OCL and action types other
 //! than package, script and manual are reported, not mapped.
 
-mod actions;
+// Shared by every stage.
 mod error;
 mod model;
+
+// 1. read
 mod ocl;
 mod ocl_process;
-pub mod opd;
-mod packages;
-mod process;
 mod process_json;
 pub mod ps1;
 mod ps1_lex;
 mod raw;
+
+// 2. model
+mod actions;
+pub mod opd;
+mod packages;
+mod process;
+
+// 3. plan
 pub mod to_plan;
 
 pub use error::ImportError;

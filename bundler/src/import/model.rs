@@ -1,7 +1,8 @@
 //! The neutral in-memory model of an imported Octopus deployment process. Both the REST JSON and
-//! the OCL readers produce it, so mapping to a dropship plan is written once. It keeps Octopus
-//! vocabulary (step and action names, property keys) and does not decide how a step runs under
-//! dropship; that is the plan mapper's job.
+//! the OCL readers produce it, and so does an OPD import (with the files each step carries and
+//! the values the customer supplies), so mapping to a dropship plan is written once. It keeps
+//! Octopus vocabulary (step and action names, property keys) and does not decide how a step runs
+//! under dropship; that is the plan mapper's job.
 //!
 //! One [`ImportedStep`] is one Octopus *action*: a step with child steps yields one entry per
 //! child, each carrying its parent's name, roles, condition and start trigger.
@@ -207,6 +208,18 @@ impl Properties {
         self.text(key)
             .is_some_and(|t| t.trim().eq_ignore_ascii_case("true"))
     }
+
+    /// A comma list (`Octopus.Action.TargetRoles`), items trimmed and empty ones dropped
+    /// (`",A,B"` is common); absent is empty.
+    pub fn list(&self, key: &str) -> Vec<String> {
+        self.text(key)
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 /// An action that was not imported on purpose.
@@ -223,4 +236,43 @@ pub struct Unsupported {
     pub step: String,
     pub action: Option<String>,
     pub reason: String,
+}
+
+/// Files an OPD step carries besides its action (a process import has none).
+#[derive(Debug, Clone, Default)]
+pub struct StepFiles {
+    pub variables_file: Option<String>,
+    pub sensitive_variables_file: Option<String>,
+}
+
+/// A parameter to ask the customer, and why it was proposed.
+#[derive(Debug, Clone)]
+pub struct Asked {
+    pub name: String,
+    pub secret: bool,
+    pub reason: String,
+}
+
+/// Whether a variable name says it holds a secret.
+pub fn looks_secret(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ["password", "secret", "key", "token", "credential"]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comma_lists_drop_empty_items() {
+        let text = PropertyValue::Text(",a, b,,c ".into());
+        let props = Properties(BTreeMap::from([(
+            "Octopus.Action.TargetRoles".into(),
+            text,
+        )]));
+        assert_eq!(props.list("octopus.action.targetroles"), ["a", "b", "c"]);
+        assert!(props.list("Octopus.Action.EnabledFeatures").is_empty());
+    }
 }

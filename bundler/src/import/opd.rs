@@ -7,7 +7,6 @@
 use super::actions::package_settings;
 use super::model::*;
 use super::ps1::{CalamariCall, CalamariCommand, FlagValue};
-use super::to_plan::{Asked, StepFiles, looks_secret};
 use anyhow::{Context, Result, bail};
 use dropship_runtime::octopus::sensitive::{DropPassword, decrypt_file};
 use dropship_runtime::octopus::variables_file::{OctopusVariable, read_variables_file};

@@ -96,7 +96,7 @@ fn read_parent(step: &RawStep, file: &Path) -> Result<Parent, ImportError> {
     let props = &step.properties;
     Ok(Parent {
         name: step.name.clone(),
-        roles: split_list(props.text("Octopus.Action.TargetRoles").unwrap_or("")),
+        roles: props.list("Octopus.Action.TargetRoles"),
         condition: step_condition(step, file)?,
         start_trigger: start_trigger(step, file)?,
         max_parallelism: props
@@ -121,14 +121,14 @@ fn step_condition(step: &RawStep, file: &Path) -> Result<StepCondition, ImportEr
                 ],
             );
             expr.map(StepCondition::Variable).ok_or_else(|| {
-                process_error(
+                ImportError::process(
                     file,
                     &step.at,
                     "condition is `Variable` but `Octopus.Step.ConditionVariableExpression` is not set",
                 )
             })
         }
-        _ => Err(process_error(
+        _ => Err(ImportError::process(
             file,
             &step.at,
             &format!(
@@ -146,7 +146,7 @@ fn action_condition(action: &RawAction, file: &Path) -> Result<Option<String>, I
         return Ok(None);
     }
     if !value.eq_ignore_ascii_case("variable") {
-        return Err(process_error(
+        return Err(ImportError::process(
             file,
             &action.at,
             &format!("unknown action condition `{value}` (expected Success or Variable)"),
@@ -158,7 +158,7 @@ fn action_condition(action: &RawAction, file: &Path) -> Result<Option<String>, I
     ];
     match expression(&action.properties, &keys) {
         Some(expr) => Ok(Some(expr)),
-        None => Err(process_error(
+        None => Err(ImportError::process(
             file,
             &action.at,
             "condition is `Variable` but `Octopus.Action.ConditionVariableExpression` is not set",
@@ -178,7 +178,7 @@ fn start_trigger(step: &RawStep, file: &Path) -> Result<StartTrigger, ImportErro
     match value.to_ascii_lowercase().as_str() {
         "startafterprevious" => Ok(StartTrigger::StartAfterPrevious),
         "startwithprevious" => Ok(StartTrigger::StartWithPrevious),
-        _ => Err(process_error(
+        _ => Err(ImportError::process(
             file,
             &step.at,
             &format!(
@@ -237,23 +237,6 @@ fn slugify(name: &str) -> String {
     parts.join("-")
 }
 
-/// Splits a comma list, trimming items and dropping empty ones (`",A,B"` is common).
-pub(super) fn split_list(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-pub(super) fn process_error(file: &Path, at: &str, message: &str) -> ImportError {
-    ImportError::Process {
-        file: file.to_path_buf(),
-        at: at.to_owned(),
-        message: message.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,10 +247,5 @@ mod tests {
         assert!(scope_matches("production-eu", "Production EU"));
         assert!(scope_matches("Environments-3", "environments-3"));
         assert!(!scope_matches("staging", "Production"));
-    }
-
-    #[test]
-    fn comma_lists_drop_empty_items() {
-        assert_eq!(split_list(",a, b,,c "), ["a", "b", "c"]);
     }
 }

@@ -4,27 +4,13 @@
 //! is listed with the reason, never silently dropped.
 
 use super::model::*;
+use crate::failure::OnMachine;
 use dropship_runtime::plan::{
     DeployPackageStep, ManualStep, Parameter, ParameterType, PlanDocument, Product, RunScriptStep,
     SCHEMA, ScriptBlock, StepSpec,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// Files an OPD step carries besides its action (a process import has none).
-#[derive(Debug, Clone, Default)]
-pub struct StepFiles {
-    pub variables_file: Option<String>,
-    pub sensitive_variables_file: Option<String>,
-}
-
-/// A parameter to ask the customer, and why it was proposed.
-#[derive(Debug, Clone)]
-pub struct Asked {
-    pub name: String,
-    pub secret: bool,
-    pub reason: String,
-}
 
 /// What the mapping produced and what it could not map.
 pub struct Mapped {
@@ -33,14 +19,6 @@ pub struct Mapped {
     pub mapped: Vec<String>,
     /// One line per thing not mapped, with the reason.
     pub not_mapped: Vec<String>,
-}
-
-/// Whether a variable name says it holds a secret.
-pub fn looks_secret(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    ["password", "secret", "key", "token", "credential"]
-        .iter()
-        .any(|w| lower.contains(w))
 }
 
 fn syntax_name(syntax: ScriptSyntax) -> Option<&'static str> {
@@ -287,16 +265,15 @@ fn run_script(c: Common, script: &Script) -> Result<RunScriptStep, String> {
 
 /// Write the plan all or nothing (a temporary file renamed into place).
 pub fn write_plan(plan: &PlanDocument, out: &Path) -> anyhow::Result<()> {
-    use anyhow::Context;
     let text = serde_json::to_string_pretty(plan)? + "\n";
     let dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    let writing = || format!("writing `{}`", out.display());
     let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating a file in `{}`", dir.display()))?;
-    std::io::Write::write_all(&mut temp, text.as_bytes())?;
-    temp.persist(out)
-        .map_err(|e| anyhow::anyhow!("writing `{}`: {}", out.display(), e.error))?;
+        .machine_io(|| format!("creating a file in `{}`", dir.display()))?;
+    std::io::Write::write_all(&mut temp, text.as_bytes()).machine_io(writing)?;
+    temp.persist(out).map_err(|e| e.error).machine_io(writing)?;
     Ok(())
 }

@@ -2,14 +2,12 @@
 //! a signed installer with a throwaway key, in a new directory under the current one, then
 //! install it unattended as a customer would (a generated secret on stdin), and print the report.
 
+use crate::failure::OnMachine;
+use crate::templates::write_embedded;
 use crate::{bundle, inputs, keys, pack, stub};
 use anyhow::{Context, Result, bail};
-use include_dir::{Dir, include_dir};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// Everything under `templates/`, embedded at build time.
-pub static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../templates");
 
 pub fn run(runtime: Option<&Path>) -> Result<()> {
     let dir = fresh_directory()?;
@@ -26,7 +24,7 @@ pub fn run(runtime: Option<&Path>) -> Result<()> {
     ));
 
     say("importing the sample Offline Package Drop, as a release engineer starts:");
-    crate::import_cmd::import_opd(
+    super::import::opd(
         &sample.join("drop"),
         &dir.join("imported-plan.json"),
         &[],
@@ -127,45 +125,10 @@ fn fresh_directory() -> Result<PathBuf> {
         match std::fs::create_dir(&path) {
             Ok(()) => return Ok(path),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e).with_context(|| format!("creating `{}`", path.display())),
+            Err(e) => Err(e).machine_io(|| format!("creating `{}`", path.display()))?,
         }
     }
     bail!("could not find a free `dropship-demo-*` directory name here")
-}
-
-/// Write an embedded template directory to disk, keeping executable bits for scripts.
-pub(crate) fn write_embedded(name: &str, to: &Path) -> Result<()> {
-    let dir = TEMPLATES
-        .get_dir(name)
-        .with_context(|| format!("embedded template `{name}` is missing"))?;
-    for file in dir
-        .find("**/*")
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .filter_map(|e| e.as_file())
-    {
-        let relative = file.path().strip_prefix(name).unwrap_or(file.path());
-        let path = to.join(relative);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating `{}`", parent.display()))?;
-        }
-        std::fs::write(&path, file.contents())
-            .with_context(|| format!("writing `{}`", path.display()))?;
-        if path.extension().is_some_and(|e| e == "sh") {
-            make_executable(&path)?;
-        }
-    }
-    Ok(())
-}
-
-fn make_executable(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
-    }
-    let _ = path;
-    Ok(())
 }
 
 fn run_installer(installer: &Path, args: &[std::ffi::OsString], stdin: Option<&str>) -> Result<()> {

@@ -1,8 +1,8 @@
 //! `dropship render`: evaluate an Octostache template from stdin against a variables file and
 //! write the result to stdout byte for byte (no newline added). Exit status: 0 on success
-//! (continue mode always, unresolved tokens are only warned about on stderr); 2 for a bad
-//! variables file or input, and in `--strict` mode when evaluation reports an error (the
-//! result is still printed); 3 for a variable cycle, in either mode.
+//! (continue mode always, unresolved tokens are only warned about on stderr); 1 when the result
+//! cannot be written; 2 for a bad variables file or input, and in `--strict` mode when evaluation
+//! reports an error (the result is still printed); 3 for a variable cycle, in either mode.
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -16,8 +16,8 @@ use dropship_runtime::template::{Mode, Variables, evaluate};
 #[command(
     after_help = "Examples:\n  echo -n 'Hello #{Name}' | dropship render --vars vars.json\n  \
 dropship render --vars vars.json --strict < web.config.template > web.config\n\n\
-Exit status: 0 rendered; 2 bad variables file or input, or (with --strict) the template did not \
-parse or has unresolved tokens; 3 a variable refers to itself."
+Exit status: 0 rendered; 1 the result could not be written; 2 bad variables file or input, or \
+(with --strict) the template did not parse or has unresolved tokens; 3 a variable refers to itself."
 )]
 pub struct RenderArgs {
     /// JSON object of variable name to string or null, in order
@@ -59,8 +59,12 @@ fn render(args: &RenderArgs) -> Result<ExitStatus, String> {
         }
         Err(err) => return Err(err.to_string()),
     };
-    if let Some(output) = &evaluation.output {
-        write_stdout(output.as_bytes())?;
+    if let Some(output) = &evaluation.output
+        && let Err(message) = write_stdout(output.as_bytes())
+    {
+        // Not the input's fault: stdout is a full disk or a closed file.
+        eprintln!("error: {message}");
+        return Ok(ExitStatus::Failure);
     }
     match (evaluation.error, args.strict) {
         (None, _) => Ok(ExitStatus::Success),

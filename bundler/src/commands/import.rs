@@ -2,27 +2,24 @@
 //! plan, validate that plan with the runtime's own parser (and against the drop), and write it
 //! all or nothing, then say what was mapped and what was not.
 
-use crate::import::to_plan::{self, Asked, Mapped};
-use crate::import::{self, ImportOptions, opd};
+use crate::failure::OnMachine;
+use crate::import::opd::read_opd;
+use crate::import::to_plan::{self, Mapped};
+use crate::import::{Asked, ImportOptions, looks_secret, parse_process_json, parse_process_ocl};
 use crate::pack::DropSource;
 use anyhow::{Context, Result};
 use dropship_runtime::plan::{DropFolder, Plan, PlanErrors, Product};
 use std::path::{Path, PathBuf};
 
 /// `import opd`.
-pub fn import_opd(
-    drop: &Path,
-    out: &Path,
-    ask: &[String],
-    password_env: Option<&str>,
-) -> Result<()> {
+pub fn opd(drop: &Path, out: &Path, ask: &[String], password_env: Option<&str>) -> Result<()> {
     let password = password_env
         .map(|var| {
             std::env::var(var).with_context(|| format!("--drop-password-env: `{var}` is not set"))
         })
         .transpose()?;
     let (root, _unpacked) = drop_folder(drop)?;
-    let read = opd::read_opd(&root, ask, password.as_deref())?;
+    let read = read_opd(&root, ask, password.as_deref())?;
     let mapped = to_plan::to_plan(&read.process, &read.files, read.product, &read.asked, &root);
     finish(
         mapped,
@@ -41,12 +38,7 @@ pub fn import_opd(
 }
 
 /// `import process`.
-pub fn import_process(
-    file: &Path,
-    packages: &Path,
-    out: &Path,
-    options: ProcessOptions,
-) -> Result<()> {
+pub fn process(file: &Path, packages: &Path, out: &Path, options: ProcessOptions) -> Result<()> {
     let import_options = ImportOptions {
         environment: options.environment,
         channel: options.channel,
@@ -56,16 +48,16 @@ pub fn import_process(
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("ocl"));
     let process = if is_ocl {
-        import::parse_process_ocl(file, &import_options)?
+        parse_process_ocl(file, &import_options)?
     } else {
-        import::parse_process_json(file, &import_options)?
+        parse_process_json(file, &import_options)?
     };
     let asked: Vec<Asked> = options
         .ask
         .iter()
         .map(|name| Asked {
             name: name.clone(),
-            secret: to_plan::looks_secret(name),
+            secret: looks_secret(name),
             reason: "asked of the customer (--ask)".into(),
         })
         .collect();
@@ -98,7 +90,7 @@ fn drop_folder(drop: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
     match DropSource::open(drop)? {
         DropSource::Folder(root) => Ok((root, None)),
         DropSource::Zip(zip) => {
-            let temp = tempfile::tempdir()?;
+            let temp = tempfile::tempdir().machine_io(|| "creating a temporary folder".into())?;
             let file = std::fs::File::open(&zip)
                 .with_context(|| format!("reading `{}`", zip.display()))?;
             zip::ZipArchive::new(file)

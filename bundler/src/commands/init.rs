@@ -1,7 +1,7 @@
 //! `dropship init [DIR]`: scaffold a plan, a customer profile and an answers example (the
 //! embedded sample, which `dropship demo` builds and installs) to start from.
 
-use crate::demo::write_embedded;
+use crate::templates::write_embedded;
 use anyhow::{Result, bail};
 use std::path::Path;
 

@@ -1,0 +1,105 @@
+//! The inputs every measurement shares: the generated drop, a throwaway key, ten customer
+//! profiles, and the directories operations write to.
+
+use super::drop::{self, Generated};
+use super::tools::{q, reset, sh};
+use crate::Result;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub struct Fixture {
+    /// The release `dropship` under test.
+    pub dropship: PathBuf,
+    /// `templates/sample`: its plan, answers and drop.
+    pub sample: PathBuf,
+    /// The folder holding the generated drop, `drop/`, which the archivers pack.
+    pub src: PathBuf,
+    pub drop: PathBuf,
+    pub generated: Generated,
+    pub plan: PathBuf,
+    key: PathBuf,
+    public: PathBuf,
+    /// Ten customer profiles.
+    pub customers: Vec<PathBuf>,
+    /// Where installers and archives are written.
+    pub out: PathBuf,
+    /// Where they are extracted and installed.
+    pub dest: PathBuf,
+}
+
+impl Fixture {
+    /// Generate the drop (about `size_mb` MB), a key and the profiles under `work`.
+    pub fn prepare(work: &Path, dropship: &Path, sample: &Path, size_mb: u64) -> Result<Self> {
+        let src = work.join("src");
+        let drop = src.join("drop");
+        fs::create_dir_all(&drop).map_err(|e| e.to_string())?;
+        eprintln!("generating a {size_mb} MB drop in {}", drop.display());
+        let generated = drop::generate(&drop, sample, size_mb)?;
+        let keys = work.join("keys");
+        sh(&format!(
+            "{} keygen --unencrypted -o {} >/dev/null",
+            q(dropship),
+            q(&keys)
+        ))?;
+        let fixture = Fixture {
+            dropship: dropship.to_path_buf(),
+            sample: sample.to_path_buf(),
+            src,
+            drop,
+            generated,
+            plan: sample.join("plan.json"),
+            key: keys.join("dropship.key"),
+            public: keys.join("dropship.pub"),
+            customers: write_customers(work)?,
+            out: work.join("out"),
+            dest: work.join("dest"),
+        };
+        fs::create_dir_all(&fixture.out).map_err(|e| e.to_string())?;
+        Ok(fixture)
+    }
+
+    /// `dropship build` of the drop with `codec` into `installer`, one per customer given.
+    pub fn build_command(&self, codec: &str, installer: &Path, customers: &[PathBuf]) -> String {
+        let mut command = format!(
+            "{} build --drop {} --plan {} --key {} --compression {codec} -o {}",
+            q(&self.dropship),
+            q(&self.drop),
+            q(&self.plan),
+            q(&self.key),
+            q(installer)
+        );
+        for customer in customers {
+            let _ = write!(command, " --customer {}", q(customer));
+        }
+        command
+    }
+
+    /// The installer option that trusts the throwaway key.
+    pub fn trust(&self) -> String {
+        format!("--trusted-key-file {}", q(&self.public))
+    }
+
+    /// Where installers and archives are extracted to.
+    pub fn extracted(&self) -> PathBuf {
+        self.dest.join("x")
+    }
+
+    /// Empty the extraction and install directory (before a run that fills it).
+    pub fn clean_dest(&self) {
+        reset(&self.dest);
+    }
+}
+
+fn write_customers(work: &Path) -> Result<Vec<PathBuf>> {
+    (1..=10)
+        .map(|i| {
+            let path = work.join(format!("customer{i:02}.json"));
+            let text = format!(
+                r#"{{ "name": "Customer {i:02}", "variables": {{ "Service.Host": "fabrikam.customer{i:02}.local" }}, "roles": ["web"] }}"#
+            );
+            fs::write(&path, text).map_err(|e| e.to_string())?;
+            Ok(path)
+        })
+        .collect()
+}
