@@ -1,6 +1,7 @@
 //! The built-in filters (§12): name lookup (case-insensitive) and the null rules shared by
 //! all of them. A filter returns `Ok(None)` for "not applicable", which makes the token be
 //! echoed; `Err` only where Octostache throws (invalid base64, unparseable versions).
+//! Custom filters ([`Extension`]) are typed here; the evaluator calls them.
 
 mod date;
 mod escape;
@@ -11,7 +12,17 @@ mod text;
 mod uri;
 mod version;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use super::error::TemplateError;
+
+/// A custom filter: given the input (`None` when null) and the evaluated options, returns the
+/// output, or `None` for "not applicable" (the token is then echoed).
+pub type Extension = Arc<dyn Fn(Option<&str>, &[String]) -> Option<String> + Send + Sync>;
+
+/// Custom filters by lower-cased name (`AddExtension`, §12.3).
+pub(crate) type Extensions = HashMap<String, Extension>;
 
 type FResult = Result<Option<String>, TemplateError>;
 
