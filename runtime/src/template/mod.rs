@@ -33,6 +33,8 @@ pub use filters::Extension;
 use binding::Binding;
 use eval::{Engine, Scope, Sink};
 use filters::Extensions;
+#[cfg(test)]
+pub(crate) use filters::escaping_filters;
 
 /// An ordered map from variable name to optional value; names compare case-insensitively.
 /// Setting a name that exists (in any case) replaces its value in place. `Debug` shows the

@@ -28,7 +28,7 @@ pub(crate) type Extensions = HashMap<String, Extension>;
 type FResult = Result<Option<String>, TemplateError>;
 
 /// The filters that escape text for a format: no options, one function of [`crate::escape`]
-/// each. (`ToBase64` encodes too, but takes an encoding option: see `base64.rs`.)
+/// each. (`ToBase64` encodes too, but takes an encoding option: see `escaping_filters`.)
 const ESCAPES: [(&str, escape::Escaping); 9] = [
     ("HtmlEscape", escape::html),
     ("XmlEscape", escape::xml),
@@ -40,6 +40,20 @@ const ESCAPES: [(&str, escape::Escaping); 9] = [
     ("PropertiesKeyEscape", escape::properties_key),
     ("PropertiesValueEscape", escape::properties_value),
 ];
+
+/// Every filter call that escapes or encodes its input (`HtmlEscape`, `ToBase64 unicode`, ...):
+/// the forms in which a template can write a secret.
+#[cfg(test)]
+pub(crate) fn escaping_filters() -> Vec<String> {
+    let escapes = ESCAPES.iter().map(|(name, _)| name.to_string());
+    let base64 = base64::ENCODINGS
+        .iter()
+        .map(|(option, _)| format!("ToBase64 {option}"));
+    escapes
+        .chain(std::iter::once("ToBase64".to_string()))
+        .chain(base64)
+        .collect()
+}
 
 /// Applies the filter called `name` to `input` with the evaluated `options`.
 pub(crate) fn apply(name: &str, input: Option<&str>, options: &[String]) -> FResult {
