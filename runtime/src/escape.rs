@@ -14,7 +14,7 @@ pub type Escaping = fn(&str) -> String;
 
 /// Every escaping of text into text in this module (base64, an encoding of bytes, aside), for
 /// callers that must consider them all: the scrubber looks for a secret in each of these forms.
-pub const TEXT_ESCAPES: [Escaping; 13] = [
+pub const TEXT_ESCAPES: [Escaping; 15] = [
     html,
     xml,
     xml_text,
@@ -26,8 +26,10 @@ pub const TEXT_ESCAPES: [Escaping; 13] = [
     form_urlencoded,
     yaml_single_quoted,
     yaml_double_quoted,
+    yaml_double_quoted_utf8,
     properties_key,
     properties_value,
+    properties_value_ascii,
 ];
 
 /// HTML text or attribute value, as Octostache's `HtmlEscape`: `& < > " ' /` become
@@ -221,17 +223,46 @@ pub fn yaml_double_quoted(text: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             ' '..='~' => out.push(c),
-            _ => push_utf16_escapes(&mut out, c),
+            _ => push_utf16_escapes(&mut out, c, Hex::Lower),
         }
     }
     out
 }
 
-/// `\uXXXX` (lowercase hex) for each UTF-16 unit of `c`.
-fn push_utf16_escapes(out: &mut String, c: char) {
+/// The inside of a double-quoted YAML scalar in a UTF-8 file, as the YAML replacer writes a new
+/// value: `" \` CR LF TAB are backslash-escaped and other control characters become `\uXXXX`
+/// (uppercase hex); everything else, non-ASCII included, is kept.
+pub fn yaml_double_quoted_utf8(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => push_utf16_escapes(&mut out, c, Hex::Upper),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The case of the hex digits in a `\uXXXX` escape.
+#[derive(Clone, Copy)]
+enum Hex {
+    Lower,
+    Upper,
+}
+
+/// `\uXXXX` for each UTF-16 unit of `c`.
+fn push_utf16_escapes(out: &mut String, c: char, hex: Hex) {
     let mut units = [0u16; 2];
     for unit in c.encode_utf16(&mut units) {
-        out.push_str(&format!("\\u{unit:04x}"));
+        match hex {
+            Hex::Lower => out.push_str(&format!("\\u{unit:04x}")),
+            Hex::Upper => out.push_str(&format!("\\u{unit:04X}")),
+        }
     }
 }
 
@@ -260,7 +291,30 @@ fn properties(text: &str, key: bool) -> String {
             '\r' => out.push_str("\\r"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
-            c if u32::from(c) >= 0xFF => push_utf16_escapes(&mut out, c),
+            c if u32::from(c) >= 0xFF => push_utf16_escapes(&mut out, c, Hex::Lower),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A Java .properties value in printable ASCII, as the .properties replacer writes a new value:
+/// `\` LF CR TAB FF and a leading space are backslash-escaped, and every other character outside
+/// printable ASCII becomes `\uXXXX` (uppercase hex): Java reads the format as ISO-8859-1, and
+/// that is the one spelling every reader understands.
+pub fn properties_value_ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, c) in text.chars().enumerate() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\x0C' => out.push_str("\\f"),
+            ' ' if i == 0 => out.push_str("\\ "),
+            c if !c.is_ascii() || c.is_ascii_control() => {
+                push_utf16_escapes(&mut out, c, Hex::Upper)
+            }
             c => out.push(c),
         }
     }
@@ -338,9 +392,27 @@ mod tests {
     }
 
     #[test]
+    fn yaml_double_utf8_escapes_only_controls() {
+        assert_eq!(
+            yaml_double_quoted_utf8("我\"\\\r\n\t\u{1}"),
+            "我\\\"\\\\\\r\\n\\t\\u0001"
+        );
+        assert_eq!(yaml_double_quoted_utf8("\u{9f}"), "\\u009F");
+    }
+
+    #[test]
     fn properties_key_and_value() {
         assert_eq!(properties_key(" a:=b"), "\\ a\\:\\=b");
         assert_eq!(properties_value(" a \n b "), "\\ a \\n b ");
+    }
+
+    #[test]
+    fn properties_value_ascii_escapes_all_but_printable_ascii() {
+        assert_eq!(
+            properties_value_ascii(" a:=é\u{c}\\"),
+            "\\ a:=\\u00E9\\f\\\\"
+        );
+        assert_eq!(properties_value_ascii("🔑"), "\\uD83D\\uDD11");
     }
 
     #[test]
