@@ -17,6 +17,8 @@ pub mod durable;
 pub mod engine;
 /// Names of every `DROPSHIP_*` environment variable.
 pub mod env;
+/// Escaping for HTML, XML, JSON, URIs, YAML and .properties, and base64, each written once.
+pub mod escape;
 /// Exit codes of both binaries, typed once.
 pub mod exit;
 /// Safe extraction of the payload's tar stream into a private staging directory.

@@ -8,6 +8,8 @@ use serde_json::{Map, Value};
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::escape;
+
 /// The HTML template, embedded at build time.
 pub const HTML_TEMPLATE: &str = include_str!("../../templates/report.html");
 
@@ -178,12 +180,12 @@ impl Report {
                 format!(
                     "  <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                     i + 1,
-                    escape(&s.name),
+                    escape::html(&s.name),
                     status_text(s.status),
                     s.duration_s
                         .map(|d| format!("{d:.1} s"))
                         .unwrap_or_default(),
-                    escape(s.message.as_deref().unwrap_or(""))
+                    escape::html(s.message.as_deref().unwrap_or(""))
                 )
             })
             .collect();
@@ -193,8 +195,8 @@ impl Report {
             .map(|(k, v)| {
                 format!(
                     "  <tr><th>{}</th><td>{}</td></tr>\n",
-                    escape(k),
-                    escape(v.as_str().unwrap_or(&v.to_string()))
+                    escape::html(k),
+                    escape::html(v.as_str().unwrap_or(&v.to_string()))
                 )
             })
             .collect();
@@ -202,7 +204,7 @@ impl Report {
             let left: String = r
                 .left
                 .iter()
-                .map(|l| format!("<li>{}</li>", escape(l)))
+                .map(|l| format!("<li>{}</li>", escape::html(l)))
                 .collect();
             format!(
                 "<h2>Rollback</h2>\n<p>{} change(s) undone; {}.</p>\n<ul>{left}</ul>",
@@ -216,21 +218,27 @@ impl Report {
         });
         let title = format!("{} {} — install report", self.product, self.version);
         let fields = [
-            ("title", escape(&title)),
+            ("title", escape::html(&title)),
             ("outcome", kebab(self.outcome)),
-            ("outcome_text", escape(self.outcome.describe())),
-            ("started", escape(&self.started_at)),
-            ("finished", escape(&self.finished_at)),
+            ("outcome_text", escape::html(self.outcome.describe())),
+            ("started", escape::html(&self.started_at)),
+            ("finished", escape::html(&self.finished_at)),
             ("duration", format!("{:.1} s", self.duration_s)),
             (
                 "product",
-                escape(&format!("{} {}", self.product, self.version)),
+                escape::html(&format!("{} {}", self.product, self.version)),
             ),
-            ("vendor", escape(self.vendor.as_deref().unwrap_or("-"))),
-            ("customer", escape(self.customer.as_deref().unwrap_or("-"))),
-            ("roles", escape(&join_or_dash(&self.roles))),
-            ("signer", escape(&self.signer_key_id)),
-            ("digest", escape(&self.installer_digest)),
+            (
+                "vendor",
+                escape::html(self.vendor.as_deref().unwrap_or("-")),
+            ),
+            (
+                "customer",
+                escape::html(self.customer.as_deref().unwrap_or("-")),
+            ),
+            ("roles", escape::html(&join_or_dash(&self.roles))),
+            ("signer", escape::html(&self.signer_key_id)),
+            ("digest", escape::html(&self.installer_digest)),
             (
                 "resumed",
                 if self.resumed {
@@ -273,13 +281,6 @@ fn join_or_dash(items: &[String]) -> String {
     } else {
         items.join(", ")
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

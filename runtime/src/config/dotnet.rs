@@ -22,7 +22,8 @@ use super::encoding::{read_text_file, write_atomic};
 use super::error::{ConfigError, ConfigFormat, HookError};
 use super::glob::find_target_files;
 use super::variables::{effective, fold};
-use super::xml_tree::{Edit, Element, XmlDoc, apply_edits, escape_text};
+use super::xml_tree::{Edit, Element, XmlDoc, apply_edits};
+use crate::escape;
 
 /// What happened to one `.config` file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -153,8 +154,11 @@ fn setting_value(
         .iter()
         .find_map(|&c| doc.element(c).filter(|e| e.local_name() == "value"));
     let edit = match existing {
-        Some(value_element) => doc.set_content(value_element, &escape_text(value)),
-        None => doc.append_content(element, &format!("<value>{}</value>", escape_text(value))),
+        Some(value_element) => doc.set_content(value_element, &escape::xml_text(value)),
+        None => doc.append_content(
+            element,
+            &format!("<value>{}</value>", escape::xml_text(value)),
+        ),
     };
     Some((edit, name))
 }

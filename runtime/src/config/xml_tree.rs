@@ -15,6 +15,7 @@ use quick_xml::events::Event;
 
 pub(crate) use super::edit::{Edit, apply_edits};
 use super::error::FormatError;
+use crate::escape;
 
 /// An attribute: its qualified name and the span of its value between the quotes.
 #[derive(Debug, Clone)]
@@ -106,7 +107,7 @@ impl<'a> XmlDoc<'a> {
     pub fn set_attr(&self, attr: &Attr, value: &str) -> Edit {
         Edit {
             range: attr.value.clone(),
-            text: escape_attr(value, attr.quote),
+            text: escape::xml_attr(value, attr.quote),
         }
     }
 
@@ -120,7 +121,7 @@ impl<'a> XmlDoc<'a> {
             });
         Edit {
             range: at..at,
-            text: format!(" {name}=\"{}\"", escape_attr(value, '"')),
+            text: format!(" {name}=\"{}\"", escape::xml_attr(value, '"')),
         }
     }
 
@@ -166,26 +167,9 @@ impl<'a> XmlDoc<'a> {
             },
             _ => Edit {
                 range: span,
-                text: escape_text(value),
+                text: escape::xml_text(value),
             },
         }
-    }
-}
-
-pub(crate) fn escape_text(value: &str) -> String {
-    quick_xml::escape::partial_escape(value).into_owned()
-}
-
-fn escape_attr(value: &str, quote: char) -> String {
-    // Parsers turn a literal tab or line break in an attribute into a space; character
-    // references survive, as .NET's XmlWriter writes them.
-    let escaped = quick_xml::escape::partial_escape(value)
-        .replace('\t', "&#9;")
-        .replace('\n', "&#10;")
-        .replace('\r', "&#13;");
-    match quote {
-        '\'' => escaped.replace('\'', "&apos;"),
-        _ => escaped.replace('"', "&quot;"),
     }
 }
 

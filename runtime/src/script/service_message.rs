@@ -119,7 +119,7 @@ fn decode(encoded: &str) -> Option<String> {
 /// Base64 of UTF-8, as the bootstraps write attribute values (used by tests).
 #[cfg(test)]
 pub fn encode(value: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(value)
+    crate::escape::base64(value.as_bytes())
 }
 
 #[cfg(test)]

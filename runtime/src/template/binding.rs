@@ -2,12 +2,11 @@
 //! stored at that path. Named and indexed children are separate, matched case-insensitively,
 //! and indexed children keep insertion order (iteration order for `#{each}`).
 //! Nodes are shared (`Arc`) so loop scopes can hold subtrees without copying them, and so a
-//! [`Variables`] can keep its tree up to date as variables are set.
+//! [`Variables`](super::Variables) can keep its tree up to date as variables are set.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::Variables;
 use super::ast::{Index, Step};
 use super::parser::parse_name;
 
@@ -79,10 +78,11 @@ impl Binding {
         }
     }
 
-    /// Builds the tree from the flat map; names with no valid symbol prefix are skipped.
-    pub fn build(vars: &Variables) -> Binding {
+    /// Builds the tree from the flat map's entries; names with no valid symbol prefix are
+    /// skipped.
+    pub fn build<'a>(entries: impl Iterator<Item = (&'a str, Option<&'a str>)>) -> Binding {
         let mut root = Binding::default();
-        for (name, value) in vars.iter() {
+        for (name, value) in entries {
             root.bind(name, value);
         }
         root
@@ -117,13 +117,14 @@ impl Binding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::template::Variables;
 
     #[test]
     fn index_nodes_hold_their_key_until_assigned() {
         let mut vars = Variables::new();
         vars.set("Octopus.Action[A].Name", Some("x".into()));
         vars.set("Octopus.Action[B]", Some("assigned".into()));
-        let root = Binding::build(&vars);
+        let root = Binding::build(vars.iter());
         let action = root
             .children
             .get("octopus")

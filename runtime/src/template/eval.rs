@@ -16,8 +16,9 @@ use super::ast::{
 };
 use super::binding::Binding;
 use super::error::TemplateError;
-use super::number::format_double;
-use super::{Extensions, filters, json, parser};
+use super::filters::{self, Extensions};
+use super::number::{format_double, parse_double};
+use super::{json, parser};
 
 type EResult<T> = Result<T, TemplateError>;
 
@@ -531,17 +532,4 @@ pub(crate) fn is_truthy(value: &str) -> bool {
         || value.is_empty()
         || trimmed.eq_ignore_ascii_case("no")
         || trimmed.eq_ignore_ascii_case("false"))
-}
-
-/// `double.TryParse` in an en-US culture: surrounding whitespace, a sign, thousands
-/// separators, a decimal point and an exponent.
-pub(crate) fn parse_double(text: &str) -> Option<f64> {
-    let cleaned: String = text.trim().chars().filter(|c| *c != ',').collect();
-    let plain = cleaned
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'));
-    if cleaned.is_empty() || !plain {
-        return None;
-    }
-    cleaned.parse().ok()
 }

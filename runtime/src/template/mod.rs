@@ -6,7 +6,7 @@
 //!
 //! The files, one job each: `parser` (text to `ast`), `binding` (the variable tree), `eval`
 //! (scopes, lookup, cycles, rendering), `json` (lenient JSON values), `number` (.NET number
-//! printing), `filters/` (one file per family of filters). The public surface is
+//! parsing and printing), `filters/` (one file per family of filters). The public surface is
 //! [`Variables`], [`evaluate`], [`evaluate_truthy`], [`check_syntax`] and their types.
 //!
 //! Not done here: `GetIndexes`, `GetFlag` and the other typed getters. Known gaps: culture is fixed to en-US/invariant; regular expressions
@@ -28,9 +28,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use error::TemplateError;
+pub use filters::Extension;
 
 use binding::Binding;
 use eval::{Engine, Scope, Sink};
+use filters::Extensions;
+#[cfg(test)]
+pub(crate) use filters::escaping_filters;
 
 /// An ordered map from variable name to optional value; names compare case-insensitively.
 /// Setting a name that exists (in any case) replaces its value in place. `Debug` shows the
@@ -44,12 +48,6 @@ pub struct Variables {
     /// Custom filters by lower-cased name (`AddExtension`, §6.12.3).
     extensions: Extensions,
 }
-
-/// A custom filter: given the input (`None` when null) and the evaluated options, returns the
-/// output, or `None` for "not applicable" (the token is then echoed).
-pub type Extension = Arc<dyn Fn(Option<&str>, &[String]) -> Option<String> + Send + Sync>;
-
-type Extensions = HashMap<String, Extension>;
 
 impl Variables {
     pub fn new() -> Self {
@@ -67,7 +65,7 @@ impl Variables {
             Some(entry) => {
                 entry.1 = value;
                 // Replacing in place can change which of two same-path names wins: rebuild.
-                self.tree = Arc::new(Binding::build(self));
+                self.tree = Arc::new(Binding::build(self.iter()));
             }
             None => {
                 Arc::make_mut(&mut self.tree).bind(&name, value.as_deref());

@@ -1,6 +1,6 @@
-//! Numbers printed the way .NET prints a `double` with `ToString()` (shortest round-trip,
-//! scientific notation from 1E+15 and below 1E-05), used by `calc` and `Format`.
-//! Culture is fixed to en-US/invariant; the infinity symbol is the en-US `∞`.
+//! Numbers read and printed the way .NET does it: `double.TryParse`, and `double.ToString()`
+//! (shortest round-trip, scientific notation from 1E+15 and below 1E-05), used by `calc` and
+//! `Format`. Culture is fixed to en-US/invariant; the infinity symbol is the en-US `∞`.
 
 /// The decimal digits and exponent of a finite double's shortest round-trip form:
 /// value = 0.d1d2d3... × 10^(exponent + 1), i.e. `exponent` is the scientific exponent.
@@ -54,6 +54,19 @@ pub(crate) fn place_point(digits: &str, exp: i32) -> String {
         let (int, frac) = digits.split_at(int_len);
         format!("{int}.{frac}")
     }
+}
+
+/// `double.TryParse` in an en-US culture: surrounding whitespace, a sign, thousands
+/// separators, a decimal point and an exponent.
+pub(crate) fn parse_double(text: &str) -> Option<f64> {
+    let cleaned: String = text.trim().chars().filter(|c| *c != ',').collect();
+    let plain = cleaned
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'));
+    if cleaned.is_empty() || !plain {
+        return None;
+    }
+    cleaned.parse().ok()
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use super::Transformed;
 use crate::config::error::FormatError;
 use crate::config::variables::{effective, fold, starts_with_octopus};
+use crate::escape;
 
 /// One `key = value` entry: the key's logical name and where its value sits in the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +47,7 @@ pub(super) fn transform(
         if !entry.has_separator {
             edited.push(':');
         }
-        edited.push_str(&escape_value(value));
+        edited.push_str(&escape::properties_value_ascii(value));
         copied_to = entry.value_end;
         if !out.replaced.iter().any(|r| r == name) {
             out.replaced.push(name.to_string());
@@ -226,30 +227,6 @@ impl Units {
         self.flush()?;
         Ok(self.text)
     }
-}
-
-fn escape_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for (i, c) in value.chars().enumerate() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x0C' => out.push_str("\\f"),
-            ' ' if i == 0 => out.push_str("\\ "),
-            // Java and Spring Boot read `.properties` as ISO-8859-1 by default: `\uXXXX` is
-            // the only spelling of other characters that every reader understands.
-            c if !c.is_ascii() || c.is_ascii_control() => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04X}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

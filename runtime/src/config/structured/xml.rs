@@ -15,7 +15,8 @@ use super::Transformed;
 use super::xpath::{Selected, select};
 use crate::config::error::FormatError;
 use crate::config::variables::effective;
-use crate::config::xml_tree::{Edit, Kind, XmlDoc, apply_edits, escape_text};
+use crate::config::xml_tree::{Edit, Kind, XmlDoc, apply_edits};
+use crate::escape;
 
 /// Apply `variables` to the XML `text`.
 pub(super) fn transform(
@@ -91,7 +92,7 @@ fn element_edit(
         // Any other single child falls through to the text and fragment cases.
     }
     if !children.iter().any(|&c| doc.element(c).is_some()) {
-        return Some(doc.set_content(element, &escape_text(value)));
+        return Some(doc.set_content(element, &escape::xml_text(value)));
     }
     let wrapped = format!("<fragment>{value}</fragment>");
     if XmlDoc::parse(&wrapped).is_err() {

@@ -4,6 +4,8 @@
 use yaml_rust2::Yaml;
 use yaml_rust2::scanner::TScalarStyle;
 
+use crate::escape;
+
 /// Where a value is written: its column and the line ending to use between lines.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Layout<'a> {
@@ -21,7 +23,8 @@ pub(super) fn scalar(value: &str, style: TScalarStyle, layout: Layout<'_>) -> St
     match style {
         TScalarStyle::Plain if plain_ok(value, layout.in_flow) => value.to_string(),
         TScalarStyle::SingleQuoted if value.chars().all(|c| !c.is_control()) => {
-            format!("'{}'", value.replace('\'', "''"))
+            // No control character, so no line break for the escaping to double.
+            format!("'{}'", escape::yaml_single_quoted(value))
         }
         TScalarStyle::Literal | TScalarStyle::Folded if !layout.in_flow => {
             literal(value, layout).unwrap_or_else(|| double_quoted(value))
@@ -48,21 +51,7 @@ pub(super) fn plain_ok(value: &str, in_flow: bool) -> bool {
 }
 
 pub(super) fn double_quoted(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    format!("\"{}\"", escape::yaml_double_quoted_utf8(value))
 }
 
 /// A literal block scalar (`|` or `|-`) indented two past `column`; `None` when the value cannot

@@ -6,7 +6,7 @@
 //! between integer placeholders.
 
 use super::date;
-use crate::template::number::{format_double, shortest_digits};
+use crate::template::number::{format_double, parse_double, shortest_digits};
 
 /// An exact decimal number: sign, integer digits (no leading zeros), fraction digits.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,7 +73,7 @@ fn parse_int(text: &str) -> Option<Decimal> {
 }
 
 fn format_double_with(input: &str, fmt: &str) -> Option<String> {
-    let value = crate::template::eval::parse_double(input)?;
+    let value = parse_double(input)?;
     if !value.is_finite()
         || fmt.eq_ignore_ascii_case("r")
         || fmt.eq_ignore_ascii_case("g")

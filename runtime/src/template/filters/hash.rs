@@ -6,7 +6,7 @@ use md5::Md5;
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
-use super::escape::utf16le;
+use crate::escape::utf16le;
 
 enum Encoding {
     Utf8,

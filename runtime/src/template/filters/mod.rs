@@ -1,9 +1,10 @@
 //! The built-in filters (§6.12): name lookup (case-insensitive) and the null rules shared by
 //! all of them. A filter returns `Ok(None)` for "not applicable", which makes the token be
 //! echoed; `Err` only where Octostache throws (invalid base64, unparseable versions).
+//! Custom filters ([`Extension`]) are typed here; the evaluator calls them.
 
+mod base64;
 mod date;
-mod escape;
 mod format;
 mod hash;
 mod markdown;
@@ -11,9 +12,48 @@ mod text;
 mod uri;
 mod version;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use super::error::TemplateError;
+use crate::escape;
+
+/// A custom filter: given the input (`None` when null) and the evaluated options, returns the
+/// output, or `None` for "not applicable" (the token is then echoed).
+pub type Extension = Arc<dyn Fn(Option<&str>, &[String]) -> Option<String> + Send + Sync>;
+
+/// Custom filters by lower-cased name (`AddExtension`, §12.3).
+pub(crate) type Extensions = HashMap<String, Extension>;
 
 type FResult = Result<Option<String>, TemplateError>;
+
+/// The filters that escape text for a format: no options, one function of [`crate::escape`]
+/// each. (`ToBase64` encodes too, but takes an encoding option: see `escaping_filters`.)
+const ESCAPES: [(&str, escape::Escaping); 9] = [
+    ("HtmlEscape", escape::html),
+    ("XmlEscape", escape::xml),
+    ("JsonEscape", escape::json),
+    ("UriEscape", escape::uri_string),
+    ("UriDataEscape", escape::uri_data),
+    ("YamlSingleQuoteEscape", escape::yaml_single_quoted),
+    ("YamlDoubleQuoteEscape", escape::yaml_double_quoted),
+    ("PropertiesKeyEscape", escape::properties_key),
+    ("PropertiesValueEscape", escape::properties_value),
+];
+
+/// Every filter call that escapes or encodes its input (`HtmlEscape`, `ToBase64 unicode`, ...):
+/// the forms in which a template can write a secret.
+#[cfg(test)]
+pub(crate) fn escaping_filters() -> Vec<String> {
+    let escapes = ESCAPES.iter().map(|(name, _)| name.to_string());
+    let base64 = base64::ENCODINGS
+        .iter()
+        .map(|(option, _)| format!("ToBase64 {option}"));
+    escapes
+        .chain(std::iter::once("ToBase64".to_string()))
+        .chain(base64)
+        .collect()
+}
 
 /// Applies the filter called `name` to `input` with the evaluated `options`.
 pub(crate) fn apply(name: &str, input: Option<&str>, options: &[String]) -> FResult {
@@ -36,25 +76,19 @@ pub(crate) fn apply(name: &str, input: Option<&str>, options: &[String]) -> FRes
         });
     }
     if name == "frombase64" {
-        return escape::from_base64(input, options);
+        return base64::from_base64(input, options);
     }
     Ok(apply_to_text(name, input, options))
 }
 
 fn apply_to_text(name: &str, input: &str, options: &[String]) -> Option<String> {
+    if let Some((_, escaping)) = ESCAPES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        return no_options(options, || escaping(input));
+    }
     match name {
         "toupper" => no_options(options, || to_upper(input)),
         "tolower" => no_options(options, || input.to_lowercase()),
-        "tobase64" => escape::to_base64(input, options),
-        "htmlescape" => no_options(options, || escape::html(input)),
-        "xmlescape" => no_options(options, || escape::xml(input)),
-        "jsonescape" => no_options(options, || escape::json(input)),
-        "uriescape" => no_options(options, || escape::uri(input, true)),
-        "uridataescape" => no_options(options, || escape::uri(input, false)),
-        "yamlsinglequoteescape" => no_options(options, || escape::yaml_single(input)),
-        "yamldoublequoteescape" => no_options(options, || escape::yaml_double(input)),
-        "propertieskeyescape" => no_options(options, || escape::properties(input, true)),
-        "propertiesvalueescape" => no_options(options, || escape::properties(input, false)),
+        "tobase64" => base64::to_base64(input, options),
         "markdown" | "markdowntohtml" => no_options(options, || markdown::to_html(input)),
         "addhours" => date::add(input, options, 3600.0),
         "adddays" => date::add(input, options, 86400.0),

@@ -178,7 +178,7 @@ impl Uri {
     }
 
     fn escaped_path(&self) -> String {
-        super::escape::uri(&self.path, true).replace("%25", "%")
+        crate::escape::uri_string(&self.path).replace("%25", "%")
     }
 
     fn host_name_type(&self) -> &'static str {
