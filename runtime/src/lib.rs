@@ -19,6 +19,8 @@ pub mod engine;
 pub mod env;
 /// Escaping for HTML, XML, JSON, URIs, YAML and .properties, and base64, each written once.
 pub mod escape;
+/// The channel from the engine and the steps to the front end (console, tests).
+pub mod events;
 /// Exit codes of both binaries, typed once.
 pub mod exit;
 /// Safe extraction of the payload's tar stream into a private staging directory.

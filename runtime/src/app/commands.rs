@@ -6,9 +6,8 @@ use crate::session::Session;
 use crate::ui::{self, Console};
 use crate::{installer, preview};
 use dropship_runtime::answers::{self, AnswerSources, Answers};
-use dropship_runtime::engine::{
-    Engine, Events, RunOptions, RunResult, UNRECORDED_UNDO, unrecorded_end,
-};
+use dropship_runtime::engine::{Engine, RunOptions, RunResult, UNRECORDED_UNDO, unrecorded_end};
+use dropship_runtime::events::Events;
 use dropship_runtime::exit::ExitStatus;
 use dropship_runtime::journal::{Begin, Journal, JournalState, Record, Timestamp};
 use dropship_runtime::report::{Report, ReportOutcome};

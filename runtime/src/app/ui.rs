@@ -4,7 +4,7 @@
 use crate::session::Session;
 use dropship_runtime::answers::{self, Answer, Answers};
 use dropship_runtime::container::Manifest;
-use dropship_runtime::engine::Events;
+use dropship_runtime::events::Events;
 use dropship_runtime::plan::{Parameter, ParameterType, Plan};
 use dropship_runtime::report::{Report, StepOutcome};
 use dropship_runtime::script::OutputLine;

@@ -30,36 +30,17 @@ pub use journaling::{UNRECORDED_UNDO, unrecorded_end};
 pub use report::now_text;
 
 use crate::checkpoint::checkpoint;
+use crate::events::Events;
 use crate::journal::{Journal, JournalState, StepStatus};
 use crate::plan::{Plan, StepSpec};
 use crate::report::{ReportOutcome, RollbackSummary, StepOutcome, StepReport};
 use crate::rollback::Transaction;
-use crate::script::OutputLine;
 use crate::secret::Scrubber;
 use crate::steps::{Step, StepContext, StepFailure, step_for};
 use crate::variables::{BaseVariables, Output, StepVariables};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-/// What the front end sees and decides while steps run.
-pub trait Events {
-    fn step_started(&mut self, index: usize, total: usize, name: &str, kind: &str);
-    /// A line a step printed, already scrubbed.
-    fn output(&mut self, step: &str, line: &OutputLine);
-    /// A line from the engine (scrubbed): check results, retries, rollback progress.
-    fn note(&mut self, text: &str);
-    fn step_finished(
-        &mut self,
-        index: usize,
-        name: &str,
-        status: StepOutcome,
-        message: Option<&str>,
-        elapsed: Duration,
-    );
-    /// Ask the operator to confirm a manual step (only called on interactive runs).
-    fn confirm_manual(&mut self, name: &str, instructions: &str) -> bool;
-}
 
 /// How the operator asked the install to run.
 #[derive(Debug, Clone, Default)]

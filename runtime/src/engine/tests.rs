@@ -5,6 +5,7 @@
 use super::*;
 use crate::answers::Answers;
 use crate::journal::{Begin, Outcome, Record, Timestamp};
+use crate::script::OutputLine;
 use crate::state_dir::StateDir;
 use std::process::Command;
 

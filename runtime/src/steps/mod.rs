@@ -27,7 +27,7 @@ mod run_script;
 mod script_block;
 mod substitute;
 
-use crate::engine::Events;
+use crate::events::Events;
 use crate::plan::{StepCommon, StepSpec};
 use crate::rollback::Transaction;
 use crate::script::{OutputLine, OutputVariable};

@@ -19,26 +19,35 @@ use crate::Result;
 use circles::Circle;
 use std::path::{Path, PathBuf};
 
-const SOURCE_DIRS: [&str; 3] = ["runtime/src", "bundler/src", "xtask/src"];
+/// The directories holding crate roots (the installer's binary has its own, `runtime/src/app`).
+const SOURCE_DIRS: [&str; 4] = ["runtime/src", "runtime/src/app", "bundler/src", "xtask/src"];
 
 pub fn run() -> Result<()> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace");
-    let mut found = 0;
-    for dir in SOURCE_DIRS {
-        for crate_root in crate_roots(&root.join(dir)) {
-            for circle in check_crate(&crate_root, &|path| std::fs::read_to_string(path).ok())? {
-                println!("{}", describe(root, &crate_root, &circle));
-                found += 1;
-            }
-        }
+    let found = workspace_circles()?;
+    for circle in &found {
+        println!("{circle}");
     }
-    if found > 0 {
-        return Err(format!("{found} circle(s) between sibling modules"));
+    if !found.is_empty() {
+        return Err(format!("{} circle(s) between sibling modules", found.len()));
     }
     println!("no circles between sibling modules");
     Ok(())
+}
+
+/// Every circle in the workspace's crates, described.
+fn workspace_circles() -> Result<Vec<String>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace");
+    let mut found = Vec::new();
+    for dir in SOURCE_DIRS {
+        for crate_root in crate_roots(&root.join(dir)) {
+            for circle in check_crate(&crate_root, &|path| std::fs::read_to_string(path).ok())? {
+                found.push(describe(root, &crate_root, &circle));
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// The circles in the crate whose root file is `root`; `read` gives a file's text.
@@ -95,6 +104,12 @@ fn describe(workspace: &Path, crate_root: &Path, circle: &Circle) -> String {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn the_workspace_has_no_circles_between_sibling_modules() {
+        let found = workspace_circles().unwrap();
+        assert!(found.is_empty(), "{}", found.join("\n"));
+    }
 
     /// Check a crate made of these files, rooted at `src/main.rs`.
     fn check(files: &[(&str, &str)]) -> Vec<Circle> {
