@@ -6,4 +6,5 @@ mod guided;
 mod import;
 mod install;
 mod render;
+mod strict;
 mod support;
