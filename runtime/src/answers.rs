@@ -7,6 +7,8 @@ use crate::secret::Secret;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
+mod unique_keys;
+
 /// One answer.
 #[derive(Debug, Clone)]
 pub enum Answer {
@@ -112,27 +114,92 @@ pub fn active_parameters<'p>(plan: &'p Plan, roles: &[String]) -> Vec<&'p Parame
 }
 
 /// Check one answer against its parameter's type and pattern; returns the value as stored
-/// (`bool`s lower-cased, numbers trimmed).
+/// (`bool`s lower-cased, numbers trimmed). A blank answer to an optional parameter is no answer.
 pub fn validate(parameter: &Parameter, value: &str) -> Result<String, String> {
     let normalized = match parameter.kind {
         ParameterType::Bool => value.trim().to_ascii_lowercase(),
         ParameterType::Port | ParameterType::Int => value.trim().to_string(),
         _ => value.to_string(),
     };
+    check_characters(parameter.kind, &normalized)?;
+    // Whitespace alone is empty: three spaces must not satisfy a required value.
+    if normalized.trim().is_empty() {
+        return if parameter.required.unwrap_or(true) {
+            Err("an answer is required (blank is not an answer)".to_string())
+        } else {
+            Ok(String::new())
+        };
+    }
     crate::plan::check_value(parameter, &normalized)?;
-    if let Some(pattern) = &parameter.pattern {
-        let re = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| e.to_string())?;
-        if !re.is_match(&normalized) {
-            return Err(parameter
-                .help
-                .clone()
-                .unwrap_or_else(|| format!("the answer must match `{pattern}`")));
-        }
+    if parameter.kind == ParameterType::Path {
+        check_absolute(&normalized)?;
     }
-    if parameter.required.unwrap_or(true) && normalized.is_empty() {
-        return Err("an answer is required".to_string());
-    }
+    check_pattern(parameter, &normalized)?;
     Ok(normalized)
+}
+
+/// Refuse characters no answer of `kind` can mean. A NUL cannot reach a script's environment,
+/// a file name or an argument intact, so no answer holds one. Only `text` and `secret` may
+/// span lines (a plan that wants one line says so with a `pattern`); in any other type a line
+/// break or other control character is a mistake, and in a path it would forge lines in
+/// configuration files and logs.
+fn check_characters(kind: ParameterType, value: &str) -> Result<(), String> {
+    let multi_line = matches!(kind, ParameterType::Text | ParameterType::Secret);
+    match value
+        .chars()
+        .find(|&c| c == '\0' || (!multi_line && c.is_control()))
+    {
+        None => Ok(()),
+        Some('\0') => Err("the answer contains a NUL character".to_string()),
+        Some('\n' | '\r') => Err(format!(
+            "a {} answer must be one line: it contains a line break",
+            kind.name()
+        )),
+        Some(c) => Err(format!(
+            "a {} answer cannot contain control character U+{:04X}",
+            kind.name(),
+            u32::from(c)
+        )),
+    }
+}
+
+/// A `path` answer names one place whatever the installer's working directory is.
+fn check_absolute(value: &str) -> Result<(), String> {
+    if Path::new(value).is_absolute() {
+        return Ok(());
+    }
+    let root = if cfg!(windows) {
+        "a drive, like `C:\\`"
+    } else {
+        "`/`"
+    };
+    Err(format!(
+        "`{value}` is not an absolute path: give the full path, starting with {root}"
+    ))
+}
+
+fn check_pattern(parameter: &Parameter, value: &str) -> Result<(), String> {
+    let Some(pattern) = &parameter.pattern else {
+        return Ok(());
+    };
+    let re = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| e.to_string())?;
+    if re.is_match(value) {
+        return Ok(());
+    }
+    Err(parameter
+        .help
+        .clone()
+        .unwrap_or_else(|| format!("the answer must match `{pattern}`")))
+}
+
+/// Read a `file` parameter's contents: text, and like every value without a NUL.
+fn read_file(path: &str) -> Result<String, String> {
+    let contents =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read file `{path}`: {e}"))?;
+    if contents.contains('\0') {
+        return Err(format!("file `{path}` contains a NUL character"));
+    }
+    Ok(contents)
 }
 
 /// Collect answers for an unattended run; every problem is reported at once.
@@ -143,32 +210,40 @@ pub fn unattended(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Answers, AnswerError> {
     let parameters = active_parameters(plan, roles);
-    let mut raw: Vec<(String, RawAnswer)> = Vec::new();
+    let mut given = Vec::new();
     let mut problems = Vec::new();
     if let Some(path) = &sources.answers_file {
-        read_answers_file(path, &parameters, env, &mut raw, &mut problems);
+        read_answers_file(path, &parameters, env, &mut given, &mut problems);
     }
     for set in &sources.sets {
-        parse_set(set, &parameters, &mut raw, &mut problems);
+        parse_set(set, &parameters, &mut given, &mut problems);
     }
     for secret in &sources.secret_files {
-        parse_secret_file(secret, &parameters, &mut raw, &mut problems);
+        parse_secret_file(secret, &parameters, &mut given, &mut problems);
     }
     if let Some(json) = &sources.secrets_json {
-        parse_secrets_json(json, &parameters, &mut raw, &mut problems);
+        parse_secrets_json(json, &parameters, &mut given, &mut problems);
     }
-    raw.extend(
-        sources
-            .typed_secrets
-            .iter()
-            .map(|(name, secret)| (name.clone(), RawAnswer::Secret(secret.clone()))),
-    );
-    let answers = finish(&parameters, raw, &mut problems);
+    given.extend(sources.typed_secrets.iter().map(|(name, secret)| Given {
+        name: name.clone(),
+        value: RawAnswer::Secret(secret.clone()),
+        origin: "the prompt".to_string(),
+    }));
+    let answers = finish(&parameters, &given, &mut problems);
     if problems.is_empty() {
         Ok(answers)
     } else {
         refuse(problems.join("\n"))
     }
+}
+
+/// One answer as given, before defaults and validation.
+struct Given {
+    /// The parameter's name as the plan declares it.
+    name: String,
+    value: RawAnswer,
+    /// Where it came from, for messages: the source, and the file when there is one.
+    origin: String,
 }
 
 enum RawAnswer {
@@ -204,11 +279,28 @@ fn secret_hint(name: &str) -> String {
     )
 }
 
+/// Parse a JSON object whose keys are parameter names, each given once. A duplicate key is
+/// named (never a value: the object may hold secrets); `what` says what the object must be.
+fn parse_object(text: &str, origin: &str, what: &str) -> Result<Map<String, Value>, String> {
+    let not_json = |e: serde_json::Error| {
+        if e.is_data() {
+            format!("{origin}: {e}")
+        } else {
+            format!("{origin}: {what} (not valid JSON: {e})")
+        }
+    };
+    unique_keys::check(text).map_err(not_json)?;
+    match serde_json::from_str::<Value>(text).map_err(not_json)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(format!("{origin}: {what}")),
+    }
+}
+
 fn read_answers_file(
     path: &Path,
     parameters: &[&Parameter],
     env: &dyn Fn(&str) -> Option<String>,
-    raw: &mut Vec<(String, RawAnswer)>,
+    given: &mut Vec<Given>,
     problems: &mut Vec<String>,
 ) {
     let origin = format!("answers file `{}`", path.display());
@@ -216,14 +308,10 @@ fn read_answers_file(
         Ok(text) => text,
         Err(e) => return problems.push(format!("{origin}: cannot read it: {e}")),
     };
-    let map = match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Object(map)) => map,
-        Ok(_) => {
-            return problems.push(format!(
-                "{origin}: must be a JSON object of parameter name to value"
-            ));
-        }
-        Err(e) => return problems.push(format!("{origin}: not valid JSON: {e}")),
+    let what = "must be a JSON object of parameter name to value";
+    let map = match parse_object(&text, &origin, what) {
+        Ok(map) => map,
+        Err(problem) => return problems.push(problem),
     };
     for (name, value) in map {
         let Some(parameter) = find(parameters, &name) else {
@@ -231,7 +319,11 @@ fn read_answers_file(
             continue;
         };
         match answer_from_json(parameter, &value, env) {
-            Ok(answer) => raw.push((parameter.name.clone(), answer)),
+            Ok(value) => given.push(Given {
+                name: parameter.name.clone(),
+                value,
+                origin: origin.clone(),
+            }),
             Err(why) => problems.push(format!("{origin}: `{name}`: {why}")),
         }
     }
@@ -277,7 +369,7 @@ fn answer_from_json(
 fn parse_set(
     set: &str,
     parameters: &[&Parameter],
-    raw: &mut Vec<(String, RawAnswer)>,
+    given: &mut Vec<Given>,
     problems: &mut Vec<String>,
 ) {
     let Some((name, value)) = set.split_once('=') else {
@@ -289,14 +381,18 @@ fn parse_set(
             // Do not echo the value: it is a secret typed where it should not have been.
             problems.push(format!("--set: {}", secret_hint(&p.name)));
         }
-        Some(p) => raw.push((p.name.clone(), RawAnswer::Text(value.to_string()))),
+        Some(p) => given.push(Given {
+            name: p.name.clone(),
+            value: RawAnswer::Text(value.to_string()),
+            origin: "--set".to_string(),
+        }),
     }
 }
 
 fn parse_secret_file(
     spec: &str,
     parameters: &[&Parameter],
-    raw: &mut Vec<(String, RawAnswer)>,
+    given: &mut Vec<Given>,
     problems: &mut Vec<String>,
 ) {
     let Some((name, path)) = spec.split_once("=@") else {
@@ -309,14 +405,15 @@ fn parse_secret_file(
     };
     match std::fs::read_to_string(path) {
         // A trailing newline is how files end, not part of the secret.
-        Ok(text) => raw.push((
-            parameter.name.clone(),
-            RawAnswer::Secret(Secret::new(
+        Ok(text) => given.push(Given {
+            name: parameter.name.clone(),
+            value: RawAnswer::Secret(Secret::new(
                 text.strip_suffix('\n')
                     .unwrap_or(&text)
                     .trim_end_matches('\r'),
             )),
-        )),
+            origin: format!("--secret file `{path}`"),
+        }),
         Err(e) => problems.push(format!("--secret {name}: cannot read `{path}`: {e}")),
     }
 }
@@ -324,60 +421,46 @@ fn parse_secret_file(
 fn parse_secrets_json(
     json: &str,
     parameters: &[&Parameter],
-    raw: &mut Vec<(String, RawAnswer)>,
+    given: &mut Vec<Given>,
     problems: &mut Vec<String>,
 ) {
-    let map = match serde_json::from_str::<Value>(json) {
-        Ok(Value::Object(map)) => map,
-        _ => {
-            return problems.push(
-                "--secrets-stdin: stdin must be a JSON object of secret name to string".to_string(),
-            );
-        }
+    let origin = "--secrets-stdin";
+    let what = "stdin must be a JSON object of secret name to string";
+    let map = match parse_object(json, origin, what) {
+        Ok(map) => map,
+        Err(problem) => return problems.push(problem),
     };
     for (name, value) in map {
         match (find(parameters, &name), value) {
-            (None, _) => problems.push(unknown(&name, "--secrets-stdin", parameters)),
-            (Some(p), Value::String(text)) => {
-                raw.push((p.name.clone(), RawAnswer::Secret(Secret::new(text))))
-            }
-            (Some(p), _) => {
-                problems.push(format!("--secrets-stdin: `{}` must be a string", p.name))
-            }
+            (None, _) => problems.push(unknown(&name, origin, parameters)),
+            (Some(p), Value::String(text)) => given.push(Given {
+                name: p.name.clone(),
+                value: RawAnswer::Secret(Secret::new(text)),
+                origin: origin.to_string(),
+            }),
+            (Some(p), _) => problems.push(format!("{origin}: `{}` must be a string", p.name)),
         }
     }
 }
 
 /// Apply defaults, check required answers and validate every value.
-fn finish(
-    parameters: &[&Parameter],
-    raw: Vec<(String, RawAnswer)>,
-    problems: &mut Vec<String>,
-) -> Answers {
+fn finish(parameters: &[&Parameter], given: &[Given], problems: &mut Vec<String>) -> Answers {
     let mut answers = Answers::default();
     for parameter in parameters {
-        let given = raw
-            .iter()
-            .rev()
-            .find(|(n, _)| n == &parameter.name)
-            .map(|(_, a)| a);
-        match given {
-            Some(RawAnswer::Secret(secret)) => {
-                if parameter.kind != ParameterType::Secret {
-                    problems.push(format!(
-                        "`{}` is not a secret; give it in the answers file or with --set",
-                        parameter.name
-                    ));
-                } else if let Err(why) = validate(parameter, secret.expose_secret()) {
-                    // Never echo a secret's value in the message.
-                    problems.push(format!("secret `{}`: {why}", parameter.name));
-                } else {
-                    answers.insert(&parameter.name, Answer::Secret(secret.clone()));
-                }
-            }
-            Some(RawAnswer::Text(text)) => accept_text(parameter, text, &mut answers, problems),
+        // Later sources override earlier ones: `--set` overrides the answers file.
+        match given.iter().rev().find(|g| g.name == parameter.name) {
+            Some(g) => accept(parameter, &g.value, &g.origin, &mut answers, problems),
             None => match &parameter.default {
-                Some(default) => accept_text(parameter, default, &mut answers, problems),
+                Some(default) => {
+                    let default = RawAnswer::Text(default.clone());
+                    accept(
+                        parameter,
+                        &default,
+                        "the plan's default",
+                        &mut answers,
+                        problems,
+                    );
+                }
                 None if parameter.required.unwrap_or(true) => {
                     problems.push(format!(
                         "`{}` needs an answer{}",
@@ -400,24 +483,52 @@ fn how_to_answer(parameter: &Parameter) -> String {
     }
 }
 
-fn accept_text(
+/// Validate one given answer and record it, or say why not, naming the parameter and where
+/// the answer came from.
+fn accept(
     parameter: &Parameter,
-    text: &str,
+    value: &RawAnswer,
+    origin: &str,
     answers: &mut Answers,
     problems: &mut Vec<String>,
 ) {
-    match validate(parameter, text) {
-        Ok(value) if parameter.kind == ParameterType::File => match std::fs::read_to_string(&value)
-        {
-            Ok(contents) => answers.insert_file(&parameter.name, &value, contents),
-            Err(e) => problems.push(format!(
-                "`{}`: cannot read file `{value}`: {e}",
-                parameter.name
-            )),
-        },
-        Ok(value) => answers.insert(&parameter.name, Answer::Value(value)),
-        Err(why) => problems.push(format!("`{}`: {why}", parameter.name)),
+    let accepted = match value {
+        RawAnswer::Secret(secret) => accept_secret(parameter, secret, answers),
+        RawAnswer::Text(text) => record_text(parameter, text, answers)
+            .map_err(|why| format!("`{}`: {why}", parameter.name)),
+    };
+    if let Err(why) = accepted {
+        problems.push(format!("{origin}: {why}"));
     }
+}
+
+fn accept_secret(
+    parameter: &Parameter,
+    secret: &Secret,
+    answers: &mut Answers,
+) -> Result<(), String> {
+    let name = &parameter.name;
+    if parameter.kind != ParameterType::Secret {
+        return Err(format!(
+            "`{name}` is not a secret; give it in the answers file or with --set"
+        ));
+    }
+    // The reason names the rule, never the secret's value.
+    validate(parameter, secret.expose_secret()).map_err(|why| format!("secret `{name}`: {why}"))?;
+    answers.insert(name, Answer::Secret(secret.clone()));
+    Ok(())
+}
+
+/// Validate a non-secret answer and record it; a `file` parameter's file is read here.
+pub fn record_text(parameter: &Parameter, text: &str, answers: &mut Answers) -> Result<(), String> {
+    let value = validate(parameter, text)?;
+    if parameter.kind == ParameterType::File && !value.is_empty() {
+        let contents = read_file(&value)?;
+        answers.insert_file(&parameter.name, &value, contents);
+    } else {
+        answers.insert(&parameter.name, Answer::Value(value));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -534,6 +645,200 @@ mod tests {
         };
         let answers = unattended(&plan(), &[], &sources, &no_env).unwrap();
         assert_eq!(answers.secrets().count(), 1);
+    }
+
+    fn parameter(kind: &str, extra: Value) -> Parameter {
+        let mut json = serde_json::json!({ "name": "P", "type": kind });
+        if let (Some(json), Value::Object(extra)) = (json.as_object_mut(), extra) {
+            json.extend(extra);
+        }
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn nul_is_refused_in_every_type_and_line_breaks_outside_text_and_secrets() {
+        let choice = serde_json::json!({ "options": ["a\nb", "a"] });
+        for (kind, extra, value) in [
+            ("path", Value::Null, "/opt/a\nb"),
+            ("path", Value::Null, "/opt/a\rb"),
+            ("path", Value::Null, "/opt/a\tb"),
+            ("file", Value::Null, "/etc/a\nb"),
+            ("port", Value::Null, "84\n43"),
+            ("int", Value::Null, "1\r2"),
+            ("bool", Value::Null, "tr\nue"),
+            ("choice", choice.clone(), "a\nb"),
+        ] {
+            let err = validate(&parameter(kind, extra), value).unwrap_err();
+            assert!(
+                err.contains("must be one line") || err.contains("control character U+0009"),
+                "{kind} {value:?}: {err}"
+            );
+            assert!(!err.contains('\n'), "the message is one line: {err:?}");
+        }
+        for kind in ["text", "secret", "path", "port", "choice"] {
+            let err = validate(&parameter(kind, choice.clone()), "/a\0b").unwrap_err();
+            assert_eq!(err, "the answer contains a NUL character", "{kind}");
+        }
+        for kind in ["text", "secret"] {
+            assert_eq!(
+                validate(&parameter(kind, Value::Null), "a\nb\r\n").unwrap(),
+                "a\nb\r\n"
+            );
+        }
+        // Numbers and booleans are trimmed first, so a file's final newline is no line break.
+        assert_eq!(
+            validate(&parameter("port", Value::Null), "8443\n").unwrap(),
+            "8443"
+        );
+        assert_eq!(
+            validate(&parameter("bool", Value::Null), " TRUE\r\n").unwrap(),
+            "true"
+        );
+    }
+
+    #[test]
+    fn a_path_must_be_absolute() {
+        let path = parameter("path", Value::Null);
+        for relative in ["relative/dir", "./x", "../x", "~/x"] {
+            let err = validate(&path, relative).unwrap_err();
+            assert!(err.contains("is not an absolute path"), "{relative}: {err}");
+        }
+        assert_eq!(validate(&path, "/opt/x").unwrap(), "/opt/x");
+        // A `file` is read from where the operator is, so it may be relative.
+        assert_eq!(
+            validate(&parameter("file", Value::Null), "cert.pem").unwrap(),
+            "cert.pem"
+        );
+    }
+
+    #[test]
+    fn whitespace_alone_is_no_answer() {
+        for kind in ["text", "secret", "path", "port", "int", "bool", "file"] {
+            let err = validate(&parameter(kind, Value::Null), "   ").unwrap_err();
+            assert!(err.contains("an answer is required"), "{kind}: {err}");
+            let optional = parameter(kind, serde_json::json!({ "required": false }));
+            assert_eq!(validate(&optional, "   ").unwrap(), "", "{kind}");
+        }
+    }
+
+    fn answers_file(text: &str) -> (tempfile::TempDir, AnswerSources) {
+        let dir = dir_with(&[("a.json", text)]);
+        let sources = AnswerSources {
+            answers_file: Some(dir.path().join("a.json")),
+            secrets_json: Some(r#"{"Db.Password": "long enough secret"}"#.into()),
+            ..Default::default()
+        };
+        (dir, sources)
+    }
+
+    fn refusal(sources: &AnswerSources) -> String {
+        unattended(&plan(), &[], sources, &no_env)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn refusals_name_the_field_and_the_file() {
+        let (dir, sources) = answers_file(r#"{"Root": "/opt/a\nb", "Port": "1"}"#);
+        let err = refusal(&sources);
+        let file = dir.path().join("a.json");
+        let expected = format!(
+            "answers file `{}`: `Root`: a path answer must be one line",
+            file.display()
+        );
+        assert!(err.starts_with(&expected), "{err}");
+        let sources = AnswerSources {
+            sets: vec!["Root=relative/dir".into()],
+            ..sources
+        };
+        let err = refusal(&sources);
+        assert!(
+            err.contains("--set: `Root`: `relative/dir` is not an absolute path"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_naming_the_key_and_the_file() {
+        for text in [
+            r#"{"Root": "/a", "Port": "1", "Root": "/b"}"#,
+            r#"{"Root": "/a", "ROOT": "/b"}"#,
+        ] {
+            let (dir, sources) = answers_file(text);
+            let err = refusal(&sources);
+            let file = dir.path().join("a.json").display().to_string();
+            assert!(err.contains(&format!("answers file `{file}`")), "{err}");
+            assert!(err.contains("is given more than once"), "{err}");
+        }
+        let sources = AnswerSources {
+            secrets_json: Some(
+                r#"{"Db.Password": "first-secret", "Db.Password": "second"}"#.into(),
+            ),
+            ..Default::default()
+        };
+        let err = refusal(&sources);
+        assert!(
+            err.contains("--secrets-stdin: `Db.Password` is given more than once"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("first-secret") && !err.contains("second"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_nul_in_a_secret_is_refused_without_echoing_it() {
+        let dir = dir_with(&[("pw", "long-enough\0secret\n")]);
+        let file = dir.path().join("pw");
+        let from_file = AnswerSources {
+            secret_files: vec![format!("Db.Password=@{}", file.display())],
+            ..Default::default()
+        };
+        let from_stdin = AnswerSources {
+            secrets_json: Some(r#"{"Db.Password": "long-enough\u0000secret"}"#.into()),
+            ..Default::default()
+        };
+        for (sources, origin) in [
+            (from_file, format!("--secret file `{}`", file.display())),
+            (from_stdin, "--secrets-stdin".to_string()),
+        ] {
+            let err = refusal(&sources);
+            let expected = format!("{origin}: secret `Db.Password`: the answer contains a NUL");
+            assert!(err.contains(&expected), "{err}");
+            assert!(!err.contains("long-enough"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_file_answer_with_a_nul_is_refused() {
+        let dir = dir_with(&[("cert", "a\0b")]);
+        let cert = dir.path().join("cert").display().to_string();
+        let mut answers = Answers::default();
+        let err = record_text(&parameter("file", Value::Null), &cert, &mut answers).unwrap_err();
+        assert_eq!(err, format!("file `{cert}` contains a NUL character"));
+        assert!(answers.get("P").is_none());
+    }
+
+    #[test]
+    fn a_bad_default_is_named_as_the_plans() {
+        let plan = Plan::parse(
+            br#"{
+              "schema": "dropship/plan@1",
+              "product": { "name": "P", "version": "1" },
+              "parameters": [ { "name": "Root", "type": "path", "default": "opt/p" } ],
+              "steps": [ { "name": "S", "type": "manual", "instructions": "x" } ]
+            }"#,
+            "plan.json",
+        )
+        .unwrap();
+        let err = unattended(&plan, &[], &AnswerSources::default(), &no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the plan's default: `Root`: `opt/p` is not an absolute path"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub enum TrustError {
     Declined { key_id: String },
     #[error("{origin} is not a minisign public key: {what}")]
     BadPublicKey { origin: String, what: String },
+    /// The signed manifest's key does not parse: the file is damaged, not the operator's input.
+    #[error("`{path}` is damaged: its embedded signer key is not a minisign public key: {what}")]
+    BadEmbeddedKey { path: PathBuf, what: String },
     #[error("this runtime was built with invalid pinned keys: {0}")]
     BadPinnedKeys(String),
 }
@@ -104,6 +107,18 @@ impl PublicKey {
             base64: text.to_string(),
             key_id: key_id_hex(id_bytes),
             key,
+        })
+    }
+
+    /// The signer key embedded in an installer's manifest. It is part of the signed file, so
+    /// a key that does not parse is an integrity failure, unlike one the operator gave.
+    pub fn embedded_in(manifest: &Manifest, path: &Path) -> Result<Self, TrustError> {
+        Self::from_base64(&manifest.signer.public_key, "the embedded key").map_err(|e| match e {
+            TrustError::BadPublicKey { what, .. } => TrustError::BadEmbeddedKey {
+                path: path.to_path_buf(),
+                what,
+            },
+            other => other,
         })
     }
 
@@ -218,8 +233,7 @@ pub fn choose_signer(
     pinned: &[PublicKey],
     confirm: Option<&mut dyn FnMut(&PublicKey) -> bool>,
 ) -> Result<TrustedSigner, TrustError> {
-    let embedded =
-        PublicKey::from_base64(&manifest.signer.public_key, "the installer's embedded key")?;
+    let embedded = PublicKey::embedded_in(manifest, path)?;
     let given = given_key(options)?;
     if !pinned.is_empty() {
         let key = pinned
@@ -583,6 +597,31 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, TrustError::NotPinned { .. }), "{err}");
         assert_eq!(err.exit_status(), crate::exit::ExitStatus::Integrity);
+    }
+
+    #[test]
+    fn a_damaged_embedded_key_is_an_integrity_failure_whatever_key_is_trusted() {
+        let raw = BASE64.decode(PUBLIC).unwrap();
+        let mut other_algorithm = raw.clone();
+        other_algorithm[1] = b'X';
+        let id = PublicKey::from_base64(PUBLIC, "t").unwrap().key_id;
+        let given = TrustOptions {
+            trusted_key: Some(PUBLIC.to_string()),
+            ..Default::default()
+        };
+        let embedded = TrustOptions {
+            trust_embedded_key: true,
+            ..Default::default()
+        };
+        for key in [PUBLIC.replace('Q', "~"), BASE64.encode(&other_algorithm)] {
+            let manifest = manifest_signed_by(&key);
+            for options in [&given, &embedded] {
+                let err =
+                    choose_signer(&manifest, &id, Path::new("x"), options, &[], None).unwrap_err();
+                assert!(matches!(err, TrustError::BadEmbeddedKey { .. }), "{err}");
+                assert_eq!(err.exit_status(), crate::exit::ExitStatus::Integrity);
+            }
+        }
     }
 
     #[test]

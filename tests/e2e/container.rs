@@ -1,7 +1,7 @@
 //! The signed single-file installer end to end: build, verify (ours and stock minisign), extract,
 //! keys, presign/seal, and every kind of damage refused before anything is written.
 
-use crate::support::{Workspace, build_command, dropship, run, runtime_stub, tree};
+use crate::support::{Run, Workspace, build_command, dropship, run, runtime_stub, tree};
 use dropship_runtime::container::{self, Codec, Manifest};
 use dropship_runtime::plan;
 use std::path::{Path, PathBuf};
@@ -230,17 +230,26 @@ fn write_executable(beside: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 /// The installer refuses the file with exit 3, and `extract` leaves nothing behind.
 #[track_caller]
 fn assert_refused(ws: &Workspace, installer: &Path, what: &str) {
-    let verify = ws.installer(installer, &["verify"]);
-    assert_eq!(
-        verify.code,
-        Some(3),
-        "{what}: verify should exit 3:\n{verify:#?}"
-    );
-    assert!(
-        verify.stderr.starts_with("error: ") && verify.stderr.lines().count() == 1,
-        "{what}: one-line reason:\n{verify:#?}"
+    assert_integrity_failure(
+        &ws.installer(installer, &["verify"]),
+        &format!("{what}: verify"),
     );
     assert_extract_refused(ws, installer, what);
+}
+
+/// The run exited 3 with a one-line reason.
+#[track_caller]
+fn assert_integrity_failure(run: &Run, what: &str) {
+    if let Some(problem) = integrity_problem(run, what) {
+        panic!("{problem}");
+    }
+}
+
+/// What is wrong when the run did not exit 3 with a one-line reason.
+fn integrity_problem(run: &Run, what: &str) -> Option<String> {
+    let one_line = run.stderr.starts_with("error: ") && run.stderr.lines().count() == 1;
+    (run.code != Some(3) || !one_line)
+        .then(|| format!("{what} should exit 3 with a one-line reason:\n{run:#?}"))
 }
 
 /// `extract` exits 3 and leaves neither the target nor a staging directory behind.
@@ -307,6 +316,90 @@ fn any_changed_byte_in_payload_manifest_signature_or_trailer_is_refused() {
         let damaged = damaged_copy(&installer, offset, "damaged");
         assert_refused(&ws, &damaged, &format!("{what} (offset {offset})"));
     }
+}
+
+#[test]
+fn a_flipped_bit_in_any_manifest_byte_is_an_integrity_failure() {
+    // Anything wrong inside the signed file is an integrity failure (exit 3), never the
+    // operator's input (exit 2): a flip in the embedded key too, so that key is the one trusted.
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let installer = ws.build("installer");
+    let prefix = container::InstallerFile::open(&installer)
+        .unwrap()
+        .trailer
+        .prefix();
+    let offsets: Vec<u64> = (prefix.manifest_offset()..prefix.signed_len()).collect();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    let problems: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = offsets
+            .chunks(offsets.len().div_ceil(workers))
+            .enumerate()
+            .map(|(worker, share)| {
+                let (ws, installer) = (&ws, &installer);
+                scope.spawn(move || flip_each(ws, installer, share, worker))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker"))
+            .collect()
+    });
+    assert!(
+        problems.is_empty(),
+        "{} of {} flips:\n{}",
+        problems.len(),
+        offsets.len(),
+        problems.join("\n")
+    );
+}
+
+/// Flip one bit of each byte at `offsets` in this worker's copy of `installer`, in place (a
+/// fresh copy of the whole installer per flip would cost more than running it); returns every
+/// flip that `verify` or an unattended `install` did not refuse with exit 3 before changing
+/// anything.
+fn flip_each(ws: &Workspace, installer: &Path, offsets: &[u64], worker: usize) -> Vec<String> {
+    let bytes = std::fs::read(installer).unwrap();
+    let copy = write_executable(installer, &format!("flipped-{worker}"), &bytes);
+    let state = ws.path(&format!("state-{worker}"));
+    let mut problems = Vec::new();
+    for &offset in offsets {
+        let at = offset as usize;
+        let good = bytes[at];
+        // Vary the bit with the offset, so that every bit position is flipped somewhere.
+        let bad = good ^ (1 << (offset % 8));
+        write_byte(&copy, offset, bad);
+        let what = format!("offset {offset}: {:?} -> {:?}", good as char, bad as char);
+        let verify = run(Command::new(&copy).args(["verify", "--trust-embedded-key"]));
+        problems.extend(integrity_problem(&verify, &format!("{what}: verify")));
+        let install = run(Command::new(&copy)
+            .args([
+                "install",
+                "--unattended",
+                "--no-progress",
+                "--trust-embedded-key",
+            ])
+            .arg("--state-dir")
+            .arg(&state));
+        problems.extend(integrity_problem(&install, &format!("{what}: install")));
+        if state.exists() {
+            problems.push(format!("{what}: install created its state directory"));
+        }
+        write_byte(&copy, offset, good);
+    }
+    // The copy itself is sound: every refusal above was the flip's doing.
+    let restored = run(Command::new(&copy).args(["verify", "--trust-embedded-key"]));
+    if restored.code != Some(0) {
+        problems.push(format!("the restored copy does not verify:\n{restored:#?}"));
+    }
+    problems
+}
+
+fn write_byte(path: &Path, offset: u64, byte: u8) {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    file.seek(SeekFrom::Start(offset)).unwrap();
+    file.write_all(&[byte]).unwrap();
 }
 
 #[test]

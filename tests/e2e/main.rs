@@ -9,4 +9,5 @@ mod import;
 mod install;
 mod render;
 mod safety;
+mod strict;
 mod support;

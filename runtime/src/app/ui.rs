@@ -203,20 +203,8 @@ fn ask_parameter(parameter: &Parameter, answers: &mut Answers) -> Option<()> {
         } else {
             typed
         };
-        match answers::validate(parameter, &value) {
-            Ok(value) if parameter.kind == ParameterType::File => {
-                match std::fs::read_to_string(&value) {
-                    Ok(contents) => {
-                        answers.insert_file(&parameter.name, &value, contents);
-                        return Some(());
-                    }
-                    Err(e) => eprintln!("  cannot read `{value}`: {e}; try again"),
-                }
-            }
-            Ok(value) => {
-                answers.insert(&parameter.name, Answer::Value(value));
-                return Some(());
-            }
+        match answers::record_text(parameter, &value, answers) {
+            Ok(()) => return Some(()),
             Err(why) => eprintln!("  {why}; try again"),
         }
     }
