@@ -260,3 +260,79 @@ fn a_script_dies_with_a_killed_installer() {
         "the script went on after the installer died"
     );
 }
+
+/// The answers of the sample with the installation root at `root`.
+fn answers_at(fx: &Fixture, root: &Path) -> Vec<OsString> {
+    let mut answers = fx.answers();
+    let mut set = OsString::from("Install.Root=");
+    set.push(root);
+    answers[1] = set;
+    answers
+}
+
+#[test]
+fn a_destination_under_a_directory_others_can_write_is_refused_before_any_change() {
+    let fx = Fixture::sample();
+    let shared = fx.ws.path("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = run(fx
+        .command("install")
+        .args(answers_at(&fx, &shared.join("fabrikam"))));
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(
+        out.stderr.contains(&shared.display().to_string())
+            && out.stderr.contains("every local user"),
+        "names the directory and who can write it: {out:#?}"
+    );
+    assert!(std::fs::read_dir(&shared).unwrap().next().is_none());
+    assert!(!fx.state().join("journal.jsonl").exists());
+}
+
+#[test]
+fn a_link_planted_on_the_way_to_the_destination_is_not_followed() {
+    let fx = Fixture::sample();
+    // A service account owns a directory on the way, and points `fabrikam` at a root-only one.
+    let service = fx.ws.path("srv");
+    let root_only = fx.ws.path("root-only");
+    std::fs::create_dir(&service).unwrap();
+    std::fs::create_dir(&root_only).unwrap();
+    std::fs::write(root_only.join("keep.conf"), "root's\n").unwrap();
+    std::os::unix::fs::symlink(&root_only, service.join("fabrikam")).unwrap();
+    std::os::unix::fs::lchown(service.join("fabrikam"), Some(65534), Some(65534)).unwrap();
+    std::os::unix::fs::chown(&service, Some(65534), Some(65534)).unwrap();
+    let out = run(fx
+        .command("install")
+        .args(answers_at(&fx, &service.join("fabrikam"))));
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(
+        out.stderr.contains("user 65534"),
+        "names the owner: {out:#?}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&root_only).unwrap().collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "nothing written into the root-only directory"
+    );
+}
+
+#[test]
+fn rollback_leaves_a_directory_swapped_in_after_the_install() {
+    let fx = Fixture::sample();
+    run(fx.command("install").args(fx.answers())).success();
+    // The install created `web/config`; someone puts another directory in its place.
+    let config = fx.target().join("web/config");
+    let foreign = fx.target().join("web/foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("theirs"), "keep me\n").unwrap();
+    std::fs::remove_dir_all(&config).unwrap();
+    std::fs::rename(&foreign, &config).unwrap();
+    let out = run(&mut fx.command("rollback"));
+    assert_eq!(out.code, Some(6), "{out:#?}");
+    assert!(out.stderr.contains("no longer the directory"), "{out:#?}");
+    assert_eq!(
+        std::fs::read_to_string(config.join("theirs")).unwrap(),
+        "keep me\n"
+    );
+}

@@ -16,6 +16,7 @@ use dropship_runtime::scratch;
 use dropship_runtime::script;
 use dropship_runtime::secret::Scrubber;
 use dropship_runtime::state_dir::StateDir;
+use dropship_runtime::steps::preflight;
 use dropship_runtime::trust::TrustOptions;
 use dropship_runtime::variables::{BaseVariables, Output};
 use std::path::{Path, PathBuf};
@@ -122,6 +123,23 @@ fn collect_answers(
     })
 }
 
+/// Refuse, before anything changes, a plan whose steps would write where they must not (exit 2):
+/// the same check for `install` and its dry run.
+fn preflight(session: &Session, roles: &[String], answers: &Answers) -> Result<(), ExitStatus> {
+    let base = BaseVariables::new(&session.plan, session.profile.as_ref(), answers);
+    let problems = preflight::check_plan(&session.plan, &base, &session.drop_root(), roles);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let mut scrubber = Scrubber::new();
+    base.register_secrets(answers, &mut scrubber);
+    eprintln!("error: the install cannot start; nothing was changed:");
+    for problem in &problems {
+        eprintln!("  {}", scrubber.scrub(problem));
+    }
+    Err(ExitStatus::Usage)
+}
+
 fn save_answers(path: &Path, answers: &Answers) -> Result<(), ExitStatus> {
     let json = serde_json::to_string_pretty(&answers.without_secrets()).unwrap_or_default();
     std::fs::write(path, json + "\n").map_err(|e| {
@@ -179,6 +197,7 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
     if let Some(path) = &inputs.save_answers {
         save_answers(path, &answers)?;
     }
+    preflight(&session, &roles, &answers)?;
     if guided && !ui::confirm_summary(&session, &roles, &answers) {
         eprintln!("Nothing was changed.");
         return Err(ExitStatus::Declined);
@@ -506,6 +525,7 @@ pub fn dry_run(inputs: InstallInputs) -> ExitStatus {
         let (session, _) = prepare(inputs, guided)?;
         let roles = choose_roles(&session, inputs, guided)?;
         let answers = collect_answers(&session, inputs, &roles, guided)?;
+        preflight(&session, &roles, &answers)?;
         Ok(preview::preview(&session, &roles, &answers))
     })
 }

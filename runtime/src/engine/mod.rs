@@ -36,7 +36,7 @@ use crate::plan::{Plan, StepSpec};
 use crate::report::{ReportOutcome, RollbackSummary, StepOutcome, StepReport};
 use crate::rollback::Transaction;
 use crate::secret::Scrubber;
-use crate::steps::{Step, StepContext, StepFailure, step_for};
+use crate::steps::{Step, StepContext, StepFailure, preflight, step_for};
 use crate::variables::{BaseVariables, Output, StepVariables};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -257,6 +257,7 @@ impl<'a> Engine<'a> {
     /// One attempt: the step's variables and snapshots, then the step itself.
     fn execute(&mut self, tx: &mut Transaction<'_>, step: &StepSpec) -> Result<(), StepFailure> {
         let vars = self.variables(step, self.failed)?;
+        preflight::check_step(step, &vars)?;
         for path in step.common().snapshot {
             let path = PathBuf::from(vars.expand(path));
             tx.snapshot(&path)

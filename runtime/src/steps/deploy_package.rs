@@ -73,6 +73,14 @@ impl Step for DeployPackageStep {
         Ok(())
     }
 
+    fn writes_into(&self, vars: &StepVariables) -> Vec<PathBuf> {
+        let into = match &self.destination {
+            Some(destination) => PathBuf::from(vars.expand(destination)),
+            None => applications_dir(vars),
+        };
+        vec![into]
+    }
+
     fn preview(&self, ctx: &PreviewContext<'_>) -> Preview {
         let destination = self.destination.as_deref().map(|d| ctx.vars.expand(d));
         let into = destination

@@ -8,7 +8,8 @@
 //! undoing the file changes are the engine's.
 //!
 //! The modules: `check`, `deploy_package` (Calamari's convention order), `run_script`, `manual`,
-//! `substitute`, `http_wait`; and two helpers, `script_block` (running a script for any step)
+//! `substitute`, `http_wait`; `preflight`, the checks of every step's write targets before an
+//! install changes anything; and two helpers, `script_block` (running a script for any step)
 //! and `http` (plain-TCP connections and HTTP GETs for `check` and `http-wait`).
 //!
 //! [`Step`]: crate::steps::Step
@@ -23,6 +24,7 @@ mod deploy_package;
 mod http;
 mod http_wait;
 mod manual;
+pub mod preflight;
 mod run_script;
 mod script_block;
 mod substitute;
@@ -34,7 +36,7 @@ use crate::script::{OutputLine, OutputVariable};
 use crate::secret::Scrubber;
 use crate::variables::{Output, StepVariables};
 use script_block::ScriptContext;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -45,6 +47,13 @@ pub trait Step {
 
     /// What the step would do, for the dry run; changes nothing on the machine.
     fn preview(&self, ctx: &PreviewContext<'_>) -> Preview;
+
+    /// The directories the step itself writes into, given its variables, so that the install
+    /// can check before it changes anything that no other user can redirect them (see
+    /// `preflight`). By default none: scripts write where the vendor's code says.
+    fn writes_into(&self, _vars: &StepVariables) -> Vec<PathBuf> {
+        Vec::new()
+    }
 
     /// Run when the step failed, before the engine undoes the journaled file changes. By
     /// default: the step's `rollback` script, if the plan gives one.

@@ -6,6 +6,7 @@
 use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
 use crate::config::{self, SubstitutionError};
 use crate::plan::SubstituteStep;
+use crate::variables::StepVariables;
 use std::path::{Path, PathBuf};
 
 impl Step for SubstituteStep {
@@ -37,6 +38,10 @@ impl Step for SubstituteStep {
             report.unchanged.len()
         ));
         Ok(())
+    }
+
+    fn writes_into(&self, vars: &StepVariables) -> Vec<PathBuf> {
+        vec![PathBuf::from(vars.expand(&self.directory))]
     }
 
     fn preview(&self, ctx: &PreviewContext<'_>) -> Preview {
