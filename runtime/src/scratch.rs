@@ -5,6 +5,11 @@
 //! script may hold a secret. So each is named after the process that made it
 //! (`dropship-KIND-PID-RANDOM`, mode `0700`), and [`sweep_stale`] removes those whose process
 //! is gone; `install`, `resume` and `rollback` call it first.
+//!
+//! A script's directory also records the script's process group ([`record_process_group`]).
+//! The script's interpreter dies with the installer, but what it started in the background
+//! would go on changing the target behind a rollback's back: the sweep kills that group before
+//! removing the directory. (A process group number is not reused while the group has members.)
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -23,8 +28,16 @@ pub fn private_dir(kind: &'static str) -> io::Result<tempfile::TempDir> {
     builder.tempdir()
 }
 
-/// Remove the scratch directories of installers that are no longer running; returns what could
-/// not be removed, with why.
+/// The file in a script's directory that names its process group.
+const PROCESS_GROUP_FILE: &str = "process-group";
+
+/// Note in a script's directory the process group its script runs in.
+pub fn record_process_group(dir: &Path, group: u32) -> io::Result<()> {
+    std::fs::write(dir.join(PROCESS_GROUP_FILE), group.to_string())
+}
+
+/// Remove the scratch directories of installers that are no longer running, after killing what
+/// their scripts left running; returns what could not be removed, with why.
 pub fn sweep_stale() -> Vec<(PathBuf, io::Error)> {
     sweep_in(&std::env::temp_dir())
 }
@@ -38,7 +51,11 @@ fn sweep_in(temp: &Path) -> Vec<(PathBuf, io::Error)> {
         let path = entry.path();
         let stale = owner_pid(&entry.file_name().to_string_lossy())
             .is_some_and(|pid| !process_alive(pid) && owned_by_me(&path));
-        if stale && let Err(e) = std::fs::remove_dir_all(&path) {
+        if !stale {
+            continue;
+        }
+        stop_process_group(&path);
+        if let Err(e) = std::fs::remove_dir_all(&path) {
             failed.push((path, e));
         }
     }
@@ -52,6 +69,33 @@ fn owner_pid(name: &str) -> Option<u32> {
     let (pid, _random) = rest.split_once('-')?;
     KINDS.contains(&kind).then(|| pid.parse().ok()).flatten()
 }
+
+/// Kill the process group a stale script directory names, and wait (briefly) until it is gone.
+#[cfg(unix)]
+fn stop_process_group(dir: &Path) {
+    let recorded = std::fs::read_to_string(dir.join(PROCESS_GROUP_FILE));
+    let Some(group) = recorded
+        .ok()
+        .and_then(|text| text.trim().parse::<libc::pid_t>().ok())
+    else {
+        return;
+    };
+    if group <= 1 {
+        return;
+    }
+    // SAFETY: kill only sends a signal; a negative pid names the whole process group.
+    unsafe { libc::kill(-group, libc::SIGKILL) };
+    for _ in 0..100 {
+        // SAFETY: signal 0 only asks whether the group still has members.
+        if unsafe { libc::kill(-group, 0) } != 0 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[cfg(not(unix))]
+fn stop_process_group(_dir: &Path) {}
 
 #[cfg(unix)]
 fn process_alive(pid: u32) -> bool {

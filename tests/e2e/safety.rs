@@ -336,3 +336,31 @@ fn rollback_leaves_a_directory_swapped_in_after_the_install() {
         "keep me\n"
     );
 }
+
+#[test]
+fn what_a_killed_installer_s_script_started_is_stopped_by_the_next_rollback() {
+    let plan = plan_with_steps(json!([
+        { "name": "Background", "type": "run-script", "syntax": "bash",
+          "inline": "(sleep 3; echo late > \"$LATE\") & touch \"$MARKER\"; sleep 60" }
+    ]));
+    let fx = Fixture::new(&plan);
+    let marker = fx.ws.path("marker");
+    let late = fx.ws.path("late");
+    let mut child = spawn(
+        fx.command("install")
+            .args(fx.answers())
+            .env("MARKER", &marker)
+            .env("LATE", &late),
+        &fx.ws,
+        "killed-installer",
+    );
+    wait_for_file(&marker, &mut child, Duration::from_secs(30));
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    run(&mut fx.command("rollback")).success();
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        !late.exists(),
+        "the background process outlived the rollback"
+    );
+}

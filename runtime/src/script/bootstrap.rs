@@ -27,10 +27,17 @@ const PWSH_HELPERS: &str = include_str!("bootstrap/pwsh.ps1");
 
 /// A run's private directory and the command that starts the script.
 pub(super) struct Prepared {
-    /// Deleted (with everything in it) when this is dropped; never read, only owned.
-    _dir: tempfile::TempDir,
+    /// Deleted (with everything in it) when this is dropped.
+    dir: tempfile::TempDir,
     pub program: &'static str,
     pub args: Vec<OsString>,
+}
+
+impl Prepared {
+    /// The run's private directory.
+    pub(super) fn dir(&self) -> &Path {
+        self.dir.path()
+    }
 }
 
 /// Write the private directory for `request` and work out the command line.
@@ -49,7 +56,7 @@ pub(super) fn prepare(request: &ScriptRequest<'_>) -> Result<Prepared, ScriptErr
     let script = place_script(request, &writer, &script_name)?;
     let args = write_bootstrap(request, &writer, &script_name, &script)?;
     Ok(Prepared {
-        _dir: dir,
+        dir,
         program: request.syntax.interpreter(),
         args,
     })

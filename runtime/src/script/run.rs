@@ -50,6 +50,17 @@ pub(super) fn run(
     sink: &mut dyn FnMut(OutputLine),
 ) -> Result<ScriptOutcome, ScriptError> {
     let mut child = spawn(request, prepared)?;
+    if let Err(source) = crate::scratch::record_process_group(prepared.dir(), child.id()) {
+        // Without the record a killed installer's next run could not stop what this starts.
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(ScriptError::TempFile {
+            step: request.step.to_string(),
+            role: "the record of the script's process group",
+            path: prepared.dir().to_path_buf(),
+            source,
+        });
+    }
     let (sender, lines) = channel();
     if let Some(stdout) = child.stdout.take() {
         pump(stdout, sender.clone(), Line::Stdout);
