@@ -234,13 +234,9 @@ fn a_secret_from_the_environment_is_not_passed_to_scripts() {
     assert_eq!(out.code, Some(0), "{out:#?}");
 }
 
-#[test]
-fn a_script_dies_with_a_killed_installer() {
-    let plan = plan_with_steps(json!([
-        { "name": "Slow", "type": "run-script", "syntax": "bash",
-          "inline": "touch \"$MARKER\"; sleep 2; echo late > \"$LATE\"" }
-    ]));
-    let fx = Fixture::new(&plan);
+/// SIGKILL the installer once its script touched `$MARKER`; returns `$LATE`, the file the
+/// script (or what it started) writes if it outlives the installer.
+fn kill_inside_script(fx: &Fixture) -> PathBuf {
     let marker = fx.ws.path("marker");
     let late = fx.ws.path("late");
     let mut child = spawn(
@@ -254,6 +250,17 @@ fn a_script_dies_with_a_killed_installer() {
     wait_for_file(&marker, &mut child, Duration::from_secs(30));
     child.kill().expect("SIGKILL");
     child.wait().expect("wait");
+    late
+}
+
+#[test]
+fn a_script_dies_with_a_killed_installer() {
+    let plan = plan_with_steps(json!([
+        { "name": "Slow", "type": "run-script", "syntax": "bash",
+          "inline": "touch \"$MARKER\"; sleep 2; echo late > \"$LATE\"" }
+    ]));
+    let fx = Fixture::new(&plan);
+    let late = kill_inside_script(&fx);
     std::thread::sleep(Duration::from_secs(3));
     assert!(
         !late.exists(),
@@ -344,19 +351,7 @@ fn what_a_killed_installer_s_script_started_is_stopped_by_the_next_rollback() {
           "inline": "(sleep 3; echo late > \"$LATE\") & touch \"$MARKER\"; sleep 60" }
     ]));
     let fx = Fixture::new(&plan);
-    let marker = fx.ws.path("marker");
-    let late = fx.ws.path("late");
-    let mut child = spawn(
-        fx.command("install")
-            .args(fx.answers())
-            .env("MARKER", &marker)
-            .env("LATE", &late),
-        &fx.ws,
-        "killed-installer",
-    );
-    wait_for_file(&marker, &mut child, Duration::from_secs(30));
-    child.kill().expect("SIGKILL");
-    child.wait().expect("wait");
+    let late = kill_inside_script(&fx);
     run(&mut fx.command("rollback")).success();
     std::thread::sleep(Duration::from_secs(4));
     assert!(
