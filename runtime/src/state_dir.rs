@@ -141,10 +141,15 @@ impl StateDir {
         self.root.join("history")
     }
 
+    /// The path of [`backups`](Self::backups), whether it exists or not.
+    pub fn backups_dir(&self) -> PathBuf {
+        self.root.join("backups")
+    }
+
     /// Where the transaction keeps the originals of what an install replaced, deleted or
     /// snapshot, until the install is committed (created `0700` when first needed).
     pub fn backups(&self) -> Result<PathBuf, StateError> {
-        let dir = self.root.join("backups");
+        let dir = self.backups_dir();
         match std::fs::symlink_metadata(&dir) {
             Ok(meta) if meta.is_dir() => return Ok(dir),
             Ok(_) => {

@@ -7,7 +7,8 @@
 //! destination, resolved against the links already on disk (`path_safety`), and every link is
 //! checked again once the package is complete, since a later entry can change the way an
 //! earlier link resolves; hard links must name an earlier entry; Unix permission bits are kept except
-//! set-id, sticky, group-write and other-write (archives made on a laptop often carry 0666/0777);
+//! set-id, sticky, group-write and other-write (archives made on a laptop often carry 0666/0777),
+//! and a file that replaces one keeps the mode of the file it replaced;
 //! directories stay owner-writable so later entries can land in them.
 
 use std::fs;
@@ -154,12 +155,25 @@ impl<'a, 'h> Writer<'a, 'h> {
         mode: Option<u32>,
     ) -> Result<(), PackageError> {
         let path = self.prepare_leaf(rel, true)?;
+        // A file replaced keeps its own mode: an operator who made a settings file holding a
+        // password `0600` keeps it so when the next version is installed over it.
+        let replaced_mode = fs::symlink_metadata(&path)
+            .ok()
+            .filter(fs::Metadata::is_file)
+            .map(|meta| meta.permissions());
         (self.hook)(&path, EntryKind::File).map_err(|source| self.hook_error(&path, source))?;
-        let mut out = fs::File::create(&path).map_err(|source| self.write_error(&path, source))?;
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        let mut out = crate::durable::no_follow(&mut options)
+            .open(&path)
+            .map_err(|source| self.write_error(&path, source))?;
         self.copy(rel, contents, &mut out, &path)?;
-        if let Some(mode) = mode {
-            set_mode(&path, mode & KEPT_MODE_BITS).map_err(|e| self.write_error(&path, e))?;
-        }
+        let written = match (replaced_mode, mode) {
+            (Some(permissions), _) => fs::set_permissions(&path, permissions),
+            (None, Some(mode)) => set_mode(&path, mode & KEPT_MODE_BITS),
+            (None, None) => Ok(()),
+        };
+        written.map_err(|e| self.write_error(&path, e))?;
         self.files += 1;
         Ok(())
     }

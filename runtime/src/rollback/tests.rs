@@ -687,3 +687,25 @@ fn backups_cross_file_systems_when_the_state_directory_is_elsewhere() {
     assert!(report.is_complete(), "{:?}", report.failed);
     assert_eq!(fixture.tree(), before);
 }
+
+#[test]
+fn a_backup_outside_the_state_directory_is_never_restored() {
+    let fixture = Fixture::new();
+    let path = fixture.path("app/run.sh");
+    let elsewhere = fixture.path("app/data/one.txt");
+    let mut journal = fixture.journal();
+    let change = Change::FileReplaced {
+        id: journal.next_change_id(),
+        path: path.clone(),
+        backup: elsewhere.clone(),
+    };
+    journal.append(Record::Change(change.clone())).unwrap();
+    let report = rollback(&mut journal, &[change], "forged");
+    assert!(
+        report.failed[0].1.contains("not written by this installer"),
+        "{:?}",
+        report.failed
+    );
+    assert!(elsewhere.exists(), "the named file stays where it is");
+    assert_eq!(fs::read_to_string(&path).unwrap(), "#!/bin/sh\necho hi\n");
+}

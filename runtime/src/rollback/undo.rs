@@ -52,13 +52,16 @@ impl RollbackReport {
 /// The caller ends the journal with [`RollbackReport::outcome`].
 pub fn rollback(journal: &mut Journal, changes: &[Change], reason: &str) -> RollbackReport {
     let mut report = RollbackReport::default();
+    let backups = journal.state_dir().backups_dir();
     let at = Timestamp::now();
     let reason = reason.to_string();
     report.journal(journal, Record::RollbackStarted { at, reason });
     for change in changes.iter().rev() {
         // Synced before `Undone` is journaled, so a power loss cannot undo the undo unnoticed.
         let left: Vec<&Path> = report.failed.iter().map(|(c, _)| c.path()).collect();
-        let result = undo(change, &left).and_then(|()| synced(change.path()));
+        let result = backup_is_ours(change, &backups)
+            .and_then(|()| undo(change, &left))
+            .and_then(|()| synced(change.path()));
         checkpoint("after-undo");
         let change_id = change.id();
         match result {
@@ -80,6 +83,26 @@ pub fn rollback(journal: &mut Journal, changes: &[Change], reason: &str) -> Roll
     let at = Timestamp::now();
     report.journal(journal, Record::RollbackFinished { at, complete });
     report
+}
+
+/// Refuse to restore from anywhere but this state directory's backups: a journal naming another
+/// place was not written by this installer.
+fn backup_is_ours(change: &Change, backups: &Path) -> Result<(), String> {
+    match change.backup() {
+        Some(backup) if !backup.starts_with(backups) || backup.components().any(is_parent) => {
+            Err(format!(
+                "left in place: its backup `{}` is not in `{}`; the journal was not written by \
+                 this installer",
+                backup.display(),
+                backups.display()
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn is_parent(component: std::path::Component<'_>) -> bool {
+    component == std::path::Component::ParentDir
 }
 
 /// Put the target back as it was before `change`; `left` are the paths whose undo failed so far
