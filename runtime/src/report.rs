@@ -6,17 +6,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
-use std::path::Path;
 
 use crate::escape;
 
 /// The HTML template, embedded at build time.
 pub const HTML_TEMPLATE: &str = include_str!("../../templates/report.html");
-
-/// File names in the state directory.
-pub const JSON_FILE: &str = "report.json";
-pub const HTML_FILE: &str = "report.html";
-pub const TEXT_FILE: &str = "report.txt";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -96,20 +90,6 @@ pub struct Report {
 }
 
 impl Report {
-    /// Write `report.json`, `report.txt` and `report.html` into `dir`.
-    pub fn write_all(&self, dir: &Path) -> std::io::Result<()> {
-        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(dir.join(JSON_FILE), json + "\n")?;
-        std::fs::write(dir.join(TEXT_FILE), self.text())?;
-        std::fs::write(dir.join(HTML_FILE), self.html())
-    }
-
-    /// Read a report written earlier.
-    pub fn read(dir: &Path) -> std::io::Result<Report> {
-        let text = std::fs::read_to_string(dir.join(JSON_FILE))?;
-        serde_json::from_str(&text).map_err(std::io::Error::other)
-    }
-
     /// The summary an operator attaches to a change ticket.
     pub fn text(&self) -> String {
         let mut out = String::new();
