@@ -5,6 +5,7 @@
 mod bundle;
 mod commands;
 mod failure;
+mod feedback;
 mod import;
 mod inputs;
 mod keys;
@@ -93,6 +94,18 @@ enum Command {
     Plan(PlanCommand),
     /// Evaluate an Octostache template from stdin against a variables file
     Render(RenderArgs),
+    /// Show what the install reports customers sent back say together: installs and outcomes
+    /// per version and customer, step durations and failures, the common failure points
+    Reports {
+        /// `report.json` files, or folders holding them (searched through)
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        #[arg(long, default_value = "text", value_parser = ["text", "json", "html"])]
+        format: String,
+        /// Write to this file instead of stdout
+        #[arg(short = 'o', long = "out")]
+        out: Option<PathBuf>,
+    },
     /// Build the embedded sample installer with a throwaway key and run it
     Demo {
         /// Keep the runtime stub from here instead of the one beside `dropship`
@@ -166,6 +179,9 @@ fn main() -> ExitCode {
         Command::Verify { installer, key } => commands::verify::run(&installer, &key),
         Command::Inspect { installer } => commands::inspect::run(&installer),
         Command::Demo { runtime } => commands::demo::run(runtime.as_deref()),
+        Command::Reports { paths, format, out } => {
+            commands::reports::run(&paths, &format, out.as_deref())
+        }
         Command::Init { dir } => commands::init::run(&dir),
         Command::Import(ImportCommand::Opd {
             drop,

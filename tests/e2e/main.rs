@@ -8,6 +8,7 @@ mod guided;
 mod import;
 mod install;
 mod render;
+mod reports;
 mod safety;
 mod strict;
 mod support;

@@ -11,4 +11,5 @@ pub mod inspect;
 pub mod keygen;
 pub mod plan;
 pub mod render;
+pub mod reports;
 pub mod verify;
