@@ -7,6 +7,7 @@ mod fixture;
 mod guided;
 mod import;
 mod install;
+mod operator;
 mod render;
 mod reports;
 mod safety;

@@ -3,6 +3,7 @@
 
 mod commands;
 mod installer;
+mod params;
 mod preview;
 mod session;
 mod ui;
@@ -63,6 +64,17 @@ enum Command {
     },
     /// Show what this installer holds, from its trailer and manifest (does not verify)
     Info,
+    /// List the parameters an unattended run answers: name, label, type, default, whether an
+    /// answer is required, secret, roles, help (read without verifying; `verify` checks it)
+    Params {
+        /// Print them as a JSON array
+        #[arg(long, conflicts_with = "answers_template")]
+        json: bool,
+        /// Write an answers file to fill in: defaults written in, each secret as
+        /// {"env": "VARIABLE"} (never overwrites a file)
+        #[arg(long, value_name = "FILE")]
+        answers_template: Option<PathBuf>,
+    },
     /// Check the signature over the whole file and say how to check it with `minisign`
     Verify(TrustArgs),
     /// Verify, then unpack the payload into a new directory
@@ -163,7 +175,7 @@ impl TrustArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_naming_the_product();
     let status = match cli.command {
         Some(Command::Install(args)) => commands::install(args.inputs()),
         None if ui::interactive() => commands::install(commands::InstallInputs::default()),
@@ -177,10 +189,61 @@ fn main() -> ExitCode {
             print!("{}", info_text(file));
             Ok(())
         }),
+        Some(Command::Params {
+            json,
+            answers_template,
+        }) => with_self(|file| {
+            let output = match (&answers_template, json) {
+                (Some(path), _) => params::ParamsOutput::AnswersTemplate(path),
+                (None, true) => params::ParamsOutput::Json,
+                (None, false) => params::ParamsOutput::Text,
+            };
+            params::run(file, output).map_err(|e| fail(&e, e.exit_status()))
+        }),
         Some(Command::Verify(trust)) => with_self(|file| verify(file, &trust)),
         Some(Command::Extract { to, trust }) => with_self(|file| extract(file, &trust, &to)),
     };
     status.into()
+}
+
+/// Parse the command line with `--version` and `--help` naming what this installer installs
+/// (`Fabrikam Platform 4.12.0 for Contoso (dropship runtime 0.1.0)`), read from its manifest; a
+/// bare runtime, or a file too damaged to say, keeps the plain texts.
+fn parse_naming_the_product() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    if let Ok(file) = installer::open_self() {
+        let m = &file.manifest;
+        let customer = m
+            .customer
+            .as_deref()
+            .map(|c| format!(" for {c}"))
+            .unwrap_or_default();
+        let runtime = env!("CARGO_PKG_VERSION");
+        let vendor = m
+            .product
+            .vendor
+            .as_deref()
+            .map(|v| format!(" from {v}"))
+            .unwrap_or_default();
+        // clap prints `NAME VERSION`: the product is the name, the usage keeps the file's.
+        let file_name = std::env::args_os()
+            .next()
+            .map(|arg0| std::path::Path::new(&arg0).display().to_string())
+            .unwrap_or_else(|| "installer".to_string());
+        command = command
+            .name(m.product.name.clone())
+            .bin_name(file_name)
+            .version(format!(
+                "{}{customer} (dropship runtime {runtime})",
+                m.product.version
+            ))
+            .before_help(format!(
+                "{} {}{vendor}{customer}",
+                m.product.name, m.product.version
+            ));
+    }
+    Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
 }
 
 /// Open this installer and run `action` on it.
