@@ -103,7 +103,7 @@ fn the_reports_page_renders_its_chart_in_a_browser() {
         return;
     };
     assert!(dom.contains("<svg id=\"steps-chart\""), "{dom}");
-    assert_eq!(dom.matches("<g class=\"step\">").count(), 3, "{dom}");
+    assert_eq!(dom.matches("<g class=\"step\">").count(), 4, "{dom}");
     assert!(dom.contains("Migrate"), "{dom}");
     assert!(dom.contains("1 failed"), "{dom}");
 }

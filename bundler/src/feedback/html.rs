@@ -88,10 +88,11 @@ fn steps_chart(out: &mut String, aggregate: &Aggregate) {
         .fold(0.0_f64, f64::max)
         .max(f64::MIN_POSITIVE);
     let height = ROW * aggregate.steps.len() + ROW;
-    let width = LABEL_WIDTH + BAR_WIDTH as usize + 160;
+    let width = LABEL_WIDTH + BAR_WIDTH as usize + 240;
     let _ = write!(
         out,
-        "<h2>Steps</h2><svg id=\"steps-chart\" xmlns=\"http://www.w3.org/2000/svg\" \
+        "<h2>Steps</h2><p>Bars: median duration (thick) and 90th percentile (thin); then \
+         median / 90th percentile, failures of runs.</p><svg id=\"steps-chart\" xmlns=\"http://www.w3.org/2000/svg\" \
          width=\"{width}\" height=\"{height}\" role=\"img\" \
          aria-label=\"median and 90th percentile duration and failures per step\">"
     );
