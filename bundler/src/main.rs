@@ -129,6 +129,9 @@ enum ImportCommand {
         /// decrypts every `.secret` file; it is never stored
         #[arg(long, value_name = "VAR")]
         drop_password_env: Option<String>,
+        /// Replace the output file if it exists (a reviewed plan is never replaced otherwise)
+        #[arg(long)]
+        force: bool,
     },
     /// From a deployment process: REST JSON or `deployment_process.ocl`
     Process {
@@ -150,6 +153,9 @@ enum ImportCommand {
         version: Option<String>,
         #[arg(short = 'o', long = "out", default_value = "plan.json")]
         out: PathBuf,
+        /// Replace the output file if it exists (a reviewed plan is never replaced otherwise)
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -188,7 +194,13 @@ fn main() -> ExitCode {
             out,
             ask,
             drop_password_env,
-        }) => commands::import::opd(&drop, &out, &ask, drop_password_env.as_deref()),
+            force,
+        }) => commands::import::opd(
+            &drop,
+            &commands::import::Output { path: &out, force },
+            &ask,
+            drop_password_env.as_deref(),
+        ),
         Command::Import(ImportCommand::Process {
             process,
             packages,
@@ -198,10 +210,11 @@ fn main() -> ExitCode {
             product,
             version,
             out,
+            force,
         }) => commands::import::process(
             &process,
             &packages,
-            &out,
+            &commands::import::Output { path: &out, force },
             commands::import::ProcessOptions {
                 environment,
                 channel,

@@ -322,6 +322,22 @@ pub fn properties_value_ascii(text: &str) -> String {
 }
 
 /// Standard base64 with padding, as `ToBase64` and .NET's `Convert.ToBase64String` write it.
+/// A word for a POSIX shell with everything in it literal: single-quoted, `'` as `'\''`.
+pub fn shell_single_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// A word for a POSIX shell, for commands shown to people: as it is when it holds only
+/// characters no shell treats specially, else [`shell_single_quoted`].
+pub fn shell_word(text: &str) -> String {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"/._-+".contains(&b);
+    if !text.is_empty() && text.bytes().all(plain) {
+        text.to_string()
+    } else {
+        shell_single_quoted(text)
+    }
+}
+
 pub fn base64(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
 }

@@ -459,23 +459,12 @@ pub fn minisign_command(
     signature_len: u64,
     public_key: &str,
 ) -> String {
-    let file = shell_quote(&installer.display().to_string());
+    let file = crate::escape::shell_word(&installer.display().to_string());
     format!(
         "tail -c {tail} {file} | head -c {signature_len} > installer.minisig\n\
          minisign -V -P {public_key} -x installer.minisig -m <(head -c {signed_len} {file})",
         tail = signature_len + crate::container::TRAILER_LEN,
     )
-}
-
-fn shell_quote(text: &str) -> String {
-    if text
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b))
-    {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
 }
 
 #[cfg(test)]

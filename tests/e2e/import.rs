@@ -356,3 +356,33 @@ fn unreadable_variables_file_or_malformed_zip_names_the_file() {
     assert!(result.stderr.contains("broken.zip"), "{result:#?}");
     assert!(!ws.path("plan.json").exists());
 }
+
+#[test]
+fn a_reviewed_plan_is_not_replaced_without_force_and_the_hint_names_the_drop() {
+    let ws = Workspace::new();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates/sample/drop");
+    let first = run(dropship()
+        .args(["import", "opd"])
+        .arg(&sample)
+        .arg("-o")
+        .arg(ws.path("plan.json")))
+    .success();
+    let hint = format!("--drop {}", sample.display());
+    assert!(first.stdout.contains(&hint), "names the drop: {first:#?}");
+    ws.write("plan.json", "{ \"reviewed\": true }");
+    let again = run(dropship()
+        .args(["import", "opd"])
+        .arg(&sample)
+        .arg("-o")
+        .arg(ws.path("plan.json")));
+    assert_eq!(again.code, Some(2), "{again:#?}");
+    assert!(again.stderr.contains("--force"), "says how: {again:#?}");
+    assert_eq!(read(ws.path("plan.json")), "{ \"reviewed\": true }");
+    run(dropship()
+        .args(["import", "opd", "--force"])
+        .arg(&sample)
+        .arg("-o")
+        .arg(ws.path("plan.json")))
+    .success();
+    assert!(read(ws.path("plan.json")).contains("dropship/plan@1"));
+}

@@ -24,12 +24,12 @@ pub fn run(runtime: Option<&Path>) -> Result<()> {
     ));
 
     say("importing the sample Offline Package Drop, as a release engineer starts:");
-    super::import::opd(
-        &sample.join("drop"),
-        &dir.join("imported-plan.json"),
-        &[],
-        None,
-    )?;
+    let imported = dir.join("imported-plan.json");
+    let out = super::import::Output {
+        path: &imported,
+        force: false,
+    };
+    super::import::opd(&sample.join("drop"), &out, &[], None)?;
     say(
         "building with sample/plan.json: the imported plan after review (labels, defaults, validation, a preflight check)",
     );

@@ -8,11 +8,18 @@ use crate::import::to_plan::{self, Mapped};
 use crate::import::{Asked, ImportOptions, looks_secret, parse_process_json, parse_process_ocl};
 use crate::pack::DropSource;
 use anyhow::{Context, Result};
+use dropship_runtime::escape;
 use dropship_runtime::plan::{DropFolder, Plan, PlanErrors, Product};
 use std::path::{Path, PathBuf};
 
 /// `import opd`.
-pub fn opd(drop: &Path, out: &Path, ask: &[String], password_env: Option<&str>) -> Result<()> {
+pub fn opd(
+    drop: &Path,
+    out: &Output<'_>,
+    ask: &[String],
+    password_env: Option<&str>,
+) -> Result<()> {
+    out.check_free()?;
     let password = password_env
         .map(|var| {
             std::env::var(var).with_context(|| format!("--drop-password-env: `{var}` is not set"))
@@ -23,8 +30,8 @@ pub fn opd(drop: &Path, out: &Path, ask: &[String], password_env: Option<&str>) 
     let mapped = to_plan::to_plan(&read.process, &read.files, read.product, &read.asked, &root);
     finish(
         mapped,
-        &root,
-        out,
+        (&root, drop),
+        out.path,
         &format!(
             "drop `{}` (script `{}`)",
             drop.display(),
@@ -38,7 +45,13 @@ pub fn opd(drop: &Path, out: &Path, ask: &[String], password_env: Option<&str>) 
 }
 
 /// `import process`.
-pub fn process(file: &Path, packages: &Path, out: &Path, options: ProcessOptions) -> Result<()> {
+pub fn process(
+    file: &Path,
+    packages: &Path,
+    out: &Output<'_>,
+    options: ProcessOptions,
+) -> Result<()> {
+    out.check_free()?;
     let import_options = ImportOptions {
         environment: options.environment,
         channel: options.channel,
@@ -69,8 +82,8 @@ pub fn process(file: &Path, packages: &Path, out: &Path, options: ProcessOptions
     let mapped = to_plan::to_plan(&process, &[], product, &asked, packages);
     finish(
         mapped,
-        packages,
-        out,
+        (packages, packages),
+        out.path,
         &format!("process `{}`", file.display()),
     )
 }
@@ -106,8 +119,30 @@ fn drop_folder(drop: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
     }
 }
 
-/// Validate the mapped plan as `build` will, then write it and print the summary.
-fn finish(mapped: Mapped, drop_root: &Path, out: &Path, source: &str) -> Result<()> {
+/// Where the plan goes, and whether an existing file there may be replaced (`--force`).
+pub struct Output<'a> {
+    pub path: &'a Path,
+    pub force: bool,
+}
+
+impl Output<'_> {
+    /// A plan already there is a reviewed plan: replacing it takes `--force`.
+    fn check_free(&self) -> Result<()> {
+        if self.path.exists() && !self.force {
+            anyhow::bail!(
+                "`{}` already exists and may be a reviewed plan; pass --force to replace it, or \
+                 -o another file",
+                self.path.display()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Validate the mapped plan as `build` will, then write it and print the summary. `drop` is the
+/// drop as read (unpacked when it is a zip) and as the user named it.
+fn finish(mapped: Mapped, drop: (&Path, &Path), out: &Path, source: &str) -> Result<()> {
+    let (drop_root, drop_named) = drop;
     let text = serde_json::to_string_pretty(&mapped.plan)?;
     let origin = out.display().to_string();
     let plan = Plan::parse(text.as_bytes(), &origin)?;
@@ -131,8 +166,9 @@ fn finish(mapped: Mapped, drop_root: &Path, out: &Path, source: &str) -> Result<
         );
     }
     println!(
-        "review the plan, then: dropship plan check {} --drop DROP",
-        out.display()
+        "review the plan, then: dropship plan check {} --drop {}",
+        escape::shell_word(&out.display().to_string()),
+        escape::shell_word(&drop_named.display().to_string())
     );
     Ok(())
 }

@@ -266,14 +266,7 @@ fn run_script(c: Common, script: &Script) -> Result<RunScriptStep, String> {
 /// Write the plan all or nothing (a temporary file renamed into place).
 pub fn write_plan(plan: &PlanDocument, out: &Path) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(plan)? + "\n";
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let writing = || format!("writing `{}`", out.display());
-    let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .machine_io(|| format!("creating a file in `{}`", dir.display()))?;
-    std::io::Write::write_all(&mut temp, text.as_bytes()).machine_io(writing)?;
-    temp.persist(out).map_err(|e| e.error).machine_io(writing)?;
+    dropship_runtime::durable::write_atomic(out, text.as_bytes(), Some(0o644))
+        .machine_io(|| format!("writing `{}`", out.display()))?;
     Ok(())
 }

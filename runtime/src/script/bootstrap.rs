@@ -76,7 +76,10 @@ fn write_bootstrap(
             shell_files(request, writer, &variables, script, &bootstrap)?;
             // `$0` is the relative name `Bootstrap.<script>` as under Calamari, whose bootstrap
             // sits in the working directory, so `cd "$(dirname "$0")"` stays there.
-            let source = format!(". {}", sh_quote(&bootstrap.to_string_lossy()));
+            let source = format!(
+                ". {}",
+                crate::escape::shell_single_quoted(&bootstrap.to_string_lossy())
+            );
             vec![
                 "-c".into(),
                 source.into(),
@@ -183,20 +186,20 @@ fn shell_files(
         // (`docs/octopus-conventions.md` §5.7).
         Syntax::Bash => format!(
             "source {} {parameters}",
-            sh_quote(&script.to_string_lossy())
+            crate::escape::shell_single_quoted(&script.to_string_lossy())
         ),
         // POSIX `.` takes no arguments: set the positional parameters first.
         _ => format!(
             "set -- {parameters}\n. {}",
-            sh_quote(&script.to_string_lossy())
+            crate::escape::shell_single_quoted(&script.to_string_lossy())
         ),
     };
     let wrapper = format!(
         "# Written by dropship for step {step}; deleted after the run.\n\
          . {table}\nrm -f {table}\n. {helpers}\n{run}\n",
-        step = sh_quote(request.step).replace('\n', " "),
-        helpers = sh_quote(&helpers.to_string_lossy()),
-        table = sh_quote(&table.to_string_lossy()),
+        step = crate::escape::shell_single_quoted(request.step).replace('\n', " "),
+        helpers = crate::escape::shell_single_quoted(&helpers.to_string_lossy()),
+        table = crate::escape::shell_single_quoted(&table.to_string_lossy()),
     );
     writer.write("the bootstrap", bootstrap, &wrapper)
 }
@@ -208,17 +211,12 @@ fn shell_variables(variables: &[(&str, &str)]) -> String {
     for (name, value) in variables {
         out.push_str(&format!(
             "    {}) printf '%s' {} ;;\n",
-            sh_quote(name),
-            sh_quote(value)
+            crate::escape::shell_single_quoted(name),
+            crate::escape::shell_single_quoted(value)
         ));
     }
     out.push_str("    *) return 1 ;;\n  esac\n}\n");
     out
-}
-
-/// Quote for POSIX shells: everything literal.
-fn sh_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 /// python: the JSON file the bootstrap reads (script path, arguments, variables).
@@ -363,7 +361,7 @@ mod tests {
 
     #[test]
     fn shell_quoting_is_literal() {
-        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+        assert_eq!(crate::escape::shell_single_quoted("it's"), r"'it'\''s'");
         assert_eq!(ps_quote("it's"), "'it''s'");
     }
 
