@@ -31,6 +31,7 @@ pub(super) fn validate(doc: &PlanDocument) -> Vec<Problem> {
     );
     check_parameters(doc, &mut problems);
     check_variables(doc, &mut problems);
+    check_expansion(doc, &mut problems);
     check_steps(doc, &mut problems);
     problems
 }
@@ -188,6 +189,40 @@ fn check_variables(doc: &PlanDocument, problems: &mut Vec<Problem>) {
             ));
         }
         check_template(value, &path, problems);
+    }
+}
+
+/// Evaluate every plan variable and parameter default as the installer will, within the
+/// template engine's limits, so a cycle or a value that blows up (`E2 = #{E1}#{E1}`, forty
+/// levels deep) is refused where the plan is written, not on the customer's server. The
+/// answers are not known here: each parameter stands in with its default, or empty (secrets).
+fn check_expansion(doc: &PlanDocument, problems: &mut Vec<Problem>) {
+    let mut vars = template::Variables::new();
+    for (name, value) in &doc.variables {
+        vars.set(name.clone(), Some(value.clone()));
+    }
+    // Answers beat plan variables, as in `variables::BaseVariables`.
+    for parameter in &doc.parameters {
+        vars.set(parameter.name.clone(), parameter.default.clone());
+    }
+    let variables = doc
+        .variables
+        .iter()
+        .map(|(name, value)| (format!("variables.{name}"), name, value));
+    let defaults = doc.parameters.iter().enumerate().filter_map(|(i, p)| {
+        let default = p.default.as_ref()?;
+        Some((format!("parameters[{i}].default"), &p.name, default))
+    });
+    let texts: Vec<_> = variables.chain(defaults).collect();
+    for (path, name, text) in texts {
+        let Err(e) = template::evaluate(text, &vars, template::Mode::Continue) else {
+            continue;
+        };
+        if e.is_cycle() || e.is_limit() || e.is_too_deep() {
+            problems.push(Problem::new(path, format!("does not evaluate: {e}")));
+            // Values that use this one are neither blamed again nor made to redo its work.
+            vars.set(name.clone(), Some(String::new()));
+        }
     }
 }
 

@@ -61,6 +61,11 @@ impl TemplateError {
         )
     }
 
+    /// Whether variable values nest deeper than the engine allows.
+    pub fn is_too_deep(&self) -> bool {
+        matches!(self, TemplateError::TooDeep { .. })
+    }
+
     /// Whether this is a strict parse failure.
     pub fn is_parse(&self) -> bool {
         matches!(self, TemplateError::Parse { .. })
