@@ -116,7 +116,13 @@ fn disk_free(path: &str, min_mb: u64) -> CheckResult {
     if path.trim().is_empty() {
         return fail("disk-free: the path is empty; give the folder the product is installed into");
     }
-    let need = min_mb.saturating_mul(MIB);
+    free_space(path, min_mb.saturating_mul(MIB))
+}
+
+/// Whether the file system holding `path` (or its nearest existing folder) has `need` bytes
+/// free; also what `deploy-package` checks before it extracts a package.
+#[cfg(unix)]
+pub(super) fn free_space(path: &str, need: u64) -> CheckResult {
     let Some(existing) = Path::new(path)
         .ancestors()
         .map(|p| {
@@ -154,6 +160,11 @@ fn disk_free(path: &str, min_mb: u64) -> CheckResult {
 
 #[cfg(not(unix))]
 fn disk_free(path: &str, _min_mb: u64) -> CheckResult {
+    free_space(path, 0)
+}
+
+#[cfg(not(unix))]
+pub(super) fn free_space(path: &str, _need: u64) -> CheckResult {
     pass(format!("free space on {path} not checked on this platform"))
 }
 

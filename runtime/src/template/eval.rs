@@ -150,7 +150,7 @@ impl<'v> Engine<'v> {
             });
         }
         let cancelled = || self.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
-        if steps % CANCEL_CHECK_EVERY == 0 && cancelled() {
+        if steps.is_multiple_of(CANCEL_CHECK_EVERY) && cancelled() {
             return Err(TemplateError::Cancelled);
         }
         Ok(())

@@ -312,3 +312,17 @@ fn root_or_not() {
     assert!(!wrong.ok);
     assert!(wrong.summary.contains("run it again"), "{}", wrong.summary);
 }
+
+#[test]
+fn free_space_in_bytes_says_what_is_needed_and_what_is_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    assert!(free_space(path, 1).ok);
+    let short = free_space(path, u64::MAX / 2);
+    assert!(!short.ok);
+    assert!(
+        short.summary.starts_with("only ") && short.summary.contains("(need 8.0 EiB)"),
+        "{}",
+        short.summary
+    );
+}
