@@ -13,11 +13,11 @@
 //! Its dry run names the package and where it goes, and shows each substitution as a diff: the
 //! package is extracted into a scratch directory and its files rendered with the secrets masked.
 
-use super::check::free_space;
 use super::script_block::{ScriptContext, run_block, run_file};
 use super::substitute::preview_substitution;
 use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
 use crate::config::{self, StructuredOptions, SubstituteOptions, SubstitutionError};
+use crate::disk;
 use crate::package::{self, EntryKind, ExtractLimits, PackageName};
 use crate::plan::{DeployPackageStep, ScriptBlock};
 use crate::rollback::Transaction;
@@ -214,14 +214,12 @@ fn extract(
     let declared = package::declared_size(package, limits).map_err(fail)?;
     tx.create_dir_all(into).map_err(fail)?;
     if let Some(size) = declared {
-        let room = free_space(&into.to_string_lossy(), size);
-        if !room.ok {
-            return Err(fail(format!(
-                "package `{}` unpacks to {size} bytes: {}",
-                package.display(),
-                room.summary
-            )));
-        }
+        disk::free_space(&into.to_string_lossy(), size).map_err(|room| {
+            fail(format!(
+                "package `{}` unpacks to {size} bytes: {room}",
+                package.display()
+            ))
+        })?;
     }
     let summary = package::extract_package(package, into, limits, |path, kind| {
         match kind {
