@@ -54,6 +54,72 @@ fn a_zip_bomb_is_refused_naming_the_limit_and_leaves_nothing() {
     );
 }
 
+/// A zip at `relative` with one stored entry whose zip64 sizes declare `size` bytes (its one
+/// real byte is never read: the free-space check comes first).
+fn write_zip_declaring(ws: &Workspace, relative: &str, size: u64) {
+    let name = b"huge.bin";
+    let zip64 = |out: &mut Vec<u8>| {
+        out.extend(1u16.to_le_bytes()); // the zip64 extended information tag
+        out.extend(16u16.to_le_bytes());
+        out.extend(size.to_le_bytes()); // uncompressed
+        out.extend(size.to_le_bytes()); // compressed: stored
+    };
+    let mut local = Vec::new();
+    local.extend(0x0403_4b50u32.to_le_bytes());
+    local.extend([45, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // version, flags, stored, time, date
+    local.extend(0u32.to_le_bytes()); // crc
+    local.extend([0xff; 8]); // sizes: see zip64
+    local.extend((name.len() as u16).to_le_bytes());
+    local.extend(20u16.to_le_bytes());
+    local.extend(name);
+    zip64(&mut local);
+    local.push(b'x');
+    let mut central = Vec::new();
+    central.extend(0x0201_4b50u32.to_le_bytes());
+    central.extend([45, 3, 45, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // made by, needed, flags, method, time, date
+    central.extend(0u32.to_le_bytes());
+    central.extend([0xff; 8]);
+    central.extend((name.len() as u16).to_le_bytes());
+    central.extend(20u16.to_le_bytes());
+    central.extend([0; 6]); // comment length, disk, internal attributes
+    central.extend(((0o100644u32) << 16).to_le_bytes());
+    central.extend(0u32.to_le_bytes()); // the local header's offset
+    central.extend(name);
+    zip64(&mut central);
+    let mut end = Vec::new();
+    end.extend(0x0605_4b50u32.to_le_bytes());
+    end.extend([0, 0, 0, 0, 1, 0, 1, 0]);
+    end.extend((central.len() as u32).to_le_bytes());
+    end.extend((local.len() as u32).to_le_bytes());
+    end.extend(0u16.to_le_bytes());
+    ws.write(relative, [local, central, end].concat());
+}
+
+#[test]
+fn a_package_declaring_more_than_the_disk_holds_is_refused_before_unpacking() {
+    let package = "Packages/Huge.Web.1.0.0.zip";
+    let mut step = deploy_sample_step();
+    step["package"] = json!(package);
+    step.as_object_mut().expect("step").remove("variables-file");
+    step["structured"] = json!([]);
+    let mut plan = plan_with_steps(json!([step]));
+    // Past the ratio and size limits too: turned off, the free-space check still holds.
+    plan["variables"]["Octopus.Calamari.ArchiveLimits.Enabled"] = json!("False");
+    let fx = Fixture::with_drop(&plan, |ws| {
+        write_zip_declaring(ws, &format!("drop/{package}"), 1 << 60)
+    });
+    let out = fx.install(&[]);
+    assert_eq!(out.code, Some(5), "rolled back: {out:#?}");
+    for text in [
+        "Huge.Web.1.0.0.zip",
+        "unpacks to 1152921504606846976 bytes",
+        "(need 1.0 EiB)",
+    ] {
+        assert!(out.stderr.contains(text), "names {text}: {out:#?}");
+    }
+    assert!(!fx.target().join("web").exists(), "nothing left: {out:#?}");
+}
+
 /// The sample plan with `E0 = x` and `Ei = #{Ei-1}#{Ei-1}` up to `E40`.
 fn doubling_plan() -> Value {
     let mut plan = sample_plan();
