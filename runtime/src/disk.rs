@@ -8,6 +8,9 @@ use std::io;
 #[cfg(unix)]
 use std::path::Path;
 
+#[cfg(unix)]
+use crate::units::human_bytes as human;
+
 /// Whether the file system holding `path` (or its nearest existing folder) has `need` bytes
 /// free. Either way, one line a person reads: "12.4 GiB free on /opt (need 2.0 GiB)", or what
 /// is free, what is needed and what to do.
@@ -70,31 +73,9 @@ fn free_bytes(dir: &Path) -> io::Result<u64> {
     Ok(blocks.saturating_mul(block_size))
 }
 
-/// `13314398618` → `12.4 GiB`.
-#[cfg(unix)]
-fn human(bytes: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    // Precision loss is fine: one decimal is shown.
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-
-    #[test]
-    fn human_sizes() {
-        assert_eq!(human(0), "0.0 B");
-        assert_eq!(human(1536), "1.5 KiB");
-        assert_eq!(human(2048 << 20), "2.0 GiB");
-        assert_eq!(human(u64::MAX), "16.0 EiB");
-    }
 
     #[test]
     fn free_space_says_what_is_needed_and_what_is_free() {
