@@ -6,8 +6,8 @@
 //! Size limits, so a runaway generator fails with a clear message instead of exhausting memory
 //! (each is far beyond any real deployment process): the plan file at most [`MAX_PLAN_BYTES`]
 //! (16 MiB), at most [`MAX_STEPS`] steps (10,000), [`MAX_PARAMETERS`] parameters (1,000) and
-//! [`MAX_VARIABLES`] variables (10,000). Every plan variable and parameter default must also
-//! evaluate within the template engine's limits (`validate`).
+//! [`MAX_VARIABLES`] variables (10,000). Every plan variable, parameter default and customer
+//! profile variable must also evaluate within the template engine's limits (`validate`).
 //!
 //! `model` is the file format (serde types; the JSON Schema is generated from it), `validate`
 //! the semantic rules (names, roles, templates, the vendor-blind rule), `drop_refs` the checks

@@ -264,3 +264,42 @@ fn plans_past_the_size_limits_are_refused_before_parsing_their_entries() {
     assert!(problems[0].starts_with("variables: has 10001 entries"));
     assert!(problems_of(&variables(MAX_VARIABLES)).is_empty());
 }
+
+#[test]
+fn profile_variables_that_cycle_or_blow_up_are_refused_too() {
+    let plan = Plan::parse(
+        plan_with(r##""variables":{"Base":"#{Site}","Site":"plain"},"##).as_bytes(),
+        "plan.json",
+    )
+    .unwrap();
+    let mut profile = CustomerProfile {
+        name: "Contoso".into(),
+        variables: Default::default(),
+        roles: vec![],
+    };
+    profile.variables.insert("Site".into(), "#{Base}".into());
+    profile.variables.insert("D0".into(), "y".into());
+    for i in 1..=30 {
+        let value = format!("#{{D{0}}}#{{D{0}}}", i - 1);
+        profile.variables.insert(format!("D{i}"), value);
+    }
+    let problems: Vec<String> = plan
+        .check_profile(&profile)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("variables.Site") && p.contains("self referencing")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("variables.D") && p.contains("evaluation steps")),
+        "{problems:#?}"
+    );
+    profile.variables.retain(|name, _| name == "D0");
+    assert!(plan.check_profile(&profile).is_empty());
+}
