@@ -474,10 +474,15 @@ fn zip_declared_size(
     Ok(total)
 }
 
-/// The sizes a tar's headers declare, added up.
-fn tar_declared_size(reader: impl Read, package: &Path) -> Result<u64, PackageError> {
+/// The sizes a tar's headers declare, added up; the contents are skipped with seeks, not read.
+fn tar_declared_size(
+    reader: impl Read + std::io::Seek,
+    package: &Path,
+) -> Result<u64, PackageError> {
     let mut archive = tar::Archive::new(reader);
-    let mut entries = archive.entries().map_err(|e| read_error(package, "", e))?;
+    let mut entries = archive
+        .entries_with_seek()
+        .map_err(|e| read_error(package, "", e))?;
     entries.try_fold(0u64, |total, entry| {
         let entry = entry.map_err(|e| read_error(package, "", e))?;
         Ok(total.saturating_add(entry.size()))
