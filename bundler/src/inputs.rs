@@ -12,8 +12,15 @@ use std::path::Path;
 /// Parse and validate a plan, and (when given) its references into the drop; every problem is
 /// reported at once.
 pub fn load_plan(path: &Path, drop: Option<&DropSource>) -> Result<(Plan, Vec<u8>)> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("reading plan `{}`", path.display()))?;
+    // One byte past the limit is enough for the parser to refuse a plan that is too large,
+    // without reading all of a runaway generator's output first.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| {
+            file.take(plan::MAX_PLAN_BYTES as u64 + 1)
+                .read_to_end(&mut bytes)
+        })
+        .with_context(|| format!("reading plan `{}`", path.display()))?;
     let origin = path.display().to_string();
     let plan = Plan::parse(&bytes, &origin)?;
     if let Some(drop) = drop {

@@ -34,6 +34,9 @@ pub enum ExtractError {
     TooLarge { declared: u64 },
     #[error("the payload decodes to {found} bytes, but its signed manifest declares {declared}")]
     SizeMismatch { found: u64, declared: u64 },
+    /// The file system cannot hold what the signed manifest says the payload unpacks to.
+    #[error("unpacking the installer: {0}")]
+    NoRoom(String),
     #[error("the payload is corrupt: {0}")]
     Corrupt(String),
     #[error("{role} `{path}`: {source}")]
@@ -51,7 +54,7 @@ impl ExtractError {
         use crate::exit::ExitStatus;
         match self {
             ExtractError::Trust(e) => e.exit_status(),
-            ExtractError::Io { .. } => ExitStatus::Failure,
+            ExtractError::Io { .. } | ExtractError::NoRoom(_) => ExitStatus::Failure,
             _ => ExitStatus::Integrity,
         }
     }
@@ -83,14 +86,17 @@ pub fn verify(
     hash_prefix(installer, verifier, None, progress)
 }
 
-/// Verify the installer and unpack its payload into `staging` (an empty private directory).
-/// On any error the caller must discard `staging`.
+/// Verify the installer and unpack its payload into `staging` (an empty private directory),
+/// once its file system is known to hold the size the manifest declares. On any error the
+/// caller must discard `staging`.
 pub fn verify_and_unpack(
     installer: &InstallerFile,
     signer: &TrustedSigner,
     staging: &Path,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Unpacked, ExtractError> {
+    let declared = installer.manifest.payload.unpacked_bytes;
+    crate::disk::free_space(&staging.to_string_lossy(), declared).map_err(ExtractError::NoRoom)?;
     let block = SignatureBlock::parse(&installer.signature, &installer.path)?;
     let verifier = Verifier::new(signer, &block, &installer.manifest, &installer.path)?;
     let (tx, rx) = sync_channel::<Vec<u8>>(CHANNEL_DEPTH);

@@ -11,6 +11,8 @@ pub mod checkpoint;
 pub mod config;
 /// The installer file: trailer, manifest, payload codec, reading and writing the parts.
 pub mod container;
+/// Free space on a file system, said for people.
+pub mod disk;
 /// Atomic, durable file writes (temporary sibling, flush, rename, flush the directory).
 pub mod durable;
 /// The install engine: steps in order, roles, conditions, retries, journal, rollback, resume.

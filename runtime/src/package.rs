@@ -78,28 +78,123 @@ impl PackageFormat {
     }
 }
 
-/// Caps on what one package may unpack to, as Calamari's `Octopus.Calamari.ArchiveLimits.*`;
-/// `Default` sets none.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Caps on what one package may unpack to, as Calamari's `Octopus.Calamari.ArchiveLimits.*`
+/// (see [`ExtractLimits::from_variables`]). Unlike Calamari, dropship applies
+/// [`ExtractLimits::DEFAULT`] unless the variables say otherwise: a customer's operator cannot
+/// know a package is a decompression bomb before it fills their disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExtractLimits {
     /// Most bytes all extracted files together may hold (`…MaximumUncompressedSize`).
     pub max_uncompressed_bytes: Option<u64>,
-    /// Most the extracted bytes may be as a multiple of the package file's size
-    /// (`…MaximumCompressionRatio`).
+    /// Most the extracted bytes may be as a multiple of the package file's size, and each zip
+    /// entry as a multiple of its compressed size (`…MaximumCompressionRatio`); never applied
+    /// below [`RATIO_FLOOR`].
     pub max_compression_ratio: Option<u64>,
 }
 
+/// The variable that turns the archive limits off (`False`), as in Calamari.
+pub const LIMITS_ENABLED_VARIABLE: &str = "Octopus.Calamari.ArchiveLimits.Enabled";
+/// The variable giving [`ExtractLimits::max_uncompressed_bytes`], in bytes.
+pub const MAX_SIZE_VARIABLE: &str = "Octopus.Calamari.ArchiveLimits.MaximumUncompressedSize";
+/// The variable giving [`ExtractLimits::max_compression_ratio`].
+pub const MAX_RATIO_VARIABLE: &str = "Octopus.Calamari.ArchiveLimits.MaximumCompressionRatio";
+
+/// Unpacked sizes up to this (64 MiB) are never refused for their compression ratio: small,
+/// text-heavy packages compress far better than large ones, and cannot fill a disk.
+pub const RATIO_FLOOR: u64 = 64 << 20;
+
+impl Default for ExtractLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 impl ExtractLimits {
-    /// The byte limit for a package file of `package_len` bytes.
-    fn byte_limit(self, package_len: u64) -> u64 {
-        let by_ratio = self
-            .max_compression_ratio
-            .map(|r| r.saturating_mul(package_len.max(1)));
-        [self.max_uncompressed_bytes, by_ratio]
+    /// 16 GiB unpacked, and a compression ratio of 100: deflate and gzip reach about 1000:1 only
+    /// on runs of one byte, while real packages (binaries, text, already-compressed media)
+    /// stay far below 100:1 once larger than [`RATIO_FLOOR`].
+    pub const DEFAULT: ExtractLimits = ExtractLimits {
+        max_uncompressed_bytes: Some(16 << 30),
+        max_compression_ratio: Some(100),
+    };
+
+    /// No limits at all.
+    pub const NONE: ExtractLimits = ExtractLimits {
+        max_uncompressed_bytes: None,
+        max_compression_ratio: None,
+    };
+
+    /// The limits the archive-limit variables set over [`ExtractLimits::DEFAULT`]; `get` looks up
+    /// an evaluated variable. An unreadable value is an error naming the variable, rather than
+    /// (as in Calamari) silently no limit.
+    pub fn from_variables(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        if get(LIMITS_ENABLED_VARIABLE).is_some_and(|v| v.trim().eq_ignore_ascii_case("false")) {
+            return Ok(Self::NONE);
+        }
+        let number = |name: &str, default: Option<u64>| match get(name) {
+            None => Ok(default),
+            Some(v) if v.trim().is_empty() => Ok(default),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Ok(Some(n)),
+                _ => Err(format!(
+                    "the variable `{name}` is `{v}`, not a whole number above 0; fix it, or set \
+                     `{LIMITS_ENABLED_VARIABLE}` to False to turn the archive limits off"
+                )),
+            },
+        };
+        Ok(ExtractLimits {
+            max_uncompressed_bytes: number(
+                MAX_SIZE_VARIABLE,
+                Self::DEFAULT.max_uncompressed_bytes,
+            )?,
+            max_compression_ratio: number(MAX_RATIO_VARIABLE, Self::DEFAULT.max_compression_ratio)?,
+        })
+    }
+
+    /// The byte limit for a package file of `package_len` bytes, and which limit it is.
+    fn byte_limit(self, package_len: u64) -> (u64, Limit) {
+        let by_size = self
+            .max_uncompressed_bytes
+            .map(|bytes| (bytes, Limit::Size));
+        let by_ratio = self.max_compression_ratio.map(|ratio| {
+            let bytes = ratio.saturating_mul(package_len).max(RATIO_FLOOR);
+            (bytes, Limit::Ratio(ratio))
+        });
+        [by_size, by_ratio]
             .into_iter()
             .flatten()
-            .min()
-            .unwrap_or(u64::MAX)
+            .min_by_key(|(bytes, _)| *bytes)
+            .unwrap_or((u64::MAX, Limit::Size))
+    }
+
+    /// Whether one entry of `size` bytes, stored in `compressed` bytes, is over the ratio.
+    fn entry_over_ratio(self, size: u64, compressed: u64) -> bool {
+        self.max_compression_ratio
+            .is_some_and(|ratio| size > RATIO_FLOOR && size > ratio.saturating_mul(compressed))
+    }
+}
+
+/// Which of the [`ExtractLimits`] a package ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// The most bytes unpacked.
+    Size,
+    /// The compression ratio.
+    Ratio(u64),
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Limit::Size => write!(
+                f,
+                "the most it may unpack to; the variable `{MAX_SIZE_VARIABLE}` raises it"
+            ),
+            Limit::Ratio(ratio) => write!(
+                f,
+                "a compression ratio of {ratio}:1; the variable `{MAX_RATIO_VARIABLE}` raises it"
+            ),
+        }
     }
 }
 
@@ -201,10 +296,10 @@ pub enum PackageError {
         /// The I/O error.
         source: io::Error,
     },
-    /// The package unpacks to more than the limits allow.
+    /// The package unpacks (or says it unpacks) to more than the limits allow.
     #[error(
-        "package `{}` unpacks to more than {limit} bytes, the limit for it (a corrupt package or a \
-         decompression bomb)",
+        "package `{}` unpacks to more than {limit} bytes, which is {kind} (a corrupt package or a \
+         decompression bomb; if the package is genuine, raise the limit)",
         package.display()
     )]
     TooLarge {
@@ -212,6 +307,26 @@ pub enum PackageError {
         package: PathBuf,
         /// The byte limit that was reached.
         limit: u64,
+        /// Which limit it is.
+        kind: Limit,
+    },
+    /// One zip entry is compressed more than the ratio allows.
+    #[error(
+        "package `{}`: entry `{entry}` unpacks to {size} bytes from {compressed}, more than {kind} \
+         (a corrupt package or a decompression bomb; if the package is genuine, raise the limit)",
+        package.display()
+    )]
+    EntryTooCompressed {
+        /// The package file.
+        package: PathBuf,
+        /// The entry name.
+        entry: String,
+        /// Its declared unpacked size.
+        size: u64,
+        /// Its compressed size.
+        compressed: u64,
+        /// The ratio limit.
+        kind: Limit,
     },
     /// The caller's hook refused a path.
     #[error("before creating `{}`: {source}", path.display())]
@@ -233,13 +348,69 @@ fn entry_suffix(entry: &str) -> String {
 
 /// Extract `package` into `destination` (created if missing), within `limits`. `before_create`
 /// is called with each absolute path before it is created (or, for an existing file,
-/// overwritten); an error from it stops the extraction.
+/// overwritten); an error from it stops the extraction. A zip whose central directory declares
+/// more than the limits allow is refused before anything is written.
 pub fn extract_package(
     package: &Path,
     destination: &Path,
     limits: ExtractLimits,
     mut before_create: impl FnMut(&Path, EntryKind) -> Result<(), HookError>,
 ) -> Result<ExtractSummary, PackageError> {
+    let (format, file, package_len) = open(package)?;
+    let (limit, kind) = limits.byte_limit(package_len);
+    let hook: &mut Hook<'_> = &mut before_create;
+    let file_count = match format {
+        PackageFormat::Nupkg | PackageFormat::Zip => {
+            let mut archive = open_zip(file, package)?;
+            zip_declared_size(&mut archive, limits, package_len, package)?;
+            let mut writer = Writer::new(package, destination, limit, kind, hook)?;
+            extract_zip(
+                &mut archive,
+                &mut writer,
+                format == PackageFormat::Nupkg,
+                package,
+            )?;
+            writer.finish()?
+        }
+        PackageFormat::TarGz => {
+            let mut writer = Writer::new(package, destination, limit, kind, hook)?;
+            let gz = flate2::read::MultiGzDecoder::new(BufReader::new(file));
+            extract_tar(gz, &mut writer, package)?;
+            writer.finish()?
+        }
+        PackageFormat::Tar => {
+            let mut writer = Writer::new(package, destination, limit, kind, hook)?;
+            extract_tar(BufReader::new(file), &mut writer, package)?;
+            writer.finish()?
+        }
+    };
+    Ok(ExtractSummary { format, file_count })
+}
+
+/// What `package` says it unpacks to, in bytes, read without unpacking it: a zip's central
+/// directory, or a pass over a plain tar's headers; `None` for `.tar.gz`, which only unpacking
+/// tells (the limits still stop it while it unpacks). Declarations over `limits` are refused.
+pub fn declared_size(package: &Path, limits: ExtractLimits) -> Result<Option<u64>, PackageError> {
+    let (format, file, package_len) = open(package)?;
+    match format {
+        PackageFormat::Nupkg | PackageFormat::Zip => {
+            let mut archive = open_zip(file, package)?;
+            zip_declared_size(&mut archive, limits, package_len, package).map(Some)
+        }
+        PackageFormat::Tar => {
+            let total = tar_declared_size(BufReader::new(file), package)?;
+            let (limit, kind) = limits.byte_limit(package_len);
+            if total > limit {
+                return Err(too_large(package, limit, kind));
+            }
+            Ok(Some(total))
+        }
+        PackageFormat::TarGz => Ok(None),
+    }
+}
+
+/// The package's format (by extension), the open file and its length.
+fn open(package: &Path) -> Result<(PackageFormat, File, u64), PackageError> {
     let file_name = package
         .file_name()
         .map(|n| n.to_string_lossy())
@@ -254,20 +425,67 @@ pub fn extract_package(
         source,
     })?;
     let package_len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let hook: &mut Hook<'_> = &mut before_create;
-    let mut writer = Writer::new(package, destination, limits.byte_limit(package_len), hook)?;
-    match format {
-        PackageFormat::Nupkg => extract_zip(file, &mut writer, true, package)?,
-        PackageFormat::Zip => extract_zip(file, &mut writer, false, package)?,
-        PackageFormat::TarGz => {
-            let gz = flate2::read::MultiGzDecoder::new(BufReader::new(file));
-            extract_tar(gz, &mut writer, package)?;
-        }
-        PackageFormat::Tar => extract_tar(BufReader::new(file), &mut writer, package)?,
+    Ok((format, file, package_len))
+}
+
+fn too_large(package: &Path, limit: u64, kind: Limit) -> PackageError {
+    PackageError::TooLarge {
+        package: package.to_path_buf(),
+        limit,
+        kind,
     }
-    Ok(ExtractSummary {
-        format,
-        file_count: writer.finish()?,
+}
+
+type ZipReader = zip::ZipArchive<BufReader<File>>;
+
+fn open_zip(file: File, package: &Path) -> Result<ZipReader, PackageError> {
+    zip::ZipArchive::new(BufReader::new(file)).map_err(|e| read_error(package, "", e))
+}
+
+/// The sizes the central directory declares, added up, after checking each entry's
+/// compression ratio and the total against the limits.
+fn zip_declared_size(
+    archive: &mut ZipReader,
+    limits: ExtractLimits,
+    package_len: u64,
+    package: &Path,
+) -> Result<u64, PackageError> {
+    let mut total: u64 = 0;
+    for index in 0..archive.len() {
+        let entry = archive
+            .by_index_raw(index)
+            .map_err(|e| read_error(package, "", e))?;
+        let (size, compressed) = (entry.size(), entry.compressed_size());
+        if limits.entry_over_ratio(size, compressed) {
+            return Err(PackageError::EntryTooCompressed {
+                package: package.to_path_buf(),
+                entry: String::from_utf8_lossy(entry.name_raw()).into_owned(),
+                size,
+                compressed,
+                kind: limits.byte_limit(package_len).1,
+            });
+        }
+        total = total.saturating_add(size);
+    }
+    let (limit, kind) = limits.byte_limit(package_len);
+    if total > limit {
+        return Err(too_large(package, limit, kind));
+    }
+    Ok(total)
+}
+
+/// The sizes a tar's headers declare, added up; the contents are skipped with seeks, not read.
+fn tar_declared_size(
+    reader: impl Read + std::io::Seek,
+    package: &Path,
+) -> Result<u64, PackageError> {
+    let mut archive = tar::Archive::new(reader);
+    let mut entries = archive
+        .entries_with_seek()
+        .map_err(|e| read_error(package, "", e))?;
+    entries.try_fold(0u64, |total, entry| {
+        let entry = entry.map_err(|e| read_error(package, "", e))?;
+        Ok(total.saturating_add(entry.size()))
     })
 }
 
@@ -331,13 +549,11 @@ fn is_nuget_metadata(name: &str) -> bool {
 }
 
 fn extract_zip(
-    file: File,
+    archive: &mut ZipReader,
     writer: &mut Writer<'_, '_>,
     nuget: bool,
     package: &Path,
 ) -> Result<(), PackageError> {
-    let mut archive =
-        zip::ZipArchive::new(BufReader::new(file)).map_err(|e| read_error(package, "", e))?;
     for index in 0..archive.len() {
         let mut entry = archive
             .by_index(index)

@@ -805,6 +805,23 @@ fn payload_larger_than_declared_is_refused() {
 }
 
 #[test]
+fn a_payload_declaring_more_than_the_disk_holds_is_refused_before_unpacking() {
+    let ws = Workspace::new();
+    let tar = finished_tar(&[raw_entry("drop/small", b'0', "", b"x")]);
+    let installer = hostile_installer(&ws, "huge", &tar, u64::MAX / 2);
+    let target = ws.path("huge-target");
+    let result = ws
+        .installer(&installer, &["extract", "--to", target.to_str().unwrap()])
+        .code(1);
+    assert!(
+        result.stderr.contains("unpacking the installer: only ")
+            && result.stderr.contains("(need 8.0 EiB)"),
+        "{result:#?}"
+    );
+    assert!(!target.exists());
+}
+
+#[test]
 fn batch_build_refuses_two_customers_that_would_share_a_file() {
     let ws = Workspace::new();
     ws.sample_inputs();

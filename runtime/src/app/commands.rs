@@ -259,6 +259,8 @@ impl RunContext<'_> {
             interactive: self.guided,
         };
         let cancel = ui::cancel_flag();
+        // A long template evaluation (a script body, a substituted file) stops on the signal too.
+        dropship_runtime::template::cancel_on(cancel);
         let log = self
             .state
             .open_log()

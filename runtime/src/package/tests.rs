@@ -448,20 +448,15 @@ fn limits_stop_decompression_bombs() {
     let noop = |_: &Path, _: EntryKind| Ok(());
     let by_size = ExtractLimits {
         max_uncompressed_bytes: Some(1 << 20),
-        ..ExtractLimits::default()
+        ..ExtractLimits::NONE
     };
     let err = extract_package(&package, &dir.path().join("a"), by_size, noop).unwrap_err();
     assert!(
-        matches!(err, PackageError::TooLarge { limit, .. } if limit == 1 << 20),
+        matches!(err, PackageError::TooLarge { limit, kind: Limit::Size, .. } if limit == 1 << 20),
         "{err}"
     );
-    let by_ratio = ExtractLimits {
-        max_compression_ratio: Some(50),
-        ..ExtractLimits::default()
-    };
-    let err = extract_package(&package, &dir.path().join("b"), by_ratio, noop).unwrap_err();
-    assert!(matches!(err, PackageError::TooLarge { .. }), "{err}");
     assert!(err.to_string().contains("bomb.tar.gz"), "{err}");
+    assert!(err.to_string().contains(MAX_SIZE_VARIABLE), "{err}");
     let roomy = ExtractLimits {
         max_uncompressed_bytes: Some(4 << 20),
         max_compression_ratio: Some(100_000),
@@ -515,5 +510,132 @@ fn a_file_in_the_way_of_a_directory_is_a_conflict_naming_both() {
     assert!(
         text.contains("Acme.Web.1.0.0.zip") && text.contains("out/config"),
         "{text}"
+    );
+}
+
+#[test]
+fn the_ratio_applies_above_its_floor_and_the_smaller_limit_wins() {
+    let ratio_50 = ExtractLimits {
+        max_compression_ratio: Some(50),
+        ..ExtractLimits::NONE
+    };
+    assert_eq!(ratio_50.byte_limit(4096), (RATIO_FLOOR, Limit::Ratio(50)));
+    assert_eq!(ratio_50.byte_limit(10 << 20), (500 << 20, Limit::Ratio(50)));
+    assert_eq!(
+        ExtractLimits::DEFAULT.byte_limit(1 << 30),
+        (16 << 30, Limit::Size)
+    );
+    assert_eq!(ExtractLimits::NONE.byte_limit(1), (u64::MAX, Limit::Size));
+    assert!(!ratio_50.entry_over_ratio(RATIO_FLOOR, 1), "at the floor");
+    assert!(ratio_50.entry_over_ratio(RATIO_FLOOR + 1, 1));
+    assert!(!ratio_50.entry_over_ratio(100 << 20, 4 << 20));
+}
+
+#[test]
+fn limits_come_from_the_calamari_variables_over_the_defaults() {
+    let from = |pairs: &[(&str, &str)]| {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ExtractLimits::from_variables(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    };
+    assert_eq!(from(&[]), Ok(ExtractLimits::DEFAULT));
+    assert_eq!(
+        from(&[(LIMITS_ENABLED_VARIABLE, "False")]),
+        Ok(ExtractLimits::NONE)
+    );
+    assert_eq!(
+        from(&[(LIMITS_ENABLED_VARIABLE, "True")]),
+        Ok(ExtractLimits::DEFAULT)
+    );
+    let set = from(&[(MAX_SIZE_VARIABLE, " 1024 "), (MAX_RATIO_VARIABLE, "5")]);
+    let expected = ExtractLimits {
+        max_uncompressed_bytes: Some(1024),
+        max_compression_ratio: Some(5),
+    };
+    assert_eq!(set, Ok(expected));
+    for bad in ["abc", "0", "-1", "1.5"] {
+        let err = from(&[(MAX_RATIO_VARIABLE, bad)]).unwrap_err();
+        assert!(
+            err.contains(MAX_RATIO_VARIABLE) && err.contains(LIMITS_ENABLED_VARIABLE),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_zip_declaring_too_much_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let zeros = vec![0u8; 80 << 20];
+    let one = dir.path().join("one.zip");
+    write_zip(&one, &[("zeros.bin", &zeros, None)]);
+    let dest = dir.path().join("out");
+    let err = extract_package(&one, &dest, ExtractLimits::DEFAULT, |_, _| Ok(())).unwrap_err();
+    assert!(
+        matches!(&err, PackageError::EntryTooCompressed { entry, size, kind: Limit::Ratio(100), .. }
+            if entry == "zeros.bin" && *size == 80 << 20),
+        "{err}"
+    );
+    assert!(err.to_string().contains(MAX_RATIO_VARIABLE), "{err}");
+    assert!(!dest.exists(), "nothing is created");
+
+    // Two halves: each under the floor, together far over 100 times the package.
+    let halves = dir.path().join("halves.zip");
+    let half = &zeros[..40 << 20];
+    write_zip(&halves, &[("a.bin", half, None), ("b.bin", half, None)]);
+    let err = extract_package(&halves, &dest, ExtractLimits::DEFAULT, |_, _| Ok(())).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PackageError::TooLarge {
+                kind: Limit::Ratio(100),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(!dest.exists(), "nothing is created");
+    let err = declared_size(&halves, ExtractLimits::DEFAULT).unwrap_err();
+    assert!(matches!(err, PackageError::TooLarge { .. }), "{err}");
+    assert_eq!(
+        declared_size(&halves, ExtractLimits::NONE).unwrap(),
+        Some(80 << 20)
+    );
+}
+
+#[test]
+fn declared_sizes_come_from_zip_and_tar_headers_not_gzip() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip_file = dir.path().join("p.zip");
+    write_zip(&zip_file, &[("a.txt", b"hello", None), ("d/", b"", None)]);
+    assert_eq!(
+        declared_size(&zip_file, ExtractLimits::DEFAULT).unwrap(),
+        Some(5)
+    );
+    let data = vec![7u8; 3000];
+    for (name, gzip, expected) in [("p.tar", false, Some(3000)), ("p.tar.gz", true, None)] {
+        let path = dir.path().join(name);
+        let header = raw_header("a.bin", tar::EntryType::Regular, 3000, None);
+        write_tar(&path, vec![(header, &data[..])], gzip);
+        assert_eq!(
+            declared_size(&path, ExtractLimits::DEFAULT).unwrap(),
+            expected,
+            "{name}"
+        );
+    }
+    let tiny = ExtractLimits {
+        max_uncompressed_bytes: Some(100),
+        ..ExtractLimits::NONE
+    };
+    let err = declared_size(&dir.path().join("p.tar"), tiny).unwrap_err();
+    assert!(
+        matches!(err, PackageError::TooLarge { limit: 100, .. }),
+        "{err}"
     );
 }

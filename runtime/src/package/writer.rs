@@ -15,7 +15,7 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
-use super::{EntryKind, HookError, PackageError, UnsafeReason};
+use super::{EntryKind, HookError, Limit, PackageError, UnsafeReason};
 use crate::path_safety;
 
 /// Permission bits taken from an archive: rwx for the owner, r-x for group and others.
@@ -35,6 +35,7 @@ pub(super) struct Writer<'a, 'h> {
     /// Bytes all files may still take, and the limit it started from.
     budget: u64,
     limit: u64,
+    kind: Limit,
 }
 
 /// A checked entry name: normal components only, at least one.
@@ -75,12 +76,13 @@ fn has_drive_letter(name: &str) -> bool {
 }
 
 impl<'a, 'h> Writer<'a, 'h> {
-    /// Prepare to write at most `limit` bytes of files into `destination`, creating it (and
-    /// missing ancestors) through the hook.
+    /// Prepare to write at most `limit` bytes of files into `destination` (`kind` says which
+    /// limit that is), creating it (and missing ancestors) through the hook.
     pub(super) fn new(
         package: &'a Path,
         destination: &Path,
         limit: u64,
+        kind: Limit,
         hook: &'a mut Hook<'h>,
     ) -> Result<Self, PackageError> {
         let mut missing = Vec::new();
@@ -97,6 +99,7 @@ impl<'a, 'h> Writer<'a, 'h> {
             links: Vec::new(),
             budget: limit,
             limit,
+            kind,
         };
         for dir in missing.iter().rev() {
             writer.create_dir(dir)?;
@@ -208,6 +211,7 @@ impl<'a, 'h> Writer<'a, 'h> {
                 PackageError::TooLarge {
                     package,
                     limit: self.limit,
+                    kind: self.kind,
                 }
             })?;
             out.write_all(&buffer[..read])

@@ -3,6 +3,12 @@
 //! and the installer all call the same parser, so the release engineer sees the operator's
 //! errors first.
 //!
+//! Size limits, so a runaway generator fails with a clear message instead of exhausting memory
+//! (each is far beyond any real deployment process): the plan file at most [`MAX_PLAN_BYTES`]
+//! (16 MiB), at most [`MAX_STEPS`] steps (10,000), [`MAX_PARAMETERS`] parameters (1,000) and
+//! [`MAX_VARIABLES`] variables (10,000). Every plan variable, parameter default and customer
+//! profile variable must also evaluate within the template engine's limits (`validate`).
+//!
 //! `model` is the file format (serde types; the JSON Schema is generated from it), `validate`
 //! the semantic rules (names, roles, templates, the vendor-blind rule), `drop_refs` the checks
 //! against the drop's files.
@@ -18,6 +24,15 @@ pub use model::*;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::fmt;
+
+/// The largest plan file accepted, in bytes (16 MiB).
+pub const MAX_PLAN_BYTES: usize = 16 << 20;
+/// The most steps a plan may have.
+pub const MAX_STEPS: usize = 10_000;
+/// The most parameters a plan may declare.
+pub const MAX_PARAMETERS: usize = 1_000;
+/// The most variables a plan may set.
+pub const MAX_VARIABLES: usize = 10_000;
 
 /// One problem in a plan, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +94,15 @@ impl Plan {
             origin: origin.to_string(),
             problems,
         };
+        if bytes.len() > MAX_PLAN_BYTES {
+            return Err(fail(vec![Problem::new(
+                "$",
+                format!(
+                    "the plan file has more than {MAX_PLAN_BYTES} bytes (16 MiB), the most a \
+                     plan may have: ship large content as files in the drop"
+                ),
+            )]));
+        }
         let value: Value = serde_json::from_slice(bytes).map_err(|e| {
             fail(vec![Problem::new(
                 "$",
@@ -89,6 +113,10 @@ impl Plan {
                 ),
             )])
         })?;
+        let too_many = count_problems(&value);
+        if !too_many.is_empty() {
+            return Err(fail(too_many));
+        }
         let (doc, mut problems) = parse_document(&value);
         if let Some(doc) = &doc {
             problems.extend(validate::validate(doc));
@@ -136,6 +164,34 @@ pub fn parse_profile(bytes: &[u8], origin: &str) -> Result<CustomerProfile, Plan
             origin: origin.to_string(),
             problems: vec![problem],
         })
+}
+
+/// The fields with more entries than their limit allows, checked before any entry is parsed.
+fn count_problems(value: &Value) -> Vec<Problem> {
+    let limits = [
+        ("steps", MAX_STEPS),
+        ("parameters", MAX_PARAMETERS),
+        ("variables", MAX_VARIABLES),
+    ];
+    limits
+        .into_iter()
+        .filter_map(|(field, limit)| {
+            let count = match value.get(field)? {
+                Value::Array(items) => items.len(),
+                Value::Object(map) => map.len(),
+                _ => return None,
+            };
+            (count > limit).then(|| {
+                Problem::new(
+                    field,
+                    format!(
+                        "has {count} entries; a plan may have at most {limit}: split the \
+                         product into several plans"
+                    ),
+                )
+            })
+        })
+        .collect()
 }
 
 const TOP_LEVEL: &[&str] = &[

@@ -191,3 +191,115 @@ fn published_plan_schema_is_current() {
         "schema/plan.schema.json is stale: run `DROPSHIP_BLESS=1 cargo test -p dropship-runtime --features schema published_plan_schema`"
     );
 }
+
+/// A plan with `extra` spliced in at the top level and one step.
+fn plan_with(extra: &str) -> String {
+    format!(
+        r#"{{"schema":"dropship/plan@1","product":{{"name":"P","version":"1"}},{extra}
+            "steps":[{{"name":"S","type":"manual","instructions":"x"}}]}}"#
+    )
+}
+
+#[test]
+fn variables_that_cycle_or_blow_up_are_refused_with_their_path() {
+    let mut variables = vec![r#""E0":"x""#.to_string()];
+    variables.extend((1..=40).map(|i| format!(r##""E{i}":"#{{E{0}}}#{{E{0}}}""##, i - 1)));
+    variables.push(r##""Loop":"#{Back}","Back":"#{Loop}""##.to_string());
+    let json = plan_with(&format!(
+        r##""parameters":[{{"name":"Greeting","type":"text","default":"#{{Greeting}}!"}}],
+           "variables":{{{}}},"##,
+        variables.join(",")
+    ));
+    let clock = std::time::Instant::now();
+    let problems = problems_of(&json);
+    assert!(clock.elapsed().as_secs() < 60, "took {:?}", clock.elapsed());
+    let blown = |p: &&String| p.starts_with("variables.E") && p.contains("evaluation steps");
+    // A value past the limit is blamed; most above it reuse its failure instead of redoing it.
+    let count = problems.iter().filter(blown).count();
+    assert!((1..=3).contains(&count), "{problems:#?}");
+    let cycle = |path: &str| {
+        problems
+            .iter()
+            .any(|p| p.starts_with(path) && p.contains("self referencing loop"))
+    };
+    assert!(
+        cycle("variables.Back") && cycle("parameters[0].default"),
+        "{problems:#?}"
+    );
+    let fine = plan_with(r##""variables":{"A":"#{B}#{B}","B":"b"},"##);
+    assert!(problems_of(&fine).is_empty());
+}
+
+#[test]
+fn plans_past_the_size_limits_are_refused_before_parsing_their_entries() {
+    let oversized = format!("{}{}", plan_with(""), " ".repeat(MAX_PLAN_BYTES));
+    let problems = problems_of(&oversized);
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0].starts_with("$: the plan file has more than") && problems[0].contains("16 MiB")
+    );
+
+    let step = r#"{"name":"S","type":"manual","instructions":"x"}"#;
+    let steps = vec![step; MAX_STEPS + 1].join(",");
+    let json = format!(
+        r#"{{"schema":"dropship/plan@1","product":{{"name":"P","version":"1"}},"steps":[{steps}]}}"#
+    );
+    // Each step has the same name: parsing them would report 10,000 duplicates instead.
+    assert_eq!(
+        problems_of(&json),
+        [
+            "steps: has 10001 entries; a plan may have at most 10000: split the product into several plans"
+        ]
+    );
+    let parameters: Vec<String> = (0..=MAX_PARAMETERS)
+        .map(|i| format!(r#"{{"name":"P{i}"}}"#))
+        .collect();
+    let json = plan_with(&format!(r#""parameters":[{}],"#, parameters.join(",")));
+    assert!(problems_of(&json)[0].starts_with("parameters: has 1001 entries"));
+    let variables = |n: usize| -> String {
+        let entries: Vec<String> = (0..n).map(|i| format!(r#""V{i}":"v""#)).collect();
+        plan_with(&format!(r#""variables":{{{}}},"#, entries.join(",")))
+    };
+    let problems = problems_of(&variables(MAX_VARIABLES + 1));
+    assert!(problems[0].starts_with("variables: has 10001 entries"));
+    assert!(problems_of(&variables(MAX_VARIABLES)).is_empty());
+}
+
+#[test]
+fn profile_variables_that_cycle_or_blow_up_are_refused_too() {
+    let plan = Plan::parse(
+        plan_with(r##""variables":{"Base":"#{Site}","Site":"plain"},"##).as_bytes(),
+        "plan.json",
+    )
+    .unwrap();
+    let mut profile = CustomerProfile {
+        name: "Contoso".into(),
+        variables: Default::default(),
+        roles: vec![],
+    };
+    profile.variables.insert("Site".into(), "#{Base}".into());
+    profile.variables.insert("D0".into(), "y".into());
+    for i in 1..=30 {
+        let value = format!("#{{D{0}}}#{{D{0}}}", i - 1);
+        profile.variables.insert(format!("D{i}"), value);
+    }
+    let problems: Vec<String> = plan
+        .check_profile(&profile)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("variables.Site") && p.contains("self referencing")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("variables.D") && p.contains("evaluation steps")),
+        "{problems:#?}"
+    );
+    profile.variables.retain(|name, _| name == "D0");
+    assert!(plan.check_profile(&profile).is_empty());
+}

@@ -31,6 +31,7 @@ pub(super) fn validate(doc: &PlanDocument) -> Vec<Problem> {
     );
     check_parameters(doc, &mut problems);
     check_variables(doc, &mut problems);
+    check_expansion(doc, &mut problems);
     check_steps(doc, &mut problems);
     problems
 }
@@ -191,6 +192,52 @@ fn check_variables(doc: &PlanDocument, problems: &mut Vec<Problem>) {
     }
 }
 
+/// Evaluate every plan variable and parameter default as the installer will, within the
+/// template engine's limits, so a cycle or a value that blows up (`E2 = #{E1}#{E1}`, forty
+/// levels deep) is refused where the plan is written, not on the customer's server.
+fn check_expansion(doc: &PlanDocument, problems: &mut Vec<Problem>) {
+    let variables = doc
+        .variables
+        .iter()
+        .map(|(name, value)| (format!("variables.{name}"), name, value));
+    let defaults = doc.parameters.iter().enumerate().filter_map(|(i, p)| {
+        let default = p.default.as_ref()?;
+        Some((format!("parameters[{i}].default"), &p.name, default))
+    });
+    let texts: Vec<_> = variables.chain(defaults).collect();
+    expansion_problems(doc, None, texts, problems);
+}
+
+/// Evaluate each of `texts` (path, variable name, value) against the plan's variables, the
+/// profile's over them, and the parameters over both, as `variables::BaseVariables` layers
+/// them. The answers are not known here: each parameter stands in with its default, or empty
+/// (secrets).
+fn expansion_problems(
+    doc: &PlanDocument,
+    profile: Option<&CustomerProfile>,
+    texts: Vec<(String, &String, &String)>,
+    problems: &mut Vec<Problem>,
+) {
+    let mut vars = template::Variables::new();
+    let profile_variables = profile.map(|p| &p.variables).into_iter().flatten();
+    for (name, value) in doc.variables.iter().chain(profile_variables) {
+        vars.set(name.clone(), Some(value.clone()));
+    }
+    for parameter in &doc.parameters {
+        vars.set(parameter.name.clone(), parameter.default.clone());
+    }
+    for (path, name, text) in texts {
+        let Err(e) = template::evaluate(text, &vars, template::Mode::Continue) else {
+            continue;
+        };
+        if e.is_cycle() || e.is_limit() || e.is_too_deep() {
+            problems.push(Problem::new(path, format!("does not evaluate: {e}")));
+            // Values that use this one are neither blamed again nor made to redo its work.
+            vars.set(name.clone(), Some(String::new()));
+        }
+    }
+}
+
 fn check_steps(doc: &PlanDocument, problems: &mut Vec<Problem>) {
     if doc.steps.is_empty() {
         problems.push(Problem::new("steps", "a plan needs at least one step"));
@@ -327,5 +374,11 @@ pub(super) fn check_profile(doc: &PlanDocument, profile: &CustomerProfile) -> Ve
         }
     }
     check_roles(&profile.roles, &doc.roles, "$", &mut problems);
+    let texts = profile
+        .variables
+        .iter()
+        .map(|(name, value)| (format!("variables.{name}"), name, value))
+        .collect();
+    expansion_problems(doc, Some(profile), texts, &mut problems);
     problems
 }

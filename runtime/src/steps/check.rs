@@ -10,6 +10,7 @@
 
 use super::http::{self, host_port};
 use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
+use crate::disk;
 use crate::plan::CheckStep;
 use crate::plan::model::CheckSpec;
 use std::env;
@@ -116,78 +117,15 @@ fn disk_free(path: &str, min_mb: u64) -> CheckResult {
     if path.trim().is_empty() {
         return fail("disk-free: the path is empty; give the folder the product is installed into");
     }
-    let need = min_mb.saturating_mul(MIB);
-    let Some(existing) = Path::new(path)
-        .ancestors()
-        .map(|p| {
-            if p.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                p
-            }
-        })
-        .find(|p| p.exists())
-    else {
-        return fail(format!(
-            "disk-free: no part of {path} exists, so its filesystem is unknown"
-        ));
-    };
-    let place = if existing == Path::new(path) {
-        path.to_owned()
-    } else {
-        format!("{} (nearest existing folder of {path})", existing.display())
-    };
-    match free_bytes(existing) {
-        Err(e) => fail(format!("cannot read the free space on {place}: {e}")),
-        Ok(free) if free >= need => pass(format!(
-            "{} free on {place} (need {})",
-            human(free),
-            human(need)
-        )),
-        Ok(free) => fail(format!(
-            "only {} free on {place} (need {}); free some space or choose another folder",
-            human(free),
-            human(need)
-        )),
+    match disk::free_space(path, min_mb.saturating_mul(MIB)) {
+        Ok(summary) => pass(summary),
+        Err(summary) => fail(summary),
     }
 }
 
 #[cfg(not(unix))]
 fn disk_free(path: &str, _min_mb: u64) -> CheckResult {
     pass(format!("free space on {path} not checked on this platform"))
-}
-
-/// Bytes an unprivileged user may still write on the filesystem holding `dir`.
-#[cfg(unix)]
-fn free_bytes(dir: &Path) -> io::Result<u64> {
-    use std::os::unix::ffi::OsStrExt;
-    let c_path = std::ffi::CString::new(dir.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "the path contains a NUL byte"))?;
-    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
-    // SAFETY: `c_path` is a NUL-terminated string and `stats` is writable memory of the right type.
-    if unsafe { libc::statvfs(c_path.as_ptr(), stats.as_mut_ptr()) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: statvfs succeeded, so it filled `stats` (which started zeroed anyway).
-    let stats = unsafe { stats.assume_init() };
-    // The field types differ between platforms (u32 on some, u64 on others).
-    #[allow(clippy::unnecessary_cast)]
-    let (blocks, block_size) = (stats.f_bavail as u64, stats.f_frsize as u64);
-    Ok(blocks.saturating_mul(block_size))
-}
-
-/// `13314398618` → `12.4 GiB`.
-#[cfg(unix)]
-fn human(bytes: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    // Precision loss is fine: one decimal is shown.
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 fn os(allowed: &[String]) -> CheckResult {

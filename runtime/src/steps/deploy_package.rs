@@ -17,6 +17,7 @@ use super::script_block::{ScriptContext, run_block, run_file};
 use super::substitute::preview_substitution;
 use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
 use crate::config::{self, StructuredOptions, SubstituteOptions, SubstitutionError};
+use crate::disk;
 use crate::package::{self, EntryKind, ExtractLimits, PackageName};
 use crate::plan::{DeployPackageStep, ScriptBlock};
 use crate::rollback::Transaction;
@@ -45,7 +46,7 @@ impl Step for DeployPackageStep {
             }
             None => extraction_dir(&applications_dir(&ctx.vars), &package, &ctx.vars)?,
         };
-        let count = extract(ctx.tx, &package, &target)?;
+        let count = extract(ctx.tx, &package, &target, &ctx.vars)?;
         for name in [
             "Octopus.Action.Package.InstallationDirectoryPath",
             "OctopusOriginalPackageDirectoryPath",
@@ -113,12 +114,16 @@ fn preview_substitutions(
             )];
         }
     };
-    if let Err(e) = package::extract_package(
-        &ctx.drop_root.join(&step.package),
-        scratch.path(),
-        ExtractLimits::default(),
-        |_, _| Ok(()),
-    ) {
+    let opened = ExtractLimits::from_variables(|name| ctx.vars.vars.get(name)).and_then(|limits| {
+        package::extract_package(
+            &ctx.drop_root.join(&step.package),
+            scratch.path(),
+            limits,
+            |_, _| Ok(()),
+        )
+        .map_err(|e| e.to_string())
+    });
+    if let Err(e) = opened {
         return vec![format!("cannot open the package: {e}")];
     }
     let target = destination.map_or_else(|| scratch.path().to_path_buf(), PathBuf::from);
@@ -206,17 +211,32 @@ fn safe_segment(text: &str) -> String {
         .collect()
 }
 
-fn extract(tx: &mut Transaction<'_>, package: &Path, into: &Path) -> Result<u64, StepFailure> {
+/// Extract within the archive limits, once the package's declared size is known to fit.
+fn extract(
+    tx: &mut Transaction<'_>,
+    package: &Path,
+    into: &Path,
+    vars: &StepVariables,
+) -> Result<u64, StepFailure> {
+    let limits = ExtractLimits::from_variables(|name| vars.vars.get(name)).map_err(fail)?;
+    let declared = package::declared_size(package, limits).map_err(fail)?;
     tx.create_dir_all(into).map_err(fail)?;
-    let summary =
-        package::extract_package(package, into, ExtractLimits::default(), |path, kind| {
-            match kind {
-                EntryKind::Directory => tx.create_dir_all(path)?,
-                EntryKind::File | EntryKind::Symlink => tx.before_create_file(path)?,
-            }
-            Ok(())
-        })
-        .map_err(fail)?;
+    if let Some(size) = declared {
+        disk::free_space(&into.to_string_lossy(), size).map_err(|room| {
+            fail(format!(
+                "package `{}` unpacks to {size} bytes: {room}",
+                package.display()
+            ))
+        })?;
+    }
+    let summary = package::extract_package(package, into, limits, |path, kind| {
+        match kind {
+            EntryKind::Directory => tx.create_dir_all(path)?,
+            EntryKind::File | EntryKind::Symlink => tx.before_create_file(path)?,
+        }
+        Ok(())
+    })
+    .map_err(fail)?;
     Ok(summary.file_count)
 }
 

@@ -27,6 +27,21 @@ pub enum TemplateError {
     /// Variable values nest deeper than the engine allows (Octostache would overflow its stack).
     #[error("variable values nest more than {limit} levels deep")]
     TooDeep { limit: usize },
+    /// One evaluation built a text longer than [`Limits::max_output_bytes`](super::Limits).
+    #[error(
+        "the template expands to more than {limit} bytes; a variable probably refers to another \
+         several times over (each level doubling the text)"
+    )]
+    TooLarge { limit: usize },
+    /// One evaluation took more than [`Limits::max_steps`](super::Limits) steps.
+    #[error(
+        "the template takes more than {limit} evaluation steps; a variable probably refers to \
+         another several times over (each level doubling the work), or a loop runs too often"
+    )]
+    TooMuchWork { limit: u64 },
+    /// The operator interrupted the installer (Ctrl-C, SIGTERM) during the evaluation.
+    #[error("the evaluation was interrupted by the operator")]
+    Cancelled,
     /// A negative index into a JSON array, which Octostache throws on.
     #[error("JSON array index {index} is negative")]
     NegativeJsonIndex { index: String },
@@ -36,6 +51,19 @@ impl TemplateError {
     /// Whether this is a variable cycle (§6.8).
     pub fn is_cycle(&self) -> bool {
         matches!(self, TemplateError::Cycle { .. })
+    }
+
+    /// Whether a [`Limits`](super::Limits) cap stopped the evaluation.
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            TemplateError::TooLarge { .. } | TemplateError::TooMuchWork { .. }
+        )
+    }
+
+    /// Whether variable values nest deeper than the engine allows.
+    pub fn is_too_deep(&self) -> bool {
+        matches!(self, TemplateError::TooDeep { .. })
     }
 
     /// Whether this is a strict parse failure.

@@ -18,7 +18,8 @@ use super::binding::Binding;
 use super::error::TemplateError;
 use super::filters::{self, Extensions};
 use super::number::{format_double, parse_double};
-use super::{json, parser};
+use super::{Limits, json, parser};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 type EResult<T> = Result<T, TemplateError>;
 
@@ -94,20 +95,31 @@ enum Want {
 /// fails: cycles are caught separately; this keeps long chains from exhausting the stack.
 const MAX_VALUE_DEPTH: usize = 100;
 
-/// The evaluator for one `evaluate` call: custom filters, a cache of parsed values and the
-/// nesting depth.
+/// The evaluator for one `evaluate` call: custom filters, a cache of parsed values, the
+/// nesting depth and the work done so far against its limits.
 pub(crate) struct Engine<'v> {
     extensions: &'v Extensions,
     parsed: RefCell<HashMap<String, Option<Rc<Template>>>>,
     depth: std::cell::Cell<usize>,
+    limits: Limits,
+    steps: std::cell::Cell<u64>,
+    cancel: Option<&'v AtomicBool>,
 }
 
 impl<'v> Engine<'v> {
-    pub fn new(extensions: &'v Extensions) -> Engine<'v> {
+    /// An engine that stops at `limits`, or once `cancel` is set.
+    pub fn new(
+        extensions: &'v Extensions,
+        limits: Limits,
+        cancel: Option<&'v AtomicBool>,
+    ) -> Engine<'v> {
         Engine {
             extensions,
             parsed: RefCell::new(HashMap::new()),
             depth: std::cell::Cell::new(0),
+            limits,
+            steps: std::cell::Cell::new(0),
+            cancel,
         }
     }
 
@@ -118,9 +130,37 @@ impl<'v> Engine<'v> {
         sink: &mut Sink,
         out: &mut String,
     ) -> EResult<()> {
-        t.tokens
-            .iter()
-            .try_for_each(|token| self.eval_token(token, scope, sink, out))
+        t.tokens.iter().try_for_each(|token| {
+            self.eval_token(token, scope, sink, out)?;
+            self.check_size(out)
+        })
+    }
+
+    /// Counts one step of work; fails past the step limit or once the operator cancels.
+    fn step(&self) -> EResult<()> {
+        let steps = self.steps.get() + 1;
+        self.steps.set(steps);
+        if steps > self.limits.max_steps {
+            return Err(TemplateError::TooMuchWork {
+                limit: self.limits.max_steps,
+            });
+        }
+        // Every step looks: one step can be a filter over megabytes, and a relaxed load costs
+        // nothing next to it.
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(TemplateError::Cancelled);
+        }
+        Ok(())
+    }
+
+    /// Fails when a text being built has grown past the output limit.
+    fn check_size(&self, text: &str) -> EResult<()> {
+        if text.len() > self.limits.max_output_bytes {
+            return Err(TemplateError::TooLarge {
+                limit: self.limits.max_output_bytes,
+            });
+        }
+        Ok(())
     }
 
     fn eval_token(
@@ -130,6 +170,7 @@ impl<'v> Engine<'v> {
         sink: &mut Sink,
         out: &mut String,
     ) -> EResult<()> {
+        self.step()?;
         match token {
             Token::Text(text) => out.push_str(text),
             Token::Substitution(expr) => self.eval_substitution(expr, scope, sink, out)?,
@@ -276,6 +317,8 @@ impl<'v> Engine<'v> {
         let items = self.items(&r.collection, scope, sink)?;
         let count = items.len();
         for (i, item) in items.into_iter().enumerate() {
+            // An empty body renders no token, so the iteration itself is a step.
+            self.step()?;
             let mut locals = Binding::default();
             locals.children.insert(&r.name, item);
             let each = |name: &str| {
@@ -306,13 +349,20 @@ impl<'v> Engine<'v> {
         let Some(value) = found.value else {
             return Ok(Vec::new());
         };
+        // No more items than steps are left: each iteration is a step, and a long list
+        // (`1,1,1,...`) must not become millions of bindings before the limit is seen.
+        let most = usize::try_from(self.limits.max_steps)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
         let items = match json::parse_lenient(&value) {
             Some(serde_json::Value::Array(elements)) => elements
                 .iter()
+                .take(most)
                 .map(|e| Arc::new(Binding::leaf(json::to_text(e))))
                 .collect(),
             Some(serde_json::Value::Object(map)) => map
                 .iter()
+                .take(most)
                 .map(|(key, v)| {
                     let mut item = Binding::leaf(key.clone());
                     item.children
@@ -324,6 +374,7 @@ impl<'v> Engine<'v> {
                 .collect(),
             _ => value
                 .split(',')
+                .take(most)
                 .map(|piece| Arc::new(Binding::leaf(piece)))
                 .collect(),
         };
@@ -366,6 +417,7 @@ impl<'v> Engine<'v> {
         sink: &mut Sink,
         want: Want,
     ) -> EResult<Option<Found>> {
+        self.step()?;
         scope.check_cycle(symbol)?;
         scope.stack.borrow_mut().push(symbol.clone());
         let result = self.lookup_here(symbol, scope, sink, want);

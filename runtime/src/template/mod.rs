@@ -14,6 +14,15 @@
 //! pulldown-cmark shaped like Markdig's output; `NowDate` takes no time-zone option; parse
 //! error texts are ours, not Sprache's; nesting is bounded (tokens 200 deep, variable values
 //! 100 deep) where Octostache would overflow its stack.
+//!
+//! Bounded work: one evaluation stops with an error when the text it builds passes
+//! [`Limits::max_output_bytes`] (64 MiB) or it takes more than [`Limits::max_steps`] steps
+//! (1,000,000: one per token rendered, loop iteration, or scope searched for a variable), so
+//! values that refer to each other several times over (`E2 = #{E1}#{E1}`, forty levels deep)
+//! fail fast instead of filling memory. Octostache has no such caps. It also stops, with
+//! [`TemplateError::Cancelled`], once the flag given to [`cancel_on`] is set: the installer's
+//! front end passes its SIGINT/SIGTERM flag there, so every evaluation (scripts, substitutions,
+//! filters) sees it without a parameter.
 
 mod ast;
 mod binding;
@@ -25,7 +34,8 @@ mod number;
 mod parser;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
 
 pub use error::TemplateError;
 pub use filters::Extension;
@@ -149,14 +159,64 @@ pub struct Evaluation {
     pub error: Option<String>,
 }
 
-/// Evaluates `text` against `vars`, like `VariableDictionary.Evaluate`.
+/// Caps on one evaluation (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest text one evaluation may build, in bytes: the result, or any value or loop
+    /// body rendered on the way.
+    pub max_output_bytes: usize,
+    /// The most steps (tokens rendered, loop iterations, scopes searched for a variable) one
+    /// evaluation may take.
+    pub max_steps: u64,
+}
+
+impl Limits {
+    /// 64 MiB of text and 1,000,000 steps: far above any configuration file or script (a step
+    /// is one token, or one scope searched for a variable), while a runaway evaluation stops
+    /// within about a second.
+    pub const DEFAULT: Limits = Limits {
+        max_output_bytes: 64 << 20,
+        max_steps: 1_000_000,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// The process's cancellation flag, if the front end gave one.
+static CANCEL: OnceLock<&'static AtomicBool> = OnceLock::new();
+
+/// Makes every later evaluation in this process stop with [`TemplateError::Cancelled`] once
+/// `flag` is set. Process-wide on purpose: the flag is the process's signal flag, and passing it
+/// through every caller of the engine (filters, substitutions, scripts) would gain nothing. The
+/// first flag given stays.
+pub fn cancel_on(flag: &'static AtomicBool) {
+    let _ = CANCEL.set(flag);
+}
+
+/// Evaluates `text` against `vars`, like `VariableDictionary.Evaluate`, within
+/// [`Limits::DEFAULT`].
 ///
 /// A strict-mode parse failure is not an `Err`: as in Octostache, the input comes back
 /// unchanged in `output` and the parse message (with its position) in `error`, so a caller
 /// can print both. `Err` is for what Octostache throws: a variable cycle
 /// ([`TemplateError::is_cycle`]), invalid base64 in `FromBase64`, an unparseable version in a
-/// `Version*` filter, and a negative JSON array index.
+/// `Version*` filter, a negative JSON array index, and a stop: a [`Limits`] cap
+/// ([`TemplateError::is_limit`]) or cancellation.
 pub fn evaluate(text: &str, vars: &Variables, mode: Mode) -> Result<Evaluation, TemplateError> {
+    evaluate_within(text, vars, mode, Limits::DEFAULT)
+}
+
+/// [`evaluate`] within other [`Limits`].
+pub fn evaluate_within(
+    text: &str,
+    vars: &Variables,
+    mode: Mode,
+    limits: Limits,
+) -> Result<Evaluation, TemplateError> {
     if !text.contains("#{") {
         return Ok(Evaluation {
             output: Some(text.to_string()),
@@ -179,7 +239,13 @@ pub fn evaluate(text: &str, vars: &Variables, mode: Mode) -> Result<Evaluation, 
     let root = Scope::new(Arc::clone(&vars.tree), None);
     let mut sink = Sink::default();
     let mut output = String::new();
-    Engine::new(&vars.extensions).eval_template(&template, &root, &mut sink, &mut output)?;
+    let cancel = CANCEL.get().copied();
+    Engine::new(&vars.extensions, limits, cancel).eval_template(
+        &template,
+        &root,
+        &mut sink,
+        &mut output,
+    )?;
     let error = (!sink.missing.is_empty()).then(|| {
         let tokens: Vec<String> = sink.missing.iter().map(|t| format!("'{t}'")).collect();
         format!(

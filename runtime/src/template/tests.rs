@@ -524,3 +524,89 @@ fn extensions_run_when_the_built_in_is_missing_or_null() {
     assert_eq!(eval("#{Foo | ToUpper}").as_deref(), Some("BAR"));
     assert_eq!(eval("#{Foo | ToUpper x}").as_deref(), Some("extension"));
 }
+
+/// `E0 = x`, `Ei = #{Ei-1}#{Ei-1}`: the text and the work double at each level.
+fn doubling(levels: usize, seed: &str) -> Variables {
+    let mut v = vars(&[("E0", seed)]);
+    for i in 1..=levels {
+        v.set(format!("E{i}"), Some(format!("#{{E{0}}}#{{E{0}}}", i - 1)));
+    }
+    v
+}
+
+#[test]
+fn doubling_values_stop_at_the_step_limit() {
+    let v = doubling(40, "x");
+    let err = evaluate("#{E40}", &v, Mode::Continue).unwrap_err();
+    assert!(
+        matches!(err, TemplateError::TooMuchWork { limit } if limit == Limits::DEFAULT.max_steps)
+    );
+    assert!(
+        err.is_limit() && err.to_string().contains("evaluation steps"),
+        "{err}"
+    );
+    // Ten levels are fine.
+    let ten = evaluate("#{E10}", &v, Mode::Continue)
+        .unwrap()
+        .output
+        .unwrap();
+    assert_eq!(ten.len(), 1024);
+}
+
+#[test]
+fn a_text_past_the_output_limit_is_an_error() {
+    let v = doubling(40, &"x".repeat(1 << 20));
+    let err = evaluate("#{E40}", &v, Mode::Continue).unwrap_err();
+    assert_eq!(
+        err,
+        TemplateError::TooLarge {
+            limit: Limits::DEFAULT.max_output_bytes
+        }
+    );
+    let small = Limits {
+        max_output_bytes: 10,
+        ..Limits::DEFAULT
+    };
+    let v = vars(&[("A", "12345"), ("L", "a,b,c")]);
+    let ok = evaluate_within("#{A}#{A}", &v, Mode::Continue, small).unwrap();
+    assert_eq!(ok.output.as_deref(), Some("1234512345"));
+    for template in ["#{A}#{A}!", "#{each i in L}#{A}#{/each}"] {
+        let err = evaluate_within(template, &v, Mode::Continue, small).unwrap_err();
+        assert_eq!(err, TemplateError::TooLarge { limit: 10 }, "{template}");
+    }
+}
+
+#[test]
+fn loops_count_as_steps_even_with_an_empty_body() {
+    let few = Limits {
+        max_steps: 100,
+        ..Limits::DEFAULT
+    };
+    let list = vec!["1"; 1000].join(",");
+    let v = vars(&[("L", &list)]);
+    for template in ["#{each i in L}#{/each}", "#{each i in L}#{i}#{/each}"] {
+        let err = evaluate_within(template, &v, Mode::Continue, few).unwrap_err();
+        assert_eq!(err, TemplateError::TooMuchWork { limit: 100 }, "{template}");
+    }
+    let short = vars(&[("L", "1,2,3")]);
+    let ok = evaluate_within("#{each i in L}#{i}#{/each}", &short, Mode::Continue, few);
+    assert_eq!(ok.unwrap().output.as_deref(), Some("123"));
+}
+
+#[test]
+fn a_set_cancel_flag_stops_a_long_evaluation() {
+    use std::sync::atomic::AtomicBool;
+    let v = doubling(40, "x");
+    let template = parser::parse_strict("#{E40}").unwrap();
+    let run = |flag: &AtomicBool| {
+        let root = eval::Scope::new(Arc::clone(&v.tree), None);
+        let engine = eval::Engine::new(&v.extensions, Limits::DEFAULT, Some(flag));
+        let mut out = String::new();
+        engine.eval_template(&template, &root, &mut eval::Sink::default(), &mut out)
+    };
+    assert_eq!(run(&AtomicBool::new(true)), Err(TemplateError::Cancelled));
+    assert!(matches!(
+        run(&AtomicBool::new(false)),
+        Err(TemplateError::TooMuchWork { .. })
+    ));
+}

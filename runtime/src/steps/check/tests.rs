@@ -79,14 +79,6 @@ fn disk_free_expands_the_path() {
 }
 
 #[test]
-fn human_sizes() {
-    assert_eq!(human(0), "0.0 B");
-    assert_eq!(human(1536), "1.5 KiB");
-    assert_eq!(human(2048 * MIB), "2.0 GiB");
-    assert_eq!(human(u64::MAX), "16.0 EiB");
-}
-
-#[test]
 fn os_matches_and_mismatches() {
     let here = std::env::consts::OS;
     assert!(run(CheckSpec::Os(strings(&["plan9", &here.to_uppercase()]))).ok);
