@@ -27,6 +27,10 @@ pub enum ReportOutcome {
     /// A step failed and `--no-rollback` kept the changes for diagnosis.
     FailedNotRolledBack,
     Declined,
+    /// A finished (or interrupted) install undone later with `rollback`.
+    RolledBack,
+    /// `rollback` could not undo everything; the report lists what is left.
+    RollbackIncomplete,
 }
 
 impl ReportOutcome {
@@ -39,6 +43,8 @@ impl ReportOutcome {
                 "failed; changes kept for diagnosis (--no-rollback)"
             }
             ReportOutcome::Declined => "declined by the operator",
+            ReportOutcome::RolledBack => "rolled back",
+            ReportOutcome::RollbackIncomplete => "rolled back in part; rollback is incomplete",
         }
     }
 }
@@ -70,8 +76,21 @@ pub struct StepReport {
 pub struct RollbackSummary {
     pub complete: bool,
     pub undone: usize,
-    /// What could not be undone, one line each (path and reason).
+    /// What could not be undone, one line each (path and reason, a rollback script that
+    /// failed or was not run).
     pub left: Vec<String>,
+    /// The rollback scripts that ran, newest step first, and how each ended.
+    #[serde(default)]
+    pub scripts: Vec<RollbackScriptReport>,
+}
+
+/// How one step's rollback script ended.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RollbackScriptReport {
+    pub step: String,
+    pub succeeded: bool,
+    /// Why it failed; scrubbed.
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -93,6 +112,33 @@ pub struct Report {
     pub duration_s: f64,
     pub steps: Vec<StepReport>,
     pub rollback: Option<RollbackSummary>,
+    /// Every run on this install, oldest first: the install, each `resume` (an interrupted one
+    /// says where it stopped).
+    #[serde(default)]
+    pub attempts: Vec<Attempt>,
+    /// A `rollback` of the install after it ended: its own section, the install's history kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub later_rollback: Option<LaterRollback>,
+}
+
+/// One run of the installer on an install.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Attempt {
+    /// `install` or `resume`.
+    pub kind: String,
+    pub started_at: String,
+    /// How it ended: the report's outcome for the last run, where it stopped for one that was
+    /// interrupted.
+    pub outcome: String,
+}
+
+/// A `rollback` run after the install.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LaterRollback {
+    pub started_at: String,
+    pub finished_at: String,
+    pub outcome: ReportOutcome,
+    pub summary: RollbackSummary,
 }
 
 impl Report {
@@ -152,20 +198,22 @@ impl Report {
                 step.message.as_deref().unwrap_or("")
             );
         }
+        for attempt in &self.attempts {
+            let (kind, at, outcome) = (&attempt.kind, &attempt.started_at, &attempt.outcome);
+            let _ = writeln!(out, "run:       {kind} at {at}: {outcome}");
+        }
         if let Some(rollback) = &self.rollback {
+            rollback_text(&mut out, rollback);
+        }
+        if let Some(later) = &self.later_rollback {
             let _ = writeln!(
                 out,
-                "rollback:  {} change(s) undone{}",
-                rollback.undone,
-                if rollback.complete {
-                    ""
-                } else {
-                    "; NOT complete"
-                }
+                "later rollback: {} to {}: {}",
+                later.started_at,
+                later.finished_at,
+                later.outcome.describe()
             );
-            for left in &rollback.left {
-                let _ = writeln!(out, "  left: {left}");
-            }
+            rollback_text(&mut out, &later.summary);
         }
         out
     }
@@ -272,6 +320,27 @@ fn status_text(status: StepOutcome) -> &'static str {
         StepOutcome::Failed => "failed",
         StepOutcome::Skipped => "skipped",
         StepOutcome::RolledBack => "rolled back",
+    }
+}
+
+/// What a rollback did, for the text report.
+fn rollback_text(out: &mut String, rollback: &RollbackSummary) {
+    let _ = writeln!(
+        out,
+        "rollback:  {} change(s) undone{}",
+        rollback.undone,
+        if rollback.complete {
+            ""
+        } else {
+            "; NOT complete"
+        }
+    );
+    for script in &rollback.scripts {
+        let ended = script.message.as_deref().unwrap_or("succeeded");
+        let _ = writeln!(out, "  rollback script of `{}`: {ended}", script.step);
+    }
+    for left in &rollback.left {
+        let _ = writeln!(out, "  left: {left}");
     }
 }
 

@@ -64,6 +64,7 @@ fn install(state: &Path, target: &Path) {
         customer: None,
         started_at: Timestamp::now(),
         roles: Vec::new(),
+        signer_key: None,
     };
     let mut journal = Journal::create(&StateDir::new(state), begin).unwrap();
     step(Transaction::new(&mut journal), target);

@@ -6,15 +6,18 @@ use crate::session::Session;
 use crate::ui::{self, Console};
 use crate::{installer, preview};
 use dropship_runtime::answers::{self, AnswerSources, Answers};
-use dropship_runtime::engine::{Engine, RunOptions, RunResult, UNRECORDED_UNDO, unrecorded_end};
+use dropship_runtime::engine::{Engine, RunOptions, RunResult, UNRECORDED_UNDO, time_text};
 use dropship_runtime::events::Events;
 use dropship_runtime::exit::ExitStatus;
-use dropship_runtime::journal::{Begin, Journal, JournalState, Record, Timestamp};
-use dropship_runtime::report::{Report, ReportOutcome};
+use dropship_runtime::journal::{
+    Begin, Journal, JournalState, JournaledRun, Outcome, Record, Timestamp,
+};
+use dropship_runtime::report::{Attempt, LaterRollback, Report, ReportOutcome};
 use dropship_runtime::rollback;
 use dropship_runtime::scratch;
 use dropship_runtime::script;
 use dropship_runtime::secret::Scrubber;
+use dropship_runtime::secret_verifier;
 use dropship_runtime::state_dir::StateDir;
 use dropship_runtime::trust::TrustOptions;
 use dropship_runtime::variables::{BaseVariables, Output};
@@ -190,11 +193,17 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
         customer: session.profile.as_ref().map(|p| p.name.clone()),
         started_at: Timestamp::now(),
         roles: roles.clone(),
+        signer_key: Some(session.signer.key.base64.clone()),
     };
     let mut journal =
         rollback::begin_install(&state, begin).map_err(|e| fail(&e, e.exit_status()))?;
     state
         .save_answers(&answers.without_secrets())
+        .map_err(|e| fail(&e, ExitStatus::Failure))?;
+    let verifiers =
+        secret_verifier::verifiers(&answers).map_err(|e| fail(&e, ExitStatus::Failure))?;
+    state
+        .save_secret_verifiers(&verifiers)
         .map_err(|e| fail(&e, ExitStatus::Failure))?;
     let run = RunContext {
         session: &session,
@@ -204,7 +213,22 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
         inputs,
         guided,
     };
-    Ok(run.execute(&mut journal, None, Vec::new()))
+    let job = Job::Install {
+        previous: None,
+        outputs: Vec::new(),
+    };
+    Ok(run.execute(&mut journal, job))
+}
+
+/// What a run of the engine does.
+enum Job<'p> {
+    /// Install, or resume the install `previous` records.
+    Install {
+        previous: Option<&'p JournalState>,
+        outputs: Vec<Output>,
+    },
+    /// Undo the install the journal records: `rollback`, or finishing an interrupted rollback.
+    RollBack(&'p JournalState),
 }
 
 /// One run of the engine with everything it needs.
@@ -218,12 +242,7 @@ struct RunContext<'a> {
 }
 
 impl RunContext<'_> {
-    fn execute(
-        self,
-        journal: &mut Journal,
-        previous: Option<&JournalState>,
-        outputs: Vec<Output>,
-    ) -> ExitStatus {
+    fn execute(self, journal: &mut Journal, job: Job<'_>) -> ExitStatus {
         let started = Timestamp::now();
         let clock = std::time::Instant::now();
         let base = BaseVariables::new(
@@ -256,9 +275,26 @@ impl RunContext<'_> {
             &mut console,
             cancel,
         );
-        engine.outputs = outputs;
-        let result = engine.run(journal, previous);
-        let report = self.report(&result, previous.is_some(), started, clock.elapsed());
+        engine.stop = ui::stop_flag();
+        let (result, report) = match job {
+            Job::Install { previous, outputs } => {
+                engine.outputs = outputs;
+                let result = engine.run(journal, previous);
+                let mut report = self.report(&result, previous.is_some(), started, clock.elapsed());
+                report.attempts = journaled_runs(previous);
+                report.attempts.push(Attempt {
+                    kind: run_kind(report.resumed),
+                    started_at: report.started_at.clone(),
+                    outcome: report.outcome.describe().to_string(),
+                });
+                (result, report)
+            }
+            Job::RollBack(state) => {
+                let result = engine.roll_back(journal, state);
+                let report = self.rollback_report(&result, state, started, clock.elapsed());
+                (result, report)
+            }
+        };
         if let Err(e) = self.state.write_reports(&report) {
             eprintln!("warning: writing the report: {e}");
         }
@@ -296,8 +332,69 @@ impl RunContext<'_> {
             duration_s: elapsed.as_secs_f64(),
             steps: result.steps.clone(),
             rollback: result.rollback.clone(),
+            attempts: Vec::new(),
+            later_rollback: None,
         }
     }
+
+    /// The report of a rollback: the install's own report (its steps and runs) with the
+    /// rollback as its own section and its outcome, or a new one when the install wrote none
+    /// (it was killed).
+    fn rollback_report(
+        &self,
+        result: &RunResult,
+        state: &JournalState,
+        started: Timestamp,
+        elapsed: std::time::Duration,
+    ) -> Report {
+        let begun = state
+            .begin
+            .started_at
+            .0
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let mut report = match self.state.read_report() {
+            Ok(own)
+                if own.installer_digest == self.session.installer_digest
+                    && own.started_at >= begun =>
+            {
+                own
+            }
+            _ => {
+                let mut report = self.report(result, state.runs.len() > 1, started, elapsed);
+                report.attempts = journaled_runs(Some(state));
+                report.rollback = None;
+                report
+            }
+        };
+        report.outcome = result.outcome;
+        report.later_rollback = Some(LaterRollback {
+            started_at: time_text(&started.0),
+            finished_at: dropship_runtime::engine::now_text(),
+            outcome: result.outcome,
+            summary: result.rollback.clone().unwrap_or_default(),
+        });
+        report
+    }
+}
+
+/// The runs on the install the journal records before this one, each interrupted.
+fn journaled_runs(previous: Option<&JournalState>) -> Vec<Attempt> {
+    let runs = previous
+        .map(|state| state.runs.as_slice())
+        .unwrap_or_default();
+    let interrupted = |run: &JournaledRun| run.stopped_at.clone().unwrap_or("interrupted".into());
+    runs.iter()
+        .map(|run| Attempt {
+            kind: run_kind(run.resumed),
+            started_at: time_text(&run.started.0),
+            outcome: interrupted(run),
+        })
+        .collect()
+}
+
+fn run_kind(resumed: bool) -> String {
+    if resumed { "resume" } else { "install" }.to_string()
 }
 
 /// The exit status for an install outcome.
@@ -307,8 +404,11 @@ pub fn exit_status(outcome: ReportOutcome) -> ExitStatus {
         ReportOutcome::FailedRolledBack | ReportOutcome::FailedNotRolledBack => {
             ExitStatus::RolledBack
         }
-        ReportOutcome::FailedRollbackIncomplete => ExitStatus::RollbackIncomplete,
+        ReportOutcome::FailedRollbackIncomplete | ReportOutcome::RollbackIncomplete => {
+            ExitStatus::RollbackIncomplete
+        }
         ReportOutcome::Declined => ExitStatus::Declined,
+        ReportOutcome::RolledBack => ExitStatus::Success,
     }
 }
 
@@ -319,7 +419,8 @@ pub fn resume(inputs: InstallInputs) -> ExitStatus {
 
 fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, ExitStatus> {
     let (session, state) = prepare(inputs, guided)?;
-    let (mut journal, previous) = Journal::open(&state).map_err(|e| fail(&e, e.exit_status()))?;
+    let (mut journal, mut previous) =
+        Journal::open(&state).map_err(|e| fail(&e, e.exit_status()))?;
     for left in rollback::sweep_temporaries(&previous.changes) {
         eprintln!("warning: {left}; remove it by hand (it may hold a rendered secret)");
     }
@@ -333,10 +434,17 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
         );
         return Ok(ExitStatus::Success);
     }
+    let roles = previous.begin.roles.clone();
     if previous.rollback_in_progress {
         eprintln!("A rollback was interrupted; finishing it.");
-        return Ok(finish_rollback(&mut journal, &previous));
+        let run = rollback_run(&session, &state, roles, inputs);
+        return Ok(match run.execute(&mut journal, Job::RollBack(&previous)) {
+            ExitStatus::Success => ExitStatus::RolledBack,
+            status => status,
+        });
     }
+    let answers = resume_answers(&session, &state, inputs, &roles, guided)?;
+    restore_interrupted_step(&mut journal, &mut previous)?;
     let resumed = Record::Resumed {
         at: Timestamp::now(),
     };
@@ -348,20 +456,6 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
             ))
         })
         .is_ok();
-    let roles = previous.begin.roles.clone();
-    let saved = state.answers();
-    if saved.is_file() && inputs.sources.answers_file.is_none() {
-        inputs.sources.answers_file = Some(saved);
-    }
-    if guided && inputs.sources.secret_files.is_empty() && inputs.sources.secrets_json.is_none() {
-        eprintln!(
-            "Resuming the install in `{}`: secrets are never stored, so they are asked again.",
-            state.root().display()
-        );
-        inputs.sources.typed_secrets =
-            ui::ask_secrets(&session.plan, &roles).ok_or(ExitStatus::Declined)?;
-    }
-    let answers = collect_answers(&session, inputs, &roles, false)?;
     let run = RunContext {
         session: &session,
         state: &state,
@@ -373,8 +467,93 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
     let outputs = state
         .load_outputs()
         .map_err(|e| fail(&e, ExitStatus::Failure))?;
-    let status = run.execute(&mut journal, Some(&previous), outputs);
+    let job = Job::Install {
+        previous: Some(&previous),
+        outputs,
+    };
+    let status = run.execute(&mut journal, job);
     Ok(unless_unjournaled(status, journaled))
+}
+
+/// The answers of a resumed install: the saved ones, the secrets asked again (guided) or given
+/// again, each the same as the install used (its verifier says so).
+fn resume_answers(
+    session: &Session,
+    state: &StateDir,
+    inputs: &mut InstallInputs,
+    roles: &[String],
+    guided: bool,
+) -> Result<Answers, ExitStatus> {
+    let saved = state.answers();
+    if saved.is_file() && inputs.sources.answers_file.is_none() {
+        inputs.sources.answers_file = Some(saved);
+    }
+    if guided && inputs.sources.secret_files.is_empty() && inputs.sources.secrets_json.is_none() {
+        eprintln!(
+            "Resuming the install in `{}`: secrets are never stored, so they are asked again.",
+            state.root().display()
+        );
+        inputs.sources.typed_secrets =
+            ui::ask_secrets(&session.plan, roles).ok_or(ExitStatus::Declined)?;
+    }
+    let answers = collect_answers(session, inputs, roles, false)?;
+    let verifiers = state
+        .load_secret_verifiers()
+        .map_err(|e| fail(&e, ExitStatus::Failure))?;
+    let differing = secret_verifier::differing(&answers, &verifiers);
+    if !differing.is_empty() {
+        return Err(fail(
+            &format!(
+                "the secret(s) {} differ from the one(s) the interrupted install used, which \
+                 its steps may already have written; resume with the same secrets, or run \
+                 `rollback` and then install again with the new ones",
+                differing.join(", ")
+            ),
+            ExitStatus::Usage,
+        ));
+    }
+    Ok(answers)
+}
+
+/// Before `resume` runs the interrupted step again: undo what the journal recorded for it
+/// (restore its snapshots, remove what it created), so it runs from clean, not on top of its
+/// partial effects.
+fn restore_interrupted_step(
+    journal: &mut Journal,
+    previous: &mut JournalState,
+) -> Result<(), ExitStatus> {
+    let index = previous.resume_from();
+    let changes = previous.changes_of_step(index);
+    let Some(step) = previous.steps.get(&index).filter(|_| !changes.is_empty()) else {
+        return Ok(());
+    };
+    eprintln!(
+        "Step `{}` was interrupted: restoring the {} change(s) it made, so that it runs again \
+         from clean.",
+        step.name,
+        changes.len()
+    );
+    let restored = rollback::restore_step(journal, &changes);
+    if let Some(e) = &restored.journal_error {
+        journal_warning(&format!("the restore's progress ({e}): {UNRECORDED_UNDO}"));
+    }
+    previous
+        .changes
+        .retain(|change| !restored.undone.iter().any(|u| u.id() == change.id()));
+    if restored.is_complete() {
+        return Ok(());
+    }
+    for (change, why) in &restored.failed {
+        eprintln!("  NOT restored: {}: {why}", change.path().display());
+    }
+    Err(fail(
+        &format!(
+            "step `{}` could not be restored, so it is not run again on top of what it left; \
+             fix the cause and run `resume` again, or undo everything with `rollback`",
+            step.name
+        ),
+        ExitStatus::Failure,
+    ))
 }
 
 /// A command that did what was asked but could not journal all of it ends with status 1; the
@@ -390,74 +569,145 @@ fn journal_warning(detail: &str) {
     eprintln!("warning: the journal could not record {detail}");
 }
 
-fn finish_rollback(journal: &mut Journal, state: &JournalState) -> ExitStatus {
-    let report = rollback::rollback(journal, &state.changes, "finishing an interrupted rollback");
-    let journaled = end_rollback(journal, &report);
-    unless_unjournaled(print_rollback(&report), journaled)
+/// Inputs of `rollback`.
+#[derive(Debug, Clone, Default)]
+pub struct RollbackInputs {
+    pub state_dir: Option<PathBuf>,
+    /// `--yes`: roll back without asking (needed without a terminal).
+    pub yes: bool,
+    pub no_progress: bool,
+    /// Which key to trust; by default the one the install trusted (journaled).
+    pub trust: TrustOptions,
 }
 
-/// Journal the end of a rollback, warning about each record the journal lacks and what that
-/// means; whether the journal holds all of the rollback.
-fn end_rollback(journal: &mut Journal, report: &rollback::RollbackReport) -> bool {
-    let mut journaled = true;
-    if let Some(e) = &report.journal_error {
-        journal_warning(&format!("the rollback's progress ({e}): {UNRECORDED_UNDO}"));
-        journaled = false;
-    }
-    let outcome = report.outcome();
-    let end = Record::End {
-        outcome,
-        at: Timestamp::now(),
-    };
-    if let Err(e) = journal.append(end) {
-        let consequence = unrecorded_end(outcome, journal.path());
-        journal_warning(&format!("the end of the rollback ({e}): {consequence}"));
-        journaled = false;
-    }
-    journaled
-}
-
-fn print_rollback(report: &rollback::RollbackReport) -> ExitStatus {
-    eprintln!("rollback: {} change(s) undone", report.undone.len());
-    for (change, why) in &report.failed {
-        eprintln!("  NOT undone: {}: {why}", change.path().display());
-    }
-    if report.is_complete() {
-        ExitStatus::RolledBack
-    } else {
-        eprintln!(
-            "Rollback is incomplete: restore the paths above by hand, or fix the cause and run `rollback` again."
-        );
-        ExitStatus::RollbackIncomplete
-    }
-}
-
-/// `rollback`: undo an install (finished or interrupted) from its journal.
-pub fn rollback_command(state_dir: Option<&Path>) -> ExitStatus {
+/// `rollback`: undo an install (finished or interrupted) from its journal: the rollback scripts
+/// of the steps it started, newest first, then every change. A deliberate act: asked on a
+/// terminal, `--yes` without one.
+pub fn rollback_command(inputs: RollbackInputs) -> ExitStatus {
     sweep_scratch();
-    let state = match local_state_dir(state_dir) {
-        Ok(dir) => dir,
-        Err(status) => return status,
-    };
-    let (mut journal, previous) = match Journal::open(&state) {
-        Ok(opened) => opened,
-        Err(e) => return fail(&e, e.exit_status()),
-    };
-    if previous.changes.is_empty() {
-        eprintln!("Nothing to roll back in `{}`.", state.root().display());
-        return ExitStatus::Success;
+    match rollback_inner(inputs) {
+        Ok(status) | Err(status) => status,
     }
-    let report = rollback::rollback(
-        &mut journal,
-        &previous.changes,
-        "the operator asked for a rollback",
-    );
-    let journaled = end_rollback(&mut journal, &report);
-    let status = match print_rollback(&report) {
-        ExitStatus::RolledBack => ExitStatus::Success,
-        other => other,
+}
+
+fn rollback_inner(inputs: RollbackInputs) -> Result<ExitStatus, ExitStatus> {
+    let state = local_state_dir(inputs.state_dir.as_deref())?;
+    let (mut journal, previous) = Journal::open(&state).map_err(|e| fail(&e, e.exit_status()))?;
+    let started = previous
+        .steps
+        .keys()
+        .any(|&i| previous.started_in_install(i));
+    let undone = previous.outcome == Some(Outcome::RolledBack);
+    if undone || (previous.changes.is_empty() && !started) {
+        eprintln!("Nothing to roll back in `{}`.", state.root().display());
+        return Ok(ExitStatus::Success);
+    }
+    let interactive = ui::interactive();
+    let mut install_inputs = InstallInputs {
+        unattended: true,
+        state_dir: inputs.state_dir.clone(),
+        no_progress: inputs.no_progress,
+        trust: trust_for_rollback(&inputs.trust, &previous),
+        ..InstallInputs::default()
     };
-    unless_unjournaled(status, journaled)
+    let (session, state) = prepare(&mut install_inputs, interactive)?;
+    previous
+        .check_installer(&session.installer_digest)
+        .map_err(|e| fail(&e, e.exit_status()))?;
+    if !confirm_rollback(&session, &previous, inputs.yes, interactive) {
+        return Err(ExitStatus::Usage);
+    }
+    let run = rollback_run(
+        &session,
+        &state,
+        previous.begin.roles.clone(),
+        &install_inputs,
+    );
+    Ok(run.execute(&mut journal, Job::RollBack(&previous)))
+}
+
+/// The key `rollback` trusts: the one given, else the one the install trusted.
+fn trust_for_rollback(given: &TrustOptions, previous: &JournalState) -> TrustOptions {
+    let any_given =
+        given.trusted_key.is_some() || given.trusted_key_file.is_some() || given.trust_embedded_key;
+    match (&previous.begin.signer_key, any_given) {
+        (Some(key), false) => TrustOptions {
+            trusted_key: Some(key.clone()),
+            ..TrustOptions::default()
+        },
+        _ => given.clone(),
+    }
+}
+
+/// What the rollback will undo, confirmed: asked on a terminal, `--yes` without one.
+fn confirm_rollback(
+    session: &Session,
+    previous: &JournalState,
+    yes: bool,
+    interactive: bool,
+) -> bool {
+    let steps = session.plan.steps();
+    let started: Vec<&str> = previous
+        .steps
+        .iter()
+        .filter(|(i, _)| previous.started_in_install(**i))
+        .map(|(_, step)| step.name.as_str())
+        .collect();
+    let scripts: Vec<&str> = (0..steps.len())
+        .rev()
+        .filter(|&i| previous.started_in_install(i) && previous.rollback_script_pending(i))
+        .map(|i| steps[i].common())
+        .filter(|step| step.rollback.is_some())
+        .map(|step| step.name)
+        .collect();
+    let what = ui::RollbackPlan {
+        steps: &started,
+        changes: previous.changes.len(),
+        scripts: &scripts,
+    };
+    if yes {
+        return true;
+    }
+    if !interactive {
+        eprintln!(
+            "error: `rollback` undoes the install in `{}` ({}); nothing was changed: without a \
+             terminal to confirm on, pass --yes",
+            previous.path.parent().unwrap_or(&previous.path).display(),
+            what.summary()
+        );
+        return false;
+    }
+    ui::confirm_rollback(&what)
+}
+
+/// The engine run that undoes the install: its saved answers (secrets are not stored, so the
+/// rollback scripts run without them).
+fn rollback_run<'a>(
+    session: &'a Session,
+    state: &'a StateDir,
+    roles: Vec<String>,
+    inputs: &'a InstallInputs,
+) -> RunContext<'a> {
+    let mut answers = Answers::default();
+    if let Ok(saved) = std::fs::read_to_string(state.answers())
+        && let Ok(saved) =
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&saved)
+    {
+        for (name, value) in saved {
+            let text = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_string);
+            answers.insert(&name, answers::Answer::Value(text));
+        }
+    }
+    RunContext {
+        session,
+        state,
+        roles,
+        answers,
+        inputs,
+        guided: false,
+    }
 }
 
 /// The state directory for `rollback` and `report`, which read only local state: the default is

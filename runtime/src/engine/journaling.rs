@@ -70,7 +70,13 @@ impl Engine<'_> {
 
     /// Journal a record the install can do without; when it cannot be written, tell the
     /// operator `what` is missing and its `consequence`.
-    fn record(&mut self, journal: &mut Journal, record: Record, what: &str, consequence: &str) {
+    pub(super) fn record(
+        &mut self,
+        journal: &mut Journal,
+        record: Record,
+        what: &str,
+        consequence: &str,
+    ) {
         if let Err(e) = journal.append(record) {
             self.journal_error(&format!("{what} ({e}): {consequence}"));
         }
@@ -92,8 +98,12 @@ fn journal_outcome(outcome: ReportOutcome) -> Outcome {
     match outcome {
         ReportOutcome::Succeeded => Outcome::Succeeded,
         ReportOutcome::FailedNotRolledBack => Outcome::Failed,
-        ReportOutcome::FailedRollbackIncomplete => Outcome::RollbackIncomplete,
-        ReportOutcome::FailedRolledBack | ReportOutcome::Declined => Outcome::RolledBack,
+        ReportOutcome::FailedRollbackIncomplete | ReportOutcome::RollbackIncomplete => {
+            Outcome::RollbackIncomplete
+        }
+        ReportOutcome::FailedRolledBack | ReportOutcome::Declined | ReportOutcome::RolledBack => {
+            Outcome::RolledBack
+        }
     }
 }
 

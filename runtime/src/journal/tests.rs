@@ -14,6 +14,7 @@ fn begin(installer: &str) -> Begin {
         customer: Some("Contoso".to_string()),
         started_at: Timestamp::now(),
         roles: vec!["web".to_string()],
+        signer_key: None,
     }
 }
 
