@@ -261,6 +261,14 @@ impl JournalState {
         started && index <= self.resume_from()
     }
 
+    /// Where the journal ends, for a run that was interrupted there.
+    pub fn where_stopped(&self) -> String {
+        match self.current_step.and_then(|i| self.steps.get(&i)) {
+            Some(step) => format!("interrupted during step `{}`", step.name),
+            None => "interrupted between steps".to_string(),
+        }
+    }
+
     /// Whether step `index`'s rollback script is still to run: it never ran, was killed, or
     /// failed (a later rollback tries it again).
     pub fn rollback_script_pending(&self, index: usize) -> bool {
@@ -363,10 +371,7 @@ impl JournalState {
 
     /// A `resume` begins: the run before it stopped where the journal ends.
     fn resumed(&mut self, at: Timestamp) {
-        let stopped_at = match self.current_step.and_then(|i| self.steps.get(&i)) {
-            Some(step) => format!("interrupted during step `{}`", step.name),
-            None => "interrupted between steps".to_string(),
-        };
+        let stopped_at = self.where_stopped();
         if let Some(run) = self.runs.last_mut() {
             run.stopped_at = Some(stopped_at);
         }

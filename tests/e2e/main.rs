@@ -11,3 +11,4 @@ mod render;
 mod safety;
 mod strict;
 mod support;
+mod txn;

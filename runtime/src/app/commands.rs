@@ -378,19 +378,21 @@ impl RunContext<'_> {
     }
 }
 
-/// The runs on the install the journal records before this one, each interrupted.
+/// The runs on the install the journal records before this one, each interrupted (the last
+/// where the journal ends).
 fn journaled_runs(previous: Option<&JournalState>) -> Vec<Attempt> {
-    let runs = previous
-        .map(|state| state.runs.as_slice())
-        .unwrap_or_default();
-    let interrupted = |run: &JournaledRun| run.stopped_at.clone().unwrap_or("interrupted".into());
-    runs.iter()
-        .map(|run| Attempt {
-            kind: run_kind(run.resumed),
-            started_at: time_text(&run.started.0),
-            outcome: interrupted(run),
-        })
-        .collect()
+    let Some(state) = previous else {
+        return Vec::new();
+    };
+    let attempt = |run: &JournaledRun| Attempt {
+        kind: run_kind(run.resumed),
+        started_at: time_text(&run.started.0),
+        outcome: run
+            .stopped_at
+            .clone()
+            .unwrap_or_else(|| state.where_stopped()),
+    };
+    state.runs.iter().map(attempt).collect()
 }
 
 fn run_kind(resumed: bool) -> String {
