@@ -388,7 +388,10 @@ mod tests {
                 complete: true,
                 undone: 3,
                 left: vec![],
+                scripts: vec![],
             }),
+            attempts: vec![],
+            later_rollback: None,
         }
     }
 
