@@ -35,6 +35,8 @@ pub mod package;
 pub mod path_safety;
 /// The step plan: format, parsing with every problem and its JSON path, validation.
 pub mod plan;
+/// The checks before anything starts, shared by `install` and the dry run.
+pub mod preflight;
 /// The install report: JSON, text for the change ticket, self-contained HTML.
 pub mod report;
 /// Rollback: each change to the target journaled before it is made, undone in reverse on failure.

@@ -392,3 +392,28 @@ fn kill_with(fx: &Fixture, command: &mut Command, checkpoint: &str) {
     signal_group(&child, "-KILL");
     assert_eq!(child.wait().unwrap().code(), None);
 }
+
+#[test]
+fn the_dry_run_refuses_what_install_refuses_before_anything_starts() {
+    let mut deploy = crate::fixture::deploy_sample_step();
+    deploy["destination"] = json!("   /web");
+    let fx = Fixture::new(&plan_with_steps(json!([
+        undoable_step("A", "", ""),
+        deploy
+    ])));
+    let dry = run(fx.command("plan").args(fx.answers()).env("WORK", work(&fx))).code(2);
+    assert!(
+        dry.stderr.contains("`destination` is `   /web`"),
+        "{dry:#?}"
+    );
+    let install = run(&mut install_command(&fx, &[])).code(2);
+    assert_eq!(
+        dry.stderr, install.stderr,
+        "the same checks, the same words"
+    );
+    assert!(!work(&fx).join("A").exists(), "nothing started");
+    assert!(
+        !fx.state().join("journal.jsonl").exists(),
+        "nothing journaled"
+    );
+}

@@ -125,6 +125,21 @@ fn collect_answers(
     })
 }
 
+/// The checks `install` and the dry run both make before anything starts (exit 2, each
+/// problem named).
+fn preflight(session: &Session, roles: &[String], answers: &Answers) -> Result<(), ExitStatus> {
+    let base = BaseVariables::new(&session.plan, session.profile.as_ref(), answers);
+    let checked =
+        dropship_runtime::preflight::check(&session.plan, roles, &base, &session.drop_root());
+    checked.map_err(|problems| {
+        eprintln!("error: the answers cannot work, so nothing was started:");
+        for problem in problems {
+            eprintln!("  {problem}");
+        }
+        ExitStatus::Usage
+    })
+}
+
 fn save_answers(path: &Path, answers: &Answers) -> Result<(), ExitStatus> {
     let json = serde_json::to_string_pretty(&answers.without_secrets()).unwrap_or_default();
     std::fs::write(path, json + "\n").map_err(|e| {
@@ -182,6 +197,7 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
     if let Some(path) = &inputs.save_answers {
         save_answers(path, &answers)?;
     }
+    preflight(&session, &roles, &answers)?;
     if guided && !ui::confirm_summary(&session, &roles, &answers) {
         eprintln!("Nothing was changed.");
         return Err(ExitStatus::Declined);
@@ -758,6 +774,7 @@ pub fn dry_run(inputs: InstallInputs) -> ExitStatus {
         let (session, _) = prepare(inputs, guided)?;
         let roles = choose_roles(&session, inputs, guided)?;
         let answers = collect_answers(&session, inputs, &roles, guided)?;
+        preflight(&session, &roles, &answers)?;
         Ok(preview::preview(&session, &roles, &answers))
     })
 }
