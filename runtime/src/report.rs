@@ -248,22 +248,30 @@ impl Report {
                 )
             })
             .collect();
-        let rollback = self.rollback.as_ref().map_or(String::new(), |r| {
-            let left: String = r
-                .left
-                .iter()
-                .map(|l| format!("<li>{}</li>", escape::html(l)))
-                .collect();
-            format!(
-                "<h2>Rollback</h2>\n<p>{} change(s) undone; {}.</p>\n<ul>{left}</ul>",
-                r.undone,
-                if r.complete {
-                    "complete"
-                } else {
-                    "<strong>incomplete</strong>"
-                }
-            )
-        });
+        let runs: String = self
+            .attempts
+            .iter()
+            .map(|a| {
+                let line = format!("{} at {}: {}", a.kind, a.started_at, a.outcome);
+                format!("<li>{}</li>", escape::html(&line))
+            })
+            .collect();
+        let mut rollback = match runs.is_empty() {
+            true => String::new(),
+            false => format!("<h2>Runs</h2>\n<ul>{runs}</ul>\n"),
+        };
+        if let Some(r) = &self.rollback {
+            rollback.push_str(&rollback_html("Rollback", r));
+        }
+        if let Some(later) = &self.later_rollback {
+            let heading = format!(
+                "Later rollback ({} – {}): {}",
+                later.started_at,
+                later.finished_at,
+                later.outcome.describe()
+            );
+            rollback.push_str(&rollback_html(&heading, &later.summary));
+        }
         let title = format!("{} {} — install report", self.product, self.version);
         let fields = [
             ("title", escape::html(&title)),
@@ -321,6 +329,29 @@ fn status_text(status: StepOutcome) -> &'static str {
         StepOutcome::Skipped => "skipped",
         StepOutcome::RolledBack => "rolled back",
     }
+}
+
+/// What a rollback did, for the HTML report, under `heading`.
+fn rollback_html(heading: &str, rollback: &RollbackSummary) -> String {
+    let scripts = rollback.scripts.iter().map(|script| {
+        let ended = script.message.as_deref().unwrap_or("succeeded");
+        format!("rollback script of `{}`: {ended}", script.step)
+    });
+    let left = rollback.left.iter().map(|left| format!("left: {left}"));
+    let items: String = scripts
+        .chain(left)
+        .map(|line| format!("<li>{}</li>", escape::html(&line)))
+        .collect();
+    format!(
+        "<h2>{}</h2>\n<p>{} change(s) undone; {}.</p>\n<ul>{items}</ul>\n",
+        escape::html(heading),
+        rollback.undone,
+        if rollback.complete {
+            "complete"
+        } else {
+            "<strong>incomplete</strong>"
+        }
+    )
 }
 
 /// What a rollback did, for the text report.
