@@ -1,5 +1,5 @@
 //! What each installer command does, end to end: `install` (guided or unattended), `plan` (dry
-//! run), `resume`, `rollback` and `report`. The binary parses arguments and calls these; each
+//! run), `resume` and `report`; `rollback` is in its own module and runs the engine from here. The binary parses arguments and calls these; each
 //! returns the process's exit status and has already told the operator why.
 
 use crate::session::Session;
@@ -9,9 +9,7 @@ use dropship_runtime::answers::{self, AnswerSources, Answers};
 use dropship_runtime::engine::{Engine, RunOptions, RunResult, UNRECORDED_UNDO, time_text};
 use dropship_runtime::events::Events;
 use dropship_runtime::exit::ExitStatus;
-use dropship_runtime::journal::{
-    Begin, Journal, JournalState, JournaledRun, Outcome, Record, Timestamp,
-};
+use dropship_runtime::journal::{Begin, Journal, JournalState, JournaledRun, Record, Timestamp};
 use dropship_runtime::report::{Attempt, LaterRollback, Report, ReportOutcome};
 use dropship_runtime::rollback;
 use dropship_runtime::scratch;
@@ -39,7 +37,7 @@ pub struct InstallInputs {
     pub trust: TrustOptions,
 }
 
-fn fail(error: &dyn std::fmt::Display, status: ExitStatus) -> ExitStatus {
+pub(crate) fn fail(error: &dyn std::fmt::Display, status: ExitStatus) -> ExitStatus {
     eprintln!("error: {error}");
     status
 }
@@ -152,7 +150,7 @@ fn save_answers(path: &Path, answers: &Answers) -> Result<(), ExitStatus> {
 
 /// Remove the scratch directories a killed installer left behind (one may hold a rendered
 /// script with a secret); what cannot be removed is said, and does not stop this run.
-fn sweep_scratch() {
+pub(crate) fn sweep_scratch() {
     for (path, e) in scratch::sweep_stale() {
         eprintln!(
             "warning: removing `{}`, left by an installer that was stopped: {e}; remove it by hand",
@@ -175,7 +173,10 @@ fn installing(
 }
 
 /// Secrets from stdin when asked, then the verified session and its state directory.
-fn prepare(inputs: &mut InstallInputs, guided: bool) -> Result<(Session, StateDir), ExitStatus> {
+pub(crate) fn prepare(
+    inputs: &mut InstallInputs,
+    guided: bool,
+) -> Result<(Session, StateDir), ExitStatus> {
     read_secrets_stdin(inputs)?;
     let session = open_session(inputs, guided)?;
     let state = StateDir::resolve(&session.plan.product().name, inputs.state_dir.as_deref());
@@ -237,7 +238,7 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
 }
 
 /// What a run of the engine does.
-enum Job<'p> {
+pub(crate) enum Job<'p> {
     /// Install, or resume the install `previous` records.
     Install {
         previous: Option<&'p JournalState>,
@@ -248,7 +249,7 @@ enum Job<'p> {
 }
 
 /// One run of the engine with everything it needs.
-struct RunContext<'a> {
+pub(crate) struct RunContext<'a> {
     session: &'a Session,
     state: &'a StateDir,
     roles: Vec<String>,
@@ -258,7 +259,7 @@ struct RunContext<'a> {
 }
 
 impl RunContext<'_> {
-    fn execute(self, journal: &mut Journal, job: Job<'_>) -> ExitStatus {
+    pub(crate) fn execute(self, journal: &mut Journal, job: Job<'_>) -> ExitStatus {
         let started = Timestamp::now();
         let clock = std::time::Instant::now();
         let base = BaseVariables::new(
@@ -587,120 +588,9 @@ fn journal_warning(detail: &str) {
     eprintln!("warning: the journal could not record {detail}");
 }
 
-/// Inputs of `rollback`.
-#[derive(Debug, Clone, Default)]
-pub struct RollbackInputs {
-    pub state_dir: Option<PathBuf>,
-    /// `--yes`: roll back without asking (needed without a terminal).
-    pub yes: bool,
-    pub no_progress: bool,
-    /// Which key to trust; by default the one the install trusted (journaled).
-    pub trust: TrustOptions,
-}
-
-/// `rollback`: undo an install (finished or interrupted) from its journal: the rollback scripts
-/// of the steps it started, newest first, then every change. A deliberate act: asked on a
-/// terminal, `--yes` without one.
-pub fn rollback_command(inputs: RollbackInputs) -> ExitStatus {
-    sweep_scratch();
-    match rollback_inner(inputs) {
-        Ok(status) | Err(status) => status,
-    }
-}
-
-fn rollback_inner(inputs: RollbackInputs) -> Result<ExitStatus, ExitStatus> {
-    let state = local_state_dir(inputs.state_dir.as_deref())?;
-    let (mut journal, previous) = Journal::open(&state).map_err(|e| fail(&e, e.exit_status()))?;
-    let started = previous
-        .steps
-        .keys()
-        .any(|&i| previous.started_in_install(i));
-    let undone = previous.outcome == Some(Outcome::RolledBack);
-    if undone || (previous.changes.is_empty() && !started) {
-        eprintln!("Nothing to roll back in `{}`.", state.root().display());
-        return Ok(ExitStatus::Success);
-    }
-    let interactive = ui::interactive();
-    let mut install_inputs = InstallInputs {
-        unattended: true,
-        state_dir: inputs.state_dir.clone(),
-        no_progress: inputs.no_progress,
-        trust: trust_for_rollback(&inputs.trust, &previous),
-        ..InstallInputs::default()
-    };
-    let (session, state) = prepare(&mut install_inputs, interactive)?;
-    previous
-        .check_installer(&session.installer_digest)
-        .map_err(|e| fail(&e, e.exit_status()))?;
-    if !confirm_rollback(&session, &previous, inputs.yes, interactive) {
-        return Err(ExitStatus::Usage);
-    }
-    let run = rollback_run(
-        &session,
-        &state,
-        previous.begin.roles.clone(),
-        &install_inputs,
-    );
-    Ok(run.execute(&mut journal, Job::RollBack(&previous)))
-}
-
-/// The key `rollback` trusts: the one given, else the one the install trusted.
-fn trust_for_rollback(given: &TrustOptions, previous: &JournalState) -> TrustOptions {
-    let any_given =
-        given.trusted_key.is_some() || given.trusted_key_file.is_some() || given.trust_embedded_key;
-    match (&previous.begin.signer_key, any_given) {
-        (Some(key), false) => TrustOptions {
-            trusted_key: Some(key.clone()),
-            ..TrustOptions::default()
-        },
-        _ => given.clone(),
-    }
-}
-
-/// What the rollback will undo, confirmed: asked on a terminal, `--yes` without one.
-fn confirm_rollback(
-    session: &Session,
-    previous: &JournalState,
-    yes: bool,
-    interactive: bool,
-) -> bool {
-    let steps = session.plan.steps();
-    let started: Vec<&str> = previous
-        .steps
-        .iter()
-        .filter(|(i, _)| previous.started_in_install(**i))
-        .map(|(_, step)| step.name.as_str())
-        .collect();
-    let scripts: Vec<&str> = (0..steps.len())
-        .rev()
-        .filter(|&i| previous.started_in_install(i) && previous.rollback_script_pending(i))
-        .map(|i| steps[i].common())
-        .filter(|step| step.rollback.is_some())
-        .map(|step| step.name)
-        .collect();
-    let what = ui::RollbackPlan {
-        steps: &started,
-        changes: previous.changes.len(),
-        scripts: &scripts,
-    };
-    if yes {
-        return true;
-    }
-    if !interactive {
-        eprintln!(
-            "error: `rollback` undoes the install in `{}` ({}); nothing was changed: without a \
-             terminal to confirm on, pass --yes",
-            previous.path.parent().unwrap_or(&previous.path).display(),
-            what.summary()
-        );
-        return false;
-    }
-    ui::confirm_rollback(&what)
-}
-
 /// The engine run that undoes the install: its saved answers (secrets are not stored, so the
 /// rollback scripts run without them).
-fn rollback_run<'a>(
+pub(crate) fn rollback_run<'a>(
     session: &'a Session,
     state: &'a StateDir,
     roles: Vec<String>,
@@ -728,9 +618,9 @@ fn rollback_run<'a>(
     }
 }
 
-/// The state directory for `rollback` and `report`, which read only local state: the default is
-/// named from the (unverified) manifest, and no code from the payload runs.
-fn local_state_dir(given: Option<&Path>) -> Result<StateDir, ExitStatus> {
+/// The state directory for `rollback` and `report`, found before anything is verified: the
+/// default is named from the (unverified) manifest.
+pub(crate) fn local_state_dir(given: Option<&Path>) -> Result<StateDir, ExitStatus> {
     if let Some(dir) = given {
         return Ok(StateDir::new(dir));
     }

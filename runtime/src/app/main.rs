@@ -4,6 +4,7 @@
 mod commands;
 mod installer;
 mod preview;
+mod rollback;
 mod session;
 mod ui;
 
@@ -184,7 +185,7 @@ fn main() -> ExitCode {
             yes,
             no_progress,
             trust,
-        }) => commands::rollback_command(commands::RollbackInputs {
+        }) => rollback::rollback_command(rollback::RollbackInputs {
             state_dir,
             yes,
             no_progress,
