@@ -8,6 +8,7 @@ use crate::commands::{
 };
 use crate::session::Session;
 use crate::ui;
+use dropship_runtime::engine::rollback_scripts_to_run;
 use dropship_runtime::exit::ExitStatus;
 use dropship_runtime::journal::{Journal, JournalState, Outcome};
 use dropship_runtime::trust::TrustOptions;
@@ -58,9 +59,7 @@ fn rollback_inner(inputs: RollbackInputs) -> Result<ExitStatus, ExitStatus> {
     previous
         .check_installer(&session.installer_digest)
         .map_err(|e| fail(&e, e.exit_status()))?;
-    if !confirm_rollback(&session, &previous, inputs.yes, interactive) {
-        return Err(ExitStatus::Usage);
-    }
+    confirm_rollback(&session, &previous, inputs.yes, interactive)?;
     let run = rollback_run(
         &session,
         &state,
@@ -83,13 +82,14 @@ fn trust_for_rollback(given: &TrustOptions, previous: &JournalState) -> TrustOpt
     }
 }
 
-/// What the rollback will undo, confirmed: asked on a terminal, `--yes` without one.
+/// What the rollback will undo, confirmed: asked on a terminal (declining is exit 4),
+/// `--yes` without one (missing, exit 2); nothing is changed unless confirmed.
 fn confirm_rollback(
     session: &Session,
     previous: &JournalState,
     yes: bool,
     interactive: bool,
-) -> bool {
+) -> Result<(), ExitStatus> {
     let steps = session.plan.steps();
     let started: Vec<&str> = previous
         .steps
@@ -97,12 +97,9 @@ fn confirm_rollback(
         .filter(|(i, _)| previous.started_in_install(**i))
         .map(|(_, step)| step.name.as_str())
         .collect();
-    let scripts: Vec<&str> = (0..steps.len())
-        .rev()
-        .filter(|&i| previous.started_in_install(i) && previous.rollback_script_pending(i))
-        .map(|i| steps[i].common())
-        .filter(|step| step.rollback.is_some())
-        .map(|step| step.name)
+    let scripts: Vec<&str> = rollback_scripts_to_run(&session.plan, previous)
+        .into_iter()
+        .map(|i| steps[i].common().name)
         .collect();
     let what = ui::RollbackPlan {
         steps: &started,
@@ -110,7 +107,7 @@ fn confirm_rollback(
         scripts: &scripts,
     };
     if yes {
-        return true;
+        return Ok(());
     }
     if !interactive {
         eprintln!(
@@ -119,7 +116,11 @@ fn confirm_rollback(
             previous.path.parent().unwrap_or(&previous.path).display(),
             what.summary()
         );
-        return false;
+        return Err(ExitStatus::Usage);
     }
-    ui::confirm_rollback(&what)
+    if ui::confirm_rollback(&what) {
+        return Ok(());
+    }
+    eprintln!("Nothing was changed.");
+    Err(ExitStatus::Declined)
 }

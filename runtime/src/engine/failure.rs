@@ -2,6 +2,7 @@
 //! newest first, then undoing every journaled change newest first (neither with
 //! `--no-rollback`), then the steps that run after a failure.
 
+use super::rollback_scripts::{rollback_scripts_to_run, with_rollback_scripts};
 use super::{Engine, RunResult, UNRECORDED_UNDO, report};
 use crate::journal::{Journal, JournalState};
 use crate::report::{ReportOutcome, RollbackScriptReport, RollbackSummary, StepOutcome};
@@ -24,7 +25,7 @@ impl Engine<'_> {
             return (ReportOutcome::FailedNotRolledBack, None);
         }
         let started = (0..=index).filter(|&i| self.reports[i].start.is_some());
-        let scripts = self.with_rollback_scripts(started);
+        let scripts = with_rollback_scripts(self.plan, started);
         let ran = self.run_rollback_scripts(&mut tx, &scripts);
         let summary = self.undo_changes(tx, &failure.message, ran, &scripts);
         for step_report in &mut self.reports[..index] {
@@ -117,9 +118,7 @@ impl Engine<'_> {
                 report::done_before(step_report, journaled);
             }
         }
-        let pending = |&i: &usize| state.started_in_install(i) && state.rollback_script_pending(i);
-        let steps = self.plan.steps().len();
-        let scripts = self.with_rollback_scripts((0..steps).filter(pending));
+        let scripts = rollback_scripts_to_run(self.plan, state);
         let mut tx = Transaction::resume(journal, state.changes.clone());
         let ran = self.run_rollback_scripts(&mut tx, &scripts);
         let summary = self.undo_changes(tx, "the operator asked for a rollback", ran, &scripts);

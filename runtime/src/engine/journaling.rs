@@ -108,7 +108,7 @@ fn journal_outcome(outcome: ReportOutcome) -> Outcome {
 }
 
 /// What a journal without its `end` record means for the operator, and what to do.
-pub fn unrecorded_end(outcome: Outcome, journal: &Path) -> String {
+fn unrecorded_end(outcome: Outcome, journal: &Path) -> String {
     let refused = "the next install will be refused as unfinished";
     match outcome {
         Outcome::Succeeded => format!("{refused} until you run `resume`, which records it"),

@@ -27,8 +27,9 @@ mod rollback_scripts;
 #[cfg(test)]
 mod tests;
 
-pub use journaling::{UNRECORDED_UNDO, unrecorded_end};
+pub use journaling::UNRECORDED_UNDO;
 pub use report::{now_text, time_text};
+pub use rollback_scripts::rollback_scripts_to_run;
 
 use crate::checkpoint::checkpoint;
 use crate::events::Events;

@@ -4,7 +4,8 @@
 
 use super::Engine;
 use crate::checkpoint::checkpoint;
-use crate::journal::{Record, Timestamp};
+use crate::journal::{JournalState, Record, Timestamp};
+use crate::plan::Plan;
 use crate::report::RollbackScriptReport;
 use crate::rollback::Transaction;
 use std::sync::atomic::Ordering;
@@ -13,17 +14,6 @@ impl Engine<'_> {
     /// Whether the operator stopped the undo (a third Ctrl-C): nothing more runs.
     pub(super) fn stopped(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
-    }
-
-    /// The steps among `started` (in the order they ran) that have a rollback script, newest
-    /// first.
-    pub(super) fn with_rollback_scripts(&self, started: impl Iterator<Item = usize>) -> Vec<usize> {
-        let steps = self.plan.steps();
-        let mut indices: Vec<usize> = started
-            .filter(|&index| steps[index].common().rollback.is_some())
-            .collect();
-        indices.sort_unstable_by(|a, b| b.cmp(a));
-        indices
     }
 
     /// Run the rollback scripts of the steps `indices` (newest first), each to its end (or its
@@ -100,6 +90,31 @@ impl Engine<'_> {
         };
         format!("{scripts}{changes} journaled change(s) not undone")
     }
+}
+
+/// The steps among `started` that have a rollback script, newest first.
+pub(super) fn with_rollback_scripts(
+    plan: &Plan,
+    started: impl Iterator<Item = usize>,
+) -> Vec<usize> {
+    let steps = plan.steps();
+    let mut indices: Vec<usize> = started
+        .filter(|&index| {
+            steps
+                .get(index)
+                .is_some_and(|s| s.common().rollback.is_some())
+        })
+        .collect();
+    indices.sort_unstable_by(|a, b| b.cmp(a));
+    indices
+}
+
+/// The steps whose rollback scripts undoing the install `state` records runs, in the order they
+/// run: those the install started (not its `failure` steps) whose script has not succeeded yet,
+/// newest first.
+pub fn rollback_scripts_to_run(plan: &Plan, state: &JournalState) -> Vec<usize> {
+    let pending = |&i: &usize| state.started_in_install(i) && state.rollback_script_pending(i);
+    with_rollback_scripts(plan, (0..plan.steps().len()).filter(pending))
 }
 
 /// What a rollback script whose record is missing means.
