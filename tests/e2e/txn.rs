@@ -305,6 +305,8 @@ fn resume_restores_the_interrupted_step_before_running_it_again() {
         .env("MARKER", fx.ws.path("marker")))
     .success();
     assert!(out.stderr.contains("restoring"), "{out:#?}");
+    let log = std::fs::read_to_string(fx.state().join("install.log")).unwrap();
+    assert!(log.contains("step `Append` was interrupted: restoring"), "{log}");
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
         "original\nappended\n"

@@ -237,6 +237,15 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
     Ok(run.execute(&mut journal, job))
 }
 
+/// The screen and the state directory's log, for a run.
+fn console(state: &StateDir, no_progress: bool, scrubber: Scrubber) -> Console {
+    let log = state
+        .open_log()
+        .map_err(|e| eprintln!("warning: {e}; the install goes on without a log"))
+        .ok();
+    Console::new(log, no_progress, scrubber)
+}
+
 /// What a run of the engine does.
 pub(crate) enum Job<'p> {
     /// Install, or resume the install `previous` records.
@@ -276,12 +285,7 @@ impl RunContext<'_> {
             interactive: self.guided,
         };
         let cancel = ui::cancel_flag();
-        let log = self
-            .state
-            .open_log()
-            .map_err(|e| eprintln!("warning: {e}; the install goes on without a log"))
-            .ok();
-        let mut console = Console::new(log, self.inputs.no_progress, scrubber.clone());
+        let mut console = console(self.state, self.inputs.no_progress, scrubber.clone());
         let drop_root = self.session.drop_root();
         let mut engine = Engine::new(
             &self.session.plan,
@@ -463,7 +467,11 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
         });
     }
     let answers = resume_answers(&session, &state, inputs, &roles, guided)?;
-    restore_interrupted_step(&mut journal, &mut previous)?;
+    let mut scrubber = Scrubber::new();
+    BaseVariables::new(&session.plan, session.profile.as_ref(), &answers)
+        .register_secrets(&answers, &mut scrubber);
+    let mut console = console(&state, inputs.no_progress, scrubber);
+    restore_interrupted_step(&mut journal, &mut previous, &mut console)?;
     let resumed = Record::Resumed {
         at: Timestamp::now(),
     };
@@ -540,18 +548,19 @@ fn resume_answers(
 fn restore_interrupted_step(
     journal: &mut Journal,
     previous: &mut JournalState,
+    console: &mut Console,
 ) -> Result<(), ExitStatus> {
     let index = previous.resume_from();
     let changes = previous.changes_of_step(index);
     let Some(step) = previous.steps.get(&index).filter(|_| !changes.is_empty()) else {
         return Ok(());
     };
-    eprintln!(
-        "Step `{}` was interrupted: restoring the {} change(s) it made, so that it runs again \
-         from clean.",
-        step.name,
+    let name = step.name.clone();
+    console.note(&format!(
+        "step `{name}` was interrupted: restoring the {} change(s) it made, so that it runs \
+         again from clean",
         changes.len()
-    );
+    ));
     let restored = rollback::restore_step(journal, &changes);
     if let Some(e) = &restored.journal_error {
         journal_warning(&format!("the restore's progress ({e}): {UNRECORDED_UNDO}"));
@@ -563,13 +572,12 @@ fn restore_interrupted_step(
         return Ok(());
     }
     for (change, why) in &restored.failed {
-        eprintln!("  NOT restored: {}: {why}", change.path().display());
+        console.note(&format!("NOT restored: {}: {why}", change.path().display()));
     }
     Err(fail(
         &format!(
-            "step `{}` could not be restored, so it is not run again on top of what it left; \
-             fix the cause and run `resume` again, or undo everything with `rollback`",
-            step.name
+            "step `{name}` could not be restored, so it is not run again on top of what it \
+             left; fix the cause and run `resume` again, or undo everything with `rollback`"
         ),
         ExitStatus::Failure,
     ))
