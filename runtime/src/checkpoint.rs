@@ -5,8 +5,9 @@
 //! The points: `after-record` (a change is journaled, not yet made), `after-backup` (an original
 //! is moved aside, its new content not yet written), `after-change` (the change is made),
 //! `after-undo` (a change is undone, not yet journaled as such), `after-temp` (new content is
-//! written beside a file, not yet renamed over it), and, called by the engine, `step-started`
-//! and `step-finished`.
+//! written beside a file, not yet renamed over it), and, called by the engine, `step-started`,
+//! `step-finished`, `rollback-script-started` (journaled, not yet run) and
+//! `rollback-script-finished` (run and journaled).
 
 /// Park here when a test asks to (feature `test-hooks`): when `DROPSHIP_TEST_CHECKPOINT` is
 /// `name` (or `name:N` and this is the N-th time `name` is reached), create the file named by

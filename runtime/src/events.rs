@@ -22,4 +22,8 @@ pub trait Events {
     );
     /// Ask the operator to confirm a manual step (only called on interactive runs).
     fn confirm_manual(&mut self, name: &str, instructions: &str) -> bool;
+    /// After a failure or a cancel: what runs now (`running`) and what stopping it would leave
+    /// behind (`left_if_stopped`), for the front end to tell an operator who presses Ctrl-C
+    /// again. Nothing by default.
+    fn undoing(&mut self, _running: &str, _left_if_stopped: &str) {}
 }

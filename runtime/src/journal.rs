@@ -162,8 +162,36 @@ pub struct JournalState {
     pub outcome: Option<Outcome>,
     /// Why a torn last line was dropped, if one was.
     pub torn_tail: Option<String>,
+    /// The runs of the installer on this install, in order: the install, then each `resume`.
+    pub runs: Vec<JournaledRun>,
+    /// How each step's rollback script last got on, by step index.
+    pub rollback_scripts: BTreeMap<usize, RollbackScript>,
+    /// The step each change was made by: changes journaled between a step's `step-started`
+    /// and the next step or rollback record are that step's.
+    owners: BTreeMap<ChangeId, usize>,
+    /// The step whose changes the records being replayed belong to.
+    current_step: Option<usize>,
     /// One past the largest change id seen, undone ones included.
     next_id: u64,
+}
+
+/// One run of the installer on an install (the install itself or a `resume`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournaledRun {
+    pub resumed: bool,
+    pub started: Timestamp,
+    /// For a run that was interrupted (a later run resumed it): where it stopped.
+    pub stopped_at: Option<String>,
+}
+
+/// Where a step's rollback script got to, as journaled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollbackScript {
+    /// Started and not finished: killed while it ran, so it runs again.
+    Started,
+    Succeeded,
+    /// It failed, with why (scrubbed): a later rollback runs it again.
+    Failed(String),
 }
 
 impl JournalState {
@@ -220,8 +248,41 @@ impl JournalState {
         self.outcome.is_some()
     }
 
+    /// The changes not yet undone that step `index` made, in the order made.
+    pub fn changes_of_step(&self, index: usize) -> Vec<Change> {
+        let owned = |change: &&Change| self.owners.get(&change.id()) == Some(&index);
+        self.changes.iter().filter(owned).cloned().collect()
+    }
+
+    /// Whether step `index` started in the install proper (not as a `failure` step after the
+    /// failed one), so its rollback script belongs to the undo.
+    pub fn started_in_install(&self, index: usize) -> bool {
+        let started = self.steps.get(&index).is_some_and(|s| s.started.is_some());
+        started && index <= self.resume_from()
+    }
+
+    /// Where the journal ends, for a run that was interrupted there.
+    pub fn where_stopped(&self) -> String {
+        match self.current_step.and_then(|i| self.steps.get(&i)) {
+            Some(step) => format!("interrupted during step `{}`", step.name),
+            None => "interrupted between steps".to_string(),
+        }
+    }
+
+    /// Whether step `index`'s rollback script is still to run: it never ran, was killed, or
+    /// failed (a later rollback tries it again).
+    pub fn rollback_script_pending(&self, index: usize) -> bool {
+        self.rollback_scripts.get(&index) != Some(&RollbackScript::Succeeded)
+    }
+
     fn new(path: &Path, begin: Begin) -> Self {
+        let first = JournaledRun {
+            resumed: false,
+            started: begin.started_at,
+            stopped_at: None,
+        };
         JournalState {
+            runs: vec![first],
             path: path.to_path_buf(),
             begin,
             steps: BTreeMap::new(),
@@ -230,6 +291,9 @@ impl JournalState {
             rollback_in_progress: false,
             outcome: None,
             torn_tail: None,
+            rollback_scripts: BTreeMap::new(),
+            owners: BTreeMap::new(),
+            current_step: None,
             next_id: 1,
         }
     }
@@ -246,6 +310,7 @@ impl JournalState {
                     finished: None,
                 };
                 self.steps.insert(index, state);
+                self.current_step = Some(index);
             }
             Record::StepFinished {
                 index,
@@ -262,9 +327,13 @@ impl JournalState {
                     finished: Some(at),
                 };
                 self.steps.insert(index, state);
+                self.current_step = None;
             }
             Record::Change(change) => {
                 self.next_id = self.next_id.max(change.id().0 + 1);
+                if let Some(step) = self.current_step {
+                    self.owners.insert(change.id(), step);
+                }
                 self.changes.push(change);
             }
             Record::DirIdentified {
@@ -282,17 +351,44 @@ impl JournalState {
                 }
             }
             Record::Undone { change_id } => self.changes.retain(|c| c.id() != change_id),
-            Record::UndoFailed { .. } | Record::Resumed { .. } => {}
-            Record::RollbackStarted { .. } => {
-                // Undoing a finished install makes it unfinished until the rollback ends.
-                self.rollback_in_progress = true;
-                self.outcome = None;
+            Record::UndoFailed { .. } => {}
+            Record::Resumed { at } => self.resumed(at),
+            Record::RollbackStarted { .. } => self.begin_rollback(),
+            Record::RollbackScriptStarted { index, .. } => {
+                self.begin_rollback();
+                self.rollback_scripts.insert(index, RollbackScript::Started);
+            }
+            Record::RollbackScriptFinished { index, error, .. } => {
+                let ended = error.map_or(RollbackScript::Succeeded, RollbackScript::Failed);
+                self.rollback_scripts.insert(index, ended);
             }
             Record::RollbackFinished { .. } => self.rollback_in_progress = false,
             Record::Committed { .. } => self.committed.append(&mut self.changes),
             Record::End { outcome, .. } => self.outcome = Some(outcome),
         }
         Ok(())
+    }
+
+    /// A `resume` begins: the run before it stopped where the journal ends.
+    fn resumed(&mut self, at: Timestamp) {
+        let stopped_at = self.where_stopped();
+        if let Some(run) = self.runs.last_mut() {
+            run.stopped_at = Some(stopped_at);
+        }
+        self.runs.push(JournaledRun {
+            resumed: true,
+            started: at,
+            stopped_at: None,
+        });
+        self.current_step = None;
+    }
+
+    /// A rollback begins (with the rollback scripts or the undo of the changes): undoing a
+    /// finished install makes it unfinished until the rollback ends.
+    fn begin_rollback(&mut self) {
+        self.rollback_in_progress = true;
+        self.outcome = None;
+        self.current_step = None;
     }
 }
 

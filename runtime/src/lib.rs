@@ -47,6 +47,8 @@ pub mod scratch;
 pub mod script;
 /// Secret values (never printed) and scrubbing them out of all output.
 pub mod secret;
+/// Argon2id verifiers of the install's secrets (`resume` refuses a different one).
+pub mod secret_verifier;
 /// The state directory: the one owner of every file, permission and lock an install keeps.
 pub mod state_dir;
 /// The step types behind one interface: what each does, would do (dry run) and undoes.

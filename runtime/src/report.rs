@@ -21,6 +21,10 @@ pub enum ReportOutcome {
     /// A step failed and `--no-rollback` kept the changes for diagnosis.
     FailedNotRolledBack,
     Declined,
+    /// A finished (or interrupted) install undone later with `rollback`.
+    RolledBack,
+    /// `rollback` could not undo everything; the report lists what is left.
+    RollbackIncomplete,
 }
 
 impl ReportOutcome {
@@ -33,6 +37,8 @@ impl ReportOutcome {
                 "failed; changes kept for diagnosis (--no-rollback)"
             }
             ReportOutcome::Declined => "declined by the operator",
+            ReportOutcome::RolledBack => "rolled back",
+            ReportOutcome::RollbackIncomplete => "rolled back in part; rollback is incomplete",
         }
     }
 }
@@ -64,8 +70,21 @@ pub struct StepReport {
 pub struct RollbackSummary {
     pub complete: bool,
     pub undone: usize,
-    /// What could not be undone, one line each (path and reason).
+    /// What could not be undone, one line each (path and reason, a rollback script that
+    /// failed or was not run).
     pub left: Vec<String>,
+    /// The rollback scripts that ran, newest step first, and how each ended.
+    #[serde(default)]
+    pub scripts: Vec<RollbackScriptReport>,
+}
+
+/// How one step's rollback script ended.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RollbackScriptReport {
+    pub step: String,
+    pub succeeded: bool,
+    /// Why it failed; scrubbed.
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -87,6 +106,33 @@ pub struct Report {
     pub duration_s: f64,
     pub steps: Vec<StepReport>,
     pub rollback: Option<RollbackSummary>,
+    /// Every run on this install, oldest first: the install, each `resume` (an interrupted one
+    /// says where it stopped).
+    #[serde(default)]
+    pub attempts: Vec<Attempt>,
+    /// A `rollback` of the install after it ended: its own section, the install's history kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub later_rollback: Option<LaterRollback>,
+}
+
+/// One run of the installer on an install.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Attempt {
+    /// `install` or `resume`.
+    pub kind: String,
+    pub started_at: String,
+    /// How it ended: the report's outcome for the last run, where it stopped for one that was
+    /// interrupted.
+    pub outcome: String,
+}
+
+/// A `rollback` run after the install.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LaterRollback {
+    pub started_at: String,
+    pub finished_at: String,
+    pub outcome: ReportOutcome,
+    pub summary: RollbackSummary,
 }
 
 impl Report {
@@ -132,20 +178,22 @@ impl Report {
                 step.message.as_deref().unwrap_or("")
             );
         }
+        for attempt in &self.attempts {
+            let (kind, at, outcome) = (&attempt.kind, &attempt.started_at, &attempt.outcome);
+            let _ = writeln!(out, "run:       {kind} at {at}: {outcome}");
+        }
         if let Some(rollback) = &self.rollback {
+            rollback_text(&mut out, rollback);
+        }
+        if let Some(later) = &self.later_rollback {
             let _ = writeln!(
                 out,
-                "rollback:  {} change(s) undone{}",
-                rollback.undone,
-                if rollback.complete {
-                    ""
-                } else {
-                    "; NOT complete"
-                }
+                "later rollback: {} to {}: {}",
+                later.started_at,
+                later.finished_at,
+                later.outcome.describe()
             );
-            for left in &rollback.left {
-                let _ = writeln!(out, "  left: {left}");
-            }
+            rollback_text(&mut out, &later.summary);
         }
         out
     }
@@ -180,22 +228,30 @@ impl Report {
                 )
             })
             .collect();
-        let rollback = self.rollback.as_ref().map_or(String::new(), |r| {
-            let left: String = r
-                .left
-                .iter()
-                .map(|l| format!("<li>{}</li>", escape::html(l)))
-                .collect();
-            format!(
-                "<h2>Rollback</h2>\n<p>{} change(s) undone; {}.</p>\n<ul>{left}</ul>",
-                r.undone,
-                if r.complete {
-                    "complete"
-                } else {
-                    "<strong>incomplete</strong>"
-                }
-            )
-        });
+        let runs: String = self
+            .attempts
+            .iter()
+            .map(|a| {
+                let line = format!("{} at {}: {}", a.kind, a.started_at, a.outcome);
+                format!("<li>{}</li>", escape::html(&line))
+            })
+            .collect();
+        let mut rollback = match runs.is_empty() {
+            true => String::new(),
+            false => format!("<h2>Runs</h2>\n<ul>{runs}</ul>\n"),
+        };
+        if let Some(r) = &self.rollback {
+            rollback.push_str(&rollback_html("Rollback", r));
+        }
+        if let Some(later) = &self.later_rollback {
+            let heading = format!(
+                "Later rollback ({} – {}): {}",
+                later.started_at,
+                later.finished_at,
+                later.outcome.describe()
+            );
+            rollback.push_str(&rollback_html(&heading, &later.summary));
+        }
         let title = format!("{} {} — install report", self.product, self.version);
         let fields = [
             ("title", escape::html(&title)),
@@ -255,6 +311,50 @@ fn status_text(status: StepOutcome) -> &'static str {
     }
 }
 
+/// What a rollback did, for the HTML report, under `heading`.
+fn rollback_html(heading: &str, rollback: &RollbackSummary) -> String {
+    let scripts = rollback.scripts.iter().map(|script| {
+        let ended = script.message.as_deref().unwrap_or("succeeded");
+        format!("rollback script of `{}`: {ended}", script.step)
+    });
+    let left = rollback.left.iter().map(|left| format!("left: {left}"));
+    let items: String = scripts
+        .chain(left)
+        .map(|line| format!("<li>{}</li>", escape::html(&line)))
+        .collect();
+    format!(
+        "<h2>{}</h2>\n<p>{} change(s) undone; {}.</p>\n<ul>{items}</ul>\n",
+        escape::html(heading),
+        rollback.undone,
+        if rollback.complete {
+            "complete"
+        } else {
+            "<strong>incomplete</strong>"
+        }
+    )
+}
+
+/// What a rollback did, for the text report.
+fn rollback_text(out: &mut String, rollback: &RollbackSummary) {
+    let _ = writeln!(
+        out,
+        "rollback:  {} change(s) undone{}",
+        rollback.undone,
+        if rollback.complete {
+            ""
+        } else {
+            "; NOT complete"
+        }
+    );
+    for script in &rollback.scripts {
+        let ended = script.message.as_deref().unwrap_or("succeeded");
+        let _ = writeln!(out, "  rollback script of `{}`: {ended}", script.step);
+    }
+    for left in &rollback.left {
+        let _ = writeln!(out, "  left: {left}");
+    }
+}
+
 fn join_or_dash(items: &[String]) -> String {
     if items.is_empty() {
         "-".into()
@@ -299,7 +399,10 @@ mod tests {
                 complete: true,
                 undone: 3,
                 left: vec![],
+                scripts: vec![],
             }),
+            attempts: vec![],
+            later_rollback: None,
         }
     }
 

@@ -72,7 +72,8 @@ mod undo;
 
 use fsops::{Kind, Sibling};
 pub use undo::{
-    CommitReport, RollbackReport, begin_install, remove_backups, rollback, sweep_temporaries,
+    CommitReport, RollbackReport, begin_install, remove_backups, restore_step, rollback,
+    sweep_temporaries,
 };
 
 /// Why a change could not be recorded or made.

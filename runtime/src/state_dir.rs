@@ -9,6 +9,7 @@
 use crate::durable;
 use crate::path_safety::{self, Unsafe};
 use crate::report::Report;
+use crate::secret_verifier::Verifiers;
 use crate::variables::Output;
 use serde_json::{Map, Value};
 use std::io;
@@ -203,6 +204,30 @@ impl StateDir {
     /// The report for machines; `report.txt` and `report.html` sit beside it.
     pub fn report_json(&self) -> PathBuf {
         self.root.join("report.json")
+    }
+
+    /// Verifiers of the install's secrets (Argon2id hashes, never the secrets).
+    pub fn secret_verifiers(&self) -> PathBuf {
+        self.root.join("secrets.verify")
+    }
+
+    /// Save the verifiers of the install's secrets.
+    pub fn save_secret_verifiers(&self, verifiers: &Verifiers) -> Result<(), StateError> {
+        self.write_json(&self.secret_verifiers(), verifiers)
+    }
+
+    /// The verifiers saved by [`save_secret_verifiers`](Self::save_secret_verifiers); none for
+    /// an install that saved none.
+    pub fn load_secret_verifiers(&self) -> Result<Verifiers, StateError> {
+        let path = self.secret_verifiers();
+        match durable::read_no_follow(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
+                path: path.clone(),
+                reason: e.to_string(),
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Verifiers::new()),
+            Err(e) => Err(StateError::io("reading", &path)(e)),
+        }
     }
 
     /// Save the answers without secrets.

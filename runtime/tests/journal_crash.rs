@@ -11,7 +11,7 @@
 use dropship_runtime::checkpoint::checkpoint;
 use dropship_runtime::env::{TEST_CHECKPOINT, TEST_CHECKPOINT_MARKER};
 use dropship_runtime::journal::{Begin, Journal, Record, StepStatus, Timestamp};
-use dropship_runtime::rollback::{Transaction, rollback};
+use dropship_runtime::rollback::{Transaction, restore_step, rollback};
 use dropship_runtime::state_dir::StateDir;
 use std::collections::BTreeMap;
 use std::fs;
@@ -64,15 +64,23 @@ fn install(state: &Path, target: &Path) {
         customer: None,
         started_at: Timestamp::now(),
         roles: Vec::new(),
+        signer_key: None,
     };
     let mut journal = Journal::create(&StateDir::new(state), begin).unwrap();
     step(Transaction::new(&mut journal), target);
 }
 
-/// Resume a killed install: run its step again on top of what the journal holds.
+/// Resume a killed install as the installer does: restore what the interrupted step changed,
+/// then run it again from clean.
 fn resume(state: &Path, target: &Path) {
-    let (mut journal, state) = Journal::open(&StateDir::new(state)).unwrap();
+    let (mut journal, mut state) = Journal::open(&StateDir::new(state)).unwrap();
     state.check_installer("crash-test").unwrap();
+    let interrupted = state.changes_of_step(state.resume_from());
+    let restored = restore_step(&mut journal, &interrupted);
+    assert!(restored.is_complete(), "{:?}", restored.failed);
+    state
+        .changes
+        .retain(|c| !restored.undone.iter().any(|u| u.id() == c.id()));
     journal
         .append(Record::Resumed {
             at: Timestamp::now(),
@@ -312,6 +320,40 @@ fn killed_at_every_checkpoint_then_resumed_installs_the_same_and_rolls_back_the_
         }
     }
     assert_eq!(kills, 19);
+}
+
+#[test]
+fn a_resume_killed_while_restoring_the_step_is_finished_by_resuming_again() {
+    let reference = Fixture::new();
+    assert!(!reference.run("install", None));
+    let complete = installed(&reference.target());
+    let mut kills = 0;
+    for nth in 1.. {
+        let fixture = Fixture::new();
+        let before = tree(&fixture.target());
+        // Killed after the step's last change, before it was journaled as finished: resume
+        // restores every change first.
+        assert!(fixture.run("install", Some("after-change:8")));
+        let at = format!("after-undo:{nth}");
+        if !fixture.run("resume", Some(&at)) {
+            assert_eq!(installed(&fixture.target()), complete);
+            break;
+        }
+        kills += 1;
+        assert!(!fixture.run("resume", None), "resume after a kill at {at}");
+        assert_eq!(
+            installed(&fixture.target()),
+            complete,
+            "restore killed at {at}"
+        );
+        fixture.roll_back();
+        assert_eq!(
+            tree(&fixture.target()),
+            before,
+            "restore killed at {at}, rolled back"
+        );
+    }
+    assert_eq!(kills, 8);
 }
 
 #[test]

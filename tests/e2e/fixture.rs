@@ -71,6 +71,10 @@ impl Fixture {
                 .args(["--unattended", "--no-progress", "--trusted-key-file"])
                 .arg(self.ws.public_key());
         }
+        if sub == "rollback" {
+            // Without a terminal, `rollback` needs `--yes`; it trusts the key the install did.
+            command.args(["--yes", "--no-progress"]);
+        }
         command.env("TMPDIR", self.ws.path("tmp"));
         command
     }

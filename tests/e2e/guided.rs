@@ -101,14 +101,16 @@ impl Guided {
 
     /// Run `installer install` on a terminal with `script`; returns the exit code and transcript.
     fn drive(&self, script: &[(&str, String)]) -> (i32, String) {
-        let argv = [
-            self.installer.to_str().unwrap().to_string(),
-            "install".into(),
-            "--state-dir".into(),
-            self.ws.path("state").to_str().unwrap().into(),
-            "--trusted-key-file".into(),
-            self.ws.public_key().to_str().unwrap().into(),
-        ];
+        let key = self.ws.public_key().to_str().unwrap().to_string();
+        self.drive_command(&["install", "--trusted-key-file", &key], script)
+    }
+
+    /// Run `installer ARGS --state-dir STATE` on a terminal with `script`.
+    fn drive_command(&self, args: &[&str], script: &[(&str, String)]) -> (i32, String) {
+        let mut argv = vec![self.installer.to_str().unwrap().to_string()];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        argv.push("--state-dir".into());
+        argv.push(self.ws.path("state").to_str().unwrap().into());
         let script: Vec<(&str, &str, bool)> = script
             .iter()
             .map(|(e, s)| (*e, s.as_str(), [HIDDEN_FIRST, HIDDEN_AGAIN].contains(e)))
@@ -227,4 +229,37 @@ fn guided_install_declined_at_confirmation_changes_nothing() {
         !g.ws.path("state/journal.jsonl").exists(),
         "no journal for a declined install"
     );
+}
+
+#[test]
+fn rollback_on_a_terminal_lists_what_it_undoes_and_asks() {
+    let g = Guided::new();
+    let (code, transcript) = g.drive(&g.script("y"));
+    assert_eq!(code, 0, "transcript:\n{transcript}");
+    let installed = tree_with_modes(&g.target());
+
+    let (code, transcript) =
+        g.drive_command(&["rollback"], &[("Roll back now? [y/N] ", "n".into())]);
+    assert_eq!(code, 4, "declined:\n{transcript}");
+    assert!(transcript.contains("Rollback undoes"), "{transcript}");
+    assert!(
+        transcript.contains("file and directory changes"),
+        "{transcript}"
+    );
+    assert_eq!(
+        tree_with_modes(&g.target()),
+        installed,
+        "nothing changed when declined"
+    );
+
+    let (code, transcript) =
+        g.drive_command(&["rollback"], &[("Roll back now? [y/N] ", "y".into())]);
+    assert_eq!(code, 0, "confirmed:\n{transcript}");
+    assert!(
+        tree_with_modes(&g.target()).is_empty(),
+        "the install is undone"
+    );
+    let report = std::fs::read_to_string(g.ws.path("state/report.json")).unwrap();
+    assert!(report.contains("\"outcome\": \"rolled-back\""), "{report}");
+    assert_no_password(&transcript);
 }

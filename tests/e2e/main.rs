@@ -14,3 +14,4 @@ mod reports;
 mod safety;
 mod strict;
 mod support;
+mod txn;

@@ -1,20 +1,21 @@
 //! What each installer command does, end to end: `install` (guided or unattended), `plan` (dry
-//! run), `resume`, `rollback` and `report`. The binary parses arguments and calls these; each
+//! run), `resume` and `report`; `rollback` is in its own module and runs the engine from here. The binary parses arguments and calls these; each
 //! returns the process's exit status and has already told the operator why.
 
 use crate::session::Session;
 use crate::ui::{self, Console};
 use crate::{installer, preview};
 use dropship_runtime::answers::{self, AnswerSources, Answers};
-use dropship_runtime::engine::{Engine, RunOptions, RunResult, UNRECORDED_UNDO, unrecorded_end};
+use dropship_runtime::engine::{Engine, RunOptions, RunResult, UNRECORDED_UNDO, time_text};
 use dropship_runtime::events::Events;
 use dropship_runtime::exit::ExitStatus;
-use dropship_runtime::journal::{Begin, Journal, JournalState, Record, Timestamp};
-use dropship_runtime::report::{Report, ReportOutcome};
+use dropship_runtime::journal::{Begin, Journal, JournalState, JournaledRun, Record, Timestamp};
+use dropship_runtime::report::{Attempt, LaterRollback, Report, ReportOutcome};
 use dropship_runtime::rollback;
 use dropship_runtime::scratch;
 use dropship_runtime::script;
 use dropship_runtime::secret::Scrubber;
+use dropship_runtime::secret_verifier;
 use dropship_runtime::state_dir::StateDir;
 use dropship_runtime::steps::preflight;
 use dropship_runtime::trust::TrustOptions;
@@ -37,7 +38,7 @@ pub struct InstallInputs {
     pub trust: TrustOptions,
 }
 
-fn fail(error: &dyn std::fmt::Display, status: ExitStatus) -> ExitStatus {
+pub(crate) fn fail(error: &dyn std::fmt::Display, status: ExitStatus) -> ExitStatus {
     eprintln!("error: {error}");
     status
 }
@@ -123,21 +124,20 @@ fn collect_answers(
     })
 }
 
-/// Refuse, before anything changes, a plan whose steps would write where they must not (exit 2):
-/// the same check for `install` and its dry run.
+/// The checks `install` and the dry run both make before anything starts (exit 2, each
+/// problem named, scrubbed).
 fn preflight(session: &Session, roles: &[String], answers: &Answers) -> Result<(), ExitStatus> {
     let base = BaseVariables::new(&session.plan, session.profile.as_ref(), answers);
-    let problems = preflight::check_plan(&session.plan, &base, &session.drop_root(), roles);
-    if problems.is_empty() {
-        return Ok(());
-    }
-    let mut scrubber = Scrubber::new();
-    base.register_secrets(answers, &mut scrubber);
-    eprintln!("error: the install cannot start; nothing was changed:");
-    for problem in &problems {
-        eprintln!("  {}", scrubber.scrub(problem));
-    }
-    Err(ExitStatus::Usage)
+    let checked = preflight::check_plan(&session.plan, &base, &session.drop_root(), roles);
+    checked.map_err(|problems| {
+        let mut scrubber = Scrubber::new();
+        base.register_secrets(answers, &mut scrubber);
+        eprintln!("error: the install cannot start; nothing was started:");
+        for problem in problems {
+            eprintln!("  {}", scrubber.scrub(&problem));
+        }
+        ExitStatus::Usage
+    })
 }
 
 fn save_answers(path: &Path, answers: &Answers) -> Result<(), ExitStatus> {
@@ -152,7 +152,7 @@ fn save_answers(path: &Path, answers: &Answers) -> Result<(), ExitStatus> {
 
 /// Remove the scratch directories a killed installer left behind (one may hold a rendered
 /// script with a secret); what cannot be removed is said, and does not stop this run.
-fn sweep_scratch() {
+pub(crate) fn sweep_scratch() {
     for (path, e) in scratch::sweep_stale() {
         eprintln!(
             "warning: removing `{}`, left by an installer that was stopped: {e}; remove it by hand",
@@ -175,7 +175,10 @@ fn installing(
 }
 
 /// Secrets from stdin when asked, then the verified session and its state directory.
-fn prepare(inputs: &mut InstallInputs, guided: bool) -> Result<(Session, StateDir), ExitStatus> {
+pub(crate) fn prepare(
+    inputs: &mut InstallInputs,
+    guided: bool,
+) -> Result<(Session, StateDir), ExitStatus> {
     read_secrets_stdin(inputs)?;
     let session = open_session(inputs, guided)?;
     let state = StateDir::resolve(&session.plan.product().name, inputs.state_dir.as_deref());
@@ -209,11 +212,17 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
         customer: session.profile.as_ref().map(|p| p.name.clone()),
         started_at: Timestamp::now(),
         roles: roles.clone(),
+        signer_key: Some(session.signer.key.base64.clone()),
     };
     let mut journal =
         rollback::begin_install(&state, begin).map_err(|e| fail(&e, e.exit_status()))?;
     state
         .save_answers(&answers.without_secrets())
+        .map_err(|e| fail(&e, ExitStatus::Failure))?;
+    let verifiers =
+        secret_verifier::verifiers(&answers).map_err(|e| fail(&e, ExitStatus::Failure))?;
+    state
+        .save_secret_verifiers(&verifiers)
         .map_err(|e| fail(&e, ExitStatus::Failure))?;
     let run = RunContext {
         session: &session,
@@ -223,11 +232,35 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
         inputs,
         guided,
     };
-    Ok(run.execute(&mut journal, None, Vec::new()))
+    let job = Job::Install {
+        previous: None,
+        outputs: Vec::new(),
+    };
+    Ok(run.execute(&mut journal, job))
+}
+
+/// The screen and the state directory's log, for a run.
+fn console(state: &StateDir, no_progress: bool, scrubber: Scrubber) -> Console {
+    let log = state
+        .open_log()
+        .map_err(|e| eprintln!("warning: {e}; the install goes on without a log"))
+        .ok();
+    Console::new(log, no_progress, scrubber)
+}
+
+/// What a run of the engine does.
+pub(crate) enum Job<'p> {
+    /// Install, or resume the install `previous` records.
+    Install {
+        previous: Option<&'p JournalState>,
+        outputs: Vec<Output>,
+    },
+    /// Undo the install the journal records: `rollback`, or finishing an interrupted rollback.
+    RollBack(&'p JournalState),
 }
 
 /// One run of the engine with everything it needs.
-struct RunContext<'a> {
+pub(crate) struct RunContext<'a> {
     session: &'a Session,
     state: &'a StateDir,
     roles: Vec<String>,
@@ -237,12 +270,7 @@ struct RunContext<'a> {
 }
 
 impl RunContext<'_> {
-    fn execute(
-        self,
-        journal: &mut Journal,
-        previous: Option<&JournalState>,
-        outputs: Vec<Output>,
-    ) -> ExitStatus {
+    pub(crate) fn execute(self, journal: &mut Journal, job: Job<'_>) -> ExitStatus {
         let started = Timestamp::now();
         let clock = std::time::Instant::now();
         let base = BaseVariables::new(
@@ -261,12 +289,7 @@ impl RunContext<'_> {
         let cancel = ui::cancel_flag();
         // A long template evaluation (a script body, a substituted file) stops on the signal too.
         dropship_runtime::template::cancel_on(cancel);
-        let log = self
-            .state
-            .open_log()
-            .map_err(|e| eprintln!("warning: {e}; the install goes on without a log"))
-            .ok();
-        let mut console = Console::new(log, self.inputs.no_progress, scrubber.clone());
+        let mut console = console(self.state, self.inputs.no_progress, scrubber.clone());
         let drop_root = self.session.drop_root();
         let mut engine = Engine::new(
             &self.session.plan,
@@ -277,9 +300,26 @@ impl RunContext<'_> {
             &mut console,
             cancel,
         );
-        engine.outputs = outputs;
-        let result = engine.run(journal, previous);
-        let report = self.report(&result, previous.is_some(), started, clock.elapsed());
+        engine.stop = ui::stop_flag();
+        let (result, report) = match job {
+            Job::Install { previous, outputs } => {
+                engine.outputs = outputs;
+                let result = engine.run(journal, previous);
+                let mut report = self.report(&result, previous.is_some(), started, clock.elapsed());
+                report.attempts = journaled_runs(previous);
+                report.attempts.push(Attempt {
+                    kind: run_kind(report.resumed),
+                    started_at: report.started_at.clone(),
+                    outcome: report.outcome.describe().to_string(),
+                });
+                (result, report)
+            }
+            Job::RollBack(state) => {
+                let result = engine.roll_back(journal, state);
+                let report = self.rollback_report(&result, state, started, clock.elapsed());
+                (result, report)
+            }
+        };
         if let Err(e) = self.state.write_reports(&report) {
             eprintln!("warning: writing the report: {e}");
         }
@@ -317,8 +357,71 @@ impl RunContext<'_> {
             duration_s: elapsed.as_secs_f64(),
             steps: result.steps.clone(),
             rollback: result.rollback.clone(),
+            attempts: Vec::new(),
+            later_rollback: None,
         }
     }
+
+    /// The report of a rollback: the install's own report (its steps and runs) with the
+    /// rollback as its own section and its outcome, or a new one when the install wrote none
+    /// (it was killed).
+    fn rollback_report(
+        &self,
+        result: &RunResult,
+        state: &JournalState,
+        started: Timestamp,
+        elapsed: std::time::Duration,
+    ) -> Report {
+        let begun = state
+            .begin
+            .started_at
+            .0
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let mut report = match self.state.read_report() {
+            Ok(own)
+                if own.installer_digest == self.session.installer_digest
+                    && own.started_at >= begun =>
+            {
+                own
+            }
+            _ => {
+                let mut report = self.report(result, state.runs.len() > 1, started, elapsed);
+                report.attempts = journaled_runs(Some(state));
+                report.rollback = None;
+                report
+            }
+        };
+        report.outcome = result.outcome;
+        report.later_rollback = Some(LaterRollback {
+            started_at: time_text(&started.0),
+            finished_at: dropship_runtime::engine::now_text(),
+            outcome: result.outcome,
+            summary: result.rollback.clone().unwrap_or_default(),
+        });
+        report
+    }
+}
+
+/// The runs on the install the journal records before this one, each interrupted (the last
+/// where the journal ends).
+fn journaled_runs(previous: Option<&JournalState>) -> Vec<Attempt> {
+    let Some(state) = previous else {
+        return Vec::new();
+    };
+    let attempt = |run: &JournaledRun| Attempt {
+        kind: run_kind(run.resumed),
+        started_at: time_text(&run.started.0),
+        outcome: run
+            .stopped_at
+            .clone()
+            .unwrap_or_else(|| state.where_stopped()),
+    };
+    state.runs.iter().map(attempt).collect()
+}
+
+fn run_kind(resumed: bool) -> String {
+    if resumed { "resume" } else { "install" }.to_string()
 }
 
 /// The exit status for an install outcome.
@@ -328,8 +431,11 @@ pub fn exit_status(outcome: ReportOutcome) -> ExitStatus {
         ReportOutcome::FailedRolledBack | ReportOutcome::FailedNotRolledBack => {
             ExitStatus::RolledBack
         }
-        ReportOutcome::FailedRollbackIncomplete => ExitStatus::RollbackIncomplete,
+        ReportOutcome::FailedRollbackIncomplete | ReportOutcome::RollbackIncomplete => {
+            ExitStatus::RollbackIncomplete
+        }
         ReportOutcome::Declined => ExitStatus::Declined,
+        ReportOutcome::RolledBack => ExitStatus::Success,
     }
 }
 
@@ -340,7 +446,8 @@ pub fn resume(inputs: InstallInputs) -> ExitStatus {
 
 fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, ExitStatus> {
     let (session, state) = prepare(inputs, guided)?;
-    let (mut journal, previous) = Journal::open(&state).map_err(|e| fail(&e, e.exit_status()))?;
+    let (mut journal, mut previous) =
+        Journal::open(&state).map_err(|e| fail(&e, e.exit_status()))?;
     for left in rollback::sweep_temporaries(&previous.changes) {
         eprintln!("warning: {left}; remove it by hand (it may hold a rendered secret)");
     }
@@ -354,10 +461,21 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
         );
         return Ok(ExitStatus::Success);
     }
+    let roles = previous.begin.roles.clone();
     if previous.rollback_in_progress {
         eprintln!("A rollback was interrupted; finishing it.");
-        return Ok(finish_rollback(&mut journal, &previous));
+        let run = rollback_run(&session, &state, roles, inputs);
+        return Ok(match run.execute(&mut journal, Job::RollBack(&previous)) {
+            ExitStatus::Success => ExitStatus::RolledBack,
+            status => status,
+        });
     }
+    let answers = resume_answers(&session, &state, inputs, &roles, guided)?;
+    let mut scrubber = Scrubber::new();
+    BaseVariables::new(&session.plan, session.profile.as_ref(), &answers)
+        .register_secrets(&answers, &mut scrubber);
+    let mut console = console(&state, inputs.no_progress, scrubber);
+    restore_interrupted_step(&mut journal, &mut previous, &mut console)?;
     let resumed = Record::Resumed {
         at: Timestamp::now(),
     };
@@ -369,20 +487,6 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
             ))
         })
         .is_ok();
-    let roles = previous.begin.roles.clone();
-    let saved = state.answers();
-    if saved.is_file() && inputs.sources.answers_file.is_none() {
-        inputs.sources.answers_file = Some(saved);
-    }
-    if guided && inputs.sources.secret_files.is_empty() && inputs.sources.secrets_json.is_none() {
-        eprintln!(
-            "Resuming the install in `{}`: secrets are never stored, so they are asked again.",
-            state.root().display()
-        );
-        inputs.sources.typed_secrets =
-            ui::ask_secrets(&session.plan, &roles).ok_or(ExitStatus::Declined)?;
-    }
-    let answers = collect_answers(&session, inputs, &roles, false)?;
     let run = RunContext {
         session: &session,
         state: &state,
@@ -394,8 +498,93 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
     let outputs = state
         .load_outputs()
         .map_err(|e| fail(&e, ExitStatus::Failure))?;
-    let status = run.execute(&mut journal, Some(&previous), outputs);
+    let job = Job::Install {
+        previous: Some(&previous),
+        outputs,
+    };
+    let status = run.execute(&mut journal, job);
     Ok(unless_unjournaled(status, journaled))
+}
+
+/// The answers of a resumed install: the saved ones, the secrets asked again (guided) or given
+/// again, each the same as the install used (its verifier says so).
+fn resume_answers(
+    session: &Session,
+    state: &StateDir,
+    inputs: &mut InstallInputs,
+    roles: &[String],
+    guided: bool,
+) -> Result<Answers, ExitStatus> {
+    let saved = state.answers();
+    if saved.is_file() && inputs.sources.answers_file.is_none() {
+        inputs.sources.answers_file = Some(saved);
+    }
+    if guided && inputs.sources.secret_files.is_empty() && inputs.sources.secrets_json.is_none() {
+        eprintln!(
+            "Resuming the install in `{}`: secrets are never stored, so they are asked again.",
+            state.root().display()
+        );
+        inputs.sources.typed_secrets =
+            ui::ask_secrets(&session.plan, roles).ok_or(ExitStatus::Declined)?;
+    }
+    let answers = collect_answers(session, inputs, roles, false)?;
+    let verifiers = state
+        .load_secret_verifiers()
+        .map_err(|e| fail(&e, ExitStatus::Failure))?;
+    let differing = secret_verifier::differing(&answers, &verifiers);
+    if !differing.is_empty() {
+        return Err(fail(
+            &format!(
+                "the secret(s) {} differ from the one(s) the interrupted install used, which \
+                 its steps may already have written; resume with the same secrets, or run \
+                 `rollback` and then install again with the new ones",
+                differing.join(", ")
+            ),
+            ExitStatus::Usage,
+        ));
+    }
+    Ok(answers)
+}
+
+/// Before `resume` runs the interrupted step again: undo what the journal recorded for it
+/// (restore its snapshots, remove what it created), so it runs from clean, not on top of its
+/// partial effects.
+fn restore_interrupted_step(
+    journal: &mut Journal,
+    previous: &mut JournalState,
+    console: &mut Console,
+) -> Result<(), ExitStatus> {
+    let index = previous.resume_from();
+    let changes = previous.changes_of_step(index);
+    let Some(step) = previous.steps.get(&index).filter(|_| !changes.is_empty()) else {
+        return Ok(());
+    };
+    let name = step.name.clone();
+    console.note(&format!(
+        "step `{name}` was interrupted: restoring the {} change(s) it made, so that it runs \
+         again from clean",
+        changes.len()
+    ));
+    let restored = rollback::restore_step(journal, &changes);
+    if let Some(e) = &restored.journal_error {
+        journal_warning(&format!("the restore's progress ({e}): {UNRECORDED_UNDO}"));
+    }
+    previous
+        .changes
+        .retain(|change| !restored.undone.iter().any(|u| u.id() == change.id()));
+    if restored.is_complete() {
+        return Ok(());
+    }
+    for (change, why) in &restored.failed {
+        console.note(&format!("NOT restored: {}: {why}", change.path().display()));
+    }
+    Err(fail(
+        &format!(
+            "step `{name}` could not be restored, so it is not run again on top of what it \
+             left; fix the cause and run `resume` again, or undo everything with `rollback`"
+        ),
+        ExitStatus::Failure,
+    ))
 }
 
 /// A command that did what was asked but could not journal all of it ends with status 1; the
@@ -411,79 +600,39 @@ fn journal_warning(detail: &str) {
     eprintln!("warning: the journal could not record {detail}");
 }
 
-fn finish_rollback(journal: &mut Journal, state: &JournalState) -> ExitStatus {
-    let report = rollback::rollback(journal, &state.changes, "finishing an interrupted rollback");
-    let journaled = end_rollback(journal, &report);
-    unless_unjournaled(print_rollback(&report), journaled)
-}
-
-/// Journal the end of a rollback, warning about each record the journal lacks and what that
-/// means; whether the journal holds all of the rollback.
-fn end_rollback(journal: &mut Journal, report: &rollback::RollbackReport) -> bool {
-    let mut journaled = true;
-    if let Some(e) = &report.journal_error {
-        journal_warning(&format!("the rollback's progress ({e}): {UNRECORDED_UNDO}"));
-        journaled = false;
+/// The engine run that undoes the install: its saved answers (secrets are not stored, so the
+/// rollback scripts run without them).
+pub(crate) fn rollback_run<'a>(
+    session: &'a Session,
+    state: &'a StateDir,
+    roles: Vec<String>,
+    inputs: &'a InstallInputs,
+) -> RunContext<'a> {
+    let mut answers = Answers::default();
+    if let Ok(saved) = std::fs::read_to_string(state.answers())
+        && let Ok(saved) =
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&saved)
+    {
+        for (name, value) in saved {
+            let text = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_string);
+            answers.insert(&name, answers::Answer::Value(text));
+        }
     }
-    let outcome = report.outcome();
-    let end = Record::End {
-        outcome,
-        at: Timestamp::now(),
-    };
-    if let Err(e) = journal.append(end) {
-        let consequence = unrecorded_end(outcome, journal.path());
-        journal_warning(&format!("the end of the rollback ({e}): {consequence}"));
-        journaled = false;
-    }
-    journaled
-}
-
-fn print_rollback(report: &rollback::RollbackReport) -> ExitStatus {
-    eprintln!("rollback: {} change(s) undone", report.undone.len());
-    for (change, why) in &report.failed {
-        eprintln!("  NOT undone: {}: {why}", change.path().display());
-    }
-    if report.is_complete() {
-        ExitStatus::RolledBack
-    } else {
-        eprintln!(
-            "Rollback is incomplete: restore the paths above by hand, or fix the cause and run `rollback` again."
-        );
-        ExitStatus::RollbackIncomplete
+    RunContext {
+        session,
+        state,
+        roles,
+        answers,
+        inputs,
+        guided: false,
     }
 }
 
-/// `rollback`: undo an install (finished or interrupted) from its journal.
-pub fn rollback_command(state_dir: Option<&Path>) -> ExitStatus {
-    sweep_scratch();
-    let state = match local_state_dir(state_dir) {
-        Ok(dir) => dir,
-        Err(status) => return status,
-    };
-    let (mut journal, previous) = match Journal::open(&state) {
-        Ok(opened) => opened,
-        Err(e) => return fail(&e, e.exit_status()),
-    };
-    if previous.changes.is_empty() {
-        eprintln!("Nothing to roll back in `{}`.", state.root().display());
-        return ExitStatus::Success;
-    }
-    let report = rollback::rollback(
-        &mut journal,
-        &previous.changes,
-        "the operator asked for a rollback",
-    );
-    let journaled = end_rollback(&mut journal, &report);
-    let status = match print_rollback(&report) {
-        ExitStatus::RolledBack => ExitStatus::Success,
-        other => other,
-    };
-    unless_unjournaled(status, journaled)
-}
-
-/// The state directory for `rollback` and `report`, which read only local state: the default is
-/// named from the (unverified) manifest, and no code from the payload runs.
-fn local_state_dir(given: Option<&Path>) -> Result<StateDir, ExitStatus> {
+/// The state directory for `rollback` and `report`, found before anything is verified: the
+/// default is named from the (unverified) manifest.
+pub(crate) fn local_state_dir(given: Option<&Path>) -> Result<StateDir, ExitStatus> {
     if let Some(dir) = given {
         return Ok(StateDir::new(dir));
     }

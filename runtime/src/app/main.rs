@@ -5,6 +5,7 @@ mod commands;
 mod installer;
 mod params;
 mod preview;
+mod rollback;
 mod session;
 mod ui;
 
@@ -49,11 +50,21 @@ enum Command {
     Plan(InstallArgs),
     /// Continue an interrupted install from its journal (secrets are asked again)
     Resume(InstallArgs),
-    /// Undo an install (finished or interrupted) from its journal
+    /// Undo an install (finished or interrupted) from its journal: rollback scripts newest
+    /// first, then every change (asks first; --yes without a terminal)
     Rollback {
         /// The install's state directory (default: /var/lib/dropship/PRODUCT)
         #[arg(long)]
         state_dir: Option<PathBuf>,
+        /// Roll back without asking (required without a terminal)
+        #[arg(long)]
+        yes: bool,
+        /// Plain line-per-event output
+        #[arg(long)]
+        no_progress: bool,
+        /// Which key to trust (default: the one the install trusted)
+        #[command(flatten)]
+        trust: TrustArgs,
     },
     /// Print the last install's report
     Report {
@@ -181,7 +192,17 @@ fn main() -> ExitCode {
         None if ui::interactive() => commands::install(commands::InstallInputs::default()),
         Some(Command::Plan(args)) => commands::dry_run(args.inputs()),
         Some(Command::Resume(args)) => commands::resume(args.inputs()),
-        Some(Command::Rollback { state_dir }) => commands::rollback_command(state_dir.as_deref()),
+        Some(Command::Rollback {
+            state_dir,
+            yes,
+            no_progress,
+            trust,
+        }) => rollback::rollback_command(rollback::RollbackInputs {
+            state_dir,
+            yes,
+            no_progress,
+            trust: trust.options(),
+        }),
         Some(Command::Report { state_dir, format }) => {
             commands::report_command(state_dir.as_deref(), &format)
         }

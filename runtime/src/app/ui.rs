@@ -14,7 +14,8 @@ use dropship_runtime::units::human_bytes;
 use std::fs::File;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Whether the operator can be asked questions (stdin and stderr are terminals).
@@ -267,23 +268,97 @@ pub fn confirm_summary(session: &Session, roles: &[String], answers: &Answers) -
     yes(prompt("Install now? [y/N] "))
 }
 
-/// Set when the operator presses Ctrl-C (or the process gets SIGTERM): the running script is
-/// stopped, and the engine rolls back.
+/// What `rollback` will undo, shown before it asks.
+pub struct RollbackPlan<'a> {
+    /// The steps the install started, in order.
+    pub steps: &'a [&'a str],
+    /// Journaled changes to files and directories not undone yet.
+    pub changes: usize,
+    /// The steps whose rollback scripts will run, in the order they run (newest first).
+    pub scripts: &'a [&'a str],
+}
+
+impl RollbackPlan<'_> {
+    /// One line: how many steps, changes and rollback scripts.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} step(s), {} file change(s), {} rollback script(s)",
+            self.steps.len(),
+            self.changes,
+            self.scripts.len()
+        )
+    }
+}
+
+/// List what `rollback` will undo and ask the operator to go ahead.
+pub fn confirm_rollback(plan: &RollbackPlan<'_>) -> bool {
+    eprintln!("\nRollback undoes {}:", plan.summary());
+    eprintln!("  steps: {}", plan.steps.join(", "));
+    eprintln!("  file and directory changes: {}", plan.changes);
+    if !plan.scripts.is_empty() {
+        eprintln!(
+            "  rollback scripts, in this order: {}",
+            plan.scripts.join(", ")
+        );
+    }
+    yes(prompt("Roll back now? [y/N] "))
+}
+
+/// How many times the operator pressed Ctrl-C (or the process got SIGINT or SIGTERM).
+static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+/// Set by the first signal: the running step is stopped and the install rolls back.
+static CANCEL: AtomicBool = AtomicBool::new(false);
+/// Set by the third: the undo stops too, the journal stays open (exit 6).
+static STOP: AtomicBool = AtomicBool::new(false);
+/// What the undo is doing and what stopping it would leave, for the second signal's message.
+static UNDOING: Mutex<Option<(String, String)>> = Mutex::new(None);
+
+/// The flag the first Ctrl-C (SIGINT or SIGTERM) sets: the running step is stopped and the
+/// engine rolls back. Rollback scripts and `failure` steps then run to their end: the second
+/// Ctrl-C says what is still running and what a third leaves behind; the third sets
+/// [`stop_flag`].
 pub fn cancel_flag() -> &'static AtomicBool {
-    static CANCEL: AtomicBool = AtomicBool::new(false);
     static INSTALL: std::sync::Once = std::sync::Once::new();
     extern "C" fn on_signal(_: libc::c_int) {
+        let count = SIGNALS.fetch_add(1, Ordering::SeqCst) + 1;
         CANCEL.store(true, Ordering::SeqCst);
+        if count >= 3 {
+            STOP.store(true, Ordering::SeqCst);
+        }
     }
     INSTALL.call_once(|| {
         let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        // SAFETY: the handler only stores into an atomic, which is async-signal-safe.
+        // SAFETY: the handler only touches atomics, which is async-signal-safe.
         unsafe {
             libc::signal(libc::SIGINT, handler);
             libc::signal(libc::SIGTERM, handler);
         }
+        // The handler cannot print; this thread tells the operator about the second signal.
+        std::thread::spawn(explain_second_signal);
     });
     &CANCEL
+}
+
+/// The flag the third Ctrl-C sets (see [`cancel_flag`]).
+pub fn stop_flag() -> &'static AtomicBool {
+    &STOP
+}
+
+/// Wait for the second signal and say what is still running and what a third leaves behind.
+fn explain_second_signal() {
+    while SIGNALS.load(Ordering::SeqCst) < 2 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let undoing = UNDOING.lock().ok().and_then(|u| u.clone());
+    let (running, left) = undoing.unwrap_or_else(|| {
+        let running = "the interrupted step is being stopped".to_string();
+        (running, "the install's changes not undone".to_string())
+    });
+    eprintln!(
+        "\nStill running: {running}; the undo runs to its end so that nothing is left half \
+         done.\nPress Ctrl-C once more to stop now: that leaves {left}, keeps the journal \
+         open (exit 6), and `rollback` finishes the undo later."
+    );
 }
 
 /// Progress and output on stderr, and the text log, for a run of the engine.
@@ -382,6 +457,13 @@ impl Events for Console {
             StepOutcome::RolledBack => format!("[{}] {name}: rolled back", index + 1),
         };
         self.say(&text, true);
+    }
+
+    fn undoing(&mut self, running: &str, left_if_stopped: &str) {
+        let now = (running.to_string(), left_if_stopped.to_string());
+        if let Ok(mut undoing) = UNDOING.lock() {
+            *undoing = Some(now);
+        }
     }
 
     fn confirm_manual(&mut self, name: &str, instructions: &str) -> bool {

@@ -70,7 +70,13 @@ impl Engine<'_> {
 
     /// Journal a record the install can do without; when it cannot be written, tell the
     /// operator `what` is missing and its `consequence`.
-    fn record(&mut self, journal: &mut Journal, record: Record, what: &str, consequence: &str) {
+    pub(super) fn record(
+        &mut self,
+        journal: &mut Journal,
+        record: Record,
+        what: &str,
+        consequence: &str,
+    ) {
         if let Err(e) = journal.append(record) {
             self.journal_error(&format!("{what} ({e}): {consequence}"));
         }
@@ -92,13 +98,17 @@ fn journal_outcome(outcome: ReportOutcome) -> Outcome {
     match outcome {
         ReportOutcome::Succeeded => Outcome::Succeeded,
         ReportOutcome::FailedNotRolledBack => Outcome::Failed,
-        ReportOutcome::FailedRollbackIncomplete => Outcome::RollbackIncomplete,
-        ReportOutcome::FailedRolledBack | ReportOutcome::Declined => Outcome::RolledBack,
+        ReportOutcome::FailedRollbackIncomplete | ReportOutcome::RollbackIncomplete => {
+            Outcome::RollbackIncomplete
+        }
+        ReportOutcome::FailedRolledBack | ReportOutcome::Declined | ReportOutcome::RolledBack => {
+            Outcome::RolledBack
+        }
     }
 }
 
 /// What a journal without its `end` record means for the operator, and what to do.
-pub fn unrecorded_end(outcome: Outcome, journal: &Path) -> String {
+fn unrecorded_end(outcome: Outcome, journal: &Path) -> String {
     let refused = "the next install will be refused as unfinished";
     match outcome {
         Outcome::Succeeded => format!("{refused} until you run `resume`, which records it"),

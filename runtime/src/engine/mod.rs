@@ -23,11 +23,13 @@ mod failure;
 mod journaling;
 mod outputs;
 mod report;
+mod rollback_scripts;
 #[cfg(test)]
 mod tests;
 
-pub use journaling::{UNRECORDED_UNDO, unrecorded_end};
-pub use report::now_text;
+pub use journaling::UNRECORDED_UNDO;
+pub use report::{now_text, time_text};
+pub use rollback_scripts::rollback_scripts_to_run;
 
 use crate::checkpoint::checkpoint;
 use crate::events::Events;
@@ -63,6 +65,9 @@ pub struct RunResult {
     pub journal_errors: Vec<String>,
 }
 
+/// The `stop` of an engine whose front end cannot stop an undo.
+static NEVER: AtomicBool = AtomicBool::new(false);
+
 /// A hook of a step's code: [`Step::run`] or [`Step::rollback`].
 type StepHook = fn(&dyn Step, &mut StepContext<'_, '_>) -> Result<(), StepFailure>;
 
@@ -75,6 +80,10 @@ pub struct Engine<'a> {
     pub scrubber: Scrubber,
     pub events: &'a mut dyn Events,
     pub cancel: &'a AtomicBool,
+    /// Set when the operator stops the undo too (a third Ctrl-C): the scripts that run after a
+    /// failure or a cancel (rollback scripts, `failure` steps) are stopped by it, not by
+    /// `cancel`, and nothing more is undone.
+    pub stop: &'a AtomicBool,
     pub outputs: Vec<Output>,
     reports: Vec<StepReport>,
     /// Set once a step has failed: conditions and `Octopus.Deployment.Error` see it.
@@ -100,6 +109,7 @@ impl<'a> Engine<'a> {
             scrubber,
             events,
             cancel,
+            stop: &NEVER,
             outputs: Vec::new(),
             reports: plan.steps().iter().map(report::not_reached).collect(),
             failed: false,
@@ -119,8 +129,11 @@ impl<'a> Engine<'a> {
             return self.finish(ReportOutcome::Succeeded, None);
         };
         let (outcome, rollback) = self.undo(tx, index, failure);
-        self.run_failure_steps(journal, index);
-        if outcome == ReportOutcome::FailedNotRolledBack {
+        let stopped = self.stopped();
+        if !stopped {
+            self.run_failure_steps(journal, index);
+        }
+        if outcome == ReportOutcome::FailedNotRolledBack || stopped {
             // Left unfinished on purpose: `resume` retries from the failed step once the cause
             // is fixed, or `rollback` undoes everything.
             self.events.note("the journal stays open: fix the cause and run `resume`, or undo everything with `rollback`");
@@ -291,7 +304,9 @@ impl<'a> Engine<'a> {
             drop_root: self.drop_root,
             work_dir: &work_dir,
             scrubber: &self.scrubber,
-            cancel: self.cancel,
+            // After a failure or a cancel, what runs (rollback scripts, `failure` steps) runs
+            // to its end unless the operator stops the undo.
+            cancel: if self.failed { self.stop } else { self.cancel },
             tx,
             vars,
             events: &mut *self.events,

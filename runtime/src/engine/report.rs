@@ -13,7 +13,8 @@ pub fn now_text() -> String {
     time_text(&Utc::now())
 }
 
-pub(super) fn time_text(time: &DateTime<Utc>) -> String {
+/// A time, RFC 3339 UTC with milliseconds, for reports.
+pub fn time_text(time: &DateTime<Utc>) -> String {
     time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
@@ -63,5 +64,6 @@ pub(super) fn rollback_summary(report: &RollbackReport, scrubber: &Scrubber) -> 
             .iter()
             .map(|(change, why)| format!("{}: {}", change.path().display(), scrubber.scrub(why)))
             .collect(),
+        scripts: Vec::new(),
     }
 }

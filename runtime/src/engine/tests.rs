@@ -33,6 +33,7 @@ fn begin() -> Begin {
         customer: None,
         started_at: Timestamp::now(),
         roles: Vec::new(),
+        signer_key: None,
     }
 }
 

@@ -41,6 +41,10 @@ pub struct Begin {
     pub customer: Option<String>,
     pub started_at: Timestamp,
     pub roles: Vec<String>,
+    /// The signer's public key the operator trusted for the install (base64): `rollback`
+    /// trusts it again to run the rollback scripts of this very installer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_key: Option<String>,
 }
 
 /// How a step ended.
@@ -120,5 +124,19 @@ pub enum Record {
     },
     Resumed {
         at: Timestamp,
+    },
+    /// Step `index`'s rollback script is about to run (on a failure, a cancel or `rollback`).
+    RollbackScriptStarted {
+        index: usize,
+        name: String,
+        at: Timestamp,
+    },
+    /// How step `index`'s rollback script ended: `error` is `None` when it succeeded, else why
+    /// not (scrubbed by the caller). One that succeeded is not run again by a later rollback.
+    RollbackScriptFinished {
+        index: usize,
+        name: String,
+        at: Timestamp,
+        error: Option<String>,
     },
 }

@@ -14,6 +14,7 @@ fn begin(installer: &str) -> Begin {
         customer: Some("Contoso".to_string()),
         started_at: Timestamp::now(),
         roles: vec!["web".to_string()],
+        signer_key: None,
     }
 }
 
@@ -281,4 +282,58 @@ fn a_batch_is_appended_whole() {
     let (_journal, state) = Journal::open(&dir(&state_dir)).unwrap();
     assert_eq!(state.changes.len(), 3);
     assert_eq!(state.resume_from(), 0);
+}
+
+#[test]
+fn replay_knows_each_step_s_changes_its_rollback_script_and_every_run() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::create(&dir(&state_dir), begin("sig-1")).unwrap();
+    journal.append(step_started(0)).unwrap();
+    journal.append(created(1, "/t/a")).unwrap();
+    let finished = Record::StepFinished {
+        index: 0,
+        name: "step 0".to_string(),
+        status: StepStatus::Succeeded,
+        at: Timestamp::now(),
+        message: None,
+    };
+    journal.append(finished).unwrap();
+    journal.append(step_started(1)).unwrap();
+    journal.append(created(2, "/t/b")).unwrap();
+    journal.append(created(3, "/t/c")).unwrap();
+    let at = Timestamp::now();
+    journal.append(Record::Resumed { at }).unwrap();
+    let script = |index: usize| Record::RollbackScriptStarted {
+        index,
+        name: format!("step {index}"),
+        at,
+    };
+    journal.append(script(1)).unwrap();
+    let ended = Record::RollbackScriptFinished {
+        index: 1,
+        name: "step 1".to_string(),
+        at,
+        error: None,
+    };
+    journal.append(ended).unwrap();
+    journal.append(script(0)).unwrap();
+    drop(journal);
+
+    let (_, state) = Journal::open(&dir(&state_dir)).unwrap();
+    let ids = |changes: Vec<Change>| changes.iter().map(|c| c.id().0).collect::<Vec<_>>();
+    assert_eq!(ids(state.changes_of_step(0)), [1]);
+    assert_eq!(ids(state.changes_of_step(1)), [2, 3]);
+    assert!(state.started_in_install(0) && state.started_in_install(1));
+    assert!(
+        !state.rollback_script_pending(1),
+        "step 1's script succeeded"
+    );
+    assert!(
+        state.rollback_script_pending(0),
+        "step 0's script was killed"
+    );
+    assert!(state.rollback_in_progress);
+    assert_eq!(state.runs.len(), 2);
+    let stopped = state.runs[0].stopped_at.as_deref().unwrap();
+    assert!(stopped.contains("`step 1`"), "{stopped}");
 }

@@ -69,6 +69,7 @@ fn begin() -> Begin {
         customer: None,
         started_at: Timestamp::now(),
         roles: Vec::new(),
+        signer_key: None,
     }
 }
 

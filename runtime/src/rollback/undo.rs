@@ -52,10 +52,28 @@ impl RollbackReport {
 /// The caller ends the journal with [`RollbackReport::outcome`].
 pub fn rollback(journal: &mut Journal, changes: &[Change], reason: &str) -> RollbackReport {
     let mut report = RollbackReport::default();
-    let backups = journal.state_dir().backups_dir();
     let at = Timestamp::now();
     let reason = reason.to_string();
     report.journal(journal, Record::RollbackStarted { at, reason });
+    undo_each(journal, changes, &mut report);
+    let complete = report.is_complete();
+    let at = Timestamp::now();
+    report.journal(journal, Record::RollbackFinished { at, complete });
+    report
+}
+
+/// Undo the changes of one interrupted step (`JournalState::changes_of_step`) before `resume`
+/// runs it again from clean. The install is not rolled back: no rollback record is journaled,
+/// only each change undone, so a kill here is finished by the next `resume` or `rollback`.
+pub fn restore_step(journal: &mut Journal, changes: &[Change]) -> RollbackReport {
+    let mut report = RollbackReport::default();
+    undo_each(journal, changes, &mut report);
+    report
+}
+
+/// Undo `changes` newest first into `report`, journaling each.
+fn undo_each(journal: &mut Journal, changes: &[Change], report: &mut RollbackReport) {
+    let backups = journal.state_dir().backups_dir();
     for change in changes.iter().rev() {
         // Synced before `Undone` is journaled, so a power loss cannot undo the undo unnoticed.
         let left: Vec<&Path> = report.failed.iter().map(|(c, _)| c.path()).collect();
@@ -79,10 +97,6 @@ pub fn rollback(journal: &mut Journal, changes: &[Change], reason: &str) -> Roll
             }
         }
     }
-    let complete = report.is_complete();
-    let at = Timestamp::now();
-    report.journal(journal, Record::RollbackFinished { at, complete });
-    report
 }
 
 /// Refuse to restore from anywhere but this state directory's backups: a journal naming another

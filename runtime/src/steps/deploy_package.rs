@@ -74,12 +74,14 @@ impl Step for DeployPackageStep {
         Ok(())
     }
 
-    fn writes_into(&self, vars: &StepVariables) -> Vec<PathBuf> {
-        let into = match &self.destination {
-            Some(destination) => PathBuf::from(vars.expand(destination)),
-            None => applications_dir(vars),
-        };
-        vec![into]
+    fn writes_into(&self, vars: &StepVariables) -> Vec<(&'static str, String)> {
+        vec![match &self.destination {
+            Some(destination) => ("destination", vars.expand(destination)),
+            None => (
+                "Octopus.Tentacle.Agent.ApplicationDirectoryPath",
+                applications_dir(vars).display().to_string(),
+            ),
+        }]
     }
 
     fn preview(&self, ctx: &PreviewContext<'_>) -> Preview {

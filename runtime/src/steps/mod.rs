@@ -36,7 +36,7 @@ use crate::script::{OutputLine, OutputVariable};
 use crate::secret::Scrubber;
 use crate::variables::{Output, StepVariables};
 use script_block::ScriptContext;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -48,10 +48,10 @@ pub trait Step {
     /// What the step would do, for the dry run; changes nothing on the machine.
     fn preview(&self, ctx: &PreviewContext<'_>) -> Preview;
 
-    /// The directories the step itself writes into, given its variables, so that the install
-    /// can check before it changes anything that no other user can redirect them (see
+    /// The directories the step itself writes into, given its variables, each with the plan
+    /// field it comes from, so that the install can check them before it changes anything (see
     /// `preflight`). By default none: scripts write where the vendor's code says.
-    fn writes_into(&self, _vars: &StepVariables) -> Vec<PathBuf> {
+    fn writes_into(&self, _vars: &StepVariables) -> Vec<(&'static str, String)> {
         Vec::new()
     }
 

@@ -40,8 +40,8 @@ impl Step for SubstituteStep {
         Ok(())
     }
 
-    fn writes_into(&self, vars: &StepVariables) -> Vec<PathBuf> {
-        vec![PathBuf::from(vars.expand(&self.directory))]
+    fn writes_into(&self, vars: &StepVariables) -> Vec<(&'static str, String)> {
+        vec![("directory", vars.expand(&self.directory))]
     }
 
     fn preview(&self, ctx: &PreviewContext<'_>) -> Preview {

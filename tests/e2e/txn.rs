@@ -1,0 +1,424 @@
+//! Rollback, cancel and resume an operator can rely on: the rollback script of every step that
+//! started runs, newest first (on a failure, a cancel, a later `rollback`); a cancel does not
+//! cancel the undo; exit 6 whenever something is left; `rollback` of a finished install is
+//! asked for; `resume` restores the interrupted step first and refuses a changed secret. Real
+//! installers, real scripts, real signals sent to the installer's process group.
+
+use crate::fixture::{
+    Fixture, SECRET, assert_no_secret_in_dir, assert_run_has_no_secret, kill_install_at,
+    plan_with_steps, read_report, spawn,
+};
+use crate::support::{run, wait_for_file};
+use serde_json::{Value, json};
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::Duration;
+
+/// A step that creates `$WORK/NAME` and whose rollback script removes it and logs `NAME` to
+/// `$WORK/rollback.log`; `rollback_extra` runs first in the rollback script.
+fn undoable_step(name: &str, run_extra: &str, rollback_extra: &str) -> Value {
+    json!({ "name": name, "type": "run-script", "syntax": "bash",
+        "inline": format!("mkdir \"$WORK/{name}\"\n{run_extra}"),
+        "rollback": { "syntax": "bash",
+            "inline": format!("{rollback_extra}\nrmdir \"$WORK/{name}\"\necho {name} >> \"$WORK/rollback.log\"") } })
+}
+
+fn failing_step() -> Value {
+    json!({ "name": "C", "type": "run-script", "syntax": "bash", "inline": "exit 3" })
+}
+
+fn diagnostics_step() -> Value {
+    json!({ "name": "Diagnostics", "type": "run-script", "syntax": "bash", "condition": "failure",
+            "inline": "echo collected > \"$WORK/diagnostics\"" })
+}
+
+fn work(fx: &Fixture) -> PathBuf {
+    let work = fx.ws.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    work
+}
+
+fn rollback_log(fx: &Fixture) -> String {
+    std::fs::read_to_string(work(fx).join("rollback.log")).unwrap_or_default()
+}
+
+fn install_command(fx: &Fixture, extra: &[&str]) -> Command {
+    let mut command = fx.command("install");
+    command
+        .args(fx.answers())
+        .args(extra)
+        .env("WORK", work(fx))
+        .env("MARKER", fx.ws.path("marker"))
+        .env("ROLLING", fx.ws.path("rolling"));
+    command
+}
+
+/// Start an install in its own process group (as a terminal's foreground job is).
+fn spawn_group(fx: &Fixture, command: &mut Command, name: &str) -> Child {
+    command.process_group(0);
+    spawn(command, &fx.ws, name)
+}
+
+/// Send `signal` to the process group `child` leads.
+fn signal_group(child: &Child, signal: &str) {
+    run(Command::new("kill").args([signal, "--", &format!("-{}", child.id())])).success();
+}
+
+fn stderr_of(fx: &Fixture, name: &str) -> String {
+    std::fs::read_to_string(fx.ws.path(&format!("{name}.stderr"))).unwrap()
+}
+
+fn scripts_of(report: &Value) -> Vec<(String, bool)> {
+    report["rollback"]["scripts"]
+        .as_array()
+        .expect("rollback scripts in the report")
+        .iter()
+        .map(|s| {
+            (
+                s["step"].as_str().unwrap().to_string(),
+                s["succeeded"] == true,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_failure_runs_the_rollback_script_of_every_started_step_newest_first() {
+    let fx = Fixture::new(&plan_with_steps(json!([
+        undoable_step("A", "", ""),
+        undoable_step("B", "", ""),
+        failing_step(),
+        diagnostics_step(),
+    ])));
+    let out = run(&mut install_command(&fx, &[])).code(5);
+    assert_eq!(rollback_log(&fx), "B\nA\n", "{out:#?}");
+    assert!(!work(&fx).join("A").exists() && !work(&fx).join("B").exists());
+    assert!(
+        work(&fx).join("diagnostics").is_file(),
+        "the failure step ran"
+    );
+    let report = read_report(&fx.state());
+    assert_eq!(report["outcome"], "failed-rolled-back", "{report:#}");
+    assert_eq!(
+        scripts_of(&report),
+        [("B".to_string(), true), ("A".to_string(), true)]
+    );
+}
+
+#[test]
+fn a_rollback_script_that_fails_gives_exit_6_and_says_what_is_left() {
+    let fx = Fixture::new(&plan_with_steps(json!([
+        undoable_step("A", "", ""),
+        undoable_step("B", "", "echo cannot undo B >&2; exit 4"),
+        failing_step(),
+    ])));
+    let out = run(&mut install_command(&fx, &[])).code(6);
+    assert_eq!(
+        rollback_log(&fx),
+        "A\n",
+        "A's script still ran after B's failed"
+    );
+    assert!(
+        out.stderr.contains("NOT undone") && out.stderr.contains("`B`"),
+        "{out:#?}"
+    );
+    let report = read_report(&fx.state());
+    assert_eq!(
+        report["outcome"], "failed-rollback-incomplete",
+        "{report:#}"
+    );
+    let left = report["rollback"]["left"].to_string();
+    assert!(left.contains("rollback script of `B`"), "{report:#}");
+}
+
+/// Steps A and B, B waiting in its script until killed; B's rollback script announces itself
+/// (`$ROLLING`) and takes a while, so signals can reach the installer while it runs.
+fn cancel_fixture() -> Fixture {
+    Fixture::new(&plan_with_steps(json!([
+        undoable_step("A", "", ""),
+        undoable_step(
+            "B",
+            "touch \"$MARKER\"; sleep 30",
+            "touch \"$ROLLING\"; sleep 2"
+        ),
+        undoable_step("Never", "", ""),
+        diagnostics_step(),
+    ])))
+}
+
+#[test]
+fn sigint_cancels_the_step_and_the_rollback_scripts_still_run_to_their_end() {
+    let fx = cancel_fixture();
+    let mut child = spawn_group(&fx, &mut install_command(&fx, &[]), "cancelled");
+    wait_for_file(&fx.ws.path("marker"), &mut child, Duration::from_secs(30));
+    signal_group(&child, "-INT");
+    // A second signal while B's rollback script runs: told what runs, the undo goes on.
+    wait_for_file(&fx.ws.path("rolling"), &mut child, Duration::from_secs(30));
+    signal_group(&child, "-TERM");
+    let status = child.wait().unwrap();
+    let stderr = stderr_of(&fx, "cancelled");
+    assert_eq!(status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("Still running: the rollback script of `B`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("script was interrupted"), "{stderr}");
+    assert_eq!(rollback_log(&fx), "B\nA\n", "{stderr}");
+    assert!(
+        work(&fx).join("diagnostics").is_file(),
+        "failure steps run after a cancel"
+    );
+    let report = read_report(&fx.state());
+    assert_eq!(report["outcome"], "failed-rolled-back", "{report:#}");
+    assert_eq!(
+        scripts_of(&report),
+        [("B".to_string(), true), ("A".to_string(), true)]
+    );
+}
+
+#[test]
+fn a_third_signal_stops_the_undo_keeps_the_journal_and_rollback_finishes_it() {
+    let fx = cancel_fixture();
+    let mut child = spawn_group(&fx, &mut install_command(&fx, &[]), "stopped");
+    wait_for_file(&fx.ws.path("marker"), &mut child, Duration::from_secs(30));
+    signal_group(&child, "-INT");
+    wait_for_file(&fx.ws.path("rolling"), &mut child, Duration::from_secs(30));
+    signal_group(&child, "-INT");
+    std::thread::sleep(Duration::from_millis(200));
+    signal_group(&child, "-INT");
+    let status = child.wait().unwrap();
+    let stderr = stderr_of(&fx, "stopped");
+    assert_eq!(status.code(), Some(6), "{stderr}");
+    assert_eq!(
+        rollback_log(&fx),
+        "",
+        "B's rollback script was stopped, A's not run"
+    );
+    assert!(
+        !work(&fx).join("diagnostics").exists(),
+        "stopped: no failure step"
+    );
+    let report = read_report(&fx.state());
+    assert_eq!(
+        report["outcome"], "failed-rollback-incomplete",
+        "{report:#}"
+    );
+    assert!(
+        report["rollback"]["left"].to_string().contains("`A`"),
+        "{report:#}"
+    );
+
+    // The journal stayed open: `rollback` runs B's script again (it did not finish), then A's.
+    std::fs::remove_file(fx.ws.path("rolling")).unwrap();
+    let out = run(fx
+        .command("rollback")
+        .env("WORK", work(&fx))
+        .env("ROLLING", fx.ws.path("rolling")))
+    .success();
+    assert_eq!(rollback_log(&fx), "B\nA\n", "{out:#?}");
+    assert!(!work(&fx).join("A").exists());
+}
+
+#[test]
+fn no_rollback_runs_no_rollback_script() {
+    let fx = cancel_fixture();
+    let mut command = install_command(&fx, &["--no-rollback"]);
+    let mut child = spawn_group(&fx, &mut command, "kept");
+    wait_for_file(&fx.ws.path("marker"), &mut child, Duration::from_secs(30));
+    signal_group(&child, "-TERM");
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(5),
+        "{}",
+        stderr_of(&fx, "kept")
+    );
+    assert_eq!(rollback_log(&fx), "");
+    assert!(work(&fx).join("A").is_dir() && work(&fx).join("B").is_dir());
+}
+
+#[test]
+fn rollback_without_a_terminal_needs_yes_then_runs_the_scripts_and_keeps_the_history() {
+    let fx = Fixture::new(&plan_with_steps(json!([
+        undoable_step("A", "", ""),
+        undoable_step("B", "", ""),
+    ])));
+    run(&mut install_command(&fx, &[])).success();
+    let mut asked = Command::new(&fx.installer);
+    asked.arg("rollback").arg("--state-dir").arg(fx.state());
+    let out = run(asked.env("WORK", work(&fx))).code(2);
+    assert!(out.stderr.contains("--yes"), "{out:#?}");
+    assert!(
+        work(&fx).join("A").is_dir(),
+        "nothing changed without --yes"
+    );
+    assert_eq!(rollback_log(&fx), "");
+
+    let out = run(fx.command("rollback").env("WORK", work(&fx))).success();
+    assert_eq!(rollback_log(&fx), "B\nA\n", "{out:#?}");
+    let report = read_report(&fx.state());
+    assert_eq!(report["outcome"], "rolled-back", "{report:#}");
+    assert_eq!(
+        report["steps"][0]["status"], "succeeded",
+        "the install's history is kept"
+    );
+    assert_eq!(
+        report["later_rollback"]["outcome"], "rolled-back",
+        "{report:#}"
+    );
+    let log = std::fs::read_to_string(fx.state().join("install.log")).unwrap();
+    assert!(log.contains("rollback script of `A`"), "{log}");
+    let text = run(fx.command("report").args(["--format", "text"])).success();
+    assert!(text.stdout.contains("later rollback"), "{text:#?}");
+}
+
+fn secret_arg(fx: &Fixture, file: &str) -> OsString {
+    let mut secret = OsString::from("Database.Password=@");
+    secret.push(fx.ws.path(file));
+    secret
+}
+
+#[test]
+fn resume_restores_the_interrupted_step_before_running_it_again() {
+    let fx = Fixture::new(&plan_with_steps(json!([
+        { "name": "Append", "type": "run-script", "syntax": "bash",
+          "snapshot": ["#{Install.Root}/lines.txt"],
+          "inline": "mkdir -p \"$(dirname \"$FILE\")\"; echo appended >> \"$FILE\"; touch \"$MARKER\"; \
+                     [ -e \"$MARKER.done\" ] || sleep 5; touch \"$MARKER.done\"" },
+    ])));
+    let file = fx.target().join("lines.txt");
+    std::fs::create_dir_all(fx.target()).unwrap();
+    std::fs::write(&file, "original\n").unwrap();
+    let mut command = install_command(&fx, &[]);
+    let mut child = spawn_group(&fx, command.env("FILE", &file), "killed-append");
+    wait_for_file(&fx.ws.path("marker"), &mut child, Duration::from_secs(30));
+    signal_group(&child, "-KILL");
+    child.wait().unwrap();
+    std::fs::write(fx.ws.path("marker.done"), "").unwrap();
+
+    let out = run(fx
+        .command("resume")
+        .arg("--secret")
+        .arg(secret_arg(&fx, "secrets/db"))
+        .env("FILE", &file)
+        .env("MARKER", fx.ws.path("marker")))
+    .success();
+    assert!(out.stderr.contains("restoring"), "{out:#?}");
+    let log = std::fs::read_to_string(fx.state().join("install.log")).unwrap();
+    assert!(
+        log.contains("step `Append` was interrupted: restoring"),
+        "{log}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "original\nappended\n"
+    );
+    let report = read_report(&fx.state());
+    let attempts = report["attempts"].as_array().expect("attempts");
+    assert_eq!(attempts.len(), 2, "{report:#}");
+    assert!(
+        attempts[0]["outcome"]
+            .as_str()
+            .unwrap()
+            .contains("`Append`"),
+        "{report:#}"
+    );
+    assert_eq!(attempts[1]["kind"], "resume");
+}
+
+#[test]
+fn resume_refuses_a_different_secret() {
+    let fx = Fixture::sample();
+    kill_install_at(&fx, &fx.installer, &fx.state(), "step-started:3");
+    fx.ws.write("secrets/other", "a-different-password");
+    let out = run(fx
+        .command("resume")
+        .arg("--secret")
+        .arg(secret_arg(&fx, "secrets/other")))
+    .code(2);
+    assert!(
+        out.stderr.contains("Database.Password") && out.stderr.contains("rollback"),
+        "{out:#?}"
+    );
+    assert_run_has_no_secret(&out, &[SECRET, "a-different-password"]);
+    assert_no_secret_in_dir(&fx.state(), &[], &[SECRET, "a-different-password"]);
+    let out = run(fx
+        .command("resume")
+        .arg("--secret")
+        .arg(secret_arg(&fx, "secrets/db")))
+    .success();
+    assert!(out.stderr.contains("Install succeeded"), "{out:#?}");
+}
+
+#[test]
+fn killed_at_each_rollback_script_record_then_rollback_neither_skips_nor_repeats() {
+    let fx = Fixture::new(&plan_with_steps(json!([
+        undoable_step("A", "", ""),
+        undoable_step("B", "", ""),
+        failing_step(),
+    ])));
+    // Killed before B's script ran, after it finished, and before A's ran.
+    for (checkpoint, before_rollback) in [
+        ("rollback-script-started:1", ""),
+        ("rollback-script-finished:1", "B\n"),
+        ("rollback-script-started:2", "B\n"),
+    ] {
+        let _ = std::fs::remove_dir_all(work(&fx));
+        let state = fx
+            .ws
+            .path(&format!("state-{}", checkpoint.replace(':', "-")));
+        let mut command = fx.command_of(&fx.installer, "install", &state);
+        command.env("WORK", work(&fx));
+        kill_with(&fx, command.args(fx.answers()), checkpoint);
+        assert_eq!(rollback_log(&fx), before_rollback, "killed at {checkpoint}");
+        let out = run(fx
+            .command_of(&fx.installer, "rollback", &state)
+            .env("WORK", work(&fx)))
+        .success();
+        assert_eq!(
+            rollback_log(&fx),
+            "B\nA\n",
+            "rollback after {checkpoint}: {out:#?}"
+        );
+    }
+}
+
+/// Start `command` parked at `checkpoint`, and SIGKILL its process group there.
+fn kill_with(fx: &Fixture, command: &mut Command, checkpoint: &str) {
+    let marker = fx
+        .ws
+        .path(&format!("marker-{}", checkpoint.replace(':', "-")));
+    command
+        .env("DROPSHIP_TEST_CHECKPOINT", checkpoint)
+        .env("DROPSHIP_TEST_CHECKPOINT_MARKER", &marker);
+    let mut child = spawn_group(fx, command, "killed");
+    wait_for_file(&marker, &mut child, Duration::from_secs(30));
+    signal_group(&child, "-KILL");
+    assert_eq!(child.wait().unwrap().code(), None);
+}
+
+#[test]
+fn the_dry_run_refuses_what_install_refuses_before_anything_starts() {
+    let mut deploy = crate::fixture::deploy_sample_step();
+    deploy["destination"] = json!("   /web");
+    let fx = Fixture::new(&plan_with_steps(json!([
+        undoable_step("A", "", ""),
+        deploy
+    ])));
+    let dry = run(fx.command("plan").args(fx.answers()).env("WORK", work(&fx))).code(2);
+    assert!(
+        dry.stderr.contains("`destination` is `   /web`"),
+        "{dry:#?}"
+    );
+    let install = run(&mut install_command(&fx, &[])).code(2);
+    assert_eq!(
+        dry.stderr, install.stderr,
+        "the same checks, the same words"
+    );
+    assert!(!work(&fx).join("A").exists(), "nothing started");
+    assert!(
+        !fx.state().join("journal.jsonl").exists(),
+        "nothing journaled"
+    );
+}
