@@ -131,9 +131,14 @@ fn doubling_plan() -> Value {
     plan
 }
 
-/// `dropship plan check` and `dropship build` of `plan` both exit 2 within `limit`, naming
-/// each of `expected`.
-fn assert_refused_fast(plan: &[u8], limit: Duration, expected: &[&str]) {
+/// How fast a refusal must be: before the limits these plans ran for over ten minutes; a loaded
+/// two-core machine running the whole suite in parallel must not make the test fail.
+const REFUSED_WITHIN: Duration = Duration::from_secs(180);
+
+/// `dropship plan check` and `dropship build` of `plan` both exit 2 within [`REFUSED_WITHIN`],
+/// naming each of `expected`.
+fn assert_refused_fast(plan: &[u8], expected: &[&str]) {
+    let limit = REFUSED_WITHIN;
     let ws = Workspace::new();
     ws.sample_inputs();
     let plan_file = ws.write("plan.json", plan);
@@ -162,11 +167,7 @@ fn assert_refused_fast(plan: &[u8], limit: Duration, expected: &[&str]) {
 #[test]
 fn variables_that_double_forty_times_are_refused_fast() {
     let plan = serde_json::to_vec(&doubling_plan()).unwrap();
-    assert_refused_fast(
-        &plan,
-        Duration::from_secs(90),
-        &["variables.E", "evaluation steps"],
-    );
+    assert_refused_fast(&plan, &["variables.E", "evaluation steps"]);
 }
 
 #[test]
@@ -175,11 +176,7 @@ fn a_variable_cycle_is_refused_with_its_path() {
     plan["variables"]["Loop"] = json!("a#{Back}");
     plan["variables"]["Back"] = json!("b#{Loop}");
     let plan = serde_json::to_vec(&plan).unwrap();
-    assert_refused_fast(
-        &plan,
-        Duration::from_secs(30),
-        &["variables.Back", "self referencing loop"],
-    );
+    assert_refused_fast(&plan, &["variables.Back", "self referencing loop"]);
 }
 
 #[test]
@@ -192,13 +189,11 @@ fn plans_with_a_million_or_twenty_thousand_steps_are_refused_fast() {
     let million = serde_json::to_vec(&plan_with_steps(steps(1_000_000))).unwrap();
     assert_refused_fast(
         &million,
-        Duration::from_secs(20),
         &["$: the plan file has more than 16777216 bytes (16 MiB)"],
     );
     let many = serde_json::to_vec(&plan_with_steps(steps(20_000))).unwrap();
     assert_refused_fast(
         &many,
-        Duration::from_secs(20),
         &["steps: has 20000 entries; a plan may have at most 10000"],
     );
 }
@@ -249,7 +244,7 @@ fn sigterm_stops_a_long_render_and_rolls_back() {
     let took = signalled.elapsed();
     let err = std::fs::read_to_string(&stderr).unwrap();
     assert!(
-        took < Duration::from_secs(3),
+        took < Duration::from_secs(8),
         "stopped after {took:?}: {err}"
     );
     assert_eq!(status.code(), Some(5), "rolled back: {err}");

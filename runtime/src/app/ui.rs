@@ -402,7 +402,8 @@ impl Console {
             &format!("{mark}Install {}{reset}", report.outcome.describe()),
             true,
         );
-        if let Some(rollback) = &report.rollback {
+        let later = report.later_rollback.as_ref().map(|later| &later.summary);
+        for rollback in report.rollback.iter().chain(later) {
             for left in &rollback.left {
                 self.say(&format!("  NOT undone: {left}"), true);
             }
