@@ -51,7 +51,7 @@ pub fn replace_dotnet_config(
         .map_err(|e| e.into_config_error(path, ConfigFormat::DotnetConfig, &file.text))?;
     let values: HashMap<String, &str> = effective(variables)
         .into_iter()
-        .map(|(n, v)| (fold(n), v))
+        .map(|(n, v)| (fold(n), v.as_str()))
         .collect();
     let (edits, settings) = collect_edits(&doc, &values);
     if edits.is_empty() {

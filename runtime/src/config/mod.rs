@@ -28,7 +28,7 @@ pub use encoding::{
 };
 pub use error::{ConfigError, ConfigFormat, HookError, Position};
 pub use glob::{TargetMatches, find_target_files, split_target_list};
-pub use structured::{StructuredOptions, StructuredReport, replace_structured};
+pub use structured::{StructuredOptions, StructuredReport, StructuredVariable, replace_structured};
 pub use substitute::{
     SubstituteOptions, SubstitutionError, SubstitutionPlan, SubstitutionReport, TextEvaluator,
     apply_substitution, plan_substitution,

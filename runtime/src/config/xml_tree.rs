@@ -32,6 +32,8 @@ pub(crate) enum Kind {
     Text,
     CData,
     Comment,
+    /// A processing instruction (`<?target data?>`; not the XML declaration).
+    ProcessingInstruction,
 }
 
 /// An element: name, namespace, attributes and where its parts are.
@@ -95,6 +97,7 @@ impl<'a> XmlDoc<'a> {
             Kind::Text => unescape(&self.text[node.span.clone()]).into_owned(),
             Kind::CData => self.text[node.span.start + 9..node.span.end - 3].to_string(),
             Kind::Comment => String::new(),
+            Kind::ProcessingInstruction => self.pi_parts(id).1.trim().to_string(),
             Kind::Element(_) => node
                 .children
                 .iter()
@@ -153,7 +156,15 @@ impl<'a> XmlDoc<'a> {
         }
     }
 
-    /// Replace the data of a text, CDATA or comment node.
+    /// A processing instruction's target and the text after it (before `?>`).
+    pub fn pi_parts(&self, id: usize) -> (&'a str, &'a str) {
+        let span = self.nodes[id].span.clone();
+        let inner = &self.text[span.start + 2..span.end - 2];
+        let target_len = inner.find(char::is_whitespace).unwrap_or(inner.len());
+        inner.split_at(target_len)
+    }
+
+    /// Replace the data of a text, CDATA, comment or processing-instruction node.
     pub fn set_data(&self, id: usize, value: &str) -> Edit {
         let span = self.nodes[id].span.clone();
         match self.nodes[id].kind {
@@ -165,6 +176,18 @@ impl<'a> XmlDoc<'a> {
                 range: span.start + 4..span.end - 3,
                 text: value.replace("--", "- -"),
             },
+            Kind::ProcessingInstruction => {
+                let target = self.pi_parts(id).0;
+                let data = value.replace("?>", "? >");
+                Edit {
+                    range: span.start + 2 + target.len()..span.end - 2,
+                    text: if data.is_empty() {
+                        data
+                    } else {
+                        format!(" {data}")
+                    },
+                }
+            }
             _ => Edit {
                 range: span,
                 text: escape::xml_text(value),
@@ -220,6 +243,7 @@ impl<'a> Builder<'a> {
                 Event::Text(_) | Event::GeneralRef(_) => self.text_node(span)?,
                 Event::CData(_) => self.leaf(Kind::CData, span)?,
                 Event::Comment(_) => self.leaf(Kind::Comment, span)?,
+                Event::PI(_) => self.leaf(Kind::ProcessingInstruction, span)?,
                 Event::Eof => break,
                 _ => {}
             }

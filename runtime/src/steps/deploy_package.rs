@@ -14,9 +14,9 @@
 //! package is extracted into a scratch directory and its files rendered with the secrets masked.
 
 use super::script_block::{ScriptContext, run_block, run_file};
-use super::substitute::preview_substitution;
+use super::substitute::{self as substitute_step, preview_substitution};
 use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
-use crate::config::{self, StructuredOptions, SubstituteOptions, SubstitutionError};
+use crate::config::{self, StructuredOptions, SubstitutionError};
 use crate::package::{self, EntryKind, ExtractLimits, PackageName};
 use crate::plan::{DeployPackageStep, ScriptBlock};
 use crate::rollback::Transaction;
@@ -306,13 +306,11 @@ fn substitute(
             partial_output: None,
         })
     };
+    let options = substitute_step::options(&ctx.vars);
     let tx = &mut *ctx.tx;
-    let report = config::apply_substitution(
-        &plan,
-        &evaluator,
-        SubstituteOptions::default(),
-        &mut |path| Ok(tx.snapshot(path)?),
-    )
+    let report = config::apply_substitution(&plan, &evaluator, options, &mut |path| {
+        Ok(tx.snapshot(path)?)
+    })
     .map_err(fail)?;
     for (path, error) in &report.template_errors {
         ctx.output(OutputLine::Verbose(format!(
@@ -351,7 +349,16 @@ fn structured(
     if step.structured.is_empty() {
         return Ok(());
     }
-    let pairs = variable_pairs(&ctx.vars);
+    // A variable whose value is null stays null: JSON and YAML write `null` for it.
+    let pairs: Vec<config::StructuredVariable> = ctx
+        .vars
+        .vars
+        .iter()
+        .map(|(name, raw)| {
+            let value = raw.map(|_| ctx.vars.vars.get(name).unwrap_or_default());
+            (name.to_string(), value)
+        })
+        .collect();
     let matches = config::find_target_files(&[dir], &step.structured).map_err(fail)?;
     for pattern in &matches.unmatched {
         ctx.output(OutputLine::Warning(format!(
