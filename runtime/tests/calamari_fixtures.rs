@@ -989,3 +989,233 @@ fn a_broken_yaml_file_names_calamaris_position() {
     let message = err.to_string();
     assert!(message.contains("line 4, column 1"), "{message}");
 }
+
+/// `ConfigurationVariablesFixture`: .NET configuration variables on Calamari's samples.
+mod configuration_variables {
+    use super::*;
+    use dropship_runtime::config::replace_dotnet_config;
+
+    fn run(sample: &str, vars: &[(&str, &str)]) -> Result<String, ConfigError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join(sample);
+        let samples = fixtures().join("../ConfigurationVariables/Samples");
+        std::fs::copy(samples.join(sample), &target).expect("copy");
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        replace_dotnet_config(&target, &vars, &mut |_| Ok(()))?;
+        let bytes = std::fs::read(&target).expect("read");
+        Ok(TextFile::decode(&target, bytes).expect("text").text)
+    }
+
+    /// The variables Calamari's app-settings tests set (`DatabaseConnection` is null: empty).
+    const APP: &[(&str, &str)] = &[
+        ("WelcomeMessage", "Hello world"),
+        ("LogFile", "C:\\Log.txt"),
+        ("DatabaseConnection", ""),
+    ];
+
+    #[test]
+    fn replaces_app_settings_with_and_without_namespaces_and_header() {
+        for sample in ["App.config", "CrazyNamespace.config", "NoHeader.config"] {
+            let text = run(sample, APP).expect("replaces");
+            assert!(
+                text.contains(r#"<add key="WelcomeMessage" value="Hello world" />"#),
+                "{sample}: {text}"
+            );
+            assert!(
+                text.contains(r#"<add key="LogFile" value="C:\Log.txt" />"#),
+                "{sample}: {text}"
+            );
+            assert!(
+                text.contains(r#"<add key="DatabaseConnection" value="" />"#),
+                "{sample}: {text}"
+            );
+        }
+        let text = run("NoHeader.config", APP).expect("replaces");
+        assert!(
+            text.trim_start_matches('\u{FEFF}')
+                .starts_with("<configuration"),
+            "no header added"
+        );
+    }
+
+    #[test]
+    fn replaces_strongly_typed_settings_and_connection_strings() {
+        let text = run("StrongTyped.config", APP).expect("replaces");
+        assert!(text.contains("<value>Hello world</value>"), "{text}");
+        let text = run(
+            "App.config",
+            &[("MyDb1", "Server=foo"), ("MyDb2", "Server=bar&bar=123")],
+        )
+        .expect("replaces");
+        assert!(text.contains(r#"connectionString="Server=foo""#), "{text}");
+        assert!(
+            text.contains(r#"connectionString="Server=bar&amp;bar=123""#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_bad_config_fails_as_in_calamari() {
+        let err = run("Bad.config", &[]).expect_err("undeclared &nbsp;");
+        assert!(err.to_string().contains("&nbsp;"), "{err}");
+    }
+}
+
+/// `SubstitutionsFixture`: substitution in files, with encodings, on Calamari's samples.
+mod substitutions {
+    use super::*;
+    use dropship_runtime::config::{
+        SubstituteOptions, SubstitutionError, TextEncoding, apply_substitution, plan_substitution,
+    };
+    use dropship_runtime::template::{Mode, evaluate};
+
+    /// Substitutes `sample` as a step does (continue mode), returning the bytes written and the
+    /// sample's bytes.
+    fn run(
+        sample: &str,
+        vars: &[(&str, &str)],
+        output_encoding: Option<&str>,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let source = fixtures().join("../Substitutions/Samples").join(sample);
+        std::fs::copy(&source, dir.path().join(sample)).expect("copy");
+        let mut all = Variables::new();
+        for (name, value) in vars {
+            all.set(*name, Some(value.to_string()));
+        }
+        let evaluator = |text: &str| {
+            evaluate(text, &all, Mode::Continue)
+                .map(|e| e.output.unwrap_or_default())
+                .map_err(|e| SubstitutionError {
+                    message: e.to_string(),
+                    partial_output: None,
+                })
+        };
+        let plan = plan_substitution(&[dir.path()], &[sample.to_string()]).expect("plan");
+        let options = SubstituteOptions {
+            fail_on_error: false,
+            output_encoding: output_encoding.and_then(TextEncoding::from_dotnet_name),
+        };
+        apply_substitution(&plan, &evaluator, options, &mut |_| Ok(())).expect("substitutes");
+        let written = std::fs::read(dir.path().join(sample)).expect("read");
+        (written, std::fs::read(source).expect("read sample"))
+    }
+
+    const SPONGE: &[(&str, &str)] = &[("LocalCacheFolderName", "SpongeBob")];
+
+    fn replaced(bytes: &[u8], with: &[u8]) -> Vec<u8> {
+        let token = b"#{LocalCacheFolderName}";
+        let at = bytes
+            .windows(token.len())
+            .position(|w| w == token)
+            .expect("token");
+        [&bytes[..at], with, &bytes[at + token.len()..]].concat()
+    }
+
+    #[test]
+    fn every_encoding_is_kept_byte_for_byte() {
+        for sample in ["ANSI.txt", "ASCII.txt", "UTF8.txt", "UTF8BOM.txt"] {
+            let (written, original) = run(sample, SPONGE, None);
+            assert_eq!(written, replaced(&original, b"SpongeBob"), "{sample}");
+        }
+        let (written, original) = run("UTF16LE.ini", SPONGE, None);
+        let sponge: Vec<u8> = "SpongeBob"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let token: Vec<u8> = "#{LocalCacheFolderName}"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let at = original
+            .windows(token.len())
+            .position(|w| w == token.as_slice())
+            .expect("token");
+        let expected = [&original[..at], &sponge, &original[at + token.len()..]].concat();
+        assert_eq!(written, expected, "UTF16LE.ini");
+    }
+
+    #[test]
+    fn output_encoding_overrides_and_an_unknown_one_is_ignored() {
+        let (written, _) = run("UTF16LE.ini", SPONGE, Some("utf-8"));
+        assert!(
+            written.starts_with(b"\xEF\xBB\xBF"),
+            "UTF-8 with a BOM, as .NET's utf-8"
+        );
+        let text = String::from_utf8(written[3..].to_vec()).expect("UTF-8");
+        assert!(
+            text.contains("SpongeBob") && text.contains("banknames.ora") && text.contains("\r\n")
+        );
+        let (written, _) = run("UTF16LE.ini", &[], Some("utf-666"));
+        assert!(written.starts_with(b"\xFF\xFE"), "still UTF-16");
+    }
+
+    #[test]
+    fn ansi_that_cannot_hold_the_value_becomes_utf8() {
+        let (written, original) = run(
+            "ANSI.txt",
+            &[("LocalCacheFolderName", "Sp\u{151}ngeB\u{151}b")],
+            None,
+        );
+        let original = encoding_rs::WINDOWS_1252.decode(&original).0.into_owned();
+        let expected = original.replace("#{LocalCacheFolderName}", "Sp\u{151}ngeB\u{151}b");
+        assert_eq!(String::from_utf8(written).expect("UTF-8, no BOM"), expected);
+        let (written, original) = run(
+            "ASCII.txt",
+            &[("LocalCacheFolderName", "Sp\u{F6}ngeB\u{F6}b")],
+            None,
+        );
+        let expected = String::from_utf8(original)
+            .expect("ASCII")
+            .replace("#{LocalCacheFolderName}", "Sp\u{F6}ngeB\u{F6}b");
+        assert_eq!(String::from_utf8(written).expect("UTF-8"), expected);
+    }
+
+    #[test]
+    fn parser_errors_are_ignored_and_filters_applied() {
+        let (written, _) = run("ParserErrors.txt", &[("fox", "replaced fox")], None);
+        assert_eq!(
+            String::from_utf8(written)
+                .expect("UTF-8")
+                .replace("\r\n", "\n"),
+            "the quick brown replaced fox jumps over the lazy #{dog\nthe quick brown replaced fox jumps over the lazy #{dog #{"
+        );
+        let vars = [
+            ("var", "=:'\"\\\r\n\t <>\u{FFE6}"),
+            ("dateVar", "2030-05-22 09:05:00"),
+        ];
+        let (written, _) = run("Filters.txt", &vars, None);
+        let approved = std::fs::read_to_string(
+            fixtures().join("../Substitutions/Approved/SubstitutionsFixture.ShouldApplyFiltersDuringSubstitution.approved.txt"),
+        )
+        .expect("approved");
+        // The approved file is stored with normalised line endings, also inside the value.
+        let written = String::from_utf8(written).expect("UTF-8");
+        assert_eq!(
+            written.replace("\r\n", "\n"),
+            approved.replace("\r\n", "\n")
+        );
+    }
+
+    #[test]
+    fn servers_json_is_substituted() {
+        let vars = [
+            ("ServerEndpoints[FOREXUAT01].Name", "forexuat01.local"),
+            ("ServerEndpoints[FOREXUAT01].Port", "1566"),
+            ("ServerEndpoints[FOREXUAT02].Name", "forexuat02.local"),
+            ("ServerEndpoints[FOREXUAT02].Port", "1566"),
+        ];
+        let (written, _) = run("Servers.json", &vars, None);
+        let compact: String = String::from_utf8(written)
+            .expect("UTF-8")
+            .split_whitespace()
+            .collect();
+        assert_eq!(
+            compact,
+            r#"{"Servers":[{"Name":"forexuat01.local","Port":1566},{"Name":"forexuat02.local","Port":1566}]}"#
+        );
+    }
+}

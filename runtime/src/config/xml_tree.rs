@@ -237,10 +237,14 @@ impl<'a> Builder<'a> {
                     for attr in tag.attributes() {
                         attr.map_err(|e| FormatError::new(span.start, e.to_string()))?;
                     }
+                    self.check_entities(span.clone())?;
                     self.element(span)?;
                 }
                 Event::End(_) => self.close(span),
-                Event::Text(_) | Event::GeneralRef(_) => self.text_node(span)?,
+                Event::Text(_) | Event::GeneralRef(_) => {
+                    self.check_entities(span.clone())?;
+                    self.text_node(span)?
+                }
                 Event::CData(_) => self.leaf(Kind::CData, span)?,
                 Event::Comment(_) => self.leaf(Kind::Comment, span)?,
                 Event::PI(_) => self.leaf(Kind::ProcessingInstruction, span)?,
@@ -362,6 +366,29 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Every entity reference in `span` (text or a tag's attribute values) must be one XML
+    /// predefines, a character reference, or declared in the document's DTD: .NET's reader
+    /// refuses the file otherwise (`&nbsp;`), and so Calamari fails the step.
+    fn check_entities(&self, span: Range<usize>) -> Result<(), FormatError> {
+        let raw = &self.text[span.clone()];
+        let mut from = 0;
+        while let Some(found) = raw[from..].find('&') {
+            let at = from + found;
+            let name_len = raw[at + 1..].find(';').unwrap_or(raw.len() - at - 1);
+            let name = &raw[at + 1..at + 1 + name_len];
+            let predefined = matches!(name, "lt" | "gt" | "amp" | "apos" | "quot");
+            let declared = self.text.contains(&format!("<!ENTITY {name} "));
+            if !(predefined || name.starts_with('#') || declared) {
+                return Err(FormatError::new(
+                    span.start + at,
+                    format!("reference to undeclared entity `&{name};`"),
+                ));
+            }
+            from = at + 1;
+        }
+        Ok(())
+    }
+
     fn text_node(&mut self, span: Range<usize>) -> Result<(), FormatError> {
         if self.open.is_empty() {
             if !self.text[span.clone()].trim().is_empty() {
@@ -468,9 +495,13 @@ mod tests {
             ("a: b", 0),
             ("<a/><b/>", 4),
             ("<a x=1/>", 0),
+            ("<a x=\"&lt;&nbsp;\"/>", 10),
+            ("<a>&amp;&nbsp;</a>", 8),
         ] {
             let err = XmlDoc::parse(text).unwrap_err();
             assert_eq!(err.offset, offset, "{text}: {}", err.message);
         }
+        let declared = "<!DOCTYPE a [<!ENTITY nbsp \"&#160;\">]><a x=\"&nbsp;&#65;\">&nbsp;</a>";
+        XmlDoc::parse(declared).expect("a declared entity is fine");
     }
 }

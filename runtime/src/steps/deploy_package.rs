@@ -134,7 +134,7 @@ fn run_conventions(
     outputs.extend(run_stage(ctx, step, "PreDeploy", dir, true)?);
     substitute(ctx, step, dir)?;
     if step.config_variables {
-        dotnet_config(ctx.tx, &ctx.vars, dir)?;
+        dotnet_config(ctx, dir)?;
     }
     structured(ctx, step, dir)?;
     for stage in ["Deploy", "PostDeploy"] {
@@ -328,15 +328,21 @@ fn variable_pairs(vars: &StepVariables) -> Vec<(String, String)> {
         .collect()
 }
 
-fn dotnet_config(
-    tx: &mut Transaction<'_>,
-    vars: &StepVariables,
-    dir: &Path,
-) -> Result<(), StepFailure> {
-    let pairs = variable_pairs(vars);
+/// .NET configuration variables on every `*.config` file. A file that cannot be parsed fails
+/// the step, as in Calamari, unless `Octopus.Action.Package.IgnoreVariableReplacementErrors` is
+/// true: then it is reported as a warning and left as it is.
+fn dotnet_config(ctx: &mut StepContext<'_, '_>, dir: &Path) -> Result<(), StepFailure> {
+    let pairs = variable_pairs(&ctx.vars);
+    let ignore_errors = ctx
+        .vars
+        .flag("Octopus.Action.Package.IgnoreVariableReplacementErrors");
     for file in config::find_dotnet_config_files(&[dir]).map_err(fail)? {
-        config::replace_dotnet_config(&file, &pairs, &mut |path| Ok(tx.snapshot(path)?))
-            .map_err(fail)?;
+        let tx = &mut *ctx.tx;
+        match config::replace_dotnet_config(&file, &pairs, &mut |path| Ok(tx.snapshot(path)?)) {
+            Ok(_) => {}
+            Err(e) if ignore_errors => ctx.output(OutputLine::Warning(e.to_string())),
+            Err(e) => return Err(fail(e)),
+        }
     }
     Ok(())
 }

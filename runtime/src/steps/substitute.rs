@@ -53,14 +53,13 @@ impl Step for SubstituteStep {
 /// and `Octopus.Action.SubstituteInFiles.OutputEncoding` (an unknown name keeps each file's own
 /// encoding, as in Calamari).
 pub(super) fn options(vars: &StepVariables) -> SubstituteOptions {
-    let value = |name: &str| vars.vars.get(name).unwrap_or_default();
+    let encoding = vars
+        .vars
+        .get("Octopus.Action.SubstituteInFiles.OutputEncoding")
+        .unwrap_or_default();
     SubstituteOptions {
-        fail_on_error: value("OctopusShouldFailDeploymentOnSubstitutionFails")
-            .trim()
-            .eq_ignore_ascii_case("true"),
-        output_encoding: TextEncoding::from_dotnet_name(&value(
-            "Octopus.Action.SubstituteInFiles.OutputEncoding",
-        )),
+        fail_on_error: vars.flag("OctopusShouldFailDeploymentOnSubstitutionFails"),
+        output_encoding: TextEncoding::from_dotnet_name(&encoding),
     }
 }
 
