@@ -524,3 +524,12 @@ fn extensions_run_when_the_built_in_is_missing_or_null() {
     assert_eq!(eval("#{Foo | ToUpper}").as_deref(), Some("BAR"));
     assert_eq!(eval("#{Foo | ToUpper x}").as_deref(), Some("extension"));
 }
+
+#[test]
+fn filter_options_may_be_several_nested_tokens() {
+    let pairs = [("V1", "abc"), ("match", "b"), ("replace", "_")];
+    assert_eq!(strict("#{V1 | Replace #{match} #{replace}}", &pairs), "a_c");
+    assert_eq!(cont("#{V1 | Replace #{match} #{replace}}", &pairs), "a_c");
+    assert_eq!(strict("#{V1 | Replace #{match} x}", &pairs), "axc");
+    assert_eq!(strict("#{V1 | Replace b #{replace} }", &pairs), "a_c");
+}
