@@ -1,6 +1,7 @@
 //! End-to-end tests: build real installers with the real binaries and run them as processes.
 //! One test binary (one link step); each module is one capability.
 
+mod calamari;
 mod container;
 mod exit_status;
 mod fixture;

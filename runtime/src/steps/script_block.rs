@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+/// With this variable True, a script that exits 0 but wrote to stderr fails, as in Calamari.
+const FAIL_ON_ERROR_OUTPUT: &str = "Octopus.Action.FailScriptOnErrorOutput";
+
 /// What every script of a step shares.
 pub struct ScriptContext<'a> {
     pub step: &'a str,
@@ -157,6 +160,13 @@ fn run_text(
     };
     let outcome = script::run_script(&request, sink)
         .map_err(|e| StepFailure::new(ctx.scrubber.scrub(&e.to_string())))?;
+    if outcome.succeeded() && outcome.stderr_lines > 0 && vars.flag(FAIL_ON_ERROR_OUTPUT) {
+        return Err(StepFailure::new(format!(
+            "script `{name}` wrote {} line(s) to stderr and `{FAIL_ON_ERROR_OUTPUT}` is True; \
+             fix what it reports, or set the variable to False to let it pass",
+            outcome.stderr_lines
+        )));
+    }
     if outcome.succeeded() {
         return Ok(outcome);
     }

@@ -1,0 +1,288 @@
+//! Calamari's own fixtures (`tests/calamari-fixtures/`, commit in its README) through real signed
+//! installers: the samples packed into packages, Calamari's variables in the steps' Octopus
+//! variables files (nulls included), the installed files compared with Calamari's approved files.
+//! The library-level harness (`runtime/tests/calamari_fixtures.rs`) runs every case; these are the
+//! ones whose variables can share a step, plus the failures Calamari reports.
+
+use crate::fixture::{Fixture, plan_with_steps, read_report, statuses};
+use crate::support::Workspace;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/calamari-fixtures");
+
+fn fixture(relative: &str) -> Vec<u8> {
+    std::fs::read(Path::new(FIXTURES).join(relative))
+        .unwrap_or_else(|e| panic!("reading fixture {relative}: {e}"))
+}
+
+/// Calamari's readable hex dump (`7B 0D 0A ...   text`) back to bytes.
+fn from_hex_dump(dump: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(dump)
+        .lines()
+        .flat_map(|line| {
+            let hex: String = line.chars().take(23).collect();
+            hex.split_whitespace()
+                .filter_map(|pair| u8::from_str_radix(pair, 16).ok())
+                .collect::<Vec<u8>>()
+        })
+        .collect()
+}
+
+/// A `.nupkg` at `relative` holding `entries` (name, bytes) and a nuspec.
+fn write_package(ws: &Workspace, relative: &str, id: &str, entries: &[(&str, Vec<u8>)]) {
+    use std::io::Write;
+    let path = ws.path(relative);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).expect("create"));
+    let nuspec = format!(
+        "<?xml version=\"1.0\"?><package><metadata><id>{id}</id><version>1.0.0</version><authors>t</authors><description>d</description></metadata></package>"
+    );
+    let all = std::iter::once((format!("{id}.nuspec"), nuspec.into_bytes()))
+        .chain(entries.iter().map(|(n, b)| (n.to_string(), b.clone())));
+    for (name, bytes) in all {
+        zip.start_file(name, zip::write::SimpleFileOptions::default())
+            .expect("zip entry");
+        zip.write_all(&bytes).expect("zip write");
+    }
+    zip.finish().expect("zip finish");
+}
+
+fn sample(name: &str) -> Vec<u8> {
+    let dir = if name.ends_with(".txt") || name.ends_with(".ini") {
+        "Substitutions/Samples"
+    } else if name.ends_with(".config") {
+        "ConfigurationVariables/Samples"
+    } else {
+        "StructuredVariables/Samples"
+    };
+    fixture(&format!("{dir}/{name}"))
+}
+
+fn deploy(name: &str, package: &str, variables: &str, extra: Value) -> Value {
+    let mut step = json!({
+        "name": name, "type": "deploy-package",
+        "package": format!("Packages/{package}.1.0.0.nupkg"),
+        "variables-file": format!("Variables/{variables}"),
+        "destination": format!("#{{Install.Root}}/{package}"),
+    });
+    if let (Some(step), Some(extra)) = (step.as_object_mut(), extra.as_object()) {
+        step.extend(extra.clone());
+    }
+    step
+}
+
+/// Structured variables (JSON, YAML, XML, properties, with nulls and code pages) and substitution
+/// with an output encoding, in one installer.
+fn structured_fixture() -> Fixture {
+    let plan = plan_with_steps(json!([
+        deploy(
+            "Structured",
+            "Calamari.Structured",
+            "structured.json",
+            json!({ "structured": ["*.json", "*.yaml", "*.xml", "*.properties"] })
+        ),
+        deploy(
+            "Substituted",
+            "Calamari.Substituted",
+            "substituted.json",
+            json!({ "substitute": ["*.ini"] })
+        ),
+        deploy(
+            "Ansi",
+            "Calamari.Ansi",
+            "ansi.json",
+            json!({ "substitute": ["*.txt"] })
+        ),
+    ]));
+    Fixture::with_drop(&plan, |ws| {
+        let structured = [
+            "enc-windows1252-dos-nobom.json",
+            "enc-windows1252-dos-nobom.yaml",
+            "enc-windows1252-dos-nobom.xml",
+            "types.yaml",
+            "application.yaml",
+            "complex.xml",
+            "example.properties",
+        ];
+        let entries: Vec<(&str, Vec<u8>)> = structured.iter().map(|n| (*n, sample(n))).collect();
+        write_package(
+            ws,
+            "drop/Packages/Calamari.Structured.1.0.0.nupkg",
+            "Calamari.Structured",
+            &entries,
+        );
+        ws.write(
+            "drop/Variables/structured.json",
+            json!({
+                "dagger": "\u{FFE6}", "/doc/dagger": "\u{FFE6}",
+                "bool1": "null", "int1": "~", "float1": "null", "str1": null,
+                "obj1": "~", "seq1": "null", "seq2:0": "~",
+                "server:ports": "none",
+                "//*:node": "value-new",
+                "/document/processing-instruction('xml-stylesheet')": "value-new",
+                "key3": "new-value"
+            })
+            .to_string(),
+        );
+        write_package(
+            ws,
+            "drop/Packages/Calamari.Substituted.1.0.0.nupkg",
+            "Calamari.Substituted",
+            &[("UTF16LE.ini", sample("UTF16LE.ini"))],
+        );
+        ws.write(
+            "drop/Variables/substituted.json",
+            json!({ "LocalCacheFolderName": "SpongeBob",
+                    "Octopus.Action.SubstituteInFiles.OutputEncoding": "utf-8" })
+            .to_string(),
+        );
+        write_package(
+            ws,
+            "drop/Packages/Calamari.Ansi.1.0.0.nupkg",
+            "Calamari.Ansi",
+            &[("ANSI.txt", sample("ANSI.txt"))],
+        );
+        ws.write(
+            "drop/Variables/ansi.json",
+            json!({ "LocalCacheFolderName": "SpongeBob" }).to_string(),
+        );
+    })
+}
+
+fn installed(fx: &Fixture, package: &str, file: &str) -> Vec<u8> {
+    let path: PathBuf = fx.target().join(package).join(file);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+fn approved(class: &str, test: &str, ext: &str) -> Vec<u8> {
+    fixture(&format!(
+        "StructuredVariables/Approved/{class}.{test}.approved.{ext}"
+    ))
+}
+
+/// YAML read back as yaml-rust2 reads it: the same data as Calamari's approved file.
+fn yaml(bytes: &[u8]) -> Vec<yaml_rust2::Yaml> {
+    let text = String::from_utf8_lossy(bytes)
+        .trim_start_matches('\u{FEFF}')
+        .replace("\r\n", "\n");
+    yaml_rust2::YamlLoader::load_from_str(&text).expect("the installed YAML parses")
+}
+
+#[test]
+fn calamari_structured_and_substitution_fixtures_through_an_installer() {
+    let fx = structured_fixture();
+    fx.install(&[]).success();
+    let s = "Calamari.Structured";
+    let upgrade = "ShouldUpgradeEncodingIfNecessaryToAccomodateVariables";
+    for (class, file) in [
+        (
+            "YamlVariableReplacerFixture",
+            "enc-windows1252-dos-nobom.yaml",
+        ),
+        (
+            "XmlVariableReplacerFixture",
+            "enc-windows1252-dos-nobom.xml",
+        ),
+    ] {
+        assert_eq!(
+            installed(&fx, s, file),
+            from_hex_dump(&approved(class, upgrade, "txt")),
+            "{file}"
+        );
+    }
+    let json: Value =
+        serde_json::from_slice(&installed(&fx, s, "enc-windows1252-dos-nobom.json")).expect("JSON");
+    let expected = from_hex_dump(&approved(
+        "JsonFormatVariableReplacerFixture",
+        upgrade,
+        "txt",
+    ));
+    assert_eq!(
+        json,
+        serde_json::from_slice::<Value>(&expected).expect("approved JSON")
+    );
+    for (file, test) in [
+        ("types.yaml", "ShouldReplaceWithNull"),
+        ("application.yaml", "CanReplaceSequenceWithString"),
+    ] {
+        let expected = approved("YamlVariableReplacerFixture", test, "yaml");
+        assert_eq!(yaml(&installed(&fx, s, file)), yaml(&expected), "{file}");
+    }
+    let xml = String::from_utf8(installed(&fx, s, "complex.xml")).expect("UTF-8");
+    assert!(
+        xml.contains("<node xmlns=\"http://octopus.com/node\">value-new</node>"),
+        "{xml}"
+    );
+    assert!(xml.contains("<?xml-stylesheet value-new?>"), "{xml}");
+    let properties = approved(
+        "PropertiesVariableReplacerFixture",
+        "CanReplaceAKeyThatContainsAPhysicalNewLine",
+        "properties",
+    );
+    assert_eq!(installed(&fx, s, "example.properties"), properties);
+
+    let ini = installed(&fx, "Calamari.Substituted", "UTF16LE.ini");
+    assert!(
+        ini.starts_with(b"\xEF\xBB\xBF"),
+        "OutputEncoding utf-8 writes UTF-8 with a BOM"
+    );
+    let ini = String::from_utf8(ini[3..].to_vec()).expect("UTF-8");
+    assert!(
+        ini.contains("SpongeBob") && ini.contains("banknames.ora") && ini.contains("\r\n"),
+        "{ini}"
+    );
+    let ansi = installed(&fx, "Calamari.Ansi", "ANSI.txt");
+    let original = sample("ANSI.txt");
+    let token = b"#{LocalCacheFolderName}";
+    let at = original
+        .windows(token.len())
+        .position(|w| w == token)
+        .expect("token");
+    assert_eq!(
+        ansi,
+        [&original[..at], b"SpongeBob", &original[at + token.len()..]].concat()
+    );
+}
+
+#[test]
+fn calamari_fails_a_bad_config_and_stderr_with_fail_on_error_output() {
+    let plan = plan_with_steps(json!([deploy(
+        "Bad config",
+        "Calamari.Bad",
+        "bad.json",
+        json!({ "config-variables": true })
+    ),]));
+    let fx = Fixture::with_drop(&plan, |ws| {
+        write_package(
+            ws,
+            "drop/Packages/Calamari.Bad.1.0.0.nupkg",
+            "Calamari.Bad",
+            &[("Bad.config", sample("Bad.config"))],
+        );
+        ws.write("drop/Variables/bad.json", "{}");
+    });
+    let run = fx.install(&[]);
+    assert_ne!(run.code, Some(0), "a bad .config fails: {run:#?}");
+    let report = read_report(&fx.state());
+    assert_eq!(statuses(&report)[0].1, "failed", "{report:#}");
+    assert!(
+        report.to_string().contains("&nbsp;"),
+        "the error names the entity: {report:#}"
+    );
+
+    let plan = plan_with_steps(json!([
+        { "name": "Noisy", "type": "run-script", "syntax": "bash",
+          "inline": "echo 'something went wrong' >&2; exit 0" },
+    ]));
+    let mut plan = plan;
+    plan["variables"]["Octopus.Action.FailScriptOnErrorOutput"] = json!("True");
+    let fx = Fixture::new(&plan);
+    let run = fx.install(&[]);
+    assert_ne!(run.code, Some(0), "stderr fails the script: {run:#?}");
+    let report = read_report(&fx.state());
+    assert!(
+        report.to_string().contains("FailScriptOnErrorOutput"),
+        "{report:#}"
+    );
+}
