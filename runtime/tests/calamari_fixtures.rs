@@ -1219,3 +1219,53 @@ mod substitutions {
         );
     }
 }
+
+/// `ConfigurationTransformsFixture`: XDT transforms on Calamari's samples.
+mod configuration_transforms {
+    use super::*;
+    use dropship_runtime::config::{TransformReport, apply_transform};
+
+    fn run(target: &str, transform: &str) -> (Result<TransformReport, ConfigError>, String) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let samples = fixtures().join("../ConfigurationTransforms/Samples");
+        let path = dir.path().join(target);
+        std::fs::copy(samples.join(target), &path).expect("copy");
+        let result = apply_transform(&path, &samples.join(transform), &mut |_| Ok(()));
+        let bytes = std::fs::read(&path).expect("read");
+        (result, TextFile::decode(&path, bytes).expect("text").text)
+    }
+
+    #[test]
+    fn web_release_config() {
+        let (result, text) = run("Web.config", "Web.Release.config");
+        assert!(result.expect("transforms").warnings.is_empty());
+        assert!(!text.contains("debug="), "{text}");
+        assert!(
+            text.contains(r#"<add key="WelcomeMessage" value="Release!" />"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn xml_with_namespaces_is_correctly_processed() {
+        let (result, text) = run("nlog.config", "nlog.Release.config");
+        assert!(result.expect("transforms").warnings.is_empty());
+        let approved = std::fs::read_to_string(fixtures().join(
+            "../ConfigurationTransforms/Approved/ConfigurationTransformsFixture.XmlWithNamespacesIsCorrectlyProcessed.approved.txt",
+        ))
+        .expect("approved");
+        assert_eq!(xml_infoset(&text), xml_infoset(&approved), "{text}");
+    }
+
+    #[test]
+    fn bad_config_fails_a_warning_is_reported_and_no_root_fails() {
+        let (result, _) = run("Bad.config", "Web.Release.config");
+        assert!(result.expect_err("bad").to_string().contains("&nbsp;"));
+        let (result, text) = run("Web.config", "Web.Warning.config");
+        assert_eq!(result.expect("transforms").warnings.len(), 1);
+        assert!(text.contains("DatabaseConnection"), "untouched: {text}");
+        let (result, _) = run("Web.config", "Web.Empty.config");
+        let message = result.expect_err("no root").to_string();
+        assert!(message.contains("root element"), "{message}");
+    }
+}

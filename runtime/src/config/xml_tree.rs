@@ -114,14 +114,19 @@ impl<'a> XmlDoc<'a> {
         }
     }
 
-    /// Insert a new attribute after the element's last one.
-    pub fn add_attr(&self, element: &Element, name: &str, value: &str) -> Edit {
-        let at = element
+    /// Where a new attribute goes: after the element's last one, else after its name.
+    pub fn attr_insert_at(&self, element: &Element) -> usize {
+        element
             .attrs
             .last()
             .map_or(element.start_tag.start + 1 + element.name.len(), |a| {
                 a.value.end + 1
-            });
+            })
+    }
+
+    /// Insert a new attribute after the element's last one.
+    pub fn add_attr(&self, element: &Element, name: &str, value: &str) -> Edit {
+        let at = self.attr_insert_at(element);
         Edit {
             range: at..at,
             text: format!(" {name}=\"{}\"", escape::xml_attr(value, '"')),

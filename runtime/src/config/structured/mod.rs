@@ -105,6 +105,19 @@ pub fn replace_structured(
     Err(error.into_config_error(path, format, &file.text))
 }
 
+/// The element and other nodes (not attributes) an XPath of the supported subset selects in
+/// `doc`; nothing when it does not compile. For the configuration transforms.
+pub(crate) fn xpath_select(doc: &super::xml_tree::XmlDoc<'_>, path: &str) -> Vec<usize> {
+    xpath::select(doc, path)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|selected| match selected {
+            xpath::Selected::Node(id) => Some(id),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The formats to try for `path`, in Calamari's order.
 fn candidates(path: &Path, options: StructuredOptions) -> Vec<ConfigFormat> {
     use ConfigFormat::{Json, Properties, Xml, Yaml};
