@@ -286,3 +286,97 @@ fn calamari_fails_a_bad_config_and_stderr_with_fail_on_error_output() {
         "{report:#}"
     );
 }
+
+fn transform_sample(name: &str) -> Vec<u8> {
+    fixture(&format!("ConfigurationTransforms/Samples/{name}"))
+}
+
+#[test]
+fn calamari_configuration_transforms_through_an_installer() {
+    let plan = plan_with_steps(json!([deploy(
+        "Transformed",
+        "Calamari.Transformed",
+        "transformed.json",
+        json!({ "config-transforms": true, "config-variables": true,
+                       "additional-transforms": ["Web.Extra.config => Other.config"] })
+    ),]));
+    let fx = Fixture::with_drop(&plan, |ws| {
+        let files = [
+            "Web.config",
+            "Web.Release.config",
+            "nlog.config",
+            "nlog.Release.config",
+        ];
+        let mut entries: Vec<(&str, Vec<u8>)> =
+            files.iter().map(|n| (*n, transform_sample(n))).collect();
+        entries.push(("Other.config", transform_sample("Web.config")));
+        entries.push(("Web.Extra.config", transform_sample("Web.Release.config")));
+        write_package(
+            ws,
+            "drop/Packages/Calamari.Transformed.1.0.0.nupkg",
+            "Calamari.Transformed",
+            &entries,
+        );
+        ws.write(
+            "drop/Variables/transformed.json",
+            json!({ "LogFile": "C:\\Log.txt" }).to_string(),
+        );
+    });
+    fx.install(&[]).success();
+    let p = "Calamari.Transformed";
+    for file in ["Web.config", "Other.config"] {
+        let web = String::from_utf8(installed(&fx, p, file)).expect("UTF-8");
+        assert!(!web.contains("debug="), "{file}: {web}");
+        assert!(
+            web.contains(r#"<add key="WelcomeMessage" value="Release!" />"#),
+            "{file}: {web}"
+        );
+        assert!(
+            web.contains(r#"<add key="LogFile" value="C:\Log.txt" />"#),
+            "transform then variables: {web}"
+        );
+    }
+    let nlog = String::from_utf8(installed(&fx, p, "nlog.config")).expect("UTF-8");
+    assert!(
+        nlog.contains(r#"fileName="log.txt" archiveFileName="log.txt""#),
+        "{nlog}"
+    );
+    assert!(nlog.contains(r#"minlevel="Info""#), "{nlog}");
+    assert_eq!(
+        installed(&fx, p, "Web.Release.config"),
+        transform_sample("Web.Release.config")
+    );
+
+    let plan = plan_with_steps(json!([deploy(
+        "Warned",
+        "Calamari.Warned",
+        "warned.json",
+        json!({ "additional-transforms": ["Web.Warning.config => Web.config"] })
+    ),]));
+    let fx = Fixture::with_drop(&plan, |ws| {
+        let entries: Vec<(&str, Vec<u8>)> = ["Web.config", "Web.Warning.config"]
+            .iter()
+            .map(|n| (*n, transform_sample(n)))
+            .collect();
+        write_package(
+            ws,
+            "drop/Packages/Calamari.Warned.1.0.0.nupkg",
+            "Calamari.Warned",
+            &entries,
+        );
+        ws.write("drop/Variables/warned.json", "{}");
+    });
+    let run = fx.install(&[]);
+    assert_ne!(
+        run.code,
+        Some(0),
+        "a transform warning fails by default: {run:#?}"
+    );
+    let report = read_report(&fx.state());
+    assert!(
+        report
+            .to_string()
+            .contains("TreatConfigTransformationWarningsAsErrors"),
+        "{report:#}"
+    );
+}

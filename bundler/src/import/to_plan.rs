@@ -225,6 +225,15 @@ fn deploy_package(
             .features
             .iter()
             .any(|f| f.eq_ignore_ascii_case("Octopus.Features.ConfigurationVariables")),
+        config_transforms: package
+            .config_transforms
+            .as_ref()
+            .is_some_and(|t| t.automatic),
+        additional_transforms: package
+            .config_transforms
+            .as_ref()
+            .map(|t| t.additional.clone())
+            .unwrap_or_default(),
         purge: custom.is_some_and(|d| d.purge),
         purge_exclude: custom
             .map(|d| d.purge_exclusions.clone())

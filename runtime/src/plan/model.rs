@@ -203,6 +203,15 @@ step_struct!(
         /// Apply .NET configuration variables to `*.config` files.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         pub config_variables: bool,
+        /// Configuration transforms (XDT) as Octopus runs them automatically: on every `X.config`,
+        /// `X.Release.config`, then `X.<environment>.config`, then `X.<tenant>.config`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pub config_transforms: bool,
+        /// More transforms, each `Transform.config => Target.config` (`*` allowed, as in
+        /// `*.Staging.config => *.config`) or just `Transform.config` (applied to the file named
+        /// without its second-to-last part: `Web.Staging.config` to `Web.config`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub additional_transforms: Vec<String>,
         /// Remove what is in `destination` before installing (except `purge-exclude` globs).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         pub purge: bool,

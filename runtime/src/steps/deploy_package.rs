@@ -1,6 +1,7 @@
 //! `deploy-package` in Calamari's convention order (`docs/octopus-conventions.md` §4.1):
-//! extract; configured then packaged `PreDeploy`; substitute variables in files; .NET
-//! configuration variables; structured configuration variables; packaged then configured
+//! extract; configured then packaged `PreDeploy`; substitute variables in files; configuration
+//! transforms; .NET configuration variables (not on the transforms applied); structured
+//! configuration variables; packaged then configured
 //! `Deploy` and `PostDeploy`. When a convention fails, `DeployFailed` (packaged and configured)
 //! runs and the failure is returned. Every file written is recorded by the rollback transaction
 //! before it is written.
@@ -13,6 +14,7 @@
 //! Its dry run names the package and where it goes, and shows each substitution as a diff: the
 //! package is extracted into a scratch directory and its files rendered with the secrets masked.
 
+use super::config_transforms;
 use super::script_block::{ScriptContext, run_block, run_file};
 use super::substitute::{self as substitute_step, preview_substitution};
 use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
@@ -133,8 +135,9 @@ fn run_conventions(
 ) -> Result<(), StepFailure> {
     outputs.extend(run_stage(ctx, step, "PreDeploy", dir, true)?);
     substitute(ctx, step, dir)?;
+    let transforms = config_transforms::run(ctx, step, dir)?;
     if step.config_variables {
-        dotnet_config(ctx, dir)?;
+        dotnet_config(ctx, dir, &transforms)?;
     }
     structured(ctx, step, dir)?;
     for stage in ["Deploy", "PostDeploy"] {
@@ -328,17 +331,23 @@ fn variable_pairs(vars: &StepVariables) -> Vec<(String, String)> {
         .collect()
 }
 
-/// .NET configuration variables on every `*.config` file. A file that cannot be parsed fails
-/// the step, as in Calamari, unless `Octopus.Action.Package.IgnoreVariableReplacementErrors` is
-/// true: then it is reported as a warning and left as it is.
-fn dotnet_config(ctx: &mut StepContext<'_, '_>, dir: &Path) -> Result<(), StepFailure> {
+/// .NET configuration variables on every `*.config` file but the transforms applied. A file
+/// that cannot be parsed fails the step, as in Calamari, unless
+/// `Octopus.Action.Package.IgnoreVariableReplacementErrors` is true: then it is reported as a
+/// warning and left as it is.
+fn dotnet_config(
+    ctx: &mut StepContext<'_, '_>,
+    dir: &Path,
+    transforms: &[PathBuf],
+) -> Result<(), StepFailure> {
     let pairs = variable_pairs(&ctx.vars);
     let ignore_errors = ctx
         .vars
         .flag("Octopus.Action.Package.IgnoreVariableReplacementErrors");
-    for file in config::find_dotnet_config_files(&[dir]).map_err(fail)? {
+    let files = config::find_dotnet_config_files(&[dir]).map_err(fail)?;
+    for file in files.iter().filter(|f| !transforms.contains(f)) {
         let tx = &mut *ctx.tx;
-        match config::replace_dotnet_config(&file, &pairs, &mut |path| Ok(tx.snapshot(path)?)) {
+        match config::replace_dotnet_config(file, &pairs, &mut |path| Ok(tx.snapshot(path)?)) {
             Ok(_) => {}
             Err(e) if ignore_errors => ctx.output(OutputLine::Warning(e.to_string())),
             Err(e) => return Err(fail(e)),

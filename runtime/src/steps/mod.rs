@@ -19,6 +19,7 @@
 //! [`step_for`]: crate::steps::step_for
 
 pub mod check;
+mod config_transforms;
 mod deploy_package;
 mod http;
 mod http_wait;
