@@ -380,3 +380,36 @@ fn calamari_configuration_transforms_through_an_installer() {
         "{report:#}"
     );
 }
+
+#[test]
+fn a_script_from_a_package_with_parameters_and_a_referenced_package() {
+    let script = "#!/bin/bash\nset -eu\nfixtures=$(get_octopusvariable \"Octopus.Action.Package[fixtures].ExtractedPath\")\nversion=$(get_octopusvariable \"Octopus.Action.Package[fixtures].PackageVersion\")\nprintf '%s|%s|%s|%s\\n' \"$1\" \"$2\" \"$(cat \"$fixtures/data/users.csv\")\" \"$version\" > \"$OUT\"\n";
+    let mut plan = plan_with_steps(json!([
+        { "name": "Smoke tests", "type": "run-script",
+          "script-package": "Packages/Acme.SmokeTests.1.0.0.nupkg",
+          "file": "scripts/smoke.sh",
+          "parameters": "--base-url #{BaseUrl}",
+          "packages": [ { "name": "fixtures", "package": "Packages/Acme.TestFixtures.2.0.0.nupkg" } ] },
+    ]));
+    plan["variables"]["BaseUrl"] = json!("https://web.internal");
+    let fx = Fixture::with_drop(&plan, |ws| {
+        write_package(
+            ws,
+            "drop/Packages/Acme.SmokeTests.1.0.0.nupkg",
+            "Acme.SmokeTests",
+            &[("scripts/smoke.sh", script.as_bytes().to_vec())],
+        );
+        write_package(
+            ws,
+            "drop/Packages/Acme.TestFixtures.2.0.0.nupkg",
+            "Acme.TestFixtures",
+            &[("data/users.csv", b"ada,grace".to_vec())],
+        );
+    });
+    let out = fx.ws.path("probe/smoke.txt");
+    let mut command = fx.command("install");
+    command.args(fx.answers()).env("OUT", &out);
+    crate::support::run(&mut command).success();
+    let written = std::fs::read_to_string(&out).expect("the script ran");
+    assert_eq!(written, "--base-url|https://web.internal|ada,grace|2.0.0\n");
+}

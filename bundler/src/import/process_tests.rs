@@ -102,7 +102,10 @@ fn package_step_carries_features_targets_and_custom_directory() {
     assert!(!transforms.automatic);
     assert_eq!(
         transforms.additional,
-        ["Web.Staging.config => Web.config", "*.Extra.config => *.config"]
+        [
+            "Web.Staging.config => Web.config",
+            "*.Extra.config => *.config"
+        ]
     );
 }
 

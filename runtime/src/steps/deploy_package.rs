@@ -14,10 +14,10 @@
 //! Its dry run names the package and where it goes, and shows each substitution as a diff: the
 //! package is extracted into a scratch directory and its files rendered with the secrets masked.
 
-use super::config_transforms;
 use super::script_block::{ScriptContext, run_block, run_file};
 use super::substitute::{self as substitute_step, preview_substitution};
 use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
+use super::{config_transforms, referenced};
 use crate::config::{self, StructuredOptions, SubstitutionError};
 use crate::package::{self, EntryKind, ExtractLimits, PackageName};
 use crate::plan::{DeployPackageStep, ScriptBlock};
@@ -54,6 +54,7 @@ impl Step for DeployPackageStep {
         ] {
             ctx.vars.set(name, &target.to_string_lossy());
         }
+        referenced::prepare(ctx, &self.packages)?;
         let mut script_outputs = Vec::new();
         if let Err(failure) = run_conventions(ctx, self, &target, &mut script_outputs) {
             run_deploy_failed(ctx, self, &target);
@@ -189,7 +190,8 @@ fn extraction_dir(
     Ok(candidate)
 }
 
-fn safe_segment(text: &str) -> String {
+/// `text` as one path segment: separators and control characters become `_`.
+pub(super) fn safe_segment(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c == '/' || c == '\\' || c.is_control() {
@@ -201,7 +203,12 @@ fn safe_segment(text: &str) -> String {
         .collect()
 }
 
-fn extract(tx: &mut Transaction<'_>, package: &Path, into: &Path) -> Result<u64, StepFailure> {
+/// Extract `package` into `into`, every directory and file recorded by `tx` before it is made.
+pub(super) fn extract(
+    tx: &mut Transaction<'_>,
+    package: &Path,
+    into: &Path,
+) -> Result<u64, StepFailure> {
     tx.create_dir_all(into).map_err(fail)?;
     let summary =
         package::extract_package(package, into, ExtractLimits::default(), |path, kind| {
@@ -241,7 +248,7 @@ fn run_stage(
     for stage_script in order.into_iter().flatten() {
         let outcome = match stage_script {
             StageScript::Configured(block) => run_block(&script, vars, block, sink)?,
-            StageScript::Packaged(path) => run_file(&script, vars, &path, dir, sink)?,
+            StageScript::Packaged(path) => run_file(&script, vars, &path, dir, None, sink)?,
         };
         outputs.extend(outcome.output_variables);
     }

@@ -24,6 +24,7 @@ mod deploy_package;
 mod http;
 mod http_wait;
 mod manual;
+mod referenced;
 mod run_script;
 mod script_block;
 mod substitute;

@@ -85,12 +85,13 @@ pub fn run_block(
     )
 }
 
-/// Run a script file found on disk (a packaged script) in `dir`.
+/// Run a script file found on disk (a packaged script) in `dir`, with `parameters` (templated).
 pub fn run_file(
     ctx: &ScriptContext<'_>,
     vars: &StepVariables,
     path: &Path,
     dir: &Path,
+    parameters: Option<&str>,
     sink: &mut dyn FnMut(OutputLine),
 ) -> Result<ScriptOutcome, StepFailure> {
     let syntax = Syntax::from_extension(path)
@@ -103,7 +104,7 @@ pub fn run_file(
         &body,
         &file_name(&path.to_string_lossy()),
         dir,
-        None,
+        parameters.map(|p| vars.expand(p)).as_deref(),
         sink,
     )
 }
