@@ -163,23 +163,9 @@ fn step_of(
                     call.line
                 );
             }
-            let file_name = Path::new(&path)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let package_id =
-                PackageName::from_file_name(&file_name).map_or(file_name.clone(), |n| n.id);
-            let package = PackageRef {
-                name: None,
-                package_id,
-                feed: None,
-                acquisition_location: None,
-                properties: Default::default(),
-                resolved_path: Some(drop.join(&path)),
-            };
-            StepAction::DeployPackage(package_settings(props, package))
+            StepAction::DeployPackage(package_settings(props, drop_package(drop, &path)))
         }
-        CalamariCommand::RunScript => StepAction::RunScript(script_of(call, props)?),
+        CalamariCommand::RunScript => StepAction::RunScript(script_of(call, props, drop)?),
     };
     Ok(ImportedStep {
         step: name.clone(),
@@ -202,7 +188,26 @@ fn step_of(
     })
 }
 
-fn script_of(call: &CalamariCall, props: &Properties) -> Result<Script> {
+/// A package of the drop, named by its path in the drop.
+fn drop_package(drop: &Path, path: &str) -> PackageRef {
+    let file_name = Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let package_id = PackageName::from_file_name(&file_name).map_or(file_name.clone(), |n| n.id);
+    PackageRef {
+        name: None,
+        package_id,
+        feed: None,
+        acquisition_location: None,
+        properties: Default::default(),
+        resolved_path: Some(drop.join(path)),
+    }
+}
+
+/// The script of a `run-script` call; with `--package`, Calamari's script from a package:
+/// `--script` is then the script's path inside that package.
+fn script_of(call: &CalamariCall, props: &Properties, drop: &Path) -> Result<Script> {
     let file = path_flag(call, "script");
     let syntax_name = props
         .text("Octopus.Action.Script.Syntax")
@@ -217,10 +222,16 @@ fn script_of(call: &CalamariCall, props: &Properties) -> Result<Script> {
         (Some("csharp"), _) | (None, Some("csx")) => ScriptSyntax::CSharp,
         _ => ScriptSyntax::PowerShell,
     };
-    let source = match (file, props.text("Octopus.Action.Script.ScriptBody")) {
-        (Some(file), _) => ScriptSource::File(file),
-        (None, Some(body)) => ScriptSource::Inline(body.to_string()),
-        (None, None) => bail!(
+    let package = path_flag(call, "package");
+    let body = props.text("Octopus.Action.Script.ScriptBody");
+    let source = match (file, package, body) {
+        (Some(file), Some(package), _) => ScriptSource::Package {
+            package: drop_package(drop, &package),
+            path: file,
+        },
+        (Some(file), None, _) => ScriptSource::File(file),
+        (None, _, Some(body)) => ScriptSource::Inline(body.to_string()),
+        (None, _, None) => bail!(
             "line {}: run-script without `--script` or a script body",
             call.line
         ),
@@ -302,4 +313,31 @@ fn prove_password(drop: &Path, files: &[String], password: &str) -> Result<()> {
         decrypt_file(&drop.join(file), &DropPassword::new(password))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ps1::parse;
+    use super::*;
+
+    #[test]
+    fn run_script_with_a_package_runs_the_script_inside_it() {
+        let text = "& Calamari\\Calamari.exe run-script --package \"Packages\\Acme.Smoke.1.0.0.zip\" --script \"scripts/smoke.sh\"\n";
+        let opd = parse(text, Path::new("drop.ps1"), Path::new("D:\\Drops\\1.0")).unwrap();
+        let props = Properties(Default::default());
+        let drop = Path::new("/drop");
+        let script = script_of(&opd.calls[0], &props, drop).unwrap();
+        let ScriptSource::Package { package, path } = script.source else {
+            panic!("{:?}", script.source)
+        };
+        assert_eq!(path, "scripts/smoke.sh");
+        assert_eq!(package.package_id, "Acme.Smoke");
+        assert!(
+            package
+                .resolved_path
+                .unwrap()
+                .ends_with("Acme.Smoke.1.0.0.zip")
+        );
+        assert_eq!(script.syntax, ScriptSyntax::Bash);
+    }
 }
