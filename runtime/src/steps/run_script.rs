@@ -4,6 +4,7 @@
 use super::{Preview, PreviewContext, Step, StepContext, StepFailure, referenced, script_block};
 use crate::plan::{RunScriptStep, ScriptBlock};
 use crate::script::OutputLine;
+use std::path::Path;
 
 impl Step for RunScriptStep {
     fn run(&self, ctx: &mut StepContext<'_, '_>) -> Result<(), StepFailure> {
@@ -57,6 +58,8 @@ impl RunScriptStep {
                 "package `{package}` has no script `{file}`; check `file` against the package's contents"
             )));
         }
+        // Calamari runs it in its own directory (the package, or a folder of it).
+        let dir = path.parent().map_or(dir.clone(), Path::to_path_buf);
         let script = script_block::ScriptContext {
             default_dir: &dir,
             ..ctx.script()
