@@ -413,3 +413,22 @@ fn a_script_from_a_package_with_parameters_and_a_referenced_package() {
     let written = std::fs::read_to_string(&out).expect("the script ran");
     assert_eq!(written, "--base-url|https://web.internal|ada,grace|2.0.0\n");
 }
+
+#[test]
+fn a_bash_script_module_is_sourced_as_calamari_writes_it() {
+    let mut plan = plan_with_steps(json!([
+        { "name": "Greet", "type": "run-script", "syntax": "bash",
+          "inline": "source AcmeHelpers.sh\ngreet \"$1\" > \"$OUT\"",
+          "parameters": "#{Who}" },
+    ]));
+    plan["variables"]["Who"] = json!("world");
+    plan["variables"]["Octopus.Script.Module[Acme Helpers]"] =
+        json!("greet() {\n  echo \"hello $1\"\n}\n");
+    plan["variables"]["Octopus.Script.Module.Language[Acme Helpers]"] = json!("Bash");
+    let fx = Fixture::new(&plan);
+    let out = fx.ws.path("probe/greeting.txt");
+    let mut command = fx.command("install");
+    command.args(fx.answers()).env("OUT", &out);
+    crate::support::run(&mut command).success();
+    assert_eq!(std::fs::read_to_string(&out).expect("ran"), "hello world\n");
+}
