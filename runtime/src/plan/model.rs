@@ -225,9 +225,9 @@ step_struct!(
         /// `X.Release.config`, then `X.<environment>.config`, then `X.<tenant>.config`.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         pub config_transforms: bool,
-        /// More transforms, each `Transform.config => Target.config` (`*` allowed, as in
-        /// `*.Staging.config => *.config`) or just `Transform.config` (applied to the file named
-        /// without its second-to-last part: `Web.Staging.config` to `Web.config`).
+        /// More transforms, as Octopus's `AdditionalXmlConfigurationTransforms`: a name `NAME`
+        /// (each `X.config` gets `X.NAME.config`), or `Transform.config => Target.config`, the
+        /// transform found beside each target (`*` allowed: `*.Staging.config => *.config`).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub additional_transforms: Vec<String>,
         /// Remove what is in `destination` before installing (except `purge-exclude` globs).

@@ -3,7 +3,7 @@
 //! Calamari's order, with its error and warning flags. The XDT language is `config::xdt`'s.
 
 use super::{StepContext, StepFailure};
-use crate::config::{self, find_dotnet_config_files, find_target_files};
+use crate::config::{self, find_dotnet_config_files};
 use crate::plan::DeployPackageStep;
 use crate::script::OutputLine;
 use std::path::{Path, PathBuf};
@@ -87,42 +87,108 @@ fn automatic(
     Ok(pairs)
 }
 
-/// One `Octopus.Action.Package.AdditionalXmlConfigurationTransforms` entry.
+/// One `Octopus.Action.Package.AdditionalXmlConfigurationTransforms` entry, paired with the
+/// `*.config` files under `dir` as Calamari's `TransformFileLocator` pairs them:
+/// - `NAME` (no `=>`): each `X.config` gets `X.NAME` (or `X.NAME.config`) beside it;
+/// - `T => S`: each file named `S` (or, for `*.ext`, any name ending in `.ext`; a path with `/`
+///   is matched from `dir`) gets `T`, found relative to that file's directory (or absolute);
+///   `*.T => *.S` gives `X.S` its own `X.T`, `*.T => S` every `*.T` of the directory.
 fn additional(dir: &Path, definition: &str) -> Result<Vec<(PathBuf, PathBuf)>, StepFailure> {
-    let fail = |e: config::ConfigError| StepFailure::new(e.to_string());
-    let (transform, target) = match definition.split_once("=>") {
-        Some((transform, target)) => (transform.trim(), target.trim().to_string()),
-        None => (definition.trim(), implied_target(definition.trim())),
-    };
-    if !transform.contains('*') {
-        let targets = find_target_files(&[dir], &[target]).map_err(fail)?.files;
-        return Ok(targets
-            .into_iter()
-            .map(|t| (dir.join(transform), t))
-            .collect());
+    let configs = find_dotnet_config_files(&[dir]).map_err(|e| StepFailure::new(e.to_string()))?;
+    let mut pairs = Vec::new();
+    for source in &configs {
+        for transform in transforms_for(dir, source, definition) {
+            if transform != *source
+                && transform.is_file()
+                && !pairs.contains(&(transform.clone(), source.clone()))
+            {
+                pairs.push((transform, source.clone()));
+            }
+        }
     }
-    // `*.Staging.config => *.config`: each target's own transform, where it exists.
-    let suffix = transform.rsplit('*').next().unwrap_or_default().to_string();
-    let target_suffix = target.rsplit('*').next().unwrap_or_default().to_string();
-    let targets = find_target_files(&[dir], &[target]).map_err(fail)?.files;
-    Ok(targets
-        .into_iter()
-        .filter_map(|t| {
-            let name = t.file_name()?.to_string_lossy().into_owned();
-            let stem = name.strip_suffix(&target_suffix)?;
-            let candidate = t.with_file_name(format!("{stem}{suffix}"));
-            (candidate.is_file() && candidate != t).then_some((candidate, t))
-        })
-        .collect())
+    Ok(pairs)
 }
 
-/// `Web.Staging.config` applies to `Web.config`: the name without its second-to-last part.
-fn implied_target(transform: &str) -> String {
-    let parts: Vec<&str> = transform.rsplitn(3, '.').collect();
-    match parts.as_slice() {
-        [ext, _, stem] => format!("{stem}.{ext}"),
-        _ => transform.to_string(),
+/// The transform files `definition` names for `source` (existing or not).
+fn transforms_for(dir: &Path, source: &Path, definition: &str) -> Vec<PathBuf> {
+    let (Some(folder), Some(name)) = (source.parent(), file_name(source)) else {
+        return Vec::new();
+    };
+    let stem = name
+        .rsplit_once('.')
+        .map_or(name.as_str(), |(stem, _)| stem);
+    let Some((transform, target)) = definition.split_once("=>") else {
+        let wanted = definition.trim();
+        return vec![
+            folder.join(format!("{stem}.{wanted}")),
+            folder.join(format!("{stem}.{wanted}.config")),
+        ];
+    };
+    let (transform, target) = (
+        transform.trim().replace('\\', "/"),
+        target.trim().replace('\\', "/"),
+    );
+    if !source_matches(dir, source, &target) {
+        return Vec::new();
     }
+    let transform_name = transform.rsplit('/').next().unwrap_or_default();
+    let transform_dir = folder.join(&transform[..transform.len() - transform_name.len()]);
+    match (
+        transform_name.strip_prefix("*."),
+        target
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .starts_with("*."),
+    ) {
+        (Some(rest), true) => vec![transform_dir.join(format!("{stem}.{rest}"))],
+        (Some(rest), false) => std::fs::read_dir(&transform_dir)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                file_name(p).is_some_and(|n| {
+                    n.to_lowercase()
+                        .ends_with(&format!(".{}", rest.to_lowercase()))
+                })
+            })
+            .collect(),
+        (None, _) => vec![transform_dir.join(transform_name)],
+    }
+}
+
+/// Whether `source` is a file `target` names: its file name (or, with `/`, its path from `dir`),
+/// ignoring case; `*.ext` matches any name ending in `.ext`.
+fn source_matches(dir: &Path, source: &Path, target: &str) -> bool {
+    let relative = source
+        .strip_prefix(dir)
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default();
+    let (candidate, pattern) = match target.rsplit_once('/') {
+        Some((folder, name)) => {
+            let folder = folder.trim_start_matches("./");
+            let Some(rest) = relative.strip_suffix(&file_name(source).unwrap_or_default()) else {
+                return false;
+            };
+            if !rest.trim_end_matches('/').eq_ignore_ascii_case(folder) {
+                return false;
+            }
+            (file_name(source).unwrap_or_default(), name.to_string())
+        }
+        None => (file_name(source).unwrap_or_default(), target.to_string()),
+    };
+    match pattern.strip_prefix('*') {
+        Some(suffix) => {
+            candidate.to_lowercase().ends_with(&suffix.to_lowercase())
+                && candidate.len() > suffix.len()
+        }
+        None => candidate.eq_ignore_ascii_case(&pattern),
+    }
+}
+
+fn file_name(path: &Path) -> Option<String> {
+    path.file_name().map(|n| n.to_string_lossy().into_owned())
 }
 
 #[cfg(test)]
@@ -132,27 +198,45 @@ mod tests {
     #[test]
     fn additional_transforms_pair_files_as_calamari_does() {
         let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("sub")).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("transforms")).expect("mkdir");
         for name in [
-            "Web.config",
-            "Web.Staging.config",
-            "App.config",
-            "Extra.config",
+            "web.config",
+            "app.config",
+            "web.Staging.config",
+            "web.mytransform.config",
+            "app.mytransform.config",
+            "connstrings.extra.config",
+            "sub/web.config",
+            "transforms/web.other.config",
         ] {
             std::fs::write(dir.path().join(name), "<configuration/>").expect("write");
         }
         let path = |n: &str| dir.path().join(n);
+        let pairs = |d: &str| additional(dir.path(), d).expect("pairs");
         assert_eq!(
-            additional(dir.path(), "Web.Staging.config").expect("pairs"),
-            [(path("Web.Staging.config"), path("Web.config"))]
+            pairs("Staging"),
+            [(path("web.Staging.config"), path("web.config"))]
         );
         assert_eq!(
-            additional(dir.path(), "Extra.config => App.config").expect("pairs"),
-            [(path("Extra.config"), path("App.config"))]
+            pairs("web.mytransform.config => web.config"),
+            [(path("web.mytransform.config"), path("web.config"))]
         );
         assert_eq!(
-            additional(dir.path(), "*.Staging.config => *.config").expect("pairs"),
-            [(path("Web.Staging.config"), path("Web.config"))]
+            pairs("*.mytransform.config => *.config"),
+            [
+                (path("app.mytransform.config"), path("app.config")),
+                (path("web.mytransform.config"), path("web.config"))
+            ]
         );
-        assert_eq!(implied_target("a.b.c.config"), "a.b.config");
+        let all = pairs("connstrings.extra.config => *.config");
+        assert!(
+            all.contains(&(path("connstrings.extra.config"), path("app.config"))),
+            "{all:?}"
+        );
+        assert_eq!(
+            pairs("transforms/web.other.config => web.config"),
+            [(path("transforms/web.other.config"), path("web.config"))]
+        );
     }
 }
