@@ -121,7 +121,9 @@ fn structured_fixture() -> Fixture {
                 "server:ports": "none",
                 "//*:node": "value-new",
                 "/document/processing-instruction('xml-stylesheet')": "value-new",
-                "key3": "new-value"
+                "key3": "new-value",
+                "MyMessage": null,
+                "Octopus.Action.AdditionalPaths": "#{Install.Root}/extra"
             })
             .to_string(),
         );
@@ -172,7 +174,26 @@ fn yaml(bytes: &[u8]) -> Vec<yaml_rust2::Yaml> {
 #[test]
 fn calamari_structured_and_substitution_fixtures_through_an_installer() {
     let fx = structured_fixture();
+    // A file outside the package, in `Octopus.Action.AdditionalPaths`.
+    let extra = fx.target().join("extra");
+    std::fs::create_dir_all(&extra).expect("mkdir");
+    std::fs::write(
+        extra.join("appsettings.single.json"),
+        sample("appsettings.single.json"),
+    )
+    .expect("write");
     fx.install(&[]).success();
+    let single = std::fs::read_to_string(extra.join("appsettings.single.json")).expect("read");
+    let single: Value = serde_json::from_str(single.trim_start_matches('\u{FEFF}')).expect("JSON");
+    let approved_null = approved(
+        "JsonFormatVariableReplacerFixture",
+        "ShouldReplaceWithNull",
+        "json",
+    );
+    assert_eq!(
+        single,
+        serde_json::from_slice::<Value>(&approved_null).expect("approved")
+    );
     let s = "Calamari.Structured";
     let upgrade = "ShouldUpgradeEncodingIfNecessaryToAccomodateVariables";
     for (class, file) in [

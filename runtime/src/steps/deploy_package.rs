@@ -304,7 +304,9 @@ fn substitute(
     if step.substitute.is_empty() {
         return Ok(());
     }
-    let plan = config::plan_substitution(&[dir], &step.substitute).map_err(fail)?;
+    let bases = search_bases(&ctx.vars, dir);
+    let bases: Vec<&Path> = bases.iter().map(PathBuf::as_path).collect();
+    let plan = config::plan_substitution(&bases, &step.substitute).map_err(fail)?;
     for pattern in &plan.unmatched_patterns {
         ctx.output(OutputLine::Warning(format!(
             "substitution target `{pattern}` matched no file"
@@ -331,6 +333,26 @@ fn substitute(
     Ok(())
 }
 
+/// Where the configuration conventions look for files: the package's directory, then each
+/// absolute path of `Octopus.Action.AdditionalPaths` (comma-separated, as Calamari's
+/// `GetStrings` splits it).
+fn search_bases(vars: &StepVariables, dir: &Path) -> Vec<PathBuf> {
+    let additional = vars
+        .vars
+        .get("Octopus.Action.AdditionalPaths")
+        .unwrap_or_default();
+    std::iter::once(dir.to_path_buf())
+        .chain(
+            additional
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute()),
+        )
+        .collect()
+}
+
 fn variable_pairs(vars: &StepVariables) -> Vec<(String, String)> {
     vars.evaluated()
         .into_iter()
@@ -351,7 +373,9 @@ fn dotnet_config(
     let ignore_errors = ctx
         .vars
         .flag("Octopus.Action.Package.IgnoreVariableReplacementErrors");
-    let files = config::find_dotnet_config_files(&[dir]).map_err(fail)?;
+    let bases = search_bases(&ctx.vars, dir);
+    let bases: Vec<&Path> = bases.iter().map(PathBuf::as_path).collect();
+    let files = config::find_dotnet_config_files(&bases).map_err(fail)?;
     for file in files.iter().filter(|f| !transforms.contains(f)) {
         let tx = &mut *ctx.tx;
         match config::replace_dotnet_config(file, &pairs, &mut |path| Ok(tx.snapshot(path)?)) {
@@ -381,7 +405,9 @@ fn structured(
             (name.to_string(), value)
         })
         .collect();
-    let matches = config::find_target_files(&[dir], &step.structured).map_err(fail)?;
+    let bases = search_bases(&ctx.vars, dir);
+    let bases: Vec<&Path> = bases.iter().map(PathBuf::as_path).collect();
+    let matches = config::find_target_files(&bases, &step.structured).map_err(fail)?;
     for pattern in &matches.unmatched {
         ctx.output(OutputLine::Warning(format!(
             "structured variables target `{pattern}` matched no file"
