@@ -61,6 +61,9 @@ pub fn replace_dotnet_config(
         });
     }
     let text = apply_edits(&file.text, edits);
+    // Never write a document that does not parse (every edit should keep it well-formed).
+    XmlDoc::parse(&text)
+        .map_err(|e| e.into_config_error(path, ConfigFormat::DotnetConfig, &text))?;
     before_write(path).map_err(|source| ConfigError::BeforeWrite {
         path: path.to_path_buf(),
         source,

@@ -44,6 +44,14 @@ pub(super) fn transform(
         out.replaced.push(name.to_string());
     }
     if current != text {
+        // Never write a document that does not parse: every edit should keep it well-formed,
+        // and this makes sure of it.
+        XmlDoc::parse(&current).map_err(|e| {
+            FormatError::new(
+                e.offset,
+                format!("the replaced document would not parse ({}); this is a dropship bug, please report it with the file", e.message),
+            )
+        })?;
         out.text = Some(current);
     }
     Ok(out)
