@@ -184,8 +184,50 @@ fn step_of(
         channels: Vec::new(),
         tenant_tags: Vec::new(),
         properties: props.clone(),
-        packages: Vec::new(),
+        packages: referenced_packages(props, drop),
     })
+}
+
+/// The step's named packages, from its variables (`Octopus.Action.Package[NAME].PackageId` and
+/// `.PackageVersion`), each looked up in the drop's `Packages/`. One that is not there keeps no
+/// path, so the plan mapping reports it instead of dropping it.
+fn referenced_packages(props: &Properties, drop: &Path) -> Vec<PackageRef> {
+    let in_drop: Vec<PathBuf> = std::fs::read_dir(drop.join("Packages"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    let mut found = Vec::new();
+    for key in props.0.keys() {
+        let Some(name) = key
+            .strip_prefix("Octopus.Action.Package[")
+            .and_then(|rest| rest.strip_suffix("].PackageId"))
+            .filter(|name| !name.is_empty())
+        else {
+            continue;
+        };
+        let Some(id) = props.text(key) else {
+            continue;
+        };
+        let version = props.text(&format!("Octopus.Action.Package[{name}].PackageVersion"));
+        let resolved = in_drop.iter().find(|path| {
+            let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            file_name
+                .and_then(|n| PackageName::from_file_name(&n).ok())
+                .is_some_and(|p| {
+                    p.id.eq_ignore_ascii_case(id) && version.is_none_or(|v| p.version == v)
+                })
+        });
+        found.push(PackageRef {
+            name: Some(name.to_string()),
+            package_id: id.to_string(),
+            feed: None,
+            acquisition_location: None,
+            properties: Default::default(),
+            resolved_path: resolved.cloned(),
+        });
+    }
+    found
 }
 
 /// A package of the drop, named by its path in the drop.
@@ -339,5 +381,51 @@ mod tests {
                 .ends_with("Acme.Smoke.1.0.0.zip")
         );
         assert_eq!(script.syntax, ScriptSyntax::Bash);
+    }
+
+    #[test]
+    fn referenced_packages_come_from_the_variables_and_the_drop() {
+        let drop = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(drop.path().join("Packages")).unwrap();
+        std::fs::write(drop.path().join("Packages/Acme.Tools.2.0.0.zip"), b"").unwrap();
+        let text = |v: &str| PropertyValue::Text(v.to_string());
+        let props = Properties(
+            [
+                (
+                    "Octopus.Action.Package[tools].PackageId",
+                    text("Acme.Tools"),
+                ),
+                (
+                    "Octopus.Action.Package[tools].PackageVersion",
+                    text("2.0.0"),
+                ),
+                ("Octopus.Action.Package[gone].PackageId", text("Acme.Gone")),
+                ("Octopus.Action.Package.PackageId", text("Acme.Primary")),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        );
+        let found = referenced_packages(&props, drop.path());
+        assert_eq!(found.len(), 2, "{found:?}");
+        let gone = found
+            .iter()
+            .find(|p| p.name.as_deref() == Some("gone"))
+            .unwrap();
+        assert_eq!(
+            gone.resolved_path, None,
+            "reported by the mapping, not dropped"
+        );
+        let tools = found
+            .iter()
+            .find(|p| p.name.as_deref() == Some("tools"))
+            .unwrap();
+        assert!(
+            tools
+                .resolved_path
+                .as_ref()
+                .unwrap()
+                .ends_with("Acme.Tools.2.0.0.zip")
+        );
     }
 }
