@@ -215,6 +215,14 @@ impl StepVariables {
         self.evaluate(text).unwrap_or_else(|_| text.to_string())
     }
 
+    /// Whether the variable `name` is `True` (any case, blanks around ignored), as Calamari
+    /// reads its boolean flags; missing or anything else is false.
+    pub fn flag(&self, name: &str) -> bool {
+        self.vars
+            .get(name)
+            .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
+    }
+
     /// Whether a condition expression is truthy.
     pub fn truthy(&self, expression: &str) -> bool {
         template::evaluate_truthy(expression, &self.vars)

@@ -316,8 +316,35 @@ fn json_and_ocl_of_the_same_process_give_the_same_plan() {
             .arg(ws.path(out)));
         assert_eq!(result.code, Some(0), "{source}: {result:#?}");
         plans.push(read(ws.path(out)));
+        assert!(
+            !result.stdout.contains("Run smoke tests`:"),
+            "mapped: {result:#?}"
+        );
     }
     assert_eq!(plans[0], plans[1]);
+    // The script inside a package, with its parameters and the package it references.
+    let plan: serde_json::Value = serde_json::from_str(&plans[0]).unwrap();
+    let smoke = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Run smoke tests")
+        .expect("the package-script step is mapped")
+        .clone();
+    assert_eq!(smoke["type"], "run-script");
+    assert_eq!(smoke["script-package"], "Acme.SmokeTests.1.0.0.zip");
+    assert_eq!(smoke["file"], "scripts/smoke.sh");
+    assert!(
+        smoke["parameters"]
+            .as_str()
+            .unwrap()
+            .starts_with("--base-url #{BaseUrl}")
+    );
+    assert_eq!(smoke["packages"][0]["name"], "fixtures");
+    assert_eq!(
+        smoke["packages"][0]["package"],
+        "Acme.TestFixtures.2.0.0.tar.gz"
+    );
 }
 
 #[test]

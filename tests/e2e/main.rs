@@ -2,6 +2,7 @@
 //! One test binary (one link step); each module is one capability.
 
 mod bounds;
+mod calamari;
 mod container;
 mod exit_status;
 mod fixture;

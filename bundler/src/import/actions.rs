@@ -4,8 +4,8 @@
 
 use super::error::ImportError;
 use super::model::{
-    ConfiguredScript, CustomDirectory, DeployPackage, Manual, PackageRef, Properties,
-    PropertyValue, Script, ScriptSource, ScriptStage, ScriptSyntax, StepAction,
+    ConfigTransforms, ConfiguredScript, CustomDirectory, DeployPackage, Manual, PackageRef,
+    Properties, PropertyValue, Script, ScriptSource, ScriptStage, ScriptSyntax, StepAction,
 };
 use super::packages;
 use super::raw::{RawAction, RawPackage, non_empty};
@@ -121,6 +121,19 @@ pub(crate) fn package_settings(props: &Properties, package: PackageRef) -> Deplo
         } else {
             Vec::new()
         },
+        config_transforms: enabled("ConfigurationTransforms").then(|| ConfigTransforms {
+            automatic: props
+                .flag("Octopus.Action.Package.AutomaticallyRunConfigurationTransformationFiles"),
+            // Calamari splits the list on commas and line breaks.
+            additional: props
+                .text("Octopus.Action.Package.AdditionalXmlConfigurationTransforms")
+                .unwrap_or("")
+                .split([',', '\r', '\n'])
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect(),
+        }),
         features,
         package,
     }

@@ -79,6 +79,16 @@ pub struct DeployPackage {
     pub custom_directory: Option<CustomDirectory>,
     /// Configured `PreDeploy`/`Deploy`/`PostDeploy` scripts when `Octopus.Features.CustomScripts` is on.
     pub custom_scripts: Vec<ConfiguredScript>,
+    /// When `Octopus.Features.ConfigurationTransforms` is on: whether the automatic transforms
+    /// run, and the additional ones (`Octopus.Action.Package.AdditionalXmlConfigurationTransforms`).
+    pub config_transforms: Option<ConfigTransforms>,
+}
+
+/// The configuration-transforms feature's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigTransforms {
+    pub automatic: bool,
+    pub additional: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -163,23 +163,9 @@ fn step_of(
                     call.line
                 );
             }
-            let file_name = Path::new(&path)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let package_id =
-                PackageName::from_file_name(&file_name).map_or(file_name.clone(), |n| n.id);
-            let package = PackageRef {
-                name: None,
-                package_id,
-                feed: None,
-                acquisition_location: None,
-                properties: Default::default(),
-                resolved_path: Some(drop.join(&path)),
-            };
-            StepAction::DeployPackage(package_settings(props, package))
+            StepAction::DeployPackage(package_settings(props, drop_package(drop, &path)))
         }
-        CalamariCommand::RunScript => StepAction::RunScript(script_of(call, props)?),
+        CalamariCommand::RunScript => StepAction::RunScript(script_of(call, props, drop)?),
     };
     Ok(ImportedStep {
         step: name.clone(),
@@ -198,11 +184,72 @@ fn step_of(
         channels: Vec::new(),
         tenant_tags: Vec::new(),
         properties: props.clone(),
-        packages: Vec::new(),
+        packages: referenced_packages(props, drop),
     })
 }
 
-fn script_of(call: &CalamariCall, props: &Properties) -> Result<Script> {
+/// The step's named packages, from its variables (`Octopus.Action.Package[NAME].PackageId` and
+/// `.PackageVersion`), each looked up in the drop's `Packages/`. One that is not there keeps no
+/// path, so the plan mapping reports it instead of dropping it.
+fn referenced_packages(props: &Properties, drop: &Path) -> Vec<PackageRef> {
+    let in_drop: Vec<PathBuf> = std::fs::read_dir(drop.join("Packages"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    let mut found = Vec::new();
+    for key in props.0.keys() {
+        let Some(name) = key
+            .strip_prefix("Octopus.Action.Package[")
+            .and_then(|rest| rest.strip_suffix("].PackageId"))
+            .filter(|name| !name.is_empty())
+        else {
+            continue;
+        };
+        let Some(id) = props.text(key) else {
+            continue;
+        };
+        let version = props.text(&format!("Octopus.Action.Package[{name}].PackageVersion"));
+        let resolved = in_drop.iter().find(|path| {
+            let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            file_name
+                .and_then(|n| PackageName::from_file_name(&n).ok())
+                .is_some_and(|p| {
+                    p.id.eq_ignore_ascii_case(id) && version.is_none_or(|v| p.version == v)
+                })
+        });
+        found.push(PackageRef {
+            name: Some(name.to_string()),
+            package_id: id.to_string(),
+            feed: None,
+            acquisition_location: None,
+            properties: Default::default(),
+            resolved_path: resolved.cloned(),
+        });
+    }
+    found
+}
+
+/// A package of the drop, named by its path in the drop.
+fn drop_package(drop: &Path, path: &str) -> PackageRef {
+    let file_name = Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let package_id = PackageName::from_file_name(&file_name).map_or(file_name.clone(), |n| n.id);
+    PackageRef {
+        name: None,
+        package_id,
+        feed: None,
+        acquisition_location: None,
+        properties: Default::default(),
+        resolved_path: Some(drop.join(path)),
+    }
+}
+
+/// The script of a `run-script` call; with `--package`, Calamari's script from a package:
+/// `--script` is then the script's path inside that package.
+fn script_of(call: &CalamariCall, props: &Properties, drop: &Path) -> Result<Script> {
     let file = path_flag(call, "script");
     let syntax_name = props
         .text("Octopus.Action.Script.Syntax")
@@ -217,10 +264,16 @@ fn script_of(call: &CalamariCall, props: &Properties) -> Result<Script> {
         (Some("csharp"), _) | (None, Some("csx")) => ScriptSyntax::CSharp,
         _ => ScriptSyntax::PowerShell,
     };
-    let source = match (file, props.text("Octopus.Action.Script.ScriptBody")) {
-        (Some(file), _) => ScriptSource::File(file),
-        (None, Some(body)) => ScriptSource::Inline(body.to_string()),
-        (None, None) => bail!(
+    let package = path_flag(call, "package");
+    let body = props.text("Octopus.Action.Script.ScriptBody");
+    let source = match (file, package, body) {
+        (Some(file), Some(package), _) => ScriptSource::Package {
+            package: drop_package(drop, &package),
+            path: file,
+        },
+        (Some(file), None, _) => ScriptSource::File(file),
+        (None, _, Some(body)) => ScriptSource::Inline(body.to_string()),
+        (None, _, None) => bail!(
             "line {}: run-script without `--script` or a script body",
             call.line
         ),
@@ -302,4 +355,77 @@ fn prove_password(drop: &Path, files: &[String], password: &str) -> Result<()> {
         decrypt_file(&drop.join(file), &DropPassword::new(password))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ps1::parse;
+    use super::*;
+
+    #[test]
+    fn run_script_with_a_package_runs_the_script_inside_it() {
+        let text = "& Calamari\\Calamari.exe run-script --package \"Packages\\Acme.Smoke.1.0.0.zip\" --script \"scripts/smoke.sh\"\n";
+        let opd = parse(text, Path::new("drop.ps1"), Path::new("D:\\Drops\\1.0")).unwrap();
+        let props = Properties(Default::default());
+        let drop = Path::new("/drop");
+        let script = script_of(&opd.calls[0], &props, drop).unwrap();
+        let ScriptSource::Package { package, path } = script.source else {
+            panic!("{:?}", script.source)
+        };
+        assert_eq!(path, "scripts/smoke.sh");
+        assert_eq!(package.package_id, "Acme.Smoke");
+        assert!(
+            package
+                .resolved_path
+                .unwrap()
+                .ends_with("Acme.Smoke.1.0.0.zip")
+        );
+        assert_eq!(script.syntax, ScriptSyntax::Bash);
+    }
+
+    #[test]
+    fn referenced_packages_come_from_the_variables_and_the_drop() {
+        let drop = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(drop.path().join("Packages")).unwrap();
+        std::fs::write(drop.path().join("Packages/Acme.Tools.2.0.0.zip"), b"").unwrap();
+        let text = |v: &str| PropertyValue::Text(v.to_string());
+        let props = Properties(
+            [
+                (
+                    "Octopus.Action.Package[tools].PackageId",
+                    text("Acme.Tools"),
+                ),
+                (
+                    "Octopus.Action.Package[tools].PackageVersion",
+                    text("2.0.0"),
+                ),
+                ("Octopus.Action.Package[gone].PackageId", text("Acme.Gone")),
+                ("Octopus.Action.Package.PackageId", text("Acme.Primary")),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        );
+        let found = referenced_packages(&props, drop.path());
+        assert_eq!(found.len(), 2, "{found:?}");
+        let gone = found
+            .iter()
+            .find(|p| p.name.as_deref() == Some("gone"))
+            .unwrap();
+        assert_eq!(
+            gone.resolved_path, None,
+            "reported by the mapping, not dropped"
+        );
+        let tools = found
+            .iter()
+            .find(|p| p.name.as_deref() == Some("tools"))
+            .unwrap();
+        assert!(
+            tools
+                .resolved_path
+                .as_ref()
+                .unwrap()
+                .ends_with("Acme.Tools.2.0.0.zip")
+        );
+    }
 }

@@ -98,6 +98,15 @@ fn package_step_carries_features_targets_and_custom_directory() {
     assert_eq!(deploy.custom_scripts[0].stage, ScriptStage::PostDeploy);
     assert_eq!(deploy.custom_scripts[0].syntax, ScriptSyntax::Bash);
     assert!(deploy.custom_scripts[0].body.contains("${HOSTNAME:-web}"));
+    let transforms = deploy.config_transforms.as_ref().expect("feature on");
+    assert!(!transforms.automatic);
+    assert_eq!(
+        transforms.additional,
+        [
+            "Web.Staging.config => Web.config",
+            "*.Extra.config => *.config"
+        ]
+    );
 }
 
 #[test]

@@ -6,8 +6,8 @@
 use super::model::*;
 use crate::failure::OnMachine;
 use dropship_runtime::plan::{
-    DeployPackageStep, ManualStep, Parameter, ParameterType, PlanDocument, Product, RunScriptStep,
-    SCHEMA, ScriptBlock, StepSpec,
+    DeployPackageStep, ManualStep, Parameter, ParameterType, PlanDocument, Product,
+    ReferencedPackage, RunScriptStep, SCHEMA, ScriptBlock, StepSpec,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -125,9 +125,15 @@ fn map_step(step: &ImportedStep, files: &StepFiles, drop_root: &Path) -> Result<
     let c = Common::of(step, files);
     match &step.action {
         StepAction::DeployPackage(package) => {
-            deploy_package(c, package, drop_root).map(StepSpec::DeployPackage)
+            let packages = referenced(&step.packages, drop_root)?;
+            deploy_package(c, package, drop_root)
+                .map(|spec| StepSpec::DeployPackage(DeployPackageStep { packages, ..spec }))
         }
-        StepAction::RunScript(script) => run_script(c, script).map(StepSpec::RunScript),
+        StepAction::RunScript(script) => {
+            let packages = referenced(&step.packages, drop_root)?;
+            run_script(c, script, drop_root)
+                .map(|spec| StepSpec::RunScript(RunScriptStep { packages, ..spec }))
+        }
         StepAction::Manual(manual) => Ok(StepSpec::Manual(ManualStep {
             name: c.name,
             condition: c.condition,
@@ -141,6 +147,42 @@ fn map_step(step: &ImportedStep, files: &StepFiles, drop_root: &Path) -> Result<
             instructions: manual.instructions.clone(),
         })),
     }
+}
+
+/// The step's other packages (`Octopus.Action.Package[NAME]`), each found in the drop; one that
+/// is not found keeps the step from being mapped (its scripts would miss it), with the reason.
+fn referenced(packages: &[PackageRef], drop_root: &Path) -> Result<Vec<ReferencedPackage>, String> {
+    packages
+        .iter()
+        .map(|package| {
+            let name = package
+                .name
+                .clone()
+                .unwrap_or_else(|| package.package_id.clone());
+            let file = package_file(package, drop_root)
+                .map_err(|why| format!("its referenced package `{name}`: {why}"))?;
+            let extract = package
+                .properties
+                .get("Extract")
+                .is_none_or(|e| !e.trim().eq_ignore_ascii_case("false"));
+            Ok(ReferencedPackage {
+                name,
+                package: file,
+                extract,
+            })
+        })
+        .collect()
+}
+
+/// A package a step needs, as a path inside the drop.
+fn package_file(package: &PackageRef, drop_root: &Path) -> Result<String, String> {
+    let file = package.resolved_path.as_deref().ok_or_else(|| {
+        format!(
+            "package `{}` was not found; pass the folder holding it with `--packages`",
+            package.package_id
+        )
+    })?;
+    Ok(drop_relative(file, drop_root))
 }
 
 /// The fields every plan step has.
@@ -177,12 +219,7 @@ fn deploy_package(
     package: &DeployPackage,
     drop_root: &Path,
 ) -> Result<DeployPackageStep, String> {
-    let file = package.package.resolved_path.as_deref().ok_or_else(|| {
-        format!(
-            "package `{}` was not found; pass the folder holding it with `--packages`",
-            package.package.package_id
-        )
-    })?;
+    let file = package_file(&package.package, drop_root)?;
     let mut scripts = BTreeMap::new();
     for script in &package.custom_scripts {
         let syntax = syntax_name(script.syntax)
@@ -217,7 +254,7 @@ fn deploy_package(
         snapshot: Vec::new(),
         variables_file: c.variables_file,
         sensitive_variables_file: c.sensitive_variables_file,
-        package: drop_relative(file, drop_root),
+        package: file,
         destination: custom.map(|d| d.path.clone()),
         substitute: package.substitute_in_files.clone().unwrap_or_default(),
         structured: package.structured_variables.clone().unwrap_or_default(),
@@ -225,25 +262,34 @@ fn deploy_package(
             .features
             .iter()
             .any(|f| f.eq_ignore_ascii_case("Octopus.Features.ConfigurationVariables")),
+        config_transforms: package
+            .config_transforms
+            .as_ref()
+            .is_some_and(|t| t.automatic),
+        additional_transforms: package
+            .config_transforms
+            .as_ref()
+            .map(|t| t.additional.clone())
+            .unwrap_or_default(),
         purge: custom.is_some_and(|d| d.purge),
         purge_exclude: custom
             .map(|d| d.purge_exclusions.clone())
             .unwrap_or_default(),
         scripts,
+        packages: Vec::new(),
     })
 }
 
-fn run_script(c: Common, script: &Script) -> Result<RunScriptStep, String> {
+fn run_script(c: Common, script: &Script, drop_root: &Path) -> Result<RunScriptStep, String> {
     let syntax = syntax_name(script.syntax).ok_or("C# scripts cannot run outside Octopus")?;
-    let (inline, file) = match &script.source {
-        ScriptSource::Inline(body) => (Some(body.clone()), None),
-        ScriptSource::File(path) => (None, Some(path.clone())),
-        ScriptSource::Package { package, path } => {
-            return Err(format!(
-                "its script `{path}` is inside package `{}`; copy the script into the drop's `Scripts/` and use a `run-script` step with `file`",
-                package.package_id
-            ));
-        }
+    let (inline, file, script_package) = match &script.source {
+        ScriptSource::Inline(body) => (Some(body.clone()), None, None),
+        ScriptSource::File(path) => (None, Some(path.clone()), None),
+        ScriptSource::Package { package, path } => (
+            None,
+            Some(path.clone()),
+            Some(package_file(package, drop_root)?),
+        ),
     };
     Ok(RunScriptStep {
         name: c.name,
@@ -260,6 +306,8 @@ fn run_script(c: Common, script: &Script) -> Result<RunScriptStep, String> {
         file,
         working_dir: None,
         parameters: script.parameters.clone(),
+        script_package,
+        packages: Vec::new(),
     })
 }
 

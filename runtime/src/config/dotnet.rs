@@ -51,7 +51,7 @@ pub fn replace_dotnet_config(
         .map_err(|e| e.into_config_error(path, ConfigFormat::DotnetConfig, &file.text))?;
     let values: HashMap<String, &str> = effective(variables)
         .into_iter()
-        .map(|(n, v)| (fold(n), v))
+        .map(|(n, v)| (fold(n), v.as_str()))
         .collect();
     let (edits, settings) = collect_edits(&doc, &values);
     if edits.is_empty() {
@@ -61,6 +61,9 @@ pub fn replace_dotnet_config(
         });
     }
     let text = apply_edits(&file.text, edits);
+    // Never write a document that does not parse (every edit should keep it well-formed).
+    XmlDoc::parse(&text)
+        .map_err(|e| e.into_config_error(path, ConfigFormat::DotnetConfig, &text))?;
     before_write(path).map_err(|source| ConfigError::BeforeWrite {
         path: path.to_path_buf(),
         source,

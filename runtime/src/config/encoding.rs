@@ -1,16 +1,23 @@
 //! Reading and writing text files without changing what the user did not ask to change.
 //!
-//! A file is read as UTF-8 (with or without BOM) or UTF-16 LE/BE (with BOM) and written back in the
-//! same encoding. Line endings are never normalised: the decoded text keeps `\n`, `\r\n` or a mix
-//! exactly as found, so an unchanged text re-encodes byte for byte. Files with NUL bytes or invalid
-//! UTF-8 are refused as "not text" rather than guessed at (Calamari would fall back to a legacy code
-//! page and could corrupt them). Writes are atomic and durable (`crate::durable`).
+//! The encoding is detected as Calamari detects it (`docs/octopus-conventions.md` §4.4): a byte-order
+//! mark (UTF-8, UTF-16 LE/BE), else UTF-8 when the bytes are valid UTF-8, else a legacy code page:
+//! the one an XML declaration names (`<?xml ... encoding="iso-8859-2"?>`), otherwise Windows-1252,
+//! the default ANSI code page Calamari falls back to. The file is written back in the same
+//! encoding; when a new value cannot be written in a legacy code page the file is "upgraded" to
+//! UTF-8 without a BOM (and an XML declaration's encoding becomes `utf-8`), as Calamari does.
 //!
-//! Gaps: UTF-16 without a BOM, UTF-32 and legacy code pages are refused; file ownership is not
-//! copied (the installer runs as the owner in practice).
+//! Line endings are never normalised: the decoded text keeps `\n`, `\r\n` or a mix exactly as
+//! found, so an unchanged text re-encodes byte for byte. Files with NUL bytes are refused as "not
+//! text" (binary). Writes are atomic and durable (`crate::durable`).
+//!
+//! Gaps: UTF-16 without a BOM and UTF-32 are refused; file ownership is not copied (the installer
+//! runs as the owner in practice).
 
 use std::borrow::Cow;
 use std::path::Path;
+
+use encoding_rs::{Encoding, WINDOWS_1252};
 
 use super::error::ConfigError;
 use crate::durable::{self, DirSyncs};
@@ -30,18 +37,22 @@ pub enum TextEncoding {
     Utf16Le,
     /// UTF-16 big-endian with a byte-order mark.
     Utf16Be,
+    /// A single- or multi-byte legacy code page (Windows-1252, ISO-8859-2, ...), no BOM.
+    Legacy(&'static Encoding),
 }
 
 impl TextEncoding {
     /// The encoding .NET's `Encoding.GetEncoding(name)` gives for a Unicode encoding name, as
     /// `Octopus.Action.SubstituteInFiles.OutputEncoding` names it. .NET's `utf-8` writes a BOM.
-    /// `None` for other names: Calamari also keeps the file's own encoding when a name is unknown.
+    /// Other WHATWG labels (`windows-1252`, `iso-8859-2`, `us-ascii`, ...) name a code page. `None`
+    /// for an unknown name: Calamari also keeps the file's own encoding then.
     pub fn from_dotnet_name(name: &str) -> Option<TextEncoding> {
-        match name.trim().to_ascii_lowercase().as_str() {
+        let name = name.trim().to_ascii_lowercase();
+        match name.as_str() {
             "utf-8" | "utf8" => Some(TextEncoding::Utf8Bom),
             "utf-16" | "utf-16le" | "unicode" => Some(TextEncoding::Utf16Le),
             "utf-16be" | "unicodefffe" => Some(TextEncoding::Utf16Be),
-            _ => None,
+            _ => Encoding::for_label_no_replacement(name.as_bytes()).map(TextEncoding::Legacy),
         }
     }
 }
@@ -111,7 +122,11 @@ impl TextFile {
                 decode_utf16(rest, u16::from_be_bytes).map_err(not_text)?,
             )
         } else {
-            (TextEncoding::Utf8, decode_utf8(bytes, 0).map_err(not_text)?)
+            refuse_nul(&bytes, 0).map_err(not_text)?;
+            match String::from_utf8(bytes) {
+                Ok(text) => (TextEncoding::Utf8, text),
+                Err(invalid) => decode_legacy(&invalid.into_bytes()),
+            }
         };
         Ok(TextFile { text, encoding })
     }
@@ -125,22 +140,73 @@ impl TextFile {
     }
 }
 
-/// Encode `text` in `encoding`, writing the BOM the encoding calls for.
+/// Encode `text` in `encoding`, writing the BOM the encoding calls for. Text a legacy code page
+/// cannot hold is written as UTF-8 without a BOM instead ([`upgrade_to_utf8`]).
 pub fn encode(text: &str, encoding: TextEncoding) -> Vec<u8> {
     match encoding {
         TextEncoding::Utf8 => text.as_bytes().to_vec(),
         TextEncoding::Utf8Bom => [UTF8_BOM, text.as_bytes()].concat(),
         TextEncoding::Utf16Le => encode_utf16(text, UTF16LE_BOM, u16::to_le_bytes),
         TextEncoding::Utf16Be => encode_utf16(text, UTF16BE_BOM, u16::to_be_bytes),
+        TextEncoding::Legacy(code_page) => {
+            let (bytes, _, unmappable) = code_page.encode(text);
+            if unmappable {
+                upgrade_to_utf8(text).into_owned().into_bytes()
+            } else {
+                bytes.into_owned()
+            }
+        }
+    }
+}
+
+/// Calamari's "upgrade": a file whose new text does not fit its code page is written as UTF-8,
+/// and an XML declaration that names the old encoding is made to name `utf-8`, so the file still
+/// says truthfully how it is encoded.
+fn upgrade_to_utf8(text: &str) -> Cow<'_, str> {
+    match xml_declared_encoding(text) {
+        Some((start, end)) => Cow::Owned(format!("{}utf-8{}", &text[..start], &text[end..])),
+        None => Cow::Borrowed(text),
+    }
+}
+
+/// The byte range of the encoding name in a leading `<?xml ... encoding="NAME" ...?>`.
+fn xml_declared_encoding(text: &str) -> Option<(usize, usize)> {
+    let declaration = &text[..text.find("?>")?];
+    if !declaration.trim_start().starts_with("<?xml") {
+        return None;
+    }
+    let after = declaration.find("encoding")? + "encoding".len();
+    let rest = &declaration[after..];
+    let quote_at = rest.find(['"', '\''])?;
+    let quote = rest[quote_at..].chars().next()?;
+    let start = after + quote_at + 1;
+    let end = start + declaration[start..].find(quote)?;
+    Some((start, end))
+}
+
+/// Bytes that are not UTF-8: the code page an XML declaration names, else Windows-1252 (which
+/// maps every byte, so decoding never fails).
+fn decode_legacy(bytes: &[u8]) -> (TextEncoding, String) {
+    // The declaration is ASCII in every code page Calamari reads, so it can be read lossily.
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]);
+    let declared = xml_declared_encoding(&head)
+        .and_then(|(start, end)| Encoding::for_label_no_replacement(head[start..end].as_bytes()))
+        .filter(|e| e.is_ascii_compatible() && *e != encoding_rs::UTF_8);
+    let code_page = declared.unwrap_or(WINDOWS_1252);
+    let (text, _) = code_page.decode_without_bom_handling(bytes);
+    (TextEncoding::Legacy(code_page), text.into_owned())
+}
+
+fn refuse_nul(bytes: &[u8], bom_len: usize) -> Result<(), String> {
+    // `contains` on bytes is a vectorised search; the position is only needed for the message.
+    match bytes.iter().position(|&b| b == 0) {
+        Some(at) => Err(format!("NUL byte at offset {}", at + bom_len)),
+        None => Ok(()),
     }
 }
 
 fn decode_utf8(bytes: Vec<u8>, bom_len: usize) -> Result<String, String> {
-    // `contains` on bytes is a vectorised search; the position is only needed for the message.
-    if bytes.contains(&0) {
-        let at = bytes.iter().position(|&b| b == 0).unwrap_or_default();
-        return Err(format!("NUL byte at offset {}", at + bom_len));
-    }
+    refuse_nul(&bytes, bom_len)?;
     String::from_utf8(bytes).map_err(|e| {
         format!(
             "invalid UTF-8 at offset {}",
@@ -243,13 +309,42 @@ mod tests {
             message.contains("logo.png") && message.contains("offset 4"),
             "{message}"
         );
-        let err = TextFile::decode(Path::new("a.txt"), b"ab\xFFcd".to_vec()).unwrap_err();
-        assert!(
-            err.to_string().contains("invalid UTF-8 at offset 2"),
-            "{err}"
-        );
         let err = TextFile::decode(Path::new("b.txt"), b"\xFF\xFEa".to_vec()).unwrap_err();
         assert!(err.to_string().contains("odd number"), "{err}");
+    }
+
+    #[test]
+    fn legacy_code_pages_are_detected_as_calamari_detects_them() {
+        let ansi = round_trip(b"dagger: \x86\r\neuro: \x80\r\n");
+        assert_eq!(ansi.encoding, TextEncoding::Legacy(WINDOWS_1252));
+        assert_eq!(ansi.text, "dagger: \u{2020}\r\neuro: \u{20AC}\r\n");
+        let latin2 =
+            round_trip(b"<?xml version=\"1.0\" encoding=\"iso-8859-2\" ?>\n<n>Micha\xB3</n>");
+        assert_eq!(
+            latin2.encoding,
+            TextEncoding::Legacy(encoding_rs::ISO_8859_2)
+        );
+        assert!(
+            latin2.text.ends_with("<n>Micha\u{142}</n>"),
+            "{}",
+            latin2.text
+        );
+    }
+
+    #[test]
+    fn text_a_code_page_cannot_hold_is_upgraded_to_utf8() {
+        let ansi = TextEncoding::Legacy(WINDOWS_1252);
+        assert_eq!(encode("a\u{20AC}", ansi), b"a\x80");
+        assert_eq!(
+            encode("\u{FFE6}\u{20AC}", ansi),
+            "\u{FFE6}\u{20AC}".as_bytes()
+        );
+        let latin2 = TextEncoding::from_dotnet_name("iso-8859-2").expect("known label");
+        let xml = "<?xml version=\"1.0\" encoding=\"iso-8859-2\"?>\n<n>\u{5F20}</n>";
+        assert_eq!(
+            encode(xml, latin2),
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<n>\u{5F20}</n>".as_bytes()
+        );
     }
 
     #[test]

@@ -6,11 +6,12 @@
 //! - [`substitute`](crate::config::substitute): "Substitute Variables in Templates", with a caller-supplied evaluator.
 //! - [`structured`](crate::config::structured): "Structured Configuration Variables" for JSON, YAML, XML and `.properties`.
 //! - [`dotnet`](crate::config::dotnet): ".NET Configuration Variables" for `*.config` files.
+//! - [`xdt`](crate::config::xdt): "Configuration Transforms" (XDT) for `*.config` files.
 //!
 //! Every function that overwrites a file calls the caller's `before_write` hook first, so the
 //! install engine can back the file up; a file that cannot be parsed or is not text is left
-//! untouched and named in the error. This module does not evaluate templates (see `template`),
-//! does not apply XML transforms (§4.7), and does not log: it returns reports for the caller to log.
+//! untouched and named in the error. This module does not evaluate templates (see `template`)
+//! and does not log: it returns reports for the caller to log.
 
 pub mod dotnet;
 mod edit;
@@ -20,6 +21,7 @@ pub mod glob;
 pub mod structured;
 pub mod substitute;
 mod variables;
+pub mod xdt;
 mod xml_tree;
 
 pub use dotnet::{DotnetReport, find_dotnet_config_files, replace_dotnet_config};
@@ -28,8 +30,9 @@ pub use encoding::{
 };
 pub use error::{ConfigError, ConfigFormat, HookError, Position};
 pub use glob::{TargetMatches, find_target_files, split_target_list};
-pub use structured::{StructuredOptions, StructuredReport, replace_structured};
+pub use structured::{StructuredOptions, StructuredReport, StructuredVariable, replace_structured};
 pub use substitute::{
     SubstituteOptions, SubstitutionError, SubstitutionPlan, SubstitutionReport, TextEvaluator,
     apply_substitution, plan_substitution,
 };
+pub use xdt::{TransformReport, apply_transform};

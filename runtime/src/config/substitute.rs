@@ -276,6 +276,30 @@ mod tests {
     }
 
     #[test]
+    fn legacy_files_are_substituted_and_written_in_their_code_page() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ansi = dir.path().join("ANSI.txt");
+        fs::write(&ansi, b"caf\xE9 #{Name}\r\n").expect("write");
+        let (report, _) = run(dir.path(), &["ANSI.txt"], SubstituteOptions::default());
+        assert_eq!(report.expect("substitutes").changed.len(), 1);
+        assert_eq!(fs::read(&ansi).expect("read"), b"caf\xE9 Ada\r\n");
+    }
+
+    #[test]
+    fn output_encoding_converts_a_utf16_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("u.ini");
+        fs::write(&file, encode("k=#{Name}\r\n", TextEncoding::Utf16Le)).expect("write");
+        let options = SubstituteOptions {
+            output_encoding: TextEncoding::from_dotnet_name("utf-8"),
+            ..SubstituteOptions::default()
+        };
+        let (report, _) = run(dir.path(), &["u.ini"], options);
+        report.expect("substitutes");
+        assert_eq!(fs::read(&file).expect("read"), b"\xEF\xBB\xBFk=Ada\r\n");
+    }
+
+    #[test]
     fn output_encoding_rewrites_even_unchanged_files() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("plain.txt");
@@ -288,6 +312,6 @@ mod tests {
         assert_eq!(report.expect("substitutes").changed.len(), 1);
         assert_eq!(backed_up.len(), 1);
         assert_eq!(fs::read(&file).expect("read"), b"\xEF\xBB\xBFno tokens\n");
-        assert_eq!(TextEncoding::from_dotnet_name("windows-1252"), None);
+        assert_eq!(TextEncoding::from_dotnet_name("no-such-encoding"), None);
     }
 }

@@ -10,9 +10,9 @@ pub(crate) fn fold(name: &str) -> String {
 
 /// The variables with case-insensitive duplicates removed: the last value wins, at the position
 /// of the name's first appearance.
-pub(crate) fn effective(variables: &[(String, String)]) -> Vec<(&str, &str)> {
+pub(crate) fn effective<V>(variables: &[(String, V)]) -> Vec<(&str, &V)> {
     let mut index: HashMap<String, usize> = HashMap::new();
-    let mut out: Vec<(&str, &str)> = Vec::new();
+    let mut out: Vec<(&str, &V)> = Vec::new();
     for (name, value) in variables {
         match index.get(&fold(name)) {
             Some(&at) => out[at].1 = value,
@@ -48,7 +48,9 @@ mod tests {
             ("c".to_string(), "2".to_string()),
             ("a:B".to_string(), "3".to_string()),
         ];
-        assert_eq!(effective(&vars), vec![("A:b", "3"), ("c", "2")]);
+        let three = "3".to_string();
+        let two = "2".to_string();
+        assert_eq!(effective(&vars), vec![("A:b", &three), ("c", &two)]);
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub(crate) enum Kind {
     Text,
     CData,
     Comment,
+    /// A processing instruction (`<?target data?>`; not the XML declaration).
+    ProcessingInstruction,
 }
 
 /// An element: name, namespace, attributes and where its parts are.
@@ -95,6 +97,7 @@ impl<'a> XmlDoc<'a> {
             Kind::Text => unescape(&self.text[node.span.clone()]).into_owned(),
             Kind::CData => self.text[node.span.start + 9..node.span.end - 3].to_string(),
             Kind::Comment => String::new(),
+            Kind::ProcessingInstruction => self.pi_parts(id).1.trim().to_string(),
             Kind::Element(_) => node
                 .children
                 .iter()
@@ -111,14 +114,19 @@ impl<'a> XmlDoc<'a> {
         }
     }
 
-    /// Insert a new attribute after the element's last one.
-    pub fn add_attr(&self, element: &Element, name: &str, value: &str) -> Edit {
-        let at = element
+    /// Where a new attribute goes: after the element's last one, else after its name.
+    pub fn attr_insert_at(&self, element: &Element) -> usize {
+        element
             .attrs
             .last()
             .map_or(element.start_tag.start + 1 + element.name.len(), |a| {
                 a.value.end + 1
-            });
+            })
+    }
+
+    /// Insert a new attribute after the element's last one.
+    pub fn add_attr(&self, element: &Element, name: &str, value: &str) -> Edit {
+        let at = self.attr_insert_at(element);
         Edit {
             range: at..at,
             text: format!(" {name}=\"{}\"", escape::xml_attr(value, '"')),
@@ -153,7 +161,15 @@ impl<'a> XmlDoc<'a> {
         }
     }
 
-    /// Replace the data of a text, CDATA or comment node.
+    /// A processing instruction's target and the text after it (before `?>`).
+    pub fn pi_parts(&self, id: usize) -> (&'a str, &'a str) {
+        let span = self.nodes[id].span.clone();
+        let inner = &self.text[span.start + 2..span.end - 2];
+        let target_len = inner.find(char::is_whitespace).unwrap_or(inner.len());
+        inner.split_at(target_len)
+    }
+
+    /// Replace the data of a text, CDATA, comment or processing-instruction node.
     pub fn set_data(&self, id: usize, value: &str) -> Edit {
         let span = self.nodes[id].span.clone();
         match self.nodes[id].kind {
@@ -165,6 +181,18 @@ impl<'a> XmlDoc<'a> {
                 range: span.start + 4..span.end - 3,
                 text: value.replace("--", "- -"),
             },
+            Kind::ProcessingInstruction => {
+                let target = self.pi_parts(id).0;
+                let data = value.replace("?>", "? >");
+                Edit {
+                    range: span.start + 2 + target.len()..span.end - 2,
+                    text: if data.is_empty() {
+                        data
+                    } else {
+                        format!(" {data}")
+                    },
+                }
+            }
             _ => Edit {
                 range: span,
                 text: escape::xml_text(value),
@@ -214,12 +242,17 @@ impl<'a> Builder<'a> {
                     for attr in tag.attributes() {
                         attr.map_err(|e| FormatError::new(span.start, e.to_string()))?;
                     }
+                    self.check_entities(span.clone())?;
                     self.element(span)?;
                 }
                 Event::End(_) => self.close(span),
-                Event::Text(_) | Event::GeneralRef(_) => self.text_node(span)?,
+                Event::Text(_) | Event::GeneralRef(_) => {
+                    self.check_entities(span.clone())?;
+                    self.text_node(span)?
+                }
                 Event::CData(_) => self.leaf(Kind::CData, span)?,
                 Event::Comment(_) => self.leaf(Kind::Comment, span)?,
+                Event::PI(_) => self.leaf(Kind::ProcessingInstruction, span)?,
                 Event::Eof => break,
                 _ => {}
             }
@@ -338,6 +371,29 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Every entity reference in `span` (text or a tag's attribute values) must be one XML
+    /// predefines, a character reference, or declared in the document's DTD: .NET's reader
+    /// refuses the file otherwise (`&nbsp;`), and so Calamari fails the step.
+    fn check_entities(&self, span: Range<usize>) -> Result<(), FormatError> {
+        let raw = &self.text[span.clone()];
+        let mut from = 0;
+        while let Some(found) = raw[from..].find('&') {
+            let at = from + found;
+            let name_len = raw[at + 1..].find(';').unwrap_or(raw.len() - at - 1);
+            let name = &raw[at + 1..at + 1 + name_len];
+            let predefined = matches!(name, "lt" | "gt" | "amp" | "apos" | "quot");
+            let declared = self.text.contains(&format!("<!ENTITY {name} "));
+            if !(predefined || name.starts_with('#') || declared) {
+                return Err(FormatError::new(
+                    span.start + at,
+                    format!("reference to undeclared entity `&{name};`"),
+                ));
+            }
+            from = at + 1;
+        }
+        Ok(())
+    }
+
     fn text_node(&mut self, span: Range<usize>) -> Result<(), FormatError> {
         if self.open.is_empty() {
             if !self.text[span.clone()].trim().is_empty() {
@@ -444,9 +500,13 @@ mod tests {
             ("a: b", 0),
             ("<a/><b/>", 4),
             ("<a x=1/>", 0),
+            ("<a x=\"&lt;&nbsp;\"/>", 10),
+            ("<a>&amp;&nbsp;</a>", 8),
         ] {
             let err = XmlDoc::parse(text).unwrap_err();
             assert_eq!(err.offset, offset, "{text}: {}", err.message);
         }
+        let declared = "<!DOCTYPE a [<!ENTITY nbsp \"&#160;\">]><a x=\"&nbsp;&#65;\">&nbsp;</a>";
+        XmlDoc::parse(declared).expect("a declared entity is fine");
     }
 }

@@ -63,14 +63,34 @@ fn referenced_files(step: &StepSpec) -> Vec<(String, &str)> {
             for (stage, script) in &s.scripts {
                 files.push((format!("scripts.{stage}.file"), script.file.as_deref()));
             }
+            push_packages(&mut files, &s.packages);
         }
-        StepSpec::RunScript(s) => files.push(("file".into(), s.file.as_deref())),
+        // With `script-package`, `file` is a path inside that package, not in the drop.
+        StepSpec::RunScript(s) => {
+            match &s.script_package {
+                Some(package) => files.push(("script-package".into(), Some(package))),
+                None => files.push(("file".into(), s.file.as_deref())),
+            }
+            push_packages(&mut files, &s.packages);
+        }
         _ => {}
     }
     files
         .into_iter()
         .filter_map(|(field, value)| value.map(|v| (field, v)))
         .collect()
+}
+
+fn push_packages<'s>(
+    files: &mut Vec<(String, Option<&'s str>)>,
+    packages: &'s [crate::plan::ReferencedPackage],
+) {
+    for (index, reference) in packages.iter().enumerate() {
+        files.push((
+            format!("packages[{index}].package"),
+            Some(&reference.package),
+        ));
+    }
 }
 
 fn check_file(drop: &dyn DropFiles, relative: &str, path: &str, problems: &mut Vec<Problem>) {

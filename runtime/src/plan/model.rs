@@ -126,6 +126,24 @@ pub struct ScriptBlock {
     pub parameters: Option<String>,
 }
 
+/// A package a step references besides its own (`Octopus.Action.Package[NAME]` in Octopus).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReferencedPackage {
+    /// The reference's name, as in `#{Octopus.Action.Package[NAME].ExtractedPath}`.
+    pub name: String,
+    /// The package file inside the drop (`Packages/...`).
+    pub package: String,
+    /// Extract it into the step's work directory (default); otherwise only its file is named.
+    #[serde(default = "yes", skip_serializing_if = "Clone::clone")]
+    pub extract: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
 /// Declares a step type's struct with the fields every step has, so each type stays a plain
 /// struct with unknown fields refused (serde's `flatten` cannot refuse them).
 macro_rules! step_struct {
@@ -203,6 +221,15 @@ step_struct!(
         /// Apply .NET configuration variables to `*.config` files.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         pub config_variables: bool,
+        /// Configuration transforms (XDT) as Octopus runs them automatically: on every `X.config`,
+        /// `X.Release.config`, then `X.<environment>.config`, then `X.<tenant>.config`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pub config_transforms: bool,
+        /// More transforms, as Octopus's `AdditionalXmlConfigurationTransforms`: a name `NAME`
+        /// (each `X.config` gets `X.NAME.config`), or `Transform.config => Target.config`, the
+        /// transform found beside each target (`*` allowed: `*.Staging.config => *.config`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub additional_transforms: Vec<String>,
         /// Remove what is in `destination` before installing (except `purge-exclude` globs).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         pub purge: bool,
@@ -211,6 +238,9 @@ step_struct!(
         /// Configured scripts by stage (`PreDeploy`, `Deploy`, `PostDeploy`, `DeployFailed`).
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         pub scripts: BTreeMap<String, ScriptBlock>,
+        /// Other packages the step's scripts use (`Octopus.Action.Package[NAME].*`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub packages: Vec<ReferencedPackage>,
     }
 );
 
@@ -227,6 +257,13 @@ step_struct!(
         pub working_dir: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub parameters: Option<String>,
+        /// The package in the drop holding the script (Octopus `ScriptSource = Package`): it is
+        /// extracted into the step's work directory and `file` is the script's path inside it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub script_package: Option<String>,
+        /// Other packages the script uses (`Octopus.Action.Package[NAME].*`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub packages: Vec<ReferencedPackage>,
     }
 );
 

@@ -1,6 +1,7 @@
 //! `deploy-package` in Calamari's convention order (`docs/octopus-conventions.md` §4.1):
-//! extract; configured then packaged `PreDeploy`; substitute variables in files; .NET
-//! configuration variables; structured configuration variables; packaged then configured
+//! extract; configured then packaged `PreDeploy`; substitute variables in files; configuration
+//! transforms; .NET configuration variables (not on the transforms applied); structured
+//! configuration variables; packaged then configured
 //! `Deploy` and `PostDeploy`. When a convention fails, `DeployFailed` (packaged and configured)
 //! runs and the failure is returned. Every file written is recorded by the rollback transaction
 //! before it is written.
@@ -14,9 +15,10 @@
 //! package is extracted into a scratch directory and its files rendered with the secrets masked.
 
 use super::script_block::{ScriptContext, run_block, run_file};
-use super::substitute::preview_substitution;
+use super::substitute::{self as substitute_step, preview_substitution};
 use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
-use crate::config::{self, StructuredOptions, SubstituteOptions, SubstitutionError};
+use super::{config_transforms, referenced};
+use crate::config::{self, StructuredOptions, SubstitutionError};
 use crate::disk;
 use crate::package::{self, EntryKind, ExtractLimits, PackageName};
 use crate::plan::{DeployPackageStep, ScriptBlock};
@@ -53,6 +55,7 @@ impl Step for DeployPackageStep {
         ] {
             ctx.vars.set(name, &target.to_string_lossy());
         }
+        referenced::prepare(ctx, &self.packages)?;
         let mut script_outputs = Vec::new();
         if let Err(failure) = run_conventions(ctx, self, &target, &mut script_outputs) {
             run_deploy_failed(ctx, self, &target);
@@ -148,8 +151,9 @@ fn run_conventions(
 ) -> Result<(), StepFailure> {
     outputs.extend(run_stage(ctx, step, "PreDeploy", dir, true)?);
     substitute(ctx, step, dir)?;
+    let transforms = config_transforms::run(ctx, step, dir)?;
     if step.config_variables {
-        dotnet_config(ctx.tx, &ctx.vars, dir)?;
+        dotnet_config(ctx, dir, &transforms)?;
     }
     structured(ctx, step, dir)?;
     for stage in ["Deploy", "PostDeploy"] {
@@ -201,7 +205,8 @@ fn extraction_dir(
     Ok(candidate)
 }
 
-fn safe_segment(text: &str) -> String {
+/// `text` as one path segment: separators and control characters become `_`.
+pub(super) fn safe_segment(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c == '/' || c == '\\' || c.is_control() {
@@ -213,8 +218,9 @@ fn safe_segment(text: &str) -> String {
         .collect()
 }
 
-/// Extract within the archive limits, once the package's declared size is known to fit.
-fn extract(
+/// Extract `package` into `into` within the archive limits, once its declared size is known to
+/// fit; every directory and file recorded by `tx` before it is made.
+pub(super) fn extract(
     tx: &mut Transaction<'_>,
     package: &Path,
     into: &Path,
@@ -268,7 +274,7 @@ fn run_stage(
     for stage_script in order.into_iter().flatten() {
         let outcome = match stage_script {
             StageScript::Configured(block) => run_block(&script, vars, block, sink)?,
-            StageScript::Packaged(path) => run_file(&script, vars, &path, dir, sink)?,
+            StageScript::Packaged(path) => run_file(&script, vars, &path, dir, None, sink)?,
         };
         outputs.extend(outcome.output_variables);
     }
@@ -324,7 +330,9 @@ fn substitute(
     if step.substitute.is_empty() {
         return Ok(());
     }
-    let plan = config::plan_substitution(&[dir], &step.substitute).map_err(fail)?;
+    let bases = search_bases(&ctx.vars, dir);
+    let bases: Vec<&Path> = bases.iter().map(PathBuf::as_path).collect();
+    let plan = config::plan_substitution(&bases, &step.substitute).map_err(fail)?;
     for pattern in &plan.unmatched_patterns {
         ctx.output(OutputLine::Warning(format!(
             "substitution target `{pattern}` matched no file"
@@ -336,13 +344,11 @@ fn substitute(
             partial_output: None,
         })
     };
+    let options = substitute_step::options(&ctx.vars);
     let tx = &mut *ctx.tx;
-    let report = config::apply_substitution(
-        &plan,
-        &evaluator,
-        SubstituteOptions::default(),
-        &mut |path| Ok(tx.snapshot(path)?),
-    )
+    let report = config::apply_substitution(&plan, &evaluator, options, &mut |path| {
+        Ok(tx.snapshot(path)?)
+    })
     .map_err(fail)?;
     for (path, error) in &report.template_errors {
         ctx.output(OutputLine::Verbose(format!(
@@ -353,6 +359,26 @@ fn substitute(
     Ok(())
 }
 
+/// Where the configuration conventions look for files: the package's directory, then each
+/// absolute path of `Octopus.Action.AdditionalPaths` (comma-separated, as Calamari's
+/// `GetStrings` splits it).
+fn search_bases(vars: &StepVariables, dir: &Path) -> Vec<PathBuf> {
+    let additional = vars
+        .vars
+        .get("Octopus.Action.AdditionalPaths")
+        .unwrap_or_default();
+    std::iter::once(dir.to_path_buf())
+        .chain(
+            additional
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute()),
+        )
+        .collect()
+}
+
 fn variable_pairs(vars: &StepVariables) -> Vec<(String, String)> {
     vars.evaluated()
         .into_iter()
@@ -360,15 +386,29 @@ fn variable_pairs(vars: &StepVariables) -> Vec<(String, String)> {
         .collect()
 }
 
+/// .NET configuration variables on every `*.config` file but the transforms applied. A file
+/// that cannot be parsed fails the step, as in Calamari, unless
+/// `Octopus.Action.Package.IgnoreVariableReplacementErrors` is true: then it is reported as a
+/// warning and left as it is.
 fn dotnet_config(
-    tx: &mut Transaction<'_>,
-    vars: &StepVariables,
+    ctx: &mut StepContext<'_, '_>,
     dir: &Path,
+    transforms: &[PathBuf],
 ) -> Result<(), StepFailure> {
-    let pairs = variable_pairs(vars);
-    for file in config::find_dotnet_config_files(&[dir]).map_err(fail)? {
-        config::replace_dotnet_config(&file, &pairs, &mut |path| Ok(tx.snapshot(path)?))
-            .map_err(fail)?;
+    let pairs = variable_pairs(&ctx.vars);
+    let ignore_errors = ctx
+        .vars
+        .flag("Octopus.Action.Package.IgnoreVariableReplacementErrors");
+    let bases = search_bases(&ctx.vars, dir);
+    let bases: Vec<&Path> = bases.iter().map(PathBuf::as_path).collect();
+    let files = config::find_dotnet_config_files(&bases).map_err(fail)?;
+    for file in files.iter().filter(|f| !transforms.contains(f)) {
+        let tx = &mut *ctx.tx;
+        match config::replace_dotnet_config(file, &pairs, &mut |path| Ok(tx.snapshot(path)?)) {
+            Ok(_) => {}
+            Err(e) if ignore_errors => ctx.output(OutputLine::Warning(e.to_string())),
+            Err(e) => return Err(fail(e)),
+        }
     }
     Ok(())
 }
@@ -381,8 +421,19 @@ fn structured(
     if step.structured.is_empty() {
         return Ok(());
     }
-    let pairs = variable_pairs(&ctx.vars);
-    let matches = config::find_target_files(&[dir], &step.structured).map_err(fail)?;
+    // A variable whose value is null stays null: JSON and YAML write `null` for it.
+    let pairs: Vec<config::StructuredVariable> = ctx
+        .vars
+        .vars
+        .iter()
+        .map(|(name, raw)| {
+            let value = raw.map(|_| ctx.vars.vars.get(name).unwrap_or_default());
+            (name.to_string(), value)
+        })
+        .collect();
+    let bases = search_bases(&ctx.vars, dir);
+    let bases: Vec<&Path> = bases.iter().map(PathBuf::as_path).collect();
+    let matches = config::find_target_files(&bases, &step.structured).map_err(fail)?;
     for pattern in &matches.unmatched {
         ctx.output(OutputLine::Warning(format!(
             "structured variables target `{pattern}` matched no file"

@@ -20,11 +20,13 @@
 //! [`step_for`]: crate::steps::step_for
 
 pub mod check;
+mod config_transforms;
 mod deploy_package;
 mod http;
 mod http_wait;
 mod manual;
 pub mod preflight;
+mod referenced;
 mod run_script;
 mod script_block;
 mod substitute;

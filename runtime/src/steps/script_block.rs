@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+/// With this variable True, a script that exits 0 but wrote to stderr fails, as in Calamari.
+const FAIL_ON_ERROR_OUTPUT: &str = "Octopus.Action.FailScriptOnErrorOutput";
+
 /// What every script of a step shares.
 pub struct ScriptContext<'a> {
     pub step: &'a str,
@@ -82,12 +85,13 @@ pub fn run_block(
     )
 }
 
-/// Run a script file found on disk (a packaged script) in `dir`.
+/// Run a script file found on disk (a packaged script) in `dir`, with `parameters` (templated).
 pub fn run_file(
     ctx: &ScriptContext<'_>,
     vars: &StepVariables,
     path: &Path,
     dir: &Path,
+    parameters: Option<&str>,
     sink: &mut dyn FnMut(OutputLine),
 ) -> Result<ScriptOutcome, StepFailure> {
     let syntax = Syntax::from_extension(path)
@@ -100,7 +104,7 @@ pub fn run_file(
         &body,
         &file_name(&path.to_string_lossy()),
         dir,
-        None,
+        parameters.map(|p| vars.expand(p)).as_deref(),
         sink,
     )
 }
@@ -155,8 +159,17 @@ fn run_text(
         scrubber: ctx.scrubber,
         cancel: ctx.cancel,
     };
-    let outcome = script::run_script(&request, sink)
-        .map_err(|e| StepFailure::new(ctx.scrubber.scrub(&e.to_string())))?;
+    let modules = write_script_modules(vars, syntax, dir, sink)?;
+    let outcome = script::run_script(&request, sink);
+    remove_script_modules(&modules, sink);
+    let outcome = outcome.map_err(|e| StepFailure::new(ctx.scrubber.scrub(&e.to_string())))?;
+    if outcome.succeeded() && outcome.stderr_lines > 0 && vars.flag(FAIL_ON_ERROR_OUTPUT) {
+        return Err(StepFailure::new(format!(
+            "script `{name}` wrote {} line(s) to stderr and `{FAIL_ON_ERROR_OUTPUT}` is True; \
+             fix what it reports, or set the variable to False to let it pass",
+            outcome.stderr_lines
+        )));
+    }
     if outcome.succeeded() {
         return Ok(outcome);
     }
@@ -165,6 +178,74 @@ fn run_text(
         &outcome,
         ctx.timeout,
     )))
+}
+
+/// Calamari writes each Bash script module (`Octopus.Script.Module[NAME]` whose
+/// `Octopus.Script.Module.Language[NAME]` is `Bash`) into the script's directory as `NAME.sh`
+/// (letters, digits and `_` of the name) for the script to `source`; they are removed after the
+/// run; a file already there is left alone. Other languages' modules are not written.
+fn write_script_modules(
+    vars: &StepVariables,
+    syntax: Syntax,
+    dir: &Path,
+    sink: &mut dyn FnMut(OutputLine),
+) -> Result<Vec<PathBuf>, StepFailure> {
+    if syntax != Syntax::Bash {
+        return Ok(Vec::new());
+    }
+    let mut written = Vec::new();
+    for (name, _) in vars.vars.iter() {
+        let Some(module) = name
+            .strip_prefix("Octopus.Script.Module[")
+            .and_then(|rest| rest.strip_suffix(']'))
+        else {
+            continue;
+        };
+        let language = vars
+            .vars
+            .get(&format!("Octopus.Script.Module.Language[{module}]"))
+            .unwrap_or_default();
+        if !language.eq_ignore_ascii_case("bash") {
+            continue;
+        }
+        let file_name: String = module
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let path = dir.join(format!("{file_name}.sh"));
+        if path.exists() {
+            // Never overwrite (and then remove) a file the package or the operator put there.
+            sink(OutputLine::Warning(format!(
+                "script module `{module}` is not written: `{}` already exists",
+                path.display()
+            )));
+            continue;
+        }
+        let body = vars
+            .vars
+            .get(name)
+            .unwrap_or_default()
+            .replace("\r\n", "\n");
+        std::fs::write(&path, body).map_err(|e| {
+            StepFailure::new(format!(
+                "writing script module `{module}` to `{}`: {e}",
+                path.display()
+            ))
+        })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn remove_script_modules(modules: &[PathBuf], sink: &mut dyn FnMut(OutputLine)) {
+    for path in modules {
+        if let Err(e) = std::fs::remove_file(path) {
+            sink(OutputLine::Warning(format!(
+                "could not remove script module `{}`: {e}",
+                path.display()
+            )));
+        }
+    }
 }
 
 fn describe_failure(name: &str, outcome: &ScriptOutcome, timeout: Option<Duration>) -> String {

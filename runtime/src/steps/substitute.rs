@@ -4,7 +4,7 @@
 //! a diff against the file on the target now.
 
 use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
-use crate::config::{self, SubstitutionError};
+use crate::config::{self, SubstituteOptions, SubstitutionError, TextEncoding};
 use crate::plan::SubstituteStep;
 use crate::variables::StepVariables;
 use std::path::{Path, PathBuf};
@@ -28,7 +28,7 @@ impl Step for SubstituteStep {
         };
         let tx = &mut *ctx.tx;
         let report =
-            config::apply_substitution(&plan, &evaluator, Default::default(), &mut |path| {
+            config::apply_substitution(&plan, &evaluator, options(&ctx.vars), &mut |path| {
                 Ok(tx.snapshot(path)?)
             })
             .map_err(|e| fail(&e))?;
@@ -50,6 +50,20 @@ impl Step for SubstituteStep {
             lines: preview_substitution(&directory, &directory, &self.files, ctx),
             failed: false,
         }
+    }
+}
+
+/// The substitution options the step's variables set: `OctopusShouldFailDeploymentOnSubstitutionFails`
+/// and `Octopus.Action.SubstituteInFiles.OutputEncoding` (an unknown name keeps each file's own
+/// encoding, as in Calamari).
+pub(super) fn options(vars: &StepVariables) -> SubstituteOptions {
+    let encoding = vars
+        .vars
+        .get("Octopus.Action.SubstituteInFiles.OutputEncoding")
+        .unwrap_or_default();
+    SubstituteOptions {
+        fail_on_error: vars.flag("OctopusShouldFailDeploymentOnSubstitutionFails"),
+        output_encoding: TextEncoding::from_dotnet_name(&encoding),
     }
 }
 

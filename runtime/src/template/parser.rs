@@ -326,8 +326,10 @@ impl Parser<'_> {
     fn options(&self, mut pos: usize) -> (Vec<FilterOption>, usize) {
         let mut options = Vec::new();
         loop {
-            let nested = if self.rest(pos).starts_with("#{") {
-                self.block_token(pos).ok()
+            // Options are separated by blanks, nested tokens too: `Replace #{match} #{replace}`.
+            let start = self.ws(pos);
+            let nested = if self.rest(start).starts_with("#{") {
+                self.block_token(start).ok()
             } else {
                 None
             };
@@ -336,7 +338,6 @@ impl Parser<'_> {
                 pos = p;
                 continue;
             }
-            let start = self.ws(pos);
             let literal = self.quoted(start).or_else(|_| self.word(start));
             match literal {
                 Ok((text, p)) => {

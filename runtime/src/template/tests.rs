@@ -610,3 +610,12 @@ fn a_set_cancel_flag_stops_a_long_evaluation() {
         Err(TemplateError::TooMuchWork { .. })
     ));
 }
+
+#[test]
+fn filter_options_may_be_several_nested_tokens() {
+    let pairs = [("V1", "abc"), ("match", "b"), ("replace", "_")];
+    assert_eq!(strict("#{V1 | Replace #{match} #{replace}}", &pairs), "a_c");
+    assert_eq!(cont("#{V1 | Replace #{match} #{replace}}", &pairs), "a_c");
+    assert_eq!(strict("#{V1 | Replace #{match} x}", &pairs), "axc");
+    assert_eq!(strict("#{V1 | Replace b #{replace} }", &pairs), "a_c");
+}

@@ -15,8 +15,8 @@
 
 use serde_json::Value;
 
-use super::Transformed;
 use super::jsonc::blank_comments;
+use super::{StructuredVariable, Transformed};
 use crate::config::encoding::LineEnding;
 use crate::config::error::FormatError;
 use crate::config::variables::{effective, fold, is_reserved_for_paths};
@@ -30,7 +30,7 @@ enum Segment {
 /// Apply `variables` to the JSON `text`.
 pub(super) fn transform(
     text: &str,
-    variables: &[(String, String)],
+    variables: &[StructuredVariable],
 ) -> Result<Transformed, FormatError> {
     if text.trim().is_empty() {
         // Calamari treats an empty file as `{}`: nothing can match, nothing is written.
@@ -60,6 +60,11 @@ pub(super) fn transform(
             continue;
         }
         let Some(node) = node_mut(&mut root, &segments) else {
+            continue;
+        };
+        let Some(value) = value else {
+            *node = Value::Null;
+            out.replaced.push(name.to_string());
             continue;
         };
         if node.is_object() || node.is_array() {
@@ -182,10 +187,10 @@ fn render(root: &Value, original: &str) -> String {
 mod tests {
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    fn vars(pairs: &[(&str, &str)]) -> Vec<StructuredVariable> {
         pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), Some(v.to_string())))
             .collect()
     }
 

@@ -53,14 +53,18 @@ pub(crate) struct Transformed {
     pub warnings: Vec<String>,
 }
 
-type Transform = fn(&str, &[(String, String)]) -> Result<Transformed, FormatError>;
+/// A variable as the replacers take it: its name and evaluated value; `None` is a variable whose
+/// value is null, which JSON and YAML write as `null` (and XML and properties as empty text).
+pub type StructuredVariable = (String, Option<String>);
+
+type Transform = fn(&str, &[StructuredVariable]) -> Result<Transformed, FormatError>;
 
 /// Apply `variables` (already evaluated; later entries win over earlier ones with the same name,
 /// ignoring case) to the file at `path`, calling `before_write(path)` before it is overwritten.
 /// A missing file is treated as an empty JSON object: nothing to replace, nothing written.
 pub fn replace_structured(
     path: &Path,
-    variables: &[(String, String)],
+    variables: &[StructuredVariable],
     options: StructuredOptions,
     before_write: &mut dyn FnMut(&Path) -> Result<(), HookError>,
 ) -> Result<StructuredReport, ConfigError> {
@@ -101,6 +105,19 @@ pub fn replace_structured(
     Err(error.into_config_error(path, format, &file.text))
 }
 
+/// The element and other nodes (not attributes) an XPath of the supported subset selects in
+/// `doc`; nothing when it does not compile. For the configuration transforms.
+pub(crate) fn xpath_select(doc: &super::xml_tree::XmlDoc<'_>, path: &str) -> Vec<usize> {
+    xpath::select(doc, path)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|selected| match selected {
+            xpath::Selected::Node(id) => Some(id),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The formats to try for `path`, in Calamari's order.
 fn candidates(path: &Path, options: StructuredOptions) -> Vec<ConfigFormat> {
     use ConfigFormat::{Json, Properties, Xml, Yaml};
@@ -135,10 +152,10 @@ mod tests {
     use crate::config::encoding::{TextEncoding, encode};
     use std::fs;
 
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    fn vars(pairs: &[(&str, &str)]) -> Vec<StructuredVariable> {
         pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), Some(v.to_string())))
             .collect()
     }
 

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use super::Transformed;
+use super::{StructuredVariable, Transformed};
 use crate::config::error::FormatError;
 use crate::config::variables::{effective, fold, starts_with_octopus};
 use crate::escape;
@@ -28,13 +28,13 @@ struct Entry {
 /// Apply `variables` to the properties `text`.
 pub(super) fn transform(
     text: &str,
-    variables: &[(String, String)],
+    variables: &[StructuredVariable],
 ) -> Result<Transformed, FormatError> {
     let entries = parse(text)?;
     let wanted: HashMap<String, (&str, &str)> = effective(variables)
         .into_iter()
         .filter(|(name, _)| !starts_with_octopus(name))
-        .map(|(name, value)| (fold(name), (name, value)))
+        .map(|(name, value)| (fold(name), (name, value.as_deref().unwrap_or_default())))
         .collect();
     let mut out = Transformed::default();
     let mut edited = String::with_capacity(text.len());
@@ -112,12 +112,19 @@ fn skip_terminator(text: &str, end: usize) -> usize {
 fn parse_entry(text: &str, start: usize, line_end: usize) -> Result<Entry, FormatError> {
     let line = &text[start..line_end];
     let mut key_end = line.len();
-    let mut chars = line.char_indices();
+    let mut chars = line.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         match c {
-            '\\' => {
-                chars.next();
+            // A key continued on the next line (`ke\` then `  y3`): the line break and the
+            // next line's leading blanks belong to the key, they do not end it. The guard takes
+            // the escaped character either way, so `\=` does not end the key either.
+            '\\' if chars.next().is_some_and(|(_, c)| matches!(c, '\r' | '\n')) => {
+                while chars
+                    .next_if(|(_, c)| matches!(c, '\r' | '\n' | ' ' | '\t' | '\x0C'))
+                    .is_some()
+                {}
             }
+            '\\' => {}
             '=' | ':' | ' ' | '\t' | '\x0C' => {
                 key_end = i;
                 break;
@@ -234,9 +241,9 @@ mod tests {
     use super::*;
 
     fn apply(text: &str, pairs: &[(&str, &str)]) -> Transformed {
-        let vars: Vec<(String, String)> = pairs
+        let vars: Vec<StructuredVariable> = pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), Some(v.to_string())))
             .collect();
         transform(text, &vars).expect("parses")
     }
@@ -259,6 +266,16 @@ mod tests {
             Some("# comment\r\n! other\r\na=x\r\nb : y\r\nc z z\r\nd:w\r\n  e=\\ lead")
         );
         assert_eq!(out.replaced, ["A", "b", "c", "d", "E"]);
+    }
+
+    #[test]
+    fn a_key_continued_over_two_lines_is_one_key() {
+        let text = "ke\\\r\n  y3 old\r\nkey\\\n  \\\n  8: too\n";
+        let out = apply(text, &[("key3", "new"), ("key8", "eight")]);
+        assert_eq!(
+            out.text.as_deref(),
+            Some("ke\\\r\n  y3 new\r\nkey\\\n  \\\n  8: eight\n")
+        );
     }
 
     #[test]

@@ -11,8 +11,8 @@
 //! line endings stay as they were (Calamari re-indents the whole file). Variables are applied in
 //! order, each to the document as the previous ones left it.
 
-use super::Transformed;
 use super::xpath::{Selected, select};
+use super::{StructuredVariable, Transformed};
 use crate::config::error::FormatError;
 use crate::config::variables::effective;
 use crate::config::xml_tree::{Edit, Kind, XmlDoc, apply_edits};
@@ -21,7 +21,7 @@ use crate::escape;
 /// Apply `variables` to the XML `text`.
 pub(super) fn transform(
     text: &str,
-    variables: &[(String, String)],
+    variables: &[StructuredVariable],
 ) -> Result<Transformed, FormatError> {
     XmlDoc::parse(text)?;
     let mut current = text.to_string();
@@ -30,6 +30,7 @@ pub(super) fn transform(
         if !name.contains(['/', ':']) {
             continue;
         }
+        let value = value.as_deref().unwrap_or_default();
         // Re-parsing the previous output cannot fail: every edit writes well-formed markup.
         let doc = XmlDoc::parse(&current)?;
         let Some(selected) = select(&doc, name) else {
@@ -43,6 +44,14 @@ pub(super) fn transform(
         out.replaced.push(name.to_string());
     }
     if current != text {
+        // Never write a document that does not parse: every edit should keep it well-formed,
+        // and this makes sure of it.
+        XmlDoc::parse(&current).map_err(|e| {
+            FormatError::new(
+                e.offset,
+                format!("the replaced document would not parse ({}); this is a dropship bug, please report it with the file", e.message),
+            )
+        })?;
         out.text = Some(current);
     }
     Ok(out)
@@ -109,14 +118,33 @@ mod tests {
     use super::*;
 
     fn apply(text: &str, pairs: &[(&str, &str)]) -> Transformed {
-        let vars: Vec<(String, String)> = pairs
+        let vars: Vec<StructuredVariable> = pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), Some(v.to_string())))
             .collect();
         transform(text, &vars).expect("parses")
     }
 
     const CONFIG: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<!-- keep me -->\r\n<config b='2' a=\"1\">\r\n  <name>old</name>\r\n  <empty/>\r\n  <script><![CDATA[x < y]]></script>\r\n  <db><host>h</host></db>\r\n</config>\r\n";
+
+    #[test]
+    fn processing_instructions_wildcard_namespaces_and_self_predicates() {
+        let text = "<d xmlns:p=\"urn:p\"><n xmlns=\"urn:x\">1</n><p:n>2</p:n><n>3</n><?xml-stylesheet type=\"a\"?><m>Micha\u{142}</m></d>";
+        let out = apply(
+            text,
+            &[
+                ("/d/processing-instruction('xml-stylesheet')", "value-new"),
+                ("//*:n", "v"),
+                ("//m[.='Micha\u{142}']", "Micha\u{142}+"),
+            ],
+        );
+        assert_eq!(
+            out.text.as_deref(),
+            Some(
+                "<d xmlns:p=\"urn:p\"><n xmlns=\"urn:x\">v</n><p:n>v</p:n><n>v</n><?xml-stylesheet value-new?><m>Micha\u{142}+</m></d>"
+            )
+        );
+    }
 
     #[test]
     fn surgical_edits_keep_declaration_comments_and_attribute_order() {

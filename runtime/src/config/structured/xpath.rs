@@ -3,8 +3,9 @@
 //! Calamari compiles a variable name containing `/` or `:` as XPath 2 (Wmhelp.XPath2) and ignores
 //! names that do not compile. This module supports the location paths config files need:
 //! `/a/b`, `//b`, `a/b` (from the document), `*`, `prefix:name` (prefixes declared anywhere in the
-//! document), `@attr`, `@*`, `text()`, `comment()`, `node()`, and predicates `[n]`, `[last()]`,
-//! `[@attr]`, `[@attr='v']`, `[child='v']`, `[text()='v']`. Names are case-sensitive, as in XPath;
+//! document), `*:name` (XPath 2: any namespace), `@attr`, `@*`, `text()`, `comment()`, `node()`,
+//! `processing-instruction()` and `processing-instruction('target')`, and predicates `[n]`,
+//! `[last()]`, `[@attr]`, `[@attr='v']`, `[child='v']`, `[text()='v']`, `[.='v']`. Names are case-sensitive, as in XPath;
 //! an unprefixed name matches only elements in no namespace (also as in XPath). Anything else —
 //! functions, axes, arithmetic, unions — does not compile and the variable is ignored.
 
@@ -21,12 +22,22 @@ pub(super) enum Selected {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Test {
-    Name { namespace: String, local: String },
+    Name {
+        namespace: String,
+        local: String,
+    },
     AnyElement,
-    Attr { namespace: String, local: String },
+    Attr {
+        namespace: String,
+        local: String,
+    },
     AnyAttr,
+    /// `*:local` (XPath 2): an element of this local name in any namespace.
+    AnyNamespace(String),
     Text,
     Comment,
+    /// `processing-instruction()`, or with a target `processing-instruction('name')`.
+    ProcessingInstruction(Option<String>),
     Node,
 }
 
@@ -38,6 +49,8 @@ enum Predicate {
     AttrEquals(Test, String),
     ChildEquals(Test, String),
     TextEquals(String),
+    /// `[.='v']`: the node's own string value.
+    SelfEquals(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -110,6 +123,18 @@ fn parse_test(doc: &XmlDoc<'_>, text: &str) -> Option<Test> {
         "text()" => Some(Test::Text),
         "comment()" => Some(Test::Comment),
         "node()" => Some(Test::Node),
+        "processing-instruction()" => Some(Test::ProcessingInstruction(None)),
+        _ if text.starts_with("processing-instruction(") => {
+            let argument = text
+                .strip_prefix("processing-instruction(")?
+                .strip_suffix(')')?;
+            literal(argument.trim()).map(|target| Test::ProcessingInstruction(Some(target)))
+        }
+        _ if text.starts_with("*:") => {
+            let local = &text[2..];
+            qname(doc, local).filter(|(ns, _)| ns.is_empty())?;
+            Some(Test::AnyNamespace(local.to_string()))
+        }
         _ => match text.strip_prefix('@') {
             Some(name) => {
                 qname(doc, name).map(|(namespace, local)| Test::Attr { namespace, local })
@@ -152,6 +177,9 @@ fn parse_predicate(doc: &XmlDoc<'_>, text: &str) -> Option<Predicate> {
         };
     };
     let literal = literal(right.trim())?;
+    if left.trim() == "." {
+        return Some(Predicate::SelfEquals(literal));
+    }
     match parse_test(doc, left.trim())? {
         attr @ (Test::Attr { .. } | Test::AnyAttr) => Some(Predicate::AttrEquals(attr, literal)),
         Test::Text => Some(Predicate::TextEquals(literal)),
@@ -246,6 +274,10 @@ fn matches(doc: &XmlDoc<'_>, node: Selected, test: &Test) -> bool {
                 e.local_name() == local && &e.namespace == namespace
             }
             (Kind::Element(_), Test::AnyElement) => true,
+            (Kind::Element(e), Test::AnyNamespace(local)) => e.local_name() == local,
+            (Kind::ProcessingInstruction, Test::ProcessingInstruction(target)) => {
+                target.as_deref().is_none_or(|t| doc.pi_parts(id).0 == t)
+            }
             (Kind::Text | Kind::CData, Test::Text) => true,
             (Kind::Comment, Test::Comment) => true,
             (_, Test::Node) => true,
@@ -291,6 +323,7 @@ fn holds(doc: &XmlDoc<'_>, node: Selected, predicate: &Predicate) -> bool {
         Predicate::TextEquals(value) => doc.nodes[id].children.iter().any(|&c| {
             matches!(doc.nodes[c].kind, Kind::Text | Kind::CData) && doc.string_value(c) == *value
         }),
+        Predicate::SelfEquals(value) => doc.string_value(id) == *value,
         Predicate::Index(_) | Predicate::Last => false,
     }
 }

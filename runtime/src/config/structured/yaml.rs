@@ -19,14 +19,15 @@
 //! mapping keys are not addressable; a value carrying an anchor or tag on a block collection loses
 //! them when the collection is replaced.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 use yaml_rust2::{Yaml, YamlLoader};
 
-use super::Transformed;
 use super::yaml_emit::{self, Layout};
+use super::{StructuredVariable, Transformed};
 use crate::config::edit::{Edit, apply_edits};
 use crate::config::encoding::LineEnding;
 use crate::config::error::FormatError;
@@ -35,25 +36,173 @@ use crate::config::variables::{effective, fold, is_reserved_for_paths};
 /// Apply `variables` to the YAML `text`.
 pub(super) fn transform(
     text: &str,
-    variables: &[(String, String)],
+    variables: &[StructuredVariable],
 ) -> Result<Transformed, FormatError> {
-    let wanted: HashMap<String, (&str, &str)> = effective(variables)
+    let wanted: HashMap<String, Wanted> = effective(variables)
         .into_iter()
         .filter(|(name, _)| !is_reserved_for_paths(name))
-        .map(|(name, value)| (fold(name), (name, value)))
+        .map(|(name, value)| (fold(name), (name, value.as_deref())))
         .collect();
-    let mut walker = Walker::new(text, wanted);
-    let mut parser = Parser::new_from_str(text);
+    let view = parse_view(text);
+    let mut walker = Walker::new(&view, wanted);
+    let mut parser = Parser::new_from_str(&view);
     loop {
-        let (event, marker) = parser
-            .next_token()
-            .map_err(|e| FormatError::new(walker.offset(e.marker()), e.info()))?;
+        let (event, marker) = parser.next_token().map_err(|e| {
+            FormatError::new(token_start(&view, walker.offset(e.marker())), e.info())
+        })?;
         if event == Event::StreamEnd {
             break;
         }
         walker.event(event, &marker);
     }
-    Ok(walker.finish())
+    let out = walker.finish(text);
+    if let Some(new_text) = &out.text {
+        verify(new_text, &out.replaced, variables)?;
+    }
+    Ok(out)
+}
+
+/// The text as yaml-rust2 is given it. yaml-rust2 keeps only the last `%TAG` directive of a
+/// document, so a file with several (valid YAML, which Calamari's YamlDotNet reads) would not
+/// parse: the directives become comments and each use of a named handle (`!yams!bool`) a local
+/// tag of the same length (`!yams_bool`). Lengths and lines are unchanged, so every offset found
+/// in the view is an offset in the file; edits are applied to the file itself.
+fn parse_view(text: &str) -> Cow<'_, str> {
+    let handles: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("%TAG "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .filter(|handle| handle.len() > 2 && handle.starts_with('!') && handle.ends_with('!'))
+        .collect();
+    if handles.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut view = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        match line.strip_prefix('%') {
+            Some(rest) if rest.starts_with("TAG ") => {
+                view.push('#');
+                view.push_str(rest);
+            }
+            _ => view.push_str(&local_tags(line, &handles)),
+        }
+    }
+    Cow::Owned(view)
+}
+
+/// `line` with each named handle used as a tag (after a blank, `[`, `{`, `,` or at the start)
+/// turned into a local tag of the same length.
+fn local_tags(line: &str, handles: &[&str]) -> String {
+    let mut out = line.to_string();
+    for handle in handles {
+        let local = format!("{}_", &handle[..handle.len() - 1]);
+        let mut from = 0;
+        while let Some(found) = out[from..].find(handle) {
+            let at = from + found;
+            let tag_position = out[..at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| c.is_whitespace() || "[{,".contains(c));
+            if tag_position {
+                out.replace_range(at..at + handle.len(), &local);
+            }
+            from = at + handle.len();
+        }
+    }
+    out
+}
+
+/// Where a parse error is reported: yaml-rust2 marks the end of the token it gave up on, YamlDotNet
+/// (whose positions Calamari reports) its start; past the last word of a line, that is taken to
+/// be the line's first non-blank character (of the last line with any, at the end of the text).
+fn token_start(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    let offset = if text[offset..].trim().is_empty() {
+        text[..offset].trim_end().len()
+    } else {
+        offset
+    };
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = &text[line_start..line_end];
+    let content_end = line_start + line.trim_end().len();
+    if offset >= content_end && !line.trim().is_empty() {
+        line_start + (line.len() - line.trim_start().len())
+    } else {
+        offset
+    }
+}
+
+/// A variable's name as given and its value (`None` for null).
+type Wanted<'a> = (&'a str, Option<&'a str>);
+
+/// The rewritten text must parse, and each replaced path must hold exactly its variable's value;
+/// otherwise nothing is written and the replacement is an error (never a silent success).
+fn verify(
+    text: &str,
+    replaced: &[String],
+    variables: &[StructuredVariable],
+) -> Result<(), FormatError> {
+    let broken = |what: String| {
+        FormatError::new(
+            0,
+            format!("{what}; this is a dropship bug, please report it with the file"),
+        )
+    };
+    let docs = YamlLoader::load_from_str(&parse_view(text))
+        .map_err(|e| broken(format!("the replaced document would not parse ({e})")))?;
+    let values: HashMap<String, Option<&str>> = effective(variables)
+        .into_iter()
+        .map(|(name, value)| (fold(name), value.as_deref()))
+        .collect();
+    for name in replaced {
+        let node = docs.first().and_then(|doc| find(doc, name));
+        let expected = values.get(&fold(name)).copied().flatten();
+        if !node.is_some_and(|node| holds(node, expected)) {
+            return Err(broken(format!(
+                "after replacing `{name}` the document does not hold its value"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The node at a `:`-joined path, keys compared ignoring case, sequences by index.
+fn find<'y>(doc: &'y Yaml, path: &str) -> Option<&'y Yaml> {
+    path.split(':').try_fold(doc, |node, segment| match node {
+        Yaml::Hash(map) => map
+            .iter()
+            .find(|(key, _)| key_text(key).is_some_and(|k| fold(&k) == fold(segment)))
+            .map(|(_, value)| value),
+        Yaml::Array(items) => items.get(segment.parse::<usize>().ok()?),
+        _ => None,
+    })
+}
+
+fn key_text(key: &Yaml) -> Option<String> {
+    match key {
+        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
+        Yaml::Integer(i) => Some(i.to_string()),
+        Yaml::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Whether `node` is what writing `value` should give: the same string, or the same value when
+/// the text is read as YAML (typed scalars, collections); blank or null gives null or `""`.
+fn holds(node: &Yaml, value: Option<&str>) -> bool {
+    let Some(value) = value else {
+        return node.is_null();
+    };
+    // A scalar under an explicit tag (`!!bool no`) is the tag's business, as in Calamari.
+    if matches!(node, Yaml::BadValue) || *node == Yaml::String(value.to_string()) {
+        return true;
+    }
+    match YamlLoader::load_from_str(value) {
+        Ok(parsed) if parsed.is_empty() => node.is_null(),
+        Ok(parsed) => parsed.len() == 1 && parsed[0] == *node,
+        Err(_) => false,
+    }
 }
 
 /// A block mapping's start, until its first key is seen.
@@ -68,20 +217,24 @@ struct Frame {
     start: usize,
     flow: bool,
     end: usize,
+    /// For a block collection that is a mapping's value: just after the key's colon, and the
+    /// indentation of the key's line. A replacement starts there, so that a scalar lands on the
+    /// key's line and a new block is indented under the key (never at the key's own column).
+    after_key: Option<(usize, usize)>,
 }
 
 struct Walker<'a> {
     text: &'a str,
     line_starts: Vec<usize>,
     newline: &'static str,
-    wanted: HashMap<String, (&'a str, &'a str)>,
+    wanted: HashMap<String, Wanted<'a>>,
     stack: Vec<Frame>,
     last_key_end: usize,
     edits: Vec<(String, Edit)>,
 }
 
 impl<'a> Walker<'a> {
-    fn new(text: &'a str, wanted: HashMap<String, (&'a str, &'a str)>) -> Self {
+    fn new(text: &'a str, wanted: HashMap<String, Wanted<'a>>) -> Self {
         let mut line_starts = vec![0];
         let bytes = text.as_bytes();
         for (i, &b) in bytes.iter().enumerate() {
@@ -207,7 +360,10 @@ impl<'a> Walker<'a> {
         if let Some((name, new)) = self.wanted.get(&fold(&self.path())).copied() {
             let layout = self.layout(start);
             let style = if empty { TScalarStyle::Plain } else { style };
-            let mut text = yaml_emit::scalar(new, style, layout);
+            let mut text = match new {
+                Some(new) => yaml_emit::scalar(new, style, layout),
+                None => "null".to_string(),
+            };
             if empty {
                 text.insert(0, ' ');
             }
@@ -245,6 +401,11 @@ impl<'a> Walker<'a> {
             _ => marked,
         };
         let path = self.path();
+        let under_key = !flow && self.stack.last().is_some_and(|f| f.is_mapping && !f.flow);
+        let after_key = under_key.then(|| {
+            let colon = self.colon_after_key();
+            (colon, self.layout(self.last_key_end).line_indent)
+        });
         self.stack.push(Frame {
             is_mapping,
             key: None,
@@ -253,6 +414,7 @@ impl<'a> Walker<'a> {
             start,
             flow,
             end: marked,
+            after_key,
         });
     }
 
@@ -271,17 +433,25 @@ impl<'a> Walker<'a> {
             let mut layout = self.layout(frame.start);
             // A flow collection is replaced by a flow value: block style cannot start mid-line.
             layout.in_flow |= frame.flow;
-            let text = match YamlLoader::load_from_str(new) {
-                Ok(docs) if docs.len() == 1 => match &docs[0] {
-                    Yaml::String(s) => yaml_emit::scalar(s, TScalarStyle::Plain, layout),
-                    parsed => yaml_emit::node(parsed, layout),
-                },
-                _ => yaml_emit::double_quoted(new),
+            let (start, text) = match frame.after_key {
+                Some((colon, key_indent)) => {
+                    layout.column = key_indent + 2;
+                    layout.line_indent = key_indent;
+                    let (text, block) = collection_replacement(new, layout, true);
+                    // A block starts on its own line (its first line is not indented by the
+                    // emitter); anything else stays on the key's line.
+                    let gap = match block {
+                        Some(column) => format!("{}{}", self.newline, " ".repeat(column)),
+                        None => " ".to_string(),
+                    };
+                    (colon, gap + &text)
+                }
+                None => (frame.start, collection_replacement(new, layout, false).0),
             };
             self.edits.push((
                 name.to_string(),
                 Edit {
-                    range: frame.start..end,
+                    range: start..end,
                     text,
                 },
             ));
@@ -289,7 +459,8 @@ impl<'a> Walker<'a> {
         self.value_done(end);
     }
 
-    fn finish(self) -> Transformed {
+    /// The replacements, applied to `original` (the text the walker's view was made from).
+    fn finish(self, original: &str) -> Transformed {
         let mut out = Transformed::default();
         // An edit inside a replaced collection never happens (Calamari skips the old subtree).
         let outer: Vec<&(String, Edit)> = self
@@ -310,10 +481,37 @@ impl<'a> Walker<'a> {
         }
         let edits: Vec<Edit> = outer.into_iter().map(|(_, e)| e.clone()).collect();
         if !edits.is_empty() {
-            let text = apply_edits(self.text, edits);
-            out.text = (text != self.text).then_some(text);
+            let text = apply_edits(original, edits);
+            out.text = (text != original).then_some(text);
         }
         out
+    }
+}
+
+/// The text replacing a whole collection, and for a block (on its own lines) its column:
+/// the value read as YAML (JSON included), a string that is not YAML double-quoted, null as `null`.
+fn collection_replacement(
+    new: Option<&str>,
+    mut layout: Layout<'_>,
+    under_key: bool,
+) -> (String, Option<usize>) {
+    let Some(new) = new else {
+        return ("null".to_string(), None);
+    };
+    match YamlLoader::load_from_str(new) {
+        Ok(docs) if docs.len() == 1 => match &docs[0] {
+            Yaml::String(s) => (yaml_emit::scalar(s, TScalarStyle::Plain, layout), None),
+            parsed => {
+                let block = !layout.in_flow && !yaml_emit::is_empty_or_scalar(parsed);
+                // Under a key, a sequence is written at the key's column, as YamlDotNet does.
+                if block && under_key && matches!(parsed, Yaml::Array(_)) {
+                    layout.column = layout.line_indent;
+                }
+                let text = yaml_emit::node(parsed, layout);
+                (text, block.then_some(layout.column))
+            }
+        },
+        _ => (yaml_emit::double_quoted(new), None),
     }
 }
 
@@ -431,9 +629,9 @@ mod tests {
     use super::*;
 
     fn apply(text: &str, pairs: &[(&str, &str)]) -> Transformed {
-        let vars: Vec<(String, String)> = pairs
+        let vars: Vec<StructuredVariable> = pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), Some(v.to_string())))
             .collect();
         transform(text, &vars).expect("parses")
     }
@@ -474,7 +672,7 @@ mod tests {
             ],
         );
         let expected_start =
-            "# top comment\nserver:\n  host: h\n  ports:\n    - 1\n    - 2\nlist:\n  []\nnote: |";
+            "# top comment\nserver:\n  host: h\n  ports:\n    - 1\n    - 2\nlist: []\nnote: |";
         let text = out.text.expect("changed");
         assert!(text.starts_with(expected_start), "{text}");
         assert_eq!(out.replaced, ["server", "list"]);
@@ -619,16 +817,63 @@ mod tests {
     }
 
     #[test]
-    fn replacing_a_mapping_with_a_scalar_or_non_yaml() {
+    fn null_values_blank_values_and_collections_under_keys_stay_valid_yaml() {
+        let text = "ports:\n- 8080\n- 8081\nobj:\n  k: v\ns: 'x'\nnext: 1\n";
+        let vars = vec![
+            ("ports".to_string(), Some("none".to_string())),
+            ("obj".to_string(), Some(String::new())),
+            ("s".to_string(), None),
+        ];
+        let out = transform(text, &vars).expect("parses");
+        assert_eq!(
+            out.text.as_deref(),
+            Some("ports: none\nobj: \"\"\ns: null\nnext: 1\n")
+        );
+        check("a:\n  b: 1\nc: 2\n", &[("a", "[]")], "a: []\nc: 2\n");
         check(
             "a:\n  b: 1\nc: 2\n",
-            &[("a", "plain")],
-            "a:\n  plain\nc: 2\n",
+            &[("a", "- x\n- y")],
+            "a:\n- x\n- y\nc: 2\n",
         );
+        check(
+            "a:\n- 1\nc: 2\n",
+            &[("a", "  this: now\n  has: keys")],
+            "a:\n  this: now\n  has: keys\nc: 2\n",
+        );
+    }
+
+    #[test]
+    fn several_tag_directives_and_error_positions_as_yamldotnet_reports_them() {
+        let text = "%YAML 1.2\n%TAG !yams! tag:yaml.org,2002:\n%TAG !! tag:yaml.org,2002:\n---\nk: !yams!bool \"false\"\n";
+        let out = apply(text, &[("k", "true")]);
+        assert_eq!(
+            out.text.as_deref(),
+            Some(
+                "%YAML 1.2\n%TAG !yams! tag:yaml.org,2002:\n%TAG !! tag:yaml.org,2002:\n---\nk: !yams!bool \"true\"\n"
+            )
+        );
+        let broken =
+            "this: file\ncontains: an error on\nline: |\nfour the block must be indented\n";
+        let err = transform(broken, &[]).unwrap_err();
+        assert_eq!(&broken[err.offset..err.offset + 4], "four");
+    }
+
+    #[test]
+    fn a_write_that_would_not_hold_the_value_is_refused() {
+        let vars = vec![("a".to_string(), Some("x".to_string()))];
+        let err = verify("a: y\n", &["a".to_string()], &vars).unwrap_err();
+        assert!(err.message.contains("does not hold"), "{err:?}");
+        let err = verify("a: [\n", &["a".to_string()], &vars).unwrap_err();
+        assert!(err.message.contains("would not parse"), "{err:?}");
+    }
+
+    #[test]
+    fn replacing_a_mapping_with_a_scalar_or_non_yaml() {
+        check("a:\n  b: 1\nc: 2\n", &[("a", "plain")], "a: plain\nc: 2\n");
         check(
             "a:\n  b: 1\nc: 2\n",
             &[("a", "x: [")],
-            "a:\n  \"x: [\"\nc: 2\n",
+            "a: \"x: [\"\nc: 2\n",
         );
     }
 

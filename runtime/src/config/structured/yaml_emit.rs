@@ -104,7 +104,7 @@ pub(super) fn node(value: &Yaml, layout: Layout<'_>) -> String {
     out
 }
 
-fn is_empty_or_scalar(value: &Yaml) -> bool {
+pub(super) fn is_empty_or_scalar(value: &Yaml) -> bool {
     match value {
         Yaml::Hash(map) => map.is_empty(),
         Yaml::Array(items) => items.is_empty(),

@@ -1,0 +1,84 @@
+//! Packages a step references besides its own, and the package a `run-script` step's script
+//! lives in (helpers of `deploy_package` and `run_script`, `docs/octopus-conventions.md` §5.1):
+//! each extracted into the step's work directory, every extracted file recorded by the rollback
+//! transaction first, and described by the variables Calamari sets,
+//! `Octopus.Action.Package[NAME].{ExtractedPath,PackageId,PackageVersion,OriginalPath,PackageFilePath}`.
+
+use super::deploy_package::{extract, safe_segment};
+use super::{StepContext, StepFailure};
+use crate::package::PackageName;
+use crate::plan::ReferencedPackage;
+use std::path::{Path, PathBuf};
+
+/// Extract (where asked) each referenced package and set its variables.
+pub(super) fn prepare(
+    ctx: &mut StepContext<'_, '_>,
+    packages: &[ReferencedPackage],
+) -> Result<(), StepFailure> {
+    for reference in packages {
+        let file = ctx.drop_root.join(&reference.package);
+        let name = package_name(&file)?;
+        let prefix = format!("Octopus.Action.Package[{}]", reference.name);
+        if reference.extract {
+            let into = ctx.work_dir.join(safe_dir_name(&reference.name));
+            extract(ctx.tx, &file, &into, &ctx.vars)?;
+            ctx.vars
+                .set(&format!("{prefix}.ExtractedPath"), &into.to_string_lossy());
+        }
+        let path = file.to_string_lossy();
+        for (field, value) in [
+            ("PackageId", name.id.as_str()),
+            ("PackageVersion", name.version.as_str()),
+            ("OriginalPath", &path),
+            ("PackageFilePath", &path),
+        ] {
+            ctx.vars.set(&format!("{prefix}.{field}"), value);
+        }
+    }
+    Ok(())
+}
+
+/// Extract the package holding a script into the step's work directory; that directory.
+pub(super) fn extract_script_package(
+    ctx: &mut StepContext<'_, '_>,
+    package: &str,
+) -> Result<PathBuf, StepFailure> {
+    let file = ctx.drop_root.join(package);
+    let name = package_name(&file)?;
+    let into = ctx.work_dir.join(safe_dir_name(&name.id));
+    extract(ctx.tx, &file, &into, &ctx.vars)?;
+    Ok(into)
+}
+
+fn package_name(file: &Path) -> Result<PackageName, StepFailure> {
+    let file_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    PackageName::from_file_name(&file_name).map_err(|e| {
+        StepFailure::new(format!(
+            "package `{}`: {e}; name it ID.VERSION.EXT as Octopus does",
+            file.display()
+        ))
+    })
+}
+
+/// A reference name as one directory name of the work directory, never `.` or `..`.
+fn safe_dir_name(name: &str) -> String {
+    match name {
+        "" | "." | ".." => "_".repeat(name.len().max(1)),
+        _ => safe_segment(name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_names_become_one_directory() {
+        assert_eq!(safe_dir_name("tools/../x"), "tools_.._x");
+        assert_eq!(safe_dir_name(".."), "__");
+        assert_eq!(safe_dir_name("Acme.Tools"), "Acme.Tools");
+    }
+}
