@@ -14,13 +14,13 @@
 //! Its dry run names the package and where it goes, and shows each substitution as a diff: the
 //! package is extracted into a scratch directory and its files rendered with the secrets masked.
 
+use super::config_transforms;
+use super::referenced::{self, extract, safe_segment};
 use super::script_block::{ScriptContext, run_block, run_file};
 use super::substitute::{self as substitute_step, preview_substitution};
 use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
-use super::{config_transforms, referenced};
 use crate::config::{self, StructuredOptions, SubstitutionError};
-use crate::disk;
-use crate::package::{self, EntryKind, ExtractLimits, PackageName};
+use crate::package::{self, ExtractLimits, PackageName};
 use crate::plan::{DeployPackageStep, ScriptBlock};
 use crate::rollback::Transaction;
 use crate::script::{OutputLine, OutputVariable};
@@ -203,49 +203,6 @@ fn extraction_dir(
         candidate = PathBuf::from(format!("{}_{n}", base.display()));
     }
     Ok(candidate)
-}
-
-/// `text` as one path segment: separators and control characters become `_`.
-pub(super) fn safe_segment(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
-/// Extract `package` into `into` within the archive limits, once its declared size is known to
-/// fit; every directory and file recorded by `tx` before it is made.
-pub(super) fn extract(
-    tx: &mut Transaction<'_>,
-    package: &Path,
-    into: &Path,
-    vars: &StepVariables,
-) -> Result<u64, StepFailure> {
-    let limits = ExtractLimits::from_variables(|name| vars.vars.get(name)).map_err(fail)?;
-    let declared = package::declared_size(package, limits).map_err(fail)?;
-    tx.create_dir_all(into).map_err(fail)?;
-    if let Some(size) = declared {
-        disk::free_space(&into.to_string_lossy(), size).map_err(|room| {
-            fail(format!(
-                "package `{}` unpacks to {size} bytes: {room}",
-                package.display()
-            ))
-        })?;
-    }
-    let summary = package::extract_package(package, into, limits, |path, kind| {
-        match kind {
-            EntryKind::Directory => tx.create_dir_all(path)?,
-            EntryKind::File | EntryKind::Symlink => tx.before_create_file(path)?,
-        }
-        Ok(())
-    })
-    .map_err(fail)?;
-    Ok(summary.file_count)
 }
 
 /// A stage's scripts: configured then packaged before the files are configured, packaged then

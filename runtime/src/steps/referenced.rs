@@ -1,14 +1,61 @@
-//! Packages a step references besides its own, and the package a `run-script` step's script
-//! lives in (helpers of `deploy_package` and `run_script`, `docs/octopus-conventions.md` §5.1):
-//! each extracted into the step's work directory, every extracted file recorded by the rollback
+//! Extracting packages for the steps (helpers of `deploy_package` and `run_script`): the step's own
+//! package, the packages a step references besides its own, and the package a `run-script`
+//! step's script lives in (`docs/octopus-conventions.md` §5.1). A referenced or script package is
+//! extracted into the step's work directory, every extracted file recorded by the rollback
 //! transaction first, and described by the variables Calamari sets,
 //! `Octopus.Action.Package[NAME].{ExtractedPath,PackageId,PackageVersion,OriginalPath,PackageFilePath}`.
 
-use super::deploy_package::{extract, safe_segment};
 use super::{StepContext, StepFailure};
-use crate::package::PackageName;
+use crate::disk;
+use crate::package::{self, EntryKind, ExtractLimits, PackageName};
 use crate::plan::ReferencedPackage;
+use crate::rollback::Transaction;
+use crate::variables::StepVariables;
 use std::path::{Path, PathBuf};
+
+/// `text` as one path segment: separators and control characters become `_`.
+pub(super) fn safe_segment(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Extract `package` into `into` within the archive limits, once its declared size is known to
+/// fit; every directory and file recorded by `tx` before it is made.
+pub(super) fn extract(
+    tx: &mut Transaction<'_>,
+    package: &Path,
+    into: &Path,
+    vars: &StepVariables,
+) -> Result<u64, StepFailure> {
+    let fail = |e: &dyn std::fmt::Display| StepFailure::new(e.to_string());
+    let limits = ExtractLimits::from_variables(|name| vars.vars.get(name)).map_err(|e| fail(&e))?;
+    let declared = package::declared_size(package, limits).map_err(|e| fail(&e))?;
+    tx.create_dir_all(into).map_err(|e| fail(&e))?;
+    if let Some(size) = declared {
+        disk::free_space(&into.to_string_lossy(), size).map_err(|room| {
+            fail(&format!(
+                "package `{}` unpacks to {size} bytes: {room}",
+                package.display()
+            ))
+        })?;
+    }
+    let summary = package::extract_package(package, into, limits, |path, kind| {
+        match kind {
+            EntryKind::Directory => tx.create_dir_all(path)?,
+            EntryKind::File | EntryKind::Symlink => tx.before_create_file(path)?,
+        }
+        Ok(())
+    })
+    .map_err(|e| fail(&e))?;
+    Ok(summary.file_count)
+}
 
 /// Extract (where asked) each referenced package and set its variables.
 pub(super) fn prepare(
