@@ -23,7 +23,7 @@ impl StateLock {
         let mut file = crate::durable::no_follow(&mut options)
             .open(path)
             .map_err(StateError::io("opening the lock file", path))?;
-        if !try_lock(&file).map_err(StateError::io("locking", path))? {
+        if !lock_soon(&file).map_err(StateError::io("locking", path))? {
             return Err(StateError::Locked {
                 dir: dir.to_path_buf(),
                 holder: holder(&mut file),
@@ -44,6 +44,25 @@ fn holder(file: &mut File) -> String {
     match file.read_to_string(&mut text) {
         Ok(_) if !text.trim().is_empty() => format!("PID {}", text.trim()),
         _ => "unknown PID".to_string(),
+    }
+}
+
+/// How long a lock held by someone else is waited for before giving up.
+const WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Take the lock, waiting a moment for it: a process forked by this one (a script about to
+/// start) holds a copy of the lock's descriptor until it executes its program, and a
+/// previous installer may be just exiting. `false` when it is still held after [`WAIT`].
+fn lock_soon(file: &File) -> io::Result<bool> {
+    let start = std::time::Instant::now();
+    loop {
+        if try_lock(file)? {
+            return Ok(true);
+        }
+        if start.elapsed() >= WAIT {
+            return Ok(false);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
 
