@@ -7,6 +7,7 @@ mod fixture;
 mod guided;
 mod import;
 mod install;
+mod interpreters;
 mod render;
 mod safety;
 mod strict;
