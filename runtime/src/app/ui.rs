@@ -267,23 +267,43 @@ pub fn confirm_summary(session: &Session, roles: &[String], answers: &Answers) -
     yes(prompt("Install now? [y/N] "))
 }
 
-/// Set when the operator presses Ctrl-C (or the process gets SIGTERM): the running script is
-/// stopped, and the engine rolls back.
+/// Set when the operator presses Ctrl-C (or the process gets SIGTERM; on Windows, Ctrl-Break
+/// or the console closing too): the running script is stopped, and the engine rolls back.
 pub fn cancel_flag() -> &'static AtomicBool {
-    static CANCEL: AtomicBool = AtomicBool::new(false);
     static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(install_cancel_handler);
+    &CANCEL
+}
+
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+#[cfg(unix)]
+fn install_cancel_handler() {
     extern "C" fn on_signal(_: libc::c_int) {
         CANCEL.store(true, Ordering::SeqCst);
     }
-    INSTALL.call_once(|| {
-        let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        // SAFETY: the handler only stores into an atomic, which is async-signal-safe.
-        unsafe {
-            libc::signal(libc::SIGINT, handler);
-            libc::signal(libc::SIGTERM, handler);
-        }
-    });
-    &CANCEL
+    let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: the handler only stores into an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+    }
+}
+
+/// The console control handler: Windows calls it on a thread of its own for every event.
+#[cfg(windows)]
+fn install_cancel_handler() {
+    unsafe extern "system" fn on_event(_event: u32) -> windows_sys::core::BOOL {
+        CANCEL.store(true, Ordering::SeqCst);
+        // Handled: the process is not ended, so the engine can roll back. (For a console
+        // that closes, Windows ends the process a few seconds later whatever we answer.)
+        1
+    }
+    // SAFETY: the handler is a plain function that only stores into an atomic. A failure leaves
+    // Windows' default, which ends the process: the journal then serves `rollback`.
+    unsafe {
+        windows_sys::Win32::System::Console::SetConsoleCtrlHandler(Some(on_event), 1);
+    }
 }
 
 /// Progress and output on stderr, and the text log, for a run of the engine.

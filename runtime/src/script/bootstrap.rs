@@ -16,7 +16,6 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::{Interpreter, ScriptError, ScriptRequest, ScriptVariable, Syntax};
@@ -403,10 +402,12 @@ struct Writer<'a> {
 
 impl Writer<'_> {
     fn write(&self, role: &'static str, path: &Path, text: &str) -> Result<(), ScriptError> {
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        // Windows: the private directory's DACL (`scratch`) covers the files made in it.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options
             .open(path)
             .and_then(|mut file| file.write_all(text.as_bytes()))
             .map_err(|source| ScriptError::TempFile {

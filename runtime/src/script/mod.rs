@@ -19,6 +19,7 @@ mod interpreter;
 mod output;
 mod run;
 mod service_message;
+mod tree;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;

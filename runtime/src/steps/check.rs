@@ -5,8 +5,10 @@
 //! check never changes the machine and never panics on the plan's values, so the dry run runs
 //! them too. The step fails when any of its checks fails, after running them all.
 //!
-//! Known gaps: on platforms other than Unix, `disk-free` and `root` are not checked (they pass
-//! and say so); `http` speaks plain HTTP only (`https://` fails with a hint to use `tcp`).
+//! `disk-free` and `root` are checked on Unix and Windows (`root` means Administrator there: an
+//! elevated token); elsewhere, and whenever the system cannot tell, they fail rather than pass.
+//!
+//! Known gap: `http` speaks plain HTTP only (`https://` fails with a hint to use `tcp`).
 
 use super::http::{self, host_port};
 use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
@@ -108,10 +110,8 @@ pub fn run_check(check: &CheckSpec, expand: &dyn Fn(&str) -> String) -> CheckRes
 }
 
 /// One MB as `min-mb` counts it (a mebibyte).
-#[cfg(unix)]
 const MIB: u64 = 1024 * 1024;
 
-#[cfg(unix)]
 fn disk_free(path: &str, min_mb: u64) -> CheckResult {
     if path.trim().is_empty() {
         return fail("disk-free: the path is empty; give the folder the product is installed into");
@@ -152,9 +152,34 @@ fn disk_free(path: &str, min_mb: u64) -> CheckResult {
     }
 }
 
-#[cfg(not(unix))]
-fn disk_free(path: &str, _min_mb: u64) -> CheckResult {
-    pass(format!("free space on {path} not checked on this platform"))
+/// Bytes this user may still write on the volume holding `dir`.
+#[cfg(windows)]
+fn free_bytes(dir: &Path) -> io::Result<u64> {
+    use std::os::windows::ffi::OsStrExt;
+    use windows_sys::Win32::Storage::FileSystem::GetDiskFreeSpaceExW;
+    let wide: Vec<u16> = dir.as_os_str().encode_wide().chain([0]).collect();
+    let mut available = 0u64;
+    // SAFETY: `wide` is NUL-terminated; the two totals we do not want may be null.
+    let ok = unsafe {
+        GetDiskFreeSpaceExW(
+            wide.as_ptr(),
+            &mut available,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(available)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn free_bytes(_dir: &Path) -> io::Result<u64> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "this platform cannot be asked",
+    ))
 }
 
 /// Bytes an unprivileged user may still write on the filesystem holding `dir`.
@@ -177,7 +202,6 @@ fn free_bytes(dir: &Path) -> io::Result<u64> {
 }
 
 /// `13314398618` → `12.4 GiB`.
-#[cfg(unix)]
 fn human(bytes: u64) -> String {
     const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     // Precision loss is fine: one decimal is shown.
@@ -390,12 +414,61 @@ fn root(want: bool) -> CheckResult {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(windows)]
 fn root(want: bool) -> CheckResult {
-    let what = if want {
-        "Administrator"
-    } else {
-        "not Administrator"
+    match (want, elevated()) {
+        (_, Err(e)) => fail(format!(
+            "cannot tell whether this runs as Administrator: {e}"
+        )),
+        (true, Ok(true)) => pass("running as Administrator"),
+        (false, Ok(false)) => pass("running without Administrator rights"),
+        (true, Ok(false)) => fail(
+            "this installer must run as Administrator; run it again from an elevated prompt \
+             (Run as administrator)",
+        ),
+        (false, Ok(true)) => fail(
+            "running as Administrator, but this installer must not; run it again from a \
+             prompt that is not elevated",
+        ),
+    }
+}
+
+/// Whether this process's token is elevated (an Administrator with UAC's consent, or UAC off).
+#[cfg(windows)]
+fn elevated() -> io::Result<bool> {
+    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE};
+    use windows_sys::Win32::Security::{
+        GetTokenInformation, TOKEN_ELEVATION, TOKEN_QUERY, TokenElevation,
     };
-    pass(format!("running as {what}: not checked on this platform"))
+    use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+    let mut token: HANDLE = std::ptr::null_mut();
+    // SAFETY: the current-process pseudo handle is always valid; `token` receives a handle.
+    if unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut elevation = TOKEN_ELEVATION { TokenIsElevated: 0 };
+    let mut size = 0u32;
+    // SAFETY: `elevation` is the structure this information class fills, with its size.
+    let ok = unsafe {
+        GetTokenInformation(
+            token,
+            TokenElevation,
+            (&raw mut elevation).cast(),
+            std::mem::size_of::<TOKEN_ELEVATION>() as u32,
+            &mut size,
+        )
+    };
+    let result = if ok == 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(elevation.TokenIsElevated != 0)
+    };
+    // SAFETY: the token handle is ours and closed once.
+    unsafe { CloseHandle(token) };
+    result
+}
+
+#[cfg(not(any(unix, windows)))]
+fn root(_want: bool) -> CheckResult {
+    fail("cannot tell who this runs as on this platform")
 }

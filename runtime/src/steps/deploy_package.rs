@@ -26,8 +26,13 @@ use std::path::{Path, PathBuf};
 
 /// Where packages without a `destination` are extracted when the variable
 /// `Octopus.Tentacle.Agent.ApplicationDirectoryPath` is not set:
-/// `/opt/dropship/applications/<environment>/<package id>/<version>`.
-const DEFAULT_APPLICATIONS_DIR: &str = "/opt/dropship/applications";
+/// `/opt/dropship/applications/<environment>/<package id>/<version>`, or on Windows under
+/// Tentacle's own default, `C:\Octopus\Applications`.
+const DEFAULT_APPLICATIONS_DIR: &str = if cfg!(windows) {
+    r"C:\Octopus\Applications"
+} else {
+    "/opt/dropship/applications"
+};
 
 fn fail(what: impl std::fmt::Display) -> StepFailure {
     StepFailure::new(what.to_string())
