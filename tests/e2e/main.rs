@@ -8,6 +8,7 @@ mod guided;
 mod import;
 mod install;
 mod interpreters;
+mod platforms;
 mod render;
 mod safety;
 mod strict;
