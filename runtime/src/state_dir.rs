@@ -317,6 +317,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn a_new_directory_is_private_and_its_files_too() {
         use std::os::unix::fs::PermissionsExt;
         let parent = tempfile::tempdir().unwrap();
@@ -329,6 +330,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn a_directory_others_can_write_is_refused() {
         use std::os::unix::fs::PermissionsExt;
         let parent = tempfile::tempdir().unwrap();
