@@ -404,7 +404,8 @@ impl Writer<'_> {
     fn write(&self, role: &'static str, path: &Path, text: &str) -> Result<(), ScriptError> {
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
-        // Windows: the private directory's DACL (`scratch`) covers the files made in it.
+        // Known gap on Windows: no DACL of our own yet; the files inherit the user's temporary
+        // folder's (the user, SYSTEM and Administrators).
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         options

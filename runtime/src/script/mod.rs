@@ -1,5 +1,6 @@
-//! Running a vendor's Octopus scripts (bash, sh, python, pwsh) unchanged, as Calamari runs them
-//! (`docs/octopus-conventions.md` §5).
+//! Running a vendor's Octopus scripts (bash, sh, python, PowerShell, and on Windows cmd)
+//! unchanged, as Calamari runs them (`docs/octopus-conventions.md` §5), with the platform's
+//! interpreter ([`interpreter`]).
 //!
 //! Each run gets a private 0700 temporary directory holding our own bootstrap, the variables file
 //! (0600) and, unless the script already sits in the working directory byte for byte, the script
@@ -12,7 +13,8 @@
 //! `Octopus.Action.FailScriptOnErrorOutput` (the caller decides with
 //! [`ScriptOutcome::stderr_lines`]) and script modules. The infrastructure helpers
 //! (`new_octopustarget`, Kubernetes manifests, environment state) exist so scripts run unchanged,
-//! but their messages are only logged. PowerShell is untested where `pwsh` is missing.
+//! but their messages are only logged. PowerShell is untested where `pwsh` is missing, and Windows
+//! PowerShell (`powershell.exe`) everywhere: only the bootstrap's text is tested.
 
 mod bootstrap;
 mod interpreter;
