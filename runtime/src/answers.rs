@@ -568,6 +568,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)] // Unix absolute paths (`/opt/...`) as answers
     fn answers_file_env_secret_defaults_and_roles() {
         let dir = dir_with(&[(
             "a.json",
@@ -625,6 +626,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)] // Unix absolute paths (`/opt/...`) as answers
     fn secret_from_file_and_stdin_and_validation() {
         let dir = dir_with(&[("pw", "short\n")]);
         let sources = AnswerSources {
@@ -697,6 +699,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)] // Unix absolute paths (`/opt/...`) as answers
     fn a_path_must_be_absolute() {
         let path = parameter("path", Value::Null);
         for relative in ["relative/dir", "./x", "../x", "~/x"] {

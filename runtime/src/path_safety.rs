@@ -316,7 +316,8 @@ mod trust {
     }
 }
 
-#[cfg(test)]
+// Symlinks and modes: Unix only.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;

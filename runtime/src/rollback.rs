@@ -66,7 +66,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 mod fsops;
-#[cfg(test)]
+// The tests compare Unix file modes throughout.
+#[cfg(all(test, unix))]
 mod tests;
 mod undo;
 

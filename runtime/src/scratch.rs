@@ -147,6 +147,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)] // runs `sh`
     fn only_directories_of_dead_installers_are_swept() {
         let temp = tempfile::tempdir().unwrap();
         let dead = temp
@@ -165,6 +166,7 @@ mod tests {
     }
 
     /// A PID no process has: one of a child that was reaped.
+    #[cfg(unix)]
     fn dead_pid() -> u32 {
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = child.id();

@@ -20,7 +20,18 @@ mod lock;
 pub use lock::StateLock;
 
 /// Where installs are recorded when the operator does not say (`--state-dir`).
-pub const DEFAULT_ROOT: &str = "/var/lib/dropship";
+#[cfg(not(windows))]
+pub fn default_root() -> PathBuf {
+    PathBuf::from("/var/lib/dropship")
+}
+
+/// `%ProgramData%\dropship` (`C:\ProgramData` when the variable is missing, as on every
+/// Windows since Vista), the machine-wide place for an application's data.
+#[cfg(windows)]
+pub fn default_root() -> PathBuf {
+    let data = std::env::var_os("ProgramData").unwrap_or_else(|| r"C:\ProgramData".into());
+    PathBuf::from(data).join("dropship")
+}
 
 /// Mode of every file written into the state directory.
 const FILE_MODE: u32 = 0o600;
@@ -81,12 +92,12 @@ impl StateDir {
         StateDir { root: root.into() }
     }
 
-    /// `given` (`--state-dir`), else `/var/lib/dropship/<product>` (never the operator's home
-    /// by surprise).
+    /// `given` (`--state-dir`), else `/var/lib/dropship/<product>` or
+    /// `%ProgramData%\dropship\<product>` (never the operator's home by surprise).
     pub fn resolve(product: &str, given: Option<&Path>) -> Self {
         match given {
             Some(dir) => StateDir::new(dir),
-            None => StateDir::new(Path::new(DEFAULT_ROOT).join(slug(product))),
+            None => StateDir::new(default_root().join(slug(product))),
         }
     }
 
@@ -330,12 +341,13 @@ mod tests {
     #[test]
     fn the_default_is_named_after_the_product() {
         let dir = StateDir::resolve("Fabrikam Platform", None);
-        assert_eq!(dir.root(), Path::new("/var/lib/dropship/fabrikam-platform"));
+        assert_eq!(dir.root(), default_root().join("fabrikam-platform"));
         let given = StateDir::resolve("Fabrikam Platform", Some(Path::new("/tmp/x")));
         assert_eq!(given.root(), Path::new("/tmp/x"));
     }
 
     #[test]
+    #[cfg(unix)]
     fn a_new_directory_is_private_and_its_files_too() {
         use std::os::unix::fs::PermissionsExt;
         let parent = tempfile::tempdir().unwrap();
@@ -348,6 +360,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn a_directory_others_can_write_is_refused() {
         use std::os::unix::fs::PermissionsExt;
         let parent = tempfile::tempdir().unwrap();

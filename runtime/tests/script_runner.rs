@@ -602,6 +602,11 @@ fn syntax_names_and_extensions() {
         Syntax::from_extension(Path::new("x.py")),
         Some(Syntax::Python)
     );
+    assert_eq!(Syntax::from_name("cmd"), Some(Syntax::Cmd));
+    assert_eq!(
+        Syntax::from_extension(Path::new("x.BAT")),
+        Some(Syntax::Cmd)
+    );
     assert_eq!(Syntax::from_extension(Path::new("x.csx")), None);
     assert!(Syntax::Bash.available() && Syntax::Sh.available());
 }

@@ -22,7 +22,11 @@ pub struct BuildArgs {
     /// Secret key to sign with (with `--presign`: the public key the signature will be made with)
     #[arg(long)]
     key: PathBuf,
-    /// Runtime stub (default: `dropship-runtime` beside `dropship`)
+    /// The platform the installer runs on: its runtime stub is taken from beside `dropship`
+    #[arg(long, value_enum, default_value = "linux-x86_64")]
+    platform: stub::Platform,
+    /// Runtime stub, checked to be an executable of `--platform` (default:
+    /// `dropship-runtime-<platform>[.exe]` beside `dropship`, or this machine's `dropship-runtime`)
     #[arg(long)]
     runtime: Option<PathBuf>,
     /// Output installer (a directory when several customers are given)
@@ -76,7 +80,7 @@ fn bundle_inputs(args: &BuildArgs) -> Result<bundle::BuildInputs> {
         plan_bytes,
         product,
         customers,
-        runtime: stub::locate(args.runtime.as_deref())?,
+        runtime: stub::locate(args.runtime.as_deref(), args.platform)?,
         options: pack::PackOptions {
             codec: args.compression,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),

@@ -41,7 +41,7 @@ pub fn run(runtime: Option<&Path>) -> Result<()> {
         product: plan.product().clone(),
         plan_bytes,
         customers: vec![customer],
-        runtime: stub::locate(runtime)?,
+        runtime: stub::locate_host(runtime)?,
         options: pack::PackOptions {
             codec: Default::default(),
             threads: 2,

@@ -53,7 +53,7 @@ enum Command {
     /// Undo an install (finished or interrupted) from its journal: rollback scripts newest
     /// first, then every change (asks first; --yes without a terminal)
     Rollback {
-        /// The install's state directory (default: /var/lib/dropship/PRODUCT)
+        /// The install's state directory (default: /var/lib/dropship/PRODUCT; Windows: %ProgramData%\dropship\PRODUCT)
         #[arg(long)]
         state_dir: Option<PathBuf>,
         /// Roll back without asking (required without a terminal)
@@ -122,7 +122,7 @@ struct InstallArgs {
     /// Confirm a manual step in advance (unattended runs)
     #[arg(long = "approve", value_name = "STEP")]
     approvals: Vec<String>,
-    /// Journal, answers, log and reports (default: /var/lib/dropship/PRODUCT)
+    /// Journal, answers, log and reports (default: /var/lib/dropship/PRODUCT; Windows: %ProgramData%\dropship\PRODUCT)
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
     /// Keep the changes of a failed install for diagnosis (undo later with `rollback`)

@@ -313,30 +313,57 @@ static STOP: AtomicBool = AtomicBool::new(false);
 /// What the undo is doing and what stopping it would leave, for the second signal's message.
 static UNDOING: Mutex<Option<(String, String)>> = Mutex::new(None);
 
-/// The flag the first Ctrl-C (SIGINT or SIGTERM) sets: the running step is stopped and the
-/// engine rolls back. Rollback scripts and `failure` steps then run to their end: the second
-/// Ctrl-C says what is still running and what a third leaves behind; the third sets
-/// [`stop_flag`].
+/// The flag the first Ctrl-C (SIGINT or SIGTERM; on Windows, Ctrl-Break or the console closing
+/// too) sets: the running step is stopped and the engine rolls back. Rollback scripts and
+/// `failure` steps then run to their end: the second Ctrl-C says what is still running and what
+/// a third leaves behind; the third sets [`stop_flag`].
 pub fn cancel_flag() -> &'static AtomicBool {
     static INSTALL: std::sync::Once = std::sync::Once::new();
-    extern "C" fn on_signal(_: libc::c_int) {
-        let count = SIGNALS.fetch_add(1, Ordering::SeqCst) + 1;
-        CANCEL.store(true, Ordering::SeqCst);
-        if count >= 3 {
-            STOP.store(true, Ordering::SeqCst);
-        }
-    }
     INSTALL.call_once(|| {
-        let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-        // SAFETY: the handler only touches atomics, which is async-signal-safe.
-        unsafe {
-            libc::signal(libc::SIGINT, handler);
-            libc::signal(libc::SIGTERM, handler);
-        }
+        install_cancel_handler();
         // The handler cannot print; this thread tells the operator about the second signal.
         std::thread::spawn(explain_second_signal);
     });
     &CANCEL
+}
+
+/// Count one cancel signal: the first cancels, the third stops the undo too. Only atomics, so
+/// it is safe in a signal handler.
+fn on_cancel_signal() {
+    let count = SIGNALS.fetch_add(1, Ordering::SeqCst) + 1;
+    CANCEL.store(true, Ordering::SeqCst);
+    if count >= 3 {
+        STOP.store(true, Ordering::SeqCst);
+    }
+}
+
+#[cfg(unix)]
+fn install_cancel_handler() {
+    extern "C" fn on_signal(_: libc::c_int) {
+        on_cancel_signal();
+    }
+    let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: the handler only touches atomics, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+    }
+}
+
+/// The console control handler: Windows calls it on a thread of its own for every event.
+#[cfg(windows)]
+fn install_cancel_handler() {
+    unsafe extern "system" fn on_event(_event: u32) -> windows_sys::core::BOOL {
+        on_cancel_signal();
+        // Handled: the process is not ended, so the engine can roll back. (For a console
+        // that closes, Windows ends the process a few seconds later whatever we answer.)
+        1
+    }
+    // SAFETY: the handler is a plain function that only touches atomics. A failure leaves
+    // Windows' default, which ends the process: the journal then serves `rollback`.
+    unsafe {
+        windows_sys::Win32::System::Console::SetConsoleCtrlHandler(Some(on_event), 1);
+    }
 }
 
 /// The flag the third Ctrl-C sets (see [`cancel_flag`]).

@@ -7,6 +7,7 @@ use crate::answers::Answers;
 use crate::journal::{Begin, Outcome, Record, Timestamp};
 use crate::script::OutputLine;
 use crate::state_dir::StateDir;
+#[cfg(unix)]
 use std::process::Command;
 
 /// A plan of manual steps with these names.
@@ -172,11 +173,16 @@ fn a_resumed_install_continues_at_the_first_step_that_did_not_finish() {
 }
 
 /// The environment variables that make [`journal_child`] run, and what it is to do.
+#[cfg(unix)]
 const CHILD: &str = "DROPSHIP_ENGINE_TEST_CHILD";
+#[cfg(unix)]
 const CHILD_STATE: &str = "DROPSHIP_ENGINE_TEST_STATE";
+
+// The journal-write failures below are provoked with a file-size rlimit, which Windows lacks.
 
 /// From now on, no file of this process may grow past `bytes`: the journal's next append fails
 /// (with `EFBIG`, the signal that would kill the process ignored).
+#[cfg(unix)]
 fn limit_file_size(bytes: u64) {
     // SAFETY: setrlimit and signal are given valid arguments; this process is the test's child
     // and runs only this test.
@@ -192,6 +198,7 @@ fn limit_file_size(bytes: u64) {
 
 /// The child's side of the journal tests: a no-op unless [`CHILD`] says what to break.
 #[test]
+#[cfg(unix)]
 fn journal_child() {
     let (Ok(what), Some(state_dir)) = (std::env::var(CHILD), std::env::var_os(CHILD_STATE)) else {
         return;
@@ -240,6 +247,7 @@ fn journal_child() {
 }
 
 /// Run [`journal_child`] in a process of its own (it limits the process's file size).
+#[cfg(unix)]
 fn run_child(what: &str) {
     let state_dir = tempfile::tempdir().unwrap();
     let output = Command::new(std::env::current_exe().unwrap())
@@ -254,11 +262,13 @@ fn run_child(what: &str) {
 }
 
 #[test]
+#[cfg(unix)]
 fn a_step_whose_start_cannot_be_journaled_does_not_run_and_the_install_fails() {
     run_child("start");
 }
 
 #[test]
+#[cfg(unix)]
 fn records_that_cannot_be_journaled_later_are_told_and_kept_for_the_exit_status() {
     run_child("end");
 }

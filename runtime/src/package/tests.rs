@@ -200,6 +200,7 @@ fn zip_traversal_and_absolute_names_are_refused() {
 }
 
 #[test]
+#[cfg(unix)] // symlinks
 fn zip_symlink_escaping_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let package = dir.path().join("links.zip");
@@ -216,6 +217,7 @@ fn zip_symlink_escaping_is_refused() {
 }
 
 #[test]
+#[cfg(unix)] // symlinks
 fn tar_gz_extracts_files_dirs_links_and_modes() {
     let dir = tempfile::tempdir().unwrap();
     let package = dir.path().join("Fabrikam.Worker.4.12.0.tar.gz");
@@ -321,6 +323,7 @@ fn tar_refuses_hostile_entries() {
 }
 
 #[test]
+#[cfg(unix)] // symlinks
 fn tar_refuses_writing_through_an_inside_symlink() {
     // `here -> .` stays inside, but `here/..` would then be the destination's parent.
     let dir = tempfile::tempdir().unwrap();
@@ -496,6 +499,7 @@ fn percent_decoding_matches_nuget() {
 }
 
 #[test]
+#[cfg(unix)] // symlinks
 fn a_file_in_the_way_of_a_directory_is_a_conflict_naming_both() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("out");

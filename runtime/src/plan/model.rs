@@ -109,8 +109,10 @@ impl ParameterType {
 #[cfg_attr(feature = "schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ScriptBlock {
-    /// `bash`, `sh`, `python` or `pwsh` (Octopus names `Bash`, `Python`, `PowerShell` too);
-    /// default from the file's extension, else bash.
+    /// `bash`, `sh`, `python`, `pwsh` or `cmd` (Octopus names `Bash`, `Python`, `PowerShell`
+    /// too); default from the file's extension, else the installer's platform's: bash, or
+    /// PowerShell on Windows. `pwsh` means PowerShell: on Windows, Windows PowerShell unless
+    /// `Octopus.Action.PowerShell.Edition` is `Core`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub syntax: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

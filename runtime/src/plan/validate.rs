@@ -330,6 +330,7 @@ pub const SYNTAXES: &[&str] = &[
     "sh",
     "python",
     "pwsh",
+    "cmd",
     "Bash",
     "Python",
     "PowerShell",
@@ -349,7 +350,7 @@ fn check_script(script: &ScriptBlock, path: &str, problems: &mut Vec<Problem>) {
     {
         problems.push(Problem::new(
             format!("{path}.syntax"),
-            format!("unknown syntax `{syntax}`; use bash, sh, python or pwsh"),
+            format!("unknown syntax `{syntax}`; use bash, sh, python, pwsh or cmd"),
         ));
     }
     for (field, value) in [

@@ -16,10 +16,9 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::{ScriptError, ScriptRequest, ScriptVariable, Syntax};
+use super::{Interpreter, ScriptError, ScriptRequest, ScriptVariable, Syntax};
 
 const BASH_HELPERS: &str = include_str!("bootstrap/bash.sh");
 const PYTHON_HELPERS: &str = include_str!("bootstrap/python.py");
@@ -40,8 +39,11 @@ impl Prepared {
     }
 }
 
-/// Write the private directory for `request` and work out the command line.
-pub(super) fn prepare(request: &ScriptRequest<'_>) -> Result<Prepared, ScriptError> {
+/// Write the private directory for `request` and work out the command line for `interpreter`.
+pub(super) fn prepare(
+    request: &ScriptRequest<'_>,
+    interpreter: Interpreter,
+) -> Result<Prepared, ScriptError> {
     let script_name = script_name(request)?;
     let dir = crate::scratch::private_dir("script").map_err(|source| ScriptError::TempFile {
         step: request.step.to_string(),
@@ -57,7 +59,7 @@ pub(super) fn prepare(request: &ScriptRequest<'_>) -> Result<Prepared, ScriptErr
     let args = write_bootstrap(request, &writer, &script_name, &script)?;
     Ok(Prepared {
         dir,
-        program: request.syntax.interpreter(),
+        program: interpreter.program,
         args,
     })
 }
@@ -105,13 +107,19 @@ fn write_bootstrap(
             args.push(bootstrap.into_os_string());
             args
         }
+        Syntax::Cmd => {
+            cmd_files(request, writer, &variables, script, &bootstrap)?;
+            // `/d`: no AutoRun commands from the registry run before ours.
+            vec!["/d".into(), "/c".into(), bootstrap.into_os_string()]
+        }
     })
 }
 
 /// The script's file name: the caller's plain name, with the syntax's extension when missing.
 fn script_name(request: &ScriptRequest<'_>) -> Result<String, ScriptError> {
     let name = request.file_name;
-    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
+    let separator = |c: char| std::path::is_separator(c) || c == '\0';
+    if name.is_empty() || name == "." || name == ".." || name.contains(separator) {
         return Err(ScriptError::BadFileName {
             step: request.step.to_string(),
             name: name.to_string(),
@@ -140,7 +148,7 @@ fn place_script(
     // (`docs/octopus-conventions.md` §5.2).
     let body = match request.syntax {
         Syntax::Bash | Syntax::Sh => request.body.replace("\r\n", "\n"),
-        Syntax::Python | Syntax::PowerShell => request.body.to_string(),
+        Syntax::Python | Syntax::PowerShell | Syntax::Cmd => request.body.to_string(),
     };
     let in_place = request.working_dir.join(script_name);
     if std::fs::read(&in_place).is_ok_and(|on_disk| on_disk == body.as_bytes()) {
@@ -253,6 +261,7 @@ fn pwsh_files(
     writer.write("the variables file", &table, &json.to_string())?;
     let wrapper = format!(
         "# Written by dropship; deleted after the run.\n\
+         {UTF8_OUTPUT}\
          . {helpers} -VariablesFile {table}\n\
          try {{\n  . {script} {parameters}\n}} catch {{\n  \
          [Console]::Error.WriteLine(($_ | Out-String))\n  exit 1\n}}\n\
@@ -263,6 +272,76 @@ fn pwsh_files(
         parameters = request.parameters.unwrap_or(""),
     );
     writer.write("the bootstrap", bootstrap, &wrapper)
+}
+
+/// What Calamari's bootstrap does first: output in UTF-8 (without a BOM), whatever the console's
+/// code page, so Windows PowerShell's pipes carry the same text as pwsh's. `New-Object` rather
+/// than `::new`, which Windows PowerShell 4 lacks.
+const UTF8_OUTPUT: &str = "[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false\n\
+     $OutputEncoding = [Console]::OutputEncoding\n";
+
+/// cmd: the variables as environment variables set by a file the wrapper calls and then deletes,
+/// and the script called with its parameters pasted verbatim. cmd cannot read a structured file,
+/// so a script sees each variable under its Octopus name (`%Octopus.Action.Name%`); one cmd
+/// cannot hold (a name with `=`, a line break, a NUL) is left out. Output is switched to UTF-8.
+fn cmd_files(
+    request: &ScriptRequest<'_>,
+    writer: &Writer<'_>,
+    variables: &[(&str, &str)],
+    script: &Path,
+    bootstrap: &Path,
+) -> Result<(), ScriptError> {
+    let table = writer.dir.join("variables.cmd");
+    writer.write("the variables file", &table, &cmd_variables(variables))?;
+    let wrapper = format!(
+        "@echo off\r\nrem Written by dropship; deleted after the run.\r\n\
+         chcp 65001 >nul\r\ncall {table}\r\ndel /q {table}\r\n\
+         call {script} {parameters}\r\nexit /b %ERRORLEVEL%\r\n",
+        table = cmd_quote(&table.to_string_lossy()),
+        script = cmd_quote(&script.to_string_lossy()),
+        parameters = request.parameters.unwrap_or(""),
+    );
+    writer.write("the bootstrap", bootstrap, &wrapper)
+}
+
+/// One `set NAME=VALUE` line per variable cmd can hold, every character literal.
+fn cmd_variables(variables: &[(&str, &str)]) -> String {
+    let unrepresentable = |text: &str| text.contains(['\r', '\n', '\0']);
+    let mut out = String::from("@echo off\r\n");
+    for (name, value) in variables {
+        if name.is_empty() || name.contains('=') || unrepresentable(name) || unrepresentable(value)
+        {
+            continue;
+        }
+        out.push_str(&format!(
+            "set {}={}\r\n",
+            cmd_escape(name),
+            cmd_escape(value)
+        ));
+    }
+    out
+}
+
+/// Escape for an unquoted batch-file line: `%` doubled (expanded first), then each character
+/// cmd treats specially behind a caret. Unquoted, so a `"` in the value cannot switch quoting.
+fn cmd_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' => out.push_str("%%"),
+            '^' | '&' | '|' | '<' | '>' | '(' | ')' | '"' => {
+                out.push('^');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Quote a path for cmd: double quotes (Windows paths cannot contain one), `%` doubled.
+fn cmd_quote(path: &str) -> String {
+    format!("\"{}\"", path.replace('%', "%%"))
 }
 
 /// Quote for PowerShell: a single-quoted string, quotes doubled.
@@ -328,10 +407,13 @@ struct Writer<'a> {
 
 impl Writer<'_> {
     fn write(&self, role: &'static str, path: &Path, text: &str) -> Result<(), ScriptError> {
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        // Known gap on Windows: no DACL of our own yet; the files inherit the user's temporary
+        // folder's (the user, SYSTEM and Administrators).
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options
             .open(path)
             .and_then(|mut file| file.write_all(text.as_bytes()))
             .map_err(|source| ScriptError::TempFile {
@@ -363,6 +445,101 @@ mod tests {
     fn shell_quoting_is_literal() {
         assert_eq!(crate::escape::shell_single_quoted("it's"), r"'it'\''s'");
         assert_eq!(ps_quote("it's"), "'it''s'");
+    }
+
+    /// The files and command line `prepare` writes for a script of `syntax` run by `program`.
+    fn prepared(syntax: Syntax, program: &'static str) -> (Prepared, String) {
+        let work = tempfile::tempdir().unwrap();
+        let scrubber = crate::secret::Scrubber::new();
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        let variables = [ScriptVariable {
+            name: "Name".into(),
+            value: "it's".into(),
+            sensitive: false,
+        }];
+        let request = ScriptRequest {
+            step: "Step",
+            syntax,
+            body: "body",
+            file_name: "Script",
+            working_dir: work.path(),
+            variables: &variables,
+            parameters: Some("-Flag 'x'"),
+            env: &[],
+            timeout: None,
+            scrubber: &scrubber,
+            cancel: &cancel,
+        };
+        let interpreter = Interpreter {
+            program,
+            install: "",
+        };
+        let prepared = prepare(&request, interpreter).unwrap();
+        let ext = syntax.extension();
+        let bootstrap = prepared.dir().join(format!("Bootstrap.Script.{ext}"));
+        let text = std::fs::read_to_string(bootstrap).unwrap();
+        (prepared, text)
+    }
+
+    #[test]
+    fn powershell_bootstrap_sets_utf8_then_dot_sources_helpers_and_script() {
+        let (prepared, text) = prepared(Syntax::PowerShell, "powershell.exe");
+        assert_eq!(prepared.program, "powershell.exe");
+        let args: Vec<_> = prepared.args.iter().map(|a| a.to_string_lossy()).collect();
+        let flags = ["-NoLogo", "-NoProfile", "-NonInteractive"];
+        let policy = ["-ExecutionPolicy", "Unrestricted", "-File"];
+        assert_eq!(args[..6], [flags, policy].concat()[..]);
+        assert!(args[6].ends_with("Bootstrap.Script.ps1"));
+        let dir = prepared.dir().to_string_lossy().replace('\'', "''");
+        let sep = std::path::MAIN_SEPARATOR;
+        let expected = format!(
+            "# Written by dropship; deleted after the run.\n\
+             [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false\n\
+             $OutputEncoding = [Console]::OutputEncoding\n\
+             . '{dir}{sep}helpers.ps1' -VariablesFile '{dir}{sep}variables.json'\n\
+             try {{\n  . '{dir}{sep}Script.ps1' -Flag 'x'\n}} catch {{\n  \
+             [Console]::Error.WriteLine(($_ | Out-String))\n  exit 1\n}}\n\
+             if ((Test-Path variable:global:LASTEXITCODE)) {{ exit $LASTEXITCODE }}\n"
+        );
+        assert_eq!(text, expected);
+        let table = std::fs::read_to_string(prepared.dir().join("variables.json")).unwrap();
+        assert_eq!(table, r#"{"variables":[["Name","it's"]]}"#);
+        let helpers = std::fs::read_to_string(prepared.dir().join("helpers.ps1")).unwrap();
+        assert_eq!(helpers, PWSH_HELPERS);
+    }
+
+    #[test]
+    fn cmd_bootstrap_sets_variables_deletes_them_and_calls_the_script() {
+        let (prepared, text) = prepared(Syntax::Cmd, "cmd.exe");
+        let args: Vec<_> = prepared.args.iter().map(|a| a.to_string_lossy()).collect();
+        assert_eq!(args[..2], ["/d", "/c"]);
+        assert!(args[2].ends_with("Bootstrap.Script.cmd"));
+        let dir = prepared.dir().to_string_lossy().into_owned();
+        let sep = std::path::MAIN_SEPARATOR;
+        let expected = format!(
+            "@echo off\r\nrem Written by dropship; deleted after the run.\r\n\
+             chcp 65001 >nul\r\ncall \"{dir}{sep}variables.cmd\"\r\n\
+             del /q \"{dir}{sep}variables.cmd\"\r\n\
+             call \"{dir}{sep}Script.cmd\" -Flag 'x'\r\nexit /b %ERRORLEVEL%\r\n"
+        );
+        assert_eq!(text, expected);
+        let table = std::fs::read_to_string(prepared.dir().join("variables.cmd")).unwrap();
+        assert_eq!(table, "@echo off\r\nset Name=it's\r\n");
+    }
+
+    #[test]
+    fn cmd_values_are_literal() {
+        assert_eq!(
+            cmd_escape(r#"50% "a"&b|c<d>e(f)^g!"#),
+            r#"50%% ^"a^"^&b^|c^<d^>e^(f^)^^g!"#
+        );
+        let table = cmd_variables(&[
+            ("Octopus.Action.Name", "Web & DB"),
+            ("A=B", "x"),
+            ("L", "1\n2"),
+        ]);
+        assert_eq!(table, "@echo off\r\nset Octopus.Action.Name=Web ^& DB\r\n");
+        assert_eq!(cmd_quote(r"C:\Temp\100%\x.cmd"), r#""C:\Temp\100%%\x.cmd""#);
     }
 
     #[test]

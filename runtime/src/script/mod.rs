@@ -1,5 +1,6 @@
-//! Running a vendor's Octopus scripts (bash, sh, python, pwsh) unchanged, as Calamari runs them
-//! (`docs/octopus-conventions.md` §5).
+//! Running a vendor's Octopus scripts (bash, sh, python, PowerShell, and on Windows cmd)
+//! unchanged, as Calamari runs them (`docs/octopus-conventions.md` §5), with the platform's
+//! interpreter ([`interpreter`]).
 //!
 //! Each run gets a private 0700 temporary directory holding our own bootstrap, the variables file
 //! (0600) and, unless the script already sits in the working directory byte for byte, the script
@@ -12,12 +13,15 @@
 //! `Octopus.Action.FailScriptOnErrorOutput` (the caller decides with
 //! [`ScriptOutcome::stderr_lines`]) and script modules. The infrastructure helpers
 //! (`new_octopustarget`, Kubernetes manifests, environment state) exist so scripts run unchanged,
-//! but their messages are only logged. PowerShell is untested where `pwsh` is missing.
+//! but their messages are only logged. PowerShell is untested where `pwsh` is missing, and Windows
+//! PowerShell (`powershell.exe`) everywhere: only the bootstrap's text is tested.
 
 mod bootstrap;
+mod interpreter;
 mod output;
 mod run;
 mod service_message;
+mod tree;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -25,6 +29,7 @@ use std::time::Duration;
 
 use crate::secret::Scrubber;
 
+pub use interpreter::{Interpreter, POWERSHELL_EDITION};
 pub use run::withhold_from_scripts;
 
 /// A script language the runner knows.
@@ -34,39 +39,34 @@ pub enum Syntax {
     Sh,
     Python,
     PowerShell,
+    /// Windows batch (`cmd.exe`): variables arrive as environment variables (see `bootstrap`).
+    Cmd,
 }
 
 impl Syntax {
     /// Octopus names (`Bash`, `PowerShell`, `Python`) and dropship plan names (`bash`, `sh`,
-    /// `python`, `pwsh`), without regard to case.
+    /// `python`, `pwsh`, `cmd`), without regard to case.
     pub fn from_name(name: &str) -> Option<Self> {
         match name.to_ascii_lowercase().as_str() {
             "bash" => Some(Syntax::Bash),
             "sh" => Some(Syntax::Sh),
             "python" | "python3" => Some(Syntax::Python),
             "powershell" | "pwsh" => Some(Syntax::PowerShell),
+            "cmd" => Some(Syntax::Cmd),
             _ => None,
         }
     }
 
-    /// By file extension as Calamari picks the interpreter: `.sh` is bash, `.py`, `.ps1`.
+    /// By file extension as Calamari picks the interpreter: `.sh` is bash, `.py`, `.ps1`; and
+    /// `.cmd`/`.bat`.
     pub fn from_extension(path: &Path) -> Option<Self> {
         let extension = path.extension()?.to_str()?.to_ascii_lowercase();
         match extension.as_str() {
             "sh" => Some(Syntax::Bash),
             "py" => Some(Syntax::Python),
             "ps1" => Some(Syntax::PowerShell),
+            "cmd" | "bat" => Some(Syntax::Cmd),
             _ => None,
-        }
-    }
-
-    /// The program run for this syntax, looked up on `PATH`.
-    pub fn interpreter(self) -> &'static str {
-        match self {
-            Syntax::Bash => "bash",
-            Syntax::Sh => "sh",
-            Syntax::Python => "python3",
-            Syntax::PowerShell => "pwsh",
         }
     }
 
@@ -76,26 +76,34 @@ impl Syntax {
             Syntax::Bash | Syntax::Sh => "sh",
             Syntax::Python => "py",
             Syntax::PowerShell => "ps1",
+            Syntax::Cmd => "cmd",
         }
     }
 
-    /// Whether the interpreter is an executable file on `PATH`.
-    pub fn available(self) -> bool {
-        find_on_path(self.interpreter()).is_some()
+    /// The syntax of a script that names none and has no file extension: this platform's
+    /// (Calamari's `ScriptSyntaxHelper`, `docs/octopus-conventions.md` §4.3).
+    pub fn platform_default() -> Self {
+        if cfg!(windows) {
+            Syntax::PowerShell
+        } else {
+            Syntax::Bash
+        }
     }
-}
 
-/// The first executable `program` on `PATH`.
-fn find_on_path(program: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| {
-            candidate
-                .metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
+    /// The extensions of package convention scripts, the preferred first, when one stage has
+    /// several (`docs/octopus-conventions.md` §4.3).
+    pub fn convention_extensions() -> [&'static str; 3] {
+        if cfg!(windows) {
+            ["ps1", "py", "sh"]
+        } else {
+            ["sh", "py", "ps1"]
+        }
+    }
+
+    /// Whether this syntax's interpreter (for PowerShell, the default edition's) is on `PATH`.
+    pub fn available(self) -> bool {
+        Interpreter::for_script(self, None).available()
+    }
 }
 
 /// A variable the script can read with `get_octopusvariable` (already evaluated).
@@ -136,6 +144,19 @@ pub struct ScriptRequest<'a> {
     pub scrubber: &'a Scrubber,
     /// Set (by Ctrl-C handling) to stop the script: its whole process group is killed.
     pub cancel: &'a AtomicBool,
+}
+
+impl ScriptRequest<'_> {
+    /// The program for this run: the syntax's, with the PowerShell edition the variables ask for.
+    fn interpreter(&self) -> Interpreter {
+        let edition = self
+            .variables
+            .iter()
+            .rev()
+            .find(|v| v.name == POWERSHELL_EDITION)
+            .map(|v| v.value.as_str());
+        Interpreter::for_script(self.syntax, edition)
+    }
 }
 
 /// One line of script output, already scrubbed, at the level the script asked for.
@@ -191,12 +212,12 @@ impl ScriptOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
     #[error(
-        "step `{step}` needs {interpreter}, which is not installed on this machine\n\
-         hint: install {interpreter} and make sure it is on PATH"
+        "step `{step}` needs {interpreter}, which is not installed on this machine\nhint: {install}"
     )]
     InterpreterMissing {
         step: String,
         interpreter: &'static str,
+        install: &'static str,
     },
     #[error(
         "step `{step}`: the script parameters contain a secret value, and parameters are visible \
@@ -234,10 +255,12 @@ pub fn run_script(
     sink: &mut dyn FnMut(OutputLine),
 ) -> Result<ScriptOutcome, ScriptError> {
     let step = request.step.to_string();
-    if !request.syntax.available() {
+    let interpreter = request.interpreter();
+    if !interpreter.available() {
         return Err(ScriptError::InterpreterMissing {
             step,
-            interpreter: request.syntax.interpreter(),
+            interpreter: interpreter.program,
+            install: interpreter.install,
         });
     }
     let scrubber = output::run_scrubber(request.scrubber, request.variables);
@@ -253,6 +276,6 @@ pub fn run_script(
         });
     }
     // Dropped at the end of this function, on every path: the variables never outlive the run.
-    let prepared = bootstrap::prepare(request)?;
+    let prepared = bootstrap::prepare(request, interpreter)?;
     run::run(request, &prepared, scrubber, sink)
 }

@@ -1,8 +1,9 @@
 //! Starting the interpreter, pumping its output, and stopping it on timeout or cancel.
 //!
-//! The script runs in a process group of its own, so stopping it reaches everything it started
-//! (SIGTERM to the group, then SIGKILL after a short grace), and Ctrl-C at the installer's
-//! terminal does not hit it directly: the installer decides (through `cancel`). Two threads read
+//! The script runs as a tree of its own ([`super::tree`]), so stopping it reaches everything it
+//! started (SIGTERM, then SIGKILL after a short grace; a Job Object on Windows), and Ctrl-C at
+//! the installer's terminal does not hit it directly: the installer decides (through `cancel`).
+//! Two threads read
 //! stdout and stderr line by line, as Calamari's readers do, so the order between the streams is
 //! not kept; lines are handled on the calling thread, where the sink lives.
 //!
@@ -19,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use super::bootstrap::Prepared;
 use super::output::Output;
+use super::tree::{self, Tree};
 use super::{OutputLine, ScriptError, ScriptOutcome, ScriptRequest};
 use crate::secret::Scrubber;
-use std::os::unix::process::CommandExt;
 
 /// How often the timeout and the cancel flag are checked.
 const POLL: Duration = Duration::from_millis(50);
@@ -49,7 +50,7 @@ pub(super) fn run(
     scrubber: Scrubber,
     sink: &mut dyn FnMut(OutputLine),
 ) -> Result<ScriptOutcome, ScriptError> {
-    let mut child = spawn(request, prepared)?;
+    let (mut child, tree) = spawn(request, prepared)?;
     if let Err(source) = crate::scratch::record_process_group(prepared.dir(), child.id()) {
         // Without the record a killed installer's next run could not stop what this starts.
         let _ = child.kill();
@@ -69,7 +70,10 @@ pub(super) fn run(
         pump(stderr, sender, Line::Stderr);
     }
     let mut output = Output::new(scrubber, sink);
-    let (status, stop) = supervise(request, &mut child, &lines, &mut output)?;
+    let (status, stop) = supervise(request, &mut child, &tree, &lines, &mut output)?;
+    if stop.is_none() {
+        tree.release();
+    }
     drain(&lines, &mut output, Instant::now() + DRAIN);
     let mut outcome = output.finish();
     outcome.exit_code = status.code();
@@ -91,7 +95,7 @@ pub fn withhold_from_scripts(names: impl IntoIterator<Item = String>) {
     withheld.extend(names);
 }
 
-fn spawn(request: &ScriptRequest<'_>, prepared: &Prepared) -> Result<Child, ScriptError> {
+fn spawn(request: &ScriptRequest<'_>, prepared: &Prepared) -> Result<(Child, Tree), ScriptError> {
     let mut command = Command::new(prepared.program);
     command
         .args(&prepared.args)
@@ -100,43 +104,20 @@ fn spawn(request: &ScriptRequest<'_>, prepared: &Prepared) -> Result<Child, Scri
         // Unattended: a script that waits for input would hang the install.
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+        .stderr(Stdio::piped());
+    tree::configure(&mut command);
     for name in WITHHELD.lock().unwrap_or_else(|p| p.into_inner()).iter() {
         command.env_remove(name);
     }
-    die_with_installer(&mut command);
-    command.spawn().map_err(|source| ScriptError::Spawn {
+    let spawn_error = |source| ScriptError::Spawn {
         step: request.step.to_string(),
         interpreter: prepared.program,
         source,
-    })
+    };
+    let mut child = command.spawn().map_err(spawn_error)?;
+    let tree = Tree::adopt(&mut child).map_err(spawn_error)?;
+    Ok((child, tree))
 }
-
-/// Tie the script's interpreter to the installer's life: when the installer dies (even by
-/// SIGKILL), the kernel kills the interpreter, which cannot then change the target behind a
-/// rollback's back. (What the interpreter started itself lives on in its process group, which the
-/// caller stops on timeout and cancel.)
-#[cfg(target_os = "linux")]
-fn die_with_installer(command: &mut Command) {
-    let installer = std::process::id() as libc::pid_t;
-    // SAFETY: between fork and exec only async-signal-safe calls (prctl, getppid) run.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The installer may have died before prctl took effect: the child was reparented.
-            if libc::getppid() != installer {
-                return Err(std::io::Error::other("the installer is gone"));
-            }
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn die_with_installer(_command: &mut Command) {}
 
 /// Read `stream` line by line on its own thread, sending each line (lossy UTF-8, without `\n`
 /// or `\r\n`) until end of file or until nobody listens.
@@ -165,6 +146,7 @@ fn pump<R: Read + Send + 'static>(stream: R, sender: Sender<Line>, wrap: fn(Stri
 fn supervise(
     request: &ScriptRequest<'_>,
     child: &mut Child,
+    tree: &Tree,
     lines: &Receiver<Line>,
     output: &mut Output<'_>,
 ) -> Result<(ExitStatus, Option<Stop>), ScriptError> {
@@ -176,7 +158,7 @@ fn supervise(
             // Both pipes closed but the script still runs: just wait for it.
             Err(RecvTimeoutError::Disconnected) => std::thread::sleep(POLL),
         }
-        if let Some(status) = try_wait(request, child)? {
+        if let Some(status) = try_wait(request, child, tree)? {
             return Ok((status, None));
         }
         let stop = if request.cancel.load(Ordering::SeqCst) {
@@ -188,7 +170,7 @@ fn supervise(
         };
         if let Some(stop) = stop {
             note_stop(request, stop, output);
-            return Ok((terminate(request, child)?, Some(stop)));
+            return Ok((terminate(request, child, tree)?, Some(stop)));
         }
     }
 }
@@ -208,10 +190,11 @@ fn note_stop(request: &ScriptRequest<'_>, stop: Stop, output: &mut Output<'_>) {
 fn try_wait(
     request: &ScriptRequest<'_>,
     child: &mut Child,
+    tree: &Tree,
 ) -> Result<Option<ExitStatus>, ScriptError> {
     child.try_wait().map_err(|source| {
         // We can no longer watch it: do not leave it running unattended.
-        signal_group(child, libc::SIGKILL);
+        tree.kill();
         ScriptError::Wait {
             step: request.step.to_string(),
             source,
@@ -219,35 +202,26 @@ fn try_wait(
     })
 }
 
-/// SIGTERM to the script's process group, SIGKILL to what is left after [`GRACE`], then reap.
-fn terminate(request: &ScriptRequest<'_>, child: &mut Child) -> Result<ExitStatus, ScriptError> {
-    signal_group(child, libc::SIGTERM);
+/// Stop the tree, kill what is left after [`GRACE`], then reap.
+fn terminate(
+    request: &ScriptRequest<'_>,
+    child: &mut Child,
+    tree: &Tree,
+) -> Result<ExitStatus, ScriptError> {
+    tree.stop();
     let deadline = Instant::now() + GRACE;
     while Instant::now() < deadline {
-        if try_wait(request, child)?.is_some() {
+        if try_wait(request, child, tree)?.is_some() {
             break;
         }
         std::thread::sleep(POLL);
     }
-    // Children that ignored SIGTERM (or outlived the leader) are still in the group.
-    signal_group(child, libc::SIGKILL);
+    // Children that ignored SIGTERM (or outlived the leader) are still in the tree.
+    tree.kill();
     child.wait().map_err(|source| ScriptError::Wait {
         step: request.step.to_string(),
         source,
     })
-}
-
-/// Send `signal` to the process group led by `child` (created with `process_group(0)`, so the
-/// group id is the child's pid). Errors (the group is already gone) are of no interest.
-fn signal_group(child: &Child, signal: libc::c_int) {
-    let Ok(group) = libc::pid_t::try_from(child.id()) else {
-        return;
-    };
-    // SAFETY: kill(2) takes plain integers and touches no memory of ours; a negative pid
-    // addresses the process group, which is the script's own group.
-    unsafe {
-        libc::kill(-group, signal);
-    }
 }
 
 /// Handle lines still arriving after the script exits, until the pipes close or `deadline`.

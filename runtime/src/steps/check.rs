@@ -5,8 +5,10 @@
 //! check never changes the machine and never panics on the plan's values, so the dry run runs
 //! them too. The step fails when any of its checks fails, after running them all.
 //!
-//! Known gaps: on platforms other than Unix, `disk-free` and `root` are not checked (they pass
-//! and say so); `http` speaks plain HTTP only (`https://` fails with a hint to use `tcp`).
+//! `disk-free` and `root` are checked on Unix and Windows (`root` means Administrator there: an
+//! elevated token); elsewhere, and whenever the system cannot tell, they fail rather than pass.
+//!
+//! Known gap: `http` speaks plain HTTP only (`https://` fails with a hint to use `tcp`).
 
 use super::http::{self, host_port};
 use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
@@ -109,10 +111,8 @@ pub fn run_check(check: &CheckSpec, expand: &dyn Fn(&str) -> String) -> CheckRes
 }
 
 /// One MB as `min-mb` counts it (a mebibyte).
-#[cfg(unix)]
 const MIB: u64 = 1024 * 1024;
 
-#[cfg(unix)]
 fn disk_free(path: &str, min_mb: u64) -> CheckResult {
     if path.trim().is_empty() {
         return fail("disk-free: the path is empty; give the folder the product is installed into");
@@ -121,11 +121,6 @@ fn disk_free(path: &str, min_mb: u64) -> CheckResult {
         Ok(summary) => pass(summary),
         Err(summary) => fail(summary),
     }
-}
-
-#[cfg(not(unix))]
-fn disk_free(path: &str, _min_mb: u64) -> CheckResult {
-    pass(format!("free space on {path} not checked on this platform"))
 }
 
 fn os(allowed: &[String]) -> CheckResult {
@@ -328,12 +323,61 @@ fn root(want: bool) -> CheckResult {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(windows)]
 fn root(want: bool) -> CheckResult {
-    let what = if want {
-        "Administrator"
-    } else {
-        "not Administrator"
+    match (want, elevated()) {
+        (_, Err(e)) => fail(format!(
+            "cannot tell whether this runs as Administrator: {e}"
+        )),
+        (true, Ok(true)) => pass("running as Administrator"),
+        (false, Ok(false)) => pass("running without Administrator rights"),
+        (true, Ok(false)) => fail(
+            "this installer must run as Administrator; run it again from an elevated prompt \
+             (Run as administrator)",
+        ),
+        (false, Ok(true)) => fail(
+            "running as Administrator, but this installer must not; run it again from a \
+             prompt that is not elevated",
+        ),
+    }
+}
+
+/// Whether this process's token is elevated (an Administrator with UAC's consent, or UAC off).
+#[cfg(windows)]
+fn elevated() -> io::Result<bool> {
+    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE};
+    use windows_sys::Win32::Security::{
+        GetTokenInformation, TOKEN_ELEVATION, TOKEN_QUERY, TokenElevation,
     };
-    pass(format!("running as {what}: not checked on this platform"))
+    use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+    let mut token: HANDLE = std::ptr::null_mut();
+    // SAFETY: the current-process pseudo handle is always valid; `token` receives a handle.
+    if unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut elevation = TOKEN_ELEVATION { TokenIsElevated: 0 };
+    let mut size = 0u32;
+    // SAFETY: `elevation` is the structure this information class fills, with its size.
+    let ok = unsafe {
+        GetTokenInformation(
+            token,
+            TokenElevation,
+            (&raw mut elevation).cast(),
+            std::mem::size_of::<TOKEN_ELEVATION>() as u32,
+            &mut size,
+        )
+    };
+    let result = if ok == 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(elevation.TokenIsElevated != 0)
+    };
+    // SAFETY: the token handle is ours and closed once.
+    unsafe { CloseHandle(token) };
+    result
+}
+
+#[cfg(not(any(unix, windows)))]
+fn root(_want: bool) -> CheckResult {
+    fail("cannot tell who this runs as on this platform")
 }

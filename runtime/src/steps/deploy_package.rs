@@ -29,8 +29,13 @@ use std::path::{Path, PathBuf};
 
 /// Where packages without a `destination` are extracted when the variable
 /// `Octopus.Tentacle.Agent.ApplicationDirectoryPath` is not set:
-/// `/opt/dropship/applications/<environment>/<package id>/<version>`.
-const DEFAULT_APPLICATIONS_DIR: &str = "/opt/dropship/applications";
+/// `/opt/dropship/applications/<environment>/<package id>/<version>`, or on Windows under
+/// Tentacle's own default, `C:\Octopus\Applications`.
+const DEFAULT_APPLICATIONS_DIR: &str = if cfg!(windows) {
+    r"C:\Octopus\Applications"
+} else {
+    "/opt/dropship/applications"
+};
 
 fn fail(what: impl std::fmt::Display) -> StepFailure {
     StepFailure::new(what.to_string())
@@ -246,28 +251,28 @@ enum StageScript<'s> {
     Packaged(PathBuf),
 }
 
-/// `STAGE.sh`, else `.py`, else `.ps1` where `pwsh` exists, in `dir` only, ignoring case.
+/// `STAGE.<ext>` in `dir` only, ignoring case, by this platform's preference (`.sh` first, or
+/// `.ps1` on Windows). Chosen whether or not its interpreter is installed: a missing one fails
+/// the step with what to install rather than skipping a script the vendor meant to run.
 fn packaged_script(dir: &Path, stage: &str) -> Option<PathBuf> {
     let entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
-    let preference = ["sh", "py", "ps1"];
-    preference.iter().find_map(|ext| {
-        if *ext == "ps1" && !crate::script::Syntax::PowerShell.available() {
-            return None;
-        }
-        entries
-            .iter()
-            .find(|p| {
-                p.is_file()
-                    && p.file_stem()
-                        .is_some_and(|s| s.to_string_lossy().eq_ignore_ascii_case(stage))
-                    && p.extension()
-                        .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case(ext))
-            })
-            .cloned()
-    })
+    crate::script::Syntax::convention_extensions()
+        .iter()
+        .find_map(|ext| {
+            entries
+                .iter()
+                .find(|p| {
+                    p.is_file()
+                        && p.file_stem()
+                            .is_some_and(|s| s.to_string_lossy().eq_ignore_ascii_case(stage))
+                        && p.extension()
+                            .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case(ext))
+                })
+                .cloned()
+        })
 }
 
 fn run_deploy_failed(ctx: &mut StepContext<'_, '_>, step: &DeployPackageStep, dir: &Path) {

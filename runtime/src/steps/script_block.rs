@@ -26,7 +26,8 @@ pub struct ScriptContext<'a> {
     pub timeout: Option<Duration>,
 }
 
-/// The script's syntax: named, else from the file extension, else bash.
+/// The script's syntax: named, else from the file extension, else this platform's (bash, or
+/// PowerShell on Windows, as Calamari defaults).
 fn syntax_of(named: Option<&str>, file: Option<&str>) -> Result<Syntax, StepFailure> {
     if let Some(name) = named {
         return Syntax::from_name(name)
@@ -34,7 +35,7 @@ fn syntax_of(named: Option<&str>, file: Option<&str>) -> Result<Syntax, StepFail
     }
     Ok(file
         .and_then(|f| Syntax::from_extension(Path::new(f)))
-        .unwrap_or(Syntax::Bash))
+        .unwrap_or_else(Syntax::platform_default))
 }
 
 /// Run a script given inline or as a drop file for the step, in its work directory unless the

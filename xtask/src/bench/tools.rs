@@ -1,23 +1,13 @@
 //! The processes and files the benchmark relies on: bash scripts, quoted paths, the standard
-//! tools (installed with apt-get when missing), file sizes and cleanup between runs.
+//! tools (installed with apt-get when missing, [`crate::system`]), file sizes and cleanup between
+//! runs.
 
 use crate::Result;
+use crate::system::ensure_apt;
+pub use crate::system::sh;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
-
-/// Run `script` with bash, `set -eo pipefail`; a failure names the script.
-pub fn sh(script: &str) -> Result<()> {
-    let status = Command::new("bash")
-        .args(["-c", &format!("set -eo pipefail\n{script}")])
-        .status()
-        .map_err(|e| e.to_string())?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{script}` failed ({status})"))
-    }
-}
+use std::process::Command;
 
 /// `path` quoted for bash.
 pub fn q(path: &Path) -> String {
@@ -42,39 +32,11 @@ pub fn remove(path: &Path) {
 
 /// Install the tools the benchmark compares against (and `/usr/bin/time`) when missing.
 pub fn ensure_tools() -> Result<()> {
-    let missing: Vec<&str> = [
+    ensure_apt(&[
         ("zstd", "zstd"),
         ("makeself", "makeself"),
         ("/usr/bin/time", "time"),
-    ]
-    .into_iter()
-    .filter(|(tool, _)| !is_installed(tool))
-    .map(|(_, package)| package)
-    .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    eprintln!("installing {}", missing.join(" "));
-    let sudo = if is_root() { "" } else { "sudo " };
-    sh(&format!(
-        "{sudo}apt-get update -qq && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y -qq {}",
-        missing.join(" ")
-    ))
-}
-
-fn is_installed(tool: &str) -> bool {
-    Command::new("bash")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    ])
 }
 
 /// Now, for the tables' heading.

@@ -17,7 +17,8 @@ fn value<'a>(vars: &'a [OctopusVariable], name: &str) -> Option<&'a str> {
 fn files_under(root: &Path) -> BTreeSet<String> {
     let mut out = Vec::new();
     collect_files(root, root, &mut out).unwrap();
-    out.into_iter().collect()
+    // `/` on every platform, as the drop's manifest writes them.
+    out.into_iter().map(|f| f.replace('\\', "/")).collect()
 }
 
 #[test]
