@@ -24,6 +24,7 @@
 //! than package, script and manual are reported, not mapped.
 
 // Shared by every stage.
+mod cursor;
 mod error;
 mod model;
 

@@ -18,21 +18,9 @@
 //! library's newer rule would keep four spaces on every line of the old layout. The cost: a
 //! value whose every line starts with spaces loses that common indent.
 
+use super::cursor::{Cursor, Pos};
 use super::error::ImportError;
 use std::path::{Path, PathBuf};
-
-/// A 1-based line and column (in characters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Pos {
-    pub line: usize,
-    pub column: usize,
-}
-
-impl Pos {
-    pub fn describe(self) -> String {
-        format!("line {}, column {}", self.line, self.column)
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Item {
@@ -69,9 +57,7 @@ pub(super) enum Value {
 /// Parses a whole OCL document; `file` is used only in errors.
 pub(super) fn parse(text: &str, file: &Path) -> Result<Vec<Item>, ImportError> {
     let mut parser = Parser {
-        chars: text.chars().collect(),
-        index: 0,
-        pos: Pos { line: 1, column: 1 },
+        cursor: Cursor::new(text),
         newline: if text.contains("\r\n") { "\r\n" } else { "\n" },
         file: file.to_path_buf(),
     };
@@ -79,9 +65,7 @@ pub(super) fn parse(text: &str, file: &Path) -> Result<Vec<Item>, ImportError> {
 }
 
 struct Parser {
-    chars: Vec<char>,
-    index: usize,
-    pos: Pos,
+    cursor: Cursor,
     /// Heredoc lines are joined with the file's own line ending, as the Ocl library does.
     newline: &'static str,
     file: PathBuf,
@@ -89,29 +73,21 @@ struct Parser {
 
 type Parsed<T> = Result<T, ImportError>;
 
+/// The parser reads through its cursor: `self.peek()`, `self.bump()`, `self.pos()`.
+impl std::ops::Deref for Parser {
+    type Target = Cursor;
+    fn deref(&self) -> &Cursor {
+        &self.cursor
+    }
+}
+
+impl std::ops::DerefMut for Parser {
+    fn deref_mut(&mut self) -> &mut Cursor {
+        &mut self.cursor
+    }
+}
+
 impl Parser {
-    fn peek(&self) -> Option<char> {
-        self.chars.get(self.index).copied()
-    }
-
-    fn peek_at(&self, offset: usize) -> Option<char> {
-        self.chars.get(self.index + offset).copied()
-    }
-
-    fn bump(&mut self) -> Option<char> {
-        let c = self.peek()?;
-        self.index += 1;
-        if c == '\n' {
-            self.pos = Pos {
-                line: self.pos.line + 1,
-                column: 1,
-            };
-        } else {
-            self.pos.column += 1;
-        }
-        Some(c)
-    }
-
     fn error_at(&self, pos: Pos, message: impl Into<String>) -> ImportError {
         ImportError::Ocl {
             file: self.file.clone(),
@@ -122,7 +98,7 @@ impl Parser {
     }
 
     fn error(&self, message: impl Into<String>) -> ImportError {
-        self.error_at(self.pos, message)
+        self.error_at(self.pos(), message)
     }
 
     /// Spaces, tabs and carriage returns: what may sit inside a line.
@@ -153,7 +129,7 @@ impl Parser {
     }
 
     fn skip_block_comment(&mut self) -> Parsed<()> {
-        let start = self.pos;
+        let start = self.pos();
         self.bump();
         self.bump();
         while !(self.peek() == Some('*') && self.peek_at(1) == Some('/')) {
@@ -228,7 +204,7 @@ impl Parser {
     }
 
     fn item(&mut self) -> Parsed<Item> {
-        let pos = self.pos;
+        let pos = self.pos();
         let name = self.name();
         self.skip_inline_space();
         if self.peek() == Some('=') {
@@ -292,7 +268,7 @@ impl Parser {
     }
 
     fn keyword(&mut self) -> Parsed<Value> {
-        let pos = self.pos;
+        let pos = self.pos();
         let word = self.name();
         match word.to_ascii_lowercase().as_str() {
             "true" => Ok(Value::Bool(true)),
@@ -306,7 +282,7 @@ impl Parser {
     }
 
     fn number(&mut self) -> Parsed<Value> {
-        let pos = self.pos;
+        let pos = self.pos();
         let mut text = String::new();
         while let Some(c) = self
             .peek()
@@ -327,11 +303,11 @@ impl Parser {
     }
 
     fn quoted(&mut self) -> Parsed<String> {
-        let start = self.pos;
+        let start = self.pos();
         self.bump();
         let mut out = String::new();
         loop {
-            let pos = self.pos;
+            let pos = self.pos();
             match self.bump() {
                 None => return Err(self.error_at(start, "string is never closed")),
                 Some('\n') => {
@@ -383,7 +359,7 @@ impl Parser {
     }
 
     fn dict(&mut self) -> Parsed<Value> {
-        let open = self.pos;
+        let open = self.pos();
         self.bump();
         self.skip_inline_space();
         let mut entries = Vec::new();
@@ -406,7 +382,7 @@ impl Parser {
                     );
                 }
                 Some(_) => {
-                    let at = self.pos;
+                    let at = self.pos();
                     let (key, value) = self.entry()?;
                     // Octopus compares property keys ignoring case.
                     if entries
@@ -424,7 +400,7 @@ impl Parser {
     /// `key = literal` inside a dictionary. Keys are unquoted runs of non-space characters
     /// (dots are common), so `=` may belong to a key; `key="v"` without spaces still reads.
     fn entry(&mut self) -> Parsed<(String, Value)> {
-        let key_pos = self.pos;
+        let key_pos = self.pos();
         let mut key = if self.peek() == Some('"') {
             self.quoted()?
         } else {
@@ -460,7 +436,7 @@ impl Parser {
     }
 
     fn heredoc(&mut self) -> Parsed<String> {
-        let start = self.pos;
+        let start = self.pos();
         self.bump();
         self.bump();
         let indented = self.peek() == Some('-');

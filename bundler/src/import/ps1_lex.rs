@@ -5,6 +5,7 @@
 //! continuations and comments. It does not evaluate anything: a `$` expansion is kept as text
 //! and the word is marked dynamic.
 
+use super::cursor::Cursor;
 use super::error::ImportError;
 use std::path::{Path, PathBuf};
 
@@ -29,9 +30,7 @@ pub(super) struct Word {
 /// Splits `text` into tokens; `file` is used only in errors.
 pub(super) fn tokenize(text: &str, file: &Path) -> Result<Vec<Token>, ImportError> {
     let mut lexer = Lexer {
-        chars: text.chars().collect(),
-        index: 0,
-        line: 1,
+        cursor: Cursor::new(text),
         file: file.to_path_buf(),
         tokens: Vec::new(),
     };
@@ -40,31 +39,26 @@ pub(super) fn tokenize(text: &str, file: &Path) -> Result<Vec<Token>, ImportErro
 }
 
 struct Lexer {
-    chars: Vec<char>,
-    index: usize,
-    line: usize,
+    cursor: Cursor,
     file: PathBuf,
     tokens: Vec<Token>,
 }
 
+/// The lexer reads through its cursor: `self.peek()`, `self.bump()`, `self.pos()`.
+impl std::ops::Deref for Lexer {
+    type Target = Cursor;
+    fn deref(&self) -> &Cursor {
+        &self.cursor
+    }
+}
+
+impl std::ops::DerefMut for Lexer {
+    fn deref_mut(&mut self) -> &mut Cursor {
+        &mut self.cursor
+    }
+}
+
 impl Lexer {
-    fn peek(&self) -> Option<char> {
-        self.chars.get(self.index).copied()
-    }
-
-    fn peek_at(&self, offset: usize) -> Option<char> {
-        self.chars.get(self.index + offset).copied()
-    }
-
-    fn bump(&mut self) -> Option<char> {
-        let c = self.peek()?;
-        self.index += 1;
-        if c == '\n' {
-            self.line += 1;
-        }
-        Some(c)
-    }
-
     fn error(&self, line: usize, message: impl Into<String>) -> ImportError {
         ImportError::Ps1 {
             file: self.file.clone(),
@@ -122,7 +116,7 @@ impl Lexer {
     }
 
     fn block_comment(&mut self) -> Result<(), ImportError> {
-        let start = self.line;
+        let start = self.pos().line;
         while !(self.peek() == Some('#') && self.peek_at(1) == Some('>')) {
             if self.bump().is_none() {
                 return Err(self.error(start, "comment `<#` is never closed with `#>`"));
@@ -138,7 +132,7 @@ impl Lexer {
         let mut word = Word {
             text: String::new(),
             dynamic: false,
-            line: self.line,
+            line: self.pos().line,
         };
         loop {
             match (self.peek(), self.peek_at(1)) {
@@ -168,7 +162,7 @@ impl Lexer {
     }
 
     fn single_quoted(&mut self, word: &mut Word) -> Result<(), ImportError> {
-        let start = self.line;
+        let start = self.pos().line;
         self.bump();
         loop {
             match (self.bump(), self.peek()) {
@@ -184,7 +178,7 @@ impl Lexer {
     }
 
     fn double_quoted(&mut self, word: &mut Word) -> Result<(), ImportError> {
-        let start = self.line;
+        let start = self.pos().line;
         self.bump();
         loop {
             match (self.bump(), self.peek()) {
@@ -211,7 +205,7 @@ impl Lexer {
 
     /// `${name}` in a bare word, kept verbatim.
     fn braced_variable(&mut self, word: &mut Word) -> Result<(), ImportError> {
-        let start = self.line;
+        let start = self.pos().line;
         word.dynamic = true;
         while let Some(c) = self.bump() {
             word.text.push(c);
@@ -224,13 +218,13 @@ impl Lexer {
 
     /// `@"` or `@'` followed only by spaces up to the end of the line.
     fn here_string_opens(&self) -> bool {
-        let rest = self.chars.get(self.index + 2..).unwrap_or(&[]).iter();
+        let rest = self.rest_from(2).iter();
         rest.take_while(|c| **c != '\n').all(|c| c.is_whitespace())
     }
 
     /// `@"…"@` / `@'…'@`: the lines between the opener and a line starting with `"@`/`'@`.
     fn here_string(&mut self, quote: char, word: &mut Word) -> Result<(), ImportError> {
-        let start = self.line;
+        let start = self.pos().line;
         while !matches!(self.bump(), None | Some('\n')) {}
         let mut lines: Vec<String> = Vec::new();
         loop {
