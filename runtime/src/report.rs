@@ -113,6 +113,10 @@ pub struct Report {
     /// A `rollback` of the install after it ended: its own section, the install's history kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub later_rollback: Option<LaterRollback>,
+    /// What the operator and the vendor should know (a file holding a secret that all users can
+    /// read), scrubbed.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// One run of the installer on an install.
@@ -162,6 +166,9 @@ impl Report {
             self.duration_s,
             if self.resumed { "  [resumed]" } else { "" }
         );
+        for warning in &self.warnings {
+            let _ = writeln!(out, "warning:   {warning}");
+        }
         let _ = writeln!(out, "steps:");
         for (i, step) in self.steps.iter().enumerate() {
             let duration = step
@@ -403,6 +410,7 @@ mod tests {
             }),
             attempts: vec![],
             later_rollback: None,
+            warnings: Vec::new(),
         }
     }
 

@@ -359,3 +359,26 @@ fn what_a_killed_installer_s_script_started_is_stopped_by_the_next_rollback() {
         "the background process outlived the rollback"
     );
 }
+
+#[test]
+fn a_file_holding_a_secret_that_all_users_can_read_is_reported() {
+    let fx = Fixture::sample();
+    let out = run(fx.command("install").args(fx.answers())).success();
+    let conf = fx.target().join("web/config/app.conf");
+    let mode = std::fs::metadata(&conf).unwrap().permissions().mode() & 0o777;
+    assert_ne!(
+        mode & 0o004,
+        0,
+        "the sample ships app.conf readable by all ({mode:o})"
+    );
+    let report = read_report(&fx.state());
+    let warnings = report["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings.iter().any(|w| w
+            .as_str()
+            .is_some_and(|w| w.contains("app.conf") && w.contains("every local user"))),
+        "{report:#}"
+    );
+    assert!(out.stderr.contains("warning:"), "{out:#?}");
+    assert_run_has_no_secret(&out, &[SECRET]);
+}

@@ -359,6 +359,7 @@ impl RunContext<'_> {
             rollback: result.rollback.clone(),
             attempts: Vec::new(),
             later_rollback: None,
+            warnings: result.warnings.clone(),
         }
     }
 

@@ -19,6 +19,7 @@
 //! [`RunResult::journal_errors`]: crate::engine::RunResult::journal_errors
 
 mod conditions;
+mod exposure;
 mod failure;
 mod journaling;
 mod outputs;
@@ -63,6 +64,9 @@ pub struct RunResult {
     /// Journal records that could not be written, each already told to the operator with what
     /// it means: the outcome stands, but the journal does not show all of it.
     pub journal_errors: Vec<String>,
+    /// What the operator and the vendor should know (a file holding a secret that all users
+    /// can read), scrubbed.
+    pub warnings: Vec<String>,
 }
 
 /// The `stop` of an engine whose front end cannot stop an undo.
@@ -89,6 +93,7 @@ pub struct Engine<'a> {
     /// Set once a step has failed: conditions and `Octopus.Deployment.Error` see it.
     failed: bool,
     journal_errors: Vec<String>,
+    warnings: Vec<String>,
 }
 
 impl<'a> Engine<'a> {
@@ -114,6 +119,7 @@ impl<'a> Engine<'a> {
             reports: plan.steps().iter().map(report::not_reached).collect(),
             failed: false,
             journal_errors: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -161,6 +167,7 @@ impl<'a> Engine<'a> {
             steps: self.reports,
             rollback,
             journal_errors: self.journal_errors,
+            warnings: self.warnings,
         }
     }
 
@@ -227,9 +234,16 @@ impl<'a> Engine<'a> {
     ) -> Result<(), StepFailure> {
         checkpoint("step-started");
         self.reports[index].start = Some(now_text());
+        let changes_before = tx.changes().len();
         let result = self.attempts(tx, index, step).map_err(|f| self.scrubbed(f));
         let status = match &result {
             Ok(()) => {
+                let written = tx
+                    .changes()
+                    .get(changes_before..)
+                    .unwrap_or_default()
+                    .to_vec();
+                self.warn_about_exposed_secrets(&written);
                 self.save_outputs(tx.journal().state_dir());
                 StepStatus::Succeeded
             }
