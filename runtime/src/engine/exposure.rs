@@ -5,9 +5,6 @@
 use super::Engine;
 use crate::journal::Change;
 
-/// Larger files are not read for secrets: settings files are small, packages' binaries not.
-const LARGEST_READ: u64 = 1 << 20;
-
 impl Engine<'_> {
     /// Warn about each file `changes` wrote that holds a secret and is readable by all users.
     pub(super) fn warn_about_exposed_secrets(&mut self, changes: &[Change]) {
@@ -45,6 +42,8 @@ impl Engine<'_> {
 #[cfg(unix)]
 fn world_readable_mode(path: &std::path::Path) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt;
+    /// Larger files are not read for secrets: settings files are small, packages' binaries not.
+    const LARGEST_READ: u64 = 1 << 20;
     let meta = std::fs::symlink_metadata(path).ok()?;
     let mode = meta.permissions().mode() & 0o7777;
     (meta.is_file() && mode & 0o004 != 0 && meta.len() <= LARGEST_READ).then_some(mode)
