@@ -7,6 +7,11 @@ mod preview;
 mod session;
 mod ui;
 
+/// The static Linux stub's allocator: musl's own costs much system time on a large extract.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Args, Parser, Subcommand};
 use dropship_runtime::container::InstallerFile;
 use dropship_runtime::exit::ExitStatus;
