@@ -234,7 +234,12 @@ fn verify(file: &InstallerFile, args: &TrustArgs) -> Result<(), ExitStatus> {
         signer.key.key_id,
         file.trailer.prefix().signed_len(),
         signer.basis.describe(),
-        trust::minisign_command(
+        // The operator of a Windows installer has PowerShell, not bash.
+        if cfg!(windows) {
+            trust::minisign_command_powershell
+        } else {
+            trust::minisign_command
+        }(
             &file.path,
             file.trailer.prefix().signed_len(),
             file.trailer.signature_len,
