@@ -467,6 +467,24 @@ pub fn minisign_command(
     )
 }
 
+/// The same check for Windows PowerShell (5.1 or 7): the file read once, the signature block
+/// (which starts right after the signed prefix) and the prefix written out, then `minisign -V`.
+pub fn minisign_command_powershell(
+    installer: &Path,
+    signed_len: u64,
+    signature_len: u64,
+    public_key: &str,
+) -> String {
+    let file = installer.display().to_string().replace('\'', "''");
+    format!(
+        "$b = [IO.File]::ReadAllBytes('{file}')\n\
+         $s = New-Object byte[] {signature_len}; [Array]::Copy($b, {signed_len}, $s, 0, {signature_len}); \
+         [IO.File]::WriteAllBytes(\"$PWD\\installer.minisig\", $s)\n\
+         $p = [IO.File]::Create(\"$PWD\\installer.signed\"); $p.Write($b, 0, {signed_len}); $p.Close()\n\
+         minisign -V -P {public_key} -x installer.minisig -m installer.signed",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -538,6 +556,21 @@ mod tests {
         assert!(cmd.contains("'/tmp/my installer'"), "{cmd}");
         assert!(cmd.contains("tail -c 364"), "{cmd}");
         assert!(cmd.contains("head -c 100"), "{cmd}");
+    }
+
+    #[test]
+    fn powershell_command_cuts_the_same_bytes() {
+        let cmd = minisign_command_powershell(Path::new(r"C:\it's\setup.exe"), 100, 300, PUBLIC);
+        assert!(
+            cmd.starts_with(r"$b = [IO.File]::ReadAllBytes('C:\it''s\setup.exe')"),
+            "{cmd}"
+        );
+        assert!(cmd.contains("[Array]::Copy($b, 100, $s, 0, 300)"), "{cmd}");
+        assert!(cmd.contains("$p.Write($b, 0, 100)"), "{cmd}");
+        assert!(
+            cmd.ends_with("-x installer.minisig -m installer.signed"),
+            "{cmd}"
+        );
     }
 
     /// A well-formed public key with the given id bytes (verification is not exercised).

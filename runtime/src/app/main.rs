@@ -9,6 +9,11 @@ mod rollback;
 mod session;
 mod ui;
 
+/// The static Linux stub's allocator: musl's own costs much system time on a large extract.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Args, Parser, Subcommand};
 use dropship_runtime::container::InstallerFile;
 use dropship_runtime::exit::ExitStatus;
@@ -313,7 +318,12 @@ fn verify(file: &InstallerFile, args: &TrustArgs) -> Result<(), ExitStatus> {
         signer.key.key_id,
         file.trailer.prefix().signed_len(),
         signer.basis.describe(),
-        trust::minisign_command(
+        // The operator of a Windows installer has PowerShell, not bash.
+        if cfg!(windows) {
+            trust::minisign_command_powershell
+        } else {
+            trust::minisign_command
+        }(
             &file.path,
             file.trailer.prefix().signed_len(),
             file.trailer.signature_len,
