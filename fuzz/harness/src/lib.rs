@@ -50,7 +50,7 @@ pub const TARGETS: &[Target] = &[
 /// (`| Replace a aa | ...`) multiply the output with each level, so a short template can ask
 /// for more than any machine has; until evaluation caps its output, a length cap keeps the
 /// levels few enough to finish.
-pub const MAX_TEMPLATE_LEN: usize = 384;
+pub const MAX_TEMPLATE_LEN: usize = 128;
 
 /// The most bytes one package may unpack to here: the product passes no limit (a package is
 /// the vendor's, checked by the signature), but a fuzzer's zip bomb would fill the tmpfs.
