@@ -201,14 +201,14 @@ impl<'a> Builder<'a> {
     }
 
     fn run(mut self) -> Result<XmlDoc<'a>, FormatError> {
-        // quick-xml skips a leading byte-order mark without counting it in its positions (a
-        // UTF-16 file can decode to one): hand it the text after the mark and add its length.
+        // quick-xml skips one leading byte-order mark without counting it in its positions (a
+        // UTF-16 file can decode to one): add its length back.
         let skipped = if self.text.starts_with('\u{FEFF}') {
             '\u{FEFF}'.len_utf8()
         } else {
             0
         };
-        let mut reader = Reader::from_str(&self.text[skipped..]);
+        let mut reader = Reader::from_str(self.text);
         reader.config_mut().check_end_names = true;
         let position = |at: u64| at as usize + skipped;
         loop {
@@ -455,6 +455,9 @@ mod tests {
         assert_eq!(doc.string_value(doc.top[0]), "\u{B60}\u{B60}");
         let err = XmlDoc::parse("\u{FEFF}<a><b></a>").unwrap_err();
         assert_eq!(err.offset, 9, "{}", err.message);
+        // Only the first mark is skipped; a second one is text outside the root element.
+        let err = XmlDoc::parse("\u{FEFF}\u{FEFF},").unwrap_err();
+        assert_eq!(err.offset, 3, "{}", err.message);
     }
 
     #[test]
