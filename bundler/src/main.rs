@@ -1,21 +1,12 @@
 //! `dropship`, the vendor's bundler: a thin command-line front end over the runtime library
-//! (shared types and rules) and this crate's packing, signing and import modules. This file is
-//! the command line and its dispatch; each command is a module of `commands`.
-
-mod bundle;
-mod commands;
-mod failure;
-mod feedback;
-mod import;
-mod inputs;
-mod keys;
-mod pack;
-mod stub;
-mod templates;
+//! (shared types and rules) and this crate's packing, signing and import modules (its library,
+//! `lib.rs`). This file is the command line and its dispatch; each command is a module of
+//! `commands`.
 
 use clap::{Parser, Subcommand};
 use commands::build::BuildArgs;
 use commands::render::RenderArgs;
+use dropship::{commands, failure};
 use dropship_runtime::exit::ExitStatus;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -70,7 +70,9 @@ impl Lexer {
     fn run(&mut self) -> Result<(), ImportError> {
         while let Some(c) = self.peek() {
             match (c, self.peek_at(1)) {
-                (' ' | '\t' | '\r', _) => {
+                // All of it, as PowerShell reads it: a word ends at any whitespace, so a blank
+                // left to `word` would be an empty word, taken again and again.
+                (c, _) if c.is_whitespace() && c != '\n' => {
                     self.bump();
                 }
                 ('`', Some('\n')) | ('`', Some('\r')) => self.continuation(),

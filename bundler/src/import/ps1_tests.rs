@@ -135,6 +135,14 @@ fn switches_and_text_values() {
 }
 
 #[test]
+fn any_whitespace_separates_words() {
+    // Found by the `ps1` fuzz target: a vertical tab between words made the lexer read empty
+    // words forever.
+    let got = flags("& Calamari.exe\x0Brun-script\u{A0}--script\x0Cs.ps1\n");
+    assert_eq!(got, [("script".to_owned(), path("s.ps1"))]);
+}
+
+#[test]
 fn powershell_quoting_rules() {
     let got = flags(
         "& 'Calamari\\Calamari.exe' run-script --scriptParameters 'it''s' --script \"a `\"b`\" ``c.ps1\"\n",

@@ -229,14 +229,22 @@ impl<'a> Builder<'a> {
     }
 
     fn run(mut self) -> Result<XmlDoc<'a>, FormatError> {
+        // quick-xml skips one leading byte-order mark without counting it in its positions (a
+        // UTF-16 file can decode to one): add its length back.
+        let skipped = if self.text.starts_with('\u{FEFF}') {
+            '\u{FEFF}'.len_utf8()
+        } else {
+            0
+        };
         let mut reader = Reader::from_str(self.text);
         reader.config_mut().check_end_names = true;
+        let position = |at: u64| at as usize + skipped;
         loop {
-            let before = reader.buffer_position() as usize;
+            let before = position(reader.buffer_position());
             let event = reader
                 .read_event()
-                .map_err(|e| FormatError::new(reader.error_position() as usize, e.to_string()))?;
-            let span = before..reader.buffer_position() as usize;
+                .map_err(|e| FormatError::new(position(reader.error_position()), e.to_string()))?;
+            let span = before..position(reader.buffer_position());
             match event {
                 Event::Start(tag) | Event::Empty(tag) => {
                     for attr in tag.attributes() {
@@ -490,6 +498,22 @@ mod tests {
             .expect("k");
         assert_eq!(doc.string_value(k), "v & w");
         assert_eq!(doc.nodes[k].children.len(), 1, "text pieces merged");
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_keeps_spans_on_the_text() {
+        // Found by the `structured_xml` fuzz target: a UTF-16 file whose text starts with a
+        // second mark; spans were three bytes short and cut a character in two.
+        let text = "\u{FEFF}<a>\u{B60}\u{B60}</a>";
+        let doc = XmlDoc::parse(text).expect("parses");
+        let root = doc.top.iter().find_map(|&t| doc.element(t)).expect("root");
+        assert_eq!(&text[root.content.clone()], "\u{B60}\u{B60}");
+        assert_eq!(doc.string_value(doc.top[0]), "\u{B60}\u{B60}");
+        let err = XmlDoc::parse("\u{FEFF}<a><b></a>").unwrap_err();
+        assert_eq!(err.offset, 9, "{}", err.message);
+        // Only the first mark is skipped; a second one is text outside the root element.
+        let err = XmlDoc::parse("\u{FEFF}\u{FEFF},").unwrap_err();
+        assert_eq!(err.offset, 3, "{}", err.message);
     }
 
     #[test]
