@@ -7,7 +7,10 @@ use crate::secret::Secret;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
+mod kept;
 mod unique_keys;
+
+pub use kept::{AnswerChanges, Kept};
 
 /// One answer.
 #[derive(Debug, Clone)]
@@ -88,6 +91,8 @@ pub struct AnswerSources {
     pub secrets_json: Option<String>,
     /// Secrets already typed at a masked prompt (a guided `resume` asks only for these).
     pub typed_secrets: Vec<(String, Secret)>,
+    /// On an upgrade, the installed version's answers: below every other source.
+    pub kept: Option<Kept>,
 }
 
 /// Why answers were refused; the message names the parameter and what to do.
@@ -212,6 +217,15 @@ pub fn unattended(
     let parameters = active_parameters(plan, roles);
     let mut given = Vec::new();
     let mut problems = Vec::new();
+    if let Some(kept) = &sources.kept {
+        given.extend(parameters.iter().filter_map(|parameter| {
+            Some(Given {
+                name: parameter.name.clone(),
+                value: RawAnswer::Text(kept.value(parameter)?),
+                origin: kept.origin(),
+            })
+        }));
+    }
     if let Some(path) = &sources.answers_file {
         read_answers_file(path, &parameters, env, &mut given, &mut problems);
     }
@@ -229,7 +243,7 @@ pub fn unattended(
         value: RawAnswer::Secret(secret.clone()),
         origin: "the prompt".to_string(),
     }));
-    let answers = finish(&parameters, &given, &mut problems);
+    let answers = finish(&parameters, &given, sources.kept.as_ref(), &mut problems);
     if problems.is_empty() {
         Ok(answers)
     } else {
@@ -443,8 +457,14 @@ fn parse_secrets_json(
     }
 }
 
-/// Apply defaults, check required answers and validate every value.
-fn finish(parameters: &[&Parameter], given: &[Given], problems: &mut Vec<String>) -> Answers {
+/// Apply defaults, check required answers and validate every value; on an upgrade, a missing
+/// answer the installed version did not ask is said to be new.
+fn finish(
+    parameters: &[&Parameter],
+    given: &[Given],
+    kept: Option<&Kept>,
+    problems: &mut Vec<String>,
+) -> Answers {
     let mut answers = Answers::default();
     for parameter in parameters {
         // Later sources override earlier ones: `--set` overrides the answers file.
@@ -462,8 +482,14 @@ fn finish(parameters: &[&Parameter], given: &[Given], problems: &mut Vec<String>
                     );
                 }
                 None if parameter.required.unwrap_or(true) => {
+                    let new = match kept {
+                        Some(kept) if parameter.kind != ParameterType::Secret => {
+                            format!(", new since {}", kept.version)
+                        }
+                        _ => String::new(),
+                    };
                     problems.push(format!(
-                        "`{}` needs an answer{}",
+                        "`{}` needs an answer{new}{}",
                         parameter.name,
                         how_to_answer(parameter)
                     ));

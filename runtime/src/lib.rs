@@ -27,6 +27,9 @@ pub mod events;
 pub mod exit;
 /// Safe extraction of the payload's tar stream into a private staging directory.
 pub mod extract;
+/// What is installed (the record a successful install leaves) and how an installer compares
+/// with it: fresh, upgrade, reinstall, downgrade.
+pub mod installed;
 /// The install journal: append-only, fsync'd records of steps and changes, replayed on resume.
 pub mod journal;
 /// Octopus formats the runtime reads: variables files, encrypted sensitive variables.
@@ -61,3 +64,5 @@ pub mod trust;
 pub mod units;
 /// The variables a step sees, with Octopus's precedence, and which of them are sensitive.
 pub mod variables;
+/// Product versions and the ranges a plan's `upgrade.from` accepts.
+pub mod version;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
 
+use crate::answers::AnswerChanges;
 use crate::escape;
 
 /// The HTML template, embedded at build time.
@@ -117,6 +118,53 @@ pub struct Report {
     /// read), scrubbed.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// What this install followed: nothing (`fresh`), or the version it upgraded, reinstalled
+    /// or downgraded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<UpgradeReport>,
+}
+
+/// An install over an installed version.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UpgradeReport {
+    /// `fresh`, `upgrade`, `reinstall` or `downgrade`.
+    pub mode: String,
+    pub from: Option<String>,
+    pub to: String,
+    /// `Upgrade Fabrikam Platform 4.12.0 → 4.13.0`.
+    pub headline: String,
+    /// The answers against the installed version's (not on a fresh install).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answers: Option<AnswerChanges>,
+    /// The command that goes back to the installed version (until the next install).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub back: Option<String>,
+}
+
+impl UpgradeReport {
+    /// The headline, what became of each answer, and the way back.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![self.headline.clone()];
+        if let Some(answers) = &self.answers {
+            let groups = [
+                ("kept", &answers.kept),
+                ("changed", &answers.changed),
+                ("new", &answers.new),
+                ("removed", &answers.removed),
+                ("given again (secrets)", &answers.asked_again),
+            ];
+            lines.extend(
+                groups
+                    .iter()
+                    .filter(|(_, names)| !names.is_empty())
+                    .map(|(what, names)| format!("answers {what}: {}", names.join(", "))),
+            );
+        }
+        if let Some(back) = &self.back {
+            lines.push(format!("to go back: {back}"));
+        }
+        lines
+    }
 }
 
 /// One run of the installer on an install.
@@ -158,6 +206,9 @@ impl Report {
         let _ = writeln!(out, "roles:     {}", join_or_dash(&self.roles));
         let _ = writeln!(out, "signer:    {}", self.signer_key_id);
         let _ = writeln!(out, "installer: {}", self.installer_digest);
+        for line in self.upgrade.iter().flat_map(UpgradeReport::lines) {
+            let _ = writeln!(out, "upgrade:   {line}");
+        }
         let _ = writeln!(
             out,
             "started:   {}  finished: {}  ({:.1} s){}",
@@ -292,6 +343,7 @@ impl Report {
             ),
             ("steps", steps),
             ("answers", answers),
+            ("upgrade", upgrade_html(self.upgrade.as_ref())),
             ("rollback", rollback),
         ];
         fields
@@ -300,6 +352,15 @@ impl Report {
                 page.replace(&format!("{{{{{key}}}}}"), value)
             })
     }
+}
+
+/// The install's relation to the installed version, one line each; `fresh` for none.
+fn upgrade_html(upgrade: Option<&UpgradeReport>) -> String {
+    let Some(upgrade) = upgrade else {
+        return "fresh".to_string();
+    };
+    let lines: Vec<String> = upgrade.lines().iter().map(|l| escape::html(l)).collect();
+    lines.join("<br>")
 }
 
 fn kebab(outcome: ReportOutcome) -> String {
@@ -411,7 +472,40 @@ mod tests {
             attempts: vec![],
             later_rollback: None,
             warnings: Vec::new(),
+            upgrade: Some(UpgradeReport {
+                mode: "upgrade".into(),
+                from: Some("4.11.0".into()),
+                to: "4.12.0".into(),
+                headline: "Upgrade Fabrikam <Platform> 4.11.0 → 4.12.0".into(),
+                answers: Some(AnswerChanges {
+                    kept: vec!["Install.Root".into()],
+                    new: vec!["Region".into()],
+                    ..AnswerChanges::default()
+                }),
+                back: Some("'/tmp/installer' rollback --state-dir '/var/lib/f'".into()),
+            }),
         }
+    }
+
+    #[test]
+    fn an_upgrade_says_from_what_what_became_of_the_answers_and_the_way_back() {
+        let report = sample();
+        let text = report.text();
+        for line in [
+            "upgrade:   Upgrade Fabrikam <Platform> 4.11.0 → 4.12.0",
+            "upgrade:   answers kept: Install.Root",
+            "upgrade:   answers new: Region",
+            "upgrade:   to go back: '/tmp/installer' rollback --state-dir '/var/lib/f'",
+        ] {
+            assert!(text.contains(line), "{line} in:\n{text}");
+        }
+        let html = report.html();
+        assert!(html.contains("Upgrade Fabrikam &lt;Platform&gt; 4.11.0 → 4.12.0<br>"));
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["upgrade"]["mode"], "upgrade");
+        assert_eq!(json["upgrade"]["from"], "4.11.0");
+        assert_eq!(json["upgrade"]["to"], "4.12.0");
+        assert_eq!(json["upgrade"]["answers"]["new"][0], "Region");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! `0700`: it holds what support needs, never a secret, but it steers `resume` and `rollback`.
 
 use crate::durable;
+use crate::installed::Installed;
 use crate::path_safety::{self, Unsafe};
 use crate::report::Report;
 use crate::secret_verifier::Verifiers;
@@ -230,15 +231,9 @@ impl StateDir {
     /// The verifiers saved by [`save_secret_verifiers`](Self::save_secret_verifiers); none for
     /// an install that saved none.
     pub fn load_secret_verifiers(&self) -> Result<Verifiers, StateError> {
-        let path = self.secret_verifiers();
-        match durable::read_no_follow(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
-                path: path.clone(),
-                reason: e.to_string(),
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Verifiers::new()),
-            Err(e) => Err(StateError::io("reading", &path)(e)),
-        }
+        Ok(self
+            .read_json_if_any(&self.secret_verifiers())?
+            .unwrap_or_else(Verifiers::new))
     }
 
     /// Save the answers without secrets.
@@ -276,6 +271,73 @@ impl StateDir {
             sensitive: false,
         };
         Ok(saved.into_iter().map(output).collect())
+    }
+
+    /// What the install that succeeded last installed ([`Installed`]).
+    pub fn installed(&self) -> PathBuf {
+        self.root.join("installed.json")
+    }
+
+    /// What was installed when the current install began: `rollback` puts it back.
+    fn installed_before(&self) -> PathBuf {
+        self.root.join("installed-before.json")
+    }
+
+    /// The installed state; `None` when nothing is installed.
+    pub fn load_installed(&self) -> Result<Option<Installed>, StateError> {
+        self.read_json_if_any(&self.installed())
+    }
+
+    /// Record what a successful install installed.
+    pub fn save_installed(&self, installed: &Installed) -> Result<(), StateError> {
+        self.write_json(&self.installed(), installed)
+    }
+
+    /// At the start of an install (under the lock): keep the installed state as it is, so that
+    /// rolling this install back restores it.
+    pub fn keep_installed_before(&self) -> Result<(), StateError> {
+        let before = self.installed_before();
+        match self.load_installed()? {
+            Some(installed) => self.write_json(&before, &installed),
+            None => self.remove(&before),
+        }
+    }
+
+    /// After the current install was rolled back: the installed state is again what it was
+    /// before it began (nothing, for a first install).
+    pub fn restore_installed_before(&self) -> Result<(), StateError> {
+        let before = self.installed_before();
+        match self.read_json_if_any::<Installed>(&before)? {
+            Some(installed) => self.save_installed(&installed),
+            None => self.remove(&self.installed()),
+        }
+    }
+
+    fn remove(&self, path: &Path) -> Result<(), StateError> {
+        match std::fs::remove_file(path) {
+            Ok(()) => durable::sync_dir(&self.root)
+                .map_err(StateError::io("syncing the directory", &self.root)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StateError::io("removing", path)(e)),
+        }
+    }
+
+    fn read_json_if_any<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &Path,
+    ) -> Result<Option<T>, StateError> {
+        match durable::read_no_follow(path) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| StateError::Corrupt {
+                        path: path.to_path_buf(),
+                        reason: e.to_string(),
+                    })
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StateError::io("reading", path)(e)),
+        }
     }
 
     /// Write `report.json`, `report.txt` and `report.html`.

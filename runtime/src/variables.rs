@@ -7,8 +7,10 @@
 //! sensitive output variables), so scripts get the flag and the scrubber gets the values.
 
 use crate::answers::{Answer, Answers};
+use crate::installed::Upgrade;
 use crate::octopus::sensitive::{DropPassword, decrypt_file};
 use crate::octopus::variables_file::{OctopusVariable, read_variables_file};
+use crate::package::PackageName;
 use crate::plan::{CustomerProfile, Plan, StepSpec};
 use crate::secret::{Scrubber, Secret};
 use crate::template::{self, Mode, Variables};
@@ -53,6 +55,7 @@ pub struct BaseVariables {
     upper: Vec<(String, Option<String>)>,
     secret_names: Vec<String>,
     password: Option<Secret>,
+    upgrade: Option<Upgrade>,
 }
 
 impl BaseVariables {
@@ -106,7 +109,27 @@ impl BaseVariables {
             upper,
             secret_names,
             password,
+            upgrade: None,
         }
+    }
+
+    /// What this install follows: `Dropship.Upgrade.*` for every step, and for each package
+    /// its previous installation's `Octopus.Tentacle.PreviousInstallation.*` (as Calamari sets
+    /// them from its deployment journal, below the plan's variables).
+    pub fn with_upgrade(mut self, upgrade: &Upgrade) -> Self {
+        self.defaults.extend(upgrade.variables());
+        self.upgrade = Some(upgrade.clone());
+        self
+    }
+
+    /// The previous installation of the package a `deploy-package` step deploys.
+    fn previous_installation(&self, step: &StepSpec) -> Vec<(String, String)> {
+        let (Some(upgrade), StepSpec::DeployPackage(deploy)) = (&self.upgrade, step) else {
+            return Vec::new();
+        };
+        let id = PackageName::from_path(Path::new(&deploy.package))
+            .map_or_else(|_| deploy.package.clone(), |name| name.id);
+        upgrade.package_variables(&deploy.name, &id)
     }
 
     /// The variables for one step: its drop files beneath, the shared layers above, then the
@@ -121,7 +144,11 @@ impl BaseVariables {
         let common = step.common();
         let mut vars = Variables::new();
         let mut sensitive: Vec<String> = self.secret_names.clone();
-        for (name, value) in &self.defaults {
+        for (name, value) in self
+            .defaults
+            .iter()
+            .chain(&self.previous_installation(step))
+        {
             vars.set(name.clone(), Some(value.clone()));
         }
         if let Some(file) = common.variables_file {

@@ -18,3 +18,4 @@ mod safety;
 mod strict;
 mod support;
 mod txn;
+mod upgrade;

@@ -104,6 +104,7 @@ pub fn to_plan(
             confirm: a.secret,
             roles: Vec::new(),
             options: Vec::new(),
+            previous_names: Vec::new(),
         })
         .collect();
     let plan = PlanDocument {
@@ -113,6 +114,7 @@ pub fn to_plan(
         parameters,
         variables: BTreeMap::new(),
         steps,
+        upgrade: None,
     };
     Mapped {
         plan,

@@ -5,12 +5,17 @@
 use crate::session::Session;
 use crate::ui::{self, Console};
 use crate::{installer, preview};
+use dropship_runtime::answers::AnswerChanges;
 use dropship_runtime::answers::{self, AnswerSources, Answers};
 use dropship_runtime::engine::{Engine, RunOptions, RunResult, UNRECORDED_UNDO, time_text};
+use dropship_runtime::escape;
 use dropship_runtime::events::Events;
 use dropship_runtime::exit::ExitStatus;
+use dropship_runtime::installed::{Installed, InstalledPackage, Mode, Upgrade};
 use dropship_runtime::journal::{Begin, Journal, JournalState, JournaledRun, Record, Timestamp};
-use dropship_runtime::report::{Attempt, LaterRollback, Report, ReportOutcome};
+use dropship_runtime::report::{
+    Attempt, LaterRollback, Report, ReportOutcome, StepOutcome, UpgradeReport,
+};
 use dropship_runtime::rollback;
 use dropship_runtime::scratch;
 use dropship_runtime::script;
@@ -19,7 +24,7 @@ use dropship_runtime::secret_verifier;
 use dropship_runtime::state_dir::StateDir;
 use dropship_runtime::steps::preflight;
 use dropship_runtime::trust::TrustOptions;
-use dropship_runtime::variables::{BaseVariables, Output};
+use dropship_runtime::variables::Output;
 use std::path::{Path, PathBuf};
 
 /// Inputs shared by `install`, `plan` and `resume`.
@@ -36,6 +41,10 @@ pub struct InstallInputs {
     pub no_progress: bool,
     pub save_answers: Option<PathBuf>,
     pub trust: TrustOptions,
+    /// `--reinstall`: install the version that is installed again without asking.
+    pub reinstall: bool,
+    /// `--allow-downgrade`: install over a newer version.
+    pub allow_downgrade: bool,
 }
 
 pub(crate) fn fail(error: &dyn std::fmt::Display, status: ExitStatus) -> ExitStatus {
@@ -76,7 +85,18 @@ fn choose_roles(
     guided: bool,
 ) -> Result<Vec<String>, ExitStatus> {
     let declared = &session.plan.document().roles;
-    let roles = session.default_roles(&inputs.roles);
+    let mut roles = session.default_roles(&inputs.roles);
+    if roles.is_empty()
+        && let Some(installed) = &session.upgrade.installed
+    {
+        // An upgrade serves the roles the installed version does (those still declared).
+        roles = installed
+            .roles
+            .iter()
+            .filter(|r| declared.iter().any(|d| d.eq_ignore_ascii_case(r)))
+            .cloned()
+            .collect();
+    }
     for role in &roles {
         if !declared.iter().any(|d| d.eq_ignore_ascii_case(role)) {
             return Err(fail(
@@ -105,7 +125,8 @@ fn collect_answers(
     guided: bool,
 ) -> Result<Answers, ExitStatus> {
     if guided {
-        return ui::ask_answers(&session.plan, roles).ok_or(ExitStatus::Declined);
+        let kept = session.upgrade.kept_answers();
+        return ui::ask_answers(&session.plan, roles, kept.as_ref()).ok_or(ExitStatus::Declined);
     }
     // Every variable an answer is read from is kept from the scripts: it may carry a secret.
     let consulted = std::cell::RefCell::new(Vec::new());
@@ -127,7 +148,7 @@ fn collect_answers(
 /// The checks `install` and the dry run both make before anything starts (exit 2, each
 /// problem named, scrubbed).
 fn preflight(session: &Session, roles: &[String], answers: &Answers) -> Result<(), ExitStatus> {
-    let base = BaseVariables::new(&session.plan, session.profile.as_ref(), answers);
+    let base = session.base_variables(answers);
     let checked = preflight::check_plan(&session.plan, &base, &session.drop_root(), roles);
     checked.map_err(|problems| {
         let mut scrubber = Scrubber::new();
@@ -180,9 +201,79 @@ pub(crate) fn prepare(
     guided: bool,
 ) -> Result<(Session, StateDir), ExitStatus> {
     read_secrets_stdin(inputs)?;
-    let session = open_session(inputs, guided)?;
+    let mut session = open_session(inputs, guided)?;
     let state = StateDir::resolve(&session.plan.product().name, inputs.state_dir.as_deref());
+    session.upgrade = compare_installed(&session, &state)?;
+    inputs.sources.kept = session.upgrade.kept_answers();
     Ok((session, state))
+}
+
+/// Who decides what [`check_mode`] cannot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    /// The operator at the terminal.
+    Guided,
+    /// Nobody: refuse what the options did not allow.
+    Unattended,
+    /// Nothing will change: a reinstall is only shown.
+    DryRun,
+}
+
+impl Ask {
+    fn of(guided: bool) -> Self {
+        if guided { Ask::Guided } else { Ask::Unattended }
+    }
+}
+
+/// This installer against what the state directory records as installed. The record steers
+/// the answers, so it is read only from a state directory no other user can write.
+fn compare_installed(session: &Session, state: &StateDir) -> Result<Upgrade, ExitStatus> {
+    if state.root().exists() {
+        state
+            .check_trusted()
+            .map_err(|e| fail(&e, e.exit_status()))?;
+    }
+    let installed = state
+        .load_installed()
+        .map_err(|e| fail(&e, ExitStatus::Failure))?;
+    Upgrade::compare(&session.plan, installed).map_err(|e| fail(&e, ExitStatus::Usage))
+}
+
+/// Refuse what the operator did not ask for: a downgrade without `--allow-downgrade`, an
+/// upgrade from a version the plan does not accept, the same version again without
+/// `--reinstall` (a guided run asks instead; a dry run only shows it).
+fn check_mode(session: &Session, inputs: &InstallInputs, ask: Ask) -> Result<(), ExitStatus> {
+    let upgrade = &session.upgrade;
+    let installed = upgrade.from_version().unwrap_or_default();
+    let to = &upgrade.to;
+    let refuse = |message: String| Err(fail(&message, ExitStatus::Usage));
+    match upgrade.mode {
+        Mode::Fresh | Mode::Upgrade => Ok(()),
+        Mode::Downgrade if inputs.allow_downgrade => Ok(()),
+        Mode::Downgrade => refuse(format!(
+            "{installed} is installed, newer than this installer's {to}: a downgrade is \
+             refused\nhint: to go back to the version before the last install, run `rollback`; \
+             to install {to} over {installed} anyway, pass --allow-downgrade"
+        )),
+        Mode::Unsupported => refuse(format!(
+            "this installer upgrades only from versions `{}`, and {installed} is installed\n\
+             hint: install a version that upgrades from {installed} first",
+            upgrade.accepts.as_deref().unwrap_or_default()
+        )),
+        Mode::Reinstall if inputs.reinstall || ask == Ask::DryRun => Ok(()),
+        Mode::Reinstall if ask == Ask::Guided => match ui::confirm(&format!(
+            "{to} is already installed. Install it again? [y/N] "
+        )) {
+            true => Ok(()),
+            false => {
+                eprintln!("Nothing was changed.");
+                Err(ExitStatus::Declined)
+            }
+        },
+        Mode::Reinstall => refuse(format!(
+            "{to} is already installed\nhint: pass --reinstall to install it again"
+        )),
+    }
 }
 
 /// `install`, and the guided flow when the installer runs with no command on a terminal.
@@ -195,6 +286,7 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
     if guided {
         ui::banner(&session, state.root());
     }
+    check_mode(&session, inputs, Ask::of(guided))?;
     let roles = choose_roles(&session, inputs, guided)?;
     let answers = collect_answers(&session, inputs, &roles, guided)?;
     if let Some(path) = &inputs.save_answers {
@@ -216,6 +308,9 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
     };
     let mut journal =
         rollback::begin_install(&state, begin).map_err(|e| fail(&e, e.exit_status()))?;
+    state
+        .keep_installed_before()
+        .map_err(|e| fail(&e, ExitStatus::Failure))?;
     state
         .save_answers(&answers.without_secrets())
         .map_err(|e| fail(&e, ExitStatus::Failure))?;
@@ -273,11 +368,7 @@ impl RunContext<'_> {
     pub(crate) fn execute(self, journal: &mut Journal, job: Job<'_>) -> ExitStatus {
         let started = Timestamp::now();
         let clock = std::time::Instant::now();
-        let base = BaseVariables::new(
-            &self.session.plan,
-            self.session.profile.as_ref(),
-            &self.answers,
-        );
+        let base = self.session.base_variables(&self.answers);
         let mut scrubber = Scrubber::new();
         base.register_secrets(&self.answers, &mut scrubber);
         let options = RunOptions {
@@ -290,6 +381,10 @@ impl RunContext<'_> {
         // A long template evaluation (a script body, a substituted file) stops on the signal too.
         dropship_runtime::template::cancel_on(cancel);
         let mut console = console(self.state, self.inputs.no_progress, scrubber.clone());
+        if matches!(job, Job::Install { .. }) {
+            let product = &self.session.plan.product().name;
+            console.headline(&self.session.upgrade.headline(product));
+        }
         let drop_root = self.session.drop_root();
         let mut engine = Engine::new(
             &self.session.plan,
@@ -306,6 +401,9 @@ impl RunContext<'_> {
                 engine.outputs = outputs;
                 let result = engine.run(journal, previous);
                 let mut report = self.report(&result, previous.is_some(), started, clock.elapsed());
+                if result.outcome == ReportOutcome::Succeeded {
+                    self.record_installed(&report);
+                }
                 report.attempts = journaled_runs(previous);
                 report.attempts.push(Attempt {
                     kind: run_kind(report.resumed),
@@ -316,6 +414,11 @@ impl RunContext<'_> {
             }
             Job::RollBack(state) => {
                 let result = engine.roll_back(journal, state);
+                if result.outcome == ReportOutcome::RolledBack
+                    && let Err(e) = self.state.restore_installed_before()
+                {
+                    eprintln!("warning: the installed state could not be put back: {e}");
+                }
                 let report = self.rollback_report(&result, state, started, clock.elapsed());
                 (result, report)
             }
@@ -360,6 +463,70 @@ impl RunContext<'_> {
             attempts: Vec::new(),
             later_rollback: None,
             warnings: result.warnings.clone(),
+            upgrade: Some(self.upgrade_report()),
+        }
+    }
+
+    /// What this install followed, how its answers relate to the installed version's, and
+    /// the command that goes back.
+    fn upgrade_report(&self) -> UpgradeReport {
+        let upgrade = &self.session.upgrade;
+        let parameters = answers::active_parameters(&self.session.plan, &self.roles);
+        let answers = upgrade
+            .kept_answers()
+            .map(|kept| AnswerChanges::between(&kept, &parameters, &self.answers));
+        let installer = std::env::current_exe().unwrap_or_default();
+        let back = upgrade.from_version().map(|from| {
+            format!(
+                "{} rollback --state-dir {} (puts {from} back)",
+                escape::shell_word(&installer.to_string_lossy()),
+                escape::shell_word(&self.state.root().to_string_lossy()),
+            )
+        });
+        UpgradeReport {
+            mode: upgrade.mode.name().to_string(),
+            from: upgrade.from_version().map(str::to_string),
+            to: upgrade.to.clone(),
+            headline: upgrade.headline(&self.session.plan.product().name),
+            answers,
+            back,
+        }
+    }
+
+    /// After a successful install: what is now installed, for the next installer.
+    fn record_installed(&self, report: &Report) {
+        // The outputs that may reach disk, saved as each step succeeded: the packages' paths.
+        let outputs = self.state.load_outputs().unwrap_or_default();
+        let succeeded = |name: &str| {
+            report
+                .steps
+                .iter()
+                .any(|s| s.name == name && s.status == StepOutcome::Succeeded)
+        };
+        let extracted_to = |step: &str| {
+            outputs
+                .iter()
+                .find(|o| {
+                    o.step == step && o.name == "Octopus.Action.Package.InstallationDirectoryPath"
+                })
+                .map(|o| o.value.clone())
+        };
+        let installed = Installed {
+            product: report.product.clone(),
+            version: report.version.clone(),
+            customer: report.customer.clone(),
+            installer_id: report.installer_digest.clone(),
+            signer_key_id: report.signer_key_id.clone(),
+            installed_at: report.finished_at.clone(),
+            roles: self.roles.clone(),
+            answers: self.answers.without_secrets(),
+            packages: InstalledPackage::of_plan(&self.session.plan, succeeded, extracted_to),
+        };
+        if let Err(e) = self.state.save_installed(&installed) {
+            eprintln!(
+                "warning: recording what is installed: {e}; the next installer will not see \
+                 this install (it installs as if nothing were installed)"
+            );
         }
     }
 
@@ -473,7 +640,8 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
     }
     let answers = resume_answers(&session, &state, inputs, &roles, guided)?;
     let mut scrubber = Scrubber::new();
-    BaseVariables::new(&session.plan, session.profile.as_ref(), &answers)
+    session
+        .base_variables(&answers)
         .register_secrets(&answers, &mut scrubber);
     let mut console = console(&state, inputs.no_progress, scrubber);
     restore_interrupted_step(&mut journal, &mut previous, &mut console)?;
@@ -675,6 +843,7 @@ pub fn report_command(state_dir: Option<&Path>, format: &str) -> ExitStatus {
 pub fn dry_run(inputs: InstallInputs) -> ExitStatus {
     installing(inputs, |inputs, guided| {
         let (session, _) = prepare(inputs, guided)?;
+        check_mode(&session, inputs, Ask::DryRun)?;
         let roles = choose_roles(&session, inputs, guided)?;
         let answers = collect_answers(&session, inputs, &roles, guided)?;
         preflight(&session, &roles, &answers)?;

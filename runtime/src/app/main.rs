@@ -139,6 +139,12 @@ struct InstallArgs {
     /// Write the answers (without secrets) to this file, safe to send to the vendor
     #[arg(long, value_name = "FILE")]
     save_answers: Option<PathBuf>,
+    /// Install the version that is installed again (a guided run asks instead)
+    #[arg(long)]
+    reinstall: bool,
+    /// Install over a newer installed version (refused otherwise)
+    #[arg(long)]
+    allow_downgrade: bool,
     #[command(flatten)]
     trust: TrustArgs,
 }
@@ -153,6 +159,7 @@ impl InstallArgs {
                 secret_files: self.secrets,
                 secrets_json: None,
                 typed_secrets: Vec::new(),
+                kept: None,
             },
             secrets_stdin: self.secrets_stdin,
             roles: self.roles,
@@ -162,6 +169,8 @@ impl InstallArgs {
             no_progress: self.no_progress,
             save_answers: self.save_answers,
             trust: self.trust.options(),
+            reinstall: self.reinstall,
+            allow_downgrade: self.allow_downgrade,
         }
     }
 }

@@ -7,19 +7,17 @@ use dropship_runtime::answers::Answers;
 use dropship_runtime::exit::ExitStatus;
 use dropship_runtime::secret::Scrubber;
 use dropship_runtime::steps::{PreviewContext, step_for};
-use dropship_runtime::variables::BaseVariables;
 
 /// Print the preview; fails (exit 1) when a check would stop the install.
 pub fn preview(session: &Session, roles: &[String], answers: &Answers) -> ExitStatus {
-    let base = BaseVariables::new(&session.plan, session.profile.as_ref(), answers);
+    let base = session.base_variables(answers);
     let mut scrubber = Scrubber::new();
     base.register_secrets(answers, &mut scrubber);
     let drop_root = session.drop_root();
     let mut checks_failed = false;
     println!(
-        "Dry run of {} {}: nothing will be changed.\n",
-        session.plan.product().name,
-        session.plan.product().version
+        "Dry run: {}; nothing will be changed.\n",
+        session.upgrade.headline(&session.plan.product().name)
     );
     for (index, step) in session.plan.steps().iter().enumerate() {
         let common = step.common();

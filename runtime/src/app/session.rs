@@ -1,11 +1,14 @@
 //! A verified installer, its payload unpacked into a private temporary directory, its plan and
 //! customer profile parsed: what every installing command starts from.
 
+use dropship_runtime::answers::Answers;
 use dropship_runtime::container::InstallerFile;
 use dropship_runtime::extract::{self, ExtractError};
+use dropship_runtime::installed::Upgrade;
 use dropship_runtime::plan::{self, CustomerProfile, Plan, PlanErrors};
 use dropship_runtime::scratch;
 use dropship_runtime::trust::TrustedSigner;
+use dropship_runtime::variables::BaseVariables;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
@@ -42,6 +45,9 @@ pub struct Session {
     /// `sha256:HEX` of the signature block, which commits to every signed byte of the file:
     /// identifies this installer in the journal and the report.
     pub installer_digest: String,
+    /// This installer against what the state directory says is installed (fresh until the
+    /// caller compares them).
+    pub upgrade: Upgrade,
 }
 
 impl Session {
@@ -66,6 +72,7 @@ impl Session {
         };
         let installer_digest =
             format!("sha256:{}", hex(&Sha256::digest(file.signature.as_bytes())));
+        let upgrade = Upgrade::fresh(&plan);
         Ok(Session {
             file,
             signer,
@@ -73,7 +80,13 @@ impl Session {
             plan,
             profile,
             installer_digest,
+            upgrade,
         })
+    }
+
+    /// Every step's shared variables for these answers, upgrade variables included.
+    pub fn base_variables(&self, answers: &Answers) -> BaseVariables {
+        BaseVariables::new(&self.plan, self.profile.as_ref(), answers).with_upgrade(&self.upgrade)
     }
 
     /// The drop, as unpacked.

@@ -2,7 +2,7 @@
 //! Data goes to stdout; progress, prompts and messages to stderr.
 
 use crate::session::Session;
-use dropship_runtime::answers::{self, Answer, Answers};
+use dropship_runtime::answers::{self, Answer, Answers, Kept};
 use dropship_runtime::container::Manifest;
 use dropship_runtime::events::Events;
 use dropship_runtime::plan::{Parameter, ParameterType, Plan};
@@ -106,6 +106,11 @@ fn prompt(text: &str) -> Option<String> {
     read_line()
 }
 
+/// Ask a yes/no question; only `y` or `yes` is yes.
+pub fn confirm(question: &str) -> bool {
+    yes(prompt(question))
+}
+
 fn yes(answer: Option<String>) -> bool {
     answer.is_some_and(|a| matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
 }
@@ -114,7 +119,7 @@ fn yes(answer: Option<String>) -> bool {
 pub fn banner(session: &Session, state_dir: &Path) {
     let m = &session.file.manifest;
     eprintln!();
-    eprintln!("  {} {}", m.product.name, m.product.version);
+    eprintln!("  {}", session.upgrade.headline(&m.product.name));
     if let Some(vendor) = &m.product.vendor {
         eprintln!("  from {vendor}");
     }
@@ -163,10 +168,22 @@ pub fn ask_roles(declared: &[String]) -> Option<Vec<String>> {
 }
 
 /// Ask every parameter in turn, with help, default, validation and re-asking; secrets masked
-/// and confirmed. `None` when input ends (the operator gave up).
-pub fn ask_answers(plan: &Plan, roles: &[String]) -> Option<Answers> {
+/// and confirmed. On an upgrade, a valid answer `kept` from the installed version is taken
+/// without asking (the summary shows it). `None` when input ends (the operator gave up).
+pub fn ask_answers(plan: &Plan, roles: &[String], kept: Option<&Kept>) -> Option<Answers> {
     let mut answers = Answers::default();
     for parameter in answers::active_parameters(plan, roles) {
+        if let Some(kept) = kept
+            && let Some(value) = kept.value(parameter)
+        {
+            match answers::record_text(parameter, &value, &mut answers) {
+                Ok(()) => continue,
+                Err(why) => eprintln!(
+                    "\n  {}: the answer kept from {} is not valid any more ({why})",
+                    parameter.name, kept.version
+                ),
+            }
+        }
         ask_parameter(parameter, &mut answers)?;
     }
     Some(answers)
@@ -253,13 +270,25 @@ pub fn confirm_summary(session: &Session, roles: &[String], answers: &Answers) -
     if !roles.is_empty() {
         eprintln!("  roles: {}", roles.join(", "));
     }
+    let kept = session.upgrade.kept_answers();
+    let parameters = answers::active_parameters(&session.plan, roles);
     for (name, answer) in answers.iter() {
         let shown = match answer {
             Answer::Secret(_) => REDACTED.to_string(),
             Answer::Value(v) if v.contains('\n') => format!("({} lines)", v.lines().count()),
             Answer::Value(v) => v.clone(),
         };
-        eprintln!("  {name} = {shown}");
+        let kept_from = match (answer, &kept) {
+            (Answer::Value(v), Some(k))
+                if parameters
+                    .iter()
+                    .any(|p| p.name == name && k.value(p).as_deref() == Some(v.as_str())) =>
+            {
+                format!("  (kept from {})", k.version)
+            }
+            _ => String::new(),
+        };
+        eprintln!("  {name} = {shown}{kept_from}");
     }
     eprintln!(
         "  {} step(s) will run in order; a failure rolls back every change.",
@@ -419,6 +448,12 @@ impl Console {
             eprintln!("warning: writing the install log failed ({e}); the log stops here");
             self.log = None;
         }
+    }
+
+    /// What the run does, first on the screen and in the log: `Upgrade Fabrikam 4.12.0 →
+    /// 4.13.0`.
+    pub fn headline(&mut self, text: &str) {
+        self.say(text, true);
     }
 
     /// The end of a run: outcome, and where the report is.

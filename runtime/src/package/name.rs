@@ -63,6 +63,15 @@ static ID_VERSION_EXT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 impl PackageName {
+    /// Read id and version from the file name of a package's path.
+    pub fn from_path(path: &std::path::Path) -> Result<Self, PackageNameError> {
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Self::from_file_name(&file_name)
+    }
+
     /// Read id and version from a package file name (no directory part).
     pub fn from_file_name(file_name: &str) -> Result<Self, PackageNameError> {
         let parsed = parse_encoded(file_name).or_else(|| {

@@ -201,6 +201,7 @@ const TOP_LEVEL: &[&str] = &[
     "parameters",
     "variables",
     "steps",
+    "upgrade",
 ];
 
 /// Parse field by field and element by element, so one bad step does not hide the others.
@@ -232,6 +233,8 @@ fn parse_document(value: &Value) -> (Option<PlanDocument>, Vec<Problem>) {
         field("variables", false),
     );
     let (parameters, steps) = (field("parameters", false), field("steps", true));
+    let upgrade = field("upgrade", false)
+        .and_then(|v| typed_or_report::<Option<UpgradePolicy>>(&v, "upgrade", &mut problems));
     let schema = schema.and_then(|v| typed_or_report::<String>(&v, "schema", &mut problems));
     let product = product.and_then(|v| typed_or_report::<Product>(&v, "product", &mut problems));
     let roles =
@@ -254,6 +257,7 @@ fn parse_document(value: &Value) -> (Option<PlanDocument>, Vec<Problem>) {
             parameters: parameters?,
             variables: variables?.unwrap_or_default(),
             steps: steps?,
+            upgrade: upgrade?,
         })
     })();
     (doc, problems)

@@ -29,6 +29,19 @@ pub struct PlanDocument {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub variables: BTreeMap<String, String>,
     pub steps: Vec<StepSpec>,
+    /// Which installed versions this installer may upgrade; without it, any older version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<UpgradePolicy>,
+}
+
+/// What an upgrade accepts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct UpgradePolicy {
+    /// The installed versions this installer upgrades, as comparators that must all hold
+    /// (e.g. `>=4.0, <5`); any other installed version is refused.
+    pub from: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,6 +85,10 @@ pub struct Parameter {
     /// The allowed answers of a `choice`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
+    /// Names this parameter had in earlier versions: on an upgrade, the answer saved under
+    /// one of them is kept for this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@
 use super::Problem;
 use super::model::*;
 use crate::template;
+use crate::version::{Version, VersionRange};
 use std::collections::HashSet;
 
 pub(super) fn validate(doc: &PlanDocument) -> Vec<Problem> {
@@ -23,6 +24,7 @@ pub(super) fn validate(doc: &PlanDocument) -> Vec<Problem> {
             problems.push(Problem::new(field, "must be non-empty text on one line"));
         }
     }
+    check_versions(doc, &mut problems);
     unique(
         doc.roles.iter().map(String::as_str),
         "roles",
@@ -34,6 +36,19 @@ pub(super) fn validate(doc: &PlanDocument) -> Vec<Problem> {
     check_expansion(doc, &mut problems);
     check_steps(doc, &mut problems);
     problems
+}
+
+/// The product's version and the upgrade range must parse: the installer compares them with
+/// what is installed.
+fn check_versions(doc: &PlanDocument, problems: &mut Vec<Problem>) {
+    if let Err(e) = doc.product.version.parse::<Version>() {
+        problems.push(Problem::new("product.version", e.to_string()));
+    }
+    if let Some(upgrade) = &doc.upgrade
+        && let Err(e) = upgrade.from.parse::<VersionRange>()
+    {
+        problems.push(Problem::new("upgrade.from", e.to_string()));
+    }
 }
 
 /// Report the second and later occurrences of a name (compared ignoring case, as Octopus does).
@@ -89,6 +104,7 @@ fn check_parameters(doc: &PlanDocument, problems: &mut Vec<Problem>) {
         "parameter",
         problems,
     );
+    check_previous_names(doc, problems);
     for (i, parameter) in doc.parameters.iter().enumerate() {
         let path = format!("parameters[{i}]");
         if parameter.name.trim().is_empty() || parameter.name.contains("#{") {
@@ -99,6 +115,34 @@ fn check_parameters(doc: &PlanDocument, problems: &mut Vec<Problem>) {
         }
         check_roles(&parameter.roles, &doc.roles, &path, problems);
         check_parameter_type(parameter, &path, problems);
+    }
+}
+
+/// A previous name is no current parameter's, and belongs to one parameter only: otherwise an
+/// upgrade would not know whose answer it is.
+fn check_previous_names(doc: &PlanDocument, problems: &mut Vec<Problem>) {
+    let mut claimed: Vec<&str> = Vec::new();
+    for (i, parameter) in doc.parameters.iter().enumerate() {
+        for (j, old) in parameter.previous_names.iter().enumerate() {
+            let path = format!("parameters[{i}].previous-names[{j}]");
+            if doc
+                .parameters
+                .iter()
+                .any(|p| p.name.eq_ignore_ascii_case(old))
+            {
+                problems.push(Problem::new(
+                    path,
+                    format!("`{old}` is the name of a parameter of this plan"),
+                ));
+            } else if claimed.iter().any(|c| c.eq_ignore_ascii_case(old)) {
+                problems.push(Problem::new(
+                    path,
+                    format!("`{old}` is a previous name of another parameter too"),
+                ));
+            } else {
+                claimed.push(old);
+            }
+        }
     }
 }
 

@@ -191,11 +191,7 @@ fn extraction_dir(
     package: &Path,
     vars: &StepVariables,
 ) -> Result<PathBuf, StepFailure> {
-    let file_name = package
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name = PackageName::from_file_name(&file_name).map_err(fail)?;
+    let name = PackageName::from_path(package).map_err(fail)?;
     let environment = vars.expand("#{Octopus.Environment.Name}");
     let base = applications
         .join(safe_segment(&environment))

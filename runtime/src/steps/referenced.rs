@@ -98,11 +98,7 @@ pub(super) fn extract_script_package(
 }
 
 fn package_name(file: &Path) -> Result<PackageName, StepFailure> {
-    let file_name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    PackageName::from_file_name(&file_name).map_err(|e| {
+    PackageName::from_path(file).map_err(|e| {
         StepFailure::new(format!(
             "package `{}`: {e}; name it ID.VERSION.EXT as Octopus does",
             file.display()

@@ -1,0 +1,259 @@
+//! Upgrades: successive installers built from one drop over the same state directory. The
+//! installed version's answers are kept and new ones asked for, downgrades and unsupported
+//! upgrades refused, the steps told what they follow, and `rollback` of an upgrade puts the
+//! previous version and its answers back. No secret reaches the installed state.
+
+use crate::fixture::{
+    Fixture, SECRET, assert_no_secret, build, expected_app_conf, read_report, sample_plan,
+    write_nupkg,
+};
+use crate::support::{Run, Workspace};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+/// The sample plan at `version`.
+fn plan_at(version: &str) -> Value {
+    let mut plan = sample_plan();
+    plan["product"]["version"] = json!(version);
+    plan
+}
+
+/// An installer of `plan` built into the fixture's workspace (same drop, key and customer).
+fn installer(fx: &Fixture, plan: &Value, name: &str) -> PathBuf {
+    build(&fx.ws, plan, name)
+}
+
+/// `install` of `installer` over the fixture's state directory with only the secret given:
+/// every other answer must come from the installed version (or `extra`).
+fn upgrade(fx: &Fixture, installer: &Path, extra: &[&str]) -> Run {
+    let mut secret = std::ffi::OsString::from("Database.Password=@");
+    secret.push(fx.ws.path("secrets/db"));
+    crate::support::run(
+        fx.command_of(installer, "install", &fx.state())
+            .arg("--secret")
+            .arg(secret)
+            .args(extra),
+    )
+}
+
+fn installed(fx: &Fixture) -> Value {
+    let text = std::fs::read_to_string(fx.state().join("installed.json")).expect("installed.json");
+    serde_json::from_str(&text).expect("installed.json is JSON")
+}
+
+fn app_conf(fx: &Fixture) -> String {
+    std::fs::read_to_string(fx.target().join("web/config/app.conf")).expect("app.conf")
+}
+
+/// The files of the state directory that describe the install (not the transaction's backups,
+/// which hold the replaced files' own bytes until the next install commits): no secret.
+#[track_caller]
+fn assert_state_has_no_secret(fx: &Fixture) {
+    for name in [
+        "installed.json",
+        "installed-before.json",
+        "answers.json",
+        "report.json",
+        "report.txt",
+        "report.html",
+        "install.log",
+        "journal.jsonl",
+    ] {
+        if let Ok(bytes) = std::fs::read(fx.state().join(name)) {
+            assert_no_secret(name, &bytes, &[SECRET]);
+        }
+    }
+}
+
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn an_upgrade_keeps_the_answers_refuses_a_missing_new_one_and_says_what_changed() {
+    let fx = Fixture::sample();
+    fx.install(&["--set", "Service.Port=9443"]).success();
+    let mut next = plan_at("4.13.0");
+    next["parameters"]
+        .as_array_mut()
+        .expect("parameters")
+        .push(json!({ "name": "Service.Region", "type": "text" }));
+    let v413 = installer(&fx, &next, "installer-4.13.0");
+
+    let refused = upgrade(&fx, &v413, &[]).code(2);
+    assert!(
+        refused
+            .stderr
+            .contains("`Service.Region` needs an answer, new since 4.12.0"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        !refused.stderr.contains("Install.Root"),
+        "only the new parameter is missing: {}",
+        refused.stderr
+    );
+    assert_eq!(installed(&fx)["version"], "4.12.0", "nothing changed");
+    assert_eq!(app_conf(&fx), expected_app_conf("9443"));
+
+    let done = upgrade(&fx, &v413, &["--set", "Service.Region=eu"]).success();
+    assert!(
+        done.stderr
+            .contains("Upgrade Fabrikam Platform 4.12.0 → 4.13.0"),
+        "{}",
+        done.stderr
+    );
+    // The customer's directory and port, not the plan's defaults (/opt/fabrikam, 8443).
+    assert_eq!(app_conf(&fx), expected_app_conf("9443"));
+    let report = read_report(&fx.state());
+    let upgrade = &report["upgrade"];
+    assert_eq!(
+        (&upgrade["mode"], &upgrade["from"], &upgrade["to"]),
+        (&json!("upgrade"), &json!("4.12.0"), &json!("4.13.0"))
+    );
+    assert_eq!(
+        strings(&upgrade["answers"]["kept"]),
+        ["Install.Root", "Service.Port"]
+    );
+    assert_eq!(strings(&upgrade["answers"]["new"]), ["Service.Region"]);
+    assert_eq!(
+        strings(&upgrade["answers"]["asked_again"]),
+        ["Database.Password"]
+    );
+    let now = installed(&fx);
+    assert_eq!(now["version"], "4.13.0");
+    assert_eq!(now["answers"]["Service.Region"], "eu");
+    let package = &now["packages"][0];
+    assert_eq!(package["id"], "Fabrikam.Web");
+    assert_eq!(
+        package["path"],
+        json!(fx.target().join("web").display().to_string())
+    );
+    assert_eq!(package["custom-directory"], true);
+    assert_state_has_no_secret(&fx);
+}
+
+#[test]
+fn a_downgrade_a_reinstall_and_an_unsupported_upgrade_need_the_operators_word() {
+    let fx = Fixture::sample();
+    fx.install(&[]).success();
+
+    let again = fx.install(&[]).code(2);
+    assert!(again.stderr.contains("--reinstall"), "{}", again.stderr);
+    fx.install(&["--reinstall"]).success();
+    assert_eq!(read_report(&fx.state())["upgrade"]["mode"], "reinstall");
+
+    let older = installer(&fx, &plan_at("4.11.0"), "installer-4.11.0");
+    let refused = upgrade(&fx, &older, &[]).code(2);
+    assert!(
+        refused.stderr.contains("a downgrade is refused")
+            && refused.stderr.contains("--allow-downgrade"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(installed(&fx)["version"], "4.12.0");
+    upgrade(&fx, &older, &["--allow-downgrade"]).success();
+    assert_eq!(read_report(&fx.state())["upgrade"]["mode"], "downgrade");
+    assert_eq!(installed(&fx)["version"], "4.11.0");
+
+    let dry = crate::support::run(fx.command("plan").args(fx.answers())).success();
+    assert!(
+        dry.stdout
+            .contains("Dry run: Upgrade Fabrikam Platform 4.11.0 → 4.12.0"),
+        "{}",
+        dry.stdout
+    );
+
+    let mut five = plan_at("5.0.0");
+    five["upgrade"] = json!({ "from": ">=4.12" });
+    let five = installer(&fx, &five, "installer-5.0.0");
+    let unsupported = upgrade(&fx, &five, &[]).code(2);
+    assert!(
+        unsupported
+            .stderr
+            .contains("upgrades only from versions `>=4.12`, and 4.11.0 is installed"),
+        "{}",
+        unsupported.stderr
+    );
+    assert_eq!(installed(&fx)["version"], "4.11.0");
+}
+
+/// A package whose `PreDeploy.sh` appends what Calamari's variables say about the previous
+/// installation to `probe/vars`.
+fn probing_package(ws: &Workspace, version: &str) {
+    let probe = ws.path("probe/vars");
+    let script = format!(
+        "v() {{ get_octopusvariable \"$1\"; }}\n\
+         echo \"$(v Dropship.Upgrade.Mode)|$(v Dropship.Upgrade.FromVersion)|\
+         $(v Octopus.Tentacle.PreviousInstallation.PackageVersion)|\
+         $(v Octopus.Tentacle.PreviousInstallation.OriginalInstalledPath)|\
+         $(v Octopus.Tentacle.PreviousSuccessfulInstallation.CustomInstallationDirectory)\" >> '{}'\n",
+        probe.display()
+    );
+    write_nupkg(
+        ws,
+        &format!("drop/Packages/Fabrikam.Tools.{version}.nupkg"),
+        &[("PreDeploy.sh", &script), ("tool.txt", version)],
+    );
+}
+
+fn tools_plan(version: &str) -> Value {
+    let mut plan = plan_at(version);
+    plan["steps"] = json!([{
+        "name": "Deploy tools", "type": "deploy-package",
+        "package": format!("Packages/Fabrikam.Tools.{version}.nupkg"),
+        "destination": "#{Install.Root}/tools"
+    }]);
+    plan
+}
+
+#[test]
+fn package_scripts_see_the_previous_installation_as_calamari_sets_it() {
+    let fx = Fixture::with_drop(&tools_plan("1.0.0"), |ws| {
+        probing_package(ws, "1.0.0");
+        probing_package(ws, "1.1.0");
+    });
+    fx.install(&[]).success();
+    let second = installer(&fx, &tools_plan("1.1.0"), "installer-1.1.0");
+    upgrade(&fx, &second, &[]).success();
+    let tools = fx.target().join("tools").display().to_string();
+    let probe = std::fs::read_to_string(fx.ws.path("probe/vars")).expect("probe");
+    assert_eq!(
+        probe.lines().collect::<Vec<_>>(),
+        ["fresh||||", &format!("upgrade|1.0.0|1.0.0|{tools}|{tools}")]
+    );
+    assert_eq!(
+        std::fs::read_to_string(fx.target().join("tools/tool.txt")).expect("tool"),
+        "1.1.0"
+    );
+}
+
+#[test]
+fn rolling_back_an_upgrade_puts_the_previous_version_and_its_answers_back() {
+    let fx = Fixture::sample();
+    fx.install(&["--set", "Service.Port=9443"]).success();
+    let v413 = installer(&fx, &plan_at("4.13.0"), "installer-4.13.0");
+    upgrade(&fx, &v413, &["--set", "Service.Port=9555"]).success();
+    assert_eq!(app_conf(&fx), expected_app_conf("9555"));
+    let report = read_report(&fx.state());
+    assert_eq!(
+        strings(&report["upgrade"]["answers"]["changed"]),
+        ["Service.Port"]
+    );
+    let back = report["upgrade"]["back"].as_str().expect("the way back");
+    assert!(back.contains(" rollback --state-dir "), "{back}");
+
+    crate::support::run(&mut fx.command_of(&v413, "rollback", &fx.state())).success();
+    assert_eq!(app_conf(&fx), expected_app_conf("9443"));
+    assert_eq!(installed(&fx)["version"], "4.12.0");
+
+    // 4.12.0's answers again: port 9443 without being told.
+    upgrade(&fx, &v413, &[]).success();
+    assert_eq!(app_conf(&fx), expected_app_conf("9443"));
+    let report = read_report(&fx.state());
+    assert_eq!(report["upgrade"]["from"], "4.12.0");
+    assert_state_has_no_secret(&fx);
+}
