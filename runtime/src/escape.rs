@@ -338,6 +338,11 @@ pub fn shell_word(text: &str) -> String {
     }
 }
 
+/// Lower-case hexadecimal, two digits a byte (digests).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn base64(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
 }

@@ -8,12 +8,17 @@
 //! as `Octopus.Tentacle.PreviousInstallation.*`; [`Upgrade::package_variables`] does the same.
 
 use crate::answers::Kept;
+use crate::config::glob;
+use crate::durable;
+use crate::escape;
 use crate::package::PackageName;
-use crate::plan::{Plan, StepSpec};
+use crate::plan::{DeployPackageStep, OnUpgrade, Plan, StepSpec};
+use crate::secret::Scrubber;
 use crate::version::{Version, VersionRange};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::path::Path;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
 
 /// The record of the install that succeeded last.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +49,62 @@ pub struct InstalledPackage {
     pub path: String,
     /// Whether `path` was the step's `destination` (Octopus's custom installation directory).
     pub custom_directory: bool,
+    /// The step's `config-files` as the install left them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<InstalledFile>,
+}
+
+/// A settings file (`config-files`) as an install left it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct InstalledFile {
+    /// Relative to the package's path, `/` between parts.
+    pub path: String,
+    /// `sha256:HEX` of the file with every secret replaced by a marker: it tells whether the
+    /// file changed since, and nothing about a secret.
+    pub digest: String,
+}
+
+impl InstalledFile {
+    /// The digest of a file's bytes, secrets masked first.
+    pub fn digest_of(bytes: &[u8], scrubber: &Scrubber) -> String {
+        let masked = scrubber.scrub(&String::from_utf8_lossy(bytes));
+        format!("sha256:{}", escape::hex(&Sha256::digest(masked.as_bytes())))
+    }
+}
+
+/// A settings file of a `deploy-package` step found under its package's path.
+#[derive(Debug, Clone)]
+pub struct ConfigFileFound {
+    pub full: PathBuf,
+    /// Relative to the package's path, `/` between parts.
+    pub relative: String,
+    /// The policy of the first `config-files` entry that finds it.
+    pub on_upgrade: OnUpgrade,
+}
+
+/// The step's `config-files` under `dir` now (each file once, under its first pattern).
+pub fn config_files(step: &DeployPackageStep, dir: &Path) -> Vec<ConfigFileFound> {
+    let mut found: Vec<ConfigFileFound> = Vec::new();
+    for entry in &step.config_files {
+        let Ok(matches) = glob::find_target_files(&[dir], std::slice::from_ref(&entry.path)) else {
+            continue;
+        };
+        for full in matches.files {
+            let Ok(relative) = full.strip_prefix(dir) else {
+                continue;
+            };
+            let relative = relative.to_string_lossy().replace('\\', "/");
+            if !found.iter().any(|f| f.relative == relative) {
+                found.push(ConfigFileFound {
+                    full,
+                    relative,
+                    on_upgrade: entry.on_upgrade,
+                });
+            }
+        }
+    }
+    found
 }
 
 impl InstalledPackage {
@@ -53,6 +114,7 @@ impl InstalledPackage {
         plan: &Plan,
         succeeded: impl Fn(&str) -> bool,
         extracted_to: impl Fn(&str) -> Option<String>,
+        scrubber: &Scrubber,
     ) -> Vec<InstalledPackage> {
         plan.steps()
             .iter()
@@ -62,14 +124,26 @@ impl InstalledPackage {
             })
             .map(|deploy| {
                 let name = PackageName::from_path(Path::new(&deploy.package)).ok();
+                let path = extracted_to(&deploy.name).unwrap_or_default();
+                let files = config_files(deploy, Path::new(&path))
+                    .into_iter()
+                    .filter_map(|file| {
+                        let bytes = durable::read_no_follow(&file.full).ok()?;
+                        Some(InstalledFile {
+                            path: file.relative,
+                            digest: InstalledFile::digest_of(&bytes, scrubber),
+                        })
+                    })
+                    .collect();
                 InstalledPackage {
                     step: deploy.name.clone(),
                     id: name
                         .as_ref()
                         .map_or_else(|| deploy.package.clone(), |n| n.id.clone()),
                     version: name.map(|n| n.version).unwrap_or_default(),
-                    path: extracted_to(&deploy.name).unwrap_or_default(),
+                    path,
                     custom_directory: deploy.destination.is_some(),
+                    files,
                 }
             })
             .collect()
@@ -216,16 +290,24 @@ impl Upgrade {
         ]
     }
 
-    /// What Calamari sets from its deployment journal before a package is deployed:
-    /// `Octopus.Tentacle.PreviousInstallation.*` and `.PreviousSuccessfulInstallation.*` of the
-    /// same package (the same step's first), empty when it was not installed before.
-    pub fn package_variables(&self, step: &str, package_id: &str) -> Vec<(String, String)> {
+    /// The installed version's package `package_id` (the one `step` installed, if several).
+    pub fn previous_package(&self, step: &str, package_id: &str) -> Option<&InstalledPackage> {
         let packages = self.installed.iter().flat_map(|i| &i.packages);
         let same_id: Vec<&InstalledPackage> = packages
             .filter(|p| p.id.eq_ignore_ascii_case(package_id))
             .collect();
-        let previous = same_id.iter().find(|p| p.step == step).or(same_id.first());
-        let (path, custom, version) = match previous {
+        same_id
+            .iter()
+            .find(|p| p.step == step)
+            .or(same_id.first())
+            .copied()
+    }
+
+    /// What Calamari sets from its deployment journal before a package is deployed:
+    /// `Octopus.Tentacle.PreviousInstallation.*` and `.PreviousSuccessfulInstallation.*` of the
+    /// same package (the same step's first), empty when it was not installed before.
+    pub fn package_variables(&self, step: &str, package_id: &str) -> Vec<(String, String)> {
+        let (path, custom, version) = match self.previous_package(step, package_id) {
             Some(p) => (
                 p.path.as_str(),
                 if p.custom_directory {
@@ -283,6 +365,7 @@ mod tests {
                 version: version.into(),
                 path: "/srv/fabrikam/web".into(),
                 custom_directory: true,
+                files: Vec::new(),
             }],
         }
     }

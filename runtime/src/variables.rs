@@ -122,6 +122,11 @@ impl BaseVariables {
         self
     }
 
+    /// What this install follows, when [`with_upgrade`](Self::with_upgrade) said.
+    pub fn upgrade(&self) -> Option<&Upgrade> {
+        self.upgrade.as_ref()
+    }
+
     /// The previous installation of the package a `deploy-package` step deploys.
     fn previous_installation(&self, step: &StepSpec) -> Vec<(String, String)> {
         let (Some(upgrade), StepSpec::DeployPackage(deploy)) = (&self.upgrade, step) else {

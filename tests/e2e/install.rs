@@ -629,7 +629,8 @@ fn second_install_commits_the_first_and_rollback_returns_to_it() {
     let fx = Fixture::sample();
     fx.install(&["--set", "Service.Port=9001"]).success();
     let first = installed_tree(&fx.target());
-    fx.install(&["--set", "Service.Port=9002"]).success();
+    fx.install(&["--set", "Service.Port=9002", "--reinstall"])
+        .success();
     let conf = fx.target().join("web/config/app.conf");
     assert_eq!(
         std::fs::read_to_string(&conf).unwrap(),

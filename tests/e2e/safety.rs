@@ -150,7 +150,8 @@ fn a_rotated_password_leaves_no_old_secret_in_the_installed_tree() {
     let rotated = fx.ws.write("secrets/rotated", "R0tated-Passw0rd-2");
     run(fx
         .command("install")
-        .args(answers_with_secret(&fx, &rotated)))
+        .args(answers_with_secret(&fx, &rotated))
+        .arg("--reinstall"))
     .success();
     assert_no_secret_in_dir(&fx.target(), &[], &[SECRET]);
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;

@@ -257,3 +257,103 @@ fn rolling_back_an_upgrade_puts_the_previous_version_and_its_answers_back() {
     assert_eq!(report["upgrade"]["from"], "4.12.0");
     assert_state_has_no_secret(&fx);
 }
+
+/// A package of settings files: `(name, content)`; `#{Database.Password}` is substituted.
+fn settings_package(ws: &Workspace, version: &str, files: &[(&str, &str)]) {
+    write_nupkg(
+        ws,
+        &format!("drop/Packages/Fabrikam.Settings.{version}.nupkg"),
+        files,
+    );
+}
+
+fn settings_plan(version: &str) -> Value {
+    let mut plan = plan_at(version);
+    plan["steps"] = json!([{
+        "name": "Deploy settings", "type": "deploy-package",
+        "package": format!("Packages/Fabrikam.Settings.{version}.nupkg"),
+        "destination": "#{Install.Root}/settings",
+        "substitute": ["**/*.conf"],
+        "config-files": [
+            { "path": "keep/*.conf", "on-upgrade": "keep" },
+            { "path": "replace/*.conf", "on-upgrade": "replace" }
+        ]
+    }]);
+    plan
+}
+
+#[test]
+fn edited_settings_files_are_kept_or_replaced_as_the_plan_says_and_rolled_back() {
+    let fx = Fixture::with_drop(&settings_plan("1.0.0"), |ws| {
+        settings_package(
+            ws,
+            "1.0.0",
+            &[
+                ("keep/unedited.conf", "one\n"),
+                ("keep/same.conf", "same #{Database.Password}\n"),
+                ("keep/changed.conf", "old #{Database.Password}\n"),
+                ("replace/changed.conf", "old\n"),
+            ],
+        );
+        settings_package(
+            ws,
+            "1.1.0",
+            &[
+                ("keep/unedited.conf", "two\n"),
+                ("keep/same.conf", "same #{Database.Password}\n"),
+                ("keep/changed.conf", "new #{Database.Password}\n"),
+                ("replace/changed.conf", "new\n"),
+            ],
+        );
+    });
+    fx.install(&[]).success();
+    let dir = fx.target().join("settings");
+    let edits = [
+        ("keep/same.conf", "same, tuned by the customer\n"),
+        ("keep/changed.conf", "old, tuned by the customer\n"),
+        ("replace/changed.conf", "old, tuned by the customer\n"),
+    ];
+    for (name, text) in edits {
+        std::fs::write(dir.join(name), text).expect("the customer's edit");
+    }
+    let before = crate::support::tree_with_modes(&fx.target());
+
+    let next = installer(&fx, &settings_plan("1.1.0"), "installer-1.1.0");
+    let done = upgrade(&fx, &next, &[]).success();
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+    assert_eq!(read("keep/unedited.conf"), "two\n", "unedited: replaced");
+    assert_eq!(read("keep/same.conf"), "same, tuned by the customer\n");
+    assert!(!dir.join("keep/same.conf.dropship-new").exists());
+    assert_eq!(read("keep/changed.conf"), "old, tuned by the customer\n");
+    assert_eq!(
+        read("keep/changed.conf.dropship-new"),
+        format!("new {SECRET}\n")
+    );
+    assert_eq!(read("replace/changed.conf"), "new\n");
+    assert_eq!(
+        read("replace/changed.conf.dropship-save"),
+        "old, tuned by the customer\n"
+    );
+    let warnings = read_report(&fx.state())["warnings"].to_string();
+    assert!(
+        warnings.contains("keep/changed.conf.dropship-new")
+            && warnings.contains("replace/changed.conf.dropship-save")
+            && !warnings.contains("same.conf"),
+        "{warnings}"
+    );
+    assert!(done.stderr.contains("kept your edited"), "{}", done.stderr);
+    let recorded = installed(&fx)["packages"][0]["files"].clone();
+    assert_eq!(
+        recorded.as_array().map(Vec::len),
+        Some(4),
+        "every settings file's digest: {recorded}"
+    );
+    assert_state_has_no_secret(&fx);
+
+    crate::support::run(&mut fx.command_of(&next, "rollback", &fx.state())).success();
+    crate::support::assert_same_tree(
+        &before,
+        &crate::support::tree_with_modes(&fx.target()),
+        "after rolling the upgrade back",
+    );
+}

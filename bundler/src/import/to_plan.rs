@@ -279,6 +279,7 @@ fn deploy_package(
             .unwrap_or_default(),
         scripts,
         packages: Vec::new(),
+        config_files: Vec::new(),
     })
 }
 

@@ -369,8 +369,7 @@ impl RunContext<'_> {
         let started = Timestamp::now();
         let clock = std::time::Instant::now();
         let base = self.session.base_variables(&self.answers);
-        let mut scrubber = Scrubber::new();
-        base.register_secrets(&self.answers, &mut scrubber);
+        let scrubber = self.scrubber();
         let options = RunOptions {
             roles: self.roles.clone(),
             approvals: self.inputs.approvals.clone(),
@@ -433,6 +432,15 @@ impl RunContext<'_> {
             console.note("the journal does not hold all of this install: see the warnings above");
         }
         status
+    }
+
+    /// Knows every secret answer.
+    fn scrubber(&self) -> Scrubber {
+        let mut scrubber = Scrubber::new();
+        self.session
+            .base_variables(&self.answers)
+            .register_secrets(&self.answers, &mut scrubber);
+        scrubber
     }
 
     fn report(
@@ -520,7 +528,12 @@ impl RunContext<'_> {
             installed_at: report.finished_at.clone(),
             roles: self.roles.clone(),
             answers: self.answers.without_secrets(),
-            packages: InstalledPackage::of_plan(&self.session.plan, succeeded, extracted_to),
+            packages: InstalledPackage::of_plan(
+                &self.session.plan,
+                succeeded,
+                extracted_to,
+                &self.scrubber(),
+            ),
         };
         if let Err(e) = self.state.save_installed(&installed) {
             eprintln!(

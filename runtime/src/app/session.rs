@@ -3,6 +3,7 @@
 
 use dropship_runtime::answers::Answers;
 use dropship_runtime::container::InstallerFile;
+use dropship_runtime::escape::hex;
 use dropship_runtime::extract::{self, ExtractError};
 use dropship_runtime::installed::Upgrade;
 use dropship_runtime::plan::{self, CustomerProfile, Plan, PlanErrors};
@@ -104,8 +105,4 @@ impl Session {
             .map(|p| p.roles.clone())
             .unwrap_or_default()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

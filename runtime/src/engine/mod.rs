@@ -327,10 +327,17 @@ impl<'a> Engine<'a> {
             approvals: &self.options.approvals,
             interactive: self.options.interactive,
             outputs: Vec::new(),
+            upgrade: self.base.upgrade(),
+            warnings: Vec::new(),
         };
         let result = hook(step_for(step), &mut ctx);
-        let outputs = ctx.outputs;
+        let (outputs, warnings) = (ctx.outputs, ctx.warnings);
         self.add_outputs(outputs);
+        for warning in warnings {
+            if !self.warnings.contains(&warning) {
+                self.warnings.push(warning);
+            }
+        }
         result
     }
 

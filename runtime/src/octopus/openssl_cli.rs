@@ -6,6 +6,7 @@
 //! encrypts with PKCS#7 padding; the result is framed as `IV__` ‖ IV ‖ ciphertext. Needs OpenSSL 3
 //! (`openssl kdf`). The password and key pass through argv: test data only.
 
+use crate::escape::hex;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -122,10 +123,6 @@ fn clean_hex(output: &[u8]) -> String {
         .filter(char::is_ascii_hexdigit)
         .collect::<String>()
         .to_ascii_lowercase()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {

@@ -260,8 +260,47 @@ step_struct!(
         /// Other packages the step's scripts use (`Octopus.Action.Package[NAME].*`).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub packages: Vec<ReferencedPackage>,
+        /// Settings files the customer may edit, and what an upgrade does with an edited one.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub config_files: Vec<ConfigFile>,
     }
 );
+
+/// Settings files of a package that the customer may edit after the install.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConfigFile {
+    /// A glob relative to the installed package (`config/*.conf`).
+    pub path: String,
+    /// What an upgrade does when the customer edited the file and the new version differs.
+    pub on_upgrade: OnUpgrade,
+}
+
+impl ConfigFile {
+    /// `path` must stay inside the installed package: relative, without `..`.
+    pub fn check_path(path: &str) -> Result<(), String> {
+        let absolute = path.starts_with(['/', '\\']) || path.contains(':');
+        if absolute || path.split(['/', '\\']).any(|part| part == "..") {
+            return Err(format!(
+                "`{path}` must be a path relative to the installed package, without `..`"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What an upgrade does with a settings file the customer edited. Unedited files are replaced;
+/// a file the new version renders as the old one did keeps the customer's version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum OnUpgrade {
+    /// The customer's file stays; the new one is written beside it as `NAME.dropship-new`.
+    Keep,
+    /// The new file is installed; the customer's is kept as `NAME.dropship-save`.
+    Replace,
+}
 
 step_struct!(
     /// Run a script (inline or from the drop).

@@ -341,6 +341,12 @@ fn check_step_kind(step: &StepSpec, path: &str, problems: &mut Vec<Problem>) {
                 }
                 check_script(script, &format!("{path}.scripts.{stage}"), problems);
             }
+            for (i, file) in s.config_files.iter().enumerate() {
+                let at = format!("{path}.config-files[{i}].path");
+                if let Err(why) = ConfigFile::check_path(&file.path) {
+                    problems.push(Problem::new(at, why));
+                }
+            }
         }
         StepSpec::RunScript(s) => {
             let block = ScriptBlock {

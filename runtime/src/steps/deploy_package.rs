@@ -14,12 +14,14 @@
 //! Its dry run names the package and where it goes, and shows each substitution as a diff: the
 //! package is extracted into a scratch directory and its files rendered with the secrets masked.
 
+use super::config_files;
 use super::config_transforms;
 use super::referenced::{self, extract, safe_segment};
 use super::script_block::{ScriptContext, run_block, run_file};
 use super::substitute::{self as substitute_step, preview_substitution};
 use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
 use crate::config::{self, StructuredOptions, SubstitutionError};
+use crate::installed::InstalledPackage;
 use crate::package::{self, ExtractLimits, PackageName};
 use crate::plan::{DeployPackageStep, ScriptBlock};
 use crate::rollback::Transaction;
@@ -46,11 +48,22 @@ impl Step for DeployPackageStep {
     /// files extracted and what its scripts set.
     fn run(&self, ctx: &mut StepContext<'_, '_>) -> Result<(), StepFailure> {
         let package = ctx.drop_root.join(&self.package);
-        let target = match &self.destination {
-            Some(destination) => {
-                let destination = ctx.vars.evaluate(destination).map_err(fail)?;
-                custom_directory(ctx.tx, self, &destination)?
-            }
+        let destination = match &self.destination {
+            Some(destination) => Some(ctx.vars.evaluate(destination).map_err(fail)?),
+            None => None,
+        };
+        // Before anything is written there: the settings files the customer edited.
+        let edited = match &destination {
+            Some(destination) => config_files::edited_before(
+                self,
+                previous_package(ctx, &self.name, &package),
+                Path::new(destination),
+                ctx.scrubber,
+            ),
+            None => Vec::new(),
+        };
+        let target = match &destination {
+            Some(destination) => custom_directory(ctx.tx, self, destination)?,
             None => extraction_dir(&applications_dir(&ctx.vars), &package, &ctx.vars)?,
         };
         let count = extract(ctx.tx, &package, &target, &ctx.vars)?;
@@ -62,7 +75,9 @@ impl Step for DeployPackageStep {
         }
         referenced::prepare(ctx, &self.packages)?;
         let mut script_outputs = Vec::new();
-        if let Err(failure) = run_conventions(ctx, self, &target, &mut script_outputs) {
+        let deployed = run_conventions(ctx, self, &target, &mut script_outputs)
+            .and_then(|()| config_files::settle(ctx, edited));
+        if let Err(failure) = deployed {
             run_deploy_failed(ctx, self, &target);
             return Err(failure);
         }
@@ -107,6 +122,16 @@ impl Step for DeployPackageStep {
             failed: false,
         }
     }
+}
+
+/// The installed version's install of this step's package, on an upgrade.
+fn previous_package<'a>(
+    ctx: &StepContext<'a, '_>,
+    step: &str,
+    package: &Path,
+) -> Option<&'a InstalledPackage> {
+    let id = PackageName::from_path(package).ok()?.id;
+    ctx.upgrade?.previous_package(step, &id)
 }
 
 /// The package's substitutions: extracted into a scratch directory, rendered, and diffed

@@ -20,6 +20,7 @@
 //! [`step_for`]: crate::steps::step_for
 
 pub mod check;
+mod config_files;
 mod config_transforms;
 mod deploy_package;
 mod http;
@@ -32,6 +33,7 @@ mod script_block;
 mod substitute;
 
 use crate::events::Events;
+use crate::installed::Upgrade;
 use crate::plan::{StepCommon, StepSpec};
 use crate::rollback::Transaction;
 use crate::script::{OutputLine, OutputVariable};
@@ -104,6 +106,11 @@ pub struct StepContext<'a, 'j> {
     pub interactive: bool,
     /// The output variables the step produced, for the steps after it.
     pub outputs: Vec<Output>,
+    /// What this install follows (the installed version's packages and settings files).
+    pub upgrade: Option<&'a Upgrade>,
+    /// What the operator and the vendor should know, for the report (already said through
+    /// `events`).
+    pub warnings: Vec<String>,
 }
 
 impl<'a> StepContext<'a, '_> {
