@@ -278,11 +278,6 @@ impl StateDir {
         self.root.join("installed.json")
     }
 
-    /// What was installed when the current install began: `rollback` puts it back.
-    fn installed_before(&self) -> PathBuf {
-        self.root.join("installed-before.json")
-    }
-
     /// The installed state; `None` when nothing is installed.
     pub fn load_installed(&self) -> Result<Option<Installed>, StateError> {
         self.read_json_if_any(&self.installed())
@@ -293,22 +288,11 @@ impl StateDir {
         self.write_json(&self.installed(), installed)
     }
 
-    /// At the start of an install (under the lock): keep the installed state as it is, so that
-    /// rolling this install back restores it.
-    pub fn keep_installed_before(&self) -> Result<(), StateError> {
-        let before = self.installed_before();
-        match self.load_installed()? {
-            Some(installed) => self.write_json(&before, &installed),
-            None => self.remove(&before),
-        }
-    }
-
-    /// After the current install was rolled back: the installed state is again what it was
-    /// before it began (nothing, for a first install).
-    pub fn restore_installed_before(&self) -> Result<(), StateError> {
-        let before = self.installed_before();
-        match self.read_json_if_any::<Installed>(&before)? {
-            Some(installed) => self.save_installed(&installed),
+    /// After an install was rolled back: what was installed before it began is installed
+    /// again (`None`: nothing).
+    pub fn restore_installed(&self, before: Option<&Installed>) -> Result<(), StateError> {
+        match before {
+            Some(installed) => self.save_installed(installed),
             None => self.remove(&self.installed()),
         }
     }

@@ -51,7 +51,6 @@ fn app_conf(fx: &Fixture) -> String {
 fn assert_state_has_no_secret(fx: &Fixture) {
     for name in [
         "installed.json",
-        "installed-before.json",
         "answers.json",
         "report.json",
         "report.txt",
@@ -356,4 +355,72 @@ fn edited_settings_files_are_kept_or_replaced_as_the_plan_says_and_rolled_back()
         &crate::support::tree_with_modes(&fx.target()),
         "after rolling the upgrade back",
     );
+}
+
+/// Where an upgrade of the sample can be killed: as it starts, a change journaled and not
+/// made, the settings file rewritten, the deploy step finished, the script step started.
+const UPGRADE_KILL_POINTS: &[&str] = &[
+    "step-started:1",
+    "after-record:1",
+    "after-change:2",
+    "step-finished:2",
+    "step-started:3",
+];
+
+#[test]
+fn an_upgrade_killed_at_any_journal_point_resumes_to_the_new_version_or_rolls_back_to_the_old() {
+    let fx = Fixture::sample();
+    let v413 = installer(&fx, &plan_at("4.13.0"), "installer-4.13.0");
+    for checkpoint in UPGRADE_KILL_POINTS {
+        for finish in ["resume", "rollback"] {
+            let state = fx
+                .ws
+                .path(&format!("state-{finish}-{}", checkpoint.replace(':', "-")));
+            let target = fx.target();
+            if target.exists() {
+                std::fs::remove_dir_all(&target).expect("clean target");
+            }
+            crate::support::run(
+                fx.command_of(&fx.installer, "install", &state)
+                    .args(fx.answers())
+                    .args(["--set", "Service.Port=9443"]),
+            )
+            .success();
+            let before = crate::support::tree_with_modes(&target);
+            // The killed run must write none: the first install's is out of the way.
+            std::fs::remove_file(state.join("report.json")).expect("the first report");
+            // The marker of the same kill point in the other variant must not stop this one.
+            let marker = format!("marker-{}", checkpoint.replace(':', "-"));
+            let _ = std::fs::remove_file(fx.ws.path(&marker));
+            crate::fixture::kill_install_at(&fx, &v413, &state, checkpoint);
+            let mut secret = std::ffi::OsString::from("Database.Password=@");
+            secret.push(fx.ws.path("secrets/db"));
+            let mut command = fx.command_of(&v413, finish, &state);
+            if finish == "resume" {
+                command.arg("--secret").arg(secret);
+            }
+            let out = crate::support::run(&mut command);
+            assert_eq!(out.code, Some(0), "{finish} after {checkpoint}: {out:#?}");
+            let installed: Value = serde_json::from_slice(
+                &std::fs::read(state.join("installed.json")).expect("installed.json"),
+            )
+            .expect("JSON");
+            if finish == "resume" {
+                assert_eq!(installed["version"], "4.13.0", "after {checkpoint}");
+                assert_eq!(
+                    std::fs::read_to_string(target.join("web/config/app.conf")).unwrap(),
+                    expected_app_conf("9443"),
+                    "resumed after {checkpoint}: the kept port"
+                );
+                assert_eq!(read_report(&state)["upgrade"]["from"], "4.12.0");
+            } else {
+                assert_eq!(installed["version"], "4.12.0", "after {checkpoint}");
+                crate::support::assert_same_tree(
+                    &before,
+                    &crate::support::tree_with_modes(&target),
+                    &format!("rollback after {checkpoint}"),
+                );
+            }
+        }
+    }
 }

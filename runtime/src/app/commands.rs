@@ -305,12 +305,10 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
         started_at: Timestamp::now(),
         roles: roles.clone(),
         signer_key: Some(session.signer.key.base64.clone()),
+        installed_before: session.upgrade.installed.clone().map(Box::new),
     };
     let mut journal =
         rollback::begin_install(&state, begin).map_err(|e| fail(&e, e.exit_status()))?;
-    state
-        .keep_installed_before()
-        .map_err(|e| fail(&e, ExitStatus::Failure))?;
     state
         .save_answers(&answers.without_secrets())
         .map_err(|e| fail(&e, ExitStatus::Failure))?;
@@ -414,7 +412,9 @@ impl RunContext<'_> {
             Job::RollBack(state) => {
                 let result = engine.roll_back(journal, state);
                 if result.outcome == ReportOutcome::RolledBack
-                    && let Err(e) = self.state.restore_installed_before()
+                    && let Err(e) = self
+                        .state
+                        .restore_installed(state.begin.installed_before.as_deref())
                 {
                     eprintln!("warning: the installed state could not be put back: {e}");
                 }

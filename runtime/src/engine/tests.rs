@@ -35,6 +35,7 @@ fn begin() -> Begin {
         started_at: Timestamp::now(),
         roles: Vec::new(),
         signer_key: None,
+        installed_before: None,
     }
 }
 

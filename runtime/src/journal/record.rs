@@ -2,6 +2,7 @@
 //! field names in kebab-case like the plan's.
 
 use super::{Change, ChangeId, DirIdentity};
+use crate::installed::Installed;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +46,10 @@ pub struct Begin {
     /// trusts it again to run the rollback scripts of this very installer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signer_key: Option<String>,
+    /// What was installed when this install began: rolling it back records that as installed
+    /// again (none: nothing was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed_before: Option<Box<Installed>>,
 }
 
 /// How a step ended.

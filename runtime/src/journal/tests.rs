@@ -15,6 +15,7 @@ fn begin(installer: &str) -> Begin {
         started_at: Timestamp::now(),
         roles: vec!["web".to_string()],
         signer_key: None,
+        installed_before: None,
     }
 }
 
