@@ -63,9 +63,29 @@ pub struct InstalledFile {
     /// `sha256:HEX` of the file with every secret replaced by a marker: it tells whether the
     /// file changed since, and nothing about a secret.
     pub digest: String,
+    /// The file as written with every secret replaced by a marker (text files up to
+    /// [`LARGEST_BASE`]): the common ancestor of a three-way merge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
 }
 
+/// The largest settings file whose base copy is kept.
+pub const LARGEST_BASE: usize = 256 * 1024;
+
 impl InstalledFile {
+    /// A file as written, secrets masked.
+    pub fn of(path: String, bytes: &[u8], scrubber: &Scrubber) -> Self {
+        let base = std::str::from_utf8(bytes)
+            .ok()
+            .filter(|_| bytes.len() <= LARGEST_BASE)
+            .map(|text| scrubber.scrub(text));
+        InstalledFile {
+            path,
+            digest: Self::digest_of(bytes, scrubber),
+            base,
+        }
+    }
+
     /// The digest of a file's bytes, secrets masked first.
     pub fn digest_of(bytes: &[u8], scrubber: &Scrubber) -> String {
         let masked = scrubber.scrub(&String::from_utf8_lossy(bytes));
@@ -129,10 +149,7 @@ impl InstalledPackage {
                     .into_iter()
                     .filter_map(|file| {
                         let bytes = durable::read_no_follow(&file.full).ok()?;
-                        Some(InstalledFile {
-                            path: file.relative,
-                            digest: InstalledFile::digest_of(&bytes, scrubber),
-                        })
+                        Some(InstalledFile::of(file.relative, &bytes, scrubber))
                     })
                     .collect();
                 InstalledPackage {

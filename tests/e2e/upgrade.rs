@@ -272,10 +272,11 @@ fn settings_plan(version: &str) -> Value {
         "name": "Deploy settings", "type": "deploy-package",
         "package": format!("Packages/Fabrikam.Settings.{version}.nupkg"),
         "destination": "#{Install.Root}/settings",
-        "substitute": ["**/*.conf"],
+        "substitute": ["**/*.conf", "**/*.json"],
         "config-files": [
             { "path": "keep/*.conf", "on-upgrade": "keep" },
-            { "path": "replace/*.conf", "on-upgrade": "replace" }
+            { "path": "replace/*.conf", "on-upgrade": "replace" },
+            { "path": "merge/*.json", "on-upgrade": "merge" }
         ]
     }]);
     plan
@@ -292,6 +293,10 @@ fn edited_settings_files_are_kept_or_replaced_as_the_plan_says_and_rolled_back()
                 ("keep/same.conf", "same #{Database.Password}\n"),
                 ("keep/changed.conf", "old #{Database.Password}\n"),
                 ("replace/changed.conf", "old\n"),
+                (
+                    "merge/settings.json",
+                    r##"{"port": "#{Service.Port}", "log": "info", "db": "#{Database.Password | JsonEscape}"}"##,
+                ),
             ],
         );
         settings_package(
@@ -302,6 +307,10 @@ fn edited_settings_files_are_kept_or_replaced_as_the_plan_says_and_rolled_back()
                 ("keep/same.conf", "same #{Database.Password}\n"),
                 ("keep/changed.conf", "new #{Database.Password}\n"),
                 ("replace/changed.conf", "new\n"),
+                (
+                    "merge/settings.json",
+                    r##"{"port": "#{Service.Port}", "log": "warn", "timeout": 30, "db": "#{Database.Password | JsonEscape}"}"##,
+                ),
             ],
         );
     });
@@ -311,6 +320,10 @@ fn edited_settings_files_are_kept_or_replaced_as_the_plan_says_and_rolled_back()
         ("keep/same.conf", "same, tuned by the customer\n"),
         ("keep/changed.conf", "old, tuned by the customer\n"),
         ("replace/changed.conf", "old, tuned by the customer\n"),
+        (
+            "merge/settings.json",
+            &json!({"port": "8443", "log": "debug", "db": SECRET, "mine": true}).to_string(),
+        ),
     ];
     for (name, text) in edits {
         std::fs::write(dir.join(name), text).expect("the customer's edit");
@@ -333,10 +346,19 @@ fn edited_settings_files_are_kept_or_replaced_as_the_plan_says_and_rolled_back()
         read("replace/changed.conf.dropship-save"),
         "old, tuned by the customer\n"
     );
+    let merged: Value =
+        serde_json::from_str(&read("merge/settings.json")).expect("the merged file is JSON");
+    assert_eq!(
+        merged,
+        json!({"port": "8443", "log": "debug", "timeout": 30, "db": SECRET, "mine": true}),
+        "the vendor's new key, the customer's own key, the customer's value where both changed"
+    );
     let warnings = read_report(&fx.state())["warnings"].to_string();
     assert!(
         warnings.contains("keep/changed.conf.dropship-new")
             && warnings.contains("replace/changed.conf.dropship-save")
+            && warnings.contains("merge/settings.json` was merged")
+            && warnings.contains("$.log")
             && !warnings.contains("same.conf"),
         "{warnings}"
     );
@@ -344,7 +366,7 @@ fn edited_settings_files_are_kept_or_replaced_as_the_plan_says_and_rolled_back()
     let recorded = installed(&fx)["packages"][0]["files"].clone();
     assert_eq!(
         recorded.as_array().map(Vec::len),
-        Some(4),
+        Some(5),
         "every settings file's digest: {recorded}"
     );
     assert_state_has_no_secret(&fx);

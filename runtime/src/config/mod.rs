@@ -18,6 +18,7 @@ mod edit;
 pub mod encoding;
 mod error;
 pub mod glob;
+pub mod merge;
 pub mod structured;
 pub mod substitute;
 mod variables;

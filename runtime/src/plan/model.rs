@@ -300,6 +300,10 @@ pub enum OnUpgrade {
     Keep,
     /// The new file is installed; the customer's is kept as `NAME.dropship-save`.
     Replace,
+    /// JSON files: a three-way merge by key against the installed version's file; a key both
+    /// changed keeps the customer's value and is reported as a conflict. Other files, or a
+    /// file that does not parse, are treated as `keep`.
+    Merge,
 }
 
 step_struct!(

@@ -5,12 +5,16 @@
 //! the new version is written, for each edited file:
 //! - the new version renders it as the old one did: the customer's file stays, silently;
 //! - `keep`: the customer's file stays, the new one is written beside it as `NAME.dropship-new`;
-//! - `replace`: the new file stays, the customer's is kept as `NAME.dropship-save`.
+//! - `replace`: the new file stays, the customer's is kept as `NAME.dropship-save`;
+//! - `merge` (JSON): a three-way merge by key against the installed version's file (its base
+//!   copy, secrets masked); keys both changed keep the customer's value and are reported. A
+//!   file that cannot be merged (not JSON, no base copy) is treated as `keep`.
 //!
 //! Every write goes through the transaction, so a rollback undoes it; the files beside keep the
 //! settings file's mode (they may hold a secret).
 
 use super::{StepContext, StepFailure};
+use crate::config::merge;
 use crate::durable;
 use crate::installed::{self, InstalledFile, InstalledPackage};
 use crate::plan::{DeployPackageStep, OnUpgrade};
@@ -23,8 +27,9 @@ pub(super) struct Edited {
     on_upgrade: OnUpgrade,
     /// The customer's bytes, put back when their file stays.
     theirs: Vec<u8>,
-    /// The digest of what the installed version wrote; `None` when it did not record the file.
-    installed: Option<String>,
+    /// What the installed version wrote (digest and base copy); `None` when it did not
+    /// record the file.
+    installed: Option<InstalledFile>,
 }
 
 /// Before the package is extracted into `target`: the settings files there the customer edited
@@ -52,7 +57,7 @@ pub(super) fn edited_before(
             path: file.full,
             on_upgrade: file.on_upgrade,
             theirs,
-            installed: recorded.map(|r| r.digest.clone()),
+            installed: recorded.cloned(),
         });
     }
     edited
@@ -70,8 +75,8 @@ pub(super) fn settle(
             .as_ref()
             .map(|b| InstalledFile::digest_of(b, ctx.scrubber));
         let shown = file.path.display();
-        let unchanged_by_vendor =
-            new.is_none() || digest.is_some_and(|d| file.installed == Some(d));
+        let unchanged_by_vendor = new.is_none()
+            || digest.is_some_and(|d| file.installed.as_ref().is_some_and(|i| i.digest == d));
         let said = match (unchanged_by_vendor, file.on_upgrade, new) {
             (true, _, _) => {
                 write(ctx, &file.path, &file.path, &file.theirs)?;
@@ -80,15 +85,29 @@ pub(super) fn settle(
                 ));
                 continue;
             }
+            (false, OnUpgrade::Merge, Some(new)) => match merged(&file, &new, ctx.scrubber) {
+                Ok(merged) => {
+                    write(ctx, &file.path, &file.path, merged.text.as_bytes())?;
+                    match merged.conflicts.is_empty() {
+                        true => {
+                            ctx.events.note(&format!(
+                                "merged your edits of `{shown}` with the new version"
+                            ));
+                            continue;
+                        }
+                        false => format!(
+                            "`{shown}` was merged with the new version; where both changed a \
+                             value yours is kept: {}",
+                            merged.conflicts.join(", ")
+                        ),
+                    }
+                }
+                Err(why) => {
+                    keep_beside(ctx, &file, &new, &format!("it could not be merged ({why})"))?
+                }
+            },
             (false, OnUpgrade::Keep, Some(new)) => {
-                let beside = beside(&file.path, "dropship-new");
-                write(ctx, &file.path, &beside, &new)?;
-                write(ctx, &file.path, &file.path, &file.theirs)?;
-                format!(
-                    "`{shown}` was edited here and the new version changes it: yours is kept; \
-                     the new version is `{}`: merge what you need by hand",
-                    beside.display()
-                )
+                keep_beside(ctx, &file, &new, "the new version changes it")?
             }
             (false, _, _) => {
                 let beside = beside(&file.path, "dropship-save");
@@ -104,6 +123,48 @@ pub(super) fn settle(
         ctx.warnings.push(said);
     }
     Ok(())
+}
+
+/// Keep the customer's file and write the new one beside it; what to say, and `why`.
+fn keep_beside(
+    ctx: &mut StepContext<'_, '_>,
+    file: &Edited,
+    new: &[u8],
+    why: &str,
+) -> Result<String, StepFailure> {
+    let beside = beside(&file.path, "dropship-new");
+    write(ctx, &file.path, &beside, new)?;
+    write(ctx, &file.path, &file.path, &file.theirs)?;
+    Ok(format!(
+        "`{}` was edited here and {why}: yours is kept; the new version is `{}`: merge what \
+         you need by hand",
+        file.path.display(),
+        beside.display()
+    ))
+}
+
+/// The three-way merge of a JSON settings file, against the base copy of the installed one.
+fn merged(file: &Edited, new: &[u8], scrubber: &Scrubber) -> Result<merge::Merged, String> {
+    let is_json = file
+        .path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    if !is_json {
+        return Err("only JSON files are merged".to_string());
+    }
+    let base = file
+        .installed
+        .as_ref()
+        .and_then(|i| i.base.as_deref())
+        .ok_or("the installed version kept no copy of it")?;
+    let text = |bytes: &[u8], which: &str| {
+        std::str::from_utf8(bytes)
+            .map(str::to_string)
+            .map_err(|_| format!("{which} is not UTF-8"))
+    };
+    let theirs = text(&file.theirs, "your file")?;
+    let new = text(new, "the new version's file")?;
+    merge::json_three_way(base, &theirs, &new, &|s| scrubber.scrub(s))
 }
 
 /// `NAME.SUFFIX` beside `path`.
