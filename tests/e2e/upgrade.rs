@@ -446,3 +446,22 @@ fn an_upgrade_killed_at_any_journal_point_resumes_to_the_new_version_or_rolls_ba
         }
     }
 }
+
+#[test]
+fn a_renamed_parameter_keeps_its_answer_through_previous_names() {
+    let fx = Fixture::sample();
+    fx.install(&["--set", "Service.Port=9443"]).success();
+    let mut next = plan_at("4.13.0");
+    next["parameters"][2] = json!({
+        "name": "Web.Port", "label": "HTTPS port", "type": "port", "default": "8443",
+        "previous-names": ["Service.Port"]
+    });
+    next["variables"]["Service.Port"] = json!("#{Web.Port}");
+    let v413 = installer(&fx, &next, "installer-4.13.0");
+    upgrade(&fx, &v413, &[]).success();
+    assert_eq!(app_conf(&fx), expected_app_conf("9443"));
+    let answers = &read_report(&fx.state())["upgrade"]["answers"];
+    assert_eq!(strings(&answers["kept"]), ["Install.Root", "Web.Port"]);
+    assert!(strings(&answers["removed"]).is_empty(), "{answers}");
+    assert_eq!(installed(&fx)["answers"]["Web.Port"], "9443");
+}
