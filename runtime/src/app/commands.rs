@@ -399,7 +399,7 @@ impl RunContext<'_> {
                 let result = engine.run(journal, previous);
                 let mut report = self.report(&result, previous.is_some(), started, clock.elapsed());
                 if result.outcome == ReportOutcome::Succeeded {
-                    self.record_installed(&report);
+                    self.record_installed(&report, result.scrubber.clone());
                 }
                 report.attempts = journaled_runs(previous);
                 report.attempts.push(Attempt {
@@ -502,7 +502,17 @@ impl RunContext<'_> {
     }
 
     /// After a successful install: what is now installed, for the next installer.
-    fn record_installed(&self, report: &Report) {
+    /// `scrubber` is the run's; the sensitive variables of every step are added to it (a
+    /// resumed run did not meet those of the steps done before), so that no base copy of a
+    /// settings file holds a secret.
+    fn record_installed(&self, report: &Report, mut scrubber: Scrubber) {
+        let base = self.session.base_variables(&self.answers);
+        let drop_root = self.session.drop_root();
+        for step in self.session.plan.steps() {
+            if let Ok(vars) = base.for_step(step, &drop_root, &[], &[]) {
+                vars.register_sensitive(&mut scrubber);
+            }
+        }
         // The outputs that may reach disk, saved as each step succeeded: the packages' paths.
         let outputs = self.state.load_outputs().unwrap_or_default();
         let succeeded = |name: &str| {
@@ -532,7 +542,7 @@ impl RunContext<'_> {
                 &self.session.plan,
                 succeeded,
                 extracted_to,
-                &self.scrubber(),
+                &scrubber,
             ),
         };
         if let Err(e) = self.state.save_installed(&installed) {

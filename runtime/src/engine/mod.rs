@@ -67,6 +67,9 @@ pub struct RunResult {
     /// What the operator and the vendor should know (a file holding a secret that all users
     /// can read), scrubbed.
     pub warnings: Vec<String>,
+    /// Knows every secret the run met: the answers, the sensitive variables of the steps that
+    /// ran, sensitive output variables.
+    pub scrubber: Scrubber,
 }
 
 /// The `stop` of an engine whose front end cannot stop an undo.
@@ -168,6 +171,7 @@ impl<'a> Engine<'a> {
             rollback,
             journal_errors: self.journal_errors,
             warnings: self.warnings,
+            scrubber: self.scrubber,
         }
     }
 

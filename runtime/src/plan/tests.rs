@@ -214,7 +214,11 @@ fn variables_that_cycle_or_blow_up_are_refused_with_their_path() {
     let problems = problems_of(&json);
     // Bounded, not fast: an exponential blow-up would not end; a debug build under wine on
     // a busy 2-core machine took 65 s.
-    assert!(clock.elapsed().as_secs() < 300, "took {:?}", clock.elapsed());
+    assert!(
+        clock.elapsed().as_secs() < 300,
+        "took {:?}",
+        clock.elapsed()
+    );
     let blown = |p: &&String| p.starts_with("variables.E") && p.contains("evaluation steps");
     // A value past the limit is blamed; most above it reuse its failure instead of redoing it.
     let count = problems.iter().filter(blown).count();
