@@ -469,3 +469,27 @@ fn a_renamed_parameter_keeps_its_answer_through_previous_names() {
     assert!(strings(&answers["removed"]).is_empty(), "{answers}");
     assert_eq!(installed(&fx)["answers"]["Web.Port"], "9443");
 }
+
+#[test]
+fn a_damaged_installed_state_stops_an_install_but_not_a_dry_run_or_a_rollback() {
+    let fx = Fixture::sample();
+    fx.install(&[]).success();
+    std::fs::write(fx.state().join("installed.json"), "{ not json").expect("damage");
+    let refused = fx.install(&["--reinstall"]);
+    assert_eq!(refused.code, Some(1), "{refused:#?}");
+    assert!(
+        refused.stderr.contains("installed.json"),
+        "{}",
+        refused.stderr
+    );
+    let dry = crate::support::run(fx.command("plan").args(fx.answers())).success();
+    assert!(
+        dry.stderr.contains("the dry run shows a fresh install")
+            && dry
+                .stdout
+                .contains("Dry run: Install Fabrikam Platform 4.12.0"),
+        "{dry:#?}"
+    );
+    crate::support::run(&mut fx.command("rollback")).success();
+    assert!(!fx.target().join("web/config/app.conf").exists());
+}

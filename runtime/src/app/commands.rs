@@ -201,9 +201,28 @@ pub(crate) fn prepare(
     guided: bool,
 ) -> Result<(Session, StateDir), ExitStatus> {
     read_secrets_stdin(inputs)?;
-    let mut session = open_session(inputs, guided)?;
+    let session = open_session(inputs, guided)?;
     let state = StateDir::resolve(&session.plan.product().name, inputs.state_dir.as_deref());
-    session.upgrade = compare_installed(&session, &state)?;
+    Ok((session, state))
+}
+
+/// [`prepare`], then this installer compared with what is installed, whose answers become the
+/// lowest source of this run's. A dry run that cannot read the installed state (not root, a
+/// state directory it may not trust) says so and shows a fresh install; an install stops.
+fn prepare_install(
+    inputs: &mut InstallInputs,
+    guided: bool,
+    ask: Ask,
+) -> Result<(Session, StateDir), ExitStatus> {
+    let (mut session, state) = prepare(inputs, guided)?;
+    session.upgrade = match compare_installed(&session, &state) {
+        Ok(upgrade) => upgrade,
+        Err(why) if ask == Ask::DryRun => {
+            eprintln!("warning: {why}; the dry run shows a fresh install");
+            Upgrade::fresh(&session.plan)
+        }
+        Err(why) => return Err(fail(&why, why.exit_status)),
+    };
     inputs.sources.kept = session.upgrade.kept_answers();
     Ok((session, state))
 }
@@ -225,18 +244,34 @@ impl Ask {
     }
 }
 
+/// Why the installed state could not be compared with this installer.
+struct NotCompared {
+    message: String,
+    exit_status: ExitStatus,
+}
+
+impl std::fmt::Display for NotCompared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// This installer against what the state directory records as installed. The record steers
 /// the answers, so it is read only from a state directory no other user can write.
-fn compare_installed(session: &Session, state: &StateDir) -> Result<Upgrade, ExitStatus> {
+fn compare_installed(session: &Session, state: &StateDir) -> Result<Upgrade, NotCompared> {
+    let not = |message: String, exit_status| NotCompared {
+        message,
+        exit_status,
+    };
     if state.root().exists() {
         state
             .check_trusted()
-            .map_err(|e| fail(&e, e.exit_status()))?;
+            .map_err(|e| not(e.to_string(), e.exit_status()))?;
     }
     let installed = state
         .load_installed()
-        .map_err(|e| fail(&e, ExitStatus::Failure))?;
-    Upgrade::compare(&session.plan, installed).map_err(|e| fail(&e, ExitStatus::Usage))
+        .map_err(|e| not(e.to_string(), ExitStatus::Failure))?;
+    Upgrade::compare(&session.plan, installed).map_err(|e| not(e.to_string(), ExitStatus::Usage))
 }
 
 /// Refuse what the operator did not ask for: a downgrade without `--allow-downgrade`, an
@@ -282,7 +317,7 @@ pub fn install(inputs: InstallInputs) -> ExitStatus {
 }
 
 fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, ExitStatus> {
-    let (session, state) = prepare(inputs, guided)?;
+    let (session, state) = prepare_install(inputs, guided, Ask::of(guided))?;
     if guided {
         ui::banner(&session, state.root());
     }
@@ -636,7 +671,7 @@ pub fn resume(inputs: InstallInputs) -> ExitStatus {
 }
 
 fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, ExitStatus> {
-    let (session, state) = prepare(inputs, guided)?;
+    let (session, state) = prepare_install(inputs, guided, Ask::of(guided))?;
     let (mut journal, mut previous) =
         Journal::open(&state).map_err(|e| fail(&e, e.exit_status()))?;
     for left in rollback::sweep_temporaries(&previous.changes) {
@@ -865,7 +900,7 @@ pub fn report_command(state_dir: Option<&Path>, format: &str) -> ExitStatus {
 /// anything (checks run; substitutions rendered with secrets redacted and diffed).
 pub fn dry_run(inputs: InstallInputs) -> ExitStatus {
     installing(inputs, |inputs, guided| {
-        let (session, _) = prepare(inputs, guided)?;
+        let (session, _) = prepare_install(inputs, guided, Ask::DryRun)?;
         check_mode(&session, inputs, Ask::DryRun)?;
         let roles = choose_roles(&session, inputs, guided)?;
         let answers = collect_answers(&session, inputs, &roles, guided)?;
