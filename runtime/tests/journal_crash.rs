@@ -65,6 +65,7 @@ fn install(state: &Path, target: &Path) {
         started_at: Timestamp::now(),
         roles: Vec::new(),
         signer_key: None,
+        installed_before: None,
     };
     let mut journal = Journal::create(&StateDir::new(state), begin).unwrap();
     step(Transaction::new(&mut journal), target);
