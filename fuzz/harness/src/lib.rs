@@ -46,11 +46,12 @@ pub const TARGETS: &[Target] = &[
     ("journal", journal),
 ];
 
-/// The longest template evaluated. Nested `#{each}` loops and chains of growing filters
-/// (`| Replace a aa | ...`) multiply the output with each level, so a short template can ask
-/// for more than any machine has; until evaluation caps its output, a length cap keeps the
-/// levels few enough to finish.
-pub const MAX_TEMPLATE_LEN: usize = 128;
+/// The longest template evaluated: 64 KiB, longer than the templates of real configuration
+/// files and scripts. Nested `#{each}` loops and chains of growing filters
+/// (`| Replace a aa | ...`) multiply the output with each level, but evaluation caps its own
+/// output and steps (`template::Limits`), so the harness relies on those caps; this cap only
+/// keeps libFuzzer from spending its time on megabyte inputs.
+pub const MAX_TEMPLATE_LEN: usize = 64 << 10;
 
 /// The most bytes one package may unpack to here: the product passes no limit (a package is
 /// the vendor's, checked by the signature), but a fuzzer's zip bomb would fill the tmpfs.

@@ -11,6 +11,9 @@ use super::ast::{
     Index, Operand, Repetition, Step, Symbol, Template, Token,
 };
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
 type PResult<T> = Result<(T, usize), usize>;
 
 /// Where and why a strict parse failed.
@@ -22,10 +25,14 @@ pub struct ParseFailure {
     pub unexpected: String,
 }
 
-/// Parses the whole text; any token that does not parse fails the template (strict mode).
+/// Parses the whole text; any token that does not parse fails the template (strict mode), and
+/// so do tokens nested more than [`MAX_NESTING`] deep anywhere, in any alternative tried.
 pub fn parse_strict(src: &str) -> Result<Template, ParseFailure> {
     let parser = Parser::new(src);
     let (template, end, furthest) = parser.template(0);
+    if let Some(at) = parser.too_deep.get() {
+        return Err(parser.too_deep_failure(at));
+    }
     if end >= src.len() {
         return Ok(template);
     }
@@ -33,13 +40,19 @@ pub fn parse_strict(src: &str) -> Result<Template, ParseFailure> {
 }
 
 /// Parses token by token; where nothing parses, the source up to the furthest point any
-/// alternative reached is kept as literal text and parsing resumes there (continue mode).
+/// alternative reached is kept as literal text and parsing resumes there (continue mode). From
+/// a token whose parse nests more than [`MAX_NESTING`] deep, the rest is kept as text.
 pub fn parse_continue(src: &str) -> Template {
     let parser = Parser::new(src);
     let mut tokens = Vec::new();
     let mut pos = 0;
     while pos < src.len() {
-        match parser.token(pos) {
+        let parsed = parser.token(pos);
+        if parser.too_deep.get().is_some() {
+            push_token(&mut tokens, Token::Text(src[pos..].to_string()));
+            break;
+        }
+        match parsed {
             Ok((token, next)) => {
                 push_token(&mut tokens, token);
                 pos = next;
@@ -83,23 +96,41 @@ fn is_ident_char(c: char, in_calc: bool) -> bool {
 /// pathological template from exhausting the stack (the runtime aborts on overflow).
 const MAX_NESTING: usize = 200;
 
+/// The parser's state besides the text. Which alternative of a block token failed where is
+/// remembered: an unclosed `#{if a}` is first tried as a conditional whose body is the rest of
+/// the text, then read as a substitution, and without the memory every later token was tried
+/// again for each earlier one, the work doubling with each `#{if a}` (22 of them, 155 bytes,
+/// took 22 seconds in a debug build). A failure depends only on where it started, as long as
+/// nothing nested past [`MAX_NESTING`]; once something did, the whole parse fails
+/// (`too_deep`), so a remembered failure is never one the depth caused.
 struct Parser<'s> {
     src: &'s str,
-    depth: std::cell::Cell<usize>,
+    depth: Cell<usize>,
+    /// Where tokens first nested past [`MAX_NESTING`]; from then on every block token fails.
+    too_deep: Cell<Option<usize>>,
+    /// `(offset, alternative)` to the furthest offset that failed attempt reached.
+    failed: RefCell<HashMap<(usize, usize), usize>>,
 }
 
 impl<'s> Parser<'s> {
     fn new(src: &'s str) -> Self {
         Parser {
             src,
-            depth: std::cell::Cell::new(0),
+            depth: Cell::new(0),
+            too_deep: Cell::new(None),
+            failed: RefCell::new(HashMap::new()),
         }
     }
 
-    /// Runs `f` one nesting level deeper, failing at `pos` past [`MAX_NESTING`].
+    /// Runs `f` one nesting level deeper, failing at `pos` past [`MAX_NESTING`] (which fails
+    /// the whole parse: see [`Parser`]).
     fn nested<T>(&self, pos: usize, f: impl FnOnce() -> PResult<T>) -> PResult<T> {
+        if self.too_deep.get().is_some() {
+            return Err(pos);
+        }
         let depth = self.depth.get();
         if depth >= MAX_NESTING {
+            self.too_deep.set(Some(pos));
             return Err(pos);
         }
         self.depth.set(depth + 1);
@@ -136,6 +167,15 @@ impl Parser<'_> {
             column,
             unexpected,
         }
+    }
+
+    fn too_deep_failure(&self, offset: usize) -> ParseFailure {
+        let mut failure = self.failure(offset);
+        failure.unexpected = format!(
+            "{} (tokens nest more than {MAX_NESTING} levels deep)",
+            failure.unexpected
+        );
+        failure
     }
 
     fn ws(&self, pos: usize) -> usize {
@@ -240,10 +280,20 @@ impl Parser<'_> {
                     .map(|(e, p)| (Token::Substitution(e), p))
             },
         ];
-        for attempt in attempts {
+        for (alternative, attempt) in attempts.into_iter().enumerate() {
+            let remembered = self.failed.borrow().get(&(pos, alternative)).copied();
+            if let Some(at) = remembered {
+                furthest = furthest.max(at);
+                continue;
+            }
             match attempt(pos) {
                 Ok(found) => return Ok(found),
-                Err(at) => furthest = furthest.max(at),
+                Err(at) => {
+                    if self.too_deep.get().is_none() {
+                        self.failed.borrow_mut().insert((pos, alternative), at);
+                    }
+                    furthest = furthest.max(at);
+                }
             }
         }
         Err(furthest)

@@ -447,12 +447,42 @@ fn deep_nesting_is_an_error_not_a_crash() {
     assert_eq!(strict(&nested(150), &[("a", "1")]), "x");
     let too_deep = nested(400);
     assert_eq!(strict(&too_deep, &[("a", "1")]), too_deep);
-    // Too deep for `calc`, so it is read as a substitution of an oddly named variable.
+    // Too deep for `calc`: the template does not parse, and strict mode returns it unchanged.
     let calc = format!("#{{calc {}1{}}}", "(".repeat(400), ")".repeat(400));
     assert_eq!(
         strict(&calc, &[]),
         format!("#{{calc {}1{}}}", "(".repeat(400), ")".repeat(400))
     );
+}
+
+#[test]
+fn unclosed_blocks_parse_in_linear_time() {
+    // Each unclosed `#{if a}` is tried as a conditional whose body is all the text after it,
+    // then read as a substitution; the parser used to try every later token again for each
+    // earlier one, doubling the time with each (22 of them took 22 s in a debug build).
+    let unclosed = "#{if a}".repeat(150) + "x";
+    let ev = run(&unclosed, &[("a", "1")], Mode::Strict);
+    assert_eq!(ev.output.as_deref(), Some(unclosed.as_str()));
+    assert!(ev.error.is_some_and(|e| e.contains("if a")));
+    assert_eq!(cont(&unclosed, &[("a", "1")]), unclosed);
+    let unless = "#{unless a}y".repeat(150);
+    assert_eq!(strict(&unless, &[("a", "1")]), unless);
+    let options = format!("#{{a | Replace {}}}", "#{if a} ".repeat(150));
+    assert!(evaluate(&options, &vars(&[("a", "1")]), Mode::Strict).is_ok());
+
+    // Past the nesting limit the whole strict parse fails (the text comes back unchanged,
+    // with the parse error) and continue mode keeps the rest as text.
+    let many = "#{if a}".repeat(9000);
+    let ev = run(&many, &[("a", "1")], Mode::Strict);
+    assert_eq!(ev.output.as_deref(), Some(many.as_str()));
+    assert!(
+        ev.error
+            .is_some_and(|e| e.contains("nest more than 200 levels deep"))
+    );
+    assert!(check_syntax(&many).is_err_and(|e| e.is_parse()));
+    assert_eq!(cont(&many, &[("a", "1")]), many);
+    let prefixed = format!("#{{a}}-{many}");
+    assert_eq!(cont(&prefixed, &[("a", "1")]), format!("1-{many}"));
 }
 
 #[test]
