@@ -3,9 +3,10 @@
 //! downgrades what is installed.
 //!
 //! A version is one or more dot-separated numbers (`4.12.0`, `2024.1.5.1201`), optionally a
-//! pre-release after `-` (`1.0.0-beta.2`: lower than `1.0.0`) and build metadata after `+`
-//! (ignored, as SemVer says). Missing numbers are zero: `4.12` is `4.12.0`. A leading `v` is
-//! allowed. A range is comparators separated by commas or spaces, all of which must hold:
+//! pre-release after `-`, `_` or a `.` that no number follows (`1.0.0-beta.2`, `19.0.0.Final`:
+//! lower than the release itself, as Octopus.Versioning reads them) and build metadata after
+//! `+` (ignored, as SemVer says). Missing numbers are zero: `4.12` is `4.12.0`. A leading `v`
+//! is allowed. A range is comparators separated by commas or spaces, all of which must hold:
 //! `>=4.0`, `>=4.0, <5`, `=4.12.0`; `*` is every version.
 
 use std::cmp::Ordering;
@@ -49,18 +50,17 @@ impl std::str::FromStr for Version {
             .split('+')
             .next()
             .unwrap_or_default();
-        let (release, pre) = bare.split_once('-').unwrap_or((bare, ""));
-        let release = release
-            .split('.')
-            .map(|part| part.parse::<u64>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| error(text, A_VERSION, "each part before `-` must be a number"))?;
+        let (release, pre) = split_release(bare).ok_or_else(|| {
+            error(
+                text,
+                A_VERSION,
+                "it must start with numbers separated by dots",
+            )
+        })?;
         let pre: Vec<String> = match pre {
-            "" if bare.ends_with('-') => {
-                return Err(error(text, A_VERSION, "nothing follows `-`"));
-            }
-            "" => Vec::new(),
-            pre => pre.split('.').map(str::to_string).collect(),
+            Some("") => return Err(error(text, A_VERSION, "nothing follows `-`")),
+            Some(pre) => pre.split('.').map(str::to_string).collect(),
+            None => Vec::new(),
         };
         if pre.iter().any(String::is_empty) {
             return Err(error(text, A_VERSION, "a pre-release part is empty"));
@@ -70,6 +70,26 @@ impl std::str::FromStr for Version {
             pre,
             text: trimmed.to_string(),
         })
+    }
+}
+
+/// The numbers of a version, and its pre-release text if it has one.
+fn split_release(bare: &str) -> Option<(Vec<u64>, Option<&str>)> {
+    let mut release = Vec::new();
+    let mut rest = bare;
+    loop {
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        release.push(rest[..end].parse::<u64>().ok()?);
+        rest = &rest[end..];
+        let mut chars = rest.chars();
+        match (chars.next(), chars.next()) {
+            (None, _) => return Some((release, None)),
+            (Some('.'), Some(next)) if next.is_ascii_digit() => rest = &rest[1..],
+            (Some('.' | '-' | '_'), _) => return Some((release, Some(&rest[1..]))),
+            _ => return None,
+        }
     }
 }
 
@@ -226,6 +246,8 @@ mod tests {
             "1.0.0-rc.1",
             "1.0.0",
         ];
+        assert!(v("19.0.0.Final") < v("19.0.0"));
+        assert!(v("2024.1.15_hotfix") < v("2024.1.15"));
         for pair in ordered.windows(2) {
             assert!(v(pair[0]) < v(pair[1]), "{} < {}", pair[0], pair[1]);
         }
@@ -233,7 +255,7 @@ mod tests {
 
     #[test]
     fn what_is_not_a_version_is_refused_saying_why() {
-        for text in ["", "four", "4..1", "4.x", "1.0-", "1.0.0-a..b"] {
+        for text in ["", "four", "4..1", "4x", "1.0-", "1.0.0-a..b", "-1"] {
             let e = text.parse::<Version>().unwrap_err();
             assert!(e.to_string().contains("is not a version"), "{text}: {e}");
         }
