@@ -207,7 +207,7 @@ impl Report {
         let _ = writeln!(out, "signer:    {}", self.signer_key_id);
         let _ = writeln!(out, "installer: {}", self.installer_digest);
         for line in self.upgrade.iter().flat_map(UpgradeReport::lines) {
-            let _ = writeln!(out, "upgrade:   {line}");
+            let _ = writeln!(out, "mode:      {line}");
         }
         let _ = writeln!(
             out,
@@ -492,10 +492,10 @@ mod tests {
         let report = sample();
         let text = report.text();
         for line in [
-            "upgrade:   Upgrade Fabrikam <Platform> 4.11.0 → 4.12.0",
-            "upgrade:   answers kept: Install.Root",
-            "upgrade:   answers new: Region",
-            "upgrade:   to go back: '/tmp/installer' rollback --state-dir '/var/lib/f'",
+            "mode:      Upgrade Fabrikam <Platform> 4.11.0 → 4.12.0",
+            "mode:      answers kept: Install.Root",
+            "mode:      answers new: Region",
+            "mode:      to go back: '/tmp/installer' rollback --state-dir '/var/lib/f'",
         ] {
             assert!(text.contains(line), "{line} in:\n{text}");
         }
