@@ -135,6 +135,7 @@ impl InstalledPackage {
         succeeded: impl Fn(&str) -> bool,
         extracted_to: impl Fn(&str) -> Option<String>,
         scrubber: &Scrubber,
+        rendered: &[(PathBuf, InstalledFile)],
     ) -> Vec<InstalledPackage> {
         plan.steps()
             .iter()
@@ -148,6 +149,14 @@ impl InstalledPackage {
                 let files = config_files(deploy, Path::new(&path))
                     .into_iter()
                     .filter_map(|file| {
+                        // A file left the customer's is recorded as the vendor rendered it.
+                        if let Some((_, vendor)) = rendered.iter().find(|(p, _)| *p == file.full) {
+                            let path = file.relative;
+                            return Some(InstalledFile {
+                                path,
+                                ..vendor.clone()
+                            });
+                        }
                         let bytes = durable::read_no_follow(&file.full).ok()?;
                         Some(InstalledFile::of(file.relative, &bytes, scrubber))
                     })

@@ -293,6 +293,7 @@ fn edited_settings_files_are_kept_or_replaced_as_the_plan_says_and_rolled_back()
                 ("keep/same.conf", "same #{Database.Password}\n"),
                 ("keep/changed.conf", "old #{Database.Password}\n"),
                 ("replace/changed.conf", "old\n"),
+                ("keep/dropped.conf", "gone in 1.1.0\n"),
                 (
                     "merge/settings.json",
                     r##"{"port": "#{Service.Port}", "log": "info", "db": "#{Database.Password | JsonEscape}"}"##,
@@ -320,6 +321,7 @@ fn edited_settings_files_are_kept_or_replaced_as_the_plan_says_and_rolled_back()
         ("keep/same.conf", "same, tuned by the customer\n"),
         ("keep/changed.conf", "old, tuned by the customer\n"),
         ("replace/changed.conf", "old, tuned by the customer\n"),
+        ("keep/dropped.conf", "kept by the customer\n"),
         (
             "merge/settings.json",
             &json!({"port": "8443", "log": "debug", "db": SECRET, "mine": true}).to_string(),
@@ -341,6 +343,12 @@ fn edited_settings_files_are_kept_or_replaced_as_the_plan_says_and_rolled_back()
         read("keep/changed.conf.dropship-new"),
         format!("new {SECRET}\n")
     );
+    assert_eq!(
+        read("keep/dropped.conf"),
+        "kept by the customer\n",
+        "a file the new version does not ship stays as it is"
+    );
+    assert!(!dir.join("keep/dropped.conf.dropship-new").exists());
     assert_eq!(read("replace/changed.conf"), "new\n");
     assert_eq!(
         read("replace/changed.conf.dropship-save"),
@@ -359,15 +367,29 @@ fn edited_settings_files_are_kept_or_replaced_as_the_plan_says_and_rolled_back()
             && warnings.contains("replace/changed.conf.dropship-save")
             && warnings.contains("merge/settings.json` was merged")
             && warnings.contains("$.log")
-            && !warnings.contains("same.conf"),
+            && !warnings.contains("same.conf")
+            && !warnings.contains("dropped.conf"),
         "{warnings}"
     );
     assert!(done.stderr.contains("kept your edited"), "{}", done.stderr);
     let recorded = installed(&fx)["packages"][0]["files"].clone();
     assert_eq!(
         recorded.as_array().map(Vec::len),
-        Some(5),
+        Some(6),
         "every settings file's digest: {recorded}"
+    );
+    let base = |name: &str| {
+        recorded
+            .as_array()
+            .and_then(|files| files.iter().find(|f| f["path"] == name))
+            .map(|f| f["base"].clone())
+    };
+    // A file that stayed the customer's is recorded as the vendor rendered it, so that it still
+    // counts as edited at the next upgrade.
+    assert_eq!(base("keep/changed.conf"), Some(json!("new ********\n")));
+    assert_eq!(
+        base("keep/dropped.conf"),
+        Some(json!("kept by the customer\n"))
     );
     assert_state_has_no_secret(&fx);
 

@@ -11,7 +11,7 @@ use dropship_runtime::engine::{Engine, RunOptions, RunResult, UNRECORDED_UNDO, t
 use dropship_runtime::escape;
 use dropship_runtime::events::Events;
 use dropship_runtime::exit::ExitStatus;
-use dropship_runtime::installed::{Installed, InstalledPackage, Mode, Upgrade};
+use dropship_runtime::installed::{Installed, InstalledFile, InstalledPackage, Mode, Upgrade};
 use dropship_runtime::journal::{Begin, Journal, JournalState, JournaledRun, Record, Timestamp};
 use dropship_runtime::report::{
     Attempt, LaterRollback, Report, ReportOutcome, StepOutcome, UpgradeReport,
@@ -434,7 +434,7 @@ impl RunContext<'_> {
                 let result = engine.run(journal, previous);
                 let mut report = self.report(&result, previous.is_some(), started, clock.elapsed());
                 if result.outcome == ReportOutcome::Succeeded {
-                    self.record_installed(&report, result.scrubber.clone());
+                    self.record_installed(&report, result.scrubber.clone(), &result.rendered);
                 }
                 report.attempts = journaled_runs(previous);
                 report.attempts.push(Attempt {
@@ -451,7 +451,12 @@ impl RunContext<'_> {
                         .state
                         .restore_installed(state.begin.installed_before.as_deref())
                 {
-                    eprintln!("warning: the installed state could not be put back: {e}");
+                    eprintln!(
+                        "warning: the installed state could not be put back: {e}; fix the \
+                         cause and run `rollback` again, or remove `installed.json` from the \
+                         state directory (the next installer then installs as if nothing were \
+                         installed)"
+                    );
                 }
                 let report = self.rollback_report(&result, state, started, clock.elapsed());
                 (result, report)
@@ -540,7 +545,12 @@ impl RunContext<'_> {
     /// `scrubber` is the run's; the sensitive variables of every step are added to it (a
     /// resumed run did not meet those of the steps done before), so that no base copy of a
     /// settings file holds a secret.
-    fn record_installed(&self, report: &Report, mut scrubber: Scrubber) {
+    fn record_installed(
+        &self,
+        report: &Report,
+        mut scrubber: Scrubber,
+        rendered: &[(PathBuf, InstalledFile)],
+    ) {
         let base = self.session.base_variables(&self.answers);
         let drop_root = self.session.drop_root();
         for step in self.session.plan.steps() {
@@ -578,6 +588,7 @@ impl RunContext<'_> {
                 succeeded,
                 extracted_to,
                 &scrubber,
+                rendered,
             ),
         };
         if let Err(e) = self.state.save_installed(&installed) {

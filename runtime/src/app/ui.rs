@@ -294,7 +294,7 @@ pub fn confirm_summary(session: &Session, roles: &[String], answers: &Answers) -
         "  {} step(s) will run in order; a failure rolls back every change.",
         session.plan.steps().len()
     );
-    yes(prompt("Install now? [y/N] "))
+    confirm("Install now? [y/N] ")
 }
 
 /// What `rollback` will undo, shown before it asks.
@@ -330,7 +330,7 @@ pub fn confirm_rollback(plan: &RollbackPlan<'_>) -> bool {
             plan.scripts.join(", ")
         );
     }
-    yes(prompt("Roll back now? [y/N] "))
+    confirm("Roll back now? [y/N] ")
 }
 
 /// How many times the operator pressed Ctrl-C (or the process got SIGINT or SIGTERM).
@@ -534,7 +534,7 @@ impl Events for Console {
         for line in instructions.lines() {
             self.say(&format!("  {line}"), true);
         }
-        let done = yes(prompt("Done? [y/N] "));
+        let done = confirm("Done? [y/N] ");
         self.say(
             &format!(
                 "manual step `{name}` {}",

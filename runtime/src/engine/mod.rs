@@ -34,6 +34,7 @@ pub use rollback_scripts::rollback_scripts_to_run;
 
 use crate::checkpoint::checkpoint;
 use crate::events::Events;
+use crate::installed::InstalledFile;
 use crate::journal::{Journal, JournalState, StepStatus};
 use crate::plan::{Plan, StepSpec};
 use crate::report::{ReportOutcome, RollbackSummary, StepOutcome, StepReport};
@@ -70,6 +71,9 @@ pub struct RunResult {
     /// Knows every secret the run met: the answers, the sensitive variables of the steps that
     /// ran, sensitive output variables.
     pub scrubber: Scrubber,
+    /// What the new version rendered for the settings files that stayed the customer's
+    /// (`StepContext::rendered`).
+    pub rendered: Vec<(PathBuf, InstalledFile)>,
 }
 
 /// The `stop` of an engine whose front end cannot stop an undo.
@@ -97,6 +101,7 @@ pub struct Engine<'a> {
     failed: bool,
     journal_errors: Vec<String>,
     warnings: Vec<String>,
+    rendered: Vec<(PathBuf, InstalledFile)>,
 }
 
 impl<'a> Engine<'a> {
@@ -123,6 +128,7 @@ impl<'a> Engine<'a> {
             failed: false,
             journal_errors: Vec::new(),
             warnings: Vec::new(),
+            rendered: Vec::new(),
         }
     }
 
@@ -172,6 +178,7 @@ impl<'a> Engine<'a> {
             journal_errors: self.journal_errors,
             warnings: self.warnings,
             scrubber: self.scrubber,
+            rendered: self.rendered,
         }
     }
 
@@ -333,9 +340,11 @@ impl<'a> Engine<'a> {
             outputs: Vec::new(),
             upgrade: self.base.upgrade(),
             warnings: Vec::new(),
+            rendered: Vec::new(),
         };
         let result = hook(step_for(step), &mut ctx);
         let (outputs, warnings) = (ctx.outputs, ctx.warnings);
+        self.rendered.extend(ctx.rendered);
         self.add_outputs(outputs);
         for warning in warnings {
             if !self.warnings.contains(&warning) {

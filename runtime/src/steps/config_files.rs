@@ -71,10 +71,21 @@ pub(super) fn settle(
 ) -> Result<(), StepFailure> {
     for file in edited {
         let new = durable::read_no_follow(&file.path).ok();
+        if new.as_deref() == Some(file.theirs.as_slice()) {
+            // The new version did not write it (or wrote exactly the customer's file).
+            continue;
+        }
         let digest = new
             .as_ref()
             .map(|b| InstalledFile::digest_of(b, ctx.scrubber));
         let shown = file.path.display();
+        if let Some(new) = &new
+            && file.on_upgrade != OnUpgrade::Replace
+        {
+            // Unless replaced, the file stays the customer's: the vendor's version is the base.
+            let rendered = InstalledFile::of(String::new(), new, ctx.scrubber);
+            ctx.rendered.push((file.path.clone(), rendered));
+        }
         let unchanged_by_vendor = new.is_none()
             || digest.is_some_and(|d| file.installed.as_ref().is_some_and(|i| i.digest == d));
         let said = match (unchanged_by_vendor, file.on_upgrade, new) {

@@ -33,14 +33,14 @@ mod script_block;
 mod substitute;
 
 use crate::events::Events;
-use crate::installed::Upgrade;
+use crate::installed::{InstalledFile, Upgrade};
 use crate::plan::{StepCommon, StepSpec};
 use crate::rollback::Transaction;
 use crate::script::{OutputLine, OutputVariable};
 use crate::secret::Scrubber;
 use crate::variables::{Output, StepVariables};
 use script_block::ScriptContext;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -111,6 +111,10 @@ pub struct StepContext<'a, 'j> {
     /// What the operator and the vendor should know, for the report (already said through
     /// `events`).
     pub warnings: Vec<String>,
+    /// Settings files whose content on disk is the customer's (kept or merged on an upgrade):
+    /// what the new version rendered for each, so the installed state records the vendor's
+    /// version as the base and the customer's file still counts as edited next time.
+    pub rendered: Vec<(PathBuf, InstalledFile)>,
 }
 
 impl<'a> StepContext<'a, '_> {
