@@ -218,12 +218,37 @@ pub(crate) fn secret_forms(secret: &str) -> Vec<(&'static str, String)> {
         ("URL-encoded", url_encode(secret, false)),
         ("URL-encoded (lowercase)", url_encode(secret, true)),
         ("JSON-escaped", json[1..json.len() - 1].to_string()),
+        ("base64 after 1 byte", shifted_base64(secret, 1)),
+        ("base64 after 2 bytes", shifted_base64(secret, 2)),
     ]
+}
+
+/// The base64 characters that depend on `secret` alone when it follows `shift` other bytes (as
+/// in an HTTP Basic header's `user:secret`): the groups made only of the secret's bytes.
+fn shifted_base64(secret: &str, shift: usize) -> String {
+    use base64::engine::general_purpose::STANDARD;
+    let mut bytes = vec![b'x'; shift];
+    bytes.extend_from_slice(secret.as_bytes());
+    let whole_groups = bytes.len() / 3;
+    STANDARD.encode(&bytes)[4..4 * whole_groups].to_string()
 }
 
 #[track_caller]
 pub(crate) fn assert_no_secret(what: &str, text: &[u8], secrets: &[&str]) {
     let text = String::from_utf8_lossy(text);
+    // Line-wrapped base64 (`base64` wraps at 76 columns, MIME at 76, PEM at 64) is found once
+    // the line breaks are gone.
+    let unwrapped = text.replace(['\n', '\r'], "");
+    assert_no_secret_in_text(what, &text, secrets);
+    assert_no_secret_in_text(
+        &format!("{what} (line breaks removed)"),
+        &unwrapped,
+        secrets,
+    );
+}
+
+#[track_caller]
+fn assert_no_secret_in_text(what: &str, text: &str, secrets: &[&str]) {
     for secret in secrets {
         for (form, value) in secret_forms(secret) {
             if let Some(at) = text.find(&value) {

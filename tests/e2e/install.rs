@@ -145,6 +145,9 @@ for name in Database.Password Api.Token; do
   echo "raw $name: $s"
   echo "raw on stderr: $s" >&2
   echo "base64: $(printf '%s' "$s" | base64 -w0)"
+  echo "Authorization: Basic $(printf 'user:%s' "$s" | base64 -w0)"
+  echo "Authorization: Basic $(printf 'admin1:%s' "$s" | base64 -w0)"
+  echo "wrapped:"; printf 'a long preamble, then %s, then %s again' "$s" "$s" | base64
   echo "url: $(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$s")"
   echo "json: $(python3 -c 'import sys, json; print(json.dumps(sys.argv[1]))' "$s")"
   write_highlight "highlight: $s"
