@@ -41,11 +41,13 @@ use std::path::{Path, PathBuf};
 
 mod change;
 mod record;
+mod scope;
 #[cfg(test)]
 mod tests;
 
 pub use change::{Change, ChangeId, DirIdentity};
 pub use record::{Begin, Outcome, Record, StepStatus, Timestamp};
+pub use scope::Scope;
 
 /// Why the journal could not be written, read or used.
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +175,8 @@ pub struct JournalState {
     current_step: Option<usize>,
     /// One past the largest change id seen, undone ones included.
     next_id: u64,
+    /// The directories the install's steps write into, as journaled.
+    scope: Scope,
 }
 
 /// One run of the installer on an install (the install itself or a `resume`).
@@ -295,6 +299,7 @@ impl JournalState {
             owners: BTreeMap::new(),
             current_step: None,
             next_id: 1,
+            scope: Scope::default(),
         }
     }
 
@@ -350,6 +355,7 @@ impl JournalState {
                     }
                 }
             }
+            Record::Scope { roots } => self.scope.extend(roots),
             Record::Undone { change_id } => self.changes.retain(|c| c.id() != change_id),
             Record::UndoFailed { .. } => {}
             Record::Resumed { at } => self.resumed(at),
@@ -400,6 +406,9 @@ pub struct Journal {
     /// Bytes of complete records in the file: a failed append is cut back to this.
     len: u64,
     next_id: u64,
+    /// What the install may change ([`Scope`]): checked before a change is made and before one
+    /// is undone.
+    scope: Scope,
     state: StateDir,
     _lock: StateLock,
 }
@@ -451,6 +460,7 @@ impl Journal {
             file,
             len,
             next_id,
+            scope: replayed.scope.clone(),
             state: state.clone(),
             _lock: lock,
         };
@@ -481,6 +491,7 @@ impl Journal {
             file,
             len: 0,
             next_id: 1,
+            scope: Scope::default(),
             state: state.clone(),
             _lock: lock,
         };
@@ -502,14 +513,17 @@ impl Journal {
     ) -> Result<(), JournalError> {
         let mut lines = Vec::new();
         let mut next_id = self.next_id;
+        let mut scope = self.scope.clone();
         for record in records {
             serde_json::to_writer(&mut lines, &record).map_err(|source| JournalError::Encode {
                 path: self.path.clone(),
                 source,
             })?;
             lines.push(b'\n');
-            if let Record::Change(change) = &record {
-                next_id = next_id.max(change.id().0 + 1);
+            match &record {
+                Record::Change(change) => next_id = next_id.max(change.id().0 + 1),
+                Record::Scope { roots } => scope.extend(roots.iter().cloned()),
+                _ => {}
             }
         }
         let written = self.file.write_all(&lines);
@@ -520,7 +534,26 @@ impl Journal {
         }
         self.len += lines.len() as u64;
         self.next_id = next_id;
+        self.scope = scope;
         Ok(())
+    }
+
+    /// Journal that the install may change what lies in `roots` (absolute directories a step
+    /// writes into), before the step's first change; roots already covered are not repeated.
+    pub fn widen_scope(&mut self, roots: &[PathBuf]) -> Result<(), JournalError> {
+        let roots = self.scope.missing(roots);
+        match roots.is_empty() {
+            true => Ok(()),
+            false => self.append(Record::Scope { roots }),
+        }
+    }
+
+    /// What the install may change; the state directory's work directory (where a step
+    /// unpacks the packages its scripts use) always.
+    pub fn scope(&self) -> Scope {
+        let mut scope = self.scope.clone();
+        scope.extend([self.state.work_dir()]);
+        scope
     }
 
     /// The id the next journaled change must carry.

@@ -25,6 +25,10 @@
 //! while the path still names that very directory (never a directory swapped in since), and
 //! removes one whose identity was never journaled only when it is empty.
 //!
+//! Every change must lie in the journal's [`Scope`]: the directories the steps said they write
+//! into, journaled before their first change. A change outside it is refused before it is made,
+//! and one found in a journal is left alone by rollback (the plan never asked for it).
+//!
 //! Undoing a change never needs to know whether the change was made: with the record written
 //! first, "the backup is not there" means either the original was never moved or it has already
 //! been moved back, and in both cases the original is in place. The directories are synced
@@ -55,6 +59,7 @@
 //!
 //! [`Change`]: crate::journal::Change
 //! [`Journal`]: crate::journal::Journal
+//! [`Scope`]: crate::journal::Scope
 //! [`RollbackReport`]: crate::rollback::RollbackReport
 //! [`rollback`]: crate::rollback::rollback
 use crate::checkpoint::checkpoint;
@@ -397,6 +402,14 @@ impl<'j> Transaction<'j> {
     fn record_all(&mut self, changes: Vec<Change>) -> Result<(), RollbackError> {
         if changes.is_empty() {
             return Ok(());
+        }
+        let scope = self.journal.scope();
+        if let Some(outside) = changes.iter().find(|c| !scope.covers(c)) {
+            return Err(RollbackError::conflict(
+                "change",
+                outside.path(),
+                scope.refusal(),
+            ));
         }
         self.journal
             .append_all(changes.iter().cloned().map(Record::Change))?;

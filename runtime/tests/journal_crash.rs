@@ -68,6 +68,7 @@ fn install(state: &Path, target: &Path) {
         installed_before: None,
     };
     let mut journal = Journal::create(&StateDir::new(state), begin).unwrap();
+    journal.widen_scope(&[target.to_path_buf()]).unwrap();
     step(Transaction::new(&mut journal), target);
 }
 

@@ -383,3 +383,49 @@ fn a_file_holding_a_secret_that_all_users_can_read_is_reported() {
     assert!(out.stderr.contains("warning:"), "{out:#?}");
     assert_run_has_no_secret(&out, &[SECRET]);
 }
+
+#[test]
+fn rollback_leaves_alone_a_journaled_change_outside_the_plan_s_destinations() {
+    let fx = Fixture::sample();
+    run(fx.command("install").args(fx.answers())).success();
+    // A journal naming a directory and a file no step writes into, as one forged by whoever
+    // could write the state directory (or damaged) would: rollback must not touch them.
+    let root_only = fx.ws.path("root-only");
+    std::fs::create_dir(&root_only).unwrap();
+    std::fs::write(root_only.join("passwd"), "root:x:0:0\n").unwrap();
+    let journal = fx.state().join("journal.jsonl");
+    let mut text = std::fs::read_to_string(&journal).unwrap();
+    let path = |p: &Path| Value::String(p.display().to_string());
+    for (id, change) in [
+        (
+            9001,
+            json!({ "kind": "dir-created", "path": path(&root_only) }),
+        ),
+        (
+            9002,
+            json!({ "kind": "file-created", "path": path(&root_only.join("passwd")) }),
+        ),
+    ] {
+        let mut record = change;
+        record["id"] = json!(id);
+        record["record"] = json!("change");
+        text.push_str(&record.to_string());
+        text.push('\n');
+    }
+    std::fs::write(&journal, text).unwrap();
+    let out = run(&mut fx.command("rollback"));
+    assert_eq!(out.code, Some(6), "{out:#?}");
+    assert!(
+        out.stderr
+            .contains("outside every directory the plan's steps write into"),
+        "{out:#?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root_only.join("passwd")).unwrap(),
+        "root:x:0:0\n"
+    );
+    assert!(
+        !fx.target().join("web").exists(),
+        "the real install was rolled back"
+    );
+}

@@ -295,7 +295,13 @@ impl<'a> Engine<'a> {
     /// One attempt: the step's variables and snapshots, then the step itself.
     fn execute(&mut self, tx: &mut Transaction<'_>, step: &StepSpec) -> Result<(), StepFailure> {
         let vars = self.variables(step, self.failed)?;
-        preflight::check_step(step, &vars)?;
+        let writes_into = preflight::check_step(step, &vars)?;
+        tx.journal().widen_scope(&writes_into).map_err(|e| {
+            StepFailure::new(format!(
+                "the journal could not record where the step writes ({e}), so the step did \
+                     not run; make room on or repair the state directory's disk"
+            ))
+        })?;
         for path in step.common().snapshot {
             let path = PathBuf::from(vars.expand(path));
             tx.snapshot(&path)

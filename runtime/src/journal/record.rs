@@ -5,6 +5,7 @@ use super::{Change, ChangeId, DirIdentity};
 use crate::installed::Installed;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 /// A point in time, journaled as RFC 3339 UTC with milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -88,6 +89,11 @@ pub enum Record {
         index: usize,
         name: String,
         at: Timestamp,
+    },
+    /// The directories a step writes into, journaled before its first change: no change
+    /// outside them is made or undone ([`Scope`](super::Scope)).
+    Scope {
+        roots: Vec<PathBuf>,
     },
     /// A change to the target, journaled before it is made.
     Change(Change),

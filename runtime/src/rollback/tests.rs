@@ -43,8 +43,11 @@ impl Fixture {
         StateDir::new(self.state.path())
     }
 
+    /// A new journal whose install may change the target tree.
     fn journal(&self) -> Journal {
-        Journal::create(&self.state_dir(), begin()).unwrap()
+        let mut journal = Journal::create(&self.state_dir(), begin()).unwrap();
+        journal.widen_scope(&[self.target.path().into()]).unwrap();
+        journal
     }
 
     /// The backups kept in the state directory (top-level names: one per change).
@@ -677,6 +680,9 @@ fn backups_cross_file_systems_when_the_state_directory_is_elsewhere() {
     let state = tempfile::tempdir_in(shm).unwrap();
     let state_dir = StateDir::new(state.path());
     let mut journal = Journal::create(&state_dir, begin()).unwrap();
+    journal
+        .widen_scope(&[fixture.target.path().into()])
+        .unwrap();
     let before = fixture.tree();
     let mut tx = Transaction::new(&mut journal);
     tx.write_file(&fixture.path("app/appsettings.json"), b"{}")
@@ -710,4 +716,49 @@ fn a_backup_outside_the_state_directory_is_never_restored() {
     );
     assert!(elsewhere.exists(), "the named file stays where it is");
     assert_eq!(fs::read_to_string(&path).unwrap(), "#!/bin/sh\necho hi\n");
+}
+
+#[test]
+fn a_change_outside_what_the_steps_write_into_is_refused_before_it_is_made() {
+    let fixture = Fixture::new();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim.conf");
+    fs::write(&victim, "theirs").unwrap();
+    let mut journal = fixture.journal();
+    let mut tx = Transaction::new(&mut journal);
+    let error = tx.write_file(&victim, b"ours").unwrap_err().to_string();
+    assert!(error.contains("outside every directory"), "{error}");
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "theirs");
+    assert!(tx.changes().is_empty());
+}
+
+#[test]
+fn a_journaled_change_outside_the_install_s_scope_is_left_alone_by_rollback() {
+    let fixture = Fixture::new();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    fs::create_dir(&victim).unwrap();
+    fs::write(victim.join("keep.txt"), "theirs").unwrap();
+    let mut journal = fixture.journal();
+    // What a forged journal would say: the install created a directory it never created.
+    let forged = Change::DirCreated {
+        id: journal.next_change_id(),
+        path: victim.clone(),
+        identity: None,
+    };
+    journal.append(Record::Change(forged.clone())).unwrap();
+    let (mut journal, state) = {
+        drop(journal);
+        Journal::open(&fixture.state_dir()).unwrap()
+    };
+    let report = rollback(&mut journal, &state.changes, "forged");
+    let (_, why) = &report.failed[0];
+    assert!(
+        why.contains("outside every directory") && why.contains("left in place"),
+        "{why}"
+    );
+    assert_eq!(
+        fs::read_to_string(victim.join("keep.txt")).unwrap(),
+        "theirs"
+    );
 }

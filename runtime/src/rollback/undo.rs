@@ -8,7 +8,7 @@ use super::fsops::{self, Kind, Sibling};
 use crate::checkpoint::checkpoint;
 use crate::durable;
 use crate::journal::{Begin, Journal, JournalError, Outcome, Record, Timestamp};
-use crate::journal::{Change, ChangeId, DirIdentity};
+use crate::journal::{Change, ChangeId, DirIdentity, Scope};
 use crate::state_dir::StateDir;
 use std::fs;
 use std::io;
@@ -74,10 +74,12 @@ pub fn restore_step(journal: &mut Journal, changes: &[Change]) -> RollbackReport
 /// Undo `changes` newest first into `report`, journaling each.
 fn undo_each(journal: &mut Journal, changes: &[Change], report: &mut RollbackReport) {
     let backups = journal.state_dir().backups_dir();
+    let scope = journal.scope();
     for change in changes.iter().rev() {
         // Synced before `Undone` is journaled, so a power loss cannot undo the undo unnoticed.
         let left: Vec<&Path> = report.failed.iter().map(|(c, _)| c.path()).collect();
-        let result = backup_is_ours(change, &backups)
+        let result = in_scope(change, &scope)
+            .and_then(|()| backup_is_ours(change, &backups))
             .and_then(|()| undo(change, &left))
             .and_then(|()| synced(change.path()));
         checkpoint("after-undo");
@@ -96,6 +98,17 @@ fn undo_each(journal: &mut Journal, changes: &[Change], report: &mut RollbackRep
                 report.failed.push((change.clone(), error));
             }
         }
+    }
+}
+
+/// Refuse to undo a change outside the directories the install's steps write into.
+fn in_scope(change: &Change, scope: &Scope) -> Result<(), String> {
+    match scope.covers(change) {
+        true => Ok(()),
+        false => Err(format!(
+            "left in place: {}; the journal was not written by this installer's steps",
+            scope.refusal()
+        )),
     }
 }
 

@@ -98,13 +98,18 @@ impl Step for DeployPackageStep {
     }
 
     fn writes_into(&self, vars: &StepVariables) -> Vec<(&'static str, String)> {
-        vec![match &self.destination {
+        let package_dir = match &self.destination {
             Some(destination) => ("destination", vars.expand(destination)),
             None => (
                 "Octopus.Tentacle.Agent.ApplicationDirectoryPath",
                 applications_dir(vars).display().to_string(),
             ),
-        }]
+        };
+        let additional = additional_paths(vars).into_iter().map(|path| {
+            let path = path.display().to_string();
+            ("Octopus.Action.AdditionalPaths", path)
+        });
+        std::iter::once(package_dir).chain(additional).collect()
     }
 
     fn preview(&self, ctx: &PreviewContext<'_>) -> Preview {
@@ -343,22 +348,26 @@ fn substitute(
 }
 
 /// Where the configuration conventions look for files: the package's directory, then each
-/// absolute path of `Octopus.Action.AdditionalPaths` (comma-separated, as Calamari's
-/// `GetStrings` splits it).
+/// of [`additional_paths`].
 fn search_bases(vars: &StepVariables, dir: &Path) -> Vec<PathBuf> {
+    std::iter::once(dir.to_path_buf())
+        .chain(additional_paths(vars))
+        .collect()
+}
+
+/// The absolute paths of `Octopus.Action.AdditionalPaths` (comma-separated, as Calamari's
+/// `GetStrings` splits it): the conventions change files there too.
+fn additional_paths(vars: &StepVariables) -> Vec<PathBuf> {
     let additional = vars
         .vars
         .get("Octopus.Action.AdditionalPaths")
         .unwrap_or_default();
-    std::iter::once(dir.to_path_buf())
-        .chain(
-            additional
-                .split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(PathBuf::from)
-                .filter(|p| p.is_absolute()),
-        )
+    additional
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
         .collect()
 }
 

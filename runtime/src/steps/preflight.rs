@@ -14,7 +14,7 @@ use super::{StepFailure, step_for};
 use crate::path_safety;
 use crate::plan::{Plan, StepSpec};
 use crate::variables::{BaseVariables, StepVariables};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Every problem of the steps `roles` select, one line each naming the step and the field, or
 /// `Ok` when there is none.
@@ -42,12 +42,16 @@ pub fn check_plan(
     }
 }
 
-/// The check of one step about to run.
-pub fn check_step(step: &StepSpec, vars: &StepVariables) -> Result<(), StepFailure> {
-    match problems_of(step, vars).into_iter().next() {
-        Some(problem) => Err(StepFailure::new(problem)),
-        None => Ok(()),
+/// The check of one step about to run; the directories it may then change (its targets and
+/// snapshots, which the transaction confines its changes to).
+pub fn check_step(step: &StepSpec, vars: &StepVariables) -> Result<Vec<PathBuf>, StepFailure> {
+    if let Some(problem) = problems_of(step, vars).into_iter().next() {
+        return Err(StepFailure::new(problem));
     }
+    let decided = targets(step, vars)
+        .into_iter()
+        .map(|(_, path)| PathBuf::from(path));
+    Ok(decided.filter(|path| path.is_absolute()).collect())
 }
 
 fn problems_of(step: &StepSpec, vars: &StepVariables) -> Vec<String> {
