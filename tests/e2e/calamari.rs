@@ -453,3 +453,24 @@ fn a_bash_script_module_is_sourced_as_calamari_writes_it() {
     crate::support::run(&mut command).success();
     assert_eq!(std::fs::read_to_string(&out).expect("ran"), "hello world\n");
 }
+
+#[test]
+fn a_python_script_module_is_imported_as_calamari_writes_it() {
+    let mut plan = plan_with_steps(json!([
+        { "name": "Greet", "type": "run-script", "syntax": "python",
+          "inline": "import os, sys\nimport AcmeHelpers\nopen(os.environ['OUT'], 'w').write(AcmeHelpers.greet(sys.argv[1]))",
+          "parameters": "#{Who}" },
+    ]));
+    plan["variables"]["Who"] = json!("world");
+    plan["variables"]["Octopus.Script.Module[Acme Helpers]"] =
+        json!("def greet(who):\r\n    return 'hello ' + who + '\\n'\r\n");
+    plan["variables"]["Octopus.Script.Module.Language[Acme Helpers]"] = json!("Python");
+    // A PowerShell module (no language) is not written for a Python script.
+    plan["variables"]["Octopus.Script.Module[Other]"] = json!("function Get-X { 1 }");
+    let fx = Fixture::new(&plan);
+    let out = fx.ws.path("probe/greeting.txt");
+    let mut command = fx.command("install");
+    command.args(fx.answers()).env("OUT", &out);
+    crate::support::run(&mut command).success();
+    assert_eq!(std::fs::read_to_string(&out).expect("ran"), "hello world\n");
+}

@@ -18,7 +18,9 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{Interpreter, ScriptError, ScriptRequest, ScriptVariable, Syntax};
+use super::{
+    Interpreter, ModuleLanguage, ScriptError, ScriptRequest, ScriptVariable, Syntax, script_modules,
+};
 
 const BASH_HELPERS: &str = include_str!("bootstrap/bash.sh");
 const PYTHON_HELPERS: &str = include_str!("bootstrap/python.py");
@@ -91,6 +93,7 @@ fn write_bootstrap(
         Syntax::Python => {
             let config = python_config(request, writer, &variables, script)?;
             writer.write("the python bootstrap", &bootstrap, PYTHON_HELPERS)?;
+            python_modules(request, writer)?;
             vec![
                 "-u".into(),
                 bootstrap.into_os_string(),
@@ -259,10 +262,12 @@ fn pwsh_files(
     // An object, not a bare array: PowerShell would unroll a one-pair array into its two strings.
     let json = serde_json::json!({ "variables": variables });
     writer.write("the variables file", &table, &json.to_string())?;
+    let modules = pwsh_modules(request, writer)?;
     let wrapper = format!(
         "# Written by dropship; deleted after the run.\n\
          {UTF8_OUTPUT}\
          . {helpers} -VariablesFile {table}\n\
+         {modules}\
          try {{\n  . {script} {parameters}\n}} catch {{\n  \
          [Console]::Error.WriteLine(($_ | Out-String))\n  exit 1\n}}\n\
          if ((Test-Path variable:global:LASTEXITCODE)) {{ exit $LASTEXITCODE }}\n",
@@ -272,6 +277,45 @@ fn pwsh_files(
         parameters = request.parameters.unwrap_or(""),
     );
     writer.write("the bootstrap", bootstrap, &wrapper)
+}
+
+/// PowerShell script modules: each written beside the bootstrap as `Library_NAME_N.psm1` (with a
+/// BOM, as Calamari writes them, so Windows PowerShell reads them as UTF-8); the bootstrap's lines
+/// that import them (`Import-ScriptModule`, in the helpers) before the script runs.
+fn pwsh_modules(request: &ScriptRequest<'_>, writer: &Writer<'_>) -> Result<String, ScriptError> {
+    let mut imports = String::new();
+    for (n, module) in script_modules(request.variables, ModuleLanguage::PowerShell)
+        .iter()
+        .enumerate()
+    {
+        let stem: String = module
+            .name
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect();
+        let path = writer.dir.join(format!("Library_{stem}_{n}.psm1"));
+        writer.write(
+            "a script module",
+            &path,
+            &format!("\u{FEFF}{}", module.body),
+        )?;
+        imports.push_str(&format!(
+            "Import-ScriptModule {} {}\n",
+            ps_quote(module.name),
+            ps_quote(&path.to_string_lossy())
+        ));
+    }
+    Ok(imports)
+}
+
+/// Python script modules: each written beside the bootstrap (the interpreter's first import path)
+/// as `NAME.py`, for the script to `import NAME`.
+fn python_modules(request: &ScriptRequest<'_>, writer: &Writer<'_>) -> Result<(), ScriptError> {
+    for module in script_modules(request.variables, ModuleLanguage::Python) {
+        let path = writer.dir.join(format!("{}.py", module.stem()));
+        writer.write("a script module", &path, &module.body)?;
+    }
+    Ok(())
 }
 
 /// What Calamari's bootstrap does first: output in UTF-8 (without a BOM), whatever the console's
@@ -448,22 +492,33 @@ mod tests {
     }
 
     /// The files and command line `prepare` writes for a script of `syntax` run by `program`.
+    fn variable(name: &str, value: &str) -> ScriptVariable {
+        ScriptVariable {
+            name: name.into(),
+            value: value.into(),
+            sensitive: false,
+        }
+    }
+
     fn prepared(syntax: Syntax, program: &'static str) -> (Prepared, String) {
+        prepared_with(syntax, program, &[variable("Name", "it's")])
+    }
+
+    fn prepared_with(
+        syntax: Syntax,
+        program: &'static str,
+        variables: &[ScriptVariable],
+    ) -> (Prepared, String) {
         let work = tempfile::tempdir().unwrap();
         let scrubber = crate::secret::Scrubber::new();
         let cancel = std::sync::atomic::AtomicBool::new(false);
-        let variables = [ScriptVariable {
-            name: "Name".into(),
-            value: "it's".into(),
-            sensitive: false,
-        }];
         let request = ScriptRequest {
             step: "Step",
             syntax,
             body: "body",
             file_name: "Script",
             working_dir: work.path(),
-            variables: &variables,
+            variables,
             parameters: Some("-Flag 'x'"),
             env: &[],
             timeout: None,
@@ -479,6 +534,35 @@ mod tests {
         let bootstrap = prepared.dir().join(format!("Bootstrap.Script.{ext}"));
         let text = std::fs::read_to_string(bootstrap).unwrap();
         (prepared, text)
+    }
+
+    #[test]
+    fn powershell_modules_are_imported_before_the_script_and_python_ones_sit_beside_it() {
+        let modules = [
+            variable(
+                "Octopus.Script.Module[Acme Tools]",
+                "function Get-Acme { 'acme' }\r\n",
+            ),
+            variable("Octopus.Script.Module[acme_py]", "NAME = 'acme'\n"),
+            variable("Octopus.Script.Module.Language[acme_py]", "Python"),
+        ];
+        let (prepared, text) = prepared_with(Syntax::PowerShell, "pwsh", &modules);
+        let module = prepared.dir().join("Library_AcmeTools_0.psm1");
+        let import = format!(
+            "Import-ScriptModule 'Acme Tools' '{}'\ntry {{",
+            module.to_string_lossy().replace('\'', "''")
+        );
+        assert!(text.contains(&import), "{text}");
+        let written = std::fs::read_to_string(&module).unwrap();
+        assert_eq!(written, "\u{FEFF}function Get-Acme { 'acme' }\n");
+        assert!(!prepared.dir().join("acme_py.py").exists());
+        assert!(PWSH_HELPERS.contains("function Import-ScriptModule("));
+
+        let (prepared, _) = prepared_with(Syntax::Python, "python3", &modules);
+        let module = std::fs::read_to_string(prepared.dir().join("acme_py.py")).unwrap();
+        assert_eq!(module, "NAME = 'acme'\n");
+        let names: Vec<_> = std::fs::read_dir(prepared.dir()).unwrap().collect();
+        assert_eq!(names.len(), 4, "bootstrap, variables, script, one module");
     }
 
     #[test]

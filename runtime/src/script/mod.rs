@@ -18,6 +18,7 @@
 
 mod bootstrap;
 mod interpreter;
+mod modules;
 mod output;
 mod run;
 mod service_message;
@@ -30,6 +31,7 @@ use std::time::Duration;
 use crate::secret::Scrubber;
 
 pub use interpreter::{Interpreter, POWERSHELL_EDITION};
+pub use modules::{ModuleLanguage, ScriptModule, script_modules};
 pub use run::withhold_from_scripts;
 
 /// A script language the runner knows.

@@ -5,7 +5,10 @@
 
 use super::{StepContext, StepFailure};
 use crate::plan::ScriptBlock;
-use crate::script::{self, OutputLine, ScriptOutcome, ScriptRequest, ScriptVariable, Syntax};
+use crate::script::{
+    self, ModuleLanguage, OutputLine, ScriptOutcome, ScriptRequest, ScriptVariable, Syntax,
+    script_modules,
+};
 use crate::secret::Scrubber;
 use crate::variables::StepVariables;
 use std::path::{Path, PathBuf};
@@ -160,7 +163,7 @@ fn run_text(
         scrubber: ctx.scrubber,
         cancel: ctx.cancel,
     };
-    let modules = write_script_modules(vars, syntax, dir, sink)?;
+    let modules = write_script_modules(&variables, syntax, dir, sink)?;
     let outcome = script::run_script(&request, sink);
     remove_script_modules(&modules, sink);
     let outcome = outcome.map_err(|e| StepFailure::new(ctx.scrubber.scrub(&e.to_string())))?;
@@ -181,12 +184,11 @@ fn run_text(
     )))
 }
 
-/// Calamari writes each Bash script module (`Octopus.Script.Module[NAME]` whose
-/// `Octopus.Script.Module.Language[NAME]` is `Bash`) into the script's directory as `NAME.sh`
-/// (letters, digits and `_` of the name) for the script to `source`; they are removed after the
-/// run; a file already there is left alone. Other languages' modules are not written.
+/// Calamari writes each Bash script module into the script's directory as `NAME.sh` for the
+/// script to `source` (`script::script_modules`); they are removed after the run; a file already
+/// there is left alone. The bootstrap writes the other languages' modules.
 fn write_script_modules(
-    vars: &StepVariables,
+    variables: &[ScriptVariable],
     syntax: Syntax,
     dir: &Path,
     sink: &mut dyn FnMut(OutputLine),
@@ -195,41 +197,20 @@ fn write_script_modules(
         return Ok(Vec::new());
     }
     let mut written = Vec::new();
-    for (name, _) in vars.vars.iter() {
-        let Some(module) = name
-            .strip_prefix("Octopus.Script.Module[")
-            .and_then(|rest| rest.strip_suffix(']'))
-        else {
-            continue;
-        };
-        let language = vars
-            .vars
-            .get(&format!("Octopus.Script.Module.Language[{module}]"))
-            .unwrap_or_default();
-        if !language.eq_ignore_ascii_case("bash") {
-            continue;
-        }
-        let file_name: String = module
-            .chars()
-            .filter(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
-        let path = dir.join(format!("{file_name}.sh"));
+    for module in script_modules(variables, ModuleLanguage::Bash) {
+        let name = module.name;
+        let path = dir.join(format!("{}.sh", module.stem()));
         if path.exists() {
             // Never overwrite (and then remove) a file the package or the operator put there.
             sink(OutputLine::Warning(format!(
-                "script module `{module}` is not written: `{}` already exists",
+                "script module `{name}` is not written: `{}` already exists",
                 path.display()
             )));
             continue;
         }
-        let body = vars
-            .vars
-            .get(name)
-            .unwrap_or_default()
-            .replace("\r\n", "\n");
-        std::fs::write(&path, body).map_err(|e| {
+        std::fs::write(&path, &module.body).map_err(|e| {
             StepFailure::new(format!(
-                "writing script module `{module}` to `{}`: {e}",
+                "writing script module `{name}` to `{}`: {e}",
                 path.display()
             ))
         })?;

@@ -5,12 +5,25 @@
 # New-OctopusArtifact, Update-Progress, Set-EnvironmentState/Url, Remove-OctopusTarget and the
 # Write-Verbose/Debug/Highlight/Wait/Warning overrides. The variables come from a 0600 JSON file
 # ({"variables": [[name, value], ...]}) in a private directory, deleted once read. Not provided:
-# New-OctopusTarget, Kubernetes manifests, Execute-WithRetry, script modules, proxy set-up.
+# New-OctopusTarget, Kubernetes manifests, Execute-WithRetry, proxy set-up.
 # Untested where pwsh is missing (the integration test runs it where pwsh exists).
 param([Parameter(Mandatory = $true)][string] $VariablesFile)
 
 $ErrorActionPreference = 'Stop'
 $PSNativeCommandArgumentPassing = 'Legacy'
+
+# Called by the bootstrap for each script module (`Octopus.Script.Module[NAME]`), before the
+# script: its functions are then in scope. A module that does not load stops the script.
+function Import-ScriptModule([string] $moduleName, [string] $moduleFilePath) {
+    try {
+        Write-Verbose "Importing Script Module '$moduleName' from '$moduleFilePath'"
+        Import-Module -DisableNameChecking $moduleFilePath
+    } catch {
+        [Console]::Error.WriteLine("Failed to import Script Module '$moduleName' from '$moduleFilePath'")
+        [Console]::Error.WriteLine($_.Exception.Message)
+        exit 1
+    }
+}
 
 function Convert-ToServiceMessageValue([string] $value) {
     if ($null -eq $value) { $value = '' }
