@@ -340,10 +340,24 @@ fn calamari_configuration_transforms_through_an_installer() {
         );
         ws.write(
             "drop/Variables/transformed.json",
-            json!({ "LogFile": "C:\\Log.txt" }).to_string(),
+            json!({ "LogFile": "C:\\Log.txt",
+                    "Octopus.Action.AdditionalPaths": "#{Install.Root}/extra" })
+            .to_string(),
         );
     });
+    // A site outside the package, in `Octopus.Action.AdditionalPaths`: transformed too.
+    let extra = fx.target().join("extra");
+    std::fs::create_dir_all(&extra).expect("mkdir");
+    std::fs::write(extra.join("Site.config"), transform_sample("Web.config")).expect("write");
+    let release = transform_sample("Web.Release.config");
+    std::fs::write(extra.join("Site.Release.config"), &release).expect("write");
     fx.install(&[]).success();
+    let site = std::fs::read_to_string(extra.join("Site.config")).expect("read");
+    assert!(
+        site.contains(r#"<add key="WelcomeMessage" value="Release!" />"#)
+            && !site.contains("debug="),
+        "{site}"
+    );
     let p = "Calamari.Transformed";
     for file in ["Web.config", "Other.config"] {
         let web = String::from_utf8(installed(&fx, p, file)).expect("UTF-8");

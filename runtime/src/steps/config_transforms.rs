@@ -2,6 +2,7 @@
 //! `docs/octopus-conventions.md` §4.7): which transform applies to which `*.config` file, in
 //! Calamari's order, with its error and warning flags. The XDT language is `config::xdt`'s.
 
+use super::deploy_package::search_bases;
 use super::{StepContext, StepFailure};
 use crate::config::{self, find_dotnet_config_files};
 use crate::plan::DeployPackageStep;
@@ -15,12 +16,17 @@ pub(super) fn run(
     step: &DeployPackageStep,
     dir: &Path,
 ) -> Result<Vec<PathBuf>, StepFailure> {
+    // The `*.config` files of the package and of `Octopus.Action.AdditionalPaths`, as
+    // Calamari's `MatchingFiles` finds them.
+    let bases = search_bases(&ctx.vars, dir);
+    let bases: Vec<&Path> = bases.iter().map(PathBuf::as_path).collect();
+    let configs = find_dotnet_config_files(&bases).map_err(|e| StepFailure::new(e.to_string()))?;
     let mut pairs = Vec::new();
     if step.config_transforms {
-        pairs.extend(automatic(ctx, dir)?);
+        pairs.extend(automatic(ctx, &configs));
     }
     for definition in &step.additional_transforms {
-        pairs.extend(additional(dir, &ctx.vars.expand(definition))?);
+        pairs.extend(additional(dir, &configs, &ctx.vars.expand(definition)));
     }
     let ignore_errors = ctx
         .vars
@@ -61,19 +67,15 @@ pub(super) fn run(
 }
 
 /// `X.Release.config`, `X.<environment>.config`, `X.<tenant>.config` for every `X.config`.
-fn automatic(
-    ctx: &StepContext<'_, '_>,
-    dir: &Path,
-) -> Result<Vec<(PathBuf, PathBuf)>, StepFailure> {
+fn automatic(ctx: &StepContext<'_, '_>, configs: &[PathBuf]) -> Vec<(PathBuf, PathBuf)> {
     let mut names = vec!["Release".to_string()];
     for variable in ["Octopus.Environment.Name", "Octopus.Deployment.Tenant.Name"] {
         if let Some(name) = ctx.vars.vars.get(variable).filter(|n| !n.is_empty()) {
             names.push(name);
         }
     }
-    let configs = find_dotnet_config_files(&[dir]).map_err(|e| StepFailure::new(e.to_string()))?;
     let mut pairs = Vec::new();
-    for target in &configs {
+    for target in configs {
         let Some(stem) = target.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
             continue;
         };
@@ -84,19 +86,18 @@ fn automatic(
             }
         }
     }
-    Ok(pairs)
+    pairs
 }
 
 /// One `Octopus.Action.Package.AdditionalXmlConfigurationTransforms` entry, paired with the
-/// `*.config` files under `dir` as Calamari's `TransformFileLocator` pairs them:
+/// `configs` as Calamari's `TransformFileLocator` pairs them (`dir` is the package's directory):
 /// - `NAME` (no `=>`): each `X.config` gets `X.NAME` (or `X.NAME.config`) beside it;
 /// - `T => S`: each file named `S` (or, for `*.ext`, any name ending in `.ext`; a path with `/`
 ///   is matched from `dir`) gets `T`, found relative to that file's directory (or absolute);
 ///   `*.T => *.S` gives `X.S` its own `X.T`, `*.T => S` every `*.T` of the directory.
-fn additional(dir: &Path, definition: &str) -> Result<Vec<(PathBuf, PathBuf)>, StepFailure> {
-    let configs = find_dotnet_config_files(&[dir]).map_err(|e| StepFailure::new(e.to_string()))?;
+fn additional(dir: &Path, configs: &[PathBuf], definition: &str) -> Vec<(PathBuf, PathBuf)> {
     let mut pairs = Vec::new();
-    for source in &configs {
+    for source in configs {
         for transform in transforms_for(dir, source, definition) {
             if transform != *source
                 && transform.is_file()
@@ -106,7 +107,7 @@ fn additional(dir: &Path, definition: &str) -> Result<Vec<(PathBuf, PathBuf)>, S
             }
         }
     }
-    Ok(pairs)
+    pairs
 }
 
 /// The transform files `definition` names for `source` (existing or not).
@@ -213,7 +214,8 @@ mod tests {
             std::fs::write(dir.path().join(name), "<configuration/>").expect("write");
         }
         let path = |n: &str| dir.path().join(n);
-        let pairs = |d: &str| additional(dir.path(), d).expect("pairs");
+        let configs = find_dotnet_config_files(&[dir.path()]).expect("configs");
+        let pairs = |d: &str| additional(dir.path(), &configs, d);
         assert_eq!(
             pairs("Staging"),
             [(path("web.Staging.config"), path("web.config"))]

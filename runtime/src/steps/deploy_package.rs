@@ -349,7 +349,7 @@ fn substitute(
 
 /// Where the configuration conventions look for files: the package's directory, then each
 /// of [`additional_paths`].
-fn search_bases(vars: &StepVariables, dir: &Path) -> Vec<PathBuf> {
+pub(super) fn search_bases(vars: &StepVariables, dir: &Path) -> Vec<PathBuf> {
     std::iter::once(dir.to_path_buf())
         .chain(additional_paths(vars))
         .collect()
