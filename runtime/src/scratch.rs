@@ -15,7 +15,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// The kinds of scratch directory, as they appear in the name.
-const KINDS: [&str; 2] = ["payload", "script"];
+const KINDS: [&str; 3] = ["payload", "script", "preview"];
 
 /// A new private directory `dropship-KIND-PID-*` in the temporary directory.
 pub fn private_dir(kind: &'static str) -> io::Result<tempfile::TempDir> {

@@ -351,6 +351,14 @@ fn calamari_configuration_transforms_through_an_installer() {
     std::fs::write(extra.join("Site.config"), transform_sample("Web.config")).expect("write");
     let release = transform_sample("Web.Release.config");
     std::fs::write(extra.join("Site.Release.config"), &release).expect("write");
+    // The dry run shows the transform (and the variables after it) as a diff of the package's
+    // own file.
+    let dry = crate::support::run(fx.command("plan").args(fx.answers())).success();
+    assert!(
+        dry.stdout.contains("configures `Web.config`:")
+            && dry.stdout.contains(r#"+    <add key="WelcomeMessage" value="Release!" />"#),
+        "{dry:#?}"
+    );
     fx.install(&[]).success();
     let site = std::fs::read_to_string(extra.join("Site.config")).expect("read");
     assert!(

@@ -2,48 +2,45 @@
 //! `docs/octopus-conventions.md` §4.7): which transform applies to which `*.config` file, in
 //! Calamari's order, with its error and warning flags. The XDT language is `config::xdt`'s.
 
-use super::deploy_package::search_bases;
-use super::{StepContext, StepFailure};
+use super::StepFailure;
+use super::package_config::ConfigPass;
 use crate::config::{self, find_dotnet_config_files};
 use crate::plan::DeployPackageStep;
 use crate::script::OutputLine;
+use crate::variables::StepVariables;
 use std::path::{Path, PathBuf};
 
 /// Apply the step's transforms under `dir`; the transform files applied, which .NET
 /// configuration variables then leave alone (Calamari's `OctopusAppliedXmlConfigTransforms`).
 pub(super) fn run(
-    ctx: &mut StepContext<'_, '_>,
+    pass: &mut ConfigPass<'_>,
     step: &DeployPackageStep,
     dir: &Path,
 ) -> Result<Vec<PathBuf>, StepFailure> {
-    // The `*.config` files of the package and of `Octopus.Action.AdditionalPaths`, as
-    // Calamari's `MatchingFiles` finds them.
-    let bases = search_bases(&ctx.vars, dir);
+    // The `*.config` files of the package and of the additional paths, as Calamari's
+    // `MatchingFiles` finds them.
+    let bases = pass.bases(dir);
     let bases: Vec<&Path> = bases.iter().map(PathBuf::as_path).collect();
     let configs = find_dotnet_config_files(&bases).map_err(|e| StepFailure::new(e.to_string()))?;
+    let vars = pass.vars;
     let mut pairs = Vec::new();
     if step.config_transforms {
-        pairs.extend(automatic(ctx, &configs));
+        pairs.extend(automatic(vars, &configs));
     }
     for definition in &step.additional_transforms {
-        pairs.extend(additional(dir, &configs, &ctx.vars.expand(definition)));
+        pairs.extend(additional(dir, &configs, &vars.expand(definition)));
     }
-    let ignore_errors = ctx
-        .vars
-        .flag("Octopus.Action.Package.IgnoreConfigTransformationErrors");
-    let warnings_fail = !ctx
-        .vars
+    let ignore_errors = vars.flag("Octopus.Action.Package.IgnoreConfigTransformationErrors");
+    let warnings_fail = !vars
         .vars
         .get("Octopus.Action.Package.TreatConfigTransformationWarningsAsErrors")
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
     let mut applied = Vec::new();
     for (transform, target) in pairs {
-        let tx = &mut *ctx.tx;
-        let outcome = config::apply_transform(&target, &transform, &mut |p| Ok(tx.snapshot(p)?));
-        let report = match outcome {
+        let report = match config::apply_transform(&target, &transform, pass.before_write) {
             Ok(report) => report,
             Err(e) if ignore_errors => {
-                ctx.output(OutputLine::Warning(e.to_string()));
+                (pass.output)(OutputLine::Warning(e.to_string()));
                 continue;
             }
             Err(e) => return Err(StepFailure::new(e.to_string())),
@@ -59,7 +56,7 @@ pub(super) fn run(
                     "{message}; set `Octopus.Action.Package.TreatConfigTransformationWarningsAsErrors` to False to let it pass"
                 )));
             }
-            ctx.output(OutputLine::Warning(message));
+            (pass.output)(OutputLine::Warning(message));
         }
         applied.push(transform);
     }
@@ -67,10 +64,10 @@ pub(super) fn run(
 }
 
 /// `X.Release.config`, `X.<environment>.config`, `X.<tenant>.config` for every `X.config`.
-fn automatic(ctx: &StepContext<'_, '_>, configs: &[PathBuf]) -> Vec<(PathBuf, PathBuf)> {
+fn automatic(vars: &StepVariables, configs: &[PathBuf]) -> Vec<(PathBuf, PathBuf)> {
     let mut names = vec!["Release".to_string()];
     for variable in ["Octopus.Environment.Name", "Octopus.Deployment.Tenant.Name"] {
-        if let Some(name) = ctx.vars.vars.get(variable).filter(|n| !n.is_empty()) {
+        if let Some(name) = vars.vars.get(variable).filter(|n| !n.is_empty()) {
             names.push(name);
         }
     }

@@ -11,16 +11,18 @@
 //! instead of in an applications directory that is then copied. The result is the same, and no
 //! rendered secret is ever written outside the files the plan installs.
 //!
-//! Its dry run names the package and where it goes, and shows each substitution as a diff: the
-//! package is extracted into a scratch directory and its files rendered with the secrets masked.
+//! Its dry run names the package and where it goes, shows every file the configuration
+//! conventions would rewrite as a diff (the package is extracted into a private scratch directory
+//! and the conventions run there, secrets masked in what is shown), and the scripts that would
+//! run.
 
 use super::config_files;
-use super::config_transforms;
+use super::package_config::{self, ConfigPass};
 use super::referenced::{self, extract, safe_segment};
 use super::script_block::{ScriptContext, run_block, run_file};
-use super::substitute::{self as substitute_step, preview_substitution};
+use super::substitute::{diff_against, diff_texts};
 use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
-use crate::config::{self, StructuredOptions, SubstitutionError};
+use crate::config::{self, HookError};
 use crate::installed::InstalledPackage;
 use crate::package::{self, ExtractLimits, PackageName};
 use crate::plan::{DeployPackageStep, ScriptBlock};
@@ -105,10 +107,12 @@ impl Step for DeployPackageStep {
                 applications_dir(vars).display().to_string(),
             ),
         };
-        let additional = additional_paths(vars).into_iter().map(|path| {
-            let path = path.display().to_string();
-            ("Octopus.Action.AdditionalPaths", path)
-        });
+        let additional = package_config::additional_paths(vars)
+            .into_iter()
+            .map(|path| {
+                let path = path.display().to_string();
+                ("Octopus.Action.AdditionalPaths", path)
+            });
         std::iter::once(package_dir).chain(additional).collect()
     }
 
@@ -119,9 +123,7 @@ impl Step for DeployPackageStep {
             .map(|d| format!(" into `{d}`"))
             .unwrap_or_default();
         let mut lines = vec![format!("extracts `{}`{into}", self.package)];
-        if !self.substitute.is_empty() {
-            lines.extend(preview_substitutions(self, ctx, destination));
-        }
+        lines.extend(preview_package(self, ctx, destination));
         Preview {
             lines,
             failed: false,
@@ -139,14 +141,16 @@ fn previous_package<'a>(
     ctx.upgrade?.previous_package(step, &id)
 }
 
-/// The package's substitutions: extracted into a scratch directory, rendered, and diffed
-/// against the files in its destination (without one, against the package's own files).
-fn preview_substitutions(
+/// The package as the install would leave it: extracted into a private scratch directory, its
+/// configuration conventions run there, each file they rewrite shown as a diff against the file
+/// in the destination now (without one, the package's own), secrets masked; then the convention
+/// scripts that would run. Files in `Octopus.Action.AdditionalPaths` are not touched.
+fn preview_package(
     step: &DeployPackageStep,
     ctx: &PreviewContext<'_>,
     destination: Option<String>,
 ) -> Vec<String> {
-    let scratch = match tempfile::tempdir() {
+    let scratch = match crate::scratch::private_dir("preview") {
         Ok(scratch) => scratch,
         Err(e) => {
             return vec![format!(
@@ -154,20 +158,103 @@ fn preview_substitutions(
             )];
         }
     };
+    let dir = scratch.path();
     let opened = ExtractLimits::from_variables(|name| ctx.vars.vars.get(name)).and_then(|limits| {
-        package::extract_package(
-            &ctx.drop_root.join(&step.package),
-            scratch.path(),
-            limits,
-            |_, _| Ok(()),
-        )
-        .map_err(|e| e.to_string())
+        let package = ctx.drop_root.join(&step.package);
+        package::extract_package(&package, dir, limits, |_, _| Ok(())).map_err(|e| e.to_string())
     });
     if let Err(e) = opened {
         return vec![format!("cannot open the package: {e}")];
     }
-    let target = destination.map_or_else(|| scratch.path().to_path_buf(), PathBuf::from);
-    preview_substitution(scratch.path(), &target, &step.substitute, ctx)
+    let mut lines = preview_configuration(step, ctx, dir, destination.as_deref().map(Path::new));
+    lines.extend(preview_scripts(step, dir));
+    lines
+}
+
+/// Run the configuration conventions on the package copy in `dir`: their warnings, and the diff
+/// of every file they rewrite against the same file under `destination` (or as it was in the
+/// package).
+fn preview_configuration(
+    step: &DeployPackageStep,
+    ctx: &PreviewContext<'_>,
+    dir: &Path,
+    destination: Option<&Path>,
+) -> Vec<String> {
+    // Each file rewritten, with its text before the first rewrite.
+    let mut touched: Vec<(PathBuf, String)> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+    let mut before_write = |path: &Path| -> Result<(), HookError> {
+        if !touched.iter().any(|(p, _)| p == path) {
+            let text = config::read_text_file(path)
+                .map(|f| f.text)
+                .unwrap_or_default();
+            touched.push((path.to_path_buf(), text));
+        }
+        Ok(())
+    };
+    let mut output = |line: OutputLine| {
+        if let OutputLine::Warning(text) = line {
+            lines.push(format!("warning: {text}"));
+        }
+    };
+    let mut pass = ConfigPass {
+        vars: ctx.vars,
+        additional: Vec::new(),
+        before_write: &mut before_write,
+        output: &mut output,
+    };
+    let result = package_config::run(&mut pass, step, dir);
+    for (file, before) in &touched {
+        let relative = file.strip_prefix(dir).unwrap_or(file);
+        let Ok(after) = config::read_text_file(file) else {
+            continue;
+        };
+        lines.push(format!("configures `{}`:", relative.display()));
+        let diff = match destination {
+            Some(destination) => diff_against(&destination.join(relative), &after.text, ctx),
+            None => diff_texts(relative, before, &after.text, ctx),
+        };
+        lines.extend(diff.lines().map(|line| format!("  {line}")));
+    }
+    if let Err(failure) = result {
+        lines.push(format!("would fail: {}", failure.message));
+    }
+    if !package_config::additional_paths(ctx.vars).is_empty() {
+        lines.push(
+            "also configures the files in `Octopus.Action.AdditionalPaths` (not shown)".into(),
+        );
+    }
+    lines
+}
+
+/// The package's convention scripts that would run, in order.
+fn preview_scripts(step: &DeployPackageStep, dir: &Path) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (stage, configured_first) in [
+        ("PreDeploy", true),
+        ("Deploy", false),
+        ("PostDeploy", false),
+    ] {
+        let configured = step
+            .scripts
+            .get(stage)
+            .map(|_| format!("the plan's {stage} script"));
+        let packaged = packaged_script(dir, stage).and_then(|p| {
+            p.file_name()
+                .map(|n| format!("`{}` from the package", n.to_string_lossy()))
+        });
+        let order = match configured_first {
+            true => [configured, packaged],
+            false => [packaged, configured],
+        };
+        lines.extend(
+            order
+                .into_iter()
+                .flatten()
+                .map(|what| format!("runs {what}")),
+        );
+    }
+    lines
 }
 
 /// `Octopus.Tentacle.Agent.ApplicationDirectoryPath`, else [`DEFAULT_APPLICATIONS_DIR`].
@@ -185,16 +272,34 @@ fn run_conventions(
     outputs: &mut Vec<OutputVariable>,
 ) -> Result<(), StepFailure> {
     outputs.extend(run_stage(ctx, step, "PreDeploy", dir, true)?);
-    substitute(ctx, step, dir)?;
-    let transforms = config_transforms::run(ctx, step, dir)?;
-    if step.config_variables {
-        dotnet_config(ctx, dir, &transforms)?;
-    }
-    structured(ctx, step, dir)?;
+    configure(ctx, step, dir)?;
     for stage in ["Deploy", "PostDeploy"] {
         outputs.extend(run_stage(ctx, step, stage, dir, false)?);
     }
     Ok(())
+}
+
+/// The configuration conventions on the installed package, each file snapshot before it is
+/// rewritten.
+fn configure(
+    ctx: &mut StepContext<'_, '_>,
+    step: &DeployPackageStep,
+    dir: &Path,
+) -> Result<(), StepFailure> {
+    let name = ctx.step.name;
+    let additional = package_config::additional_paths(&ctx.vars);
+    let StepContext {
+        tx, events, vars, ..
+    } = ctx;
+    let mut before_write = |path: &Path| -> Result<(), HookError> { Ok(tx.snapshot(path)?) };
+    let mut output = |line: OutputLine| events.output(name, &line);
+    let mut pass = ConfigPass {
+        vars,
+        additional,
+        before_write: &mut before_write,
+        output: &mut output,
+    };
+    package_config::run(&mut pass, step, dir)
 }
 
 /// The custom installation directory: absolute, purged first when the plan says so.
@@ -308,136 +413,6 @@ fn run_deploy_failed(ctx: &mut StepContext<'_, '_>, step: &DeployPackageStep, di
         let warning = format!("DeployFailed script failed too: {}", e.message);
         ctx.output(OutputLine::Warning(warning));
     }
-}
-
-fn substitute(
-    ctx: &mut StepContext<'_, '_>,
-    step: &DeployPackageStep,
-    dir: &Path,
-) -> Result<(), StepFailure> {
-    if step.substitute.is_empty() {
-        return Ok(());
-    }
-    let bases = search_bases(&ctx.vars, dir);
-    let bases: Vec<&Path> = bases.iter().map(PathBuf::as_path).collect();
-    let plan = config::plan_substitution(&bases, &step.substitute).map_err(fail)?;
-    for pattern in &plan.unmatched_patterns {
-        ctx.output(OutputLine::Warning(format!(
-            "substitution target `{pattern}` matched no file"
-        )));
-    }
-    let evaluator = |text: &str| {
-        ctx.vars.evaluate(text).map_err(|e| SubstitutionError {
-            message: e.to_string(),
-            partial_output: None,
-        })
-    };
-    let options = substitute_step::options(&ctx.vars);
-    let tx = &mut *ctx.tx;
-    let report = config::apply_substitution(&plan, &evaluator, options, &mut |path| {
-        Ok(tx.snapshot(path)?)
-    })
-    .map_err(fail)?;
-    for (path, error) in &report.template_errors {
-        ctx.output(OutputLine::Verbose(format!(
-            "substitution in `{}`: {error}",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
-/// Where the configuration conventions look for files: the package's directory, then each
-/// of [`additional_paths`].
-pub(super) fn search_bases(vars: &StepVariables, dir: &Path) -> Vec<PathBuf> {
-    std::iter::once(dir.to_path_buf())
-        .chain(additional_paths(vars))
-        .collect()
-}
-
-/// The absolute paths of `Octopus.Action.AdditionalPaths` (comma-separated, as Calamari's
-/// `GetStrings` splits it): the conventions change files there too.
-fn additional_paths(vars: &StepVariables) -> Vec<PathBuf> {
-    let additional = vars
-        .vars
-        .get("Octopus.Action.AdditionalPaths")
-        .unwrap_or_default();
-    additional
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .collect()
-}
-
-fn variable_pairs(vars: &StepVariables) -> Vec<(String, String)> {
-    vars.evaluated()
-        .into_iter()
-        .map(|(name, value, _)| (name, value))
-        .collect()
-}
-
-/// .NET configuration variables on every `*.config` file but the transforms applied. A file
-/// that cannot be parsed fails the step, as in Calamari, unless
-/// `Octopus.Action.Package.IgnoreVariableReplacementErrors` is true: then it is reported as a
-/// warning and left as it is.
-fn dotnet_config(
-    ctx: &mut StepContext<'_, '_>,
-    dir: &Path,
-    transforms: &[PathBuf],
-) -> Result<(), StepFailure> {
-    let pairs = variable_pairs(&ctx.vars);
-    let ignore_errors = ctx
-        .vars
-        .flag("Octopus.Action.Package.IgnoreVariableReplacementErrors");
-    let bases = search_bases(&ctx.vars, dir);
-    let bases: Vec<&Path> = bases.iter().map(PathBuf::as_path).collect();
-    let files = config::find_dotnet_config_files(&bases).map_err(fail)?;
-    for file in files.iter().filter(|f| !transforms.contains(f)) {
-        let tx = &mut *ctx.tx;
-        match config::replace_dotnet_config(file, &pairs, &mut |path| Ok(tx.snapshot(path)?)) {
-            Ok(_) => {}
-            Err(e) if ignore_errors => ctx.output(OutputLine::Warning(e.to_string())),
-            Err(e) => return Err(fail(e)),
-        }
-    }
-    Ok(())
-}
-
-fn structured(
-    ctx: &mut StepContext<'_, '_>,
-    step: &DeployPackageStep,
-    dir: &Path,
-) -> Result<(), StepFailure> {
-    if step.structured.is_empty() {
-        return Ok(());
-    }
-    // A variable whose value is null stays null: JSON and YAML write `null` for it.
-    let pairs: Vec<config::StructuredVariable> = ctx
-        .vars
-        .vars
-        .iter()
-        .map(|(name, raw)| {
-            let value = raw.map(|_| ctx.vars.vars.get(name).unwrap_or_default());
-            (name.to_string(), value)
-        })
-        .collect();
-    let bases = search_bases(&ctx.vars, dir);
-    let bases: Vec<&Path> = bases.iter().map(PathBuf::as_path).collect();
-    let matches = config::find_target_files(&bases, &step.structured).map_err(fail)?;
-    for pattern in &matches.unmatched {
-        ctx.output(OutputLine::Warning(format!(
-            "structured variables target `{pattern}` matched no file"
-        )));
-    }
-    for file in &matches.files {
-        config::replace_structured(file, &pairs, StructuredOptions::default(), &mut |path| {
-            Ok(ctx.tx.snapshot(path)?)
-        })
-        .map_err(fail)?;
-    }
-    Ok(())
 }
 
 fn purge(tx: &mut Transaction<'_>, dir: &Path, exclusions: &[String]) -> Result<(), StepFailure> {

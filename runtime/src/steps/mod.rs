@@ -26,6 +26,7 @@ mod deploy_package;
 mod http;
 mod http_wait;
 mod manual;
+mod package_config;
 pub mod preflight;
 mod referenced;
 mod run_script;

@@ -94,15 +94,28 @@ pub(super) fn preview_substitution(
 
 /// A unified diff from the file at `current_path` to `template` rendered, both scrubbed.
 fn diff_lines(current_path: &Path, template: &str, ctx: &PreviewContext<'_>) -> String {
-    let rendered = ctx.scrubber.scrub(&ctx.vars.expand(template));
-    let current = std::fs::read_to_string(current_path)
-        .map(|text| ctx.scrubber.scrub(&text))
+    diff_against(current_path, &ctx.vars.expand(template), ctx)
+}
+
+/// A unified diff from the file at `current_path` (empty when there is none) to `after`, both
+/// scrubbed.
+pub(super) fn diff_against(current_path: &Path, after: &str, ctx: &PreviewContext<'_>) -> String {
+    let current = config::read_text_file(current_path)
+        .map(|file| file.text)
         .unwrap_or_default();
-    similar::TextDiff::from_lines(&current, &rendered)
+    diff_texts(current_path, &current, after, ctx)
+}
+
+/// A unified diff from `current` (the text of `path` now) to `after`, both scrubbed.
+pub(super) fn diff_texts(
+    path: &Path,
+    current: &str,
+    after: &str,
+    ctx: &PreviewContext<'_>,
+) -> String {
+    let (current, after) = (ctx.scrubber.scrub(current), ctx.scrubber.scrub(after));
+    similar::TextDiff::from_lines(&current, &after)
         .unified_diff()
-        .header(
-            &format!("{} (now)", current_path.display()),
-            "(after install)",
-        )
+        .header(&format!("{} (now)", path.display()), "(after install)")
         .to_string()
 }
