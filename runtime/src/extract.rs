@@ -342,7 +342,13 @@ fn safe_relative_path(name: &str) -> Result<PathBuf, ExtractError> {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
-            Component::Normal(part) => out.push(part),
+            Component::Normal(part) => {
+                let problem = crate::path_safety::windows_name_problem(&part.to_string_lossy());
+                if let Some(why) = problem.filter(|_| cfg!(windows)) {
+                    return Err(unsafe_entry(name, why));
+                }
+                out.push(part)
+            }
             Component::CurDir => {}
             Component::ParentDir => return Err(unsafe_entry(name, "it contains `..`")),
             Component::RootDir | Component::Prefix(_) => {

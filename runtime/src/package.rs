@@ -216,6 +216,9 @@ pub enum UnsafeReason {
     /// A `..` component.
     #[error("it contains `..`")]
     ParentTraversal,
+    /// On Windows, a name Windows would take for something else (`path_safety::windows_name_problem`).
+    #[error("`{name}` cannot be a name on Windows: {why}")]
+    WindowsName { name: String, why: &'static str },
     /// A link pointing outside the destination (or at no earlier entry, for hard links).
     #[error("it is a link to `{target}`, outside the destination")]
     LinkEscapes {

@@ -143,6 +143,39 @@ pub fn check_private_dir(dir: &Path) -> Result<(), Unsafe> {
     trust::check_private(dir)
 }
 
+/// Why `name` (one path component) cannot name a file on Windows, where the installer refuses
+/// it rather than let Windows reinterpret it: a device name (`CON`, `NUL`, `COM1`, … with or
+/// without an extension) opens the device, `a:b` names a hidden stream of `a`, a trailing dot or
+/// space is silently dropped (two entries become one), and `<>"|?*` and control characters are
+/// refused by Windows itself, midway through an install.
+pub fn windows_name_problem(name: &str) -> Option<&'static str> {
+    const DEVICES: [&str; 6] = ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"];
+    let stem = name.split('.').next().unwrap_or(name).trim_end_matches(' ');
+    let upper = stem.to_ascii_uppercase();
+    let numbered = |prefix: &str| {
+        upper.strip_prefix(prefix).is_some_and(|n| {
+            matches!(
+                n,
+                "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "¹" | "²" | "³"
+            )
+        })
+    };
+    if DEVICES.contains(&upper.as_str()) || numbered("COM") || numbered("LPT") {
+        Some("it is a device name on Windows")
+    } else if name.contains(':') {
+        Some("`:` names an alternate data stream on Windows")
+    } else if name.ends_with('.') || name.ends_with(' ') {
+        Some("Windows drops a trailing dot or space")
+    } else if name
+        .chars()
+        .any(|c| "<>\"|?*".contains(c) || c.is_control())
+    {
+        Some("it holds a character Windows does not allow in a name")
+    } else {
+        None
+    }
+}
+
 fn is_absent(error: &io::Error) -> bool {
     matches!(
         error.kind(),
@@ -313,6 +346,47 @@ mod trust {
 
     pub(super) fn check_private(_dir: &Path) -> Result<(), Unsafe> {
         Ok(())
+    }
+}
+
+// On every platform: the names are refused on Windows, and the rule is the same text everywhere.
+#[cfg(test)]
+mod windows_name_tests {
+    use super::windows_name_problem;
+
+    #[test]
+    fn names_windows_would_reinterpret_are_found() {
+        for name in [
+            "CON",
+            "con",
+            "nul.txt",
+            "Aux.tar.gz",
+            "COM1",
+            "lpt9.log",
+            "COM²",
+            "CONOUT$",
+            "NUL ",
+            "file:stream",
+            "web.config:$DATA",
+            "trailing.",
+            "trailing ",
+            "a<b",
+            "what?",
+            "tab\t",
+        ] {
+            assert!(windows_name_problem(name).is_some(), "{name}");
+        }
+        for name in [
+            "CONFIG",
+            "console.log",
+            "com10",
+            "COM0",
+            "nullable.dll",
+            "aux_data",
+            "a.b",
+        ] {
+            assert_eq!(windows_name_problem(name), None, "{name}");
+        }
     }
 }
 

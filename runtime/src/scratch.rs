@@ -107,10 +107,29 @@ fn process_alive(pid: u32) -> bool {
     rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
-#[cfg(not(unix))]
-fn process_alive(_pid: u32) -> bool {
-    // Known gap: without a cheap liveness check, scratch directories are left to the system.
-    true
+/// Whether process `pid` still runs: it cannot be opened because there is no such process, or
+/// it has exited. Anything else (access denied, a reused pid) counts as alive: its directory is
+/// left alone.
+#[cfg(windows)]
+fn process_alive(pid: u32) -> bool {
+    use windows_sys::Win32::Foundation::{
+        CloseHandle, ERROR_INVALID_PARAMETER, GetLastError, STILL_ACTIVE,
+    };
+    use windows_sys::Win32::System::Threading::{
+        GetExitCodeProcess, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
+    };
+    // SAFETY: OpenProcess only reads its arguments; the handle is closed below.
+    let handle = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) };
+    if handle.is_null() {
+        // SAFETY: reads this thread's last error code.
+        return unsafe { GetLastError() } != ERROR_INVALID_PARAMETER;
+    }
+    let mut code = 0u32;
+    // SAFETY: `handle` is an open process handle and `code` a valid place to write.
+    let asked = unsafe { GetExitCodeProcess(handle, &mut code) };
+    // SAFETY: `handle` was opened above and is closed once.
+    unsafe { CloseHandle(handle) };
+    asked == 0 || code == STILL_ACTIVE as u32
 }
 
 #[cfg(unix)]
@@ -144,6 +163,20 @@ mod tests {
             .to_string_lossy()
             .into_owned();
         assert_eq!(owner_pid(&name), Some(std::process::id()));
+    }
+
+    #[test]
+    fn a_process_is_alive_until_it_has_exited() {
+        assert!(process_alive(std::process::id()));
+        let mut child = match cfg!(windows) {
+            true => std::process::Command::new("cmd").args(["/c", "exit"]).spawn(),
+            false => std::process::Command::new("true").spawn(),
+        }
+        .unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        drop(child);
+        assert!(!process_alive(pid), "pid {pid} exited");
     }
 
     #[test]

@@ -356,7 +356,9 @@ fn calamari_configuration_transforms_through_an_installer() {
     let dry = crate::support::run(fx.command("plan").args(fx.answers())).success();
     assert!(
         dry.stdout.contains("configures `Web.config`:")
-            && dry.stdout.contains(r#"+    <add key="WelcomeMessage" value="Release!" />"#),
+            && dry
+                .stdout
+                .contains(r#"+    <add key="WelcomeMessage" value="Release!" />"#),
         "{dry:#?}"
     );
     fx.install(&[]).success();

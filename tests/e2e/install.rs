@@ -880,10 +880,15 @@ fn dry_run_changes_nothing_and_redacts_secrets() {
     // Structured variables too, and the package's scripts.
     assert!(
         out.stdout.contains("configures `appsettings.json`:")
-            && out.stdout.contains(r#"+    "Main": "Server=db;Password=********""#),
+            && out
+                .stdout
+                .contains(r#"+    "Main": "Server=db;Password=********""#),
         "{out:#?}"
     );
-    assert!(out.stdout.contains("runs `Deploy.sh` from the package"), "{out:#?}");
+    assert!(
+        out.stdout.contains("runs `Deploy.sh` from the package"),
+        "{out:#?}"
+    );
     assert_same_tree(&before, &tree_with_modes(&fx.target()), "after a dry run");
     assert!(
         !fx.state().join("journal.jsonl").exists(),

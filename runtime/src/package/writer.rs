@@ -53,7 +53,10 @@ impl EntryPath {
             match part {
                 "" | "." => {}
                 ".." => return Err(UnsafeReason::ParentTraversal),
-                part => path.push(part),
+                part => {
+                    refuse_windows_name(part)?;
+                    path.push(part)
+                }
             }
         }
         Ok((!path.as_os_str().is_empty()).then_some(Self(path)))
@@ -67,6 +70,17 @@ impl EntryPath {
     /// The directory holding this entry (may be empty: the root).
     pub(super) fn parent(&self) -> &Path {
         self.0.parent().unwrap_or(Path::new(""))
+    }
+}
+
+/// On Windows, refuse a name Windows would take for a device, a stream or another name.
+fn refuse_windows_name(part: &str) -> Result<(), UnsafeReason> {
+    match crate::path_safety::windows_name_problem(part) {
+        Some(why) if cfg!(windows) => Err(UnsafeReason::WindowsName {
+            name: part.to_string(),
+            why,
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -390,6 +404,20 @@ mod tests {
             ("a\\..\\x", UnsafeReason::ParentTraversal),
         ] {
             assert_eq!(EntryPath::parse(name).err(), Some(reason), "{name}");
+        }
+    }
+
+    #[test]
+    fn names_windows_would_reinterpret_are_refused_there_only() {
+        for name in ["bin/CON", "nul.txt", "web.config:secret", "logs./a"] {
+            let parsed = EntryPath::parse(name);
+            match cfg!(windows) {
+                true => assert!(
+                    matches!(parsed, Err(UnsafeReason::WindowsName { .. })),
+                    "{name}"
+                ),
+                false => assert!(parsed.is_ok(), "{name}: a valid name on this platform"),
+            }
         }
     }
 }
