@@ -22,14 +22,13 @@ pub fn load_plan(path: &Path, drop: Option<&DropSource>) -> Result<(Plan, Vec<u8
         })
         .with_context(|| format!("reading plan `{}`", path.display()))?;
     let origin = path.display().to_string();
-    let plan = Plan::parse(&bytes, &origin)?;
-    if let Some(drop) = drop {
-        let problems = match drop {
-            DropSource::Folder(root) => plan.check_drop(&DropFolder(root)),
-            DropSource::Zip(zip) => plan.check_drop(&ZipDrop(zip)),
-        };
-        fail_on(problems, &origin)?;
-    }
+    let plan = match drop {
+        None => Plan::parse_with_drop(&bytes, &origin, None),
+        Some(DropSource::Folder(root)) => {
+            Plan::parse_with_drop(&bytes, &origin, Some(&DropFolder(root)))
+        }
+        Some(DropSource::Zip(zip)) => Plan::parse_with_drop(&bytes, &origin, Some(&ZipDrop(zip))),
+    }?;
     Ok((plan, bytes))
 }
 

@@ -11,6 +11,7 @@ mod import;
 mod install;
 mod interpreters;
 mod operator;
+mod plan_check;
 mod platforms;
 mod render;
 mod reports;
