@@ -152,12 +152,17 @@ enum ImportCommand {
 
 #[derive(Debug, Subcommand)]
 enum PlanCommand {
-    /// Validate a plan; with `--drop`, also the files it names and the vendor-blind rule
+    /// Validate a plan; with `--drop`, also the files it names, the vendor-blind rule, and
+    /// warnings for each `#{...}` in its scripts and package files that nothing defines
     Check {
+        /// The plan file (`dropship/plan@1` JSON)
         plan: PathBuf,
         /// The drop folder or artifact zip the plan will be built with
         #[arg(long = "drop")]
         drop_path: Option<PathBuf>,
+        /// Treat warnings as errors (exit 2)
+        #[arg(long)]
+        strict: bool,
     },
     /// Print the JSON Schema of the plan format (for editors)
     Schema,
@@ -214,9 +219,11 @@ fn main() -> ExitCode {
                 version,
             },
         ),
-        Command::Plan(PlanCommand::Check { plan, drop_path }) => {
-            commands::plan::check(&plan, drop_path.as_deref())
-        }
+        Command::Plan(PlanCommand::Check {
+            plan,
+            drop_path,
+            strict,
+        }) => commands::plan::check(&plan, drop_path.as_deref(), strict),
         Command::Plan(PlanCommand::Schema) => commands::plan::schema(),
     };
     match result {

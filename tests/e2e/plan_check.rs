@@ -1,7 +1,10 @@
 //! `dropship plan check` as the release engineer runs it: every problem of a plan in one run
-//! (the file's shape, its rules and its references into the drop), in the plan's words.
+//! (the file's shape, its rules and its references into the drop), in the plan's words; the
+//! `#{...}` its scripts and package files use that nothing defines, as warnings (`--strict`:
+//! errors).
 
-use crate::support::{Workspace, dropship, run};
+use crate::support::{Workspace, copy_dir, dropship, run, write_package};
+use std::path::Path;
 
 /// Wrong in every way at once: a field of the wrong type, an unknown step type, a secret with a
 /// default, a step name used twice, a script missing from the drop.
@@ -59,4 +62,76 @@ fn plan_check_lists_parse_rule_and_drop_problems_together() {
             "`{leak}`: {result:#?} {again:#?}"
         );
     }
+}
+
+/// The sample plan and drop, with a `#{...}` nothing defines in a script of the drop, in a
+/// substitution target and a packaged script of the package, and in an inline script.
+fn sample_with_undefined_variables(ws: &Workspace) {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates/sample");
+    copy_dir(&sample.join("drop"), &ws.path("drop"));
+    let plan = std::fs::read_to_string(sample.join("plan.json")).unwrap();
+    ws.write(
+        "plan.json",
+        plan.replace(
+            "echo \\\"install failed:",
+            "echo #{Support.Email} \\\"install failed:",
+        ),
+    );
+    ws.write(
+        "drop/Scripts/Configure.sh",
+        "#!/usr/bin/env bash\necho #{Service.Host}\necho #{Smtp.Host}\n",
+    );
+    write_package(
+        ws,
+        "drop/Packages/Fabrikam.Web.4.12.0.nupkg",
+        "Fabrikam.Web",
+        &[
+            (
+                "config/app.conf",
+                b"host = #{Service.Host}\nmail = #{Mail.Server}\nenv = #{Octopus.Environment.Name}\n"
+                    .to_vec(),
+            ),
+            ("appsettings.json", b"{}".to_vec()),
+            ("Deploy.sh", b"echo #{Octopus.Action.Name} #{Deploy.Flag}\n".to_vec()),
+        ],
+    );
+}
+
+#[test]
+fn plan_check_warns_of_variables_nothing_defines_and_strict_refuses_them() {
+    let ws = Workspace::new();
+    sample_with_undefined_variables(&ws);
+    let check = |strict: bool| {
+        let mut command = dropship();
+        command
+            .args(["plan", "check"])
+            .arg(ws.path("plan.json"))
+            .arg("--drop")
+            .arg(ws.path("drop"));
+        if strict {
+            command.arg("--strict");
+        }
+        run(&mut command)
+    };
+    let warned = check(false).success();
+    for needle in [
+        "warning: steps[1].substitute: `config/app.conf` in `Packages/Fabrikam.Web.4.12.0.nupkg` line 2 uses #{Mail.Server}",
+        "warning: steps[1].package: `Deploy.sh` in `Packages/Fabrikam.Web.4.12.0.nupkg` line 1 uses #{Deploy.Flag}",
+        "warning: steps[2].file: `Scripts/Configure.sh` line 3 uses #{Smtp.Host}",
+        "warning: steps[3].inline: the inline script line 1 uses #{Support.Email}",
+    ] {
+        assert!(warned.stderr.contains(needle), "`{needle}`: {warned:#?}");
+    }
+    for defined in ["Service.Host", "Octopus.", "Install.Root"] {
+        assert!(
+            !warned.stderr.contains(&format!("#{{{defined}")),
+            "`{defined}` is defined: {warned:#?}"
+        );
+    }
+    assert_eq!(warned.stderr.matches("warning:").count(), 4, "{warned:#?}");
+    assert!(warned.stdout.contains("4 warning(s)"), "{warned:#?}");
+
+    let strict = check(true).code(2);
+    assert!(strict.stderr.contains("#{Mail.Server}"), "{strict:#?}");
+    assert!(strict.stderr.contains("--strict"), "{strict:#?}");
 }

@@ -11,10 +11,11 @@
 //!
 //! `model` is the file format (serde types; the JSON Schema is generated from it), `validate`
 //! the semantic rules (names, roles, templates, the vendor-blind rule), `drop_refs` the checks
-//! against the drop's files.
+//! against the drop's files, `undefined` the warnings for `#{...}` nothing defines.
 
 mod drop_refs;
 pub mod model;
+mod undefined;
 pub use drop_refs::{DropFiles, DropFolder};
 pub use validate::check_value;
 mod validate;
@@ -146,6 +147,12 @@ impl Plan {
     /// a secret parameter must not have).
     pub fn check_drop(&self, drop: &dyn DropFiles) -> Vec<Problem> {
         drop_refs::check(&self.doc, drop)
+    }
+
+    /// Warnings for the `#{...}` in the scripts and package files the plan uses (in the drop
+    /// folder `drop_root`) that nothing defines.
+    pub fn undefined_variables(&self, drop_root: &std::path::Path) -> Vec<Problem> {
+        undefined::check(&self.doc, drop_root)
     }
 
     /// Problems with a customer profile used with this plan (roles declared, no secret values).
