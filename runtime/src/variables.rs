@@ -20,18 +20,6 @@ use std::path::Path;
 /// `dropship import` declares when the drop has `.secret` files).
 pub const DROP_PASSWORD_PARAMETER: &str = "Drop.SensitiveVariablesPassword";
 
-/// Whether the installer (or the shell) gives `name` a value whatever the plan says: Octopus's
-/// system variables and output variables (`Octopus*`: `Octopus.Action[STEP].Output.*`,
-/// `OctopusPrintVariables`),
-/// dropship's own (`Dropship.*`) and environment variables (`env:NAME`). A `#{...}` of any
-/// other name that no parameter or variable defines renders as written.
-pub fn is_engine_variable(name: &str) -> bool {
-    let lower = name.to_lowercase();
-    ["octopus", "dropship.", "env:"]
-        .iter()
-        .any(|prefix| lower.starts_with(prefix))
-}
-
 /// Why a step's variables could not be assembled.
 #[derive(Debug, thiserror::Error)]
 pub enum VariablesError {

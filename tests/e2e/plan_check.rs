@@ -3,6 +3,7 @@
 //! `#{...}` its scripts and package files use that nothing defines, as warnings (`--strict`:
 //! errors).
 
+use crate::fixture::{Fixture, SECRET, assert_no_secret, sample_plan};
 use crate::support::{Workspace, copy_dir, dropship, run, write_package};
 use std::path::Path;
 
@@ -134,4 +135,28 @@ fn plan_check_warns_of_variables_nothing_defines_and_strict_refuses_them() {
     let strict = check(true).code(2);
     assert!(strict.stderr.contains("#{Mail.Server}"), "{strict:#?}");
     assert!(strict.stderr.contains("--strict"), "{strict:#?}");
+}
+
+#[test]
+fn the_installer_dry_run_flags_them_in_its_substitutions_too() {
+    let fx = Fixture::with_drop(&sample_plan(), |ws| {
+        write_package(
+            ws,
+            "drop/Packages/Fabrikam.Web.4.12.0.nupkg",
+            "Fabrikam.Web",
+            &[(
+                "config/app.conf",
+                b"password = #{Database.Password}\nmail = #{Mail.Server}\n".to_vec(),
+            )],
+        );
+    });
+    let dry = run(fx.command("plan").args(fx.answers())).success();
+    assert!(
+        dry.stdout
+            .contains("warning: line 2 uses #{Mail.Server}, which nothing defines"),
+        "{dry:#?}"
+    );
+    assert_eq!(dry.stdout.matches("nothing defines").count(), 1, "{dry:#?}");
+    assert_no_secret("dry run stdout", dry.stdout.as_bytes(), &[SECRET]);
+    assert_no_secret("dry run stderr", dry.stderr.as_bytes(), &[SECRET]);
 }

@@ -3,7 +3,7 @@
 //! each package that substitution or structured replacement targets. Each such name renders as
 //! written on the customer's machine, which is rarely what the vendor meant; `plan check --drop`
 //! lists them (`--strict` refuses them). Defined are the plan's parameters and variables, the
-//! names in the step's variables file and the installer's own ([`is_engine_variable`]); a
+//! names in the step's variables file and the installer's own (see [`undefined_references`]); a
 //! customer profile's variables and a sensitive variables file's names are not known here.
 
 use super::Problem;
@@ -11,8 +11,7 @@ use super::model::*;
 use crate::config::{find_target_files, read_text_file};
 use crate::octopus::variables_file::read_variables_file;
 use crate::package::{ExtractLimits, extract_package};
-use crate::template::references;
-use crate::variables::is_engine_variable;
+use crate::template::undefined_references;
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -160,20 +159,15 @@ impl Scan<'_> {
 
     /// One warning per name `text` reads that nothing defines, at its first line.
     fn text(&mut self, text: &str, path: &str, place: &str) {
-        let mut seen = HashSet::new();
-        for reference in references(text) {
-            let defined = is_engine_variable(&reference.name)
-                || reference.is_defined(|name| self.names.contains(name));
-            if !defined && seen.insert(reference.name.to_lowercase()) {
-                self.warnings.push(Problem::new(
-                    path,
-                    format!(
-                        "{place} line {} uses #{{{}}}, which no parameter, variable or system \
-                         variable defines; it would be left as written",
-                        reference.line, reference.name
-                    ),
-                ));
-            }
+        for reference in undefined_references(text, |name| self.names.contains(name)) {
+            self.warnings.push(Problem::new(
+                path,
+                format!(
+                    "{place} line {} uses #{{{}}}, which no parameter, variable or system \
+                     variable defines; it would be left as written",
+                    reference.line, reference.name
+                ),
+            ));
         }
     }
 }

@@ -42,7 +42,7 @@ use std::sync::{Arc, OnceLock};
 
 pub use error::TemplateError;
 pub use filters::Extension;
-pub use references::{Reference, references};
+pub use references::{Reference, references, undefined_references};
 
 use binding::Binding;
 use eval::{Engine, Scope, Sink};

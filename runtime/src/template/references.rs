@@ -1,5 +1,7 @@
 //! The variables a template reads, found by parsing it as the installer will (continue mode),
-//! for the checks that warn about a `#{...}` nothing defines.
+//! and those of them nothing defines, for the checks that warn about them (`plan check --drop`,
+//! the dry run): a name neither defined nor one the installer itself provides renders as
+//! written on the customer's machine.
 
 use super::ast::{
     CalcExpr, Condition, Expr, FilterOption, Index, Operand, Step, Symbol, Template, Token,
@@ -49,6 +51,29 @@ pub fn references(text: &str) -> Vec<Reference> {
     };
     walk.template(&parser::parse_continue(text));
     walk.found
+}
+
+/// The variables `text` reads that nothing defines, each name once (at its first line): not
+/// `defined` (asked with lower-cased names; a shorter path of a name counts, for JSON values)
+/// and not the installer's own. Each renders as written on the customer's machine.
+pub fn undefined_references(text: &str, defined: impl Fn(&str) -> bool) -> Vec<Reference> {
+    let mut seen = std::collections::HashSet::new();
+    references(text)
+        .into_iter()
+        .filter(|r| !is_engine_variable(&r.name) && !r.is_defined(&defined))
+        .filter(|r| seen.insert(r.name.to_lowercase()))
+        .collect()
+}
+
+/// Whether the installer (or the shell) gives `name` a value whatever the plan says: Octopus's
+/// system variables and output variables (`Octopus*`: `Octopus.Action[STEP].Output.*`,
+/// `OctopusPrintVariables`), dropship's own (`Dropship.*`) and environment variables
+/// (`env:NAME`).
+fn is_engine_variable(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    ["octopus", "dropship.", "env:"]
+        .iter()
+        .any(|prefix| lower.starts_with(prefix))
 }
 
 struct Walk<'t> {
@@ -192,6 +217,20 @@ mod tests {
         assert!(!defined("Db"));
         assert!(!defined("Db.Hostname"));
         assert!(!defined("Other[servers]"));
+    }
+
+    #[test]
+    fn undefined_leaves_out_the_installer_s_own_and_repeats() {
+        let text = "#{Octopus.Action[Web].Output.Url} #{OctopusPrintVariables} #{env:HOME}\n\
+                    #{Dropship.Upgrade.Mode} #{Known} #{Unknown}\n#{unknown} #{DropshipX}";
+        let undefined: Vec<(String, usize)> = undefined_references(text, |n| n == "known")
+            .into_iter()
+            .map(|r| (r.name, r.line))
+            .collect();
+        assert_eq!(
+            undefined,
+            [("Unknown".to_string(), 2), ("DropshipX".to_string(), 3)]
+        );
     }
 
     #[test]
