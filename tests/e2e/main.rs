@@ -20,3 +20,4 @@ mod strict;
 mod support;
 mod txn;
 mod upgrade;
+mod vendor_cli;
