@@ -3,11 +3,12 @@
 //! references, and customer profiles.
 
 use crate::bundle::Customer;
+use crate::failure::OnMachine;
 use crate::pack::DropSource;
 use anyhow::{Context, Result, bail};
 use dropship_runtime::plan::{self, DropFiles, DropFolder, Plan, PlanErrors, Problem};
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Parse and validate a plan, and (when given) its references into the drop; every problem is
 /// reported at once.
@@ -22,14 +23,13 @@ pub fn load_plan(path: &Path, drop: Option<&DropSource>) -> Result<(Plan, Vec<u8
         })
         .with_context(|| format!("reading plan `{}`", path.display()))?;
     let origin = path.display().to_string();
-    let plan = Plan::parse(&bytes, &origin)?;
-    if let Some(drop) = drop {
-        let problems = match drop {
-            DropSource::Folder(root) => plan.check_drop(&DropFolder(root)),
-            DropSource::Zip(zip) => plan.check_drop(&ZipDrop(zip)),
-        };
-        fail_on(problems, &origin)?;
-    }
+    let plan = match drop {
+        None => Plan::parse_with_drop(&bytes, &origin, None),
+        Some(DropSource::Folder(root)) => {
+            Plan::parse_with_drop(&bytes, &origin, Some(&DropFolder(root)))
+        }
+        Some(DropSource::Zip(zip)) => Plan::parse_with_drop(&bytes, &origin, Some(&ZipDrop(zip))),
+    }?;
     Ok((plan, bytes))
 }
 
@@ -42,6 +42,27 @@ fn fail_on(problems: Vec<Problem>, origin: &str) -> Result<()> {
         problems,
     }
     .into())
+}
+
+/// A folder to read the drop from; a zip is unpacked into a temporary folder first.
+pub fn drop_folder(drop: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
+    match DropSource::open(drop)? {
+        DropSource::Folder(root) => Ok((root, None)),
+        DropSource::Zip(zip) => {
+            let temp = tempfile::tempdir().machine_io(|| "creating a temporary folder".into())?;
+            let file = std::fs::File::open(&zip)
+                .with_context(|| format!("reading `{}`", zip.display()))?;
+            zip::ZipArchive::new(file)
+                .and_then(|mut archive| archive.extract(temp.path()))
+                .with_context(|| {
+                    format!(
+                        "`{}` is not a readable zip; download the artifact again",
+                        zip.display()
+                    )
+                })?;
+            Ok((temp.path().to_path_buf(), Some(temp)))
+        }
+    }
 }
 
 /// Read a customer profile and check it against the plan.

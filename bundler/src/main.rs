@@ -49,6 +49,7 @@ enum Command {
     },
     /// Scaffold a plan, a customer profile and an answers example to start from
     Init {
+        /// Directory to write into (its plan, customer, answers and drop must not exist yet)
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
@@ -70,13 +71,17 @@ enum Command {
     },
     /// Check an installer's signature with a public key, without running any of its code
     Verify {
+        /// The installer to check
         installer: PathBuf,
         /// The vendor's public key file (`dropship.pub` or minisign `.pub`)
         #[arg(long)]
         key: PathBuf,
     },
     /// Show an installer's manifest, plan summary and sizes (does not verify; use `verify`)
-    Inspect { installer: PathBuf },
+    Inspect {
+        /// The installer to show
+        installer: PathBuf,
+    },
     /// Write a plan from what Octopus produced (an Offline Package Drop or a deployment process)
     #[command(subcommand)]
     Import(ImportCommand),
@@ -91,6 +96,7 @@ enum Command {
         /// `report.json` files, or folders holding them (searched through)
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Output format (html: a self-contained page with charts)
         #[arg(long, default_value = "text", value_parser = ["text", "json", "html"])]
         format: String,
         /// Write to this file instead of stdout
@@ -109,7 +115,9 @@ enum Command {
 enum ImportCommand {
     /// From an Offline Package Drop (its folder or artifact zip)
     Opd {
+        /// The Offline Package Drop: its folder or its artifact `.zip`
         drop: PathBuf,
+        /// The plan to write (never over an existing file without `--force`)
         #[arg(short = 'o', long = "out", default_value = "plan.json")]
         out: PathBuf,
         /// A variable the customer supplies (a secret when the drop marks it sensitive or its
@@ -126,14 +134,19 @@ enum ImportCommand {
     },
     /// From a deployment process: REST JSON or `deployment_process.ocl`
     Process {
+        /// The process: Octopus's REST JSON, or `deployment_process.ocl` from a Git project
         process: PathBuf,
         /// The folder holding the process's packages (it becomes the drop)
         #[arg(long)]
         packages: PathBuf,
+        /// Keep only the steps that run in this environment: its id (JSON), slug or name (OCL)
         #[arg(long)]
         environment: Option<String>,
+        /// Keep only the steps that run in this channel: its id (JSON), slug or name (OCL)
         #[arg(long)]
         channel: Option<String>,
+        /// A variable the customer supplies (a secret when its name says
+        /// password/secret/key)
         #[arg(long = "ask", value_name = "NAME")]
         ask: Vec<String>,
         /// Product name for the plan (edit it in the plan otherwise)
@@ -142,6 +155,7 @@ enum ImportCommand {
         /// Product version for the plan
         #[arg(long = "product-version")]
         version: Option<String>,
+        /// The plan to write (never over an existing file without `--force`)
         #[arg(short = 'o', long = "out", default_value = "plan.json")]
         out: PathBuf,
         /// Replace the output file if it exists (a reviewed plan is never replaced otherwise)
@@ -152,12 +166,17 @@ enum ImportCommand {
 
 #[derive(Debug, Subcommand)]
 enum PlanCommand {
-    /// Validate a plan; with `--drop`, also the files it names and the vendor-blind rule
+    /// Validate a plan; with `--drop`, also the files it names, the vendor-blind rule, and
+    /// warnings for each `#{...}` in its scripts and package files that nothing defines
     Check {
+        /// The plan file (`dropship/plan@1` JSON)
         plan: PathBuf,
         /// The drop folder or artifact zip the plan will be built with
         #[arg(long = "drop")]
         drop_path: Option<PathBuf>,
+        /// Treat warnings as errors (exit 2)
+        #[arg(long)]
+        strict: bool,
     },
     /// Print the JSON Schema of the plan format (for editors)
     Schema,
@@ -214,9 +233,11 @@ fn main() -> ExitCode {
                 version,
             },
         ),
-        Command::Plan(PlanCommand::Check { plan, drop_path }) => {
-            commands::plan::check(&plan, drop_path.as_deref())
-        }
+        Command::Plan(PlanCommand::Check {
+            plan,
+            drop_path,
+            strict,
+        }) => commands::plan::check(&plan, drop_path.as_deref(), strict),
         Command::Plan(PlanCommand::Schema) => commands::plan::schema(),
     };
     match result {
@@ -225,5 +246,33 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             failure::exit_status_of(&error).into()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every argument, positional or option, of every command and subcommand has help text.
+    #[test]
+    fn every_argument_of_every_command_has_help() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let builtin = ["help", "version"].contains(&arg.get_id().as_str());
+                if !builtin && arg.get_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                if sub.get_about().is_none() {
+                    missing.push(format!("{path} {} (the command)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "dropship", &mut missing);
+        assert!(missing.is_empty(), "without help: {missing:#?}");
     }
 }

@@ -169,7 +169,9 @@ mod tests {
     fn a_process_is_alive_until_it_has_exited() {
         assert!(process_alive(std::process::id()));
         let mut child = match cfg!(windows) {
-            true => std::process::Command::new("cmd").args(["/c", "exit"]).spawn(),
+            true => std::process::Command::new("cmd")
+                .args(["/c", "exit"])
+                .spawn(),
             false => std::process::Command::new("true").spawn(),
         }
         .unwrap();

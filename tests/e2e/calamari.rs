@@ -5,7 +5,7 @@
 //! ones whose variables can share a step, plus the failures Calamari reports.
 
 use crate::fixture::{Fixture, plan_with_steps, read_report, statuses};
-use crate::support::Workspace;
+use crate::support::write_package;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -27,25 +27,6 @@ fn from_hex_dump(dump: &[u8]) -> Vec<u8> {
                 .collect::<Vec<u8>>()
         })
         .collect()
-}
-
-/// A `.nupkg` at `relative` holding `entries` (name, bytes) and a nuspec.
-fn write_package(ws: &Workspace, relative: &str, id: &str, entries: &[(&str, Vec<u8>)]) {
-    use std::io::Write;
-    let path = ws.path(relative);
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).expect("create"));
-    let nuspec = format!(
-        "<?xml version=\"1.0\"?><package><metadata><id>{id}</id><version>1.0.0</version><authors>t</authors><description>d</description></metadata></package>"
-    );
-    let all = std::iter::once((format!("{id}.nuspec"), nuspec.into_bytes()))
-        .chain(entries.iter().map(|(n, b)| (n.to_string(), b.clone())));
-    for (name, bytes) in all {
-        zip.start_file(name, zip::write::SimpleFileOptions::default())
-            .expect("zip entry");
-        zip.write_all(&bytes).expect("zip write");
-    }
-    zip.finish().expect("zip finish");
 }
 
 fn sample(name: &str) -> Vec<u8> {

@@ -404,6 +404,10 @@ fn a_reviewed_plan_is_not_replaced_without_force_and_the_hint_names_the_drop() {
         .arg(ws.path("plan.json")));
     assert_eq!(again.code, Some(2), "{again:#?}");
     assert!(again.stderr.contains("--force"), "says how: {again:#?}");
+    assert!(
+        again.stderr.contains("plan.json"),
+        "names the file: {again:#?}"
+    );
     assert_eq!(read(ws.path("plan.json")), "{ \"reviewed\": true }");
     run(dropship()
         .args(["import", "opd", "--force"])
@@ -411,5 +415,46 @@ fn a_reviewed_plan_is_not_replaced_without_force_and_the_hint_names_the_drop() {
         .arg("-o")
         .arg(ws.path("plan.json")))
     .success();
+    assert!(read(ws.path("plan.json")).contains("dropship/plan@1"));
+}
+
+#[test]
+fn import_process_does_not_replace_a_plan_either_and_names_the_packages_folder() {
+    let ws = Workspace::new();
+    let testdata = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src/import/testdata"));
+    let packages = ws.path("my packages");
+    std::fs::create_dir_all(&packages).unwrap();
+    for name in [
+        "Acme.Web.1.2.3.nupkg",
+        "Acme.SmokeTests.1.0.0.zip",
+        "Acme.TestFixtures.2.0.0.tar.gz",
+    ] {
+        std::fs::write(packages.join(name), b"").unwrap();
+    }
+    let import = |force: bool| {
+        let mut command = dropship();
+        command
+            .args(["import", "process"])
+            .arg(testdata.join("process.json"))
+            .arg("--packages")
+            .arg(&packages)
+            .arg("-o")
+            .arg(ws.path("plan.json"));
+        if force {
+            command.arg("--force");
+        }
+        run(&mut command)
+    };
+    ws.write("plan.json", "reviewed");
+    let refused = import(false).code(2);
+    assert!(
+        refused.stderr.contains("plan.json") && refused.stderr.contains("--force"),
+        "{refused:#?}"
+    );
+    assert_eq!(read(ws.path("plan.json")), "reviewed");
+    let replaced = import(true).success();
+    // The hint is a command to paste: the folder as given, quoted for the shell.
+    let hint = format!("--drop '{}'", packages.display());
+    assert!(replaced.stdout.contains(&hint), "{replaced:#?}");
     assert!(read(ws.path("plan.json")).contains("dropship/plan@1"));
 }

@@ -1,7 +1,7 @@
 //! The vendor's feedback loop end to end: real installs (one that succeeds, one that fails and
 //! rolls back) leave their `report.json`; `dropship reports` reads them back from a folder and
-//! counts outcomes, versions, customers, step runs and failure points; its HTML page is checked
-//! in a headless browser where Chromium is installed.
+//! counts outcomes, versions, customers, step runs and failure points; its HTML page, and the
+//! installer's own HTML report, are checked in a headless browser where Chromium is installed.
 
 use crate::fixture::*;
 use crate::support::{dropship, run};
@@ -106,6 +106,40 @@ fn the_reports_page_renders_its_chart_in_a_browser() {
     assert_eq!(dom.matches("<g class=\"step\">").count(), 4, "{dom}");
     assert!(dom.contains("Migrate"), "{dom}");
     assert!(dom.contains("1 failed"), "{dom}");
+}
+
+#[test]
+fn the_installer_s_html_report_renders_in_a_browser() {
+    // A step whose name and output would be markup if they were not escaped, and that fails.
+    let mut steps = vec![deploy_sample_step()];
+    steps.push(
+        json!({ "name": "Migrate <db> & \"users\"", "type": "run-script",
+        "syntax": "bash", "inline": "echo '<b id=\"injected\">'; exit 4" }),
+    );
+    let fx = Fixture::new(&plan_with_steps(json!(steps)));
+    assert_eq!(fx.install(&[]).code, Some(5));
+    let page = fx.state().join("report.html");
+    let Some(dom) = browser_dom(&page) else {
+        eprintln!("skipped: no chromium on PATH to render the report (apt-get install chromium)");
+        return;
+    };
+    assert!(
+        dom.contains("<title>") && dom.contains("Fabrikam Platform"),
+        "{dom}"
+    );
+    assert!(dom.contains("outcome failed-rolled-back"), "{dom}");
+    assert!(dom.contains("Deploy Fabrikam.Web"), "{dom}");
+    assert!(dom.contains("Migrate &lt;db&gt; &amp; \"users\""), "{dom}");
+    assert!(
+        !dom.contains("<db>") && !dom.contains("id=\"injected\""),
+        "{dom}"
+    );
+    assert!(!dom.contains("{{"), "a placeholder left: {dom}");
+    assert_no_secret(
+        "the report as the browser builds it",
+        dom.as_bytes(),
+        &[SECRET],
+    );
 }
 
 /// The page's DOM as headless Chromium builds it; `None` without Chromium.

@@ -353,3 +353,22 @@ pub fn wait_for_file(path: &Path, child: &mut std::process::Child, timeout: std:
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+/// A `.nupkg` at `relative` holding `entries` (name, bytes) and a nuspec.
+pub fn write_package(ws: &Workspace, relative: &str, id: &str, entries: &[(&str, Vec<u8>)]) {
+    use std::io::Write;
+    let path = ws.path(relative);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).expect("create"));
+    let nuspec = format!(
+        "<?xml version=\"1.0\"?><package><metadata><id>{id}</id><version>1.0.0</version><authors>t</authors><description>d</description></metadata></package>"
+    );
+    let all = std::iter::once((format!("{id}.nuspec"), nuspec.into_bytes()))
+        .chain(entries.iter().map(|(n, b)| (n.to_string(), b.clone())));
+    for (name, bytes) in all {
+        zip.start_file(name, zip::write::SimpleFileOptions::default())
+            .expect("zip entry");
+        zip.write_all(&bytes).expect("zip write");
+    }
+    zip.finish().expect("zip finish");
+}

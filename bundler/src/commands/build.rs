@@ -2,10 +2,14 @@
 //! elsewhere) and `dropship seal` (a presigned build's signature attached): the command line's
 //! inputs read and validated, then handed to [`crate::bundle`].
 
+use crate::failure::OnMachine;
 use crate::{bundle, inputs, keys, pack, stub};
 use anyhow::{Context, Result};
 use dropship_runtime::container::Codec;
-use dropship_runtime::{env, units};
+use dropship_runtime::trust::PublicKey;
+use dropship_runtime::{env, escape, units};
+use sha2::{Digest, Sha256};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
@@ -36,14 +40,20 @@ pub struct BuildArgs {
     #[arg(long)]
     presign: bool,
     /// Payload compression
-    #[arg(long, default_value = "zstd", value_parser = parse_codec)]
+    #[arg(long, default_value = "zstd", value_parser = codec_parser())]
     compression: Codec,
 }
 
-/// `--compression`: a codec by name.
-fn parse_codec(name: &str) -> Result<Codec, String> {
-    Codec::from_name(name)
-        .ok_or_else(|| format!("unknown compression `{name}`; use zstd, gzip or none"))
+/// `--compression`: a codec by name, the names listed in `--help` and in clap's error.
+fn codec_parser() -> impl clap::builder::TypedValueParser<Value = Codec> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new([
+        PossibleValue::new(Codec::Zstd.name()).help("fast, near copy speed on packages"),
+        PossibleValue::new(Codec::Gzip.name()).help("slower; for a customer's own tools"),
+        PossibleValue::new(Codec::None.name()).help("stored as is"),
+    ])
+    // Only the names above get here, and each is a codec's.
+    .map(|name| Codec::from_name(&name).unwrap_or_default())
 }
 
 /// `dropship build`.
@@ -55,14 +65,80 @@ pub fn build(args: &BuildArgs) -> Result<()> {
         bundle::Signing::Key(keys::load_secret_key(&args.key)?)
     };
     let written = bundle::build(&inputs, &signing, &args.out)?;
-    for path in &written {
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        println!("wrote {} ({})", path.display(), units::human_bytes(size));
-        if args.presign {
+    for (index, path) in written.iter().enumerate() {
+        let bundle::Signing::Key(key) = &signing else {
+            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            println!("wrote {} ({})", path.display(), units::human_bytes(size));
             println!("{}", bundle::presign_instructions(path)?);
-        }
+            continue;
+        };
+        let customer = inputs.customers.get(index).and_then(|c| c.name.as_deref());
+        println!("{}", summary(path, customer, args.platform, &key.public)?);
     }
     Ok(())
+}
+
+/// What was built (customer, platform, signing key, size, digest) and how the customer checks
+/// it: the digest, then the installer's own `verify` with the key given on the command line
+/// (which also prints the stock `minisign` command that runs none of its code).
+fn summary(
+    path: &Path,
+    customer: Option<&str>,
+    platform: stub::Platform,
+    key: &PublicKey,
+) -> Result<String> {
+    let size = std::fs::metadata(path)
+        .machine_io(|| format!("reading `{}`", path.display()))?
+        .len();
+    let digest = sha256_of(path)?;
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let (hash_command, run) = match platform {
+        stub::Platform::LinuxX86_64 => {
+            let word = escape::shell_word(&name);
+            (format!("sha256sum {word}"), format!("./{word}"))
+        }
+        stub::Platform::WindowsX86_64 => {
+            let escaped = name.replace('\'', "''");
+            (
+                format!("Get-FileHash '{escaped}'"),
+                format!("& '.\\{escaped}'"),
+            )
+        }
+    };
+    Ok(format!(
+        "wrote {path}\n  customer:  {customer}\n  platform:  {platform}\n  signed by: key {key_id}\n  \
+         size:      {size_text} ({size} bytes)\n  sha256:    {digest}\n\n\
+         next: send the installer, its sha256 and your public key to the customer, who checks it \
+         before running it:\n  {hash_command}      # must print {digest}\n  \
+         {run} verify --trusted-key {public}",
+        path = path.display(),
+        customer = customer.unwrap_or("(none: no customer profile)"),
+        platform = platform.name(),
+        key_id = key.key_id,
+        size_text = units::human_bytes(size),
+        public = key.base64,
+    ))
+}
+
+/// The file's SHA-256, in lower-case hex.
+fn sha256_of(path: &Path) -> Result<String> {
+    let mut file =
+        std::fs::File::open(path).machine_io(|| format!("reading `{}`", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let read = file
+            .read(&mut buffer)
+            .machine_io(|| format!("reading `{}`", path.display()))?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(escape::hex(&hasher.finalize()))
 }
 
 fn bundle_inputs(args: &BuildArgs) -> Result<bundle::BuildInputs> {

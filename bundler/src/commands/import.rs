@@ -2,15 +2,14 @@
 //! plan, validate that plan with the runtime's own parser (and against the drop), and write it
 //! all or nothing, then say what was mapped and what was not.
 
-use crate::failure::OnMachine;
 use crate::import::opd::read_opd;
 use crate::import::to_plan::{self, Mapped};
 use crate::import::{Asked, ImportOptions, looks_secret, parse_process_json, parse_process_ocl};
-use crate::pack::DropSource;
+use crate::inputs;
 use anyhow::{Context, Result};
 use dropship_runtime::escape;
 use dropship_runtime::plan::{DropFolder, Plan, PlanErrors, Product};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// `import opd`.
 pub fn opd(
@@ -25,7 +24,7 @@ pub fn opd(
             std::env::var(var).with_context(|| format!("--drop-password-env: `{var}` is not set"))
         })
         .transpose()?;
-    let (root, _unpacked) = drop_folder(drop)?;
+    let (root, _unpacked) = inputs::drop_folder(drop)?;
     let read = read_opd(&root, ask, password.as_deref())?;
     let mapped = to_plan::to_plan(&read.process, &read.files, read.product, &read.asked, &root);
     finish(
@@ -96,27 +95,6 @@ pub struct ProcessOptions {
     pub ask: Vec<String>,
     pub product: Option<String>,
     pub version: Option<String>,
-}
-
-/// A folder to read the drop from; a zip is unpacked into a temporary folder first.
-fn drop_folder(drop: &Path) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
-    match DropSource::open(drop)? {
-        DropSource::Folder(root) => Ok((root, None)),
-        DropSource::Zip(zip) => {
-            let temp = tempfile::tempdir().machine_io(|| "creating a temporary folder".into())?;
-            let file = std::fs::File::open(&zip)
-                .with_context(|| format!("reading `{}`", zip.display()))?;
-            zip::ZipArchive::new(file)
-                .and_then(|mut archive| archive.extract(temp.path()))
-                .with_context(|| {
-                    format!(
-                        "`{}` is not a readable zip; download the artifact again",
-                        zip.display()
-                    )
-                })?;
-            Ok((temp.path().to_path_buf(), Some(temp)))
-        }
-    }
 }
 
 /// Where the plan goes, and whether an existing file there may be replaced (`--force`).

@@ -1,16 +1,35 @@
 //! `dropship plan check` (a plan and, with `--drop`, its references into the drop, every problem
-//! listed) and `dropship plan schema` (the plan format's JSON Schema, for editors).
+//! listed, and warnings for the `#{...}` nothing defines) and `dropship plan schema` (the plan
+//! format's JSON Schema, for editors).
 
 use crate::{inputs, pack};
-use anyhow::Result;
+use anyhow::{Result, bail};
 use std::path::Path;
 
 /// `dropship plan check`.
-pub fn check(plan: &Path, drop: Option<&Path>) -> Result<()> {
-    let drop = drop.map(pack::DropSource::open).transpose()?;
+pub fn check(plan: &Path, drop_path: Option<&Path>, strict: bool) -> Result<()> {
+    let drop = drop_path.map(pack::DropSource::open).transpose()?;
     let (plan_value, _) = inputs::load_plan(plan, drop.as_ref())?;
+    let warnings = match drop_path {
+        Some(drop_path) => {
+            let (root, _unpacked) = inputs::drop_folder(drop_path)?;
+            plan_value.undefined_variables(&root)
+        }
+        None => Vec::new(),
+    };
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
+    if strict && !warnings.is_empty() {
+        bail!(
+            "plan `{}`: {} warning(s) and --strict: define each variable (a parameter or a plan \
+             variable) or escape it as ##{{...}}",
+            plan.display(),
+            warnings.len()
+        );
+    }
     println!(
-        "OK: plan `{}` is valid: {} steps, {} parameters{}",
+        "OK: plan `{}` is valid: {} steps, {} parameters{}{}",
         plan.display(),
         plan_value.steps().len(),
         plan_value.parameters().len(),
@@ -18,6 +37,10 @@ pub fn check(plan: &Path, drop: Option<&Path>) -> Result<()> {
             ", every referenced drop file present"
         } else {
             ""
+        },
+        match warnings.len() {
+            0 => String::new(),
+            n => format!(" ({n} warning(s) above)"),
         }
     );
     Ok(())

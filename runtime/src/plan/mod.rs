@@ -11,10 +11,11 @@
 //!
 //! `model` is the file format (serde types; the JSON Schema is generated from it), `validate`
 //! the semantic rules (names, roles, templates, the vendor-blind rule), `drop_refs` the checks
-//! against the drop's files.
+//! against the drop's files, `undefined` the warnings for `#{...}` nothing defines.
 
 mod drop_refs;
 pub mod model;
+mod undefined;
 pub use drop_refs::{DropFiles, DropFolder};
 pub use validate::check_value;
 mod validate;
@@ -90,6 +91,17 @@ pub struct Plan {
 impl Plan {
     /// Parse and validate; `origin` names the file in messages.
     pub fn parse(bytes: &[u8], origin: &str) -> Result<Plan, PlanErrors> {
+        Self::parse_with_drop(bytes, origin, None)
+    }
+
+    /// Parse and validate, and check the plan's references into `drop` when given: every
+    /// problem of the file at once. A step or parameter that does not parse is left out of the
+    /// semantic and drop checks, so the others are still checked (`plan check` lists them all).
+    pub fn parse_with_drop(
+        bytes: &[u8],
+        origin: &str,
+        drop: Option<&dyn DropFiles>,
+    ) -> Result<Plan, PlanErrors> {
         let fail = |problems| PlanErrors {
             origin: origin.to_string(),
             problems,
@@ -117,9 +129,13 @@ impl Plan {
         if !too_many.is_empty() {
             return Err(fail(too_many));
         }
-        let (doc, mut problems) = parse_document(&value);
+        let (doc, positions, mut problems) = parse_document(&value);
         if let Some(doc) = &doc {
-            problems.extend(validate::validate(doc));
+            let mut found = validate::validate(doc);
+            if let Some(drop) = drop {
+                found.extend(drop_refs::check(doc, drop));
+            }
+            problems.extend(found.into_iter().filter_map(|p| positions.restore(p)));
         }
         match doc {
             Some(doc) if problems.is_empty() => Ok(Plan { doc }),
@@ -131,6 +147,12 @@ impl Plan {
     /// a secret parameter must not have).
     pub fn check_drop(&self, drop: &dyn DropFiles) -> Vec<Problem> {
         drop_refs::check(&self.doc, drop)
+    }
+
+    /// Warnings for the `#{...}` in the scripts and package files the plan uses (in the drop
+    /// folder `drop_root`) that nothing defines.
+    pub fn undefined_variables(&self, drop_root: &std::path::Path) -> Vec<Problem> {
+        undefined::check(&self.doc, drop_root)
     }
 
     /// Problems with a customer profile used with this plan (roles declared, no secret values).
@@ -204,11 +226,49 @@ const TOP_LEVEL: &[&str] = &[
     "upgrade",
 ];
 
-/// Parse field by field and element by element, so one bad step does not hide the others.
-fn parse_document(value: &Value) -> (Option<PlanDocument>, Vec<Problem>) {
+/// Where each step and parameter of a partly parsed document was in the file: the ones that
+/// did not parse are left out, so the checks of the others name their own index, put back here.
+#[derive(Debug, Default)]
+struct Positions {
+    steps: Vec<usize>,
+    parameters: Vec<usize>,
+    /// Steps in the file, parsed or not.
+    steps_given: usize,
+}
+
+impl Positions {
+    /// The problem with the file's indices; `None` for "no steps" when every step failed to
+    /// parse (those failures are the problems).
+    fn restore(&self, mut problem: Problem) -> Option<Problem> {
+        if problem.path == "steps" && self.steps.is_empty() && self.steps_given > 0 {
+            return None;
+        }
+        for (field, kept) in [("steps", &self.steps), ("parameters", &self.parameters)] {
+            let Some(rest) = problem.path.strip_prefix(field) else {
+                continue;
+            };
+            if let Some((index, tail)) = rest.strip_prefix('[').and_then(|r| r.split_once(']'))
+                && let Some(original) = index.parse::<usize>().ok().and_then(|i| kept.get(i))
+            {
+                problem.path = format!("{field}[{original}]{tail}");
+            }
+        }
+        Some(problem)
+    }
+}
+
+/// Parse field by field and element by element, so one bad step does not hide the others. The
+/// document is built when every field parsed, without the steps and parameters that did not
+/// (their problems are in the list, so it is never a valid plan then).
+fn parse_document(value: &Value) -> (Option<PlanDocument>, Positions, Vec<Problem>) {
     let mut problems = Vec::new();
+    let mut positions = Positions::default();
     let Some(map) = value.as_object() else {
-        return (None, vec![Problem::new("$", "a plan is a JSON object")]);
+        return (
+            None,
+            positions,
+            vec![Problem::new("$", "a plan is a JSON object")],
+        );
     };
     for key in map.keys().filter(|k| !TOP_LEVEL.contains(&k.as_str())) {
         problems.push(Problem::new(
@@ -246,9 +306,17 @@ fn parse_document(value: &Value) -> (Option<PlanDocument>, Vec<Problem>) {
             &mut problems,
         )
     });
-    let parameters =
-        parameters.and_then(|v| elements::<Parameter>(&v, "parameters", false, &mut problems));
-    let steps = steps.and_then(|v| elements::<StepSpec>(&v, "steps", true, &mut problems));
+    let parameters = parameters.and_then(|v| {
+        let (parsed, kept) = elements(&v, "parameters", false, typed, &mut problems)?;
+        positions.parameters = kept;
+        Some(parsed)
+    });
+    let steps = steps.and_then(|v| {
+        positions.steps_given = v.as_array().map_or(0, Vec::len);
+        let (parsed, kept) = elements(&v, "steps", true, step, &mut problems)?;
+        positions.steps = kept;
+        Some(parsed)
+    });
     let doc = (|| {
         Some(PlanDocument {
             schema: schema?,
@@ -260,31 +328,82 @@ fn parse_document(value: &Value) -> (Option<PlanDocument>, Vec<Problem>) {
             upgrade: upgrade?,
         })
     })();
-    (doc, problems)
+    (doc, positions, problems)
 }
 
-/// Parse an array element by element; `None` when the field or any element is bad.
-fn elements<T: DeserializeOwned>(
+/// Parse an array element by element: the elements that parsed and their indices; `None` when
+/// the field is not an array.
+fn elements<T>(
     value: &Value,
     path: &str,
     required: bool,
+    parse: impl Fn(&Value, &str) -> Result<T, Problem>,
     problems: &mut Vec<Problem>,
-) -> Option<Vec<T>> {
+) -> Option<(Vec<T>, Vec<usize>)> {
     let items = match value {
-        Value::Null if !required => return Some(Vec::new()),
+        Value::Null if !required => return Some((Vec::new(), Vec::new())),
         Value::Array(items) => items,
         _ => {
             problems.push(Problem::new(path, "must be an array"));
             return None;
         }
     };
-    let before = problems.len();
-    let parsed: Vec<T> = items
-        .iter()
-        .enumerate()
-        .filter_map(|(i, item)| typed_or_report(item, &format!("{path}[{i}]"), problems))
-        .collect();
-    (problems.len() == before).then_some(parsed)
+    let mut parsed = Vec::new();
+    let mut kept = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match parse(item, &format!("{path}[{i}]")) {
+            Ok(element) => {
+                parsed.push(element);
+                kept.push(i);
+            }
+            Err(problem) => problems.push(problem),
+        }
+    }
+    Some((parsed, kept))
+}
+
+/// One step: its `type` read first, then its fields as that type's struct, so that a problem
+/// names its field (`steps[2].timeout-s`); serde's internally tagged enums lose the path.
+fn step(value: &Value, path: &str) -> Result<StepSpec, Problem> {
+    let Some(map) = value.as_object() else {
+        return Err(Problem::new(
+            path,
+            "a step is a JSON object with `name`, `type` and the type's fields",
+        ));
+    };
+    let types = STEP_TYPES.join(", ");
+    let kind = match map.get("type") {
+        Some(Value::String(kind)) => kind.as_str(),
+        Some(_) => {
+            return Err(Problem::new(
+                format!("{path}.type"),
+                format!("must be the name of a step type: {types}"),
+            ));
+        }
+        None => {
+            return Err(Problem::new(
+                format!("{path}.type"),
+                format!("missing required field; the step types are {types}"),
+            ));
+        }
+    };
+    let mut fields = map.clone();
+    fields.remove("type");
+    let fields = Value::Object(fields);
+    Ok(match kind {
+        "check" => StepSpec::Check(typed(&fields, path)?),
+        "deploy-package" => StepSpec::DeployPackage(typed(&fields, path)?),
+        "run-script" => StepSpec::RunScript(typed(&fields, path)?),
+        "manual" => StepSpec::Manual(typed(&fields, path)?),
+        "substitute" => StepSpec::Substitute(typed(&fields, path)?),
+        "http-wait" => StepSpec::HttpWait(typed(&fields, path)?),
+        other => {
+            return Err(Problem::new(
+                format!("{path}.type"),
+                format!("unknown step type `{other}`; use one of {types}"),
+            ));
+        }
+    })
 }
 
 fn typed_or_report<T: DeserializeOwned>(
@@ -310,11 +429,61 @@ fn typed<T: DeserializeOwned>(value: &Value, base: &str) -> Result<T, Problem> {
     })
 }
 
-/// serde's messages, said for people editing a plan.
+/// serde's messages, said for people editing a plan: in the plan's words (object, array, whole
+/// number), never a Rust type's name.
 fn humanize(message: &str) -> String {
-    message
-        .replace("unknown variant", "unknown type")
-        .replace("missing field", "missing required field")
+    const WORDS: &[(&str, &str)] = &[
+        ("unknown variant", "unknown value"),
+        ("missing field", "missing required field"),
+        (
+            "invalid type: unit variant, expected newtype variant",
+            "needs a value: write it as an object, such as {\"os\": [\"linux\"]}",
+        ),
+        (
+            "invalid type: unit variant, expected struct variant",
+            "needs its fields: write it as an object, such as {\"disk-free\": {\"path\": \"/\", \"min-mb\": 100}}",
+        ),
+        (
+            "invalid value: map, expected map with a single key",
+            "must be an object with one key",
+        ),
+        (
+            "expected string or map",
+            "expected a name or an object with one key",
+        ),
+        ("expected variant identifier", "expected a name"),
+        ("expected a sequence", "expected an array"),
+        ("expected a map", "expected an object"),
+        ("expected a boolean", "expected true or false"),
+        ("expected u64", "expected a whole number (0 or more)"),
+        ("expected u32", "expected a whole number (0 or more)"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("invalid type: sequence", "invalid type: array"),
+        ("invalid type: map", "invalid type: object"),
+        ("unit value", "null"),
+    ];
+    let text = WORDS.iter().fold(message.to_string(), |text, (from, to)| {
+        text.replace(from, to)
+    });
+    without_type_names(&text)
+}
+
+/// `expected struct ScriptBlock` (or `enum`) as `expected an object` / `expected a name`.
+fn without_type_names(text: &str) -> String {
+    let mut text = text.to_string();
+    for (kind, instead) in [
+        ("expected struct ", "expected an object"),
+        ("expected internally tagged enum ", "expected an object"),
+        ("expected enum ", "expected a name or an object"),
+    ] {
+        while let Some(at) = text.find(kind) {
+            let name_end = text[at + kind.len()..]
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+                .map_or(text.len(), |n| at + kind.len() + n);
+            text.replace_range(at..name_end, instead);
+        }
+    }
+    text
 }
 
 #[cfg(test)]

@@ -61,8 +61,10 @@ fn every_problem_is_reported_at_once_with_its_path() {
     let problems = problems_of(bad);
     let expect = [
         "extra: unknown field",
-        "steps[0].type: unknown type `teleport`",
-        "steps[3]: unknown field `colour`",
+        "steps[0].type: unknown step type `teleport`",
+        "parameters[0].default: a `secret` parameter cannot have a default",
+        "steps[2]: duplicate step name `B`",
+        "steps[3].colour: unknown field `colour`",
     ];
     for needle in expect {
         assert!(
@@ -308,4 +310,225 @@ fn profile_variables_that_cycle_or_blow_up_are_refused_too() {
     );
     profile.variables.retain(|name, _| name == "D0");
     assert!(plan.check_profile(&profile).is_empty());
+}
+
+/// A plan whose first step is `step` (JSON), beside a good one.
+fn plan_with_step(step: &str) -> String {
+    format!(
+        r#"{{"schema":"dropship/plan@1","product":{{"name":"P","version":"1.0.0"}},
+            "steps":[{{"name":"Good","type":"manual","instructions":"x"}},{step}]}}"#
+    )
+}
+
+/// Broken steps, each with the path its problem must have.
+const BROKEN_STEPS: &[(&str, &str)] = &[
+    (
+        r#"{"name":"S","type":"run-script","inline":"x","timeout-s":"ten"}"#,
+        "steps[1].timeout-s",
+    ),
+    (
+        r#"{"name":"S","type":"run-script","inline":"x","timeout-s":-1}"#,
+        "steps[1].timeout-s",
+    ),
+    (
+        r#"{"name":"S","type":"run-script","inline":"x","retries":1.5}"#,
+        "steps[1].retries",
+    ),
+    (
+        r#"{"name":"S","type":"run-script","inline":"x","rollback":"echo"}"#,
+        "steps[1].rollback",
+    ),
+    (
+        r#"{"name":"S","type":"run-script","inline":"x","rollback":{"inline":3}}"#,
+        "steps[1].rollback.inline",
+    ),
+    (
+        r#"{"name":"S","type":"run-script","inline":"x","roles":"web"}"#,
+        "steps[1].roles",
+    ),
+    (
+        r#"{"name":"S","type":"deploy-package","package":"p","scripts":[]}"#,
+        "steps[1].scripts",
+    ),
+    (
+        r#"{"name":"S","type":"deploy-package","package":"p","scripts":{"Deploy":"x"}}"#,
+        "steps[1].scripts.Deploy",
+    ),
+    (
+        r#"{"name":"S","type":"deploy-package","package":"p","config-files":[{"path":"a","on-upgrade":"merge-ish"}]}"#,
+        "steps[1].config-files[0].on-upgrade",
+    ),
+    (
+        r#"{"name":"S","type":"deploy-package","package":"p","config-files":[{"path":"a","on-upgrade":3}]}"#,
+        "steps[1].config-files[0].on-upgrade",
+    ),
+    (
+        r#"{"name":"S","type":"deploy-package","package":"p","purge":"yes"}"#,
+        "steps[1].purge",
+    ),
+    (
+        r#"{"name":"S","type":"deploy-package","package":"p","packages":[{"name":"a"}]}"#,
+        "steps[1].packages[0]",
+    ),
+    (
+        r#"{"name":"S","type":"check","checks":["os"]}"#,
+        "steps[1].checks[0].os",
+    ),
+    (
+        r#"{"name":"S","type":"check","checks":["disk-free"]}"#,
+        "steps[1].checks[0].disk-free",
+    ),
+    (
+        r#"{"name":"S","type":"check","checks":[3]}"#,
+        "steps[1].checks[0]",
+    ),
+    (
+        r#"{"name":"S","type":"check","checks":[null]}"#,
+        "steps[1].checks[0]",
+    ),
+    (
+        r#"{"name":"S","type":"check","checks":[{"os":"linux"}]}"#,
+        "steps[1].checks[0].os",
+    ),
+    (
+        r#"{"name":"S","type":"check","checks":[{"root":"yes"}]}"#,
+        "steps[1].checks[0].root",
+    ),
+    (
+        r#"{"name":"S","type":"check","checks":[{"teleport":1}]}"#,
+        "steps[1].checks[0]",
+    ),
+    (
+        r#"{"name":"S","type":"check","checks":[{"disk-free":{"path":"/"}}]}"#,
+        "steps[1].checks[0].disk-free",
+    ),
+    (
+        r#"{"name":"S","type":"check","checks":[{"disk-free":[1]}]}"#,
+        "steps[1].checks[0].disk-free",
+    ),
+    (
+        r#"{"name":"S","type":"check","checks":[{"os":["linux"],"arch":["x"]}]}"#,
+        "steps[1].checks[0]",
+    ),
+    (
+        r#"{"name":"S","type":"check","checks":{}}"#,
+        "steps[1].checks",
+    ),
+    (
+        r#"{"name":"S","type":"http-wait","url":"u","status":70000}"#,
+        "steps[1].status",
+    ),
+    (
+        r#"{"name":"S","type":"manual","instructions":null}"#,
+        "steps[1].instructions",
+    ),
+    (r#"{"name":"S","type":"teleport"}"#, "steps[1].type"),
+    (r#"{"name":"S"}"#, "steps[1].type"),
+    (r#"{"name":"S","type":3}"#, "steps[1].type"),
+    (r#""step""#, "steps[1]"),
+    (
+        r#"{"name":5,"type":"manual","instructions":"x"}"#,
+        "steps[1].name",
+    ),
+    (
+        r#"{"name":"S","type":"manual","instructions":"x","colour":"red"}"#,
+        "steps[1].colour",
+    ),
+];
+
+/// Broken plans: top-level fields and parameters.
+const BROKEN_PLANS: &[&str] = &[
+    r#"{"schema":"dropship/plan@1","product":"P","steps":[]}"#,
+    r#"{"schema":1,"product":{"name":"P","version":"1.0.0","x":1},"steps":{}}"#,
+    r#"{"schema":"dropship/plan@1","product":{"name":"P","version":"1.0.0"},"parameters":[{"name":"A","type":"colour"},{"name":"B"},{"name":"C","type":"text","required":"yes"},{"name":"D","type":1},3],"variables":[],"roles":{},"upgrade":"x","steps":[]}"#,
+    r#"{"schema":"dropship/plan@1","product":{"name":"P","version":"1.0.0"},"variables":{"A":1},"roles":[1],"upgrade":{"from":2},"steps":"x"}"#,
+    r#"{"schema":null,"product":null,"steps":null,"parameters":{}}"#,
+    r#"[]"#,
+    r#"{"#,
+];
+
+#[test]
+fn problems_name_the_field_and_no_rust_type() {
+    let mut messages = Vec::new();
+    for (step, path) in BROKEN_STEPS {
+        let problems = problems_of(&plan_with_step(step));
+        assert!(
+            problems.iter().any(|p| p.starts_with(&format!("{path}: "))),
+            "{step}: no problem at `{path}` in {problems:#?}"
+        );
+        messages.extend(problems);
+    }
+    for plan in BROKEN_PLANS {
+        let problems = problems_of(plan);
+        assert!(!problems.is_empty(), "{plan}");
+        messages.extend(problems);
+    }
+    let profile = parse_profile(br#"{"name":1,"variables":[],"roles":"x"}"#, "c.json");
+    messages.extend(
+        profile
+            .unwrap_err()
+            .problems
+            .iter()
+            .map(ToString::to_string),
+    );
+    for message in &messages {
+        for leak in [
+            "struct ", "enum ", "variant ", "::", "u64", "u16", "sequence",
+        ] {
+            assert!(!message.contains(leak), "`{leak}` in `{message}`");
+        }
+    }
+}
+
+#[test]
+fn parse_semantic_and_drop_problems_come_together_with_the_file_indices() {
+    let plan = r##"{
+      "schema": "dropship/plan@1",
+      "product": { "name": "P", "version": "1.0.0" },
+      "parameters": [
+        { "name": "Bad", "type": "colour" },
+        { "name": "Db.Password", "type": "secret", "default": "hunter2" }
+      ],
+      "steps": [
+        { "name": "A", "type": "manual", "instructions": "x" },
+        { "name": "B", "type": "teleport" },
+        { "name": "C", "type": "run-script", "inline": "x", "timeout-s": "ten" },
+        { "name": "A", "type": "run-script", "file": "Scripts/missing.sh" }
+      ]
+    }"##;
+    let drop = tempfile::tempdir().unwrap();
+    let problems: Vec<String> =
+        Plan::parse_with_drop(plan.as_bytes(), "plan.json", Some(&DropFolder(drop.path())))
+            .unwrap_err()
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+    for needle in [
+        "parameters[0].type: unknown value `colour`",
+        "parameters[1].default: a `secret` parameter cannot have a default",
+        "steps[1].type: unknown step type `teleport`",
+        "steps[2].timeout-s: invalid type",
+        "steps[3]: duplicate step name `A`",
+        "steps[3].file: `Scripts/missing.sh` is not in the drop",
+    ] {
+        assert!(
+            problems.iter().any(|p| p.starts_with(needle)),
+            "missing `{needle}` in {problems:#?}"
+        );
+    }
+    assert_eq!(problems.len(), 6, "{problems:#?}");
+}
+
+#[test]
+fn steps_that_all_fail_to_parse_are_not_also_no_steps() {
+    let plan = r#"{"schema":"dropship/plan@1","product":{"name":"P","version":"1.0.0"},
+        "steps":[{"name":"A","type":"teleport"}]}"#;
+    assert_eq!(
+        problems_of(plan),
+        [
+            "steps[0].type: unknown step type `teleport`; use one of check, deploy-package, \
+          run-script, manual, substitute, http-wait"
+        ]
+    );
 }

@@ -20,7 +20,7 @@ use super::config_files;
 use super::package_config::{self, ConfigPass};
 use super::referenced::{self, extract, safe_segment};
 use super::script_block::{ScriptContext, run_block, run_file};
-use super::substitute::{diff_against, diff_texts};
+use super::substitute::{diff_against, diff_texts, undefined_lines};
 use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
 use crate::config::{self, HookError};
 use crate::installed::InstalledPackage;
@@ -204,6 +204,9 @@ fn preview_configuration(
         output: &mut output,
     };
     let result = package_config::run(&mut pass, step, dir);
+    let substituted = config::find_target_files(&[dir], &step.substitute)
+        .map(|found| found.files)
+        .unwrap_or_default();
     for (file, before) in &touched {
         let relative = file.strip_prefix(dir).unwrap_or(file);
         let Ok(after) = config::read_text_file(file) else {
@@ -215,6 +218,9 @@ fn preview_configuration(
             None => diff_texts(relative, before, &after.text, ctx),
         };
         lines.extend(diff.lines().map(|line| format!("  {line}")));
+        if substituted.contains(file) {
+            lines.extend(undefined_lines(before, ctx));
+        }
     }
     if let Err(failure) = result {
         lines.push(format!("would fail: {}", failure.message));

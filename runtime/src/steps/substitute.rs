@@ -1,11 +1,12 @@
 //! The `substitute` step: replace `#{...}` in existing files on the target, each file snapshot
 //! by the rollback transaction before it is rewritten. Also the dry run of every substitution
 //! (this step's and `deploy-package`'s): each file rendered with the secrets masked and shown as
-//! a diff against the file on the target now.
+//! a diff against the file on the target now, and the `#{...}` in it that nothing defines.
 
 use super::{Preview, PreviewContext, Step, StepContext, StepFailure};
 use crate::config::{self, SubstituteOptions, SubstitutionError, TextEncoding};
 use crate::plan::SubstituteStep;
+use crate::template::undefined_references;
 use crate::variables::StepVariables;
 use std::path::{Path, PathBuf};
 
@@ -87,9 +88,24 @@ pub(super) fn preview_substitution(
             lines.push(format!("substitutes `{}`:", relative.display()));
             let diff = diff_lines(&target.join(relative), &text.text, ctx);
             lines.extend(diff.lines().map(|line| format!("  {line}")));
+            lines.extend(undefined_lines(&text.text, ctx));
         }
     }
     lines
+}
+
+/// A warning for each `#{...}` in `template` that nothing defines (it stays as written).
+pub(super) fn undefined_lines(template: &str, ctx: &PreviewContext<'_>) -> Vec<String> {
+    let undefined = undefined_references(template, |name| ctx.vars.vars.contains(name));
+    undefined
+        .iter()
+        .map(|r| {
+            format!(
+                "  warning: line {} uses #{{{}}}, which nothing defines: it stays as written",
+                r.line, r.name
+            )
+        })
+        .collect()
 }
 
 /// A unified diff from the file at `current_path` to `template` rendered, both scrubbed.

@@ -4,10 +4,12 @@
 //! detection, `if`/`unless`/`elseif`/`else`, `each`, JSON values, `calc`, the built-in
 //! filters, echoing of unresolved tokens, strict and continue modes, the `null` marker.
 //!
-//! The files, one job each: `parser` (text to `ast`), `binding` (the variable tree), `eval`
+//! The files, one job each: `parser` (text to `ast`), `references` (the variables a parsed
+//! template reads), `binding` (the variable tree), `eval`
 //! (scopes, lookup, cycles, rendering), `json` (lenient JSON values), `number` (.NET number
 //! parsing and printing), `filters/` (one file per family of filters). The public surface is
-//! [`Variables`], [`evaluate`], [`evaluate_truthy`], [`check_syntax`] and their types.
+//! [`Variables`], [`evaluate`], [`evaluate_truthy`], [`check_syntax`], [`references`] (the
+//! variables a template reads, for the checks that warn about undefined ones) and their types.
 //!
 //! Not done here: `GetIndexes`, `GetFlag` and the other typed getters. Known gaps: culture is fixed to en-US/invariant; regular expressions
 //! use Rust `regex` syntax (no look-around or backreferences); Markdown is CommonMark via
@@ -32,6 +34,7 @@ mod filters;
 mod json;
 mod number;
 mod parser;
+mod references;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -39,6 +42,7 @@ use std::sync::{Arc, OnceLock};
 
 pub use error::TemplateError;
 pub use filters::Extension;
+pub use references::{Reference, references, undefined_references};
 
 use binding::Binding;
 use eval::{Engine, Scope, Sink};
