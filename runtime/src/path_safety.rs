@@ -13,9 +13,10 @@
 //! * [`check_trusted_ancestors`] refuses a path when a directory on its way can be written by
 //!   someone other than root and the installing user (the owner is named in the error).
 //!
-//! Known gap: these checks look, then the caller acts by path; a process racing the installer
-//! between the two is not stopped (the directories such a process could write are refused by
-//! [`check_trusted_ancestors`], which leaves the installed tree itself and its own scripts).
+//! These checks look, then the caller acts by path: what keeps a process from racing the
+//! installer between the two is that every directory involved is checked with
+//! [`check_trusted_ancestors`] (the destinations by preflight, the directory of every change by
+//! the transaction), so only root and the installing user could.
 
 use std::io;
 use std::path::{Component, Path, PathBuf};

@@ -127,6 +127,9 @@ impl RollbackError {
 pub struct Transaction<'j> {
     journal: &'j mut Journal,
     changes: Vec<Change>,
+    /// Directories found writable only by root and the installing user, so no other local
+    /// user can swap what lies in them between a check and a change.
+    trusted_dirs: HashSet<PathBuf>,
 }
 
 impl<'j> Transaction<'j> {
@@ -137,7 +140,11 @@ impl<'j> Transaction<'j> {
     /// Continue the transaction of a resumed install (`JournalState::changes`), so that a later
     /// failure rolls back what was done before the crash as well.
     pub fn resume(journal: &'j mut Journal, changes: Vec<Change>) -> Self {
-        Transaction { journal, changes }
+        Transaction {
+            journal,
+            changes,
+            trusted_dirs: HashSet::new(),
+        }
     }
 
     /// The changes not yet undone, in the order made.
@@ -411,10 +418,29 @@ impl<'j> Transaction<'j> {
                 scope.refusal(),
             ));
         }
+        for change in &changes {
+            self.check_way(change.path())?;
+        }
         self.journal
             .append_all(changes.iter().cloned().map(Record::Change))?;
         self.changes.extend(changes);
         checkpoint("after-record");
+        Ok(())
+    }
+
+    /// Refuse a change under a directory another local user can write: they could replace
+    /// what the change is about (or a directory on its way) with a link between the check and
+    /// the change. Checked once per directory.
+    fn check_way(&mut self, path: &Path) -> Result<(), RollbackError> {
+        let Some(dir) = path.parent() else {
+            return Ok(());
+        };
+        if self.trusted_dirs.contains(dir) {
+            return Ok(());
+        }
+        crate::path_safety::check_trusted_ancestors(dir)
+            .map_err(|why| RollbackError::conflict("change", path, why.to_string()))?;
+        self.trusted_dirs.insert(dir.to_path_buf());
         Ok(())
     }
 }

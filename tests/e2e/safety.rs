@@ -429,3 +429,25 @@ fn rollback_leaves_alone_a_journaled_change_outside_the_plan_s_destinations() {
         "the real install was rolled back"
     );
 }
+
+#[test]
+fn a_directory_others_can_write_inside_the_destination_is_not_written_into() {
+    let fx = Fixture::sample();
+    // The destination is the installer's, but a directory in it was left open to every user: one
+    // of them could swap `app.conf` for a link between a check and the write.
+    let config = fx.target().join("web/config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("app.conf"), "theirs\n").unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = run(fx.command("install").args(fx.answers()));
+    assert_eq!(out.code, Some(5), "{out:#?}");
+    assert!(
+        out.stderr.contains(&config.display().to_string())
+            && out.stderr.contains("every local user"),
+        "names the directory and who can write it: {out:#?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(config.join("app.conf")).unwrap(),
+        "theirs\n"
+    );
+}
