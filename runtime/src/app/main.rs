@@ -91,7 +91,8 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         answers_template: Option<PathBuf>,
     },
-    /// Check the signature over the whole file and say how to check it with `minisign`
+    /// Check the signature and every byte it covers, and say how to check it with `minisign`
+    /// and `b3sum`
     Verify(TrustArgs),
     /// Verify, then unpack the payload into a new directory
     Extract {
@@ -222,6 +223,14 @@ fn main() -> ExitCode {
         }
         None | Some(Command::Info) => with_self(|file| {
             print!("{}", info_text(file));
+            // The embedded key, unverified (so only a well-formed one reaches the commands): the
+            // vendor's published key is the one to check with.
+            let key = trust::PublicKey::embedded_in(&file.manifest, &file.path)
+                .map_or_else(|_| "VENDOR_PUBLIC_KEY".to_string(), |k| k.base64);
+            print!(
+                "\nThe key after -P below is the installer's own, unverified: check with the one the vendor published.\n{}",
+                stock_check(file, &key)
+            );
             Ok(())
         }),
         Some(Command::Params {
@@ -318,28 +327,31 @@ fn info_text(file: &InstallerFile) -> String {
 fn verify(file: &InstallerFile, args: &TrustArgs) -> Result<(), ExitStatus> {
     let signer = installer::establish_trust(file, &args.options(), ui::interactive())
         .map_err(|e| fail(&e, e.exit_status()))?;
-    let progress = ui::byte_progress("verifying", file.trailer.prefix().signed_len());
+    let progress = ui::byte_progress("verifying", file.manifest.payload.bytes);
     dropship_runtime::extract::verify(file, &signer, &|n| progress.set(n))
         .map_err(|e| fail(&e, e.exit_status()))?;
     progress.finish();
     println!(
-        "OK: signature by key {} verified over all {} signed bytes (trusted: {}).\n\nTo check it yourself with the stock minisign tool:\n{}",
+        "OK: signature by key {} verified over the header, and the runtime's and the payload's BLAKE3 digests it holds (trusted: {}).\n\n{}",
         signer.key.key_id,
-        file.trailer.prefix().signed_len(),
         signer.basis.describe(),
-        // The operator of a Windows installer has PowerShell, not bash.
-        if cfg!(windows) {
-            trust::minisign_command_powershell
-        } else {
-            trust::minisign_command
-        }(
-            &file.path,
-            file.trailer.prefix().signed_len(),
-            file.trailer.signature_len,
-            &signer.key.base64
-        )
+        stock_check(file, &signer.key.base64)
     );
     Ok(())
+}
+
+/// How to check this installer with the stock `minisign` and `b3sum` tools, in the shell its
+/// operator has (PowerShell on Windows, bash elsewhere).
+fn stock_check(file: &InstallerFile, public_key: &str) -> String {
+    let (shell, commands) = if cfg!(windows) {
+        (
+            "PowerShell",
+            trust::stock_check_powershell(file, public_key),
+        )
+    } else {
+        ("bash", trust::stock_check_bash(file, public_key))
+    };
+    format!("To check it yourself with the stock minisign and b3sum tools ({shell}):\n{commands}\n")
 }
 
 fn extract(file: &InstallerFile, args: &TrustArgs, to: &std::path::Path) -> Result<(), ExitStatus> {
