@@ -924,3 +924,112 @@ fn batch_build_writes_one_verified_installer_per_customer() {
     let written = std::fs::read_dir(&out).unwrap().count();
     assert_eq!(written, names.len(), "no temporary file is left behind");
 }
+
+/// A Windows program that carries the record `dropship build` looks for in a runtime stub: a
+/// real PE image for the host-side checks, which read the runtime and never run it.
+const PE_STUB_C: &str = r#"#include <stdio.h>
+const char record[] = "DROPSHIP-PINNED-KEYS/1:[]";
+int main(void) { puts(record); return 0; }
+"#;
+
+#[test]
+fn an_authenticode_signed_windows_installer_verifies_and_refuses_a_flipped_byte() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let (source, stub) = (ws.write("stub.c", PE_STUB_C), ws.path("stub.exe"));
+    run(Command::new("x86_64-w64-mingw32-gcc")
+        .args(["-Os", "-o"])
+        .arg(&stub)
+        .arg(&source))
+    .success();
+    let installer = ws.path("setup.exe");
+    run(dropship()
+        .arg("build")
+        .arg("--drop")
+        .arg(ws.path("drop"))
+        .arg("--plan")
+        .arg(ws.path("plan.json"))
+        .arg("--key")
+        .arg(ws.secret_key())
+        .args(["--platform", "windows-x86_64", "--runtime"])
+        .arg(&stub)
+        .arg("-o")
+        .arg(&installer))
+    .success();
+    // Authenticode with osslsigncode and a throwaway self-signed certificate.
+    let (cert, key, signed) = (
+        ws.path("cert.pem"),
+        ws.path("key.pem"),
+        ws.path("signed.exe"),
+    );
+    run(Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=dropship test"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert))
+    .success();
+    run(Command::new("osslsigncode")
+        .arg("sign")
+        .arg("-certs")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .arg("-in")
+        .arg(&installer)
+        .arg("-out")
+        .arg(&signed))
+    .success();
+    let (before, after) = (
+        std::fs::read(&installer).unwrap(),
+        std::fs::read(&signed).unwrap(),
+    );
+    assert!(
+        after.len() > before.len() && after[..before.len()] != before[..],
+        "osslsigncode appends its table and rewrites the header fields"
+    );
+    let opened = container::InstallerFile::open(&signed).unwrap();
+    assert_eq!(
+        opened.certificate_table.map(|(offset, _)| offset),
+        Some(before.len() as u64),
+        "the table starts right after the installer"
+    );
+    let verify = |installer: &Path| {
+        run(dropship()
+            .arg("verify")
+            .arg(installer)
+            .arg("--key")
+            .arg(ws.public_key()))
+    };
+    let verified = verify(&signed).success();
+    assert!(
+        verified
+            .stdout
+            .contains("an Authenticode certificate table of"),
+        "{verified:#?}"
+    );
+    run_stock(&ws, &stock_commands(&verified.stdout)).success();
+    // Its own Authenticode signature holds too: nothing changed the file after it.
+    run(Command::new("osslsigncode")
+        .args(["verify", "-CAfile"])
+        .arg(&cert)
+        .arg("-in")
+        .arg(&signed))
+    .success();
+    let prefix = opened.trailer.prefix();
+    for (offset, part) in [
+        (prefix.runtime_len / 2, "runtime"),
+        (prefix.payload_offset() + prefix.payload_len / 2, "payload"),
+        (prefix.manifest_offset() + 40, "header"),
+        (opened.trailer.file_len - 10, "trailer"),
+    ] {
+        let refused = verify(&damaged_copy(&signed, offset, "damaged.exe")).code(3);
+        assert!(
+            refused.stderr.starts_with("error: "),
+            "{part}: {refused:#?}"
+        );
+    }
+}
