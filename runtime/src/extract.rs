@@ -204,9 +204,12 @@ fn feed(
     path: &Path,
 ) -> Result<(), ExtractError> {
     let mut done = 0u64;
+    // A chunk nobody took is read into again (`verify`, the runtime part).
+    let mut spare = Vec::new();
     while done < len {
         let want = CHUNK.min((len - done) as usize);
-        let mut chunk = vec![0u8; want];
+        let mut chunk = std::mem::take(&mut spare);
+        chunk.resize(want, 0);
         file.read_exact(&mut chunk)
             .map_err(ExtractError::io("reading installer", path))?;
         hash(&chunk);
@@ -214,11 +217,16 @@ fn feed(
         progress(done);
         // When the unpacker has stopped (it failed or finished) keep hashing: the digest
         // still decides which error the operator sees.
-        if let Some(tx) = &sink
-            && tx.send(chunk).is_err()
-        {
-            sink = None;
-        }
+        spare = match &sink {
+            Some(tx) => match tx.send(chunk) {
+                Ok(()) => Vec::new(),
+                Err(returned) => {
+                    sink = None;
+                    returned.0
+                }
+            },
+            None => chunk,
+        };
     }
     Ok(())
 }

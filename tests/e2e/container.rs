@@ -524,6 +524,30 @@ fn trailer_offsets_that_disagree_with_the_signed_manifest_are_refused() {
 }
 
 #[test]
+fn an_installer_of_another_format_version_is_refused_naming_it() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let installer = ws.build("installer");
+    let mut bytes = std::fs::read(&installer).unwrap();
+    let version_at = bytes.len() - container::TRAILER_LEN as usize + 8;
+    bytes[version_at..version_at + 2].copy_from_slice(&3u16.to_le_bytes());
+    let future = write_executable(&installer, "future", &bytes);
+    for result in [
+        run(Command::new(&future).arg("info")),
+        ws.installer(&future, &["install", "--unattended"]),
+        run(dropship().arg("inspect").arg(&future)),
+    ] {
+        assert_integrity_failure(&result, "format 3");
+        assert!(
+            result.stderr.contains("installer of format 3")
+                && result.stderr.contains("reads format 2 only")
+                && result.stderr.contains("build the installer again"),
+            "{result:#?}"
+        );
+    }
+}
+
+#[test]
 fn signature_by_another_key_is_refused() {
     let ws = Workspace::new();
     ws.sample_inputs();

@@ -222,15 +222,8 @@ fn main() -> ExitCode {
             commands::report_command(state_dir.as_deref(), &format)
         }
         None | Some(Command::Info) => with_self(|file| {
+            // One write: a reader that stops after the first lines (`grep -q`) gets them all.
             print!("{}", info_text(file));
-            // The embedded key, unverified (so only a well-formed one reaches the commands): the
-            // vendor's published key is the one to check with.
-            let key = trust::PublicKey::embedded_in(&file.manifest, &file.path)
-                .map_or_else(|_| "VENDOR_PUBLIC_KEY".to_string(), |k| k.base64);
-            print!(
-                "\nThe key after -P below is the installer's own, unverified: check with the one the vendor published.\n{}",
-                stock_check(file, &key)
-            );
             Ok(())
         }),
         Some(Command::Params {
@@ -309,7 +302,8 @@ fn fail(error: &dyn std::fmt::Display, status: ExitStatus) -> ExitStatus {
 fn info_text(file: &InstallerFile) -> String {
     let m = &file.manifest;
     format!(
-        "product:    {} {}\nvendor:     {}\ncustomer:   {}\nbuilt:      {} by dropship {}\nsigner key: {}\npayload:    {} ({}), {} files, {} unpacked\nsignature:  not checked by `info`; run `verify`\n",
+        "product:    {} {}\nvendor:     {}\ncustomer:   {}\nbuilt:      {} by dropship {}\nsigner key: {}\npayload:    {} ({}), {} files, {} unpacked\nsignature:  not checked by `info`; run `verify`\n\n\
+         The key after -P below is the installer's own, unverified: check with the one the vendor published.\n{}",
         m.product.name,
         m.product.version,
         m.product.vendor.as_deref().unwrap_or("-"),
@@ -321,7 +315,14 @@ fn info_text(file: &InstallerFile) -> String {
         m.payload.codec.name(),
         m.payload.files,
         units::human_bytes(m.payload.unpacked_bytes),
+        stock_check(file, &embedded_key(file)),
     )
+}
+
+/// The embedded key, unverified: only a well-formed one reaches the commands `info` prints.
+fn embedded_key(file: &InstallerFile) -> String {
+    trust::PublicKey::embedded_in(&file.manifest, &file.path)
+        .map_or_else(|_| "VENDOR_PUBLIC_KEY".to_string(), |k| k.base64)
 }
 
 fn verify(file: &InstallerFile, args: &TrustArgs) -> Result<(), ExitStatus> {
