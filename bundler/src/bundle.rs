@@ -7,8 +7,10 @@ use crate::keys::SigningKey;
 use crate::pack::{self, DropSource, PackOptions, PartInfo};
 use anyhow::{Context, Result, anyhow, bail};
 use dropship_runtime::container::{
-    self, FORMAT_VERSION, Manifest, PayloadInfo, PrefixLayout, RuntimeInfo, SignerInfo,
+    self, FORMAT_VERSION, InstallerFile, Manifest, PayloadInfo, PrefixLayout, RuntimeInfo,
+    SignerInfo, pe::SkippingHasher,
 };
+use dropship_runtime::extract;
 use dropship_runtime::plan::Product;
 use dropship_runtime::trust::{self, PublicKey, SignatureBlock, TrustBasis, TrustedSigner};
 use std::fs::File;
@@ -49,10 +51,10 @@ impl Signing {
     }
 }
 
-/// Refuse a key the runtime stub would refuse (a pinned runtime accepts only its pins).
-pub fn check_runtime_trusts(runtime: &Path, key: &PublicKey) -> Result<()> {
-    let binary = std::fs::read(runtime).machine_io(|| reading_runtime(runtime))?;
-    let pinned = match trust::pinned_keys_in_binary(&binary) {
+/// Refuse a key the runtime stub (`binary`, read from `runtime`) would refuse: a pinned runtime
+/// accepts only its pins.
+fn check_runtime_trusts(runtime: &Path, binary: &[u8], key: &PublicKey) -> Result<()> {
+    let pinned = match trust::pinned_keys_in_binary(binary) {
         Some(result) => result?,
         None => bail!(
             "`{}` is not a dropship runtime (no pinned-keys record); pass the `dropship-runtime` binary with `--runtime`",
@@ -76,15 +78,16 @@ pub fn check_runtime_trusts(runtime: &Path, key: &PublicKey) -> Result<()> {
 /// one customer, `out` is a directory; the runtime and the shared frame are written and hashed
 /// once, and every other installer starts as a copy of those bytes.
 pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<PathBuf>> {
-    check_runtime_trusts(&inputs.runtime, signing.public())?;
-    check_disk_space(inputs, out)?;
+    let runtime = std::fs::read(&inputs.runtime).machine_io(|| reading_runtime(&inputs.runtime))?;
+    check_runtime_trusts(&inputs.runtime, &runtime, signing.public())?;
+    check_disk_space(inputs, runtime.len() as u64, out)?;
     if inputs.customers.len() <= 1 {
         let customer = inputs.customers.first().unwrap_or(&Customer {
             name: None,
             bytes: None,
         });
         let mut temp = temp_beside(out)?;
-        let base = write_base(inputs, signing, output(temp.as_file_mut(), out))?;
+        let base = write_base(inputs, &runtime, output(temp.as_file_mut(), out))?;
         finish_installer(inputs, customer, &base, signing, temp, out)?;
         return Ok(vec![out.to_path_buf()]);
     }
@@ -103,7 +106,7 @@ pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<
     std::fs::create_dir_all(out)
         .machine_io(|| format!("creating output directory `{}`", out.display()))?;
     let mut first = temp_beside(&paths[0])?;
-    let base = write_base(inputs, signing, output(first.as_file_mut(), &paths[0]))?;
+    let base = write_base(inputs, &runtime, output(first.as_file_mut(), &paths[0]))?;
     copy_base_for_others(inputs, &base, first.path(), &paths, signing)?;
     finish_installer(
         inputs,
@@ -217,8 +220,7 @@ fn reading_runtime(runtime: &Path) -> String {
 
 /// Refuse to start when the output's filesystem cannot hold the installers (each at most the
 /// runtime plus the uncompressed drop), rather than failing halfway through a large build.
-fn check_disk_space(inputs: &BuildInputs, out: &Path) -> Result<()> {
-    let runtime = std::fs::metadata(&inputs.runtime).map_or(0, |m| m.len());
+fn check_disk_space(inputs: &BuildInputs, runtime: u64, out: &Path) -> Result<()> {
     let drop = pack::drop_size(&inputs.drop)?;
     let installers = inputs.customers.len().max(1) as u64;
     let needed_mb =
@@ -261,51 +263,35 @@ pub fn installer_file_name(product: &Product, customer: Option<&str>, signing: &
     name
 }
 
-/// What every installer of a build shares: the runtime and the shared frame, and the hash states
-/// after them.
+/// What every installer of a build shares: the runtime and the shared frame, and the payload's
+/// hash state after them.
 struct Base {
     /// Bytes written: runtime and shared frame.
     len: u64,
     runtime_len: u64,
+    /// `blake3:HEX` of the runtime, as the header holds it.
+    runtime_digest: String,
     shared: PartInfo,
-    /// minisign's prehash (BLAKE2b-512) of the bytes so far, when signing now.
-    prehash: Option<blake2b_simd::State>,
     /// The payload digest (BLAKE3) of the shared frame.
     payload: blake3::Hasher,
 }
 
-/// Write the runtime and the shared frame. While the drop is packed and compressed, one thread
-/// hashes the payload digest and (when signing now) another computes the signature's prehash
-/// from the same bytes as they reach the file: no second read of a multi-GB file, and the
-/// hashing runs on the second core.
-fn write_base(inputs: &BuildInputs, signing: &Signing, file: impl Write) -> Result<Base> {
-    let signing_now = matches!(signing, Signing::Key(_));
-    let (prehash_tx, prehash_rx) = sync_channel::<Vec<u8>>(HASH_QUEUE);
+/// Write the runtime and the shared frame. While the drop is packed and compressed, a helper
+/// thread hashes the payload digest from the same bytes as they reach the file: no second read
+/// of a multi-GB file, and the hashing runs on the second core.
+fn write_base(inputs: &BuildInputs, runtime: &[u8], file: impl Write) -> Result<Base> {
+    let mut runtime_digest = SkippingHasher::new(&container::runtime_excluded(runtime));
+    runtime_digest.update(runtime);
     let (payload_tx, payload_rx) = sync_channel::<Vec<u8>>(HASH_QUEUE);
     std::thread::scope(|scope| {
-        let prehashing = signing_now.then(|| {
-            scope.spawn(move || {
-                hash_chunks(prehash_rx, blake2b_simd::State::new(), |h, c| {
-                    h.update(c);
-                })
-            })
-        });
         let payload_hashing = scope.spawn(move || {
             hash_chunks(payload_rx, blake3::Hasher::new(), |h, c| {
                 h.update(c);
             })
         });
-        let mut out = BufWriter::with_capacity(
-            1 << 20,
-            Hashing::new(file, signing_now.then_some(prehash_tx)),
-        );
-        let runtime =
-            File::open(&inputs.runtime).machine_io(|| reading_runtime(&inputs.runtime))?;
-        let runtime_len = io::copy(
-            &mut MachineFile::new(runtime, reading_runtime(&inputs.runtime)),
-            &mut out,
-        )?;
-        let mut payload = Hashing::new(&mut out, Some(payload_tx));
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        out.write_all(runtime)?;
+        let mut payload = Hashing::new(&mut out, payload_tx);
         let shared = pack::write_shared_frame(
             &mut payload,
             &inputs.plan_bytes,
@@ -313,17 +299,15 @@ fn write_base(inputs: &BuildInputs, signing: &Signing, file: impl Write) -> Resu
             &inputs.options,
         )?;
         payload.finish()?;
-        out.into_inner().map_err(|e| e.into_error())?.finish()?;
-        let joined = |what: &str| anyhow!("the {what} hashing thread stopped");
-        let payload = payload_hashing.join().map_err(|_| joined("payload"))?;
-        let prehash = prehashing
-            .map(|thread| thread.join().map_err(|_| joined("signature")))
-            .transpose()?;
+        out.into_inner().map_err(|e| e.into_error())?;
+        let payload = payload_hashing
+            .join()
+            .map_err(|_| anyhow!("the payload hashing thread stopped"))?;
         Ok(Base {
-            len: runtime_len + shared.bytes,
-            runtime_len,
+            len: runtime.len() as u64 + shared.bytes,
+            runtime_len: runtime.len() as u64,
+            runtime_digest: container::digest_text(&runtime_digest.finalize()),
             shared,
-            prehash,
             payload,
         })
     })
@@ -338,8 +322,8 @@ fn hash_chunks<H>(chunks: Receiver<Vec<u8>>, mut hasher: H, update: impl Fn(&mut
 }
 
 /// Complete an installer whose file holds the base: append the customer's frame and the
-/// manifest, sign (continuing the base's hash states over those few kilobytes), and rename the
-/// file into place.
+/// header (the payload digest continues the base's hash state over those few kilobytes), sign
+/// the header, and rename the file into place.
 fn finish_installer(
     inputs: &BuildInputs,
     customer: &Customer,
@@ -352,14 +336,13 @@ fn finish_installer(
     let part = base.shared.plus(last);
     let mut payload = base.payload.clone();
     payload.update(&frame);
-    let digest = pack::digest_text(&payload);
     let manifest = manifest(
         inputs,
         customer,
         signing.public(),
-        base.runtime_len,
+        base,
         part,
-        digest,
+        container::digest_text(&payload.finalize()),
     );
     let region = manifest.to_region();
     temp.as_file_mut()
@@ -373,12 +356,8 @@ fn finish_installer(
         payload_len: part.bytes,
         manifest_len: region.len() as u64,
     };
-    if let (Signing::Key(key), Some(prehash)) = (signing, &base.prehash) {
-        let mut prehash = prehash.clone();
-        prehash.update(&frame);
-        prehash.update(&region);
-        let prehash = prehash.finalize();
-        let signature = key.sign_prehashed(prehash.as_bytes(), &manifest.trusted_comment())?;
+    if let Signing::Key(key) = signing {
+        let signature = key.sign(&region, &manifest.trusted_comment())?;
         container::append_signature(&mut file, &layout, &signature)?;
     }
     set_executable(temp.path(), matches!(signing, Signing::Key(_)))?;
@@ -392,7 +371,7 @@ fn manifest(
     inputs: &BuildInputs,
     customer: &Customer,
     signer: &PublicKey,
-    runtime_len: u64,
+    base: &Base,
     part: PartInfo,
     digest: String,
 ) -> Manifest {
@@ -407,7 +386,10 @@ fn manifest(
         customer: customer.name.clone(),
         built_at: build_time(inputs.options.mtime),
         bundler_version: env!("CARGO_PKG_VERSION").to_string(),
-        runtime: RuntimeInfo { bytes: runtime_len },
+        runtime: RuntimeInfo {
+            bytes: base.runtime_len,
+            digest: base.runtime_digest.clone(),
+        },
         payload: PayloadInfo {
             codec: inputs.options.codec,
             bytes: part.bytes,
@@ -450,7 +432,7 @@ const HASH_QUEUE: usize = 4;
 const HASH_CHUNK: usize = 1 << 20;
 
 /// Writes through to `inner` and hands a copy of what passed, in 1 MiB chunks, to a hashing
-/// thread (none: writes through only). Dropping it without [`Hashing::finish`] (on an error)
+/// thread. Dropping it without [`Hashing::finish`] (on an error)
 /// closes the queue, so the thread ends either way.
 struct Hashing<W> {
     inner: W,
@@ -459,11 +441,11 @@ struct Hashing<W> {
 }
 
 impl<W: Write> Hashing<W> {
-    fn new(inner: W, tx: Option<SyncSender<Vec<u8>>>) -> Self {
+    fn new(inner: W, tx: SyncSender<Vec<u8>>) -> Self {
         Hashing {
             inner,
-            pending: Vec::with_capacity(if tx.is_some() { HASH_CHUNK } else { 0 }),
-            tx,
+            pending: Vec::with_capacity(HASH_CHUNK),
+            tx: Some(tx),
         }
     }
 
@@ -501,23 +483,31 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-/// The exact `minisign` command that signs a `.presign` file for `dropship seal`.
+/// The exact commands that sign a `.presign` file's header with stock `minisign` and seal it.
 pub fn presign_instructions(presign: &Path) -> Result<String> {
-    let (_, _, manifest, _) = container::read_presign(presign)?;
-    let file = presign.display();
+    let read = container::read_presign(presign)?;
+    let file = dropship_runtime::escape::shell_word(&presign.display().to_string());
+    let header = dropship_runtime::escape::shell_word(&format!("{}.header", presign.display()));
     Ok(format!(
-        "Sign it on the signing machine with stock minisign:\n  minisign -S -s dropship.key -m {file} -t '{}'\nthen attach the signature:\n  dropship seal {file} --signature {file}.minisig -o INSTALLER",
-        manifest.trusted_comment()
+        "Sign its header (its last {len} bytes, which hold the digests of all the others) on the signing machine with stock minisign:\n  \
+         tail -c {len} {file} > {header}\n  \
+         minisign -S -s dropship.key -m {header} -t '{comment}'\n\
+         then attach the signature:\n  \
+         dropship seal {file} --signature {header}.minisig -o INSTALLER",
+        len = read.layout.manifest_len,
+        comment = read.manifest.trusted_comment()
     ))
 }
 
-/// `dropship seal`: attach a signature made elsewhere to a `.presign` file, after checking it.
+/// `dropship seal`: attach a signature made elsewhere to a `.presign` file, after checking it
+/// and, once attached, every digest it covers.
 pub fn seal(presign: &Path, signature_file: &Path, out: &Path) -> Result<()> {
-    let (mut file, layout, manifest, _) = container::read_presign(presign)?;
+    let mut read = container::read_presign(presign)?;
     let text = std::fs::read_to_string(signature_file)
         .with_context(|| format!("reading signature `{}`", signature_file.display()))?;
     let canonical = trust::canonicalize_signature(&text);
     let block = SignatureBlock::parse(&canonical, signature_file)?;
+    let manifest = &read.manifest;
     let signer = TrustedSigner {
         key: PublicKey::from_base64(&manifest.signer.public_key, "the manifest's signer key")?,
         basis: TrustBasis::GivenKey,
@@ -529,24 +519,25 @@ pub fn seal(presign: &Path, signature_file: &Path, out: &Path) -> Result<()> {
             manifest.trusted_comment()
         );
     }
-    let mut verifier = trust::Verifier::new(&signer, &block, &manifest, signature_file)?;
-    file.seek(SeekFrom::Start(0))?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        verifier.update(&buf[..n]);
-    }
-    verifier.finish()?;
+    trust::verify_header(
+        &signer,
+        &block,
+        manifest,
+        &read.manifest_region,
+        signature_file,
+    )?;
     let mut temp = temp_beside(out)?;
-    file.seek(SeekFrom::Start(0))?;
-    // File to file, copied inside the kernel; the presign was read whole a moment ago, so a
-    // failure here is the output's.
-    io::copy(&mut file, temp.as_file_mut()).machine_io(|| writing(out))?;
-    container::append_signature(&mut output(temp.as_file_mut(), out), &layout, &canonical)?;
+    read.file.seek(SeekFrom::Start(0))?;
+    // File to file, copied inside the kernel.
+    io::copy(&mut read.file, temp.as_file_mut()).machine_io(|| writing(out))?;
+    container::append_signature(
+        &mut output(temp.as_file_mut(), out),
+        &read.layout,
+        &canonical,
+    )?;
     temp.as_file().sync_all().machine_io(|| writing(out))?;
+    // The runtime and payload as copied must be the ones the header's digests name.
+    extract::verify(&InstallerFile::open(temp.path())?, &signer, &|_| {})?;
     set_executable(temp.path(), true)?;
     temp.persist(out)
         .map_err(|e| e.error)
@@ -560,35 +551,27 @@ mod tests {
 
     const PINNED: &str = "RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3";
 
-    fn stub_with(record: &str) -> tempfile::NamedTempFile {
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        std::io::Write::write_all(
-            &mut file,
-            format!("\x7fELF...code...{record}...more").as_bytes(),
-        )
-        .unwrap();
-        file
+    /// Check `key` against a stub binary carrying `record`.
+    fn check_stub_with(record: &str, key: &PublicKey) -> Result<()> {
+        let binary = format!("\x7fELF...code...{record}...more");
+        check_runtime_trusts(Path::new("stub"), binary.as_bytes(), key)
     }
 
     #[test]
     fn build_refuses_a_key_the_pinned_runtime_would_refuse() {
         let pinned = PublicKey::from_base64(PINNED, "t").unwrap();
-        let stub = stub_with(&format!("DROPSHIP-PINNED-KEYS/1:[{PINNED}]"));
-        check_runtime_trusts(stub.path(), &pinned).unwrap();
+        let record = format!("DROPSHIP-PINNED-KEYS/1:[{PINNED}]");
+        check_stub_with(&record, &pinned).unwrap();
         let other = keys_fixture_other();
-        let err = check_runtime_trusts(stub.path(), &other)
-            .unwrap_err()
-            .to_string();
+        let err = check_stub_with(&record, &other).unwrap_err().to_string();
         assert!(err.contains("only trusts key(s) E7620F1842B4E81F"), "{err}");
     }
 
     #[test]
     fn an_unpinned_runtime_takes_any_key_and_a_foreign_binary_none() {
         let key = keys_fixture_other();
-        check_runtime_trusts(stub_with("DROPSHIP-PINNED-KEYS/1:[]").path(), &key).unwrap();
-        let err = check_runtime_trusts(stub_with("nothing").path(), &key)
-            .unwrap_err()
-            .to_string();
+        check_stub_with("DROPSHIP-PINNED-KEYS/1:[]", &key).unwrap();
+        let err = check_stub_with("nothing", &key).unwrap_err().to_string();
         assert!(err.contains("is not a dropship runtime"), "{err}");
     }
 

@@ -171,11 +171,12 @@ fn key_password(path: &Path) -> Result<Zeroizing<String>> {
 }
 
 impl SigningKey {
-    /// Sign the minisign prehash (BLAKE2b-512) of data hashed elsewhere — while it was written,
-    /// so a build reads the installer once. The block is exactly what `minisign -S` makes:
-    /// algorithm `ED` (prehashed), key id, the Ed25519 signature of the prehash, the trusted
-    /// comment, and the global signature over signature and comment.
-    pub fn sign_prehashed(&self, prehash: &[u8], trusted_comment: &str) -> Result<String> {
+    /// Sign `data` (an installer's header) as `minisign -S` does, in exactly the block it makes:
+    /// algorithm `ED` (prehashed), key id, the Ed25519 signature of the data's BLAKE2b-512 hash,
+    /// the trusted comment, and the global signature over signature and comment.
+    pub fn sign(&self, data: &[u8], trusted_comment: &str) -> Result<String> {
+        let prehash = blake2b_simd::Params::new().hash_length(64).hash(data);
+        let prehash = prehash.as_bytes();
         // Secret key layout: algorithms and KDF parameters (54 bytes), key id (8), Ed25519 key (64).
         let raw = Zeroizing::new(self.secret.to_bytes());
         let (key_id, secret) = (raw.get(54..62), raw.get(62..126));

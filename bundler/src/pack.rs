@@ -8,7 +8,7 @@
 //! once, and each installer adds a copy of it plus a few kilobytes of its own.
 
 use anyhow::{Context, Result, bail};
-use dropship_runtime::container::Codec;
+use dropship_runtime::container::{self, Codec};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -135,14 +135,9 @@ impl<W: Write> Write for Counting<W> {
     }
 }
 
-/// `blake3:HEX`, the digest notation used in manifests (what `b3sum` prints).
-pub fn digest_text(hasher: &blake3::Hasher) -> String {
-    format!("blake3:{}", hasher.finalize().to_hex())
-}
-
 /// `blake3:HEX` of some bytes.
 pub fn digest_of(bytes: &[u8]) -> String {
-    digest_text(blake3::Hasher::new().update(bytes))
+    container::digest_text(&blake3::hash(bytes))
 }
 
 /// Settings shared by every entry.

@@ -1,17 +1,19 @@
 //! Verify an installer and unpack its payload in one pass over the file.
 //!
-//! One thread reads the signed prefix in order and hashes every byte for the signature; the
+//! The signature over the header (a few hundred bytes) is checked first. Then one thread reads
+//! the runtime and the payload in order and checks each against its signed BLAKE3 digest; the
 //! payload's chunks are handed to a second thread that decompresses and unpacks the tar stream
-//! into a private staging directory. Nothing is moved out of staging unless the signature holds
+//! into a private staging directory. Nothing is moved out of staging unless every digest holds
 //! (the caller commits); the bytes unpacked are the bytes hashed, read once from the open file.
 //!
 //! The tar stream is treated as hostile until verified, and unsafe entries are refused even when
 //! signed: absolute paths, `..`, links leaving the target, hard links, device files, entries
 //! passing through links, duplicates, and more bytes than the signed manifest declares.
 
-use crate::container::{ContainerError, InstallerFile};
+use crate::container::pe::SkippingHasher;
+use crate::container::{ContainerError, InstallerFile, digest_text};
 use crate::path_safety::{self, Unsafe};
-use crate::trust::{SignatureBlock, TrustError, TrustedSigner, Verifier};
+use crate::trust::{self, SignatureBlock, TrustError, TrustedSigner};
 use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -28,6 +30,11 @@ pub enum ExtractError {
     Container(#[from] ContainerError),
     #[error(transparent)]
     Trust(#[from] TrustError),
+    #[error(
+        "`{path}` does not match its signature: its {part} was modified after signing (its BLAKE3 \
+         digest is not the one the signed header holds)"
+    )]
+    DigestMismatch { path: PathBuf, part: &'static str },
     #[error("the payload holds an unsafe entry `{entry}`: {what}")]
     UnsafeEntry { entry: String, what: String },
     #[error("the payload decodes to more bytes than its signed manifest declares ({declared})")]
@@ -75,15 +82,15 @@ pub struct Unpacked {
     pub bytes: u64,
 }
 
-/// Verify the whole signed prefix without unpacking anything.
+/// Verify the installer without unpacking anything: the signature over the header, then the
+/// digests of the runtime and the payload.
 pub fn verify(
     installer: &InstallerFile,
     signer: &TrustedSigner,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), ExtractError> {
-    let block = SignatureBlock::parse(&installer.signature, &installer.path)?;
-    let verifier = Verifier::new(signer, &block, &installer.manifest, &installer.path)?;
-    hash_prefix(installer, verifier, None, progress)
+    verify_header(installer, signer)?;
+    check_bulk(installer, None, progress)
 }
 
 /// Verify the installer and unpack its payload into `staging` (an empty private directory),
@@ -95,80 +102,131 @@ pub fn verify_and_unpack(
     staging: &Path,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Unpacked, ExtractError> {
+    verify_header(installer, signer)?;
     let declared = installer.manifest.payload.unpacked_bytes;
     crate::disk::free_space(&staging.to_string_lossy(), declared).map_err(ExtractError::NoRoom)?;
-    let block = SignatureBlock::parse(&installer.signature, &installer.path)?;
-    let verifier = Verifier::new(signer, &block, &installer.manifest, &installer.path)?;
     let (tx, rx) = sync_channel::<Vec<u8>>(CHANNEL_DEPTH);
     std::thread::scope(|scope| {
-        let hasher = scope.spawn(move || hash_prefix(installer, verifier, Some(tx), progress));
+        let checker = scope.spawn(move || check_bulk(installer, Some(tx), progress));
         let unpacked = unpack_stream(ChannelReader::new(rx), installer, staging);
-        let verified = hasher
+        let checked = checker
             .join()
             .unwrap_or_else(|_| Err(ExtractError::Corrupt("the verifying thread stopped".into())));
-        // A bad signature explains any unpacking failure, so it is reported first.
-        verified?;
+        // A digest that does not hold explains any unpacking failure, so it is reported first.
+        checked?;
         unpacked
     })
 }
 
-/// Read the signed prefix once, in order, feeding the verifier; payload chunks also go to `payload`.
-fn hash_prefix(
+/// The signature over the header, checked from the copy that was parsed (so what is trusted is
+/// what was read), before any other byte of the file is.
+fn verify_header(installer: &InstallerFile, signer: &TrustedSigner) -> Result<(), ExtractError> {
+    let block = SignatureBlock::parse(&installer.signature, &installer.path)?;
+    trust::verify_header(
+        signer,
+        &block,
+        &installer.manifest,
+        &installer.manifest_region,
+        &installer.path,
+    )?;
+    Ok(())
+}
+
+/// Read the runtime and the payload once, in order, checking each against its signed BLAKE3
+/// digest; payload chunks also go to `payload` (the unpacker).
+fn check_bulk(
     installer: &InstallerFile,
-    mut verifier: Verifier<'_>,
     payload: Option<SyncSender<Vec<u8>>>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), ExtractError> {
     let path = &installer.path;
     let prefix = installer.trailer.prefix();
+    let manifest = &installer.manifest;
     let mut file = &installer.file;
     file.seek(SeekFrom::Start(0))
         .map_err(ExtractError::io("reading installer", path))?;
+    let mut runtime = SkippingHasher::new(&installer.runtime_excluded);
     feed(
         &mut file,
         prefix.runtime_len,
-        &mut verifier,
+        &mut |chunk| runtime.update(chunk),
         None,
         &|_| {},
         path,
     )?;
+    check_digest(
+        &runtime.finalize(),
+        &manifest.runtime.digest,
+        "runtime",
+        path,
+    )?;
+    let mut hasher = blake3::Hasher::new();
     feed(
         &mut file,
         prefix.payload_len,
-        &mut verifier,
+        &mut |chunk| {
+            hasher.update(chunk);
+        },
         payload,
         progress,
         path,
     )?;
-    // The manifest is hashed from the copy that was parsed, so what is trusted is what was read.
-    verifier.update(&installer.manifest_region);
-    Ok(verifier.finish()?)
+    check_digest(
+        &hasher.finalize(),
+        &manifest.payload.digest,
+        "payload",
+        path,
+    )
 }
 
+fn check_digest(
+    hash: &blake3::Hash,
+    signed: &str,
+    part: &'static str,
+    path: &Path,
+) -> Result<(), ExtractError> {
+    if digest_text(hash) != signed {
+        return Err(ExtractError::DigestMismatch {
+            path: path.to_path_buf(),
+            part,
+        });
+    }
+    Ok(())
+}
+
+/// Read `len` bytes in chunks, handing each to `hash` and then to `sink`.
 fn feed(
     file: &mut &File,
     len: u64,
-    verifier: &mut Verifier<'_>,
+    hash: &mut dyn FnMut(&[u8]),
     mut sink: Option<SyncSender<Vec<u8>>>,
     progress: &(dyn Fn(u64) + Sync),
     path: &Path,
 ) -> Result<(), ExtractError> {
     let mut done = 0u64;
+    // A chunk nobody took is read into again (`verify`, the runtime part).
+    let mut spare = Vec::new();
     while done < len {
         let want = CHUNK.min((len - done) as usize);
-        let mut chunk = vec![0u8; want];
+        let mut chunk = std::mem::take(&mut spare);
+        chunk.resize(want, 0);
         file.read_exact(&mut chunk)
             .map_err(ExtractError::io("reading installer", path))?;
-        verifier.update(&chunk);
+        hash(&chunk);
         done += want as u64;
         progress(done);
-        // When the unpacker has stopped (it failed or finished) keep hashing: the signature
-        // result still decides which error the operator sees.
-        if let Some(tx) = &sink
-            && tx.send(chunk).is_err()
-        {
-            sink = None;
-        }
+        // When the unpacker has stopped (it failed or finished) keep hashing: the digest
+        // still decides which error the operator sees.
+        spare = match &sink {
+            Some(tx) => match tx.send(chunk) {
+                Ok(()) => Vec::new(),
+                Err(returned) => {
+                    sink = None;
+                    returned.0
+                }
+            },
+            None => chunk,
+        };
     }
     Ok(())
 }

@@ -4,14 +4,15 @@
 //! runtime shows the signer's key id and public key and asks the operator, or is told which key
 //! to trust (`--trusted-key`, `--trusted-key-file`, or explicitly `--trust-embedded-key`).
 //!
-//! The signature is a minisign prehashed (BLAKE2b-512) signature over every byte before the
-//! signature block. The block is stored in canonical form (fixed untrusted comment, strict
-//! base64) so that no byte of it can change without the file being refused, and its trusted
-//! comment must be the one the signed manifest implies.
+//! The signature is a minisign prehashed (BLAKE2b-512) signature over the installer's header
+//! (the manifest region), which holds the BLAKE3 digests of the runtime and the payload. The
+//! block is stored in canonical form (fixed untrusted comment, strict base64) so that no byte of
+//! it can change without the file being refused, and its trusted comment must be the one the
+//! signed manifest implies.
 //!
-//! This module does not read the payload; `extract` streams it through [`Verifier`].
+//! This module does not read the runtime or the payload; `extract` checks their digests.
 
-use crate::container::Manifest;
+use crate::container::{InstallerFile, Manifest};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use std::path::{Path, PathBuf};
@@ -300,9 +301,7 @@ fn given_key(options: &TrustOptions) -> Result<Option<PublicKey>, TrustError> {
 
 /// A parsed, canonical signature block.
 pub struct SignatureBlock {
-    /// The block with its signature marked as made over the data itself (minisign's legacy
-    /// form): the data it is checked against is the BLAKE2b-512 prehash (see [`Verifier`]).
-    over_prehash: minisign_verify::Signature,
+    signature: minisign_verify::Signature,
     /// The signer's key id as the block names it.
     pub key_id: String,
 }
@@ -346,23 +345,17 @@ impl SignatureBlock {
         }
         let mut id_bytes = [0u8; 8];
         id_bytes.copy_from_slice(&sig_bytes[2..10]);
-        let mut over_prehash = b"Ed".to_vec();
-        over_prehash.extend_from_slice(&sig_bytes[2..]);
-        let over_prehash = format!(
-            "{comment}{}\n{trusted}{global}",
-            BASE64.encode(over_prehash)
-        );
-        let over_prehash =
-            minisign_verify::Signature::decode(&over_prehash).map_err(|e| bad(&e.to_string()))?;
+        let signature =
+            minisign_verify::Signature::decode(text).map_err(|e| bad(&e.to_string()))?;
         Ok(SignatureBlock {
-            over_prehash,
+            signature,
             key_id: key_id_hex(id_bytes),
         })
     }
 
     /// The signed trusted comment.
     pub fn trusted_comment(&self) -> &str {
-        self.over_prehash.trusted_comment()
+        self.signature.trusted_comment()
     }
 }
 
@@ -385,103 +378,150 @@ pub fn canonicalize_signature(text: &str) -> String {
     out
 }
 
-/// Checks a signature over bytes fed to it in order, as `minisign -V` does.
-///
-/// The bytes are hashed here, with `blake2b_simd` (its AVX2 code hashes 500 MB in 0.49 s on this
-/// project's benchmark machine, minisign-verify's portable BLAKE2b in 0.72 s, and that hash is
-/// the whole cost of verifying). minisign-verify then checks both Ed25519 signatures: a
-/// prehashed minisign signature is by definition the Ed25519 signature of the BLAKE2b-512 hash,
-/// which is what its legacy form checks against the data it is given, here that hash.
-pub struct Verifier<'a> {
-    prehash: blake2b_simd::State,
-    signer: &'a PublicKey,
-    block: &'a SignatureBlock,
-    path: &'a Path,
+/// Check an installer's signature over its header (`manifest_region`, the bytes `manifest` was
+/// parsed from), as `minisign -V` does, after checking the block names the signer's key and its
+/// trusted comment describes `manifest`. minisign-verify hashes the header (BLAKE2b-512, a few
+/// hundred bytes) and checks both Ed25519 signatures.
+pub fn verify_header(
+    signer: &TrustedSigner,
+    block: &SignatureBlock,
+    manifest: &Manifest,
+    manifest_region: &[u8],
+    path: &Path,
+) -> Result<(), TrustError> {
+    if block.key_id != signer.key.key_id {
+        return Err(TrustError::WrongKey {
+            path: path.to_path_buf(),
+            found: block.key_id.clone(),
+            expected: signer.key.key_id.clone(),
+        });
+    }
+    if block.trusted_comment() != manifest.trusted_comment() {
+        return Err(TrustError::TrustedCommentMismatch {
+            path: path.to_path_buf(),
+        });
+    }
+    verify_bytes(&signer.key, block, manifest_region, path)
 }
 
-impl<'a> Verifier<'a> {
-    /// Start verifying `block` with `signer`, after checking the block names the signer's key
-    /// and the trusted comment describes `manifest`.
-    pub fn new(
-        signer: &'a TrustedSigner,
-        block: &'a SignatureBlock,
-        manifest: &Manifest,
-        path: &'a Path,
-    ) -> Result<Self, TrustError> {
-        if block.key_id != signer.key.key_id {
-            return Err(TrustError::WrongKey {
-                path: path.to_path_buf(),
-                found: block.key_id.clone(),
-                expected: signer.key.key_id.clone(),
-            });
-        }
-        if block.trusted_comment() != manifest.trusted_comment() {
-            return Err(TrustError::TrustedCommentMismatch {
-                path: path.to_path_buf(),
-            });
-        }
-        Ok(Self::start(&signer.key, block, path))
-    }
+fn verify_bytes(
+    key: &PublicKey,
+    block: &SignatureBlock,
+    bytes: &[u8],
+    path: &Path,
+) -> Result<(), TrustError> {
+    key.key
+        .verify(bytes, &block.signature, false)
+        .map_err(|_| TrustError::SignatureMismatch {
+            path: path.to_path_buf(),
+            key_id: key.key_id.clone(),
+        })
+}
 
-    /// Start hashing, without the checks against the manifest.
-    fn start(signer: &'a PublicKey, block: &'a SignatureBlock, path: &'a Path) -> Self {
-        Verifier {
-            prehash: blake2b_simd::State::new(),
-            signer,
-            block,
-            path,
+/// Where one part of an installer lies, as (offset, length) pieces in file order.
+type Pieces = Vec<(u64, u64)>;
+
+/// The parts an independent check cuts out of an installer: header, signature, runtime (without
+/// the fields Authenticode rewrites) and payload, with the digests the header signs.
+struct StockParts<'a> {
+    header: (u64, u64),
+    signature: (u64, u64),
+    runtime: Pieces,
+    payload: (u64, u64),
+    runtime_hex: &'a str,
+    payload_hex: &'a str,
+}
+
+impl<'a> StockParts<'a> {
+    fn of(installer: &'a InstallerFile) -> Self {
+        let prefix = installer.trailer.prefix();
+        let mut runtime = Vec::new();
+        let mut at = 0;
+        for skip in &installer.runtime_excluded {
+            runtime.push((at, skip.start.saturating_sub(at)));
+            at = skip.end;
         }
-    }
-
-    /// Feed the next bytes of the signed prefix.
-    pub fn update(&mut self, bytes: &[u8]) {
-        self.prehash.update(bytes);
-    }
-
-    /// Check the signature over everything fed.
-    pub fn finish(self) -> Result<(), TrustError> {
-        let prehash = self.prehash.finalize();
-        self.signer
-            .key
-            .verify(prehash.as_bytes(), &self.block.over_prehash, true)
-            .map_err(|_| TrustError::SignatureMismatch {
-                path: self.path.to_path_buf(),
-                key_id: self.signer.key_id.clone(),
-            })
+        runtime.push((at, prefix.runtime_len.saturating_sub(at)));
+        let manifest = &installer.manifest;
+        StockParts {
+            header: (prefix.manifest_offset(), prefix.manifest_len),
+            signature: (prefix.end(), installer.trailer.signature_len),
+            runtime,
+            payload: (prefix.payload_offset(), prefix.payload_len),
+            runtime_hex: digest_hex(&manifest.runtime.digest),
+            payload_hex: digest_hex(&manifest.payload.digest),
+        }
     }
 }
 
-/// How to check the same signature with the stock `minisign` tool (printed by both `verify`s):
-/// cut the signature block out, then verify the signed prefix (bash process substitution).
-pub fn minisign_command(
-    installer: &Path,
-    signed_len: u64,
-    signature_len: u64,
-    public_key: &str,
-) -> String {
-    let file = crate::escape::shell_word(&installer.display().to_string());
+/// The hex of a `blake3:HEX` digest; anything else (an unverified manifest can say anything)
+/// becomes a word that fails the check and cannot run in a shell.
+fn digest_hex(digest: &str) -> &str {
+    digest
+        .strip_prefix("blake3:")
+        .filter(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or("malformed-digest")
+}
+
+/// How to check an installer with stock tools alone (bash): `minisign -V` on the signed header,
+/// then `b3sum` on the runtime and the payload against the digests that header holds.
+pub fn stock_check_bash(installer: &InstallerFile, public_key: &str) -> String {
+    let file = crate::escape::shell_word(&installer.path.display().to_string());
+    let cut = |(offset, len): (u64, u64)| match offset {
+        0 => format!("head -c {len} {file}"),
+        _ => format!("tail -c +{} {file} | head -c {len}", offset + 1),
+    };
+    let parts = StockParts::of(installer);
+    let runtime = match parts.runtime.as_slice() {
+        [one] => cut(*one),
+        several => format!(
+            "{{ {}; }}",
+            several
+                .iter()
+                .map(|p| cut(*p))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    };
     format!(
-        "tail -c {tail} {file} | head -c {signature_len} > installer.minisig\n\
-         minisign -V -P {public_key} -x installer.minisig -m <(head -c {signed_len} {file})",
-        tail = signature_len + crate::container::TRAILER_LEN,
+        "{header} > installer.header\n\
+         {signature} > installer.minisig\n\
+         minisign -V -P {public_key} -x installer.minisig -m installer.header\n\
+         {runtime} | b3sum -c <(echo '{runtime_hex}  -')  # the runtime\n\
+         {payload} | b3sum -c <(echo '{payload_hex}  -')  # the payload",
+        header = cut(parts.header),
+        signature = cut(parts.signature),
+        payload = cut(parts.payload),
+        runtime_hex = parts.runtime_hex,
+        payload_hex = parts.payload_hex,
     )
 }
 
-/// The same check for Windows PowerShell (5.1 or 7): the file read once, the signature block
-/// (which starts right after the signed prefix) and the prefix written out, then `minisign -V`.
-pub fn minisign_command_powershell(
-    installer: &Path,
-    signed_len: u64,
-    signature_len: u64,
-    public_key: &str,
-) -> String {
-    let file = installer.display().to_string().replace('\'', "''");
+/// The same check for Windows PowerShell (5.1 or 7): the file read once, each part written out,
+/// then `minisign -V` and `b3sum -c`.
+pub fn stock_check_powershell(installer: &InstallerFile, public_key: &str) -> String {
+    let file = installer.path.display().to_string().replace('\'', "''");
+    let list = |pieces: &[(u64, u64)]| {
+        let items: Vec<String> = pieces.iter().map(|(o, n)| format!("@({o},{n})")).collect();
+        // `@(@(1,2))` would flatten to one array of numbers: a single piece needs the comma.
+        match items.as_slice() {
+            [one] => format!("@(,{one})"),
+            several => format!("@({})", several.join(",")),
+        }
+    };
+    let parts = StockParts::of(installer);
     format!(
         "$b = [IO.File]::ReadAllBytes('{file}')\n\
-         $s = New-Object byte[] {signature_len}; [Array]::Copy($b, {signed_len}, $s, 0, {signature_len}); \
-         [IO.File]::WriteAllBytes(\"$PWD\\installer.minisig\", $s)\n\
-         $p = [IO.File]::Create(\"$PWD\\installer.signed\"); $p.Write($b, 0, {signed_len}); $p.Close()\n\
-         minisign -V -P {public_key} -x installer.minisig -m installer.signed",
+         function Part($name, $pieces) {{ $m = New-Object IO.MemoryStream; foreach ($p in $pieces) {{ $m.Write($b, $p[0], $p[1]) }}; [IO.File]::WriteAllBytes(\"$PWD\\$name\", $m.ToArray()) }}\n\
+         Part installer.header {header}; Part installer.minisig {signature}; Part installer.runtime {runtime}; Part installer.payload {payload}\n\
+         minisign -V -P {public_key} -x installer.minisig -m installer.header\n\
+         \"{runtime_hex}  installer.runtime\", \"{payload_hex}  installer.payload\" | Set-Content installer.b3; b3sum -c installer.b3",
+        header = list(&[parts.header]),
+        signature = list(&[parts.signature]),
+        runtime = list(&parts.runtime),
+        payload = list(&[parts.payload]),
+        runtime_hex = parts.runtime_hex,
+        payload_hex = parts.payload_hex,
     )
 }
 
@@ -550,27 +590,88 @@ mod tests {
         assert!(canonical_base64("QQ\n").is_none(), "missing padding");
     }
 
-    #[test]
-    fn minisign_command_quotes_paths() {
-        let cmd = minisign_command(Path::new("/tmp/my installer"), 100, 300, PUBLIC);
-        assert!(cmd.contains("'/tmp/my installer'"), "{cmd}");
-        assert!(cmd.contains("tail -c 364"), "{cmd}");
-        assert!(cmd.contains("head -c 100"), "{cmd}");
+    /// An opened installer with the given path and runtime exclusions (its parts made up).
+    fn installer_at(path: &str, runtime_excluded: Vec<std::ops::Range<u64>>) -> InstallerFile {
+        let mut manifest = crate::container::tests::sample_manifest();
+        manifest.runtime.digest = format!("blake3:{}", "ab".repeat(32));
+        manifest.payload.digest = "blake3:$(reboot)".into();
+        let prefix = crate::container::PrefixLayout {
+            runtime_len: 1000,
+            payload_len: 500,
+            manifest_len: 300,
+        };
+        InstallerFile {
+            path: path.into(),
+            file: tempfile::tempfile().unwrap(),
+            trailer: crate::container::Trailer::new(&prefix, 250),
+            manifest,
+            manifest_region: Vec::new(),
+            signature: String::new(),
+            runtime_excluded,
+            certificate_table: None,
+        }
     }
 
     #[test]
-    fn powershell_command_cuts_the_same_bytes() {
-        let cmd = minisign_command_powershell(Path::new(r"C:\it's\setup.exe"), 100, 300, PUBLIC);
+    fn the_bash_check_cuts_each_part_and_quotes_paths() {
+        let cmd = stock_check_bash(&installer_at("/tmp/my installer", vec![]), PUBLIC);
+        let lines: Vec<&str> = cmd.lines().collect();
+        assert_eq!(
+            lines[0],
+            "tail -c +1501 '/tmp/my installer' | head -c 300 > installer.header"
+        );
+        assert_eq!(
+            lines[1],
+            "tail -c +1801 '/tmp/my installer' | head -c 250 > installer.minisig"
+        );
+        assert!(
+            lines[2].ends_with("-x installer.minisig -m installer.header"),
+            "{cmd}"
+        );
+        assert!(
+            lines[3].starts_with("head -c 1000 '/tmp/my installer' | b3sum -c <(echo 'abab"),
+            "{cmd}"
+        );
+        // A digest an unverified manifest made up never reaches the shell.
+        assert!(
+            lines[4].contains("b3sum -c <(echo 'malformed-digest  -')") && !cmd.contains("reboot"),
+            "{cmd}"
+        );
+    }
+
+    #[test]
+    fn the_runtime_check_leaves_out_the_authenticode_fields() {
+        let cmd = stock_check_bash(&installer_at("setup.exe", vec![216..220, 392..400]), PUBLIC);
+        assert!(
+            cmd.contains(
+                "{ head -c 216 setup.exe; tail -c +221 setup.exe | head -c 172; tail -c +401 setup.exe | head -c 600; } | b3sum"
+            ),
+            "{cmd}"
+        );
+        let ps =
+            stock_check_powershell(&installer_at("setup.exe", vec![216..220, 392..400]), PUBLIC);
+        assert!(
+            ps.contains("Part installer.runtime @(@(0,216),@(220,172),@(400,600))"),
+            "{ps}"
+        );
+    }
+
+    #[test]
+    fn the_powershell_check_cuts_the_same_bytes() {
+        let cmd = stock_check_powershell(&installer_at(r"C:\it's\setup.exe", vec![]), PUBLIC);
         assert!(
             cmd.starts_with(r"$b = [IO.File]::ReadAllBytes('C:\it''s\setup.exe')"),
             "{cmd}"
         );
-        assert!(cmd.contains("[Array]::Copy($b, 100, $s, 0, 300)"), "{cmd}");
-        assert!(cmd.contains("$p.Write($b, 0, 100)"), "{cmd}");
         assert!(
-            cmd.ends_with("-x installer.minisig -m installer.signed"),
+            cmd.contains("Part installer.header @(,@(1500,300)); Part installer.minisig @(,@(1800,250)); Part installer.runtime @(,@(0,1000)); Part installer.payload @(,@(1000,500))"),
             "{cmd}"
         );
+        assert!(
+            cmd.contains("-x installer.minisig -m installer.header"),
+            "{cmd}"
+        );
+        assert!(cmd.ends_with("b3sum -c installer.b3"), "{cmd}");
     }
 
     /// A well-formed public key with the given id bytes (verification is not exercised).
@@ -688,12 +789,7 @@ trusted comment: dropship test comment
         let key = PublicKey::from_base64(STOCK_KEY, "t")?;
         let block = SignatureBlock::parse(&canonicalize_signature(signature), Path::new("x"))?;
         assert_eq!(block.key_id, key.key_id);
-        let mut verifier = Verifier::start(&key, &block, Path::new("x"));
-        // Fed in uneven pieces: the hash is over the bytes, not the calls.
-        for piece in message.chunks(5) {
-            verifier.update(piece);
-        }
-        verifier.finish()
+        verify_bytes(&key, &block, message, Path::new("x"))
     }
 
     #[test]

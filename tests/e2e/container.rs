@@ -49,12 +49,35 @@ fn build_verify_extract_round_trip_keeps_every_drop_byte() {
     }
 }
 
+/// The stock-tool commands a `verify` printed: every line after the one that announces them.
+fn stock_commands(output: &str) -> String {
+    let commands: Vec<&str> = output
+        .lines()
+        .skip_while(|l| !l.contains("stock minisign and b3sum"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(commands.len(), 5, "{output}");
+    commands.join("\n")
+}
+
+/// Run stock-tool commands with bash, stopping at the first that fails.
+fn run_stock(ws: &Workspace, commands: &str) -> Run {
+    run(Command::new("bash")
+        .args(["-e", "-c"])
+        .arg(commands)
+        .current_dir(ws.dir.path()))
+}
+
 #[test]
-fn printed_minisign_command_verifies_with_the_stock_tool() {
+fn printed_stock_commands_verify_with_minisign_and_b3sum_and_fail_on_a_flipped_byte() {
     let ws = Workspace::new();
     ws.sample_inputs();
     let installer = ws.build("installer");
-    for output in [
+    let file = container::InstallerFile::open(&installer).unwrap();
+    let prefix = file.trailer.prefix();
+    let info = run(Command::new(&installer).arg("info")).success().stdout;
+    let printed = [
         ws.installer(&installer, &["verify"]).success().stdout,
         run(dropship()
             .arg("verify")
@@ -63,19 +86,15 @@ fn printed_minisign_command_verifies_with_the_stock_tool() {
             .arg(ws.public_key()))
         .success()
         .stdout,
-    ] {
-        let commands: Vec<&str> = output
-            .lines()
-            .skip_while(|l| !l.contains("stock minisign"))
-            .skip(1)
-            .filter(|l| !l.trim().is_empty())
-            .collect();
-        assert_eq!(commands.len(), 2, "{output}");
-        let checked = run(Command::new("bash")
-            .arg("-c")
-            .arg(commands.join("\n"))
-            .current_dir(ws.dir.path()))
-        .success();
+    ];
+    for output in &printed {
+        let commands = stock_commands(output);
+        assert_eq!(
+            commands,
+            stock_commands(&info),
+            "info prints the same commands"
+        );
+        let checked = run_stock(&ws, &commands).success();
         assert!(
             checked
                 .stderr
@@ -83,28 +102,61 @@ fn printed_minisign_command_verifies_with_the_stock_tool() {
                 || checked.stdout.contains("verified"),
             "{checked:#?}"
         );
+        assert_eq!(checked.stdout.matches("-: OK").count(), 2, "{checked:#?}");
+        // The same commands on a copy with one byte flipped in each part fail.
+        for (offset, part) in [
+            (prefix.manifest_offset() + 40, "header"),
+            (prefix.runtime_len / 2, "runtime"),
+            (prefix.payload_offset() + prefix.payload_len / 2, "payload"),
+        ] {
+            let damaged = damaged_copy(&installer, offset, "flipped");
+            let commands = commands.replace(
+                &installer.display().to_string(),
+                &damaged.display().to_string(),
+            );
+            let failed = run_stock(&ws, &commands);
+            assert_ne!(failed.code, Some(0), "{part}: {failed:#?}");
+        }
     }
 }
 
 #[test]
 fn manifest_digests_match_the_stock_b3sum_tool() {
-    // The payload digest in the signed trusted comment identifies the payload; anyone can
-    // recompute it from the file with `b3sum`, as the plan digest from the packed plan.
+    // The runtime and payload digests in the signed header are what `b3sum` prints for those
+    // parts of the file (the Linux runtime has no fields left out), the plan digest that of the
+    // packed plan.
     let ws = Workspace::new();
     ws.sample_inputs();
     let installer = ws.build("installer");
-    let manifest = container::InstallerFile::open(&installer).unwrap().manifest;
-    let payload = run(Command::new("bash").arg("-c").arg(format!(
+    let file = container::InstallerFile::open(&installer).unwrap();
+    assert!(file.runtime_excluded.is_empty());
+    let manifest = file.manifest;
+    let b3sum = |script: String| {
+        let printed = run(Command::new("bash").arg("-c").arg(script))
+            .success()
+            .stdout;
+        format!("blake3:{}", printed.trim())
+    };
+    let payload = b3sum(format!(
         "tail -c +{} {} | head -c {} | b3sum --no-names",
         manifest.runtime.bytes + 1,
         installer.display(),
         manifest.payload.bytes
-    )))
-    .success()
-    .stdout;
+    ));
+    assert_eq!(manifest.payload.digest, payload);
+    let runtime = b3sum(format!(
+        "head -c {} {} | b3sum --no-names",
+        manifest.runtime.bytes,
+        installer.display()
+    ));
+    assert_eq!(manifest.runtime.digest, runtime);
+    let stub = run(Command::new("b3sum").arg("--no-names").arg(runtime_stub()))
+        .success()
+        .stdout;
     assert_eq!(
-        manifest.payload.digest,
-        format!("blake3:{}", payload.trim())
+        runtime,
+        format!("blake3:{}", stub.trim()),
+        "the stub, unchanged"
     );
     let plan = run(Command::new("b3sum")
         .arg("--no-names")
@@ -276,7 +328,7 @@ fn assert_extract_refused(ws: &Workspace, installer: &Path, what: &str) {
 }
 
 #[test]
-fn any_changed_byte_in_payload_manifest_signature_or_trailer_is_refused() {
+fn any_changed_byte_in_runtime_payload_manifest_signature_padding_or_trailer_is_refused() {
     let ws = Workspace::new();
     ws.sample_inputs();
     let installer = ws.build("installer");
@@ -284,6 +336,8 @@ fn any_changed_byte_in_payload_manifest_signature_or_trailer_is_refused() {
     let prefix = file.trailer.prefix();
     let len = file.trailer.file_len;
     let mut offsets: Vec<(u64, &str)> = vec![
+        (prefix.runtime_len / 2, "middle of runtime"),
+        (prefix.runtime_len - 1, "last runtime byte"),
         (prefix.payload_offset(), "first payload byte"),
         (
             prefix.payload_offset() + prefix.payload_len / 2,
@@ -295,14 +349,17 @@ fn any_changed_byte_in_payload_manifest_signature_or_trailer_is_refused() {
             prefix.manifest_offset() + prefix.manifest_len / 2,
             "middle of manifest",
         ),
-        (prefix.signed_len() - 1, "manifest length suffix"),
+        (prefix.end() - 1, "manifest length suffix"),
     ];
-    // Every byte of the trailer, and the start, end and line breaks of each signature line.
+    // Every byte of the padding and the trailer, and the start, end and line breaks of each
+    // signature line.
+    let padding = len - container::TRAILER_LEN - file.trailer.padding;
+    offsets.extend((padding..len - container::TRAILER_LEN).map(|o| (o, "padding")));
     offsets.extend((len - container::TRAILER_LEN..len).map(|o| (o, "trailer")));
     let signature = &file.signature;
     let mut line_start = 0;
     for line in signature.split_inclusive('\n') {
-        let start = prefix.signed_len() + line_start as u64;
+        let start = prefix.end() + line_start as u64;
         let end = start + line.len() as u64;
         offsets.extend([
             (start, "signature line start"),
@@ -329,7 +386,7 @@ fn a_flipped_bit_in_any_manifest_byte_is_an_integrity_failure() {
         .unwrap()
         .trailer
         .prefix();
-    let offsets: Vec<u64> = (prefix.manifest_offset()..prefix.signed_len()).collect();
+    let offsets: Vec<u64> = (prefix.manifest_offset()..prefix.end()).collect();
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
     let problems: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = offsets
@@ -467,6 +524,30 @@ fn trailer_offsets_that_disagree_with_the_signed_manifest_are_refused() {
 }
 
 #[test]
+fn an_installer_of_another_format_version_is_refused_naming_it() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let installer = ws.build("installer");
+    let mut bytes = std::fs::read(&installer).unwrap();
+    let version_at = bytes.len() - container::TRAILER_LEN as usize + 8;
+    bytes[version_at..version_at + 2].copy_from_slice(&3u16.to_le_bytes());
+    let future = write_executable(&installer, "future", &bytes);
+    for result in [
+        run(Command::new(&future).arg("info")),
+        ws.installer(&future, &["install", "--unattended"]),
+        run(dropship().arg("inspect").arg(&future)),
+    ] {
+        assert_integrity_failure(&result, "format 3");
+        assert!(
+            result.stderr.contains("installer of format 3")
+                && result.stderr.contains("reads format 2 only")
+                && result.stderr.contains("build the installer again"),
+            "{result:#?}"
+        );
+    }
+}
+
+#[test]
 fn signature_by_another_key_is_refused() {
     let ws = Workspace::new();
     ws.sample_inputs();
@@ -522,33 +603,23 @@ fn presign_then_stock_minisign_then_seal_makes_a_valid_installer() {
     )
     .arg("--presign"))
     .success();
-    let comment = built
-        .stdout
-        .split("-t '")
-        .nth(1)
-        .and_then(|rest| rest.split('\'').next())
-        .expect("printed trusted comment");
     // A signature with the wrong trusted comment is refused by seal.
-    run(Command::new("minisign")
-        .arg("-S")
-        .arg("-s")
-        .arg(ws.secret_key())
-        .arg("-m")
-        .arg(&presign)
-        .args(["-t", "wrong"]))
-    .success();
     let sealed = ws.path("sealed");
-    let signature = ws.path("installer.presign.minisig");
-    run(dropship()
-        .arg("seal")
-        .arg(&presign)
-        .arg("--signature")
-        .arg(&signature)
-        .arg("-o")
-        .arg(&sealed))
-    .code(2);
+    let signature = stock_sign(&ws, &built.stdout, &presign, Some("wrong"));
+    seal(&presign, &signature, &sealed).code(2);
     assert!(!sealed.exists());
-    stock_sign_and_seal(&ws, &presign, comment, &sealed);
+    let signature = stock_sign(&ws, &built.stdout, &presign, None);
+    // A presign file damaged after the build is refused: the header's digests no longer hold.
+    let damaged = damaged_copy(&presign, 1000, "damaged.presign");
+    let refused = seal(&damaged, &signature, &sealed).code(3);
+    assert!(
+        refused
+            .stderr
+            .contains("its runtime was modified after signing"),
+        "{refused:#?}"
+    );
+    assert!(!sealed.exists());
+    seal(&presign, &signature, &sealed).success();
     ws.installer(&sealed, &["verify"]).success();
     let out = ws.path("out");
     ws.installer(&sealed, &["extract", "--to", out.to_str().unwrap()])
@@ -556,17 +627,37 @@ fn presign_then_stock_minisign_then_seal_makes_a_valid_installer() {
     assert_eq!(tree(&out.join("drop")), tree(&ws.path("drop")));
 }
 
-/// Sign a `.presign` file with stock `minisign -S` and the given trusted comment, then seal it.
-fn stock_sign_and_seal(ws: &Workspace, presign: &Path, comment: &str, sealed: &Path) {
+/// Sign a `.presign` file's header as `build --presign` printed (its `tail` line cuts the
+/// header out; stock `minisign -S` signs it with the printed trusted comment, or `comment`);
+/// returns the signature file.
+fn stock_sign(ws: &Workspace, printed: &str, presign: &Path, comment: Option<&str>) -> PathBuf {
+    let header = format!("{}.header", presign.display());
+    let line = |start: &str| {
+        printed
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(start) && l.contains(&header))
+            .unwrap_or_else(|| panic!("no `{start}` line for {header}: {printed}"))
+    };
+    run(Command::new("bash").arg("-c").arg(line("tail -c "))).success();
+    let printed_comment = line("minisign -S ")
+        .split("-t '")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("printed trusted comment");
     run(Command::new("minisign")
         .arg("-S")
         .arg("-s")
         .arg(ws.secret_key())
         .arg("-m")
-        .arg(presign)
-        .args(["-t", comment]))
+        .arg(&header)
+        .args(["-t", comment.unwrap_or(printed_comment)]))
     .success();
-    let signature = format!("{}.minisig", presign.display());
+    PathBuf::from(format!("{header}.minisig"))
+}
+
+/// `dropship seal` of `presign` with `signature` into `sealed`.
+fn seal(presign: &Path, signature: &Path, sealed: &Path) -> Run {
     run(dropship()
         .arg("seal")
         .arg(presign)
@@ -574,13 +665,12 @@ fn stock_sign_and_seal(ws: &Workspace, presign: &Path, comment: &str, sealed: &P
         .arg(signature)
         .arg("-o")
         .arg(sealed))
-    .success();
 }
 
 #[test]
 fn batch_presign_files_seal_into_installers_for_each_customer() {
-    // Without a key the batch has no prehash to carry over: each `.presign` file is the shared
-    // bytes plus its customer's frame and manifest, signed elsewhere by stock minisign.
+    // Each `.presign` file is the shared bytes plus its customer's frame and header; each
+    // header is signed elsewhere by stock minisign.
     let ws = Workspace::new();
     ws.sample_inputs();
     ws.write("northwind.json", r#"{"name":"Northwind"}"#);
@@ -600,15 +690,9 @@ fn batch_presign_files_seal_into_installers_for_each_customer() {
     for name in ["Contoso", "Northwind"] {
         let file = format!("fabrikam-platform-4.12.0-{}", name.to_lowercase());
         let presign = out.join(format!("{file}.presign"));
-        let comment = built
-            .stdout
-            .lines()
-            .find(|l| l.contains(&format!("-m {}", presign.display())))
-            .and_then(|l| l.split("-t '").nth(1))
-            .and_then(|rest| rest.split('\'').next())
-            .unwrap_or_else(|| panic!("no signing command for {name}: {}", built.stdout));
         let sealed = ws.path(&file);
-        stock_sign_and_seal(&ws, &presign, comment, &sealed);
+        let signature = stock_sign(&ws, &built.stdout, &presign, None);
+        seal(&presign, &signature, &sealed).success();
         let target = ws.path(&format!("out-{name}"));
         ws.installer(&sealed, &["extract", "--to", target.to_str().unwrap()])
             .success();
@@ -622,7 +706,8 @@ fn batch_presign_files_seal_into_installers_for_each_customer() {
 fn reproducible_with_source_date_epoch() {
     let ws = Workspace::new();
     ws.sample_inputs();
-    let prefixes: Vec<Vec<u8>> = ["one", "two"]
+    // Ed25519 signatures are deterministic: the whole installer is the same, signature included.
+    let installers: Vec<Vec<u8>> = ["one", "two"]
         .iter()
         .map(|name| {
             let out = ws.path(name);
@@ -630,12 +715,10 @@ fn reproducible_with_source_date_epoch() {
                 .build_command(&out)
                 .env("SOURCE_DATE_EPOCH", "1700000000"))
             .success();
-            let file = container::InstallerFile::open(&out).unwrap();
-            let bytes = std::fs::read(&out).unwrap();
-            bytes[..file.trailer.prefix().signed_len() as usize].to_vec()
+            std::fs::read(&out).unwrap()
         })
         .collect();
-    assert!(prefixes[0] == prefixes[1], "unsigned prefixes differ");
+    assert!(installers[0] == installers[1], "the installers differ");
 }
 
 /// Sign a hand-made payload with stock minisign and seal it: an installer whose signature is
@@ -660,13 +743,14 @@ fn hostile_installer(
         bundler_version: "test".into(),
         runtime: container::RuntimeInfo {
             bytes: runtime.len() as u64,
+            digest: container::digest_text(&blake3::hash(&runtime)),
         },
         payload: container::PayloadInfo {
             codec: Codec::None,
             bytes: tar_bytes.len() as u64,
             unpacked_bytes: declared_unpacked,
             files: 1,
-            digest: "blake3:00".into(),
+            digest: container::digest_text(&blake3::hash(tar_bytes)),
         },
         plan_digest: "blake3:00".into(),
         contents: vec![],
@@ -676,6 +760,7 @@ fn hostile_installer(
         },
     };
     let presign = ws.path(&format!("{name}.presign"));
+    let header = ws.write(&format!("{name}.header"), manifest.to_region());
     std::fs::write(
         &presign,
         [runtime.as_slice(), tar_bytes, &manifest.to_region()].concat(),
@@ -686,18 +771,11 @@ fn hostile_installer(
         .arg("-s")
         .arg(ws.secret_key())
         .arg("-m")
-        .arg(&presign)
+        .arg(&header)
         .args(["-t", &manifest.trusted_comment()]))
     .success();
     let out = ws.path(name);
-    run(dropship()
-        .arg("seal")
-        .arg(&presign)
-        .arg("--signature")
-        .arg(ws.path(&format!("{name}.presign.minisig")))
-        .arg("-o")
-        .arg(&out))
-    .success();
+    seal(&presign, &ws.path(&format!("{name}.header.minisig")), &out).success();
     out
 }
 
@@ -869,4 +947,113 @@ fn batch_build_writes_one_verified_installer_per_customer() {
     }
     let written = std::fs::read_dir(&out).unwrap().count();
     assert_eq!(written, names.len(), "no temporary file is left behind");
+}
+
+/// A Windows program that carries the record `dropship build` looks for in a runtime stub: a
+/// real PE image for the host-side checks, which read the runtime and never run it.
+const PE_STUB_C: &str = r#"#include <stdio.h>
+const char record[] = "DROPSHIP-PINNED-KEYS/1:[]";
+int main(void) { puts(record); return 0; }
+"#;
+
+#[test]
+fn an_authenticode_signed_windows_installer_verifies_and_refuses_a_flipped_byte() {
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let (source, stub) = (ws.write("stub.c", PE_STUB_C), ws.path("stub.exe"));
+    run(Command::new("x86_64-w64-mingw32-gcc")
+        .args(["-Os", "-o"])
+        .arg(&stub)
+        .arg(&source))
+    .success();
+    let installer = ws.path("setup.exe");
+    run(dropship()
+        .arg("build")
+        .arg("--drop")
+        .arg(ws.path("drop"))
+        .arg("--plan")
+        .arg(ws.path("plan.json"))
+        .arg("--key")
+        .arg(ws.secret_key())
+        .args(["--platform", "windows-x86_64", "--runtime"])
+        .arg(&stub)
+        .arg("-o")
+        .arg(&installer))
+    .success();
+    // Authenticode with osslsigncode and a throwaway self-signed certificate.
+    let (cert, key, signed) = (
+        ws.path("cert.pem"),
+        ws.path("key.pem"),
+        ws.path("signed.exe"),
+    );
+    run(Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=dropship test"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert))
+    .success();
+    run(Command::new("osslsigncode")
+        .arg("sign")
+        .arg("-certs")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .arg("-in")
+        .arg(&installer)
+        .arg("-out")
+        .arg(&signed))
+    .success();
+    let (before, after) = (
+        std::fs::read(&installer).unwrap(),
+        std::fs::read(&signed).unwrap(),
+    );
+    assert!(
+        after.len() > before.len() && after[..before.len()] != before[..],
+        "osslsigncode appends its table and rewrites the header fields"
+    );
+    let opened = container::InstallerFile::open(&signed).unwrap();
+    assert_eq!(
+        opened.certificate_table.map(|(offset, _)| offset),
+        Some(before.len() as u64),
+        "the table starts right after the installer"
+    );
+    let verify = |installer: &Path| {
+        run(dropship()
+            .arg("verify")
+            .arg(installer)
+            .arg("--key")
+            .arg(ws.public_key()))
+    };
+    let verified = verify(&signed).success();
+    assert!(
+        verified
+            .stdout
+            .contains("an Authenticode certificate table of"),
+        "{verified:#?}"
+    );
+    run_stock(&ws, &stock_commands(&verified.stdout)).success();
+    // Its own Authenticode signature holds too: nothing changed the file after it.
+    run(Command::new("osslsigncode")
+        .args(["verify", "-CAfile"])
+        .arg(&cert)
+        .arg("-in")
+        .arg(&signed))
+    .success();
+    let prefix = opened.trailer.prefix();
+    for (offset, part) in [
+        (prefix.runtime_len / 2, "runtime"),
+        (prefix.payload_offset() + prefix.payload_len / 2, "payload"),
+        (prefix.manifest_offset() + 40, "header"),
+        (opened.trailer.file_len - 10, "trailer"),
+    ] {
+        let refused = verify(&damaged_copy(&signed, offset, "damaged.exe")).code(3);
+        assert!(
+            refused.stderr.starts_with("error: "),
+            "{part}: {refused:#?}"
+        );
+    }
 }

@@ -2,9 +2,13 @@
 # End to end on Windows, under wine: build a Windows installer with the dist bundler, then
 # `info`, `verify` and `extract` it; install a plan with a disk-free check, a package whose
 # web.config and UTF-16 (CRLF) file are substituted, and `cmd` steps; a failing run rolls back
-# to an empty target; a passing run leaves the substituted files in their encoding.
-# Needs `cargo run --release -p xtask -- dist` first, wine, python3, and the mingw compiler for the
-# test-only ProcessPrng shim (see processprng.c). Usage: tests/wine/e2e.sh [DIST]
+# to an empty target; a passing run leaves the substituted files in their encoding. Then the
+# installer is signed with Authenticode (osslsigncode, a throwaway self-signed certificate): the
+# host's `dropship verify` accepts it and refuses it with one byte flipped, and under wine the
+# signed file verifies itself and installs.
+# Needs `cargo run --release -p xtask -- dist` first, wine, python3, openssl, osslsigncode, and the
+# mingw compiler for the test-only ProcessPrng shim (see processprng.c).
+# Usage: tests/wine/e2e.sh [DIST]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dist=$(cd "${1:-$here/../../dist}" && pwd)
@@ -52,7 +56,8 @@ JSON
 "$dist/dropship" keygen --unencrypted -o "$work/keys" >/dev/null
 "$dist/dropship" build --platform windows-x86_64 --drop "$work/drop" --plan "$work/plan.json" \
   --key "$work/keys/dropship.key" -o "$work/installer.exe" >/dev/null
-installer() { wine "$work/installer.exe" "$@"; }
+exe="$work/installer.exe"
+installer() { wine "$exe" "$@"; }
 key=$(winpath "$work/keys/dropship.pub")
 
 installer info | grep -q "Wine Test" || fail "info"
@@ -78,5 +83,28 @@ grep -q 'value="8443"' "$target/site/web.config" || fail "web.config not substit
 expected=$(python3 -c 'import sys; sys.stdout.buffer.write("port=8443\r\nhost=héllo.example\r\n".encode("utf-16"))' | od -An -tx1)
 [ "$(od -An -tx1 "$target/site/conf/settings.txt")" = "$expected" ] || fail "UTF-16 file not substituted in its encoding"
 grep -q "cmd sees port 8443" "$target/site/cmd.txt" || fail "cmd step"
+
+# Authenticode: sign the finished installer as a vendor would.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=dropship wine test" \
+  -keyout "$work/cert.key" -out "$work/cert.pem" 2>/dev/null
+osslsigncode sign -certs "$work/cert.pem" -key "$work/cert.key" \
+  -in "$work/installer.exe" -out "$work/signed.exe" >/dev/null || fail "osslsigncode sign"
+osslsigncode verify -CAfile "$work/cert.pem" -in "$work/signed.exe" >/dev/null || fail "osslsigncode verify"
+"$dist/dropship" verify "$work/signed.exe" --key "$work/keys/dropship.pub" | grep -q "Authenticode certificate table" \
+  || fail "dropship verify of the Authenticode-signed installer"
+cp "$work/signed.exe" "$work/flipped.exe"
+size=$(stat -c %s "$work/installer.exe")
+printf '\xff' | dd of="$work/flipped.exe" bs=1 seek=$((size / 2)) conv=notrunc status=none
+set +e
+"$dist/dropship" verify "$work/flipped.exe" --key "$work/keys/dropship.pub" >"$work/flipped.log" 2>&1
+code=$?
+set -e
+[ "$code" = 3 ] || { cat "$work/flipped.log"; fail "a flipped byte in the signed installer should exit 3, got $code"; }
+exe="$work/signed.exe"
+installer verify --trusted-key-file "$key" >/dev/null || fail "verify of the signed installer under wine"
+rm -rf "$target"; mkdir -p "$target"
+run_install signed false >"$work/signed.log" 2>&1 || { cat "$work/signed.log"; fail "install with the signed installer"; }
+grep -q "cmd sees port 8443" "$target/site/cmd.txt" || fail "cmd step (signed installer)"
+
 sed "s/^/  /" "$work/failing.log" "$work/passing.log"
-echo "wine e2e: passed (info, verify, extract, check, package with web.config and UTF-16 CRLF substitution, cmd steps, rollback)"
+echo "wine e2e: passed (info, verify, extract, check, package with web.config and UTF-16 CRLF substitution, cmd steps, rollback; Authenticode-signed: host verify, flipped byte refused, verify and install under wine)"

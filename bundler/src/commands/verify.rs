@@ -1,5 +1,6 @@
-//! `dropship verify`: check an installer's signature with a public key, running none of its
-//! code, and print the stock `minisign` command that checks it independently.
+//! `dropship verify`: check an installer's signature and the digests it covers with a public
+//! key, running none of its code, and print the stock `minisign` and `b3sum` commands that check
+//! it independently.
 
 use crate::keys;
 use anyhow::Result;
@@ -10,19 +11,18 @@ use std::path::Path;
 
 pub fn run(installer: &Path, key: &Path) -> Result<()> {
     let (file, signer) = verify(installer, key)?;
-    let prefix = file.trailer.prefix();
+    let signed_by = match file.certificate_table {
+        Some((_, size)) => {
+            format!(" (an Authenticode certificate table of {size} bytes follows it, not covered)")
+        }
+        None => String::new(),
+    };
     println!(
-        "OK: {} is signed by key {} over all {} signed bytes\n  {}\n\nTo check it with the stock minisign tool:\n{}",
+        "OK: {} is signed by key {}: the signature over its header holds, and so do the BLAKE3 digests of its runtime and payload{signed_by}\n  {}\n\nTo check it with the stock minisign and b3sum tools (bash):\n{}",
         installer.display(),
         signer.key.key_id,
-        prefix.signed_len(),
         file.manifest.trusted_comment(),
-        trust::minisign_command(
-            installer,
-            prefix.signed_len(),
-            file.trailer.signature_len,
-            &signer.key.base64
-        )
+        trust::stock_check_bash(&file, &signer.key.base64)
     );
     Ok(())
 }

@@ -4,8 +4,8 @@
 
 use dropship_runtime::config::{StructuredOptions, replace_structured};
 use dropship_runtime::container::{
-    InstallerFile, MAX_MANIFEST_LEN, MAX_SIGNATURE_LEN, Manifest, PrefixLayout, TRAILER_LEN,
-    Trailer, append_signature,
+    ALIGNMENT, InstallerFile, MAX_MANIFEST_LEN, MAX_SIGNATURE_LEN, Manifest, PrefixLayout,
+    TRAILER_LEN, Trailer, append_signature,
 };
 use dropship_runtime::template::{Mode, Variables, evaluate};
 use proptest::prelude::*;
@@ -147,7 +147,11 @@ proptest! {
         prop_assert_eq!(opened.manifest, manifest);
         prop_assert_eq!(opened.signature, signature);
         prop_assert_eq!(opened.trailer.file_len, file.len() as u64);
-        prop_assert_eq!(opened.trailer.signature_len + TRAILER_LEN, file.len() as u64 - prefix.signed_len());
+        prop_assert_eq!(file.len() as u64 % ALIGNMENT, 0);
+        prop_assert_eq!(
+            opened.trailer.signature_len + opened.trailer.padding + TRAILER_LEN,
+            file.len() as u64 - prefix.end()
+        );
     }
 
     #[test]
@@ -166,12 +170,12 @@ proptest! {
 /// A manifest as `dropship build` writes one (the sizes are set by each case).
 fn sample_manifest() -> Manifest {
     serde_json::from_value(serde_json::json!({
-        "format": 1,
+        "format": 2,
         "product": { "name": "Fabrikam Platform", "version": "4.12.0", "vendor": "Fabrikam Ltd" },
         "customer": "contoso",
         "built_at": "2026-01-01T00:00:00Z",
         "bundler_version": "0.1.0",
-        "runtime": { "bytes": 0 },
+        "runtime": { "bytes": 0, "digest": "blake3:22" },
         "payload": {
             "codec": "zstd", "bytes": 0, "unpacked_bytes": 2048, "files": 3, "digest": "blake3:00"
         },

@@ -91,7 +91,8 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         answers_template: Option<PathBuf>,
     },
-    /// Check the signature over the whole file and say how to check it with `minisign`
+    /// Check the signature and every byte it covers, and say how to check it with `minisign`
+    /// and `b3sum`
     Verify(TrustArgs),
     /// Verify, then unpack the payload into a new directory
     Extract {
@@ -221,6 +222,7 @@ fn main() -> ExitCode {
             commands::report_command(state_dir.as_deref(), &format)
         }
         None | Some(Command::Info) => with_self(|file| {
+            // One write: a reader that stops after the first lines (`grep -q`) gets them all.
             print!("{}", info_text(file));
             Ok(())
         }),
@@ -300,7 +302,8 @@ fn fail(error: &dyn std::fmt::Display, status: ExitStatus) -> ExitStatus {
 fn info_text(file: &InstallerFile) -> String {
     let m = &file.manifest;
     format!(
-        "product:    {} {}\nvendor:     {}\ncustomer:   {}\nbuilt:      {} by dropship {}\nsigner key: {}\npayload:    {} ({}), {} files, {} unpacked\nsignature:  not checked by `info`; run `verify`\n",
+        "product:    {} {}\nvendor:     {}\ncustomer:   {}\nbuilt:      {} by dropship {}\nsigner key: {}\npayload:    {} ({}), {} files, {} unpacked\nsignature:  not checked by `info`; run `verify`\n\n\
+         The key after -P below is the installer's own, unverified: check with the one the vendor published.\n{}",
         m.product.name,
         m.product.version,
         m.product.vendor.as_deref().unwrap_or("-"),
@@ -312,34 +315,44 @@ fn info_text(file: &InstallerFile) -> String {
         m.payload.codec.name(),
         m.payload.files,
         units::human_bytes(m.payload.unpacked_bytes),
+        stock_check(file, &embedded_key(file)),
     )
+}
+
+/// The embedded key, unverified: only a well-formed one reaches the commands `info` prints.
+fn embedded_key(file: &InstallerFile) -> String {
+    trust::PublicKey::embedded_in(&file.manifest, &file.path)
+        .map_or_else(|_| "VENDOR_PUBLIC_KEY".to_string(), |k| k.base64)
 }
 
 fn verify(file: &InstallerFile, args: &TrustArgs) -> Result<(), ExitStatus> {
     let signer = installer::establish_trust(file, &args.options(), ui::interactive())
         .map_err(|e| fail(&e, e.exit_status()))?;
-    let progress = ui::byte_progress("verifying", file.trailer.prefix().signed_len());
+    let progress = ui::byte_progress("verifying", file.manifest.payload.bytes);
     dropship_runtime::extract::verify(file, &signer, &|n| progress.set(n))
         .map_err(|e| fail(&e, e.exit_status()))?;
     progress.finish();
     println!(
-        "OK: signature by key {} verified over all {} signed bytes (trusted: {}).\n\nTo check it yourself with the stock minisign tool:\n{}",
+        "OK: signature by key {} verified over the header, and the runtime's and the payload's BLAKE3 digests it holds (trusted: {}).\n\n{}",
         signer.key.key_id,
-        file.trailer.prefix().signed_len(),
         signer.basis.describe(),
-        // The operator of a Windows installer has PowerShell, not bash.
-        if cfg!(windows) {
-            trust::minisign_command_powershell
-        } else {
-            trust::minisign_command
-        }(
-            &file.path,
-            file.trailer.prefix().signed_len(),
-            file.trailer.signature_len,
-            &signer.key.base64
-        )
+        stock_check(file, &signer.key.base64)
     );
     Ok(())
+}
+
+/// How to check this installer with the stock `minisign` and `b3sum` tools, in the shell its
+/// operator has (PowerShell on Windows, bash elsewhere).
+fn stock_check(file: &InstallerFile, public_key: &str) -> String {
+    let (shell, commands) = if cfg!(windows) {
+        (
+            "PowerShell",
+            trust::stock_check_powershell(file, public_key),
+        )
+    } else {
+        ("bash", trust::stock_check_bash(file, public_key))
+    };
+    format!("To check it yourself with the stock minisign and b3sum tools ({shell}):\n{commands}\n")
 }
 
 fn extract(file: &InstallerFile, args: &TrustArgs, to: &std::path::Path) -> Result<(), ExitStatus> {
