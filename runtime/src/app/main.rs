@@ -2,6 +2,7 @@
 //! over the runtime library; every behaviour lives in a library module.
 
 mod commands;
+mod facts;
 mod installer;
 mod params;
 mod preview;
@@ -67,6 +68,9 @@ enum Command {
         /// Plain line-per-event output
         #[arg(long)]
         no_progress: bool,
+        /// Also write the rollback's log to FILE (appended; created 0600; a link is refused)
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
         /// Which key to trust (default: the one the install trusted)
         #[command(flatten)]
         trust: TrustArgs,
@@ -145,6 +149,9 @@ struct InstallArgs {
     /// Install over a newer installed version (refused otherwise)
     #[arg(long)]
     allow_downgrade: bool,
+    /// Also write the install's log to FILE (appended; created 0600; a link is refused)
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
     #[command(flatten)]
     trust: TrustArgs,
 }
@@ -171,6 +178,7 @@ impl InstallArgs {
             trust: self.trust.options(),
             reinstall: self.reinstall,
             allow_downgrade: self.allow_downgrade,
+            log: self.log,
         }
     }
 }
@@ -210,11 +218,13 @@ fn main() -> ExitCode {
             state_dir,
             yes,
             no_progress,
+            log,
             trust,
         }) => rollback::rollback_command(rollback::RollbackInputs {
             state_dir,
             yes,
             no_progress,
+            log,
             trust: trust.options(),
         }),
         Some(Command::Report { state_dir, format }) => {

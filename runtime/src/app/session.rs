@@ -1,6 +1,7 @@
 //! A verified installer, its payload unpacked into a private temporary directory, its plan and
 //! customer profile parsed: what every installing command starts from.
 
+use crate::facts::FileHash;
 use dropship_runtime::answers::Answers;
 use dropship_runtime::container::InstallerFile;
 use dropship_runtime::escape::hex;
@@ -49,6 +50,8 @@ pub struct Session {
     /// This installer against what the state directory says is installed (fresh until the
     /// caller compares them).
     pub upgrade: Upgrade,
+    /// The installer file's SHA-256, for the log and the report (hashed while it verifies).
+    pub file_sha256: FileHash,
 }
 
 impl Session {
@@ -59,6 +62,7 @@ impl Session {
         signer: TrustedSigner,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<Session, SessionError> {
+        let file_sha256 = FileHash::start(file.path.clone());
         let payload = scratch::private_dir("payload").map_err(SessionError::Temp)?;
         extract::verify_and_unpack(&file, &signer, payload.path(), progress)?;
         let plan_bytes = std::fs::read(payload.path().join("plan.json"))
@@ -82,6 +86,7 @@ impl Session {
             profile,
             installer_digest,
             upgrade,
+            file_sha256,
         })
     }
 

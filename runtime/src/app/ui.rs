@@ -4,6 +4,7 @@
 use crate::session::Session;
 use dropship_runtime::answers::{self, Answer, Answers, Kept};
 use dropship_runtime::container::Manifest;
+use dropship_runtime::escape;
 use dropship_runtime::events::Events;
 use dropship_runtime::plan::{Parameter, ParameterType, Plan};
 use dropship_runtime::report::{Report, StepOutcome};
@@ -419,34 +420,53 @@ fn explain_second_signal() {
 
 /// Progress and output on stderr, and the text log, for a run of the engine.
 pub struct Console {
-    log: Option<File>,
+    /// The state directory's log, and the copy `--log` asked for.
+    logs: Vec<File>,
     scrubber: Scrubber,
     plain: bool,
 }
 
 impl Console {
-    /// `no_progress`: plain lines only (also when stderr is not a terminal). `log`: the state
-    /// directory's log, if it could be opened (the caller has told the operator otherwise).
-    pub fn new(log: Option<File>, no_progress: bool, scrubber: Scrubber) -> Self {
+    /// `no_progress`: plain lines only (also when stderr is not a terminal). `logs`: the logs
+    /// that could be opened (the caller has told the operator about the others).
+    pub fn new(logs: Vec<File>, no_progress: bool, scrubber: Scrubber) -> Self {
         Console {
-            log,
+            logs,
             scrubber,
             plain: no_progress || !std::io::stderr().is_terminal(),
         }
     }
 
-    /// A line to the screen and the log (scrubbed once more, whatever its origin).
+    /// A line to the screen and the log (scrubbed once more, whatever its origin). The log
+    /// gets it stamped with the time and without terminal control codes.
     fn say(&mut self, text: &str, on_screen: bool) {
         let text = self.scrubber.scrub(text);
         if on_screen {
             eprintln!("{text}");
         }
-        let line = format!("{} {text}", dropship_runtime::engine::now_text());
-        if let Some(Err(e)) = self.log.as_mut().map(|log| writeln!(log, "{line}")) {
-            // The log is a copy of what the screen shows: losing it must not stop the install,
-            // but the operator hears of it once.
-            eprintln!("warning: writing the install log failed ({e}); the log stops here");
-            self.log = None;
+        let plain: Vec<String> = text.lines().map(escape::terminal_free).collect();
+        let stamp = dropship_runtime::engine::now_text();
+        self.log(&format!("{stamp} {}", plain.join("\n")));
+    }
+
+    /// Write `text` and a line break to every log. The log is a copy of what the screen shows:
+    /// losing one must not stop the install, but the operator hears of it once.
+    fn log(&mut self, text: &str) {
+        self.logs.retain_mut(|log| match writeln!(log, "{text}") {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("warning: writing the install log failed ({e}); the log stops here");
+                false
+            }
+        });
+    }
+
+    /// The log's header of a run: a rule with the time, then one `label: value` line each.
+    pub fn header(&mut self, started: &str, lines: &[(&str, String)]) {
+        self.log(&format!("======== {started} ========"));
+        for (label, value) in lines {
+            let value = escape::terminal_free(&self.scrubber.scrub(value));
+            self.log(&format!("{:<11}{value}", format!("{label}:")));
         }
     }
 
@@ -487,13 +507,8 @@ impl Events for Console {
     }
 
     fn output(&mut self, _step: &str, line: &OutputLine) {
-        match line {
-            OutputLine::Stdout(text) => self.say(&format!("    {text}"), true),
-            OutputLine::Stderr(text) => self.say(&format!("    ! {text}"), true),
-            OutputLine::Verbose(text) => self.say(&format!("    (verbose) {text}"), false),
-            OutputLine::Highlight(text) => self.say(&format!("    * {text}"), true),
-            OutputLine::Warning(text) => self.say(&format!("    warning: {text}"), true),
-        }
+        let on_screen = !matches!(line, OutputLine::Verbose(_));
+        self.say(&format!("    {}", line.tagged()), on_screen);
     }
 
     fn note(&mut self, text: &str) {
