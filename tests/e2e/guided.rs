@@ -76,12 +76,23 @@ print("EXIT %d" % (os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1))
 struct Guided {
     ws: Workspace,
     installer: PathBuf,
+    /// `TERM` of the pseudo-terminal: `dumb` (no cursor movement) unless a test draws.
+    term: &'static str,
 }
 
 impl Guided {
     fn new() -> Self {
+        Self::with_plan(|_| {})
+    }
+
+    /// Like [`Guided::new`], with `edit` changing the sample plan first.
+    fn with_plan(edit: impl FnOnce(&mut serde_json::Value)) -> Self {
         let ws = Workspace::new();
         copy_dir(Path::new(SAMPLE), &ws.path("sample"));
+        let plan = std::fs::read_to_string(ws.path("sample/plan.json")).unwrap();
+        let mut plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
+        edit(&mut plan);
+        ws.write("sample/plan.json", plan.to_string());
         let out = ws.path("installer");
         let mut build = crate::support::build_command(
             &ws.path("sample/drop"),
@@ -92,7 +103,11 @@ impl Guided {
         build.arg("--customer").arg(ws.path("sample/customer.json"));
         crate::support::run(&mut build).success();
         ws.write("driver.py", DRIVER);
-        Guided { ws, installer: out }
+        Guided {
+            ws,
+            installer: out,
+            term: "dumb",
+        }
     }
 
     fn target(&self) -> PathBuf {
@@ -131,7 +146,7 @@ impl Guided {
             .arg(serde_json::to_string(&argv).unwrap())
             .arg(serde_json::to_string(&script).unwrap())
             .arg(&transcript)
-            .env("TERM", "dumb")
+            .env("TERM", self.term)
             .output()
             .expect("running python3 (the pty driver)");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -332,4 +347,79 @@ fn a_guided_upgrade_asks_only_what_is_new_and_shows_what_it_kept() {
     assert_no_password(&transcript);
     let conf = std::fs::read_to_string(g.target().join("web/config/app.conf")).unwrap();
     assert!(conf.contains("port = 9443"), "{conf}");
+}
+
+/// On a terminal, the running step has a line of its own whose timer ticks while the script is
+/// silent; without a terminal, and with `--no-progress`, output is plain lines, and the log
+/// never has that line.
+#[test]
+fn a_silent_step_shows_a_ticking_timer_on_a_terminal_only() {
+    let mut g = Guided::with_plan(|plan| {
+        plan["steps"] = serde_json::json!([
+            { "name": "Say hello", "type": "run-script", "syntax": "bash", "inline": "echo hello" },
+            { "name": "Wait quietly", "type": "run-script", "syntax": "bash",
+              "inline": "sleep 3.5; echo woke" },
+        ]);
+    });
+    g.term = "xterm";
+    g.ws.write("db-password", PASSWORD);
+    let key = g.ws.public_key().to_str().unwrap().to_string();
+    let root = format!("Install.Root={}", g.target().display());
+    let secret = format!("Database.Password=@{}", g.ws.path("db-password").display());
+    let args = [
+        "install",
+        "--unattended",
+        "--trusted-key-file",
+        &key,
+        "--set",
+        &root,
+        "--secret",
+        &secret,
+    ];
+    let (code, transcript) = g.drive_command(&args, &[]);
+    assert_eq!(code, 0, "{transcript}");
+    for ticking in ["step 2/2: Wait quietly  1s", "step 2/2: Wait quietly  2s"] {
+        assert!(
+            transcript.contains(ticking),
+            "{ticking:?} in:\n{transcript}"
+        );
+    }
+    assert!(transcript.contains("    woke"), "{transcript}");
+    let log = std::fs::read_to_string(g.ws.path("state/install.log")).unwrap();
+    assert!(
+        log.contains("    woke") && !log.contains("step 2/2"),
+        "{log}"
+    );
+    assert!(!log.contains('\u{1b}') && !log.contains('\r'), "{log}");
+
+    // `--no-progress` on a terminal, and no terminal at all: plain lines.
+    std::fs::remove_dir_all(g.ws.path("state")).unwrap();
+    let mut plain_args = args.to_vec();
+    plain_args.push("--no-progress");
+    let (code, transcript) = g.drive_command(&plain_args, &[]);
+    assert_eq!(code, 0, "{transcript}");
+    assert!(!transcript.contains("step 2/2"), "{transcript}");
+    assert!(
+        transcript.contains("[2/2] Wait quietly (run-script)"),
+        "{transcript}"
+    );
+    std::fs::remove_dir_all(g.ws.path("state")).unwrap();
+    let out = crate::support::run(
+        Command::new(&g.installer)
+            .args(args)
+            .arg("--state-dir")
+            .arg(g.ws.path("state")),
+    )
+    .success();
+    assert!(
+        out.stderr.contains("[2/2] Wait quietly (run-script)"),
+        "{out:#?}"
+    );
+    for live in ["step 2/2", "\r", "\u{1b}"] {
+        assert!(
+            !out.stderr.contains(live),
+            "{live:?} without a terminal: {out:#?}"
+        );
+    }
+    assert_no_password(&transcript);
 }

@@ -59,7 +59,8 @@ fn open_session(inputs: &InstallInputs, interactive: bool) -> Result<Session, Ex
     let file = installer::open_self().map_err(|e| fail(&e, ExitStatus::Integrity))?;
     let signer = installer::establish_trust(&file, &inputs.trust, interactive)
         .map_err(|e| fail(&e, e.exit_status()))?;
-    let progress = ui::byte_progress("verifying and unpacking", file.manifest.payload.bytes);
+    let total = file.manifest.payload.bytes;
+    let progress = ui::byte_progress("verifying and unpacking", total, inputs.no_progress);
     let session =
         Session::open(file, signer, &|n| progress.set(n)).map_err(|e| fail(&e, e.exit_status()))?;
     progress.finish();

@@ -72,7 +72,8 @@ pub fn extract_to(
             path: parent.to_path_buf(),
             source,
         })?;
-    let progress = ui::byte_progress("verifying and unpacking", installer.manifest.payload.bytes);
+    let total = installer.manifest.payload.bytes;
+    let progress = ui::byte_progress("verifying and unpacking", total, false);
     let unpacked =
         extract::verify_and_unpack(installer, signer, staging.path(), &|n| progress.set(n))?;
     progress.finish();

@@ -1,6 +1,7 @@
 //! Talking to the operator: prompts on the terminal, progress on stderr, plain lines otherwise.
 //! Data goes to stdout; progress, prompts and messages to stderr.
 
+use crate::live::Live;
 use crate::session::Session;
 use dropship_runtime::answers::{self, Answer, Answers, Kept};
 use dropship_runtime::container::Manifest;
@@ -12,12 +13,13 @@ use dropship_runtime::script::OutputLine;
 use dropship_runtime::secret::{REDACTED, Scrubber, Secret};
 use dropship_runtime::trust::PublicKey;
 use dropship_runtime::units::human_bytes;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::File;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 /// Whether the operator can be asked questions (stdin and stderr are terminals).
 pub fn interactive() -> bool {
@@ -46,49 +48,48 @@ pub fn confirm_signer(manifest: &Manifest, key: &PublicKey) -> bool {
     yes(read_line())
 }
 
-/// Byte progress for a long read: a percentage on a terminal, nothing otherwise.
+/// Byte progress for a long read: a bar with the rate and the time left on a terminal, one
+/// line at the end; nothing without a terminal or with `--no-progress`.
 pub struct ByteProgress {
     label: &'static str,
-    total: u64,
-    last_percent: AtomicU64,
-    on_terminal: bool,
-    started: Instant,
+    bar: ProgressBar,
 }
 
 /// Start reporting progress over `total` bytes.
-pub fn byte_progress(label: &'static str, total: u64) -> ByteProgress {
-    ByteProgress {
-        label,
-        total: total.max(1),
-        last_percent: AtomicU64::new(u64::MAX),
-        on_terminal: std::io::stderr().is_terminal(),
-        started: Instant::now(),
-    }
+pub fn byte_progress(label: &'static str, total: u64, no_progress: bool) -> ByteProgress {
+    // Hidden by indicatif too where stderr is not a terminal that can draw (`TERM` dumb).
+    let target = match no_progress {
+        true => ProgressDrawTarget::hidden(),
+        false => ProgressDrawTarget::stderr(),
+    };
+    let style = ProgressStyle::with_template(
+        "{msg}: [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec}, {eta} left",
+    )
+    .map(|style| style.progress_chars("=> "))
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let bar = ProgressBar::with_draw_target(Some(total), target).with_style(style);
+    bar.set_message(label);
+    ByteProgress { label, bar }
 }
 
 impl ByteProgress {
     /// Record that `done` bytes are processed (called from any thread).
     pub fn set(&self, done: u64) {
-        let percent = done.saturating_mul(100) / self.total;
-        if self.on_terminal && self.last_percent.swap(percent, Ordering::Relaxed) != percent {
-            eprint!(
-                "\r{}: {percent:>3}% of {}",
-                self.label,
-                human_bytes(self.total)
-            );
-        }
+        self.bar.set_position(done);
     }
 
-    /// End the progress line.
+    /// End the bar with one line: what was done, how much, how long it took.
     pub fn finish(&self) {
-        if self.on_terminal {
-            eprintln!(
-                "\r{}: done, {} in {:.1?}",
-                self.label,
-                human_bytes(self.total),
-                self.started.elapsed()
-            );
+        if self.bar.is_hidden() {
+            return;
         }
+        self.bar.finish_and_clear();
+        eprintln!(
+            "{}: done, {} in {:.1?}",
+            self.label,
+            human_bytes(self.bar.length().unwrap_or_default()),
+            self.bar.elapsed()
+        );
     }
 }
 
@@ -423,17 +424,18 @@ pub struct Console {
     /// The state directory's log, and the copy `--log` asked for.
     logs: Vec<File>,
     scrubber: Scrubber,
-    plain: bool,
+    /// On a terminal without `--no-progress`: the running step's line, under the output.
+    live: Option<Live>,
 }
 
 impl Console {
-    /// `no_progress`: plain lines only (also when stderr is not a terminal). `logs`: the logs
+    /// `no_progress`: plain lines only (also when stderr is not a terminal that can draw). `logs`: the logs
     /// that could be opened (the caller has told the operator about the others).
     pub fn new(logs: Vec<File>, no_progress: bool, scrubber: Scrubber) -> Self {
         Console {
             logs,
             scrubber,
-            plain: no_progress || !std::io::stderr().is_terminal(),
+            live: if no_progress { None } else { Live::new() },
         }
     }
 
@@ -442,11 +444,19 @@ impl Console {
     fn say(&mut self, text: &str, on_screen: bool) {
         let text = self.scrubber.scrub(text);
         if on_screen {
-            eprintln!("{text}");
+            self.on_screen(|| eprintln!("{text}"));
         }
         let plain: Vec<String> = text.lines().map(escape::terminal_free).collect();
         let stamp = dropship_runtime::engine::now_text();
         self.log(&format!("{stamp} {}", plain.join("\n")));
+    }
+
+    /// Run `show` (print, ask) with the live line out of the way.
+    fn on_screen<R>(&self, show: impl FnOnce() -> R) -> R {
+        match &self.live {
+            Some(live) => live.suspend(show),
+            None => show(),
+        }
     }
 
     /// Write `text` and a line break to every log. The log is a copy of what the screen shows:
@@ -478,8 +488,10 @@ impl Console {
 
     /// The end of a run: outcome, and where the report is.
     pub fn outcome(&mut self, report: &Report, state_dir: &Path) {
-        let mark = if self.plain { "" } else { "\u{1b}[1m" };
-        let reset = if self.plain { "" } else { "\u{1b}[0m" };
+        // Bold where the live line was: a terminal without `--no-progress`.
+        let live = self.live.take().inspect(Live::clear).is_some();
+        let mark = if live { "\u{1b}[1m" } else { "" };
+        let reset = if live { "\u{1b}[0m" } else { "" };
         self.say(
             &format!("{mark}Install {}{reset}", report.outcome.describe()),
             true,
@@ -504,6 +516,9 @@ impl Console {
 impl Events for Console {
     fn step_started(&mut self, index: usize, total: usize, name: &str, kind: &str) {
         self.say(&format!("[{}/{total}] {name} ({kind})", index + 1), true);
+        if let Some(live) = &self.live {
+            live.step(index, total, name);
+        }
     }
 
     fn output(&mut self, _step: &str, line: &OutputLine) {
@@ -538,6 +553,9 @@ impl Events for Console {
     }
 
     fn undoing(&mut self, running: &str, left_if_stopped: &str) {
+        if let Some(live) = &self.live {
+            live.running(running);
+        }
         let now = (running.to_string(), left_if_stopped.to_string());
         if let Ok(mut undoing) = UNDOING.lock() {
             *undoing = Some(now);
@@ -549,7 +567,7 @@ impl Events for Console {
         for line in instructions.lines() {
             self.say(&format!("  {line}"), true);
         }
-        let done = confirm("Done? [y/N] ");
+        let done = self.on_screen(|| confirm("Done? [y/N] "));
         self.say(
             &format!(
                 "manual step `{name}` {}",
