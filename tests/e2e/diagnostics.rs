@@ -269,3 +269,43 @@ fn the_failed_steps_output_is_open_in_a_browser() {
         "{dom}"
     );
 }
+
+#[test]
+fn a_resumed_install_keeps_what_the_earlier_run_printed_and_lists_every_run() {
+    let fx = Fixture::new(&plan_with_steps(json!([
+        { "name": "Prepare", "type": "run-script", "syntax": "bash", "inline": "echo prepared once" },
+        { "name": "Migrate", "type": "run-script", "syntax": "bash",
+          "inline": "test -f \"$DIAG_DIR/fixed\" || { echo 'not fixed yet' >&2; exit 2; }\necho migrated" },
+    ])));
+    let diag = fx.ws.path("diag");
+    run(fx
+        .command("install")
+        .args(fx.answers())
+        .arg("--no-rollback")
+        .env("DIAG_DIR", &diag))
+    .code(5);
+    std::fs::write(diag.join("fixed"), "").unwrap();
+    run(fx
+        .command("resume")
+        .args(fx.answers())
+        .env("DIAG_DIR", &diag))
+    .success();
+    let report = read_report(&fx.state());
+    let prepare = step(&report, "Prepare");
+    assert_eq!(
+        prepare["message"], "done before the interruption",
+        "{report:#}"
+    );
+    assert_eq!(lines(prepare), ["prepared once"]);
+    assert_eq!(lines(step(&report, "Migrate")), ["migrated"]);
+    let runs: Vec<&str> = report["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(runs, ["install", "resume"], "{report:#}");
+    let log = std::fs::read_to_string(fx.state().join("install.log")).unwrap();
+    assert!(log.starts_with("======== install 20"), "{log}");
+    assert!(log.contains("\n======== resume 20"), "{log}");
+}

@@ -239,7 +239,11 @@ fn guided_install_asks_validates_and_masks_secrets() {
     );
     let report = std::fs::read_to_string(g.ws.path("state/report.json")).unwrap();
     assert!(report.contains("\"outcome\": \"succeeded\""), "{report}");
+    assert!(report.contains("\"mode\": \"guided\""), "{report}");
     assert_no_password(&report);
+    let log = std::fs::read_to_string(g.ws.path("state/install.log")).unwrap();
+    assert!(log.contains("\nrun mode:  guided\n"), "{log}");
+    assert_no_password(&log);
 }
 
 #[test]

@@ -474,6 +474,9 @@ impl RunContext<'_> {
                 let result = engine.run(journal, previous);
                 let mut report = self.report(&result, previous.is_some(), started, clock.elapsed());
                 report.facts = Some(facts);
+                if let Some(state) = previous {
+                    self.keep_earlier_output(&mut report, state);
+                }
                 if result.outcome == ReportOutcome::Succeeded {
                     self.record_installed(&report, result.scrubber.clone(), &result.rendered);
                 }
@@ -663,6 +666,30 @@ impl RunContext<'_> {
         }
     }
 
+    /// The report an earlier run of the install `state` journals wrote; `None` when it wrote
+    /// none (it was killed) or the report is another install's.
+    fn own_report(&self, state: &JournalState) -> Option<Report> {
+        let begun = time_text(&state.begin.started_at.0);
+        let own = self.state.read_report().ok()?;
+        (own.installer_digest == self.session.installer_digest && own.started_at >= begun)
+            .then_some(own)
+    }
+
+    /// On `resume`: what the steps done before printed and kept, from the report of the run
+    /// that did them, when it wrote one.
+    fn keep_earlier_output(&self, report: &mut Report, state: &JournalState) {
+        let Some(earlier) = self.own_report(state) else {
+            return;
+        };
+        for (step, before) in report.steps.iter_mut().zip(earlier.steps) {
+            if step.name == before.name && step.output_tail.is_empty() && step.artifacts.is_empty()
+            {
+                step.output_tail = before.output_tail;
+                step.artifacts = before.artifacts;
+            }
+        }
+    }
+
     /// The report of a rollback: the install's own report (its steps and runs) with the
     /// rollback as its own section and its outcome, or a new one when the install wrote none
     /// (it was killed).
@@ -673,15 +700,9 @@ impl RunContext<'_> {
         started: Timestamp,
         elapsed: std::time::Duration,
     ) -> Report {
-        let begun = time_text(&state.begin.started_at.0);
-        let mut report = match self.state.read_report() {
-            Ok(own)
-                if own.installer_digest == self.session.installer_digest
-                    && own.started_at >= begun =>
-            {
-                own
-            }
-            _ => {
+        let mut report = match self.own_report(state) {
+            Some(own) => own,
+            None => {
                 let mut report = self.report(result, state.runs.len() > 1, started, elapsed);
                 report.attempts = journaled_runs(Some(state));
                 report.rollback = None;
