@@ -82,16 +82,16 @@ struct Guided {
 
 impl Guided {
     fn new() -> Self {
-        Self::with_plan(|_| {})
+        Self::with_plan(|_, _| {})
     }
 
-    /// Like [`Guided::new`], with `edit` changing the sample plan first.
-    fn with_plan(edit: impl FnOnce(&mut serde_json::Value)) -> Self {
+    /// Like [`Guided::new`], with `edit` changing the sample plan (and drop) first.
+    fn with_plan(edit: impl FnOnce(&mut serde_json::Value, &Workspace)) -> Self {
         let ws = Workspace::new();
         copy_dir(Path::new(SAMPLE), &ws.path("sample"));
         let plan = std::fs::read_to_string(ws.path("sample/plan.json")).unwrap();
         let mut plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
-        edit(&mut plan);
+        edit(&mut plan, &ws);
         ws.write("sample/plan.json", plan.to_string());
         let out = ws.path("installer");
         let mut build = crate::support::build_command(
@@ -354,13 +354,15 @@ fn a_guided_upgrade_asks_only_what_is_new_and_shows_what_it_kept() {
 }
 
 /// On a terminal, the running step has a line of its own whose timer ticks while the script is
-/// silent; without a terminal, and with `--no-progress`, output is plain lines, and the log
-/// never has that line.
+/// silent, and a package's extraction a byte bar; without a terminal, and with `--no-progress`,
+/// output is plain lines, and the log never has those lines.
 #[test]
 fn a_silent_step_shows_a_ticking_timer_on_a_terminal_only() {
-    let mut g = Guided::with_plan(|plan| {
+    let mut g = Guided::with_plan(|plan, ws| {
+        write_big_package(&ws.path("sample/drop/Packages/Big.1.0.0.nupkg"));
         plan["steps"] = serde_json::json!([
-            { "name": "Say hello", "type": "run-script", "syntax": "bash", "inline": "echo hello" },
+            { "name": "Deploy big", "type": "deploy-package",
+              "package": "Packages/Big.1.0.0.nupkg", "destination": "#{Install.Root}/big" },
             { "name": "Wait quietly", "type": "run-script", "syntax": "bash",
               "inline": "sleep 3.5; echo woke" },
         ]);
@@ -382,32 +384,45 @@ fn a_silent_step_shows_a_ticking_timer_on_a_terminal_only() {
     ];
     let (code, transcript) = g.drive_command(&args, &[]);
     assert_eq!(code, 0, "{transcript}");
-    for ticking in ["step 2/2: Wait quietly  1s", "step 2/2: Wait quietly  2s"] {
+    let shown = [
+        "step 2/2: Wait quietly  1s",
+        "step 2/2: Wait quietly  2s",
+        "  extracting Big.1.0.0.nupkg: [",
+        "    woke",
+    ];
+    for expected in shown {
         assert!(
-            transcript.contains(ticking),
-            "{ticking:?} in:\n{transcript}"
+            transcript.contains(expected),
+            "{expected:?} in:\n{transcript}"
         );
     }
-    assert!(transcript.contains("    woke"), "{transcript}");
     let log = std::fs::read_to_string(g.ws.path("state/install.log")).unwrap();
-    assert!(
-        log.contains("    woke") && !log.contains("step 2/2"),
-        "{log}"
-    );
-    assert!(!log.contains('\u{1b}') && !log.contains('\r'), "{log}");
+    assert!(log.contains("    woke"), "{log}");
+    for live in ["step 2/2", "extracting Big", "\u{1b}", "\r"] {
+        assert!(!log.contains(live), "{live:?} in the log:\n{log}");
+    }
 
     // `--no-progress` on a terminal, and no terminal at all: plain lines.
-    std::fs::remove_dir_all(g.ws.path("state")).unwrap();
+    let again = || {
+        std::fs::remove_dir_all(g.ws.path("state")).unwrap();
+        std::fs::remove_dir_all(g.target()).unwrap();
+    };
+    again();
     let mut plain_args = args.to_vec();
     plain_args.push("--no-progress");
     let (code, transcript) = g.drive_command(&plain_args, &[]);
     assert_eq!(code, 0, "{transcript}");
-    assert!(!transcript.contains("step 2/2"), "{transcript}");
     assert!(
         transcript.contains("[2/2] Wait quietly (run-script)"),
         "{transcript}"
     );
-    std::fs::remove_dir_all(g.ws.path("state")).unwrap();
+    for live in ["step 2/2", "extracting Big"] {
+        assert!(
+            !transcript.contains(live),
+            "{live:?} with --no-progress:\n{transcript}"
+        );
+    }
+    again();
     let out = crate::support::run(
         Command::new(&g.installer)
             .args(args)
@@ -419,11 +434,36 @@ fn a_silent_step_shows_a_ticking_timer_on_a_terminal_only() {
         out.stderr.contains("[2/2] Wait quietly (run-script)"),
         "{out:#?}"
     );
-    for live in ["step 2/2", "\r", "\u{1b}"] {
+    for live in ["step 2/2", "extracting Big", "\r", "\u{1b}"] {
         assert!(
             !out.stderr.contains(live),
             "{live:?} without a terminal: {out:#?}"
         );
     }
     assert_no_password(&transcript);
+}
+
+/// A package of 48 MiB that does not compress, stored: its extraction takes long enough for its
+/// byte bar to be drawn.
+fn write_big_package(path: &Path) {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut chunk = vec![0u8; 1 << 20];
+    for file in 0..4 {
+        zip.start_file(format!("data/{file}.bin"), stored).unwrap();
+        for _ in 0..12 {
+            for bytes in chunk.chunks_mut(8) {
+                // xorshift64: fast bytes that do not compress.
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                bytes.copy_from_slice(&state.to_le_bytes()[..bytes.len()]);
+            }
+            zip.write_all(&chunk).unwrap();
+        }
+    }
+    zip.finish().unwrap();
 }

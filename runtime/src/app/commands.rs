@@ -4,7 +4,7 @@
 
 use crate::session::Session;
 use crate::ui::{self, Console};
-use crate::{facts, installer, preview};
+use crate::{facts, installer, live, preview};
 use dropship_runtime::answers::AnswerChanges;
 use dropship_runtime::answers::{self, AnswerSources, Answers};
 use dropship_runtime::engine::{Engine, RunOptions, RunResult, UNRECORDED_UNDO, time_text};
@@ -60,7 +60,7 @@ fn open_session(inputs: &InstallInputs, interactive: bool) -> Result<Session, Ex
     let signer = installer::establish_trust(&file, &inputs.trust, interactive)
         .map_err(|e| fail(&e, e.exit_status()))?;
     let total = file.manifest.payload.bytes;
-    let progress = ui::byte_progress("verifying and unpacking", total, inputs.no_progress);
+    let progress = live::byte_progress("verifying and unpacking", total, inputs.no_progress);
     let session =
         Session::open(file, signer, &|n| progress.set(n)).map_err(|e| fail(&e, e.exit_status()))?;
     progress.finish();

@@ -1,9 +1,12 @@
 //! The running step on a terminal: one line under the output with the install's position
 //! (`step 4/7`), what runs, its own timer and the install's, redrawn five times a second so it
-//! ticks while a script is silent. Without a terminal, or with `--no-progress`, there is none:
-//! the console prints one plain line per event, and the log never sees this line.
+//! ticks while a script is silent; below it, while a package is extracted, a byte bar with the
+//! rate and the time left. Without a terminal, or with `--no-progress`, there is none: the
+//! console prints one plain line per event, and the log never sees these lines. The payload's
+//! verification and unpacking has a byte bar too ([`ByteProgress`]).
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use dropship_runtime::units::human_bytes;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,7 +15,10 @@ const TICK: Duration = Duration::from_millis(200);
 
 /// The live line of a run on a terminal.
 pub struct Live {
+    lines: MultiProgress,
     bar: ProgressBar,
+    /// The byte bar of the work under way in the step (a package extracted), and its name.
+    work: Option<(String, ProgressBar)>,
     /// When what runs now started (the step, the rollback script, the undo).
     since: Arc<Mutex<Instant>>,
 }
@@ -47,15 +53,21 @@ impl Live {
                 let _ = out.write_str(&clock_text(state.elapsed()));
             },
         );
-        let bar = ProgressBar::with_draw_target(None, target).with_style(style);
-        Some(Live { bar, since })
+        let lines = MultiProgress::with_draw_target(target);
+        let bar = lines.add(ProgressBar::no_length().with_style(style));
+        Some(Live {
+            lines,
+            bar,
+            work: None,
+            since,
+        })
     }
 
     /// Step `index` of `total` starts.
     pub fn step(&self, index: usize, total: usize, name: &str) {
+        self.running(name);
         self.bar.set_length(total as u64);
         self.bar.set_position(index as u64 + 1);
-        self.running(name);
         self.bar.enable_steady_tick(TICK);
     }
 
@@ -67,13 +79,40 @@ impl Live {
         self.bar.set_message(what.to_string());
     }
 
-    /// Run `f` (print a line, ask a question) with the live line out of the way.
-    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
-        self.bar.suspend(f)
+    /// `done` bytes of `work` in the step, of `total` when known; the bar goes once `done`
+    /// reaches `total`.
+    pub fn work(&mut self, work: &str, done: u64, total: Option<u64>) {
+        if self.work.as_ref().is_none_or(|(name, _)| name != work) {
+            self.end_work();
+            let bar = self
+                .lines
+                .add(ProgressBar::new(total.unwrap_or(0)).with_style(bytes_style(total)));
+            bar.set_message(work.to_string());
+            self.work = Some((work.to_string(), bar));
+        }
+        if let Some((_, bar)) = &self.work {
+            bar.set_position(done);
+        }
+        if total == Some(done) {
+            self.end_work();
+        }
     }
 
-    /// Remove the line for good (the run ended).
-    pub fn clear(&self) {
+    fn end_work(&mut self) {
+        if let Some((_, bar)) = self.work.take() {
+            bar.finish_and_clear();
+            self.lines.remove(&bar);
+        }
+    }
+
+    /// Run `f` (print a line, ask a question) with the live lines out of the way.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.lines.suspend(f)
+    }
+
+    /// Remove the lines for good (the run ended).
+    pub fn clear(&mut self) {
+        self.end_work();
         self.bar.finish_and_clear();
     }
 }
@@ -82,6 +121,58 @@ impl Drop for Live {
     fn drop(&mut self) {
         self.clear();
     }
+}
+
+/// Byte progress for a long read: a bar with the rate and the time left on a terminal, one
+/// line at the end; nothing without a terminal or with `--no-progress`.
+pub struct ByteProgress {
+    label: &'static str,
+    bar: ProgressBar,
+}
+
+/// Start reporting progress over `total` bytes.
+pub fn byte_progress(label: &'static str, total: u64, no_progress: bool) -> ByteProgress {
+    // Hidden by indicatif too where stderr is not a terminal that can draw (`TERM` dumb).
+    let target = match no_progress {
+        true => ProgressDrawTarget::hidden(),
+        false => ProgressDrawTarget::stderr(),
+    };
+    let bar =
+        ProgressBar::with_draw_target(Some(total), target).with_style(bytes_style(Some(total)));
+    bar.set_message(label);
+    ByteProgress { label, bar }
+}
+
+impl ByteProgress {
+    /// Record that `done` bytes are processed (called from any thread).
+    pub fn set(&self, done: u64) {
+        self.bar.set_position(done);
+    }
+
+    /// End the bar with one line: what was done, how much, how long it took.
+    pub fn finish(&self) {
+        if self.bar.is_hidden() {
+            return;
+        }
+        self.bar.finish_and_clear();
+        eprintln!(
+            "{}: done, {} in {:.1?}",
+            self.label,
+            human_bytes(self.bar.length().unwrap_or_default()),
+            self.bar.elapsed()
+        );
+    }
+}
+
+/// A byte bar with the rate and the time left; without a total, the bytes and the rate.
+fn bytes_style(total: Option<u64>) -> ProgressStyle {
+    let template = match total {
+        Some(_) => "  {msg}: [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec}, {eta} left",
+        None => "  {msg}: {bytes} {binary_bytes_per_sec}",
+    };
+    ProgressStyle::with_template(template)
+        .map(|style| style.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
 /// `7s`, `2m 05s`, `1h 02m 03s`.

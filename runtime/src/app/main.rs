@@ -329,7 +329,7 @@ fn info_text(file: &InstallerFile) -> String {
 fn verify(file: &InstallerFile, args: &TrustArgs) -> Result<(), ExitStatus> {
     let signer = installer::establish_trust(file, &args.options(), ui::interactive())
         .map_err(|e| fail(&e, e.exit_status()))?;
-    let progress = ui::byte_progress("verifying", file.trailer.prefix().signed_len(), false);
+    let progress = live::byte_progress("verifying", file.trailer.prefix().signed_len(), false);
     dropship_runtime::extract::verify(file, &signer, &|n| progress.set(n))
         .map_err(|e| fail(&e, e.exit_status()))?;
     progress.finish();

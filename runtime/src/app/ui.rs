@@ -12,8 +12,6 @@ use dropship_runtime::report::{Report, StepOutcome};
 use dropship_runtime::script::OutputLine;
 use dropship_runtime::secret::{REDACTED, Scrubber, Secret};
 use dropship_runtime::trust::PublicKey;
-use dropship_runtime::units::human_bytes;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::File;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -46,51 +44,6 @@ pub fn confirm_signer(manifest: &Manifest, key: &PublicKey) -> bool {
     let _ = write!(err, "Trust this key? [y/N] ");
     let _ = err.flush();
     yes(read_line())
-}
-
-/// Byte progress for a long read: a bar with the rate and the time left on a terminal, one
-/// line at the end; nothing without a terminal or with `--no-progress`.
-pub struct ByteProgress {
-    label: &'static str,
-    bar: ProgressBar,
-}
-
-/// Start reporting progress over `total` bytes.
-pub fn byte_progress(label: &'static str, total: u64, no_progress: bool) -> ByteProgress {
-    // Hidden by indicatif too where stderr is not a terminal that can draw (`TERM` dumb).
-    let target = match no_progress {
-        true => ProgressDrawTarget::hidden(),
-        false => ProgressDrawTarget::stderr(),
-    };
-    let style = ProgressStyle::with_template(
-        "{msg}: [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec}, {eta} left",
-    )
-    .map(|style| style.progress_chars("=> "))
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
-    let bar = ProgressBar::with_draw_target(Some(total), target).with_style(style);
-    bar.set_message(label);
-    ByteProgress { label, bar }
-}
-
-impl ByteProgress {
-    /// Record that `done` bytes are processed (called from any thread).
-    pub fn set(&self, done: u64) {
-        self.bar.set_position(done);
-    }
-
-    /// End the bar with one line: what was done, how much, how long it took.
-    pub fn finish(&self) {
-        if self.bar.is_hidden() {
-            return;
-        }
-        self.bar.finish_and_clear();
-        eprintln!(
-            "{}: done, {} in {:.1?}",
-            self.label,
-            human_bytes(self.bar.length().unwrap_or_default()),
-            self.bar.elapsed()
-        );
-    }
 }
 
 /// Read one line from stdin; `None` at end of input.
@@ -489,7 +442,7 @@ impl Console {
     /// The end of a run: outcome, and where the report is.
     pub fn outcome(&mut self, report: &Report, state_dir: &Path) {
         // Bold where the live line was: a terminal without `--no-progress`.
-        let live = self.live.take().inspect(Live::clear).is_some();
+        let live = self.live.take().map(|mut live| live.clear()).is_some();
         let mark = if live { "\u{1b}[1m" } else { "" };
         let reset = if live { "\u{1b}[0m" } else { "" };
         self.say(
@@ -559,6 +512,12 @@ impl Events for Console {
         let now = (running.to_string(), left_if_stopped.to_string());
         if let Ok(mut undoing) = UNDOING.lock() {
             *undoing = Some(now);
+        }
+    }
+
+    fn progress(&mut self, work: &str, done: u64, total: Option<u64>) {
+        if let Some(live) = &mut self.live {
+            live.work(work, done, total);
         }
     }
 

@@ -78,6 +78,10 @@ impl Events for Recorder<'_> {
     fn undoing(&mut self, running: &str, left_if_stopped: &str) {
         self.events.undoing(running, left_if_stopped);
     }
+
+    fn progress(&mut self, work: &str, done: u64, total: Option<u64>) {
+        self.events.progress(work, done, total);
+    }
 }
 
 /// Copy the file a script of step `index` asked to keep into the state directory (`0600`).
