@@ -162,7 +162,7 @@ impl RunFacts {
         vec![
             ("installer", self.installer.path.clone()),
             (
-                "sha256",
+                "SHA-256",
                 self.installer
                     .sha256
                     .clone()
@@ -433,7 +433,8 @@ impl Report {
             .iter()
             .flat_map(RunFacts::lines)
             .map(|(label, value)| {
-                html_row(label, &format!("<code>{}</code>", escape::html(&value)))
+                let value = format!("<code>{}</code>", escape::html(&value));
+                html_row(&capitalized(label), &value)
             })
             .collect();
         let title = format!("{} {} — install report", self.product, self.version);
@@ -594,6 +595,15 @@ fn step_html(index: usize, step: &StepReport) -> String {
         "  <tr class=\"output\"><td></td><td colspan=\"4\">{output}{artifacts}</td></tr>"
     );
     row
+}
+
+/// `Run mode` for `run mode`, as the page's other headings are written.
+fn capitalized(label: &str) -> String {
+    let mut chars = label.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn html_row(label: &str, value_html: &str) -> String {
@@ -850,6 +860,8 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("<a href=\"install.log\">install.log</a>"));
+        assert!(html.contains("<tr><th>Run mode</th><td><code>unattended</code></td></tr>"));
+        assert!(html.contains("<tr><th>SHA-256</th>"));
         // Another step's output is there, collapsed; the text report leaves it to the JSON.
         report.steps[0].status = StepOutcome::Succeeded;
         assert!(

@@ -173,7 +173,7 @@ fn a_failed_install_reports_where_it_ran_what_each_step_printed_and_its_artifact
         "      | diagnostics: disk is fine\n",
         "artifact: artifacts/step-3/1-diag.txt (10 B",
         "run mode:  unattended\n",
-        &format!("sha256:    {}\n", sha256sum(&fx.installer)),
+        &format!("SHA-256:   {}\n", sha256sum(&fx.installer)),
     ] {
         assert!(text.contains(expected), "{expected:?} in:\n{text}");
     }
@@ -204,7 +204,7 @@ fn the_log_starts_with_a_header_has_no_terminal_codes_and_is_copied() {
         "product:   Fabrikam Platform 4.12.0 from Fabrikam Ltd",
         "customer:  Contoso",
         &format!("installer: {installer}"),
-        &format!("sha256:    {sha256}"),
+        &format!("SHA-256:   {sha256}"),
         &format!("runtime:   dropship runtime {}", env!("CARGO_PKG_VERSION")),
         &format!("state dir: {}", fx.state().display()),
         &format!("command:   {command}"),
