@@ -444,15 +444,7 @@ impl RunContext<'_> {
         // A long template evaluation (a script body, a substituted file) stops on the signal too.
         dropship_runtime::template::cancel_on(cancel);
         let mut console = console(self.state, self.inputs, scrubber.clone());
-        let facts = facts::run_facts(self.session, self.state, self.guided, &scrubber);
-        let what = match &job {
-            Job::Install { previous: None, .. } => "install",
-            Job::Install { .. } => "resume",
-            Job::RollBack(_) => "rollback",
-        };
-        let utc = time_text(&started.0);
-        let when = report::shown_time(&utc, Some(&facts.host.utc_offset));
-        console.header(&format!("{what} {when}"), &self.log_header(&facts));
+        let facts = self.log_header(&mut console, &job, &started, &scrubber);
         if matches!(job, Job::Install { .. }) {
             let product = &self.session.plan.product().name;
             console.headline(&self.session.upgrade.headline(product));
@@ -519,8 +511,29 @@ impl RunContext<'_> {
         status
     }
 
+    /// The log's header of this run: what runs when, what it installs and where, from what
+    /// and how; returns those facts for the report.
+    fn log_header(
+        &self,
+        console: &mut Console,
+        job: &Job<'_>,
+        started: &Timestamp,
+        scrubber: &Scrubber,
+    ) -> RunFacts {
+        let facts = facts::run_facts(self.session, self.state, self.guided, scrubber);
+        let what = match job {
+            Job::Install { previous: None, .. } => "install",
+            Job::Install { .. } => "resume",
+            Job::RollBack(_) => "rollback",
+        };
+        let utc = time_text(&started.0);
+        let when = report::shown_time(&utc, Some(&facts.host.utc_offset));
+        console.header(&format!("{what} {when}"), &self.header_lines(&facts));
+        facts
+    }
+
     /// What the run installs and where, from what and how it runs, for the log's header.
-    fn log_header(&self, facts: &RunFacts) -> Vec<(&'static str, String)> {
+    fn header_lines(&self, facts: &RunFacts) -> Vec<(&'static str, String)> {
         let m = &self.session.file.manifest;
         let vendor = m.product.vendor.as_deref().map(|v| format!(" from {v}"));
         let mut lines = vec![

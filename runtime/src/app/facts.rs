@@ -1,59 +1,14 @@
 //! What the log's header and the report say about a run before it starts: the host, the
-//! runtime, the installer file and its SHA-256, the command line with secrets redacted, the
-//! state directory, guided or unattended.
+//! runtime, the installer file and its SHA-256 (the session's), the command line with secrets
+//! redacted, the state directory, guided or unattended.
 
 use crate::session::Session;
-use dropship_runtime::escape::{self, hex};
+use dropship_runtime::escape;
 use dropship_runtime::host;
 use dropship_runtime::plan::{ParameterType, Plan};
 use dropship_runtime::report::{InstallerInfo, RunFacts, RunMode, RuntimeInfo};
 use dropship_runtime::secret::{REDACTED, Scrubber};
 use dropship_runtime::state_dir::StateDir;
-use sha2::{Digest, Sha256};
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
-use std::thread::JoinHandle;
-
-/// The installer file's SHA-256 (as `sha256sum` prints it), computed on a thread of its own
-/// from when the installer opens, so a large file costs no waiting.
-pub struct FileHash {
-    running: Mutex<Option<JoinHandle<Option<String>>>>,
-    done: OnceLock<Option<String>>,
-}
-
-impl FileHash {
-    pub fn start(path: PathBuf) -> Self {
-        FileHash {
-            running: Mutex::new(Some(std::thread::spawn(move || sha256_file(&path)))),
-            done: OnceLock::new(),
-        }
-    }
-
-    /// The hex digest; `None` when the file could not be read.
-    pub fn get(&self) -> Option<String> {
-        self.done
-            .get_or_init(|| {
-                let running = self.running.lock().ok()?.take()?;
-                running.join().ok().flatten()
-            })
-            .clone()
-    }
-}
-
-fn sha256_file(path: &Path) -> Option<String> {
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        match file.read(&mut buffer) {
-            Ok(0) => return Some(hex(&hasher.finalize())),
-            Ok(n) => hasher.update(&buffer[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return None,
-        }
-    }
-}
 
 /// The facts of this run; `scrubber` hides any secret the command line still shows.
 pub fn run_facts(
@@ -141,17 +96,5 @@ mod tests {
             redacted_command_line(&args, &plan),
             "./installer install --set 'db.password=********' '--set=Db.Password=********' --set 'Port=8443'"
         );
-    }
-
-    #[test]
-    fn the_hash_is_the_files_sha256() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, "abc").unwrap();
-        let hash = FileHash::start(path);
-        let expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        assert_eq!(hash.get().as_deref(), Some(expected));
-        assert_eq!(hash.get().as_deref(), Some(expected), "asked twice");
-        assert_eq!(FileHash::start(dir.path().join("missing")).get(), None);
     }
 }

@@ -382,8 +382,8 @@ pub struct Console {
 }
 
 impl Console {
-    /// `no_progress`: plain lines only (also when stderr is not a terminal that can draw). `logs`: the logs
-    /// that could be opened (the caller has told the operator about the others).
+    /// `no_progress`: plain lines only (also when stderr is not a terminal that can draw).
+    /// `logs`: the logs that could be opened (the caller has told the operator about the others).
     pub fn new(logs: Vec<File>, no_progress: bool, scrubber: Scrubber) -> Self {
         Console {
             logs,
