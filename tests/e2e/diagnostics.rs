@@ -20,7 +20,9 @@ echo "password is $(get_octopusvariable Database.Password)"
 printf 'log with %s\n' "$(get_octopusvariable Database.Password)" > "$DIAG_DIR/prepare.log"
 new_octopusartifact "$DIAG_DIR/prepare.log"
 "#;
-    let migrate = r#"for i in $(seq 1 50); do echo "migrating table $i"; done
+    let migrate = r#"for i in $(seq 1 49); do echo "migrating table $i"; done
+echo "lock held by pid 42" > "$DIAG_DIR/locks.txt"
+new_octopusartifact "$DIAG_DIR/locks.txt"
 echo "table users is locked" >&2
 exit 3
 "#;
@@ -130,11 +132,17 @@ fn a_failed_install_reports_where_it_ran_what_each_step_printed_and_its_artifact
     // stdout and stderr are two pipes: their lines interleave as they arrive.
     for line in [
         "migrating table 1",
-        "migrating table 50",
+        "migrating table 49",
         "! table users is locked",
     ] {
         assert!(tail.contains(&line), "{line} in {tail:#?}");
     }
+    // A script that fails keeps the artifacts it named before.
+    assert_eq!(
+        migrate["artifacts"][0]["path"],
+        "artifacts/step-2/1-locks.txt"
+    );
+    assert_eq!(migrate["artifacts"][0]["size"], 20);
 
     // A long output keeps its last 60 lines, without colour codes, the secret hidden.
     let prepare = step(&report, "Prepare");
