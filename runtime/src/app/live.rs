@@ -105,6 +105,11 @@ impl Live {
         }
     }
 
+    /// The lines, for another thread to print around ([`MultiProgress::suspend`]).
+    pub fn lines(&self) -> MultiProgress {
+        self.lines.clone()
+    }
+
     /// Run `f` (print a line, ask a question) with the live lines out of the way.
     pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
         self.lines.suspend(f)

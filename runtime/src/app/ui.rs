@@ -12,6 +12,7 @@ use dropship_runtime::report::{Report, StepOutcome};
 use dropship_runtime::script::OutputLine;
 use dropship_runtime::secret::{REDACTED, Scrubber, Secret};
 use dropship_runtime::trust::PublicKey;
+use indicatif::MultiProgress;
 use std::fs::File;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -296,6 +297,8 @@ static CANCEL: AtomicBool = AtomicBool::new(false);
 static STOP: AtomicBool = AtomicBool::new(false);
 /// What the undo is doing and what stopping it would leave, for the second signal's message.
 static UNDOING: Mutex<Option<(String, String)>> = Mutex::new(None);
+/// The live lines of the run on a terminal, for the second signal's message to print around.
+static LIVE_LINES: Mutex<Option<MultiProgress>> = Mutex::new(None);
 
 /// The flag the first Ctrl-C (SIGINT or SIGTERM; on Windows, Ctrl-Break or the console closing
 /// too) sets: the running step is stopped and the engine rolls back. Rollback scripts and
@@ -365,11 +368,18 @@ fn explain_second_signal() {
         let running = "the interrupted step is being stopped".to_string();
         (running, "the install's changes not undone".to_string())
     });
-    eprintln!(
-        "\nStill running: {running}; the undo runs to its end so that nothing is left half \
-         done.\nPress Ctrl-C once more to stop now: that leaves {left}, keeps the journal \
-         open (exit 6), and `rollback` finishes the undo later."
-    );
+    let explain = || {
+        eprintln!(
+            "\nStill running: {running}; the undo runs to its end so that nothing is left half \
+             done.\nPress Ctrl-C once more to stop now: that leaves {left}, keeps the journal \
+             open (exit 6), and `rollback` finishes the undo later."
+        )
+    };
+    // The live line's next redraw would erase the end of the message.
+    match LIVE_LINES.lock().ok().and_then(|lines| lines.clone()) {
+        Some(lines) => lines.suspend(explain),
+        None => explain(),
+    }
 }
 
 /// Progress and output on stderr, and the text log, for a run of the engine.
@@ -385,10 +395,14 @@ impl Console {
     /// `no_progress`: plain lines only (also when stderr is not a terminal that can draw).
     /// `logs`: the logs that could be opened (the caller has told the operator about the others).
     pub fn new(logs: Vec<File>, no_progress: bool, scrubber: Scrubber) -> Self {
+        let live = if no_progress { None } else { Live::new() };
+        if let (Some(live), Ok(mut lines)) = (&live, LIVE_LINES.lock()) {
+            *lines = Some(live.lines());
+        }
         Console {
             logs,
             scrubber,
-            live: if no_progress { None } else { Live::new() },
+            live,
         }
     }
 
