@@ -338,6 +338,57 @@ pub fn shell_word(text: &str) -> String {
     }
 }
 
+/// A line of program output as plain text, for files people read (the log, the report): what
+/// a terminal would show, without its control codes. Escape sequences (colours, cursor moves,
+/// window titles: CSI, OSC, DCS and two-byte escapes) and other control characters but the tab
+/// are removed; of a line redrawn with carriage returns (a progress counter), the last drawing
+/// is kept.
+pub fn terminal_free(line: &str) -> String {
+    let line = line.trim_end_matches('\r');
+    let line = line.rsplit('\r').next().unwrap_or(line);
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => skip_escape(&mut chars),
+            '\u{9b}' => skip_csi(&mut chars),
+            '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// After ESC: the rest of the sequence.
+fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    match chars.next() {
+        Some('[') => skip_csi(chars),
+        // OSC, DCS, SOS, PM, APC: a string up to BEL or ST (ESC and a backslash).
+        Some(']' | 'P' | 'X' | '^' | '_') => {
+            while let Some(c) = chars.next() {
+                if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
+                    break;
+                }
+            }
+        }
+        // A two-byte escape, or one with intermediates (`ESC ( B`).
+        Some(c) if ('\u{20}'..='\u{2f}').contains(&c) => {
+            chars.next();
+        }
+        _ => {}
+    }
+}
+
+/// A control sequence after CSI: parameters and intermediates, then its final byte.
+fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    for c in chars.by_ref() {
+        if ('\u{40}'..='\u{7e}').contains(&c) {
+            break;
+        }
+    }
+}
+
 /// Lower-case hexadecimal, two digits a byte (digests).
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -441,5 +492,23 @@ mod tests {
         assert_eq!(base64(b"\xfb\xff?"), "+/8/");
         assert_eq!(base64_url(b"\xfb\xff?"), "-_8_");
         assert_eq!(base64(&utf16le("Hi")), "SABpAA==");
+    }
+
+    #[test]
+    fn terminal_codes_are_removed_from_output_lines() {
+        let cases = [
+            ("\u{1b}[1;31mred\u{1b}[0m plain", "red plain"),
+            ("\u{1b}]0;title\u{7}after", "after"),
+            ("\u{1b}]8;;http://x\u{1b}\\link\u{1b}]8;;\u{1b}\\", "link"),
+            ("\u{1b}(Bcharset", "charset"),
+            ("10%\r50%\r100%", "100%"),
+            ("crlf\r", "crlf"),
+            ("tab\there\u{7}\u{8}", "tab\there"),
+            ("\u{9b}2Kcsi", "csi"),
+            ("caf\u{e9} \u{2714}", "caf\u{e9} \u{2714}"),
+        ];
+        for (raw, plain) in cases {
+            assert_eq!(terminal_free(raw), plain, "{raw:?}");
+        }
     }
 }

@@ -26,4 +26,8 @@ pub trait Events {
     /// behind (`left_if_stopped`), for the front end to tell an operator who presses Ctrl-C
     /// again. Nothing by default.
     fn undoing(&mut self, _running: &str, _left_if_stopped: &str) {}
+    /// Bytes done of a long piece of a step's work (`extracting Fabrikam.Web.4.12.0.nupkg`),
+    /// for a progress bar: `total` when known; it ends with `done` equal to `total`. Nothing by
+    /// default.
+    fn progress(&mut self, _work: &str, _done: u64, _total: Option<u64>) {}
 }

@@ -27,6 +27,8 @@ pub mod events;
 pub mod exit;
 /// Safe extraction of the payload's tar stream into a private staging directory.
 pub mod extract;
+/// The machine an install runs on (name, OS and version, architecture, user), for the report.
+pub mod host;
 /// What is installed (the record a successful install leaves) and how an installer compares
 /// with it: fresh, upgrade, reinstall, downgrade.
 pub mod installed;

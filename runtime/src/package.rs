@@ -31,7 +31,7 @@ use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 pub use name::{PackageName, PackageNameError};
-use writer::{EntryPath, Hook, Writer};
+use writer::{EntryPath, Hook, Progress, Writer};
 
 /// What the hook is told is about to be created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -357,16 +357,29 @@ pub fn extract_package(
     package: &Path,
     destination: &Path,
     limits: ExtractLimits,
+    before_create: impl FnMut(&Path, EntryKind) -> Result<(), HookError>,
+) -> Result<ExtractSummary, PackageError> {
+    extract_package_reporting(package, destination, limits, before_create, |_| {})
+}
+
+/// [`extract_package`], telling `progress` the bytes of files written so far as they are
+/// written (for a progress bar against [`declared_size`]).
+pub fn extract_package_reporting(
+    package: &Path,
+    destination: &Path,
+    limits: ExtractLimits,
     mut before_create: impl FnMut(&Path, EntryKind) -> Result<(), HookError>,
+    mut progress: impl FnMut(u64),
 ) -> Result<ExtractSummary, PackageError> {
     let (format, file, package_len) = open(package)?;
     let (limit, kind) = limits.byte_limit(package_len);
     let hook: &mut Hook<'_> = &mut before_create;
+    let progress: &mut Progress<'_> = &mut progress;
     let file_count = match format {
         PackageFormat::Nupkg | PackageFormat::Zip => {
             let mut archive = open_zip(file, package)?;
             zip_declared_size(&mut archive, limits, package_len, package)?;
-            let mut writer = Writer::new(package, destination, limit, kind, hook)?;
+            let mut writer = Writer::new(package, destination, limit, kind, hook, progress)?;
             extract_zip(
                 &mut archive,
                 &mut writer,
@@ -376,13 +389,13 @@ pub fn extract_package(
             writer.finish()?
         }
         PackageFormat::TarGz => {
-            let mut writer = Writer::new(package, destination, limit, kind, hook)?;
+            let mut writer = Writer::new(package, destination, limit, kind, hook, progress)?;
             let gz = flate2::read::MultiGzDecoder::new(BufReader::new(file));
             extract_tar(gz, &mut writer, package)?;
             writer.finish()?
         }
         PackageFormat::Tar => {
-            let mut writer = Writer::new(package, destination, limit, kind, hook)?;
+            let mut writer = Writer::new(package, destination, limit, kind, hook, progress)?;
             extract_tar(BufReader::new(file), &mut writer, package)?;
             writer.finish()?
         }

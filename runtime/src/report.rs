@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use crate::answers::AnswerChanges;
 use crate::escape;
+use crate::units::human_bytes;
 
 /// The HTML template, embedded at build time.
 pub const HTML_TEMPLATE: &str = include_str!("../../templates/report.html");
@@ -65,6 +66,125 @@ pub struct StepReport {
     pub attempts: u32,
     /// Why it was skipped or failed; scrubbed.
     pub message: Option<String>,
+    /// The last lines the step printed (stdout, stderr marked `! `, its notes and warnings),
+    /// at most [`OUTPUT_TAIL_LINES`], scrubbed and without terminal control codes.
+    #[serde(default)]
+    pub output_tail: Vec<String>,
+    /// The files its scripts asked to keep (`new_octopusartifact`), copied into the state
+    /// directory.
+    #[serde(default)]
+    pub artifacts: Vec<Artifact>,
+}
+
+/// How many of a step's last output lines the report keeps.
+pub const OUTPUT_TAIL_LINES: usize = 60;
+
+/// A file a step's script asked to keep (`new_octopusartifact`, `New-OctopusArtifact`,
+/// `createartifact`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Artifact {
+    /// The path the script gave.
+    pub source: String,
+    /// The copy, relative to the state directory (`artifacts/step-3/app.log`); `None` when it
+    /// could not be kept (see `problem`).
+    pub path: Option<String>,
+    /// Bytes of the copy.
+    pub size: u64,
+    /// Why it was not kept, or what was changed in the copy (secrets hidden).
+    pub problem: Option<String>,
+}
+
+/// The machine an install ran on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Host {
+    pub name: String,
+    /// `linux`, `windows`, `macos`.
+    pub os: String,
+    /// `Ubuntu 24.04.1 LTS (Linux 6.8.0-45-generic)`, `Windows Server 2022 Standard (build 20348)`.
+    pub os_version: String,
+    pub arch: String,
+    /// The user the installer ran as: `root (uid 0)`, `CONTOSO\deploy`.
+    pub user: String,
+    /// The machine's offset from UTC when the install ran (`+01:00`): every time is UTC, and
+    /// shown to people with the local time beside it.
+    pub utc_offset: String,
+}
+
+/// The runtime an installer was built on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeInfo {
+    pub version: String,
+}
+
+/// The installer file that ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallerInfo {
+    pub path: String,
+    /// SHA-256 of the whole file, as `sha256sum` prints it; `None` when it could not be read.
+    pub sha256: Option<String>,
+}
+
+/// Whether an operator answered at a terminal or every answer came from options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunMode {
+    Guided,
+    Unattended,
+}
+
+impl RunMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunMode::Guided => "guided",
+            RunMode::Unattended => "unattended",
+        }
+    }
+}
+
+/// What is known about a run before it starts: the log's header and the report's fields.
+/// Absent (`null`) in reports of older runtimes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunFacts {
+    pub host: Host,
+    pub runtime: RuntimeInfo,
+    pub installer: InstallerInfo,
+    /// The command line, each word shell-quoted, secrets redacted.
+    pub command_line: String,
+    pub state_dir: String,
+    /// Guided or unattended (what the install did to an installed version is `upgrade.mode`).
+    pub mode: RunMode,
+}
+
+impl RunFacts {
+    /// One `label: value` pair a line, for the log's header and the text report.
+    pub fn lines(&self) -> Vec<(&'static str, String)> {
+        let host = &self.host;
+        vec![
+            ("installer", self.installer.path.clone()),
+            (
+                "SHA-256",
+                self.installer
+                    .sha256
+                    .clone()
+                    .unwrap_or_else(|| "(could not be read)".into()),
+            ),
+            (
+                "runtime",
+                format!("dropship runtime {}", self.runtime.version),
+            ),
+            (
+                "host",
+                format!(
+                    "{} ({}, {}, {})",
+                    host.name, host.os, host.os_version, host.arch
+                ),
+            ),
+            ("user", host.user.clone()),
+            ("state dir", self.state_dir.clone()),
+            ("command", self.command_line.clone()),
+            ("run mode", self.mode.name().to_string()),
+        ]
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -122,6 +242,10 @@ pub struct Report {
     /// or downgraded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade: Option<UpgradeReport>,
+    /// Where, from what and how it ran: `host`, `runtime`, `installer`, `command_line`,
+    /// `state_dir`, `mode` at the top level of the JSON.
+    #[serde(flatten)]
+    pub facts: Option<RunFacts>,
 }
 
 /// An install over an installed version.
@@ -198,22 +322,25 @@ impl Report {
             self.version,
             self.outcome.describe()
         );
-        let _ = writeln!(
-            out,
-            "customer:  {}",
-            self.customer.as_deref().unwrap_or("-")
-        );
-        let _ = writeln!(out, "roles:     {}", join_or_dash(&self.roles));
-        let _ = writeln!(out, "signer:    {}", self.signer_key_id);
-        let _ = writeln!(out, "installer: {}", self.installer_digest);
+        let customer = self.customer.clone().unwrap_or_else(|| "-".into());
+        let mut fields = vec![
+            ("customer", customer),
+            ("roles", join_or_dash(&self.roles)),
+            ("signer", self.signer_key_id.clone()),
+            ("id", self.installer_digest.clone()),
+        ];
+        fields.extend(self.facts.iter().flat_map(RunFacts::lines));
+        for (label, value) in fields {
+            let _ = writeln!(out, "{:<11}{value}", format!("{label}:"));
+        }
         for line in self.upgrade.iter().flat_map(UpgradeReport::lines) {
             let _ = writeln!(out, "mode:      {line}");
         }
         let _ = writeln!(
             out,
-            "started:   {}  finished: {}  ({:.1} s){}",
-            self.started_at,
-            self.finished_at,
+            "started:   {}\nfinished:  {}  ({:.1} s){}",
+            self.shown_time(&self.started_at),
+            self.shown_time(&self.finished_at),
             self.duration_s,
             if self.resumed { "  [resumed]" } else { "" }
         );
@@ -222,19 +349,7 @@ impl Report {
         }
         let _ = writeln!(out, "steps:");
         for (i, step) in self.steps.iter().enumerate() {
-            let duration = step
-                .duration_s
-                .map(|d| format!("{d:.1} s"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "  {:>2}. {:<32} {:<12} {:>8}  {}",
-                i + 1,
-                step.name,
-                status_text(step.status),
-                duration,
-                step.message.as_deref().unwrap_or("")
-            );
+            step_text(&mut out, i, step, self.shows_output(i));
         }
         for attempt in &self.attempts {
             let (kind, at, outcome) = (&attempt.kind, &attempt.started_at, &attempt.outcome);
@@ -253,7 +368,27 @@ impl Report {
             );
             rollback_text(&mut out, &later.summary);
         }
+        let _ = writeln!(out, "log:       install.log in the state directory");
         out
+    }
+
+    /// A UTC time of this report as people read it ([`shown_time`], with the install's offset).
+    pub fn shown_time(&self, utc: &str) -> String {
+        shown_time(utc, self.facts.as_ref().map(|f| f.host.utc_offset.as_str()))
+    }
+
+    /// Whether the text report prints step `index`'s output and artifacts: a step that failed,
+    /// and a step that ran after a failure (the vendor's diagnostics). Every step's are in the
+    /// JSON, and in the HTML (collapsed but the failed step's).
+    fn shows_output(&self, index: usize) -> bool {
+        let Some(first_failure) = self
+            .steps
+            .iter()
+            .position(|s| s.status == StepOutcome::Failed)
+        else {
+            return false;
+        };
+        index >= first_failure && self.steps[index].status != StepOutcome::Skipped
     }
 
     /// A self-contained HTML page.
@@ -262,29 +397,12 @@ impl Report {
             .steps
             .iter()
             .enumerate()
-            .map(|(i, s)| {
-                format!(
-                    "  <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                    i + 1,
-                    escape::html(&s.name),
-                    status_text(s.status),
-                    s.duration_s
-                        .map(|d| format!("{d:.1} s"))
-                        .unwrap_or_default(),
-                    escape::html(s.message.as_deref().unwrap_or(""))
-                )
-            })
+            .map(|(i, s)| step_html(i, s))
             .collect();
         let answers: String = self
             .answers
             .iter()
-            .map(|(k, v)| {
-                format!(
-                    "  <tr><th>{}</th><td>{}</td></tr>\n",
-                    escape::html(k),
-                    escape::html(v.as_str().unwrap_or(&v.to_string()))
-                )
-            })
+            .map(|(k, v)| html_row(k, &escape::html(v.as_str().unwrap_or(&v.to_string()))))
             .collect();
         let runs: String = self
             .attempts
@@ -310,13 +428,25 @@ impl Report {
             );
             rollback.push_str(&rollback_html(&heading, &later.summary));
         }
+        let facts: String = self
+            .facts
+            .iter()
+            .flat_map(RunFacts::lines)
+            .map(|(label, value)| {
+                let value = format!("<code>{}</code>", escape::html(&value));
+                html_row(&capitalized(label), &value)
+            })
+            .collect();
         let title = format!("{} {} — install report", self.product, self.version);
         let fields = [
             ("title", escape::html(&title)),
             ("outcome", kebab(self.outcome)),
             ("outcome_text", escape::html(self.outcome.describe())),
-            ("started", escape::html(&self.started_at)),
-            ("finished", escape::html(&self.finished_at)),
+            ("started", escape::html(&self.shown_time(&self.started_at))),
+            (
+                "finished",
+                escape::html(&self.shown_time(&self.finished_at)),
+            ),
             ("duration", format!("{:.1} s", self.duration_s)),
             (
                 "product",
@@ -333,6 +463,7 @@ impl Report {
             ("roles", escape::html(&join_or_dash(&self.roles))),
             ("signer", escape::html(&self.signer_key_id)),
             ("digest", escape::html(&self.installer_digest)),
+            ("facts", facts),
             (
                 "resumed",
                 if self.resumed {
@@ -354,6 +485,134 @@ impl Report {
     }
 }
 
+/// A UTC time as people read it: with the local time beside it, for a machine whose offset
+/// from UTC is known and not zero (`2026-12-06T08:11:38Z (2026-12-06 09:11:38 +01:00 local)`).
+pub fn shown_time(utc: &str, offset: Option<&str>) -> String {
+    let local = offset
+        .filter(|o| !matches!(*o, "+00:00" | "-00:00"))
+        .and_then(|o| o.parse::<chrono::FixedOffset>().ok())
+        .zip(chrono::DateTime::parse_from_rfc3339(utc).ok())
+        .map(|(offset, time)| time.with_timezone(&offset));
+    match local {
+        Some(local) => format!("{utc} ({} local)", local.format("%Y-%m-%d %H:%M:%S %:z")),
+        None => utc.to_string(),
+    }
+}
+
+/// One step of the text report; with its output and artifacts when `with_output`.
+fn step_text(out: &mut String, index: usize, step: &StepReport, with_output: bool) {
+    let duration = step
+        .duration_s
+        .map(|d| format!("{d:.1} s"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "  {:>2}. {:<32} {:<12} {:>8}  {}",
+        index + 1,
+        step.name,
+        status_text(step.status),
+        duration,
+        step.message.as_deref().unwrap_or("")
+    );
+    if !with_output {
+        return;
+    }
+    if !step.output_tail.is_empty() {
+        let _ = writeln!(out, "      output (last {} lines):", step.output_tail.len());
+    }
+    for line in &step.output_tail {
+        let _ = writeln!(out, "      | {line}");
+    }
+    for artifact in &step.artifacts {
+        let _ = writeln!(out, "      artifact: {}", artifact_text(artifact));
+    }
+}
+
+/// An artifact for people: where its copy is, its size, and what became of it.
+fn artifact_text(artifact: &Artifact) -> String {
+    let problem = artifact
+        .problem
+        .as_deref()
+        .map(|p| format!("; {p}"))
+        .unwrap_or_default();
+    match &artifact.path {
+        Some(path) => format!(
+            "{path} ({}, from {}){problem}",
+            human_bytes(artifact.size),
+            artifact.source
+        ),
+        None => format!("{} not kept{problem}", artifact.source),
+    }
+}
+
+/// A step's row of the HTML report, and a row below it with its output and artifacts (open
+/// for a failed step).
+fn step_html(index: usize, step: &StepReport) -> String {
+    let mut row = format!(
+        "  <tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+        kebab(step.status),
+        index + 1,
+        escape::html(&step.name),
+        status_text(step.status),
+        step.duration_s
+            .map(|d| format!("{d:.1} s"))
+            .unwrap_or_default(),
+        escape::html(step.message.as_deref().unwrap_or(""))
+    );
+    if step.output_tail.is_empty() && step.artifacts.is_empty() {
+        return row;
+    }
+    let open = if step.status == StepOutcome::Failed {
+        " open"
+    } else {
+        ""
+    };
+    let output = match step.output_tail.is_empty() {
+        true => String::new(),
+        false => format!(
+            "<details{open}><summary>output (last {} lines)</summary><pre>{}</pre></details>",
+            step.output_tail.len(),
+            escape::html(&step.output_tail.join("\n"))
+        ),
+    };
+    let artifacts: String = step
+        .artifacts
+        .iter()
+        .map(|artifact| {
+            let text = escape::html(&artifact_text(artifact));
+            match &artifact.path {
+                Some(path) => format!("<li><a href=\"{}\">{text}</a></li>", escape::html(path)),
+                None => format!("<li>{text}</li>"),
+            }
+        })
+        .collect();
+    let artifacts = match artifacts.is_empty() {
+        true => String::new(),
+        false => format!("<p>Artifacts:</p><ul>{artifacts}</ul>"),
+    };
+    let _ = writeln!(
+        row,
+        "  <tr class=\"output\"><td></td><td colspan=\"4\">{output}{artifacts}</td></tr>"
+    );
+    row
+}
+
+/// `Run mode` for `run mode`, as the page's other headings are written.
+fn capitalized(label: &str) -> String {
+    let mut chars = label.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn html_row(label: &str, value_html: &str) -> String {
+    format!(
+        "  <tr><th>{}</th><td>{value_html}</td></tr>\n",
+        escape::html(label)
+    )
+}
+
 /// The install's relation to the installed version, one line each; `fresh` for none.
 fn upgrade_html(upgrade: Option<&UpgradeReport>) -> String {
     let Some(upgrade) = upgrade else {
@@ -363,8 +622,9 @@ fn upgrade_html(upgrade: Option<&UpgradeReport>) -> String {
     lines.join("<br>")
 }
 
-fn kebab(outcome: ReportOutcome) -> String {
-    serde_json::to_value(outcome)
+/// How serde names a value of a kebab-case enum (`failed-rolled-back`).
+fn kebab(value: impl Serialize) -> String {
+    serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
@@ -462,6 +722,13 @@ mod tests {
                 duration_s: Some(1.5),
                 attempts: 1,
                 message: Some("exit code 1".into()),
+                output_tail: vec!["migrating <db>".into(), "! failed & stopped".into()],
+                artifacts: vec![Artifact {
+                    source: "/tmp/app.log".into(),
+                    path: Some("artifacts/step-1/1-app.log".into()),
+                    size: 2048,
+                    problem: None,
+                }],
             }],
             rollback: Some(RollbackSummary {
                 complete: true,
@@ -484,7 +751,125 @@ mod tests {
                 }),
                 back: Some("'/tmp/installer' rollback --state-dir '/var/lib/f'".into()),
             }),
+            facts: Some(RunFacts {
+                host: Host {
+                    name: "web01".into(),
+                    os: "linux".into(),
+                    os_version: "Ubuntu 24.04.1 LTS (Linux 6.8.0)".into(),
+                    arch: "x86_64".into(),
+                    user: "root (uid 0)".into(),
+                    utc_offset: "+01:00".into(),
+                },
+                runtime: RuntimeInfo {
+                    version: "0.1.0".into(),
+                },
+                installer: InstallerInfo {
+                    path: "/tmp/installer".into(),
+                    sha256: Some("ab".repeat(32)),
+                },
+                command_line: "/tmp/installer install --unattended".into(),
+                state_dir: "/var/lib/f".into(),
+                mode: RunMode::Unattended,
+            }),
         }
+    }
+
+    #[test]
+    fn json_has_where_and_how_the_install_ran_and_what_each_step_printed() {
+        let report = sample();
+        let value = serde_json::to_value(&report).unwrap();
+        assert_eq!(value["host"]["name"], "web01");
+        assert_eq!(
+            value["host"]["os_version"],
+            "Ubuntu 24.04.1 LTS (Linux 6.8.0)"
+        );
+        assert_eq!(value["runtime"]["version"], "0.1.0");
+        assert_eq!(value["installer"]["sha256"], "ab".repeat(32));
+        assert_eq!(value["command_line"], "/tmp/installer install --unattended");
+        assert_eq!(value["state_dir"], "/var/lib/f");
+        assert_eq!(value["mode"], "unattended");
+        assert_eq!(value["upgrade"]["mode"], "upgrade");
+        assert_eq!(value["steps"][0]["output_tail"][1], "! failed & stopped");
+        assert_eq!(value["steps"][0]["artifacts"][0]["size"], 2048);
+        let back: Report = serde_json::from_value(value).unwrap();
+        assert_eq!(back.facts, report.facts);
+    }
+
+    #[test]
+    fn a_report_of_an_older_runtime_still_reads() {
+        let mut value = serde_json::to_value(sample()).unwrap();
+        let object = value.as_object_mut().unwrap();
+        for key in [
+            "host",
+            "runtime",
+            "installer",
+            "command_line",
+            "state_dir",
+            "mode",
+        ] {
+            object.remove(key);
+        }
+        for step in object["steps"].as_array_mut().unwrap() {
+            let step = step.as_object_mut().unwrap();
+            step.remove("output_tail");
+            step.remove("artifacts");
+        }
+        let old: Report = serde_json::from_value(value).unwrap();
+        assert_eq!(old.facts, None);
+        assert!(old.steps[0].output_tail.is_empty());
+        assert!(old.text().contains("started:   2026-11-27T00:00:00Z\n"));
+    }
+
+    #[test]
+    fn times_are_utc_with_the_local_time_beside_them() {
+        let report = sample();
+        let text = report.text();
+        assert!(
+            text.contains("started:   2026-11-27T00:00:00Z (2026-11-27 01:00:00 +01:00 local)"),
+            "{text}"
+        );
+        assert_eq!(
+            shown_time("2026-11-27T00:00:00Z", Some("+00:00")),
+            "2026-11-27T00:00:00Z"
+        );
+        assert_eq!(shown_time("not a time", Some("+01:00")), "not a time");
+    }
+
+    #[test]
+    fn the_failed_steps_output_is_shown_and_open_and_the_log_linked() {
+        let mut report = sample();
+        report.steps[0].status = StepOutcome::Failed;
+        let text = report.text();
+        assert!(
+            text.contains("      | migrating <db>\n      | ! failed & stopped\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("artifact: artifacts/step-1/1-app.log (2.0 KiB, from /tmp/app.log)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("host:      web01 (linux, Ubuntu 24.04.1 LTS (Linux 6.8.0), x86_64)"),
+            "{text}"
+        );
+        assert!(text.contains("run mode:  unattended"), "{text}");
+        let html = report.html();
+        assert!(html.contains("<details open><summary>output (last 2 lines)</summary><pre>migrating &lt;db&gt;\n! failed &amp; stopped</pre></details>"), "{html}");
+        assert!(
+            html.contains("<a href=\"artifacts&#x2F;step-1&#x2F;1-app.log\">"),
+            "{html}"
+        );
+        assert!(html.contains("<a href=\"install.log\">install.log</a>"));
+        assert!(html.contains("<tr><th>Run mode</th><td><code>unattended</code></td></tr>"));
+        assert!(html.contains("<tr><th>SHA-256</th>"));
+        // Another step's output is there, collapsed; the text report leaves it to the JSON.
+        report.steps[0].status = StepOutcome::Succeeded;
+        assert!(
+            report
+                .html()
+                .contains("<details><summary>output (last 2 lines)")
+        );
+        assert!(!report.text().contains("| migrating"));
     }
 
     #[test]

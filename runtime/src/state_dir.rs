@@ -162,7 +162,27 @@ impl StateDir {
     /// Where the transaction keeps the originals of what an install replaced, deleted or
     /// snapshot, until the install is committed (created `0700` when first needed).
     pub fn backups(&self) -> Result<PathBuf, StateError> {
-        let dir = self.backups_dir();
+        self.private_dir(self.backups_dir())
+    }
+
+    /// Keep a copy of a file step `step` (counted from 1) asked to keep, as `name` (a plain
+    /// file name), in `artifacts/step-N/`; returns its path relative to the state directory,
+    /// with `/` (as the report links it).
+    pub fn keep_artifact(
+        &self,
+        step: usize,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<String, StateError> {
+        let artifacts = self.private_dir(self.root.join("artifacts"))?;
+        let dir = self.private_dir(artifacts.join(format!("step-{step}")))?;
+        self.write(&dir.join(name), bytes)?;
+        Ok(format!("artifacts/step-{step}/{name}"))
+    }
+
+    /// `dir` in the state directory, created `0700` when missing; refused when something else
+    /// is there.
+    fn private_dir(&self, dir: PathBuf) -> Result<PathBuf, StateError> {
         match std::fs::symlink_metadata(&dir) {
             Ok(meta) if meta.is_dir() => return Ok(dir),
             Ok(_) => {
@@ -176,8 +196,8 @@ impl StateDir {
         }
         std::fs::create_dir(&dir).map_err(StateError::io("creating", &dir))?;
         set_private_dir_mode(&dir)?;
-        durable::sync_dir(&self.root)
-            .map_err(StateError::io("syncing the directory", &self.root))?;
+        let parent = dir.parent().unwrap_or(&self.root);
+        durable::sync_dir(parent).map_err(StateError::io("syncing the directory", parent))?;
         Ok(dir)
     }
 
@@ -193,14 +213,7 @@ impl StateDir {
 
     /// Open the log for appending (created `0600`; a link there is refused).
     pub fn open_log(&self) -> Result<std::fs::File, StateError> {
-        let path = self.log();
-        let mut options = std::fs::OpenOptions::new();
-        options.create(true).append(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, FILE_MODE);
-        durable::no_follow(&mut options)
-            .open(&path)
-            .map_err(StateError::io("opening the log", &path))
+        open_log_file(&self.log())
     }
 
     /// The answers of the install, without secrets (read back by `resume` as an answers file).
@@ -352,6 +365,18 @@ impl StateDir {
     fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), StateError> {
         durable::write_atomic(path, bytes, Some(FILE_MODE)).map_err(StateError::io("writing", path))
     }
+}
+
+/// Open a log file for appending, the state directory's or the copy `--log` asks for:
+/// created `0600`, a link at `path` refused (a local user could point it at a file of root's).
+pub fn open_log_file(path: &Path) -> Result<std::fs::File, StateError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, FILE_MODE);
+    durable::no_follow(&mut options)
+        .open(path)
+        .map_err(StateError::io("opening the log", path))
 }
 
 /// A product name as a directory name: lowercase ASCII letters and digits, `-` for the rest.

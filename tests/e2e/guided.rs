@@ -76,12 +76,23 @@ print("EXIT %d" % (os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1))
 struct Guided {
     ws: Workspace,
     installer: PathBuf,
+    /// `TERM` of the pseudo-terminal: `dumb` (no cursor movement) unless a test draws.
+    term: &'static str,
 }
 
 impl Guided {
     fn new() -> Self {
+        Self::with_plan(|_, _| {})
+    }
+
+    /// Like [`Guided::new`], with `edit` changing the sample plan (and drop) first.
+    fn with_plan(edit: impl FnOnce(&mut serde_json::Value, &Workspace)) -> Self {
         let ws = Workspace::new();
         copy_dir(Path::new(SAMPLE), &ws.path("sample"));
+        let plan = std::fs::read_to_string(ws.path("sample/plan.json")).unwrap();
+        let mut plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
+        edit(&mut plan, &ws);
+        ws.write("sample/plan.json", plan.to_string());
         let out = ws.path("installer");
         let mut build = crate::support::build_command(
             &ws.path("sample/drop"),
@@ -92,7 +103,11 @@ impl Guided {
         build.arg("--customer").arg(ws.path("sample/customer.json"));
         crate::support::run(&mut build).success();
         ws.write("driver.py", DRIVER);
-        Guided { ws, installer: out }
+        Guided {
+            ws,
+            installer: out,
+            term: "dumb",
+        }
     }
 
     fn target(&self) -> PathBuf {
@@ -131,7 +146,7 @@ impl Guided {
             .arg(serde_json::to_string(&argv).unwrap())
             .arg(serde_json::to_string(&script).unwrap())
             .arg(&transcript)
-            .env("TERM", "dumb")
+            .env("TERM", self.term)
             .output()
             .expect("running python3 (the pty driver)");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -224,7 +239,11 @@ fn guided_install_asks_validates_and_masks_secrets() {
     );
     let report = std::fs::read_to_string(g.ws.path("state/report.json")).unwrap();
     assert!(report.contains("\"outcome\": \"succeeded\""), "{report}");
+    assert!(report.contains("\"mode\": \"guided\""), "{report}");
     assert_no_password(&report);
+    let log = std::fs::read_to_string(g.ws.path("state/install.log")).unwrap();
+    assert!(log.contains("\nrun mode:  guided\n"), "{log}");
+    assert_no_password(&log);
 }
 
 #[test]
@@ -332,4 +351,119 @@ fn a_guided_upgrade_asks_only_what_is_new_and_shows_what_it_kept() {
     assert_no_password(&transcript);
     let conf = std::fs::read_to_string(g.target().join("web/config/app.conf")).unwrap();
     assert!(conf.contains("port = 9443"), "{conf}");
+}
+
+/// On a terminal, the running step has a line of its own whose timer ticks while the script is
+/// silent, and a package's extraction a byte bar; without a terminal, and with `--no-progress`,
+/// output is plain lines, and the log never has those lines.
+#[test]
+fn a_silent_step_shows_a_ticking_timer_on_a_terminal_only() {
+    let mut g = Guided::with_plan(|plan, ws| {
+        write_big_package(&ws.path("sample/drop/Packages/Big.1.0.0.nupkg"));
+        plan["steps"] = serde_json::json!([
+            { "name": "Deploy big", "type": "deploy-package",
+              "package": "Packages/Big.1.0.0.nupkg", "destination": "#{Install.Root}/big" },
+            { "name": "Wait quietly", "type": "run-script", "syntax": "bash",
+              "inline": "sleep 3.5; echo woke" },
+        ]);
+    });
+    g.term = "xterm";
+    g.ws.write("db-password", PASSWORD);
+    let key = g.ws.public_key().to_str().unwrap().to_string();
+    let root = format!("Install.Root={}", g.target().display());
+    let secret = format!("Database.Password=@{}", g.ws.path("db-password").display());
+    let args = [
+        "install",
+        "--unattended",
+        "--trusted-key-file",
+        &key,
+        "--set",
+        &root,
+        "--secret",
+        &secret,
+    ];
+    let (code, transcript) = g.drive_command(&args, &[]);
+    assert_eq!(code, 0, "{transcript}");
+    let shown = [
+        "step 2/2: Wait quietly  1s",
+        "step 2/2: Wait quietly  2s",
+        "  extracting Big.1.0.0.nupkg: [",
+        "    woke",
+    ];
+    for expected in shown {
+        assert!(
+            transcript.contains(expected),
+            "{expected:?} in:\n{transcript}"
+        );
+    }
+    let log = std::fs::read_to_string(g.ws.path("state/install.log")).unwrap();
+    assert!(log.contains("    woke"), "{log}");
+    for live in ["step 2/2", "extracting Big", "\u{1b}", "\r"] {
+        assert!(!log.contains(live), "{live:?} in the log:\n{log}");
+    }
+
+    // `--no-progress` on a terminal, and no terminal at all: plain lines.
+    let again = || {
+        std::fs::remove_dir_all(g.ws.path("state")).unwrap();
+        std::fs::remove_dir_all(g.target()).unwrap();
+    };
+    again();
+    let mut plain_args = args.to_vec();
+    plain_args.push("--no-progress");
+    let (code, transcript) = g.drive_command(&plain_args, &[]);
+    assert_eq!(code, 0, "{transcript}");
+    assert!(
+        transcript.contains("[2/2] Wait quietly (run-script)"),
+        "{transcript}"
+    );
+    for live in ["step 2/2", "extracting Big"] {
+        assert!(
+            !transcript.contains(live),
+            "{live:?} with --no-progress:\n{transcript}"
+        );
+    }
+    again();
+    let out = crate::support::run(
+        Command::new(&g.installer)
+            .args(args)
+            .arg("--state-dir")
+            .arg(g.ws.path("state")),
+    )
+    .success();
+    assert!(
+        out.stderr.contains("[2/2] Wait quietly (run-script)"),
+        "{out:#?}"
+    );
+    for live in ["step 2/2", "extracting Big", "\r", "\u{1b}"] {
+        assert!(
+            !out.stderr.contains(live),
+            "{live:?} without a terminal: {out:#?}"
+        );
+    }
+    assert_no_password(&transcript);
+}
+
+/// A package of 48 MiB that does not compress, stored: its extraction takes long enough for its
+/// byte bar to be drawn.
+fn write_big_package(path: &Path) {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut chunk = vec![0u8; 1 << 20];
+    for file in 0..4 {
+        zip.start_file(format!("data/{file}.bin"), stored).unwrap();
+        for _ in 0..12 {
+            for bytes in chunk.chunks_mut(8) {
+                // xorshift64: fast bytes that do not compress.
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                bytes.copy_from_slice(&state.to_le_bytes()[..bytes.len()]);
+            }
+            zip.write_all(&chunk).unwrap();
+        }
+    }
+    zip.finish().unwrap();
 }

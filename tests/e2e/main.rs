@@ -4,6 +4,7 @@
 mod bounds;
 mod calamari;
 mod container;
+mod diagnostics;
 mod exit_status;
 mod fixture;
 mod guided;

@@ -143,7 +143,7 @@ fn the_installer_s_html_report_renders_in_a_browser() {
 }
 
 /// The page's DOM as headless Chromium builds it; `None` without Chromium.
-fn browser_dom(page: &Path) -> Option<String> {
+pub(crate) fn browser_dom(page: &Path) -> Option<String> {
     let browser = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
         .find(|name| Command::new(name).arg("--version").output().is_ok())?;

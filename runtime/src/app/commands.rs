@@ -4,7 +4,7 @@
 
 use crate::session::Session;
 use crate::ui::{self, Console};
-use crate::{installer, preview};
+use crate::{facts, installer, live, preview};
 use dropship_runtime::answers::AnswerChanges;
 use dropship_runtime::answers::{self, AnswerSources, Answers};
 use dropship_runtime::engine::{Engine, RunOptions, RunResult, UNRECORDED_UNDO, time_text};
@@ -14,14 +14,14 @@ use dropship_runtime::exit::ExitStatus;
 use dropship_runtime::installed::{Installed, InstalledFile, InstalledPackage, Mode, Upgrade};
 use dropship_runtime::journal::{Begin, Journal, JournalState, JournaledRun, Record, Timestamp};
 use dropship_runtime::report::{
-    Attempt, LaterRollback, Report, ReportOutcome, StepOutcome, UpgradeReport,
+    self, Attempt, LaterRollback, Report, ReportOutcome, RunFacts, StepOutcome, UpgradeReport,
 };
 use dropship_runtime::rollback;
 use dropship_runtime::scratch;
 use dropship_runtime::script;
 use dropship_runtime::secret::Scrubber;
 use dropship_runtime::secret_verifier;
-use dropship_runtime::state_dir::StateDir;
+use dropship_runtime::state_dir::{self, StateDir};
 use dropship_runtime::steps::preflight;
 use dropship_runtime::trust::TrustOptions;
 use dropship_runtime::variables::Output;
@@ -45,6 +45,8 @@ pub struct InstallInputs {
     pub reinstall: bool,
     /// `--allow-downgrade`: install over a newer version.
     pub allow_downgrade: bool,
+    /// `--log FILE`: a copy of the install's log.
+    pub log: Option<PathBuf>,
 }
 
 pub(crate) fn fail(error: &dyn std::fmt::Display, status: ExitStatus) -> ExitStatus {
@@ -57,7 +59,8 @@ fn open_session(inputs: &InstallInputs, interactive: bool) -> Result<Session, Ex
     let file = installer::open_self().map_err(|e| fail(&e, ExitStatus::Integrity))?;
     let signer = installer::establish_trust(&file, &inputs.trust, interactive)
         .map_err(|e| fail(&e, e.exit_status()))?;
-    let progress = ui::byte_progress("verifying and unpacking", file.manifest.payload.bytes);
+    let total = file.manifest.payload.bytes;
+    let progress = live::byte_progress("verifying and unpacking", total, inputs.no_progress);
     let session =
         Session::open(file, signer, &|n| progress.set(n)).map_err(|e| fail(&e, e.exit_status()))?;
     progress.finish();
@@ -189,10 +192,33 @@ fn installing(
     command: fn(&mut InstallInputs, bool) -> Result<ExitStatus, ExitStatus>,
 ) -> ExitStatus {
     sweep_scratch();
+    if let Err(status) = check_log_copy(inputs.log.as_deref()) {
+        return status;
+    }
     let guided = !inputs.unattended && ui::interactive();
     match command(&mut inputs, guided) {
         Ok(status) | Err(status) => status,
     }
+}
+
+/// Refuse a `--log` copy at a link before anything starts (it is opened refusing one too, but
+/// the operator hears of it now, not as a warning once the install runs).
+pub(crate) fn check_log_copy(log: Option<&Path>) -> Result<(), ExitStatus> {
+    let Some(log) = log else {
+        return Ok(());
+    };
+    let why = match std::fs::symlink_metadata(log) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            "is a link; the log is not written through a link (it could point at any file of \
+             the user the installer runs as)\nhint: name a new file, or remove the link"
+        }
+        Ok(meta) if !meta.is_file() => "is not a file\nhint: name a file to create or append to",
+        _ => return Ok(()),
+    };
+    Err(fail(
+        &format!("--log `{}` {why}", log.display()),
+        ExitStatus::Usage,
+    ))
 }
 
 /// Secrets from stdin when asked, then the verified session and its state directory.
@@ -367,13 +393,18 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
     Ok(run.execute(&mut journal, job))
 }
 
-/// The screen and the state directory's log, for a run.
-fn console(state: &StateDir, no_progress: bool, scrubber: Scrubber) -> Console {
-    let log = state
-        .open_log()
-        .map_err(|e| eprintln!("warning: {e}; the install goes on without a log"))
-        .ok();
-    Console::new(log, no_progress, scrubber)
+/// The screen, the state directory's log and the copy `--log` asks for, for a run.
+fn console(state: &StateDir, inputs: &InstallInputs, scrubber: Scrubber) -> Console {
+    let copy = inputs.log.as_deref().map(state_dir::open_log_file);
+    let logs = [Some(state.open_log()), copy]
+        .into_iter()
+        .flatten()
+        .filter_map(|log| {
+            log.map_err(|e| eprintln!("warning: {e}; the install goes on without that log"))
+                .ok()
+        })
+        .collect();
+    Console::new(logs, inputs.no_progress, scrubber)
 }
 
 /// What a run of the engine does.
@@ -412,7 +443,8 @@ impl RunContext<'_> {
         let cancel = ui::cancel_flag();
         // A long template evaluation (a script body, a substituted file) stops on the signal too.
         dropship_runtime::template::cancel_on(cancel);
-        let mut console = console(self.state, self.inputs.no_progress, scrubber.clone());
+        let mut console = console(self.state, self.inputs, scrubber.clone());
+        let facts = self.log_header(&mut console, &job, &started, &scrubber);
         if matches!(job, Job::Install { .. }) {
             let product = &self.session.plan.product().name;
             console.headline(&self.session.upgrade.headline(product));
@@ -433,6 +465,10 @@ impl RunContext<'_> {
                 engine.outputs = outputs;
                 let result = engine.run(journal, previous);
                 let mut report = self.report(&result, previous.is_some(), started, clock.elapsed());
+                report.facts = Some(facts);
+                if let Some(state) = previous {
+                    self.keep_earlier_output(&mut report, state);
+                }
                 if result.outcome == ReportOutcome::Succeeded {
                     self.record_installed(&report, result.scrubber.clone(), &result.rendered);
                 }
@@ -458,7 +494,8 @@ impl RunContext<'_> {
                          installed)"
                     );
                 }
-                let report = self.rollback_report(&result, state, started, clock.elapsed());
+                let mut report = self.rollback_report(&result, state, started, clock.elapsed());
+                report.facts = Some(facts);
                 (result, report)
             }
         };
@@ -472,6 +509,48 @@ impl RunContext<'_> {
             console.note("the journal does not hold all of this install: see the warnings above");
         }
         status
+    }
+
+    /// The log's header of this run: what runs when, what it installs and where, from what
+    /// and how; returns those facts for the report.
+    fn log_header(
+        &self,
+        console: &mut Console,
+        job: &Job<'_>,
+        started: &Timestamp,
+        scrubber: &Scrubber,
+    ) -> RunFacts {
+        let facts = facts::run_facts(self.session, self.state, self.guided, scrubber);
+        let what = match job {
+            Job::Install { previous: None, .. } => "install",
+            Job::Install { .. } => "resume",
+            Job::RollBack(_) => "rollback",
+        };
+        let utc = time_text(&started.0);
+        let when = report::shown_time(&utc, Some(&facts.host.utc_offset));
+        console.header(&format!("{what} {when}"), &self.header_lines(&facts));
+        facts
+    }
+
+    /// What the run installs and where, from what and how it runs, for the log's header.
+    fn header_lines(&self, facts: &RunFacts) -> Vec<(&'static str, String)> {
+        let m = &self.session.file.manifest;
+        let vendor = m.product.vendor.as_deref().map(|v| format!(" from {v}"));
+        let mut lines = vec![
+            (
+                "product",
+                format!(
+                    "{} {}{}",
+                    m.product.name,
+                    m.product.version,
+                    vendor.unwrap_or_default()
+                ),
+            ),
+            ("customer", m.customer.clone().unwrap_or_else(|| "-".into())),
+            ("id", self.session.installer_digest.clone()),
+        ];
+        lines.extend(facts.lines());
+        lines
     }
 
     /// Knows every secret answer.
@@ -503,7 +582,7 @@ impl RunContext<'_> {
             signer_key_id: self.session.signer.key.key_id.clone(),
             roles: self.roles.clone(),
             answers: self.answers.without_secrets(),
-            started_at: started.0.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            started_at: time_text(&started.0),
             finished_at: dropship_runtime::engine::now_text(),
             duration_s: elapsed.as_secs_f64(),
             steps: result.steps.clone(),
@@ -512,6 +591,7 @@ impl RunContext<'_> {
             later_rollback: None,
             warnings: result.warnings.clone(),
             upgrade: Some(self.upgrade_report()),
+            facts: None,
         }
     }
 
@@ -599,6 +679,30 @@ impl RunContext<'_> {
         }
     }
 
+    /// The report an earlier run of the install `state` journals wrote; `None` when it wrote
+    /// none (it was killed) or the report is another install's.
+    fn own_report(&self, state: &JournalState) -> Option<Report> {
+        let begun = time_text(&state.begin.started_at.0);
+        let own = self.state.read_report().ok()?;
+        (own.installer_digest == self.session.installer_digest && own.started_at >= begun)
+            .then_some(own)
+    }
+
+    /// On `resume`: what the steps done before printed and kept, from the report of the run
+    /// that did them, when it wrote one.
+    fn keep_earlier_output(&self, report: &mut Report, state: &JournalState) {
+        let Some(earlier) = self.own_report(state) else {
+            return;
+        };
+        for (step, before) in report.steps.iter_mut().zip(earlier.steps) {
+            if step.name == before.name && step.output_tail.is_empty() && step.artifacts.is_empty()
+            {
+                step.output_tail = before.output_tail;
+                step.artifacts = before.artifacts;
+            }
+        }
+    }
+
     /// The report of a rollback: the install's own report (its steps and runs) with the
     /// rollback as its own section and its outcome, or a new one when the install wrote none
     /// (it was killed).
@@ -609,20 +713,9 @@ impl RunContext<'_> {
         started: Timestamp,
         elapsed: std::time::Duration,
     ) -> Report {
-        let begun = state
-            .begin
-            .started_at
-            .0
-            .format("%Y-%m-%dT%H:%M:%SZ")
-            .to_string();
-        let mut report = match self.state.read_report() {
-            Ok(own)
-                if own.installer_digest == self.session.installer_digest
-                    && own.started_at >= begun =>
-            {
-                own
-            }
-            _ => {
+        let mut report = match self.own_report(state) {
+            Some(own) => own,
+            None => {
                 let mut report = self.report(result, state.runs.len() > 1, started, elapsed);
                 report.attempts = journaled_runs(Some(state));
                 report.rollback = None;
@@ -712,7 +805,7 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
     session
         .base_variables(&answers)
         .register_secrets(&answers, &mut scrubber);
-    let mut console = console(&state, inputs.no_progress, scrubber);
+    let mut console = console(&state, inputs, scrubber);
     restore_interrupted_step(&mut journal, &mut previous, &mut console)?;
     let resumed = Record::Resumed {
         at: Timestamp::now(),
@@ -910,6 +1003,9 @@ pub fn report_command(state_dir: Option<&Path>, format: &str) -> ExitStatus {
 /// `plan`: dry run. Verify, unpack, answer, then show what each step would do without changing
 /// anything (checks run; substitutions rendered with secrets redacted and diffed).
 pub fn dry_run(inputs: InstallInputs) -> ExitStatus {
+    if inputs.log.is_some() {
+        eprintln!("warning: --log: the dry run changes nothing and writes no log");
+    }
     installing(inputs, |inputs, guided| {
         let (session, _) = prepare_install(inputs, guided, Ask::DryRun)?;
         check_mode(&session, inputs, Ask::DryRun)?;

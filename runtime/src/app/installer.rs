@@ -1,7 +1,7 @@
 //! What the installer binary does, as library calls: open itself, decide which signer to trust,
 //! verify, and unpack the payload into a staging directory that is committed only once verified.
 
-use crate::ui;
+use crate::{live, ui};
 use dropship_runtime::container::{ContainerError, InstallerFile};
 use dropship_runtime::extract::{self, ExtractError, Unpacked};
 use dropship_runtime::trust::{self, TrustError, TrustOptions, TrustedSigner};
@@ -72,7 +72,8 @@ pub fn extract_to(
             path: parent.to_path_buf(),
             source,
         })?;
-    let progress = ui::byte_progress("verifying and unpacking", installer.manifest.payload.bytes);
+    let total = installer.manifest.payload.bytes;
+    let progress = live::byte_progress("verifying and unpacking", total, false);
     let unpacked =
         extract::verify_and_unpack(installer, signer, staging.path(), &|n| progress.set(n))?;
     progress.finish();

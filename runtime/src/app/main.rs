@@ -2,7 +2,9 @@
 //! over the runtime library; every behaviour lives in a library module.
 
 mod commands;
+mod facts;
 mod installer;
+mod live;
 mod params;
 mod preview;
 mod rollback;
@@ -67,6 +69,9 @@ enum Command {
         /// Plain line-per-event output
         #[arg(long)]
         no_progress: bool,
+        /// Also write the rollback's log to FILE (appended; created 0600; a link is refused)
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
         /// Which key to trust (default: the one the install trusted)
         #[command(flatten)]
         trust: TrustArgs,
@@ -146,6 +151,9 @@ struct InstallArgs {
     /// Install over a newer installed version (refused otherwise)
     #[arg(long)]
     allow_downgrade: bool,
+    /// Also write the install's log to FILE (appended; created 0600; a link is refused)
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
     #[command(flatten)]
     trust: TrustArgs,
 }
@@ -172,6 +180,7 @@ impl InstallArgs {
             trust: self.trust.options(),
             reinstall: self.reinstall,
             allow_downgrade: self.allow_downgrade,
+            log: self.log,
         }
     }
 }
@@ -211,11 +220,13 @@ fn main() -> ExitCode {
             state_dir,
             yes,
             no_progress,
+            log,
             trust,
         }) => rollback::rollback_command(rollback::RollbackInputs {
             state_dir,
             yes,
             no_progress,
+            log,
             trust: trust.options(),
         }),
         Some(Command::Report { state_dir, format }) => {
@@ -328,7 +339,7 @@ fn embedded_key(file: &InstallerFile) -> String {
 fn verify(file: &InstallerFile, args: &TrustArgs) -> Result<(), ExitStatus> {
     let signer = installer::establish_trust(file, &args.options(), ui::interactive())
         .map_err(|e| fail(&e, e.exit_status()))?;
-    let progress = ui::byte_progress("verifying", file.manifest.payload.bytes);
+    let progress = live::byte_progress("verifying", file.manifest.payload.bytes, false);
     dropship_runtime::extract::verify(file, &signer, &|n| progress.set(n))
         .map_err(|e| fail(&e, e.exit_status()))?;
     progress.finish();

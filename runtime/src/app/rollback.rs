@@ -4,7 +4,7 @@
 //! newest first, then undoes every change, and rewrites the reports.
 
 use crate::commands::{
-    InstallInputs, Job, fail, local_state_dir, prepare, rollback_run, sweep_scratch,
+    InstallInputs, Job, check_log_copy, fail, local_state_dir, prepare, rollback_run, sweep_scratch,
 };
 use crate::session::Session;
 use crate::ui;
@@ -21,6 +21,8 @@ pub struct RollbackInputs {
     /// `--yes`: roll back without asking (needed without a terminal).
     pub yes: bool,
     pub no_progress: bool,
+    /// `--log FILE`: a copy of the rollback's log.
+    pub log: Option<PathBuf>,
     /// Which key to trust; by default the one the install trusted (journaled).
     pub trust: TrustOptions,
 }
@@ -30,6 +32,9 @@ pub struct RollbackInputs {
 /// terminal, `--yes` without one.
 pub fn rollback_command(inputs: RollbackInputs) -> ExitStatus {
     sweep_scratch();
+    if let Err(status) = check_log_copy(inputs.log.as_deref()) {
+        return status;
+    }
     match rollback_inner(inputs) {
         Ok(status) | Err(status) => status,
     }
@@ -52,6 +57,7 @@ fn rollback_inner(inputs: RollbackInputs) -> Result<ExitStatus, ExitStatus> {
         unattended: true,
         state_dir: inputs.state_dir.clone(),
         no_progress: inputs.no_progress,
+        log: inputs.log.clone(),
         trust: trust_for_rollback(&inputs.trust, &previous),
         ..InstallInputs::default()
     };

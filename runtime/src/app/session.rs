@@ -11,7 +11,10 @@ use dropship_runtime::scratch;
 use dropship_runtime::trust::TrustedSigner;
 use dropship_runtime::variables::BaseVariables;
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::thread::JoinHandle;
 
 /// Why a session could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +52,8 @@ pub struct Session {
     /// This installer against what the state directory says is installed (fresh until the
     /// caller compares them).
     pub upgrade: Upgrade,
+    /// The installer file's SHA-256, for the log and the report (hashed while it verifies).
+    pub file_sha256: FileHash,
 }
 
 impl Session {
@@ -59,6 +64,7 @@ impl Session {
         signer: TrustedSigner,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<Session, SessionError> {
+        let file_sha256 = FileHash::start(file.path.clone());
         let payload = scratch::private_dir("payload").map_err(SessionError::Temp)?;
         extract::verify_and_unpack(&file, &signer, payload.path(), progress)?;
         let plan_bytes = std::fs::read(payload.path().join("plan.json"))
@@ -82,6 +88,7 @@ impl Session {
             profile,
             installer_digest,
             upgrade,
+            file_sha256,
         })
     }
 
@@ -104,5 +111,62 @@ impl Session {
             .as_ref()
             .map(|p| p.roles.clone())
             .unwrap_or_default()
+    }
+}
+
+/// The installer file's SHA-256 (as `sha256sum` prints it), computed on a thread of its own
+/// from when the installer opens, so a large file costs no waiting.
+pub struct FileHash {
+    running: Mutex<Option<JoinHandle<Option<String>>>>,
+    done: OnceLock<Option<String>>,
+}
+
+impl FileHash {
+    pub fn start(path: PathBuf) -> Self {
+        FileHash {
+            running: Mutex::new(Some(std::thread::spawn(move || sha256_file(&path)))),
+            done: OnceLock::new(),
+        }
+    }
+
+    /// The hex digest; `None` when the file could not be read.
+    pub fn get(&self) -> Option<String> {
+        self.done
+            .get_or_init(|| {
+                let running = self.running.lock().ok()?.take()?;
+                running.join().ok().flatten()
+            })
+            .clone()
+    }
+}
+
+fn sha256_file(path: &Path) -> Option<String> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => return Some(hex(&hasher.finalize())),
+            Ok(n) => hasher.update(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_is_the_files_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, "abc").unwrap();
+        let hash = FileHash::start(path);
+        let expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(hash.get().as_deref(), Some(expected));
+        assert_eq!(hash.get().as_deref(), Some(expected), "asked twice");
+        assert_eq!(FileHash::start(dir.path().join("missing")).get(), None);
     }
 }

@@ -1,22 +1,24 @@
 //! Talking to the operator: prompts on the terminal, progress on stderr, plain lines otherwise.
 //! Data goes to stdout; progress, prompts and messages to stderr.
 
+use crate::live::Live;
 use crate::session::Session;
 use dropship_runtime::answers::{self, Answer, Answers, Kept};
 use dropship_runtime::container::Manifest;
+use dropship_runtime::escape;
 use dropship_runtime::events::Events;
 use dropship_runtime::plan::{Parameter, ParameterType, Plan};
 use dropship_runtime::report::{Report, StepOutcome};
 use dropship_runtime::script::OutputLine;
 use dropship_runtime::secret::{REDACTED, Scrubber, Secret};
 use dropship_runtime::trust::PublicKey;
-use dropship_runtime::units::human_bytes;
+use indicatif::MultiProgress;
 use std::fs::File;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 /// Whether the operator can be asked questions (stdin and stderr are terminals).
 pub fn interactive() -> bool {
@@ -43,52 +45,6 @@ pub fn confirm_signer(manifest: &Manifest, key: &PublicKey) -> bool {
     let _ = write!(err, "Trust this key? [y/N] ");
     let _ = err.flush();
     yes(read_line())
-}
-
-/// Byte progress for a long read: a percentage on a terminal, nothing otherwise.
-pub struct ByteProgress {
-    label: &'static str,
-    total: u64,
-    last_percent: AtomicU64,
-    on_terminal: bool,
-    started: Instant,
-}
-
-/// Start reporting progress over `total` bytes.
-pub fn byte_progress(label: &'static str, total: u64) -> ByteProgress {
-    ByteProgress {
-        label,
-        total: total.max(1),
-        last_percent: AtomicU64::new(u64::MAX),
-        on_terminal: std::io::stderr().is_terminal(),
-        started: Instant::now(),
-    }
-}
-
-impl ByteProgress {
-    /// Record that `done` bytes are processed (called from any thread).
-    pub fn set(&self, done: u64) {
-        let percent = done.saturating_mul(100) / self.total;
-        if self.on_terminal && self.last_percent.swap(percent, Ordering::Relaxed) != percent {
-            eprint!(
-                "\r{}: {percent:>3}% of {}",
-                self.label,
-                human_bytes(self.total)
-            );
-        }
-    }
-
-    /// End the progress line.
-    pub fn finish(&self) {
-        if self.on_terminal {
-            eprintln!(
-                "\r{}: done, {} in {:.1?}",
-                self.label,
-                human_bytes(self.total),
-                self.started.elapsed()
-            );
-        }
-    }
 }
 
 /// Read one line from stdin; `None` at end of input.
@@ -341,6 +297,8 @@ static CANCEL: AtomicBool = AtomicBool::new(false);
 static STOP: AtomicBool = AtomicBool::new(false);
 /// What the undo is doing and what stopping it would leave, for the second signal's message.
 static UNDOING: Mutex<Option<(String, String)>> = Mutex::new(None);
+/// The live lines of the run on a terminal, for the second signal's message to print around.
+static LIVE_LINES: Mutex<Option<MultiProgress>> = Mutex::new(None);
 
 /// The flag the first Ctrl-C (SIGINT or SIGTERM; on Windows, Ctrl-Break or the console closing
 /// too) sets: the running step is stopped and the engine rolls back. Rollback scripts and
@@ -410,43 +368,82 @@ fn explain_second_signal() {
         let running = "the interrupted step is being stopped".to_string();
         (running, "the install's changes not undone".to_string())
     });
-    eprintln!(
-        "\nStill running: {running}; the undo runs to its end so that nothing is left half \
-         done.\nPress Ctrl-C once more to stop now: that leaves {left}, keeps the journal \
-         open (exit 6), and `rollback` finishes the undo later."
-    );
+    let explain = || {
+        eprintln!(
+            "\nStill running: {running}; the undo runs to its end so that nothing is left half \
+             done.\nPress Ctrl-C once more to stop now: that leaves {left}, keeps the journal \
+             open (exit 6), and `rollback` finishes the undo later."
+        )
+    };
+    // The live line's next redraw would erase the end of the message.
+    match LIVE_LINES.lock().ok().and_then(|lines| lines.clone()) {
+        Some(lines) => lines.suspend(explain),
+        None => explain(),
+    }
 }
 
 /// Progress and output on stderr, and the text log, for a run of the engine.
 pub struct Console {
-    log: Option<File>,
+    /// The state directory's log, and the copy `--log` asked for.
+    logs: Vec<File>,
     scrubber: Scrubber,
-    plain: bool,
+    /// On a terminal without `--no-progress`: the running step's line, under the output.
+    live: Option<Live>,
 }
 
 impl Console {
-    /// `no_progress`: plain lines only (also when stderr is not a terminal). `log`: the state
-    /// directory's log, if it could be opened (the caller has told the operator otherwise).
-    pub fn new(log: Option<File>, no_progress: bool, scrubber: Scrubber) -> Self {
+    /// `no_progress`: plain lines only (also when stderr is not a terminal that can draw).
+    /// `logs`: the logs that could be opened (the caller has told the operator about the others).
+    pub fn new(logs: Vec<File>, no_progress: bool, scrubber: Scrubber) -> Self {
+        let live = if no_progress { None } else { Live::new() };
+        if let (Some(live), Ok(mut lines)) = (&live, LIVE_LINES.lock()) {
+            *lines = Some(live.lines());
+        }
         Console {
-            log,
+            logs,
             scrubber,
-            plain: no_progress || !std::io::stderr().is_terminal(),
+            live,
         }
     }
 
-    /// A line to the screen and the log (scrubbed once more, whatever its origin).
+    /// A line to the screen and the log (scrubbed once more, whatever its origin). The log
+    /// gets it stamped with the time and without terminal control codes.
     fn say(&mut self, text: &str, on_screen: bool) {
         let text = self.scrubber.scrub(text);
         if on_screen {
-            eprintln!("{text}");
+            self.on_screen(|| eprintln!("{text}"));
         }
-        let line = format!("{} {text}", dropship_runtime::engine::now_text());
-        if let Some(Err(e)) = self.log.as_mut().map(|log| writeln!(log, "{line}")) {
-            // The log is a copy of what the screen shows: losing it must not stop the install,
-            // but the operator hears of it once.
-            eprintln!("warning: writing the install log failed ({e}); the log stops here");
-            self.log = None;
+        let plain: Vec<String> = text.lines().map(escape::terminal_free).collect();
+        let stamp = dropship_runtime::engine::now_text();
+        self.log(&format!("{stamp} {}", plain.join("\n")));
+    }
+
+    /// Run `show` (print, ask) with the live line out of the way.
+    fn on_screen<R>(&self, show: impl FnOnce() -> R) -> R {
+        match &self.live {
+            Some(live) => live.suspend(show),
+            None => show(),
+        }
+    }
+
+    /// Write `text` and a line break to every log. The log is a copy of what the screen shows:
+    /// losing one must not stop the install, but the operator hears of it once.
+    fn log(&mut self, text: &str) {
+        self.logs.retain_mut(|log| match writeln!(log, "{text}") {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("warning: writing the install log failed ({e}); the log stops here");
+                false
+            }
+        });
+    }
+
+    /// The log's header of a run: a rule with the time, then one `label: value` line each.
+    pub fn header(&mut self, started: &str, lines: &[(&str, String)]) {
+        self.log(&format!("======== {started} ========"));
+        for (label, value) in lines {
+            let value = escape::terminal_free(&self.scrubber.scrub(value));
+            self.log(&format!("{:<11}{value}", format!("{label}:")));
         }
     }
 
@@ -458,8 +455,10 @@ impl Console {
 
     /// The end of a run: outcome, and where the report is.
     pub fn outcome(&mut self, report: &Report, state_dir: &Path) {
-        let mark = if self.plain { "" } else { "\u{1b}[1m" };
-        let reset = if self.plain { "" } else { "\u{1b}[0m" };
+        // Bold where the live line was: a terminal without `--no-progress`.
+        let live = self.live.take().map(|mut live| live.clear()).is_some();
+        let mark = if live { "\u{1b}[1m" } else { "" };
+        let reset = if live { "\u{1b}[0m" } else { "" };
         self.say(
             &format!("{mark}Install {}{reset}", report.outcome.describe()),
             true,
@@ -484,16 +483,14 @@ impl Console {
 impl Events for Console {
     fn step_started(&mut self, index: usize, total: usize, name: &str, kind: &str) {
         self.say(&format!("[{}/{total}] {name} ({kind})", index + 1), true);
+        if let Some(live) = &self.live {
+            live.step(index, total, name);
+        }
     }
 
     fn output(&mut self, _step: &str, line: &OutputLine) {
-        match line {
-            OutputLine::Stdout(text) => self.say(&format!("    {text}"), true),
-            OutputLine::Stderr(text) => self.say(&format!("    ! {text}"), true),
-            OutputLine::Verbose(text) => self.say(&format!("    (verbose) {text}"), false),
-            OutputLine::Highlight(text) => self.say(&format!("    * {text}"), true),
-            OutputLine::Warning(text) => self.say(&format!("    warning: {text}"), true),
-        }
+        let on_screen = !matches!(line, OutputLine::Verbose(_));
+        self.say(&format!("    {}", line.tagged()), on_screen);
     }
 
     fn note(&mut self, text: &str) {
@@ -523,9 +520,18 @@ impl Events for Console {
     }
 
     fn undoing(&mut self, running: &str, left_if_stopped: &str) {
+        if let Some(live) = &self.live {
+            live.running(running);
+        }
         let now = (running.to_string(), left_if_stopped.to_string());
         if let Ok(mut undoing) = UNDOING.lock() {
             *undoing = Some(now);
+        }
+    }
+
+    fn progress(&mut self, work: &str, done: u64, total: Option<u64>) {
+        if let Some(live) = &mut self.live {
+            live.work(work, done, total);
         }
     }
 
@@ -534,7 +540,7 @@ impl Events for Console {
         for line in instructions.lines() {
             self.say(&format!("  {line}"), true);
         }
-        let done = confirm("Done? [y/N] ");
+        let done = self.on_screen(|| confirm("Done? [y/N] "));
         self.say(
             &format!(
                 "manual step `{name}` {}",

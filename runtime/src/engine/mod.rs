@@ -23,6 +23,7 @@ mod exposure;
 mod failure;
 mod journaling;
 mod outputs;
+mod printed;
 mod report;
 mod rollback_scripts;
 #[cfg(test)]
@@ -40,8 +41,10 @@ use crate::plan::{Plan, StepSpec};
 use crate::report::{ReportOutcome, RollbackSummary, StepOutcome, StepReport};
 use crate::rollback::Transaction;
 use crate::secret::Scrubber;
+use crate::state_dir::StateDir;
 use crate::steps::{Step, StepContext, StepFailure, preflight, step_for};
 use crate::variables::{BaseVariables, Output, StepVariables};
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -277,7 +280,7 @@ impl<'a> Engine<'a> {
         let mut attempt = 1;
         loop {
             self.reports[index].attempts = attempt;
-            match self.execute(tx, step) {
+            match self.execute(tx, index, step) {
                 Err(f)
                     if attempt < attempts && !f.declined && !self.cancel.load(Ordering::SeqCst) =>
                 {
@@ -293,7 +296,12 @@ impl<'a> Engine<'a> {
     }
 
     /// One attempt: the step's variables and snapshots, then the step itself.
-    fn execute(&mut self, tx: &mut Transaction<'_>, step: &StepSpec) -> Result<(), StepFailure> {
+    fn execute(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        index: usize,
+        step: &StepSpec,
+    ) -> Result<(), StepFailure> {
         let vars = self.variables(step, self.failed)?;
         let writes_into = preflight::check_step(step, &vars)?;
         tx.journal().widen_scope(&writes_into).map_err(|e| {
@@ -307,7 +315,7 @@ impl<'a> Engine<'a> {
             tx.snapshot(&path)
                 .map_err(|e| StepFailure::new(e.to_string()))?;
         }
-        self.in_context(tx, step, vars, |code, ctx| code.run(ctx))
+        self.in_context(tx, index, vars, |code, ctx| code.run(ctx))
     }
 
     /// The step's variables, their sensitive values taught to the scrubber.
@@ -321,15 +329,22 @@ impl<'a> Engine<'a> {
         Ok(vars)
     }
 
-    /// Call `hook` of the step's code in a context made for it; keep the outputs it produced.
+    /// Call `hook` of step `index`'s code in a context made for it; keep the outputs it
+    /// produced, and for its report what it printed and the artifacts its scripts asked for.
     fn in_context(
         &mut self,
         tx: &mut Transaction<'_>,
-        step: &StepSpec,
+        index: usize,
         vars: StepVariables,
         hook: StepHook,
     ) -> Result<(), StepFailure> {
+        let step = &self.plan.steps()[index];
         let work_dir = tx.journal().state_dir().work_dir();
+        let artifacts = RefCell::new(Vec::new());
+        let mut recorder = printed::Recorder {
+            events: &mut *self.events,
+            tail: std::mem::take(&mut self.reports[index].output_tail).into(),
+        };
         let mut ctx = StepContext {
             step: step.common(),
             drop_root: self.drop_root,
@@ -340,17 +355,20 @@ impl<'a> Engine<'a> {
             cancel: if self.failed { self.stop } else { self.cancel },
             tx,
             vars,
-            events: &mut *self.events,
+            events: &mut recorder,
             approvals: &self.options.approvals,
             interactive: self.options.interactive,
             outputs: Vec::new(),
             upgrade: self.base.upgrade(),
             warnings: Vec::new(),
             rendered: Vec::new(),
+            artifacts: &artifacts,
         };
         let result = hook(step_for(step), &mut ctx);
         let (outputs, warnings) = (ctx.outputs, ctx.warnings);
         self.rendered.extend(ctx.rendered);
+        self.reports[index].output_tail = recorder.tail.into();
+        self.keep_artifacts(tx.journal().state_dir(), index, artifacts.into_inner());
         self.add_outputs(outputs);
         for warning in warnings {
             if !self.warnings.contains(&warning) {
@@ -358,6 +376,20 @@ impl<'a> Engine<'a> {
             }
         }
         result
+    }
+
+    /// Copy the artifacts step `index`'s scripts asked for into the state directory, for its
+    /// report; what could not be kept is said.
+    fn keep_artifacts(&mut self, state: &StateDir, index: usize, sources: Vec<PathBuf>) {
+        for source in sources {
+            let number = self.reports[index].artifacts.len() + 1;
+            let artifact = printed::keep_artifact(state, index, number, &source, &self.scrubber);
+            if let Some(problem) = &artifact.problem {
+                self.events
+                    .note(&format!("artifact `{}`: {problem}", artifact.source));
+            }
+            self.reports[index].artifacts.push(artifact);
+        }
     }
 
     /// The step's report and the front end's news of its end.

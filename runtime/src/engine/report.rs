@@ -8,14 +8,16 @@ use crate::rollback::RollbackReport;
 use crate::secret::Scrubber;
 use chrono::{DateTime, Utc};
 
-/// Now, RFC 3339 UTC, for reports.
+/// Now, as [`time_text`] writes it.
 pub fn now_text() -> String {
     time_text(&Utc::now())
 }
 
-/// A time, RFC 3339 UTC with milliseconds, for reports.
+/// A time as every report and log line writes it: RFC 3339, UTC, whole seconds
+/// (`2026-12-06T08:11:38Z`). Durations are measured apart, finer (`duration_s`); people see
+/// the local time beside it where the report shows it (`Report::shown_time`).
 pub fn time_text(time: &DateTime<Utc>) -> String {
-    time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// The report of a step before the run gets to it.
@@ -29,6 +31,8 @@ pub(super) fn not_reached(step: &StepSpec) -> StepReport {
         duration_s: None,
         attempts: 0,
         message: Some("not reached".into()),
+        output_tail: Vec::new(),
+        artifacts: Vec::new(),
     }
 }
 

@@ -55,7 +55,7 @@ impl Engine<'_> {
         checkpoint("rollback-script-started");
         let result = self
             .variables(step, true)
-            .and_then(|vars| self.in_context(tx, step, vars, |code, ctx| code.rollback(ctx)));
+            .and_then(|vars| self.in_context(tx, index, vars, |code, ctx| code.rollback(ctx)));
         let error = result.err().map(|f| self.scrubber.scrub(&f.message));
         if let Some(why) = &error {
             self.note(&format!("the rollback script of `{name}` failed: {why}"));

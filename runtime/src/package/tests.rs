@@ -643,3 +643,28 @@ fn declared_sizes_come_from_zip_and_tar_headers_not_gzip() {
         "{err}"
     );
 }
+
+#[test]
+fn progress_hears_the_bytes_written_up_to_the_declared_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("App.1.0.0.zip");
+    let big = vec![7u8; 200 * 1024];
+    write_zip(
+        &package,
+        &[("a.bin", &big[..], None), ("b.txt", b"hello", None)],
+    );
+    let declared = declared_size(&package, ExtractLimits::default()).unwrap();
+    let mut heard = Vec::new();
+    extract_package_reporting(
+        &package,
+        &dir.path().join("out"),
+        ExtractLimits::default(),
+        |_, _| Ok(()),
+        |done| heard.push(done),
+    )
+    .unwrap();
+    assert!(heard.windows(2).all(|w| w[0] < w[1]), "{heard:?}");
+    assert!(heard.len() > 2, "a large file is told in chunks: {heard:?}");
+    assert_eq!(heard.last().copied(), declared);
+    assert_eq!(declared, Some(200 * 1024 + 5));
+}

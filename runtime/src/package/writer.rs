@@ -24,11 +24,15 @@ const KEPT_MODE_BITS: u32 = 0o755;
 /// The caller's hook, called with each absolute path before it is created or overwritten.
 pub(super) type Hook<'h> = dyn FnMut(&Path, EntryKind) -> Result<(), HookError> + 'h;
 
+/// Told the bytes of files written so far, as they are written.
+pub(super) type Progress<'h> = dyn FnMut(u64) + 'h;
+
 /// Writes entries of one package below one destination directory.
 pub(super) struct Writer<'a, 'h> {
     package: &'a Path,
     root: PathBuf,
     hook: &'a mut Hook<'h>,
+    progress: &'a mut Progress<'h>,
     files: u64,
     /// The symbolic links written, relative to the root, to check once all entries are there.
     links: Vec<PathBuf>,
@@ -98,6 +102,7 @@ impl<'a, 'h> Writer<'a, 'h> {
         limit: u64,
         kind: Limit,
         hook: &'a mut Hook<'h>,
+        progress: &'a mut Progress<'h>,
     ) -> Result<Self, PackageError> {
         let mut missing = Vec::new();
         let mut cursor = Some(destination);
@@ -109,6 +114,7 @@ impl<'a, 'h> Writer<'a, 'h> {
             package,
             root: destination.to_path_buf(),
             hook,
+            progress,
             files: 0,
             links: Vec::new(),
             budget: limit,
@@ -230,6 +236,7 @@ impl<'a, 'h> Writer<'a, 'h> {
             })?;
             out.write_all(&buffer[..read])
                 .map_err(|source| self.write_error(path, source))?;
+            (self.progress)(self.limit - self.budget);
         }
     }
 

@@ -72,6 +72,17 @@ impl Syntax {
         }
     }
 
+    /// Its name in a plan (`bash`, `sh`, `python`, `pwsh`, `cmd`), for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Syntax::Bash => "bash",
+            Syntax::Sh => "sh",
+            Syntax::Python => "python",
+            Syntax::PowerShell => "pwsh",
+            Syntax::Cmd => "cmd",
+        }
+    }
+
     /// The extension a script of this syntax carries (`pwsh` only runs `.ps1` files).
     pub fn extension(self) -> &'static str {
         match self {
@@ -169,6 +180,20 @@ pub enum OutputLine {
     Verbose(String),
     Highlight(String),
     Warning(String),
+}
+
+impl OutputLine {
+    /// The line as the console, the log and the report show it: stderr marked `! `, a
+    /// highlight `* `, a warning and a verbose line named.
+    pub fn tagged(&self) -> String {
+        match self {
+            OutputLine::Stdout(text) => text.clone(),
+            OutputLine::Stderr(text) => format!("! {text}"),
+            OutputLine::Verbose(text) => format!("(verbose) {text}"),
+            OutputLine::Highlight(text) => format!("* {text}"),
+            OutputLine::Warning(text) => format!("warning: {text}"),
+        }
+    }
 }
 
 /// An output variable a script set with `set_octopusvariable` (`##octopus[setVariable ...]`).

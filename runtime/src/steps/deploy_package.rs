@@ -68,7 +68,7 @@ impl Step for DeployPackageStep {
             Some(destination) => custom_directory(ctx.tx, self, destination)?,
             None => extraction_dir(&applications_dir(&ctx.vars), &package, &ctx.vars)?,
         };
-        let count = extract(ctx.tx, &package, &target, &ctx.vars)?;
+        let count = extract(ctx, &package, &target)?;
         for name in [
             "Octopus.Action.Package.InstallationDirectoryPath",
             "OctopusOriginalPackageDirectoryPath",

@@ -41,6 +41,7 @@ use crate::script::{OutputLine, OutputVariable};
 use crate::secret::Scrubber;
 use crate::variables::{Output, StepVariables};
 use script_block::ScriptContext;
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -116,6 +117,9 @@ pub struct StepContext<'a, 'j> {
     /// what the new version rendered for each, so the installed state records the vendor's
     /// version as the base and the customer's file still counts as edited next time.
     pub rendered: Vec<(PathBuf, InstalledFile)>,
+    /// The files the step's scripts asked to keep (`new_octopusartifact`), also those of a
+    /// script that failed, for the engine to copy into the state directory.
+    pub artifacts: &'a RefCell<Vec<PathBuf>>,
 }
 
 impl<'a> StepContext<'a, '_> {
@@ -134,6 +138,7 @@ impl<'a> StepContext<'a, '_> {
             scrubber: self.scrubber,
             cancel: self.cancel,
             timeout: self.timeout(),
+            artifacts: self.artifacts,
         }
     }
 

@@ -9,8 +9,6 @@ use super::{StepContext, StepFailure};
 use crate::disk;
 use crate::package::{self, EntryKind, ExtractLimits, PackageName};
 use crate::plan::ReferencedPackage;
-use crate::rollback::Transaction;
-use crate::variables::StepVariables;
 use std::path::{Path, PathBuf};
 
 /// `text` as one path segment: separators and control characters become `_`.
@@ -27,17 +25,18 @@ pub(super) fn safe_segment(text: &str) -> String {
 }
 
 /// Extract `package` into `into` within the archive limits, once its declared size is known to
-/// fit; every directory and file recorded by `tx` before it is made.
+/// fit; every directory and file recorded by the step's transaction before it is made, the
+/// bytes written told to the front end as they go.
 pub(super) fn extract(
-    tx: &mut Transaction<'_>,
+    ctx: &mut StepContext<'_, '_>,
     package: &Path,
     into: &Path,
-    vars: &StepVariables,
 ) -> Result<u64, StepFailure> {
     let fail = |e: &dyn std::fmt::Display| StepFailure::new(e.to_string());
-    let limits = ExtractLimits::from_variables(|name| vars.vars.get(name)).map_err(|e| fail(&e))?;
+    let limits =
+        ExtractLimits::from_variables(|name| ctx.vars.vars.get(name)).map_err(|e| fail(&e))?;
     let declared = package::declared_size(package, limits).map_err(|e| fail(&e))?;
-    tx.create_dir_all(into).map_err(|e| fail(&e))?;
+    ctx.tx.create_dir_all(into).map_err(|e| fail(&e))?;
     if let Some(size) = declared {
         disk::free_space(&into.to_string_lossy(), size).map_err(|room| {
             fail(&format!(
@@ -46,15 +45,28 @@ pub(super) fn extract(
             ))
         })?;
     }
-    let summary = package::extract_package(package, into, limits, |path, kind| {
-        match kind {
-            EntryKind::Directory => tx.create_dir_all(path)?,
-            EntryKind::File | EntryKind::Symlink => tx.before_create_file(path)?,
-        }
-        Ok(())
-    })
-    .map_err(|e| fail(&e))?;
-    Ok(summary.file_count)
+    let file_name = package.file_name().unwrap_or(package.as_os_str());
+    let work = format!("extracting {}", file_name.to_string_lossy());
+    let (tx, events) = (&mut *ctx.tx, &mut *ctx.events);
+    let mut written = 0;
+    let summary = package::extract_package_reporting(
+        package,
+        into,
+        limits,
+        |path, kind| {
+            match kind {
+                EntryKind::Directory => tx.create_dir_all(path)?,
+                EntryKind::File | EntryKind::Symlink => tx.before_create_file(path)?,
+            }
+            Ok(())
+        },
+        |done| {
+            written = done;
+            events.progress(&work, done, declared);
+        },
+    );
+    ctx.events.progress(&work, written, Some(written));
+    Ok(summary.map_err(|e| fail(&e))?.file_count)
 }
 
 /// Extract (where asked) each referenced package and set its variables.
@@ -68,7 +80,7 @@ pub(super) fn prepare(
         let prefix = format!("Octopus.Action.Package[{}]", reference.name);
         if reference.extract {
             let into = ctx.work_dir.join(safe_dir_name(&reference.name));
-            extract(ctx.tx, &file, &into, &ctx.vars)?;
+            extract(ctx, &file, &into)?;
             ctx.vars
                 .set(&format!("{prefix}.ExtractedPath"), &into.to_string_lossy());
         }
@@ -93,7 +105,7 @@ pub(super) fn extract_script_package(
     let file = ctx.drop_root.join(package);
     let name = package_name(&file)?;
     let into = ctx.work_dir.join(safe_dir_name(&name.id));
-    extract(ctx.tx, &file, &into, &ctx.vars)?;
+    extract(ctx, &file, &into)?;
     Ok(into)
 }
 

@@ -11,6 +11,7 @@ use crate::script::{
 };
 use crate::secret::Scrubber;
 use crate::variables::StepVariables;
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -27,6 +28,8 @@ pub struct ScriptContext<'a> {
     pub scrubber: &'a Scrubber,
     pub cancel: &'a AtomicBool,
     pub timeout: Option<Duration>,
+    /// Where each script's artifacts go, whether it succeeds or not.
+    pub artifacts: &'a RefCell<Vec<PathBuf>>,
 }
 
 /// The script's syntax: named, else from the file extension, else this platform's (bash, or
@@ -55,7 +58,8 @@ pub fn run_for_step(ctx: &mut StepContext<'_, '_>, block: &ScriptBlock) -> Resul
     Ok(())
 }
 
-/// Run a script given inline or as a drop file.
+/// Run a script given inline or as a drop file. Messages name a drop file by its path in the
+/// drop, an inline script by its step (`Migrate database (inline bash)`).
 pub fn run_block(
     ctx: &ScriptContext<'_>,
     vars: &StepVariables,
@@ -63,9 +67,18 @@ pub fn run_block(
     sink: &mut dyn FnMut(OutputLine),
 ) -> Result<ScriptOutcome, StepFailure> {
     let syntax = syntax_of(block.syntax.as_deref(), block.file.as_deref())?;
-    let (body, name) = match (&block.inline, &block.file) {
-        (Some(inline), _) => (inline.clone(), format!("Script.{}", syntax.extension())),
-        (None, Some(file)) => (read_script(&ctx.drop_root.join(file))?, file_name(file)),
+    // An inline script is written as `Script.EXT` and named by its step in messages.
+    let (body, name, label) = match (&block.inline, &block.file) {
+        (Some(inline), _) => (
+            inline.clone(),
+            format!("Script.{}", syntax.extension()),
+            format!("{} (inline {})", ctx.step, syntax.name()),
+        ),
+        (None, Some(file)) => (
+            read_script(&ctx.drop_root.join(file))?,
+            file_name(file),
+            file.clone(),
+        ),
         (None, None) => {
             return Err(StepFailure::new(
                 "the script has neither `inline` nor `file`",
@@ -82,7 +95,7 @@ pub fn run_block(
         vars,
         syntax,
         &body,
-        &name,
+        (&name, &label),
         &dir,
         parameters.as_deref(),
         sink,
@@ -101,12 +114,13 @@ pub fn run_file(
     let syntax = Syntax::from_extension(path)
         .ok_or_else(|| StepFailure::new(format!("`{}` is not a script", path.display())))?;
     let body = read_script(path)?;
+    let name = file_name(&path.to_string_lossy());
     run_text(
         ctx,
         vars,
         syntax,
         &body,
-        &file_name(&path.to_string_lossy()),
+        (&name, &name),
         dir,
         parameters.map(|p| vars.expand(p)).as_deref(),
         sink,
@@ -127,20 +141,21 @@ fn read_script(path: &Path) -> Result<String, StepFailure> {
     Ok(text.strip_prefix('\u{feff}').unwrap_or(&text).to_string())
 }
 
+/// Run `body`, written as the file `name`, named `label` in messages.
 #[allow(clippy::too_many_arguments)] // each is one plain fact about this run
 fn run_text(
     ctx: &ScriptContext<'_>,
     vars: &StepVariables,
     syntax: Syntax,
     body: &str,
-    name: &str,
+    (name, label): (&str, &str),
     dir: &Path,
     parameters: Option<&str>,
     sink: &mut dyn FnMut(OutputLine),
 ) -> Result<ScriptOutcome, StepFailure> {
     let body = vars
         .evaluate(body)
-        .map_err(|e| StepFailure::new(format!("script `{name}` does not evaluate: {e}")))?;
+        .map_err(|e| StepFailure::new(format!("script `{label}` does not evaluate: {e}")))?;
     let variables: Vec<ScriptVariable> = vars
         .evaluated()
         .into_iter()
@@ -167,9 +182,12 @@ fn run_text(
     let outcome = script::run_script(&request, sink);
     remove_script_modules(&modules, sink);
     let outcome = outcome.map_err(|e| StepFailure::new(ctx.scrubber.scrub(&e.to_string())))?;
+    ctx.artifacts
+        .borrow_mut()
+        .extend(outcome.artifacts.iter().cloned());
     if outcome.succeeded() && outcome.stderr_lines > 0 && vars.flag(FAIL_ON_ERROR_OUTPUT) {
         return Err(StepFailure::new(format!(
-            "script `{name}` wrote {} line(s) to stderr and `{FAIL_ON_ERROR_OUTPUT}` is True; \
+            "script `{label}` wrote {} line(s) to stderr and `{FAIL_ON_ERROR_OUTPUT}` is True; \
              fix what it reports, or set the variable to False to let it pass",
             outcome.stderr_lines
         )));
@@ -178,7 +196,7 @@ fn run_text(
         return Ok(outcome);
     }
     Err(StepFailure::new(describe_failure(
-        name,
+        label,
         &outcome,
         ctx.timeout,
     )))
