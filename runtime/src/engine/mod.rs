@@ -173,7 +173,16 @@ impl<'a> Engine<'a> {
         first
     }
 
-    fn finish(self, outcome: ReportOutcome, rollback: Option<RollbackSummary>) -> RunResult {
+    fn finish(mut self, outcome: ReportOutcome, rollback: Option<RollbackSummary>) -> RunResult {
+        // A line printed before a later step made its value sensitive (an output variable) is
+        // hidden now too.
+        for line in self
+            .reports
+            .iter_mut()
+            .flat_map(|r| r.output_tail.iter_mut())
+        {
+            *line = self.scrubber.scrub(line);
+        }
         RunResult {
             outcome,
             steps: self.reports,
