@@ -64,7 +64,10 @@ pub enum JournalError {
         line: usize,
         reason: String,
     },
-    #[error("no install is recorded here: `{path}` does not exist")]
+    #[error(
+        "no install is recorded here: `{path}` does not exist\n\
+         hint: pass the install's `--state-dir`"
+    )]
     Missing { path: PathBuf },
     #[error("journal `{path}` records no install (it has no `begin` record)")]
     NoInstall { path: PathBuf },
@@ -117,7 +120,8 @@ impl JournalError {
     pub fn exit_status(&self) -> crate::exit::ExitStatus {
         use crate::exit::ExitStatus;
         match self {
-            JournalError::Unfinished { .. }
+            JournalError::Missing { .. }
+            | JournalError::Unfinished { .. }
             | JournalError::NotUndone { .. }
             | JournalError::OtherInstaller { .. } => ExitStatus::Usage,
             JournalError::State(state) => state.exit_status(),

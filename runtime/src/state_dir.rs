@@ -40,7 +40,7 @@ const FILE_MODE: u32 = 0o600;
 /// Why the state directory could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("{doing} `{path}`: {source}")]
+    #[error("{doing} `{path}`: {source}{}", permission_hint(source))]
     Io {
         doing: &'static str,
         path: PathBuf,
@@ -59,6 +59,17 @@ pub enum StateError {
          that only root (or you) can write"
     )]
     Untrusted { dir: PathBuf, why: Unsafe },
+}
+
+/// What to do when the state directory may not be written: it is the system's by default.
+fn permission_hint(source: &io::Error) -> &'static str {
+    match source.kind() {
+        io::ErrorKind::PermissionDenied => {
+            "\nhint: run as root (the default state directory is the system's), or pass \
+             `--state-dir DIR` with a directory only you can write"
+        }
+        _ => "",
+    }
 }
 
 impl StateError {
@@ -408,6 +419,21 @@ fn set_private_dir_mode(_dir: &Path) -> Result<(), StateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_directory_that_may_not_be_written_says_to_run_as_root_or_choose_one() {
+        let error = |kind| StateError::Io {
+            doing: "creating",
+            path: PathBuf::from("/var/lib/dropship/x"),
+            source: io::Error::from(kind),
+        };
+        let denied = error(io::ErrorKind::PermissionDenied).to_string();
+        assert!(
+            denied.contains("hint: run as root") && denied.contains("--state-dir DIR"),
+            "{denied}"
+        );
+        assert!(!error(io::ErrorKind::NotFound).to_string().contains("hint"));
+    }
 
     #[test]
     fn the_default_is_named_after_the_product() {

@@ -173,20 +173,22 @@ impl Guided {
                 "Installation directory [/opt/fabrikam]: ",
                 self.target().to_str().unwrap().to_string(),
             ),
-            // Two entries that differ, then a pair that breaks the pattern, then a good pair.
+            // Two entries that differ, then one that breaks the rule (refused before it is
+            // asked again), then a good pair.
             (HIDDEN_FIRST, PASSWORD.to_string()),
             (HIDDEN_AGAIN, format!("{PASSWORD}-typo")),
             (HIDDEN_FIRST, "short".to_string()),
-            (HIDDEN_AGAIN, "short".to_string()),
             (HIDDEN_FIRST, PASSWORD.to_string()),
             (HIDDEN_AGAIN, PASSWORD.to_string()),
             // A port that is not one, then a good one.
             ("HTTPS port [8443]: ", "eighty".to_string()),
             ("HTTPS port [8443]: ", "9443".to_string()),
-            ("Install now? [y/N] ", confirm.to_string()),
+            (CONFIRM, confirm.to_string()),
         ]
     }
 }
+
+const CONFIRM: &str = "Install now? [y/N, or e to change an answer] ";
 
 const HIDDEN_FIRST: &str = "Database password (hidden): ";
 const HIDDEN_AGAIN: &str = "Database password again: ";
@@ -220,7 +222,9 @@ fn guided_install_asks_validates_and_masks_secrets() {
         "signature verified",
         "At least 12 characters.",
         "the two entries differ; try again",
-        "At least 12 characters.; try again",
+        "At least 12 characters; try again",
+        // The summary, by label.
+        "3. HTTPS port: 9443",
         "`eighty` is not a port number",
         "Summary",
         "Install succeeded",
@@ -244,6 +248,49 @@ fn guided_install_asks_validates_and_masks_secrets() {
     let log = std::fs::read_to_string(g.ws.path("state/install.log")).unwrap();
     assert!(log.contains("\nrun mode:  guided\n"), "{log}");
     assert_no_password(&log);
+}
+
+#[test]
+fn a_typo_at_the_trust_prompt_is_asked_again_and_an_answer_can_be_changed_at_the_summary() {
+    let g = Guided::new();
+    let mut script = vec![
+        ("Trust this key? [y/N] ", "yse".to_string()),
+        ("Trust this key? [y/N] ", "y".to_string()),
+    ];
+    script.extend(g.script("e"));
+    script.extend([
+        ("Change which answer (1-3)? ", "4".to_string()),
+        ("Change which answer (1-3)? ", "3".to_string()),
+        ("HTTPS port [8443]: ", "9555".to_string()),
+        (CONFIRM, "y".to_string()),
+    ]);
+    let (code, transcript) = g.drive_command(&["install"], &script);
+    assert_eq!(code, 0, "transcript:\n{transcript}");
+    assert!(transcript.contains("please answer y or n"), "{transcript}");
+    assert!(
+        transcript.contains("type a number from 1 to 3"),
+        "{transcript}"
+    );
+    let conf = std::fs::read_to_string(g.target().join("web/config/app.conf")).unwrap();
+    assert!(conf.contains("port = 9555\n"), "{conf}");
+    assert_no_password(&transcript);
+}
+
+#[test]
+fn ctrl_c_at_a_prompt_says_nothing_was_changed_and_exits_4() {
+    let g = Guided::new();
+    let mut script = g.script("y");
+    script.truncate(2);
+    // At the hidden prompt, with echo off: the terminal sends SIGINT.
+    script[1].1 = "\u{3}".to_string();
+    let (code, transcript) = g.drive(&script);
+    assert_eq!(code, 4, "transcript:\n{transcript}");
+    assert!(
+        transcript.contains("Stopped (Ctrl-C) before anything was changed."),
+        "{transcript}"
+    );
+    assert!(tree_with_modes(&g.target()).is_empty(), "no target");
+    assert!(!g.ws.path("state/journal.jsonl").exists(), "no journal");
 }
 
 #[test]
@@ -324,7 +371,7 @@ fn a_guided_upgrade_asks_only_what_is_new_and_shows_what_it_kept() {
         (HIDDEN_FIRST, PASSWORD.to_string()),
         (HIDDEN_AGAIN, PASSWORD.to_string()),
         ("Region: ", "eu".to_string()),
-        ("Install now? [y/N] ", "y".to_string()),
+        (CONFIRM, "y".to_string()),
     ];
     // The banner line is matched, not answered: drop its empty reply.
     let (code, transcript) = g.drive_installer(
@@ -340,11 +387,11 @@ fn a_guided_upgrade_asks_only_what_is_new_and_shows_what_it_kept() {
     );
     for kept in [
         format!(
-            "Install.Root = {}  (kept from 4.12.0)",
+            "Installation directory: {}  (kept from 4.12.0)",
             g.target().display()
         ),
-        "Service.Port = 9443  (kept from 4.12.0)".to_string(),
-        "Region = eu\r\n".to_string(),
+        "HTTPS port: 9443  (kept from 4.12.0)".to_string(),
+        "Region: eu\r\n".to_string(),
     ] {
         assert!(transcript.contains(&kept), "{kept:?} in:\n{transcript}");
     }

@@ -82,3 +82,17 @@ fn an_answers_template_filled_in_installs_unattended() {
     assert_eq!(out.code, Some(0), "{out:#?}");
     assert_run_has_no_secret(&out, &[SECRET]);
 }
+
+#[test]
+fn report_and_rollback_of_a_state_directory_that_does_not_exist_exit_2_alike() {
+    let fx = Fixture::sample();
+    let missing = fx.ws.path("no-such-state");
+    for sub in ["report", "rollback", "resume"] {
+        let out = run(&mut fx.command_of(&fx.installer, sub, &missing));
+        assert_eq!(out.code, Some(2), "{sub}: {out:#?}");
+        assert!(
+            out.stderr.contains(&*missing.to_string_lossy()) && out.stderr.contains("--state-dir"),
+            "{sub} names the directory and the option: {out:#?}"
+        );
+    }
+}

@@ -195,6 +195,7 @@ fn installing(
     if let Err(status) = check_log_copy(inputs.log.as_deref()) {
         return status;
     }
+    ui::stop_at_once_until_changes();
     let guided = !inputs.unattended && ui::interactive();
     match command(&mut inputs, guided) {
         Ok(status) | Err(status) => status,
@@ -349,14 +350,23 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
     }
     check_mode(&session, inputs, Ask::of(guided))?;
     let roles = choose_roles(&session, inputs, guided)?;
-    let answers = collect_answers(&session, inputs, &roles, guided)?;
+    let mut answers = collect_answers(&session, inputs, &roles, guided)?;
+    loop {
+        preflight(&session, &roles, &answers)?;
+        if !guided {
+            break;
+        }
+        match ui::confirm_summary(&session, &roles, &mut answers) {
+            ui::Decision::Install => break,
+            ui::Decision::Changed => continue,
+            ui::Decision::Decline => {
+                eprintln!("Nothing was changed.");
+                return Err(ExitStatus::Declined);
+            }
+        }
+    }
     if let Some(path) = &inputs.save_answers {
         save_answers(path, &answers)?;
-    }
-    preflight(&session, &roles, &answers)?;
-    if guided && !ui::confirm_summary(&session, &roles, &answers) {
-        eprintln!("Nothing was changed.");
-        return Err(ExitStatus::Declined);
     }
     let begin = Begin {
         installer_id: session.installer_digest.clone(),
@@ -368,6 +378,7 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
         signer_key: Some(session.signer.key.base64.clone()),
         installed_before: session.upgrade.installed.clone().map(Box::new),
     };
+    ui::changes_begin();
     let mut journal =
         rollback::begin_install(&state, begin).map_err(|e| fail(&e, e.exit_status()))?;
     state
@@ -440,6 +451,7 @@ impl RunContext<'_> {
             no_rollback: self.inputs.no_rollback,
             interactive: self.guided,
         };
+        ui::changes_begin();
         let cancel = ui::cancel_flag();
         // A long template evaluation (a script body, a substituted file) stops on the signal too.
         dropship_runtime::template::cancel_on(cancel);

@@ -35,6 +35,7 @@ pub fn rollback_command(inputs: RollbackInputs) -> ExitStatus {
     if let Err(status) = check_log_copy(inputs.log.as_deref()) {
         return status;
     }
+    ui::stop_at_once_until_changes();
     match rollback_inner(inputs) {
         Ok(status) | Err(status) => status,
     }

@@ -7,6 +7,7 @@ use dropship_runtime::answers::{self, Answer, Answers, Kept};
 use dropship_runtime::container::Manifest;
 use dropship_runtime::escape;
 use dropship_runtime::events::Events;
+use dropship_runtime::exit::ExitStatus;
 use dropship_runtime::plan::{Parameter, ParameterType, Plan};
 use dropship_runtime::report::{Report, StepOutcome};
 use dropship_runtime::script::OutputLine;
@@ -42,9 +43,23 @@ pub fn confirm_signer(manifest: &Manifest, key: &PublicKey) -> bool {
             .map(|v| format!(" ({v})"))
             .unwrap_or_default()
     );
-    let _ = write!(err, "Trust this key? [y/N] ");
-    let _ = err.flush();
-    yes(read_line())
+    drop(err);
+    yes_or_no("Trust this key? [y/N] ")
+}
+
+/// Ask until the answer is yes or no (empty is no); anything else is asked again, so a typo
+/// does not end the run. `false` at the end of input.
+fn yes_or_no(question: &str) -> bool {
+    loop {
+        let Some(answer) = prompt(question) else {
+            return false;
+        };
+        match answer.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => return true,
+            "" | "n" | "no" => return false,
+            _ => eprintln!("  please answer y or n"),
+        }
+    }
 }
 
 /// Read one line from stdin; `None` at end of input.
@@ -145,11 +160,21 @@ pub fn ask_answers(plan: &Plan, roles: &[String], kept: Option<&Kept>) -> Option
     Some(answers)
 }
 
+fn label(parameter: &Parameter) -> &str {
+    parameter.label.as_deref().unwrap_or(&parameter.name)
+}
+
+/// Why an answer was refused, and that it is asked again.
+fn try_again(why: &dyn std::fmt::Display) {
+    eprintln!("  {}; try again", why.to_string().trim_end_matches('.'));
+}
+
 fn ask_parameter(parameter: &Parameter, answers: &mut Answers) -> Option<()> {
-    let label = parameter.label.as_deref().unwrap_or(&parameter.name);
+    let label = label(parameter);
+    // The parameter's own block: a blank line, then its help and choices right above its prompt.
     eprintln!();
     if let Some(help) = &parameter.help {
-        eprintln!("  {help}");
+        eprintln!("  {label}: {help}");
     }
     if parameter.kind == ParameterType::Choice {
         eprintln!("  one of: {}", parameter.options.join(", "));
@@ -157,14 +182,8 @@ fn ask_parameter(parameter: &Parameter, answers: &mut Answers) -> Option<()> {
     loop {
         if parameter.kind == ParameterType::Secret {
             let secret = ask_secret(parameter, label)?;
-            match answers::validate(parameter, secret.expose_secret()) {
-                Ok(_) => {
-                    answers.insert(&parameter.name, Answer::Secret(secret));
-                    return Some(());
-                }
-                Err(why) => eprintln!("  {why}; try again"),
-            }
-            continue;
+            answers.insert(&parameter.name, Answer::Secret(secret));
+            return Some(());
         }
         let default = parameter
             .default
@@ -179,7 +198,7 @@ fn ask_parameter(parameter: &Parameter, answers: &mut Answers) -> Option<()> {
         };
         match answers::record_text(parameter, &value, answers) {
             Ok(()) => return Some(()),
-            Err(why) => eprintln!("  {why}; try again"),
+            Err(why) => try_again(&why),
         }
     }
 }
@@ -204,10 +223,15 @@ pub fn ask_secrets(plan: &Plan, roles: &[String]) -> Option<Vec<(String, Secret)
     )
 }
 
-/// Masked entry (nothing echoes), asked twice when the plan says `confirm`.
+/// Masked entry (nothing echoes), checked against the parameter's rules, then asked again
+/// when the plan says `confirm`.
 fn ask_secret(parameter: &Parameter, label: &str) -> Option<Secret> {
     loop {
         let first = Secret::new(rpassword::prompt_password(format!("{label} (hidden): ")).ok()?);
+        if let Err(why) = answers::validate(parameter, first.expose_secret()) {
+            try_again(&why);
+            continue;
+        }
         if !parameter.confirm {
             return Some(first);
         }
@@ -219,8 +243,17 @@ fn ask_secret(parameter: &Parameter, label: &str) -> Option<Secret> {
     }
 }
 
-/// Show what will happen and ask for the final confirmation.
-pub fn confirm_summary(session: &Session, roles: &[String], answers: &Answers) -> bool {
+/// What the operator decided at the summary.
+pub enum Decision {
+    Install,
+    /// One answer was asked again: show the summary again (after the checks).
+    Changed,
+    Decline,
+}
+
+/// Show what will happen, by the parameters' labels, and ask for the final confirmation; `e`
+/// asks one answer again.
+pub fn confirm_summary(session: &Session, roles: &[String], answers: &mut Answers) -> Decision {
     eprintln!();
     eprintln!("Summary");
     if !roles.is_empty() {
@@ -228,29 +261,59 @@ pub fn confirm_summary(session: &Session, roles: &[String], answers: &Answers) -
     }
     let kept = session.upgrade.kept_answers();
     let parameters = answers::active_parameters(&session.plan, roles);
-    for (name, answer) in answers.iter() {
+    let asked: Vec<&Parameter> = parameters
+        .iter()
+        .copied()
+        .filter(|p| answers.get(&p.name).is_some())
+        .collect();
+    for (number, parameter) in asked.iter().enumerate() {
+        let Some(answer) = answers.get(&parameter.name) else {
+            continue;
+        };
         let shown = match answer {
             Answer::Secret(_) => REDACTED.to_string(),
             Answer::Value(v) if v.contains('\n') => format!("({} lines)", v.lines().count()),
             Answer::Value(v) => v.clone(),
         };
         let kept_from = match (answer, &kept) {
-            (Answer::Value(v), Some(k))
-                if parameters
-                    .iter()
-                    .any(|p| p.name == name && k.value(p).as_deref() == Some(v.as_str())) =>
-            {
+            (Answer::Value(v), Some(k)) if k.value(parameter).as_deref() == Some(v.as_str()) => {
                 format!("  (kept from {})", k.version)
             }
             _ => String::new(),
         };
-        eprintln!("  {name} = {shown}{kept_from}");
+        eprintln!("  {}. {}: {shown}{kept_from}", number + 1, label(parameter));
     }
     eprintln!(
         "  {} step(s) will run in order; a failure rolls back every change.",
         session.plan.steps().len()
     );
-    confirm("Install now? [y/N] ")
+    loop {
+        let Some(answer) = prompt("Install now? [y/N, or e to change an answer] ") else {
+            return Decision::Decline;
+        };
+        match answer.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => return Decision::Install,
+            "" | "n" | "no" => return Decision::Decline,
+            "e" | "edit" | "change" if !asked.is_empty() => {
+                return match change_answer(&asked, answers) {
+                    Some(()) => Decision::Changed,
+                    None => Decision::Decline,
+                };
+            }
+            _ => eprintln!("  please answer y, n or e"),
+        }
+    }
+}
+
+/// Ask which answer to change (by its number in the summary), then ask it again.
+fn change_answer(asked: &[&Parameter], answers: &mut Answers) -> Option<()> {
+    loop {
+        let typed = prompt(&format!("Change which answer (1-{})? ", asked.len()))?;
+        match typed.trim().parse::<usize>() {
+            Ok(n) if (1..=asked.len()).contains(&n) => return ask_parameter(asked[n - 1], answers),
+            _ => eprintln!("  type a number from 1 to {}", asked.len()),
+        }
+    }
 }
 
 /// What `rollback` will undo, shown before it asks.
@@ -314,9 +377,54 @@ pub fn cancel_flag() -> &'static AtomicBool {
     &CANCEL
 }
 
+/// Set while this run has changed nothing yet (verifying, asking, checking): a Ctrl-C then ends
+/// it at once, saying so, with exit 4 (the operator declined), instead of leaving the operator at
+/// a prompt that ignores the key or killing the process with the terminal's echo still off.
+static NOTHING_CHANGED: AtomicBool = AtomicBool::new(false);
+
+/// Until [`changes_begin`], a Ctrl-C ends the run at once (see `NOTHING_CHANGED`).
+pub fn stop_at_once_until_changes() {
+    NOTHING_CHANGED.store(true, Ordering::SeqCst);
+    let _ = cancel_flag();
+}
+
+/// From here on the run changes things: a Ctrl-C cancels and rolls back (see [`cancel_flag`]).
+pub fn changes_begin() {
+    NOTHING_CHANGED.store(false, Ordering::SeqCst);
+}
+
+const STOPPED_BEFORE_CHANGES: &str = "\nStopped (Ctrl-C) before anything was changed.\n";
+
+/// End the process from the signal handler: only async-signal-safe calls (the terminal's echo
+/// and line mode back, as a hidden prompt turns them off; one write; `_exit`).
+#[cfg(unix)]
+fn stop_before_changes() {
+    // SAFETY: tcgetattr, tcsetattr, write and _exit are async-signal-safe; `term` is ours.
+    unsafe {
+        let mut term: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(0, &mut term) == 0 {
+            term.c_lflag |= libc::ECHO | libc::ICANON;
+            libc::tcsetattr(0, libc::TCSANOW, &term);
+        }
+        let text = STOPPED_BEFORE_CHANGES.as_bytes();
+        libc::write(2, text.as_ptr().cast(), text.len());
+        libc::_exit(ExitStatus::Declined as i32);
+    }
+}
+
+/// On Windows the handler runs on a thread of its own: an ordinary exit.
+#[cfg(windows)]
+fn stop_before_changes() {
+    eprint!("{STOPPED_BEFORE_CHANGES}");
+    std::process::exit(ExitStatus::Declined as i32);
+}
+
 /// Count one cancel signal: the first cancels, the third stops the undo too. Only atomics, so
 /// it is safe in a signal handler.
 fn on_cancel_signal() {
+    if NOTHING_CHANGED.load(Ordering::SeqCst) {
+        stop_before_changes();
+    }
     let count = SIGNALS.fetch_add(1, Ordering::SeqCst) + 1;
     CANCEL.store(true, Ordering::SeqCst);
     if count >= 3 {
