@@ -68,3 +68,5 @@ pub mod units;
 pub mod variables;
 /// Product versions and the ranges a plan's `upgrade.from` accepts.
 pub mod version;
+#[cfg(windows)]
+pub mod windows_acl;

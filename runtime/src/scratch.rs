@@ -25,7 +25,10 @@ pub fn private_dir(kind: &'static str) -> io::Result<tempfile::TempDir> {
     builder.prefix(&prefix);
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
-    builder.tempdir()
+    let dir = builder.tempdir()?;
+    #[cfg(windows)]
+    crate::windows_acl::make_private(dir.path())?;
+    Ok(dir)
 }
 
 /// The file in a script's directory that names its process group.

@@ -411,9 +411,11 @@ fn set_private_dir_mode(dir: &Path) -> Result<(), StateError> {
         .map_err(StateError::io("making the state directory private", dir))
 }
 
-#[cfg(not(unix))]
-fn set_private_dir_mode(_dir: &Path) -> Result<(), StateError> {
-    Ok(())
+/// On Windows: a DACL of its own, the installing user and SYSTEM only.
+#[cfg(windows)]
+fn set_private_dir_mode(dir: &Path) -> Result<(), StateError> {
+    crate::windows_acl::make_private(dir)
+        .map_err(StateError::io("making the state directory private", dir))
 }
 
 #[cfg(test)]

@@ -130,10 +130,12 @@ fn the_installer_s_html_report_renders_in_a_browser() {
     assert!(dom.contains("outcome failed-rolled-back"), "{dom}");
     assert!(dom.contains("Deploy Fabrikam.Web"), "{dom}");
     assert!(dom.contains("Migrate &lt;db&gt; &amp; \"users\""), "{dom}");
+    // The failed step's output is shown as text: no element was made of it.
     assert!(
-        !dom.contains("<db>") && !dom.contains("id=\"injected\""),
+        !dom.contains("<db>") && !dom.contains("<b id=\"injected\""),
         "{dom}"
     );
+    assert!(dom.contains("&lt;b id=\"injected\"&gt;"), "{dom}");
     assert!(!dom.contains("{{"), "a placeholder left: {dom}");
     assert_no_secret(
         "the report as the browser builds it",

@@ -42,6 +42,7 @@ fn build_ends_with_a_summary_and_the_customer_s_exact_verify_command() {
     .skip_while(|word| *word != "key")
     .nth(1)
     .unwrap()
+    .trim_end_matches(':')
     .to_string();
     assert!(
         built.stdout.contains(&format!("signed by: key {key_id}")),

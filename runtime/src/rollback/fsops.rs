@@ -144,12 +144,15 @@ pub(super) fn sync_parent(path: &Path) -> io::Result<()> {
     path.parent().map_or(Ok(()), sync_dir)
 }
 
-/// Give `to` the permissions (Unix mode) of `from`, if `from` is a regular file (a link's own
+/// Give `to` the permissions (Unix mode, or the DACL on Windows) of `from`, if `from` is a regular file (a link's own
 /// mode means nothing).
 pub(super) fn copy_mode(from: &Path, to: &Path) -> io::Result<()> {
     let meta = fs::symlink_metadata(from)?;
     if meta.is_file() {
         fs::set_permissions(to, meta.permissions())?;
+        // On Windows the access control list is what the mode is elsewhere.
+        #[cfg(windows)]
+        crate::windows_acl::copy_dacl(from, to)?;
     }
     Ok(())
 }
