@@ -81,11 +81,24 @@ pub fn run() -> Result<()> {
         copy(&built, &out)?;
         if stub.exe.is_empty() {
             elf::check_static(&out)?;
+        } else {
+            check_manifest(&out)?;
         }
         println!("{}", out.display());
     }
     println!("{}", dist.join(&bundler).display());
     Ok(())
+}
+
+/// The Windows stub carries its manifest (`runtime/windows/runtime.manifest`, embedded by the
+/// runtime's build script): long paths, no automatic elevation.
+fn check_manifest(exe: &Path) -> Result<()> {
+    let bytes = std::fs::read(exe).map_err(|e| format!("reading {}: {e}", exe.display()))?;
+    let has = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    match has("longPathAware") && has("asInvoker") {
+        true => Ok(()),
+        false => Err(format!("{} has no application manifest", exe.display())),
+    }
 }
 
 fn workspace_root() -> PathBuf {
