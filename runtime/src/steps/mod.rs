@@ -21,7 +21,6 @@
 
 pub mod check;
 mod config_files;
-mod config_transforms;
 mod deploy_package;
 mod http;
 mod http_wait;

@@ -7,13 +7,14 @@
 //! they rewrote, to show each as a diff.
 
 use super::StepFailure;
-use super::config_transforms;
 use super::substitute as substitute_step;
 use crate::config::{self, HookError, StructuredOptions, SubstitutionError};
 use crate::plan::DeployPackageStep;
 use crate::script::OutputLine;
 use crate::variables::StepVariables;
 use std::path::{Path, PathBuf};
+
+mod transforms;
 
 /// What the conventions work with.
 pub(super) struct ConfigPass<'p> {
@@ -45,7 +46,7 @@ pub(super) fn run(
     dir: &Path,
 ) -> Result<(), StepFailure> {
     substitute(pass, step, dir)?;
-    let transforms = config_transforms::run(pass, step, dir)?;
+    let transforms = transforms::run(pass, step, dir)?;
     if step.config_variables {
         dotnet_config(pass, dir, &transforms)?;
     }

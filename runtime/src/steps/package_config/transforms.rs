@@ -1,12 +1,12 @@
-//! Configuration transforms for `deploy-package` (a helper of that step,
-//! `docs/octopus-conventions.md` §4.7): which transform applies to which `*.config` file, in
+//! Configuration transforms, one of `deploy-package`'s configuration conventions
+//! (`docs/octopus-conventions.md` §4.7): which transform applies to which `*.config` file, in
 //! Calamari's order, with its error and warning flags. The XDT language is `config::xdt`'s.
 
-use super::StepFailure;
-use super::package_config::ConfigPass;
+use super::ConfigPass;
 use crate::config::{self, find_dotnet_config_files};
 use crate::plan::DeployPackageStep;
 use crate::script::OutputLine;
+use crate::steps::StepFailure;
 use crate::variables::StepVariables;
 use std::path::{Path, PathBuf};
 
