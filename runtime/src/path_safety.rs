@@ -335,18 +335,29 @@ mod trust {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(windows)]
 mod trust {
     use super::Unsafe;
     use std::path::Path;
 
-    /// Known gap: Windows ACLs are not inspected yet.
+    /// Known gap: the ACLs of the directories on the way to a destination are not inspected
+    /// (Windows lets users add folders to `C:\`; what would make one unsafe is subtler than a
+    /// mode bit).
     pub(super) fn check(_path: &Path) -> Result<(), Unsafe> {
         Ok(())
     }
 
-    pub(super) fn check_private(_dir: &Path) -> Result<(), Unsafe> {
-        Ok(())
+    /// Refuse a directory whose DACL lets anyone but the installing user, SYSTEM,
+    /// Administrators and TrustedInstaller write into it or change its permissions.
+    pub(super) fn check_private(dir: &Path) -> Result<(), Unsafe> {
+        match crate::windows_acl::other_writers(dir) {
+            Ok(writers) if writers.is_empty() => Ok(()),
+            Ok(writers) => Err(Unsafe::UntrustedAncestor {
+                path: dir.to_path_buf(),
+                who: writers.join(", "),
+            }),
+            Err(e) => Err(super::io_error(dir, &e)),
+        }
     }
 }
 

@@ -19,9 +19,11 @@ use windows_sys::Win32::Security::Authorization::{
     GetNamedSecurityInfoW, SDDL_REVISION_1, SE_FILE_OBJECT, SetNamedSecurityInfoW,
 };
 use windows_sys::Win32::Security::{
-    ACL, DACL_SECURITY_INFORMATION, GetSecurityDescriptorControl, GetSecurityDescriptorDacl,
-    GetTokenInformation, PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR,
-    SE_DACL_PROTECTED, TOKEN_QUERY, TOKEN_USER, TokenUser, UNPROTECTED_DACL_SECURITY_INFORMATION,
+    ACCESS_ALLOWED_ACE, ACE_HEADER, ACL, ACL_SIZE_INFORMATION, AclSizeInformation,
+    DACL_SECURITY_INFORMATION, GetAce, GetAclInformation, GetSecurityDescriptorControl,
+    GetSecurityDescriptorDacl, GetTokenInformation, INHERIT_ONLY_ACE,
+    PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, PSID, SE_DACL_PROTECTED,
+    TOKEN_QUERY, TOKEN_USER, TokenUser, UNPROTECTED_DACL_SECURITY_INFORMATION,
 };
 use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 
@@ -91,6 +93,109 @@ pub fn copy_dacl(from: &Path, to: &Path) -> io::Result<()> {
     result
 }
 
+/// Who besides the installing user, SYSTEM, Administrators and TrustedInstaller may write into
+/// `dir`, delete or rename what is in it, or change its permissions or owner, by its DACL: the
+/// accounts (by name for the well-known ones, else by SID). A missing DACL lets everyone.
+pub fn other_writers(dir: &Path) -> io::Result<Vec<String>> {
+    let path = wide(dir.as_os_str());
+    let mut dacl: *mut ACL = null_mut();
+    let mut descriptor: PSECURITY_DESCRIPTOR = null_mut();
+    // SAFETY: `path` is NUL-terminated; the descriptor (which `dacl` points into) is freed below.
+    let status = unsafe {
+        GetNamedSecurityInfoW(
+            path.as_ptr(),
+            SE_FILE_OBJECT,
+            DACL_SECURITY_INFORMATION,
+            null_mut(),
+            null_mut(),
+            &mut dacl,
+            null_mut(),
+            &mut descriptor,
+        )
+    };
+    if status != 0 {
+        return Err(io::Error::from_raw_os_error(status as i32));
+    }
+    let writers = match dacl.is_null() {
+        true => Ok(vec![
+            "everyone (the directory has no access control list)".to_string(),
+        ]),
+        false => current_user_sid().and_then(|me| writers_in(dacl, &me)),
+    };
+    // SAFETY: allocated by GetNamedSecurityInfoW.
+    unsafe { LocalFree(descriptor) };
+    writers
+}
+
+/// Rights that let someone change a directory's content or permissions: write data (add a
+/// file), append data (add a subdirectory), write extended attributes, delete a child, write
+/// attributes, delete, write the DACL, take ownership, generic write and generic all.
+const WRITE_RIGHTS: u32 =
+    0x2 | 0x4 | 0x10 | 0x40 | 0x100 | 0x1_0000 | 0x4_0000 | 0x8_0000 | 0x4000_0000 | 0x1000_0000;
+
+/// SIDs that may write anyway: SYSTEM, Administrators, TrustedInstaller.
+const TRUSTED_SIDS: [&str; 3] = [
+    "S-1-5-18",
+    "S-1-5-32-544",
+    "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464",
+];
+
+fn writers_in(dacl: *const ACL, me: &str) -> io::Result<Vec<String>> {
+    const ACCESS_ALLOWED: u8 = 0;
+    let mut info = ACL_SIZE_INFORMATION {
+        AceCount: 0,
+        AclBytesInUse: 0,
+        AclBytesFree: 0,
+    };
+    let size = std::mem::size_of::<ACL_SIZE_INFORMATION>() as u32;
+    // SAFETY: `dacl` is a valid ACL and `info` has the size given.
+    let ok = unsafe {
+        GetAclInformation(
+            dacl,
+            (&mut info as *mut ACL_SIZE_INFORMATION).cast(),
+            size,
+            AclSizeInformation,
+        )
+    };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut writers = Vec::new();
+    for index in 0..info.AceCount {
+        let mut ace = null_mut();
+        // SAFETY: `index` is below the ACL's entry count; `ace` points into the ACL.
+        if unsafe { GetAce(dacl, index, &mut ace) } == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: every entry starts with an ACE_HEADER.
+        let header = unsafe { &*(ace as *const ACE_HEADER) };
+        if header.AceType != ACCESS_ALLOWED || u32::from(header.AceFlags) & INHERIT_ONLY_ACE != 0 {
+            continue;
+        }
+        // SAFETY: an access-allowed entry is an ACCESS_ALLOWED_ACE, its SID at `SidStart`.
+        let allowed = unsafe { &*(ace as *const ACCESS_ALLOWED_ACE) };
+        if allowed.Mask & WRITE_RIGHTS == 0 {
+            continue;
+        }
+        let sid = sid_text((&allowed.SidStart as *const u32).cast_mut().cast())?;
+        if sid != me && !TRUSTED_SIDS.contains(&sid.as_str()) {
+            writers.push(account_name(&sid));
+        }
+    }
+    Ok(writers)
+}
+
+/// The name of a well-known group, else the SID itself.
+fn account_name(sid: &str) -> String {
+    match sid {
+        "S-1-1-0" => "everyone (S-1-1-0)".to_string(),
+        "S-1-5-11" => "Authenticated Users (S-1-5-11)".to_string(),
+        "S-1-5-32-545" => "Users (S-1-5-32-545)".to_string(),
+        "S-1-3-0" => "the creator owner (S-1-3-0)".to_string(),
+        other => format!("the account {other}"),
+    }
+}
+
 fn dacl_of(descriptor: PSECURITY_DESCRIPTOR) -> io::Result<*mut ACL> {
     let (mut present, mut defaulted) = (0, 0);
     let mut dacl: *mut ACL = null_mut();
@@ -150,9 +255,14 @@ fn user_sid_of(token: HANDLE) -> io::Result<String> {
     }
     // SAFETY: GetTokenInformation filled the buffer with a TOKEN_USER (aligned by its type).
     let user = unsafe { &*(buffer.as_ptr() as *const TOKEN_USER) };
+    sid_text(user.User.Sid)
+}
+
+/// A SID as text (`S-1-5-21-…`).
+fn sid_text(sid: PSID) -> io::Result<String> {
     let mut text = null_mut();
-    // SAFETY: the SID points into `buffer`; `text` is freed below.
-    if unsafe { ConvertSidToStringSidW(user.User.Sid, &mut text) } == 0 {
+    // SAFETY: `sid` is a valid SID owned by the caller; `text` is freed below.
+    if unsafe { ConvertSidToStringSidW(sid, &mut text) } == 0 {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: `text` is a NUL-terminated wide string from ConvertSidToStringSidW.
@@ -209,6 +319,29 @@ mod tests {
         }
     }
 
+    fn set_sddl(path: &Path, sddl: &str) {
+        let sddl = wide(OsStr::new(sddl));
+        let mut descriptor: PSECURITY_DESCRIPTOR = null_mut();
+        // SAFETY: test-only; the descriptor is freed below.
+        unsafe {
+            let made = ConvertStringSecurityDescriptorToSecurityDescriptorW(
+                sddl.as_ptr(),
+                SDDL_REVISION_1,
+                &mut descriptor,
+                null_mut(),
+            );
+            assert_ne!(made, 0);
+            let dacl = dacl_of(descriptor).unwrap();
+            set_dacl(
+                path,
+                dacl,
+                DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+            )
+            .unwrap();
+            LocalFree(descriptor);
+        }
+    }
+
     #[test]
     fn a_private_directory_lists_only_this_user_and_system_and_a_copy_keeps_a_dacl() {
         let dir = tempfile::tempdir().unwrap();
@@ -225,6 +358,18 @@ mod tests {
             assert!(text.starts_with("D:P"), "protected: {text}");
             assert_eq!(text.matches("(A;").count(), 2, "only the two: {text}");
         }
+
+        assert_eq!(
+            other_writers(&private).unwrap(),
+            Vec::<String>::new(),
+            "{text}"
+        );
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        set_sddl(&open, "D:P(A;OICI;FA;;;WD)(A;OICI;FA;;;SY)");
+        assert_eq!(other_writers(&open).unwrap(), ["everyone (S-1-1-0)"]);
+        set_sddl(&open, "D:P(A;OICI;0x1200a9;;;BU)(A;OICI;FA;;;BA)");
+        assert!(other_writers(&open).unwrap().is_empty(), "reading is fine");
 
         let to = dir.path().join("to.txt");
         std::fs::write(&to, "b").unwrap();
