@@ -511,3 +511,99 @@ fn a_damaged_installed_state_stops_an_install_but_not_a_dry_run_or_a_rollback() 
     crate::support::run(&mut fx.command("rollback")).success();
     assert!(!fx.target().join("web/config/app.conf").exists());
 }
+
+fn merge_plan(version: &str) -> Value {
+    let mut plan = settings_plan(version);
+    plan["steps"][0]["substitute"] = json!(["**/*.properties", "**/*.yaml"]);
+    plan["steps"][0]["config-files"] = json!([{ "path": "merge/*", "on-upgrade": "merge" }]);
+    plan
+}
+
+#[test]
+fn edited_properties_and_yaml_files_are_merged_in_the_customers_layout_and_rolled_back() {
+    let fx = Fixture::with_drop(&merge_plan("1.0.0"), |ws| {
+        settings_package(
+            ws,
+            "1.0.0",
+            &[
+                (
+                    "merge/app.properties",
+                    "# Fabrikam settings\nservice.port=#{Service.Port}\nlog.level=info\n\
+                     old.key=1\ndb.password=#{Database.Password}\n",
+                ),
+                (
+                    "merge/app.yaml",
+                    "# Fabrikam\nservice:\n  port: #{Service.Port}\n  hosts: [a, b]\nlog:\n  level: info\n",
+                ),
+            ],
+        );
+        settings_package(
+            ws,
+            "1.1.0",
+            &[
+                (
+                    "merge/app.properties",
+                    "# Fabrikam settings\nservice.port=#{Service.Port}\nlog.level=warn\n\
+                     region=eu\ndb.password=#{Database.Password}\n",
+                ),
+                (
+                    "merge/app.yaml",
+                    "# Fabrikam\nservice:\n  port: #{Service.Port}\n  hosts: [a, b, c]\nlog:\n  level: warn\ntimeout: 30\n",
+                ),
+            ],
+        );
+    });
+    fx.install(&[]).success();
+    let dir = fx.target().join("settings/merge");
+    let edits = [
+        (
+            "app.properties",
+            format!(
+                "# Fabrikam settings\n# tuned by the customer\nservice.port = 9999\nlog.level=debug\n\
+                 old.key=1\ndb.password={SECRET}\nmine=yes\n"
+            ),
+        ),
+        (
+            "app.yaml",
+            "# Fabrikam\nservice:\n  port: 9999  # ours\n  hosts: [a, b]\nlog:\n  level: debug\n"
+                .to_string(),
+        ),
+    ];
+    for (name, text) in &edits {
+        std::fs::write(dir.join(name), text).expect("the customer's edit");
+    }
+    let before = crate::support::tree_with_modes(&fx.target());
+
+    let next = installer(&fx, &merge_plan("1.1.0"), "installer-1.1.0");
+    upgrade(&fx, &next, &[]).success();
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("merged file");
+    assert_eq!(
+        read("app.properties"),
+        format!(
+            "# Fabrikam settings\n# tuned by the customer\nservice.port = 9999\nlog.level=debug\n\
+             region=eu\ndb.password={SECRET}\nmine=yes\n"
+        ),
+        "the vendor's removal and addition in the customer's lines; both changed: theirs"
+    );
+    assert_eq!(
+        read("app.yaml"),
+        "# Fabrikam\nservice:\n  port: 9999  # ours\n  hosts: [a, b, c]\nlog:\n  level: debug\ntimeout: 30\n"
+    );
+    assert!(!dir.join("app.yaml.dropship-new").exists());
+    let warnings = read_report(&fx.state())["warnings"].to_string();
+    assert!(
+        warnings.contains("app.properties` was merged")
+            && warnings.contains(": log.level")
+            && warnings.contains("app.yaml` was merged")
+            && warnings.contains(": log:level"),
+        "{warnings}"
+    );
+    assert_state_has_no_secret(&fx);
+
+    crate::support::run(&mut fx.command_of(&next, "rollback", &fx.state())).success();
+    crate::support::assert_same_tree(
+        &before,
+        &crate::support::tree_with_modes(&fx.target()),
+        "after rolling the merge back",
+    );
+}

@@ -6,9 +6,10 @@
 //! - the new version renders it as the old one did: the customer's file stays, silently;
 //! - `keep`: the customer's file stays, the new one is written beside it as `NAME.dropship-new`;
 //! - `replace`: the new file stays, the customer's is kept as `NAME.dropship-save`;
-//! - `merge` (JSON): a three-way merge by key against the installed version's file (its base
-//!   copy, secrets masked); keys both changed keep the customer's value and are reported. A
-//!   file that cannot be merged (not JSON, no base copy) is treated as `keep`.
+//! - `merge` (JSON, YAML, XML `.config`, `.properties`: [`merge`]): a three-way merge by key
+//!   against the installed version's file (its base copy, secrets masked); keys both changed
+//!   keep the customer's value and are reported. A file that cannot be merged (another format,
+//!   one that does not parse, no base copy) is treated as `keep`, with a warning saying why.
 //!
 //! Every write goes through the transaction, so a rollback undoes it; the files beside keep the
 //! settings file's mode (they may hold a secret).
@@ -154,15 +155,8 @@ fn keep_beside(
     ))
 }
 
-/// The three-way merge of a JSON settings file, against the base copy of the installed one.
+/// The three-way merge of a settings file, against the base copy of the installed one.
 fn merged(file: &Edited, new: &[u8], scrubber: &Scrubber) -> Result<merge::Merged, String> {
-    let is_json = file
-        .path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    if !is_json {
-        return Err("only JSON files are merged".to_string());
-    }
     let base = file
         .installed
         .as_ref()
@@ -175,7 +169,7 @@ fn merged(file: &Edited, new: &[u8], scrubber: &Scrubber) -> Result<merge::Merge
     };
     let theirs = text(&file.theirs, "your file")?;
     let new = text(new, "the new version's file")?;
-    merge::json_three_way(base, &theirs, &new, &|s| scrubber.scrub(s))
+    merge::three_way(&file.path, base, &theirs, &new, &|s| scrubber.scrub(s))
 }
 
 /// `NAME.SUFFIX` beside `path`.
