@@ -26,8 +26,13 @@ fn installer(fx: &Fixture, plan: &Value, name: &str) -> PathBuf {
 /// `install` of `installer` over the fixture's state directory with only the secret given:
 /// every other answer must come from the installed version (or `extra`).
 fn upgrade(fx: &Fixture, installer: &Path, extra: &[&str]) -> Run {
+    upgrade_with_secret(fx, installer, "secrets/db", extra)
+}
+
+/// [`upgrade`] with the database password read from the workspace file `secret_file`.
+fn upgrade_with_secret(fx: &Fixture, installer: &Path, secret_file: &str, extra: &[&str]) -> Run {
     let mut secret = std::ffi::OsString::from("Database.Password=@");
-    secret.push(fx.ws.path("secrets/db"));
+    secret.push(fx.ws.path(secret_file));
     crate::support::run(
         fx.command_of(installer, "install", &fx.state())
             .arg("--secret")
@@ -49,6 +54,11 @@ fn app_conf(fx: &Fixture) -> String {
 /// which hold the replaced files' own bytes until the next install commits): no secret.
 #[track_caller]
 fn assert_state_has_no_secret(fx: &Fixture) {
+    assert_state_has_none_of(fx, &[SECRET]);
+}
+
+#[track_caller]
+fn assert_state_has_none_of(fx: &Fixture, secrets: &[&str]) {
     for name in [
         "installed.json",
         "answers.json",
@@ -59,7 +69,7 @@ fn assert_state_has_no_secret(fx: &Fixture) {
         "journal.jsonl",
     ] {
         if let Ok(bytes) = std::fs::read(fx.state().join(name)) {
-            assert_no_secret(name, &bytes, &[SECRET]);
+            assert_no_secret(name, &bytes, secrets);
         }
     }
 }
@@ -606,4 +616,80 @@ fn edited_properties_and_yaml_files_are_merged_in_the_customers_layout_and_rolle
         &crate::support::tree_with_modes(&fx.target()),
         "after rolling the merge back",
     );
+}
+
+/// The database password the customer rotated to before the upgrade.
+const ROTATED: &str = "R0tated-Pa55/+&x";
+
+#[test]
+fn a_secret_rotated_between_versions_makes_no_file_look_edited() {
+    let templates: &[(&str, &str)] = &[
+        (
+            "keep/unedited.conf",
+            "user=fabrikam\npassword=#{Database.Password}\n",
+        ),
+        (
+            "keep/edited.conf",
+            "password=#{Database.Password}\nport=1\n",
+        ),
+        (
+            "merge/settings.json",
+            r##"{"db": "#{Database.Password | JsonEscape}", "log": "info"}"##,
+        ),
+    ];
+    let fx = Fixture::with_drop(&settings_plan("1.0.0"), |ws| {
+        settings_package(ws, "1.0.0", templates);
+        settings_package(ws, "1.1.0", templates);
+        ws.write("secrets/rotated", ROTATED);
+    });
+    fx.install(&[]).success();
+    let dir = fx.target().join("settings");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+    assert_eq!(
+        read("keep/edited.conf"),
+        format!("password={SECRET}\nport=1\n")
+    );
+    // The customer's edits keep the password the install wrote.
+    std::fs::write(
+        dir.join("keep/edited.conf"),
+        format!("password={SECRET}\nport=2\n"),
+    )
+    .expect("edit");
+    let settings = json!({"db": SECRET, "log": "debug"}).to_string();
+    std::fs::write(dir.join("merge/settings.json"), settings).expect("edit");
+
+    let next = installer(&fx, &settings_plan("1.1.0"), "installer-1.1.0");
+    let done = upgrade_with_secret(&fx, &next, "secrets/rotated", &[]).success();
+    assert_eq!(
+        read("keep/unedited.conf"),
+        format!("user=fabrikam\npassword={ROTATED}\n"),
+        "unedited although it held the old password: replaced"
+    );
+    for beside in ["dropship-new", "dropship-save"] {
+        assert!(!dir.join(format!("keep/unedited.conf.{beside}")).exists());
+    }
+    assert_eq!(
+        read("keep/edited.conf"),
+        format!("password={SECRET}\nport=2\n"),
+        "the customer's edit is still seen and kept"
+    );
+    assert_eq!(
+        read("keep/edited.conf.dropship-new"),
+        format!("password={ROTATED}\nport=1\n"),
+        "the new password reaches the file beside"
+    );
+    let merged: Value = serde_json::from_str(&read("merge/settings.json")).expect("JSON");
+    assert_eq!(merged, json!({"db": ROTATED, "log": "debug"}));
+    let warnings = read_report(&fx.state())["warnings"].to_string();
+    assert!(
+        warnings.contains("keep/edited.conf.dropship-new")
+            && !warnings.contains("unedited.conf` was edited"),
+        "{warnings}"
+    );
+    assert!(
+        done.stderr.contains("merged your edits of") && !done.stderr.contains("kept your edited"),
+        "{}",
+        done.stderr
+    );
+    assert_state_has_none_of(&fx, &[SECRET, ROTATED]);
 }

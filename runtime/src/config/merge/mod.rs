@@ -79,6 +79,18 @@ pub fn matches_masked(base: &str, text: &str) -> bool {
             .all(|(pattern, line)| line_matches(pattern, line))
 }
 
+/// Whether `text` (masked with this run's secrets) has a line that is one of `base`'s lines
+/// holding a marker, with other text where the marker is: a secret other than this run's, one
+/// rotated since `base` was recorded.
+pub fn holds_an_older_secret(base: &str, text: &str) -> bool {
+    base.split_inclusive('\n')
+        .filter(|pattern| pattern.contains(REDACTED))
+        .any(|pattern| {
+            text.split_inclusive('\n')
+                .any(|line| line != pattern && line_matches(pattern, line))
+        })
+}
+
 /// One line against a pattern whose markers match any text (the classic wildcard match: on a
 /// mismatch, the last marker takes one more byte).
 fn line_matches(pattern: &str, line: &str) -> bool {
@@ -117,7 +129,7 @@ fn json_three_way(base: &str, theirs: &str, new: &str, mask: Mask<'_>) -> Result
     let parse = |text: &str, which: &str| {
         serde_json::from_str::<Value>(text).map_err(|e| format!("{which} is not JSON: {e}"))
     };
-    let (base, theirs, new) = (
+    let (base, theirs_value, new) = (
         parse(base, "the installed version's file")?,
         parse(theirs, "your file")?,
         parse(new, "the new version's file")?,
@@ -125,13 +137,20 @@ fn json_three_way(base: &str, theirs: &str, new: &str, mask: Mask<'_>) -> Result
     let mut conflicts = Vec::new();
     let merged = merge(
         Some(&base),
-        Some(&theirs),
+        Some(&theirs_value),
         Some(&new),
         mask,
         "$",
         &mut conflicts,
     )
     .unwrap_or(Value::Null);
+    // Nothing to take from the new version: the customer's file as it is, not reformatted.
+    if merged == theirs_value {
+        return Ok(Merged {
+            text: theirs.to_string(),
+            conflicts,
+        });
+    }
     let text = serde_json::to_string_pretty(&merged).map_err(|e| e.to_string())? + "\n";
     Ok(Merged { text, conflicts })
 }
@@ -151,9 +170,6 @@ fn merge(
     if same_as_base(base, theirs, mask) {
         return new.cloned();
     }
-    if same_as_base(base, new, mask) || theirs_masked == new_masked {
-        return theirs.cloned();
-    }
     if let (Some(Value::Object(t)), Some(Value::Object(n))) = (theirs, new) {
         let empty = Map::new();
         let b = match base {
@@ -169,6 +185,11 @@ fn merge(
             }
         }
         return Some(Value::Object(merged));
+    }
+    // Objects were merged key by key above: an object the vendor left as it was may still hold
+    // a secret that changed since, which only its keys' merge carries over.
+    if same_as_base(base, new, mask) || theirs_masked == new_masked {
+        return theirs.cloned();
     }
     conflicts.push(path.to_string());
     theirs.cloned()
@@ -259,6 +280,15 @@ mod tests {
     }
 
     #[test]
+    fn an_older_secret_is_found_on_a_line_of_the_base() {
+        let base = "user=u\npassword=********\n";
+        assert!(holds_an_older_secret(base, "port=2\npassword=old\n"));
+        assert!(!holds_an_older_secret(base, "port=2\npassword=********\n"));
+        assert!(!holds_an_older_secret(base, "user=u\n"));
+        assert!(!holds_an_older_secret("user=u\n", "user=x\n"));
+    }
+
+    #[test]
     fn a_secret_rotated_since_is_no_customer_edit() {
         let (value, conflicts) = merged(
             r#"{"db": "pw=********", "port": 1}"#,
@@ -267,6 +297,33 @@ mod tests {
         );
         assert_eq!(value, serde_json::json!({"db": "pw=s3cret", "port": 2}));
         assert!(conflicts.is_empty());
+    }
+
+    #[test]
+    fn a_rotated_secret_reaches_a_file_the_vendor_left_as_it_was() {
+        let (value, conflicts) = merged(
+            r#"{"db": "pw=********", "log": "info"}"#,
+            r#"{"db": "pw=old", "log": "debug"}"#,
+            r#"{"db": "pw=s3cret", "log": "info"}"#,
+        );
+        assert_eq!(
+            value,
+            serde_json::json!({"db": "pw=s3cret", "log": "debug"})
+        );
+        assert!(conflicts.is_empty());
+    }
+
+    #[test]
+    fn nothing_to_take_from_the_new_version_keeps_the_customers_bytes() {
+        let theirs = "{\"log\":\"debug\",  \"db\": \"pw=s3cret\"}";
+        let m = json_three_way(
+            r#"{"log": "info", "db": "pw=********"}"#,
+            theirs,
+            r#"{"log": "info", "db": "pw=s3cret"}"#,
+            &mask,
+        )
+        .unwrap();
+        assert_eq!(m.text, theirs);
     }
 
     #[test]
