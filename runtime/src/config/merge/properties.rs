@@ -62,9 +62,11 @@ fn edit(theirs: &str, new: &str, changes: &[Change]) -> Result<String, String> {
                     continue;
                 };
                 let (o, v) = (&ours[o], &vendor[v]);
+                // A bare `key` line gets a separator before its new value.
+                let separator = if o.has_separator { "" } else { "=" };
                 edits.push(Edit {
                     range: o.value_start..o.value_end,
-                    text: new[v.value_start..v.value_end].to_string(),
+                    text: format!("{separator}{}", &new[v.value_start..v.value_end]),
                 });
             }
             Change::Remove(key) => {
@@ -129,6 +131,8 @@ mod tests {
         let merged = merge("a=1\r\nb=1\r\n", "a=2\r\nb=1\r\n", "a=3\r\nb=1\r\nc=1\r\n");
         assert_eq!(merged.text, "a=2\r\nb=1\r\nc=1\r\n");
         assert_eq!(merged.conflicts, ["a"]);
+        let bare = merge("a\nb=1\n", "a\nb=2\n", "a=on\nb=1\n");
+        assert_eq!(bare.text, "a=on\nb=2\n");
     }
 
     #[test]

@@ -44,10 +44,26 @@ pub(super) fn three_way(
         values(&theirs_doc, "your file")?,
         values(&new_doc, "the new version's file")?,
     );
-    let decisions = keyed::decide(&base_values, &theirs_values, &new_values, mask);
+    let mut decisions = keyed::decide(&base_values, &theirs_values, &new_values, mask);
     let text = edit(&theirs_doc, &new_doc, &decisions.changes)?;
-    let expected = keyed::expected(&theirs_values, &new_values, &decisions);
-    let merged = values(&parse(&text, "the merged file")?, "the merged file")?;
+    // An entry both sides have is merged by its attributes; one in conflict because of an
+    // attribute in conflict is said once, by the attribute.
+    let conflicts = decisions.conflicts.clone();
+    let has = |values: &Values, name: &str| values.iter().any(|(k, _)| k == name);
+    decisions.conflicts.retain(|c| {
+        let by_attribute = conflicts.iter().any(|other| {
+            other
+                .strip_prefix(c.as_str())
+                .is_some_and(|r| r.starts_with('@'))
+        });
+        let both_have = has(&theirs_values, c) && has(&new_values, c);
+        c.contains("]@") || !(by_attribute || both_have)
+    });
+    let expected = presence(keyed::expected(&theirs_values, &new_values, &decisions));
+    let merged = presence(values(
+        &parse(&text, "the merged file")?,
+        "the merged file",
+    )?);
     if !keyed::same_values(&merged, &expected) {
         return Err("the merged file would not hold the merged values".to_string());
     }
@@ -80,20 +96,38 @@ fn entries(doc: &XmlDoc<'_>) -> Vec<Entry> {
     found
 }
 
-/// Each entry (its presence, value empty) and each of its other attributes.
+/// Each entry (all its other attributes, a line each, so that removing an entry the customer
+/// changed is a conflict) and each of its other attributes.
 fn values(doc: &XmlDoc<'_>, which: &str) -> Result<Values, String> {
     let mut values = Vec::new();
     for entry in entries(doc) {
-        values.push((entry.name.clone(), String::new()));
         let Some(element) = doc.element(entry.id) else {
             continue;
         };
-        for attr in element.attrs.iter().filter(|a| a.name != entry.key_attr) {
-            let name = format!("{}@{}", entry.name, attr.name);
-            values.push((name, doc.attr_value(attr).into_owned()));
+        let attrs: Vec<(String, String)> = element
+            .attrs
+            .iter()
+            .filter(|a| a.name != entry.key_attr)
+            .map(|a| (a.name.clone(), doc.attr_value(a).into_owned()))
+            .collect();
+        let whole: Vec<String> = attrs.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        values.push((entry.name.clone(), whole.join("\n")));
+        for (name, value) in attrs {
+            values.push((format!("{}@{name}", entry.name), value));
         }
     }
     keyed::unique(values, which)
+}
+
+/// `values` with each entry's own value blanked: what it holds is checked attribute by attribute.
+fn presence(values: Values) -> Values {
+    values
+        .into_iter()
+        .map(|(k, v)| match k.contains("]@") {
+            true => (k, v),
+            false => (k, String::new()),
+        })
+        .collect()
 }
 
 /// The document without its entries (each with the blanks before it).
@@ -148,8 +182,11 @@ fn edit(theirs: &XmlDoc<'_>, new: &XmlDoc<'_>, changes: &[Change]) -> Result<Str
                     None => theirs.add_attr(element, attr, &value),
                 });
             }
-            // Attributes of an entry added or removed whole come and go with it.
-            (Change::Add(_), Some(_), None, _) | (Change::Remove(_), Some(_), _, None) => {}
+            // Attributes of an entry added or removed whole come and go with it; an entry's
+            // attributes are set one by one.
+            (Change::Add(_), Some(_), None, _)
+            | (Change::Remove(_), Some(_), _, None)
+            | (Change::Set(_), None, _, _) => {}
             _ => return Err(format!("`{path}` cannot be changed in place")),
         }
     }
@@ -227,6 +264,25 @@ mod tests {
         let merged = three_way(BASE, &theirs, &new, &mask).unwrap();
         assert_eq!(merged.text, theirs);
         assert_eq!(merged.conflicts, ["appSettings[Level]@value"]);
+    }
+
+    #[test]
+    fn an_entry_the_vendor_removed_stays_when_the_customer_changed_it() {
+        let theirs = BASE.replace("key=\"Old\" value=\"1\"", "key=\"Old\" value=\"2\"");
+        let new = BASE.replace("    <add key=\"Old\" value=\"1\" />\n", "");
+        let merged = three_way(BASE, &theirs, &new, &mask).unwrap();
+        assert_eq!(merged.text, theirs);
+        assert_eq!(merged.conflicts, ["appSettings[Old]@value"]);
+    }
+
+    #[test]
+    fn each_side_changing_another_attribute_of_one_entry_merges() {
+        let base = BASE.replace("value=\"info\"", "value=\"info\" scope=\"all\"");
+        let theirs = base.replace("\"all\"", "\"web\"");
+        let new = base.replace("\"info\"", "\"warn\"");
+        let merged = three_way(&base, &theirs, &new, &mask).unwrap();
+        assert_eq!(merged.text, theirs.replace("\"info\"", "\"warn\""));
+        assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
     }
 
     #[test]

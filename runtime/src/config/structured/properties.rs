@@ -20,7 +20,7 @@ use crate::escape;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Entry {
     pub key: String,
-    has_separator: bool,
+    pub has_separator: bool,
     pub value_start: usize,
     pub value_end: usize,
     /// The whole logical line: its leading blanks to its line break (included).
