@@ -522,6 +522,10 @@ fn a_damaged_installed_state_stops_an_install_but_not_a_dry_run_or_a_rollback() 
     assert!(!fx.target().join("web/config/app.conf").exists());
 }
 
+/// A `.config` of the settings package, 1.0.0.
+const WEB_CONFIG: &str = "<configuration>\n  <appSettings>\n    <add key=\"Level\" value=\"info\" />\n    \
+                          <add key=\"Old\" value=\"1\" />\n  </appSettings>\n</configuration>\n";
+
 fn merge_plan(version: &str) -> Value {
     let mut plan = settings_plan(version);
     plan["steps"][0]["substitute"] = json!(["**/*.properties", "**/*.yaml"]);
@@ -530,7 +534,7 @@ fn merge_plan(version: &str) -> Value {
 }
 
 #[test]
-fn edited_properties_and_yaml_files_are_merged_in_the_customers_layout_and_rolled_back() {
+fn edited_properties_yaml_and_config_files_are_merged_in_the_customers_layout_and_rolled_back() {
     let fx = Fixture::with_drop(&merge_plan("1.0.0"), |ws| {
         settings_package(
             ws,
@@ -545,6 +549,7 @@ fn edited_properties_and_yaml_files_are_merged_in_the_customers_layout_and_rolle
                     "merge/app.yaml",
                     "# Fabrikam\nservice:\n  port: #{Service.Port}\n  hosts: [a, b]\nlog:\n  level: info\n",
                 ),
+                ("merge/web.config", WEB_CONFIG),
             ],
         );
         settings_package(
@@ -559,6 +564,12 @@ fn edited_properties_and_yaml_files_are_merged_in_the_customers_layout_and_rolle
                 (
                     "merge/app.yaml",
                     "# Fabrikam\nservice:\n  port: #{Service.Port}\n  hosts: [a, b, c]\nlog:\n  level: warn\ntimeout: 30\n",
+                ),
+                (
+                    "merge/web.config",
+                    &WEB_CONFIG
+                        .replace("\"info\"", "\"warn\"")
+                        .replace("key=\"Old\" value=\"1\"", "key=\"Region\" value=\"eu\""),
                 ),
             ],
         );
@@ -582,6 +593,12 @@ fn edited_properties_and_yaml_files_are_merged_in_the_customers_layout_and_rolle
     for (name, text) in &edits {
         std::fs::write(dir.join(name), text).expect("the customer's edit");
     }
+    let web_config = WEB_CONFIG.replace("<configuration>\n", "<configuration>\n  <!-- tuned -->\n");
+    let web_config = web_config.replace(
+        "  </appSettings>",
+        "    <add key=\"Mine\" value=\"x\" />\n  </appSettings>",
+    );
+    std::fs::write(dir.join("web.config"), &web_config).expect("the customer's edit");
     let before = crate::support::tree_with_modes(&fx.target());
 
     let next = installer(&fx, &merge_plan("1.1.0"), "installer-1.1.0");
@@ -600,6 +617,17 @@ fn edited_properties_and_yaml_files_are_merged_in_the_customers_layout_and_rolle
         "# Fabrikam\nservice:\n  port: 9999  # ours\n  hosts: [a, b, c]\nlog:\n  level: debug\ntimeout: 30\n"
     );
     assert!(!dir.join("app.yaml.dropship-new").exists());
+    assert_eq!(
+        read("web.config"),
+        web_config
+            .replace("\"info\"", "\"warn\"")
+            .replace("\n    <add key=\"Old\" value=\"1\" />", "")
+            .replace(
+                "  </appSettings>",
+                "    <add key=\"Region\" value=\"eu\" />\n  </appSettings>"
+            ),
+        "the vendor's entries changed, removed and added in the customer's file"
+    );
     let warnings = read_report(&fx.state())["warnings"].to_string();
     assert!(
         warnings.contains("app.properties` was merged")
