@@ -3,6 +3,7 @@
 //! decisions into edits of the customer's file, so its layout and comments stay.
 
 use super::{Mask, unchanged};
+use std::collections::{HashMap, HashSet};
 
 /// A file's values by key, in the file's order; each key once.
 pub(super) type Values = Vec<(String, String)>;
@@ -28,40 +29,34 @@ pub(super) struct Decisions {
 
 /// Decide each key of `base`, `theirs` and `new` (the new version's keys first, in its order).
 pub(super) fn decide(base: &Values, theirs: &Values, new: &Values, mask: Mask<'_>) -> Decisions {
-    let get = |values: &'_ Values, key: &str| -> Option<String> {
-        values
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-    };
+    let (base_of, theirs_of, new_of) = (by_key(base), by_key(theirs), by_key(new));
     let keys = new
         .iter()
         .chain(theirs.iter())
         .chain(base.iter())
-        .map(|(k, _)| k);
-    let mut seen: Vec<&String> = Vec::new();
+        .map(|(k, _)| k.as_str());
+    let mut seen = HashSet::new();
     let mut decisions = Decisions::default();
     for key in keys {
-        if seen.contains(&key) {
+        if !seen.insert(key) {
             continue;
         }
-        seen.push(key);
-        let (b, t, n) = (get(base, key), get(theirs, key), get(new, key));
-        let same = |b: &Option<String>, v: &Option<String>| match (b, v) {
+        let (b, t, n) = (base_of.get(key), theirs_of.get(key), new_of.get(key));
+        let same = |b: Option<&&str>, v: Option<&&str>| match (b, v) {
             (Some(b), Some(v)) => unchanged(b, v, mask),
             (None, None) => true,
             _ => false,
         };
-        if same(&b, &t) {
+        if same(b, t) {
             // Only the vendor may have changed it (or a secret in it changed): the new value.
-            match (&t, &n) {
-                (Some(t), Some(n)) if t != n => decisions.changes.push(Change::Set(key.clone())),
-                (Some(_), None) => decisions.changes.push(Change::Remove(key.clone())),
-                (None, Some(_)) => decisions.changes.push(Change::Add(key.clone())),
+            match (t, n) {
+                (Some(t), Some(n)) if t != n => decisions.changes.push(Change::Set(key.into())),
+                (Some(_), None) => decisions.changes.push(Change::Remove(key.into())),
+                (None, Some(_)) => decisions.changes.push(Change::Add(key.into())),
                 _ => {}
             }
-        } else if !same(&b, &n) && t.as_deref().map(mask) != n.as_deref().map(mask) {
-            decisions.conflicts.push(key.clone());
+        } else if !same(b, n) && t.map(|t| mask(t)) != n.map(|n| mask(n)) {
+            decisions.conflicts.push(key.into());
         }
     }
     decisions
@@ -69,36 +64,50 @@ pub(super) fn decide(base: &Values, theirs: &Values, new: &Values, mask: Mask<'_
 
 /// `theirs` with the decided changes made: the values the merged file must hold.
 pub(super) fn expected(theirs: &Values, new: &Values, decisions: &Decisions) -> Values {
-    let new_value = |key: &str| new.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let new_of = by_key(new);
+    let new_value = |key: &str| new_of.get(key).map_or_else(String::new, |v| v.to_string());
+    let (mut set, mut removed) = (HashSet::new(), HashSet::new());
+    for change in &decisions.changes {
+        match change {
+            Change::Set(key) => set.insert(key.as_str()),
+            Change::Remove(key) => removed.insert(key.as_str()),
+            Change::Add(_) => false,
+        };
+    }
     let mut values: Values = theirs
         .iter()
-        .filter(|(k, _)| !decisions.changes.contains(&Change::Remove(k.clone())))
-        .map(
-            |(k, v)| match decisions.changes.contains(&Change::Set(k.clone())) {
-                true => (k.clone(), new_value(k).unwrap_or_default()),
-                false => (k.clone(), v.clone()),
-            },
-        )
+        .filter(|(k, _)| !removed.contains(k.as_str()))
+        .map(|(k, v)| match set.contains(k.as_str()) {
+            true => (k.clone(), new_value(k)),
+            false => (k.clone(), v.clone()),
+        })
         .collect();
     for change in &decisions.changes {
         if let Change::Add(key) = change {
-            values.push((key.clone(), new_value(key).unwrap_or_default()));
+            values.push((key.clone(), new_value(key)));
         }
     }
     values
 }
 
+/// The values by key.
+fn by_key(values: &Values) -> HashMap<&str, &str> {
+    values
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
 /// Whether two value lists hold the same keys with the same values, in any order.
 pub(super) fn same_values(a: &Values, b: &Values) -> bool {
-    a.len() == b.len() && a.iter().all(|entry| b.contains(entry))
+    a.len() == b.len() && by_key(a) == by_key(b)
 }
 
 /// Refuse a file that holds a key twice: which of its values counts is the format's business.
 pub(super) fn unique(values: Values, which: &str) -> Result<Values, String> {
-    for (i, (key, _)) in values.iter().enumerate() {
-        if values[..i].iter().any(|(k, _)| k == key) {
-            return Err(format!("{which} has `{key}` more than once"));
-        }
+    let mut seen = HashSet::new();
+    if let Some((key, _)) = values.iter().find(|(k, _)| !seen.insert(k.as_str())) {
+        return Err(format!("{which} has `{key}` more than once"));
     }
     Ok(values)
 }

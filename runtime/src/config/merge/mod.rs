@@ -91,8 +91,12 @@ pub fn holds_an_older_secret(base: &str, text: &str) -> bool {
         })
 }
 
-/// One line against a pattern whose markers match any text (the classic wildcard match: on a
-/// mismatch, the last marker takes one more byte).
+/// The most a marker matches: a longer text makes the line differ (conservative), and it keeps
+/// the match at most `LONGEST_SECRET` times the line's length on any text.
+const LONGEST_SECRET: usize = 4096;
+
+/// One line against a pattern whose markers match any text up to [`LONGEST_SECRET`] bytes (the
+/// classic wildcard match: on a mismatch, the last marker takes one more byte).
 fn line_matches(pattern: &str, line: &str) -> bool {
     let parts: Vec<&[u8]> = pattern.split(REDACTED).map(str::as_bytes).collect();
     let mut tokens: Vec<Option<u8>> = Vec::new();
@@ -104,20 +108,21 @@ fn line_matches(pattern: &str, line: &str) -> bool {
     }
     let line = line.as_bytes();
     let (mut p, mut t) = (0, 0);
-    let mut wildcard: Option<(usize, usize)> = None;
+    // The last marker seen: its token, where its text starts, and where it ends now.
+    let mut wildcard: Option<(usize, usize, usize)> = None;
     while t < line.len() {
         match tokens.get(p) {
             Some(Some(b)) if *b == line[t] => (p, t) = (p + 1, t + 1),
             Some(None) => {
-                wildcard = Some((p, t));
+                wildcard = Some((p, t, t));
                 p += 1;
             }
             _ => match wildcard {
-                Some((at, taken)) => {
-                    wildcard = Some((at, taken + 1));
-                    (p, t) = (at + 1, taken + 1);
+                Some((at, start, end)) if end - start < LONGEST_SECRET => {
+                    wildcard = Some((at, start, end + 1));
+                    (p, t) = (at + 1, end + 1);
                 }
-                None => return false,
+                _ => return false,
             },
         }
     }
@@ -276,6 +281,9 @@ mod tests {
             "pw=a\nport=2\nport=1\n"
         ));
         assert!(!matches_masked("k=********\n", "k=two\nlines\n"));
+        let long = "x".repeat(LONGEST_SECRET + 1);
+        assert!(!matches_masked("k=********;", &format!("k={long};")));
+        assert!(matches_masked("k=********;", &format!("k={};", &long[1..])));
         assert!(matches_masked("plain", "plain") && !matches_masked("plain", "other"));
     }
 

@@ -9,6 +9,7 @@ use super::{Mask, Merged};
 use crate::config::edit::{Edit, apply_edits};
 use crate::config::encoding::LineEnding;
 use crate::config::structured::{PropertiesEntry, properties_entries};
+use std::collections::HashMap;
 
 /// Merge three `.properties` texts; an error says which does not parse or cannot be merged.
 pub(super) fn three_way(
@@ -52,13 +53,21 @@ fn edit(theirs: &str, new: &str, changes: &[Change]) -> Result<String, String> {
         properties_entries(theirs).map_err(unparsed)?,
         properties_entries(new).map_err(unparsed)?,
     );
-    let find = |entries: &[PropertiesEntry], key: &str| entries.iter().position(|e| e.key == key);
+    let index = |entries: &[PropertiesEntry]| -> HashMap<String, usize> {
+        entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.key.clone(), i))
+            .collect()
+    };
+    let (ours_at, vendor_at) = (index(&ours), index(&vendor));
+    let find = |at: &HashMap<String, usize>, key: &str| at.get(key).copied();
     let newline = LineEnding::dominant(theirs).as_str();
     let mut edits = Vec::new();
     for change in changes {
         match change {
             Change::Set(key) => {
-                let (Some(o), Some(v)) = (find(&ours, key), find(&vendor, key)) else {
+                let (Some(o), Some(v)) = (find(&ours_at, key), find(&vendor_at, key)) else {
                     continue;
                 };
                 let (o, v) = (&ours[o], &vendor[v]);
@@ -70,7 +79,7 @@ fn edit(theirs: &str, new: &str, changes: &[Change]) -> Result<String, String> {
                 });
             }
             Change::Remove(key) => {
-                if let Some(o) = find(&ours, key) {
+                if let Some(o) = find(&ours_at, key) {
                     edits.push(Edit {
                         range: ours[o].line.clone(),
                         text: String::new(),
@@ -78,11 +87,14 @@ fn edit(theirs: &str, new: &str, changes: &[Change]) -> Result<String, String> {
                 }
             }
             Change::Add(key) => {
-                let Some(v) = find(&vendor, key) else {
+                let Some(v) = find(&vendor_at, key) else {
                     continue;
                 };
                 // After the line of the key it follows in the new version, if the customer has it.
-                let after = vendor[..v].iter().rev().find_map(|e| find(&ours, &e.key));
+                let after = vendor[..v]
+                    .iter()
+                    .rev()
+                    .find_map(|e| find(&ours_at, &e.key));
                 // Before that line's break, so that an edit of the next line cannot overlap.
                 let at = after.map_or(theirs.len(), |o| ours[o].value_end);
                 let line = new[vendor[v].line.clone()].trim_end_matches(['\r', '\n']);

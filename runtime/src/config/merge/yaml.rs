@@ -9,6 +9,7 @@ use super::keyed::{self, Change, Values};
 use super::{Mask, Merged};
 use crate::config::encoding::LineEnding;
 use crate::config::structured::{YamlLayout, yaml_load, yaml_node, yaml_replace};
+use std::collections::HashMap;
 use yaml_rust2::Yaml;
 use yaml_rust2::yaml::Hash;
 
@@ -31,7 +32,8 @@ pub(super) fn three_way(
         values(&new_leaves, "the new version's file")?,
     );
     let decisions = keyed::decide(&base_values, &theirs_values, &new_values, mask);
-    let text = edit(theirs, theirs_root, &new_leaves, &decisions.changes)?;
+    let sides = (theirs_leaves.as_slice(), new_leaves.as_slice());
+    let text = edit(theirs, theirs_root, sides, &decisions.changes)?;
     let expected = keyed::expected(&theirs_values, &new_values, &decisions);
     let merged = values(&leaves(&text, "the merged file")?, "the merged file")?;
     if !keyed::same_values(&merged, &expected) {
@@ -100,11 +102,14 @@ fn path(keys: &[Yaml], which: &str) -> Result<String, String> {
 }
 
 /// The customer's text with `changes` made.
-fn edit(theirs: &str, mut tree: Hash, new: &[Leaf], changes: &[Change]) -> Result<String, String> {
-    let leaf = |key: &str| {
-        new.iter()
-            .find(|(keys, _)| path(keys, "").as_deref() == Ok(key))
-    };
+fn edit(
+    theirs: &str,
+    mut tree: Hash,
+    (theirs_leaves, new): (&[Leaf], &[Leaf]),
+    changes: &[Change],
+) -> Result<String, String> {
+    let (theirs_of, new_of) = (by_path(theirs_leaves), by_path(new));
+    let leaf = |key: &str| new_of.get(key).copied();
     let newline = LineEnding::dominant(theirs).as_str();
     let layout = |in_flow| YamlLayout {
         column: 0,
@@ -134,11 +139,8 @@ fn edit(theirs: &str, mut tree: Hash, new: &[Leaf], changes: &[Change]) -> Resul
                 }
             }
             Change::Remove(key) => {
-                if let Some((keys, _)) = leaves_of(&tree)
-                    .into_iter()
-                    .find(|(k, _)| path(k, "").as_deref() == Ok(key.as_str()))
-                {
-                    put(&mut tree, &keys, None);
+                if let Some((keys, _)) = theirs_of.get(key.as_str()) {
+                    put(&mut tree, keys, None);
                 }
                 anew = true;
             }
@@ -160,10 +162,12 @@ fn edit(theirs: &str, mut tree: Hash, new: &[Leaf], changes: &[Change]) -> Resul
     Ok(text + &appended)
 }
 
-fn leaves_of(tree: &Hash) -> Vec<Leaf> {
-    let mut found = Vec::new();
-    collect(&Yaml::Hash(tree.clone()), &mut Vec::new(), &mut found);
-    found
+/// The leaves by path (each leaf's path was checked when its values were read).
+fn by_path(leaves: &[Leaf]) -> HashMap<String, &Leaf> {
+    leaves
+        .iter()
+        .filter_map(|leaf| Some((path(&leaf.0, "").ok()?, leaf)))
+        .collect()
 }
 
 /// A value as the replacer takes it: a scalar's text, a collection in flow style, null as none.
