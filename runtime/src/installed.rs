@@ -8,7 +8,7 @@
 //! as `Octopus.Tentacle.PreviousInstallation.*`; [`Upgrade::package_variables`] does the same.
 
 use crate::answers::Kept;
-use crate::config::glob;
+use crate::config::{glob, merge};
 use crate::durable;
 use crate::escape;
 use crate::package::PackageName;
@@ -84,6 +84,26 @@ impl InstalledFile {
             digest: Self::digest_of(bytes, scrubber),
             base,
         }
+    }
+
+    /// Whether `bytes` are what this record says was written, secrets aside: the same digest
+    /// (this run's secrets masked), or the base copy with each of its markers standing for any
+    /// text on its line. The second covers a secret rotated since: the file holds the old one,
+    /// which this run does not know.
+    pub fn wrote(&self, bytes: &[u8], scrubber: &Scrubber) -> bool {
+        self.digest == Self::digest_of(bytes, scrubber)
+            || self
+                .base
+                .as_deref()
+                .is_some_and(|base| merge::matches_masked(base, &scrubber.scrub_bytes(bytes)))
+    }
+
+    /// Whether `bytes` (a file the customer edited) still hold, on a line as written, a secret
+    /// other than this run's: one rotated since, which the new version would change.
+    pub fn holds_an_older_secret(&self, bytes: &[u8], scrubber: &Scrubber) -> bool {
+        self.base
+            .as_deref()
+            .is_some_and(|base| merge::holds_an_older_secret(base, &scrubber.scrub_bytes(bytes)))
     }
 
     /// The digest of a file's bytes, secrets masked first.
@@ -400,6 +420,29 @@ mod tests {
         Upgrade::compare(&plan(to, range), from.map(installed))
             .unwrap()
             .mode
+    }
+
+    #[test]
+    fn a_file_holding_a_secret_rotated_since_was_written_by_the_install() {
+        let secret = |value: &str| {
+            let mut scrubber = Scrubber::new();
+            scrubber.add(&crate::secret::Secret::new(value));
+            scrubber
+        };
+        let recorded = InstalledFile::of(
+            "app.conf".into(),
+            b"password=Old-Secret-1\nport=1\n",
+            &secret("Old-Secret-1"),
+        );
+        let now = secret("New-Secret-2");
+        assert!(recorded.wrote(b"password=Old-Secret-1\nport=1\n", &now));
+        assert!(recorded.wrote(b"password=New-Secret-2\nport=1\n", &now));
+        assert!(!recorded.wrote(b"password=Old-Secret-1\nport=2\n", &now));
+        let no_base = InstalledFile {
+            base: None,
+            ..recorded.clone()
+        };
+        assert!(!no_base.wrote(b"password=Old-Secret-1\nport=1\n", &now));
     }
 
     #[test]

@@ -26,8 +26,13 @@ fn installer(fx: &Fixture, plan: &Value, name: &str) -> PathBuf {
 /// `install` of `installer` over the fixture's state directory with only the secret given:
 /// every other answer must come from the installed version (or `extra`).
 fn upgrade(fx: &Fixture, installer: &Path, extra: &[&str]) -> Run {
+    upgrade_with_secret(fx, installer, "secrets/db", extra)
+}
+
+/// [`upgrade`] with the database password read from the workspace file `secret_file`.
+fn upgrade_with_secret(fx: &Fixture, installer: &Path, secret_file: &str, extra: &[&str]) -> Run {
     let mut secret = std::ffi::OsString::from("Database.Password=@");
-    secret.push(fx.ws.path("secrets/db"));
+    secret.push(fx.ws.path(secret_file));
     crate::support::run(
         fx.command_of(installer, "install", &fx.state())
             .arg("--secret")
@@ -49,6 +54,11 @@ fn app_conf(fx: &Fixture) -> String {
 /// which hold the replaced files' own bytes until the next install commits): no secret.
 #[track_caller]
 fn assert_state_has_no_secret(fx: &Fixture) {
+    assert_state_has_none_of(fx, &[SECRET]);
+}
+
+#[track_caller]
+fn assert_state_has_none_of(fx: &Fixture, secrets: &[&str]) {
     for name in [
         "installed.json",
         "answers.json",
@@ -59,7 +69,7 @@ fn assert_state_has_no_secret(fx: &Fixture) {
         "journal.jsonl",
     ] {
         if let Ok(bytes) = std::fs::read(fx.state().join(name)) {
-            assert_no_secret(name, &bytes, &[SECRET]);
+            assert_no_secret(name, &bytes, secrets);
         }
     }
 }
@@ -510,4 +520,204 @@ fn a_damaged_installed_state_stops_an_install_but_not_a_dry_run_or_a_rollback() 
     );
     crate::support::run(&mut fx.command("rollback")).success();
     assert!(!fx.target().join("web/config/app.conf").exists());
+}
+
+/// A `.config` of the settings package, 1.0.0.
+const WEB_CONFIG: &str = "<configuration>\n  <appSettings>\n    <add key=\"Level\" value=\"info\" />\n    \
+                          <add key=\"Old\" value=\"1\" />\n  </appSettings>\n</configuration>\n";
+
+fn merge_plan(version: &str) -> Value {
+    let mut plan = settings_plan(version);
+    plan["steps"][0]["substitute"] = json!(["**/*.properties", "**/*.yaml"]);
+    plan["steps"][0]["config-files"] = json!([{ "path": "merge/*", "on-upgrade": "merge" }]);
+    plan
+}
+
+#[test]
+fn edited_properties_yaml_and_config_files_are_merged_in_the_customers_layout_and_rolled_back() {
+    let fx = Fixture::with_drop(&merge_plan("1.0.0"), |ws| {
+        settings_package(
+            ws,
+            "1.0.0",
+            &[
+                (
+                    "merge/app.properties",
+                    "# Fabrikam settings\nservice.port=#{Service.Port}\nlog.level=info\n\
+                     old.key=1\ndb.password=#{Database.Password}\n",
+                ),
+                (
+                    "merge/app.yaml",
+                    "# Fabrikam\nservice:\n  port: #{Service.Port}\n  hosts: [a, b]\nlog:\n  level: info\n",
+                ),
+                ("merge/web.config", WEB_CONFIG),
+            ],
+        );
+        settings_package(
+            ws,
+            "1.1.0",
+            &[
+                (
+                    "merge/app.properties",
+                    "# Fabrikam settings\nservice.port=#{Service.Port}\nlog.level=warn\n\
+                     region=eu\ndb.password=#{Database.Password}\n",
+                ),
+                (
+                    "merge/app.yaml",
+                    "# Fabrikam\nservice:\n  port: #{Service.Port}\n  hosts: [a, b, c]\nlog:\n  level: warn\ntimeout: 30\n",
+                ),
+                (
+                    "merge/web.config",
+                    &WEB_CONFIG
+                        .replace("\"info\"", "\"warn\"")
+                        .replace("key=\"Old\" value=\"1\"", "key=\"Region\" value=\"eu\""),
+                ),
+            ],
+        );
+    });
+    fx.install(&[]).success();
+    let dir = fx.target().join("settings/merge");
+    let edits = [
+        (
+            "app.properties",
+            format!(
+                "# Fabrikam settings\n# tuned by the customer\nservice.port = 9999\nlog.level=debug\n\
+                 old.key=1\ndb.password={SECRET}\nmine=yes\n"
+            ),
+        ),
+        (
+            "app.yaml",
+            "# Fabrikam\nservice:\n  port: 9999  # ours\n  hosts: [a, b]\nlog:\n  level: debug\n"
+                .to_string(),
+        ),
+    ];
+    for (name, text) in &edits {
+        std::fs::write(dir.join(name), text).expect("the customer's edit");
+    }
+    let web_config = WEB_CONFIG.replace("<configuration>\n", "<configuration>\n  <!-- tuned -->\n");
+    let web_config = web_config.replace(
+        "  </appSettings>",
+        "    <add key=\"Mine\" value=\"x\" />\n  </appSettings>",
+    );
+    std::fs::write(dir.join("web.config"), &web_config).expect("the customer's edit");
+    let before = crate::support::tree_with_modes(&fx.target());
+
+    let next = installer(&fx, &merge_plan("1.1.0"), "installer-1.1.0");
+    upgrade(&fx, &next, &[]).success();
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("merged file");
+    assert_eq!(
+        read("app.properties"),
+        format!(
+            "# Fabrikam settings\n# tuned by the customer\nservice.port = 9999\nlog.level=debug\n\
+             region=eu\ndb.password={SECRET}\nmine=yes\n"
+        ),
+        "the vendor's removal and addition in the customer's lines; both changed: theirs"
+    );
+    assert_eq!(
+        read("app.yaml"),
+        "# Fabrikam\nservice:\n  port: 9999  # ours\n  hosts: [a, b, c]\nlog:\n  level: debug\ntimeout: 30\n"
+    );
+    assert!(!dir.join("app.yaml.dropship-new").exists());
+    assert_eq!(
+        read("web.config"),
+        web_config
+            .replace("\"info\"", "\"warn\"")
+            .replace("\n    <add key=\"Old\" value=\"1\" />", "")
+            .replace(
+                "  </appSettings>",
+                "    <add key=\"Region\" value=\"eu\" />\n  </appSettings>"
+            ),
+        "the vendor's entries changed, removed and added in the customer's file"
+    );
+    let warnings = read_report(&fx.state())["warnings"].to_string();
+    assert!(
+        warnings.contains("app.properties` was merged")
+            && warnings.contains(": log.level")
+            && warnings.contains("app.yaml` was merged")
+            && warnings.contains(": log:level"),
+        "{warnings}"
+    );
+    assert_state_has_no_secret(&fx);
+
+    crate::support::run(&mut fx.command_of(&next, "rollback", &fx.state())).success();
+    crate::support::assert_same_tree(
+        &before,
+        &crate::support::tree_with_modes(&fx.target()),
+        "after rolling the merge back",
+    );
+}
+
+/// The database password the customer rotated to before the upgrade.
+const ROTATED: &str = "R0tated-Pa55/+&x";
+
+#[test]
+fn a_secret_rotated_between_versions_makes_no_file_look_edited() {
+    let templates: &[(&str, &str)] = &[
+        (
+            "keep/unedited.conf",
+            "user=fabrikam\npassword=#{Database.Password}\n",
+        ),
+        (
+            "keep/edited.conf",
+            "password=#{Database.Password}\nport=1\n",
+        ),
+        (
+            "merge/settings.json",
+            r##"{"db": "#{Database.Password | JsonEscape}", "log": "info"}"##,
+        ),
+    ];
+    let fx = Fixture::with_drop(&settings_plan("1.0.0"), |ws| {
+        settings_package(ws, "1.0.0", templates);
+        settings_package(ws, "1.1.0", templates);
+        ws.write("secrets/rotated", ROTATED);
+    });
+    fx.install(&[]).success();
+    let dir = fx.target().join("settings");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+    assert_eq!(
+        read("keep/edited.conf"),
+        format!("password={SECRET}\nport=1\n")
+    );
+    // The customer's edits keep the password the install wrote.
+    std::fs::write(
+        dir.join("keep/edited.conf"),
+        format!("password={SECRET}\nport=2\n"),
+    )
+    .expect("edit");
+    let settings = json!({"db": SECRET, "log": "debug"}).to_string();
+    std::fs::write(dir.join("merge/settings.json"), settings).expect("edit");
+
+    let next = installer(&fx, &settings_plan("1.1.0"), "installer-1.1.0");
+    let done = upgrade_with_secret(&fx, &next, "secrets/rotated", &[]).success();
+    assert_eq!(
+        read("keep/unedited.conf"),
+        format!("user=fabrikam\npassword={ROTATED}\n"),
+        "unedited although it held the old password: replaced"
+    );
+    for beside in ["dropship-new", "dropship-save"] {
+        assert!(!dir.join(format!("keep/unedited.conf.{beside}")).exists());
+    }
+    assert_eq!(
+        read("keep/edited.conf"),
+        format!("password={SECRET}\nport=2\n"),
+        "the customer's edit is still seen and kept"
+    );
+    assert_eq!(
+        read("keep/edited.conf.dropship-new"),
+        format!("password={ROTATED}\nport=1\n"),
+        "the new password reaches the file beside"
+    );
+    let merged: Value = serde_json::from_str(&read("merge/settings.json")).expect("JSON");
+    assert_eq!(merged, json!({"db": ROTATED, "log": "debug"}));
+    let warnings = read_report(&fx.state())["warnings"].to_string();
+    assert!(
+        warnings.contains("keep/edited.conf.dropship-new")
+            && !warnings.contains("unedited.conf` was edited"),
+        "{warnings}"
+    );
+    assert!(
+        done.stderr.contains("merged your edits of") && !done.stderr.contains("kept your edited"),
+        "{}",
+        done.stderr
+    );
+    assert_state_has_none_of(&fx, &[SECRET, ROTATED]);
 }

@@ -105,7 +105,7 @@ fn collect_edits(doc: &XmlDoc<'_>, values: &HashMap<String, &str>) -> (Vec<Edit>
 }
 
 /// Depth-first over elements, with the local names of the ancestors.
-fn walk<'d>(
+pub(crate) fn walk<'d>(
     doc: &'d XmlDoc<'_>,
     ids: &[usize],
     ancestors: &mut Vec<&'d str>,

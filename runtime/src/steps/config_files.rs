@@ -1,14 +1,19 @@
 //! Settings files the customer edited, on an upgrade (`config-files` of a `deploy-package`
 //! step), as rpm and dpkg treat edited configuration files. Before the new version is extracted
 //! over the installed one, each settings file is compared with what the install left (its
-//! digest in the installed state, secrets masked); an unedited file is simply replaced. After
+//! digest in the installed state, secrets masked, or its base copy with each masked secret
+//! matching any text on its line, as the file holds the secret of the install that wrote it,
+//! which this run may not know); an unedited file is simply replaced. After
 //! the new version is written, for each edited file:
-//! - the new version renders it as the old one did: the customer's file stays, silently;
+//! - the new version renders it as the old one did: the customer's file stays, silently (unless
+//!   it still holds a secret rotated since: then the new version does change it, and its
+//!   policy settles it);
 //! - `keep`: the customer's file stays, the new one is written beside it as `NAME.dropship-new`;
 //! - `replace`: the new file stays, the customer's is kept as `NAME.dropship-save`;
-//! - `merge` (JSON): a three-way merge by key against the installed version's file (its base
-//!   copy, secrets masked); keys both changed keep the customer's value and are reported. A
-//!   file that cannot be merged (not JSON, no base copy) is treated as `keep`.
+//! - `merge` (JSON, YAML, XML `.config`, `.properties`: [`merge`]): a three-way merge by key
+//!   against the installed version's file (its base copy, secrets masked); keys both changed
+//!   keep the customer's value and are reported. A file that cannot be merged (another format,
+//!   one that does not parse, no base copy) is treated as `keep`, with a warning saying why.
 //!
 //! Every write goes through the transaction, so a rollback undoes it; the files beside keep the
 //! settings file's mode (they may hold a secret).
@@ -49,8 +54,7 @@ pub(super) fn edited_before(
             continue;
         };
         let recorded = previous.files.iter().find(|f| f.path == file.relative);
-        let now = InstalledFile::digest_of(&theirs, scrubber);
-        if recorded.is_some_and(|r| r.digest == now) {
+        if recorded.is_some_and(|r| r.wrote(&theirs, scrubber)) {
             continue;
         }
         edited.push(Edited {
@@ -87,7 +91,8 @@ pub(super) fn settle(
             ctx.rendered.push((file.path.clone(), rendered));
         }
         let unchanged_by_vendor = new.is_none()
-            || digest.is_some_and(|d| file.installed.as_ref().is_some_and(|i| i.digest == d));
+            || !holds_a_rotated_secret(&file, new.as_deref(), ctx.scrubber)
+                && digest.is_some_and(|d| file.installed.as_ref().is_some_and(|i| i.digest == d));
         let said = match (unchanged_by_vendor, file.on_upgrade, new) {
             (true, _, _) => {
                 write(ctx, &file.path, &file.path, &file.theirs)?;
@@ -136,6 +141,21 @@ pub(super) fn settle(
     Ok(())
 }
 
+/// Whether the customer's file still holds a secret rotated since the installed version wrote
+/// it, which the new version changes even where its template did not: a line of the file as
+/// written holds other text where a secret was, or (`merge`) merging would change a value the
+/// customer left as it was.
+fn holds_a_rotated_secret(file: &Edited, new: Option<&[u8]>, scrubber: &Scrubber) -> bool {
+    let Some(installed) = &file.installed else {
+        return false;
+    };
+    installed.holds_an_older_secret(&file.theirs, scrubber)
+        || file.on_upgrade == OnUpgrade::Merge
+            && new.is_some_and(|new| {
+                merged(file, new, scrubber).is_ok_and(|m| m.text.as_bytes() != file.theirs)
+            })
+}
+
 /// Keep the customer's file and write the new one beside it; what to say, and `why`.
 fn keep_beside(
     ctx: &mut StepContext<'_, '_>,
@@ -154,15 +174,8 @@ fn keep_beside(
     ))
 }
 
-/// The three-way merge of a JSON settings file, against the base copy of the installed one.
+/// The three-way merge of a settings file, against the base copy of the installed one.
 fn merged(file: &Edited, new: &[u8], scrubber: &Scrubber) -> Result<merge::Merged, String> {
-    let is_json = file
-        .path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    if !is_json {
-        return Err("only JSON files are merged".to_string());
-    }
     let base = file
         .installed
         .as_ref()
@@ -175,7 +188,7 @@ fn merged(file: &Edited, new: &[u8], scrubber: &Scrubber) -> Result<merge::Merge
     };
     let theirs = text(&file.theirs, "your file")?;
     let new = text(new, "the new version's file")?;
-    merge::json_three_way(base, &theirs, &new, &|s| scrubber.scrub(s))
+    merge::three_way(&file.path, base, &theirs, &new, &|s| scrubber.scrub(s))
 }
 
 /// `NAME.SUFFIX` beside `path`.

@@ -21,6 +21,11 @@ mod yaml_emit;
 
 use std::path::Path;
 
+// The parts the upgrade's three-way merge (`config::merge`) edits files with.
+pub(crate) use properties::{Entry as PropertiesEntry, parse as properties_entries};
+pub(crate) use yaml::{load as yaml_load, transform as yaml_replace};
+pub(crate) use yaml_emit::{Layout as YamlLayout, node as yaml_node};
+
 use super::encoding::{read_text_file, write_atomic};
 use super::error::{ConfigError, ConfigFormat, FormatError, HookError};
 

@@ -18,11 +18,20 @@ use crate::escape;
 
 /// One `key = value` entry: the key's logical name and where its value sits in the text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Entry {
-    key: String,
-    has_separator: bool,
-    value_start: usize,
-    value_end: usize,
+pub(crate) struct Entry {
+    pub key: String,
+    pub has_separator: bool,
+    pub value_start: usize,
+    pub value_end: usize,
+    /// The whole logical line: its leading blanks to its line break (included).
+    pub line: std::ops::Range<usize>,
+}
+
+impl Entry {
+    /// The value, unescaped (the text parsed, so its escapes are known to be sound).
+    pub fn value(&self, text: &str) -> String {
+        unescape(&text[self.value_start..self.value_end]).unwrap_or_default()
+    }
 }
 
 /// Apply `variables` to the properties `text`.
@@ -61,17 +70,20 @@ pub(super) fn transform(
 }
 
 /// Split the text into entries, skipping comments and blank lines.
-fn parse(text: &str) -> Result<Vec<Entry>, FormatError> {
+pub(crate) fn parse(text: &str) -> Result<Vec<Entry>, FormatError> {
     let mut entries = Vec::new();
     let mut pos = 0;
     while pos < text.len() {
         let line_end = logical_line_end(text, pos);
         let start = pos + leading_blank_len(&text[pos..line_end]);
         let first = text[start..line_end].chars().next();
+        let next = skip_terminator(text, line_end);
         if !matches!(first, None | Some('#') | Some('!')) {
-            entries.push(parse_entry(text, start, line_end)?);
+            let mut entry = parse_entry(text, start, line_end)?;
+            entry.line = pos..next;
+            entries.push(entry);
         }
-        pos = skip_terminator(text, line_end);
+        pos = next;
     }
     Ok(entries)
 }
@@ -149,6 +161,7 @@ fn parse_entry(text: &str, start: usize, line_end: usize) -> Result<Entry, Forma
         has_separator: has_explicit || separator_len > 0,
         value_start,
         value_end: line_end,
+        line: start..line_end,
     })
 }
 

@@ -34,7 +34,7 @@ use crate::config::error::FormatError;
 use crate::config::variables::{effective, fold, is_reserved_for_paths};
 
 /// Apply `variables` to the YAML `text`.
-pub(super) fn transform(
+pub(crate) fn transform(
     text: &str,
     variables: &[StructuredVariable],
 ) -> Result<Transformed, FormatError> {
@@ -60,6 +60,11 @@ pub(super) fn transform(
         verify(new_text, &out.replaced, variables)?;
     }
     Ok(out)
+}
+
+/// The documents of a YAML text, read as the replacer reads it.
+pub(crate) fn load(text: &str) -> Result<Vec<Yaml>, FormatError> {
+    YamlLoader::load_from_str(&parse_view(text)).map_err(|e| FormatError::new(0, e.to_string()))
 }
 
 /// The text as yaml-rust2 is given it. yaml-rust2 keeps only the last `%TAG` directive of a

@@ -8,7 +8,7 @@ use crate::escape;
 
 /// Where a value is written: its column and the line ending to use between lines.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Layout<'a> {
+pub(crate) struct Layout<'a> {
     /// The column the value starts at.
     pub column: usize,
     /// The indentation of the line the value starts on (block scalars indent from it).
@@ -85,7 +85,7 @@ fn literal(value: &str, layout: Layout<'_>) -> Option<String> {
 }
 
 /// A parsed replacement value written at `layout`: block style unless inside a flow collection.
-pub(super) fn node(value: &Yaml, layout: Layout<'_>) -> String {
+pub(crate) fn node(value: &Yaml, layout: Layout<'_>) -> String {
     if layout.in_flow || is_empty_or_scalar(value) {
         return flow(value);
     }
