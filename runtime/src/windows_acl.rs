@@ -61,70 +61,70 @@ pub fn make_private(path: &Path) -> io::Result<()> {
 
 /// Give `to` the DACL of `from` (protected when it was).
 pub fn copy_dacl(from: &Path, to: &Path) -> io::Result<()> {
-    let from = wide(from.as_os_str());
-    let mut dacl: *mut ACL = null_mut();
-    let mut descriptor: PSECURITY_DESCRIPTOR = null_mut();
-    // SAFETY: `from` is NUL-terminated; the descriptor (which `dacl` points into) is freed below.
-    let status = unsafe {
-        GetNamedSecurityInfoW(
-            from.as_ptr(),
-            SE_FILE_OBJECT,
-            DACL_SECURITY_INFORMATION,
-            null_mut(),
-            null_mut(),
-            &mut dacl,
-            null_mut(),
-            &mut descriptor,
-        )
-    };
-    if status != 0 {
-        return Err(io::Error::from_raw_os_error(status as i32));
-    }
+    let from = Descriptor::of(from)?;
     let (mut control, mut revision) = (0u16, 0u32);
-    // SAFETY: `descriptor` is valid until freed below.
-    unsafe { GetSecurityDescriptorControl(descriptor, &mut control, &mut revision) };
+    // SAFETY: the descriptor is valid while `from` lives.
+    unsafe { GetSecurityDescriptorControl(from.raw, &mut control, &mut revision) };
     let protection = match control & SE_DACL_PROTECTED {
         0 => UNPROTECTED_DACL_SECURITY_INFORMATION,
         _ => PROTECTED_DACL_SECURITY_INFORMATION,
     };
-    let result = set_dacl(to, dacl, DACL_SECURITY_INFORMATION | protection);
-    // SAFETY: allocated by GetNamedSecurityInfoW.
-    unsafe { LocalFree(descriptor) };
-    result
+    set_dacl(to, from.dacl, DACL_SECURITY_INFORMATION | protection)
+}
+
+/// A file's security descriptor with its DACL (null: none, everyone may do anything), freed
+/// when dropped.
+struct Descriptor {
+    raw: PSECURITY_DESCRIPTOR,
+    dacl: *mut ACL,
+}
+
+impl Descriptor {
+    fn of(path: &Path) -> io::Result<Descriptor> {
+        let path = wide(path.as_os_str());
+        let mut found = Descriptor {
+            raw: null_mut(),
+            dacl: null_mut(),
+        };
+        // SAFETY: `path` is NUL-terminated; the descriptor is freed by `Drop`, and `dacl`
+        // points into it.
+        let status = unsafe {
+            GetNamedSecurityInfoW(
+                path.as_ptr(),
+                SE_FILE_OBJECT,
+                DACL_SECURITY_INFORMATION,
+                null_mut(),
+                null_mut(),
+                &mut found.dacl,
+                null_mut(),
+                &mut found.raw,
+            )
+        };
+        match status {
+            0 => Ok(found),
+            error => Err(io::Error::from_raw_os_error(error as i32)),
+        }
+    }
+}
+
+impl Drop for Descriptor {
+    fn drop(&mut self) {
+        // SAFETY: allocated by GetNamedSecurityInfoW (LocalFree accepts null).
+        unsafe { LocalFree(self.raw) };
+    }
 }
 
 /// Who besides the installing user, SYSTEM, Administrators and TrustedInstaller may write into
 /// `dir`, delete or rename what is in it, or change its permissions or owner, by its DACL: the
 /// accounts (by name for the well-known ones, else by SID). A missing DACL lets everyone.
 pub fn other_writers(dir: &Path) -> io::Result<Vec<String>> {
-    let path = wide(dir.as_os_str());
-    let mut dacl: *mut ACL = null_mut();
-    let mut descriptor: PSECURITY_DESCRIPTOR = null_mut();
-    // SAFETY: `path` is NUL-terminated; the descriptor (which `dacl` points into) is freed below.
-    let status = unsafe {
-        GetNamedSecurityInfoW(
-            path.as_ptr(),
-            SE_FILE_OBJECT,
-            DACL_SECURITY_INFORMATION,
-            null_mut(),
-            null_mut(),
-            &mut dacl,
-            null_mut(),
-            &mut descriptor,
-        )
-    };
-    if status != 0 {
-        return Err(io::Error::from_raw_os_error(status as i32));
-    }
-    let writers = match dacl.is_null() {
+    let descriptor = Descriptor::of(dir)?;
+    match descriptor.dacl.is_null() {
         true => Ok(vec![
             "everyone (the directory has no access control list)".to_string(),
         ]),
-        false => current_user_sid().and_then(|me| writers_in(dacl, &me)),
-    };
-    // SAFETY: allocated by GetNamedSecurityInfoW.
-    unsafe { LocalFree(descriptor) };
-    writers
+        false => current_user_sid().and_then(|me| writers_in(descriptor.dacl, &me)),
+    }
 }
 
 /// Rights that let someone change a directory's content or permissions: write data (add a
@@ -286,25 +286,12 @@ mod tests {
     /// The DACL of `path` as SDDL text.
     fn sddl(path: &Path) -> String {
         use windows_sys::Win32::Security::Authorization::ConvertSecurityDescriptorToStringSecurityDescriptorW;
-        let path = wide(path.as_os_str());
-        let mut descriptor: PSECURITY_DESCRIPTOR = null_mut();
-        let mut dacl: *mut ACL = null_mut();
+        let descriptor = Descriptor::of(path).unwrap();
         let mut text = null_mut();
-        // SAFETY: test-only reads of a descriptor this function frees.
+        // SAFETY: test-only read of a descriptor `Descriptor` frees; `text` freed here.
         unsafe {
-            let status = GetNamedSecurityInfoW(
-                path.as_ptr(),
-                SE_FILE_OBJECT,
-                DACL_SECURITY_INFORMATION,
-                null_mut(),
-                null_mut(),
-                &mut dacl,
-                null_mut(),
-                &mut descriptor,
-            );
-            assert_eq!(status, 0);
             let ok = ConvertSecurityDescriptorToStringSecurityDescriptorW(
-                descriptor,
+                descriptor.raw,
                 SDDL_REVISION_1,
                 DACL_SECURITY_INFORMATION,
                 &mut text,
@@ -314,7 +301,6 @@ mod tests {
             let len = (0..).take_while(|&i| *text.add(i) != 0).count();
             let out = String::from_utf16_lossy(std::slice::from_raw_parts(text, len));
             LocalFree(text.cast());
-            LocalFree(descriptor);
             out
         }
     }

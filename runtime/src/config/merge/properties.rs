@@ -117,9 +117,7 @@ fn edit(theirs: &str, new: &str, changes: &[Change]) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    fn mask(text: &str) -> String {
-        text.replace("s3cret", crate::secret::REDACTED)
-    }
+    use super::super::test_mask as mask;
 
     fn merge(base: &str, theirs: &str, new: &str) -> Merged {
         three_way(base, theirs, new, &mask).unwrap()

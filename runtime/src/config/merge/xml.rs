@@ -225,9 +225,7 @@ fn insert(theirs: &XmlDoc<'_>, new: &XmlDoc<'_>, entry: &Entry) -> Result<Edit, 
 mod tests {
     use super::*;
 
-    fn mask(text: &str) -> String {
-        text.replace("s3cret", crate::secret::REDACTED)
-    }
+    use super::super::test_mask as mask;
 
     const BASE: &str = "<configuration>\n  <appSettings>\n    <!-- ports -->\n    <add key=\"Port\" value=\"8443\" />\n    <add key=\"Level\" value=\"info\" />\n    <add key=\"Old\" value=\"1\" />\n  </appSettings>\n  <connectionStrings>\n    <add name=\"Db\" connectionString=\"pw=********\" />\n  </connectionStrings>\n</configuration>\n";
 

@@ -215,9 +215,7 @@ fn put(tree: &mut Hash, keys: &[Yaml], value: Option<Yaml>) {
 mod tests {
     use super::*;
 
-    fn mask(text: &str) -> String {
-        text.replace("s3cret", crate::secret::REDACTED)
-    }
+    use super::super::test_mask as mask;
 
     fn merge(base: &str, theirs: &str, new: &str) -> Merged {
         three_way(base, theirs, new, &mask).unwrap()
