@@ -8,7 +8,8 @@ use crate::pack::{self, DropSource, PackOptions, PartInfo};
 use anyhow::{Context, Result, anyhow, bail};
 use dropship_runtime::container::{
     self, FORMAT_VERSION, InstallerFile, Manifest, PayloadInfo, PrefixLayout, RuntimeInfo,
-    SignerInfo, pe::SkippingHasher,
+    SignerInfo,
+    pe::{self, SkippingHasher},
 };
 use dropship_runtime::extract;
 use dropship_runtime::plan::Product;
@@ -80,6 +81,7 @@ fn check_runtime_trusts(runtime: &Path, binary: &[u8], key: &PublicKey) -> Resul
 pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<PathBuf>> {
     let runtime = std::fs::read(&inputs.runtime).machine_io(|| reading_runtime(&inputs.runtime))?;
     check_runtime_trusts(&inputs.runtime, &runtime, signing.public())?;
+    refuse_signed_stub(&inputs.runtime, &runtime)?;
     check_disk_space(inputs, runtime.len() as u64, out)?;
     if inputs.customers.len() <= 1 {
         let customer = inputs.customers.first().unwrap_or(&Customer {
@@ -131,6 +133,19 @@ fn refuse_shared_file_names(customers: &[Customer], paths: &[PathBuf]) -> Result
                 path.display()
             );
         }
+    }
+    Ok(())
+}
+
+/// A stub that carries its own Authenticode signature would end the installer's runtime part with
+/// a certificate table the installer cannot tell from one appended to the finished file.
+fn refuse_signed_stub(runtime: &Path, binary: &[u8]) -> Result<()> {
+    let table = pe::signed_fields(binary).and_then(|f| pe::certificate_table(binary, &f));
+    if table.is_some() {
+        bail!(
+            "the runtime stub `{}` is Authenticode-signed; build with the unsigned stub and sign the finished installer instead",
+            runtime.display()
+        );
     }
     Ok(())
 }

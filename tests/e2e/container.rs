@@ -967,46 +967,9 @@ fn an_authenticode_signed_windows_installer_verifies_and_refuses_a_flipped_byte(
         .arg(&source))
     .success();
     let installer = ws.path("setup.exe");
-    run(dropship()
-        .arg("build")
-        .arg("--drop")
-        .arg(ws.path("drop"))
-        .arg("--plan")
-        .arg(ws.path("plan.json"))
-        .arg("--key")
-        .arg(ws.secret_key())
-        .args(["--platform", "windows-x86_64", "--runtime"])
-        .arg(&stub)
-        .arg("-o")
-        .arg(&installer))
-    .success();
-    // Authenticode with osslsigncode and a throwaway self-signed certificate.
-    let (cert, key, signed) = (
-        ws.path("cert.pem"),
-        ws.path("key.pem"),
-        ws.path("signed.exe"),
-    );
-    run(Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-        ])
-        .args(["-subj", "/CN=dropship test"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert))
-    .success();
-    run(Command::new("osslsigncode")
-        .arg("sign")
-        .arg("-certs")
-        .arg(&cert)
-        .arg("-key")
-        .arg(&key)
-        .arg("-in")
-        .arg(&installer)
-        .arg("-out")
-        .arg(&signed))
-    .success();
+    build_for_windows(&ws, &stub, &installer).success();
+    let signed = ws.path("signed.exe");
+    let cert = authenticode_sign(&ws, &installer, &signed);
     let (before, after) = (
         std::fs::read(&installer).unwrap(),
         std::fs::read(&signed).unwrap(),
@@ -1056,4 +1019,60 @@ fn an_authenticode_signed_windows_installer_verifies_and_refuses_a_flipped_byte(
             "{part}: {refused:#?}"
         );
     }
+    // A stub signed on its own is refused: sign the finished installer instead.
+    let signed_stub = ws.path("signed-stub.exe");
+    authenticode_sign(&ws, &stub, &signed_stub);
+    let refused = build_for_windows(&ws, &signed_stub, &ws.path("never.exe")).code(2);
+    assert!(
+        refused
+            .stderr
+            .contains("is Authenticode-signed; build with the unsigned stub"),
+        "{refused:#?}"
+    );
+}
+
+/// `dropship build --platform windows-x86_64` of the sample inputs with `stub`.
+fn build_for_windows(ws: &Workspace, stub: &Path, out: &Path) -> Run {
+    run(dropship()
+        .arg("build")
+        .arg("--drop")
+        .arg(ws.path("drop"))
+        .arg("--plan")
+        .arg(ws.path("plan.json"))
+        .arg("--key")
+        .arg(ws.secret_key())
+        .args(["--platform", "windows-x86_64", "--runtime"])
+        .arg(stub)
+        .arg("-o")
+        .arg(out))
+}
+
+/// Sign `input` into `output` with Authenticode (osslsigncode) and a throwaway self-signed
+/// certificate, made on first use; returns the certificate.
+fn authenticode_sign(ws: &Workspace, input: &Path, output: &Path) -> PathBuf {
+    let (cert, key) = (ws.path("cert.pem"), ws.path("cert.key"));
+    if !cert.exists() {
+        run(Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", "/CN=dropship test"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert))
+        .success();
+    }
+    run(Command::new("osslsigncode")
+        .arg("sign")
+        .arg("-certs")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .arg("-in")
+        .arg(input)
+        .arg("-out")
+        .arg(output))
+    .success();
+    cert
 }

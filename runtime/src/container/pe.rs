@@ -36,8 +36,10 @@ impl SignedFields {
 }
 
 /// The fields of the PE image that `head` (the first bytes of a file) starts, or `None` when it
-/// is not a PE image with a Certificate Table entry.
+/// is not a PE image with a Certificate Table entry within its first [`HEAD_LEN`] bytes (the
+/// bundler passes the whole stub, the runtime those bytes: both must see the same fields).
 pub fn signed_fields(head: &[u8]) -> Option<SignedFields> {
+    let head = &head[..head.len().min(HEAD_LEN)];
     if !head.starts_with(b"MZ") {
         return None;
     }
@@ -160,6 +162,11 @@ pub(crate) mod tests {
         let mut far = pe_image(1024);
         far[0x3c..0x40].copy_from_slice(&u32::MAX.to_le_bytes());
         assert_eq!(signed_fields(&far), None);
+        // Headers beyond the first HEAD_LEN bytes are not looked for, however long the file.
+        let mut late = pe_image(2 * HEAD_LEN);
+        late.copy_within(0x80..0x200, HEAD_LEN - 0x40);
+        late[0x3c..0x40].copy_from_slice(&((HEAD_LEN - 0x40) as u32).to_le_bytes());
+        assert_eq!(signed_fields(&late), None);
     }
 
     #[test]
