@@ -26,6 +26,8 @@ pub struct BuildInputs {
     pub product: Product,
     pub customers: Vec<Customer>,
     pub runtime: PathBuf,
+    /// What the platform's executables end with: `.exe` for Windows, nothing for Linux.
+    pub exe_suffix: &'static str,
     pub options: PackOptions,
 }
 
@@ -101,6 +103,7 @@ pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<
                 &inputs.product,
                 c.name.as_deref(),
                 signing,
+                inputs.exe_suffix,
             ))
         })
         .collect();
@@ -255,8 +258,14 @@ fn check_disk_space(inputs: &BuildInputs, runtime: u64, out: &Path) -> Result<()
     Ok(())
 }
 
-/// `fabrikam-platform-4.12.0-contoso` (plus `.presign` when presigning).
-pub fn installer_file_name(product: &Product, customer: Option<&str>, signing: &Signing) -> String {
+/// `fabrikam-platform-4.12.0-contoso`, then the platform's `exe_suffix` (`.exe` for Windows,
+/// which runs nothing else), plus `.presign` when presigning.
+pub fn installer_file_name(
+    product: &Product,
+    customer: Option<&str>,
+    signing: &Signing,
+    exe_suffix: &str,
+) -> String {
     let slug = |s: &str| {
         s.chars()
             .map(|c| {
@@ -272,6 +281,7 @@ pub fn installer_file_name(product: &Product, customer: Option<&str>, signing: &
     if let Some(customer) = customer {
         name = format!("{name}-{}", slug(customer));
     }
+    name.push_str(exe_suffix);
     if matches!(signing, Signing::Presign(_)) {
         name.push_str(".presign");
     }
@@ -565,6 +575,22 @@ mod tests {
     use super::*;
 
     const PINNED: &str = "RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3";
+
+    #[test]
+    fn windows_installers_are_named_exe_before_presign() {
+        let product = Product {
+            name: "Fabrikam Platform".into(),
+            version: "4.12.0".into(),
+            vendor: None,
+        };
+        let presign = Signing::Presign(PublicKey::from_base64(PINNED, "t").unwrap());
+        let name = |suffix| installer_file_name(&product, Some("Contoso Ltd"), &presign, suffix);
+        assert_eq!(name(""), "fabrikam-platform-4.12.0-contoso-ltd.presign");
+        assert_eq!(
+            name(".exe"),
+            "fabrikam-platform-4.12.0-contoso-ltd.exe.presign"
+        );
+    }
 
     /// Check `key` against a stub binary carrying `record`.
     fn check_stub_with(record: &str, key: &PublicKey) -> Result<()> {

@@ -40,12 +40,17 @@ impl Platform {
         }
     }
 
+    /// What the platform's executables end with.
+    pub fn exe_suffix(self) -> &'static str {
+        match self {
+            Platform::LinuxX86_64 => "",
+            Platform::WindowsX86_64 => ".exe",
+        }
+    }
+
     /// The stub's name in a distribution: `dropship-runtime-<platform>[.exe]`.
     fn stub_name(self) -> String {
-        match self {
-            Platform::LinuxX86_64 => format!("dropship-runtime-{}", self.name()),
-            Platform::WindowsX86_64 => format!("dropship-runtime-{}.exe", self.name()),
-        }
+        format!("dropship-runtime-{}{}", self.name(), self.exe_suffix())
     }
 
     /// Whether `head` (the first bytes of a file) starts an executable of this platform: an

@@ -65,6 +65,7 @@ pub fn build(args: &BuildArgs) -> Result<()> {
         bundle::Signing::Key(keys::load_secret_key(&args.key)?)
     };
     let written = bundle::build(&inputs, &signing, &args.out)?;
+    warn_without_exe(&written, args.platform);
     for (index, path) in written.iter().enumerate() {
         let bundle::Signing::Key(key) = &signing else {
             let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -76,6 +77,25 @@ pub fn build(args: &BuildArgs) -> Result<()> {
         println!("{}", summary(path, customer, args.platform, &key.public)?);
     }
     Ok(())
+}
+
+/// Windows runs only files named `.exe`: say so when `-o` named a Windows installer otherwise
+/// (batch builds name theirs).
+fn warn_without_exe(written: &[PathBuf], platform: stub::Platform) {
+    let suffix = platform.exe_suffix();
+    for path in written {
+        let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase());
+        if !suffix.is_empty()
+            && name.is_some_and(|n| !n.ends_with(suffix) && !n.ends_with(".presign"))
+        {
+            eprintln!(
+                "warning: `{}` is a {} installer: Windows runs it only when its name ends with \
+                 `{suffix}`; rename it before sending it",
+                path.display(),
+                platform.name()
+            );
+        }
+    }
 }
 
 /// What was built (customer, platform, signing key, size, digest) and how the customer checks
@@ -157,6 +177,7 @@ fn bundle_inputs(args: &BuildArgs) -> Result<bundle::BuildInputs> {
         product,
         customers,
         runtime: stub::locate(args.runtime.as_deref(), args.platform)?,
+        exe_suffix: args.platform.exe_suffix(),
         options: pack::PackOptions {
             codec: args.compression,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),

@@ -42,6 +42,7 @@ pub fn run(runtime: Option<&Path>) -> Result<()> {
         plan_bytes,
         customers: vec![customer],
         runtime: stub::locate_host(runtime)?,
+        exe_suffix: std::env::consts::EXE_SUFFIX,
         options: pack::PackOptions {
             codec: Default::default(),
             threads: 2,
@@ -52,6 +53,7 @@ pub fn run(runtime: Option<&Path>) -> Result<()> {
         &inputs.product,
         Some("Contoso"),
         &signing,
+        inputs.exe_suffix,
     ));
     bundle::build(&inputs, &signing, &installer)?;
     say(&format!("built and signed {}", installer.display()));
