@@ -151,7 +151,9 @@ impl Scan<'_> {
                 let Ok(read) = read_text_file(&file) else {
                     continue;
                 };
-                let place = format!("`{}` in `{package}`", relative.display());
+                // An entry of the package, named as the archive names it (`/` on every platform).
+                let entry = relative.to_string_lossy().replace('\\', "/");
+                let place = format!("`{entry}` in `{package}`");
                 self.text(&read.text, &format!("{}.{field}", self.path), &place);
             }
         }
