@@ -564,6 +564,62 @@ fn is_nuget_metadata(name: &str) -> bool {
         || lower.ends_with(".nupkg.sha512")
 }
 
+/// What a zip or NuGet package will write, read from its central directory without unpacking:
+/// each entry's path relative to where it is extracted, as extraction names it, and its kind
+/// (a `.nuspec` stands for its directory); `None` for tar packages, which only a pass over
+/// their data would tell.
+pub fn planned_entries(package: &Path) -> Result<Option<Vec<(PathBuf, EntryKind)>>, PackageError> {
+    let (format, file, _) = open(package)?;
+    let nuget = match format {
+        PackageFormat::Nupkg => true,
+        PackageFormat::Zip => false,
+        PackageFormat::Tar | PackageFormat::TarGz => return Ok(None),
+    };
+    let mut archive = open_zip(file, package)?;
+    let mut planned = Vec::new();
+    for index in 0..archive.len() {
+        let entry = archive
+            .by_index_raw(index)
+            .map_err(|e| read_error(package, "", e))?;
+        let Some((rel, _, name)) = zip_entry_path(&entry, nuget, package)? else {
+            continue;
+        };
+        planned.push(if entry.is_dir() {
+            (rel.as_path().to_path_buf(), EntryKind::Directory)
+        } else if nuget && name.to_ascii_lowercase().ends_with(".nuspec") {
+            (rel.parent().to_path_buf(), EntryKind::Directory)
+        } else if entry.is_symlink() {
+            (rel.as_path().to_path_buf(), EntryKind::Symlink)
+        } else {
+            (rel.as_path().to_path_buf(), EntryKind::File)
+        });
+    }
+    Ok(Some(planned))
+}
+
+/// A zip entry's checked path, its raw name and its name as extraction reads it (NuGet names
+/// percent-decoded); `None` for NuGet's own metadata and names that denote the root.
+fn zip_entry_path<R: Read>(
+    entry: &zip::read::ZipFile<'_, R>,
+    nuget: bool,
+    package: &Path,
+) -> Result<Option<(EntryPath, String, String)>, PackageError> {
+    let raw = entry
+        .name()
+        .map_err(|e| read_error(package, "", e))?
+        .into_owned();
+    let name = if nuget {
+        percent_decode(&raw).replace('\\', "/")
+    } else {
+        raw.clone()
+    };
+    if nuget && is_nuget_metadata(&name) {
+        return Ok(None);
+    }
+    let rel = EntryPath::parse(&name).map_err(|reason| unsafe_name(package, &raw, reason))?;
+    Ok(rel.map(|rel| (rel, raw, name)))
+}
+
 fn extract_zip(
     archive: &mut ZipReader,
     writer: &mut Writer<'_, '_>,
@@ -574,21 +630,7 @@ fn extract_zip(
         let mut entry = archive
             .by_index(index)
             .map_err(|e| read_error(package, "", e))?;
-        let raw = entry
-            .name()
-            .map_err(|e| read_error(package, "", e))?
-            .into_owned();
-        let name = if nuget {
-            percent_decode(&raw).replace('\\', "/")
-        } else {
-            raw.clone()
-        };
-        if nuget && is_nuget_metadata(&name) {
-            continue;
-        }
-        let Some(rel) =
-            EntryPath::parse(&name).map_err(|reason| unsafe_name(package, &raw, reason))?
-        else {
+        let Some((rel, raw, name)) = zip_entry_path(&entry, nuget, package)? else {
             continue;
         };
         let mode = entry.unix_mode();

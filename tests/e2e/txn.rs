@@ -422,3 +422,60 @@ fn the_dry_run_refuses_what_install_refuses_before_anything_starts() {
         "nothing journaled"
     );
 }
+
+/// The disk flushes (`fdatasync`) of an install whose one step unpacks `files` new files, as
+/// `strace` counts them; `None` without `strace`.
+fn flushes_installing(files: usize) -> Option<usize> {
+    if std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        return None;
+    }
+    let plan = plan_with_steps(json!([
+        { "name": "Unpack", "type": "deploy-package",
+          "package": "Packages/Many.1.0.0.nupkg", "destination": "#{Install.Root}/many" },
+    ]));
+    let fx = Fixture::with_drop(&plan, |ws| {
+        let entries: Vec<(String, Vec<u8>)> = (0..files)
+            .map(|i| (format!("dir{}/file{i}.txt", i % 10), b"x".to_vec()))
+            .collect();
+        let entries: Vec<(&str, Vec<u8>)> = entries
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.clone()))
+            .collect();
+        crate::support::write_package(ws, "drop/Packages/Many.1.0.0.nupkg", "Many", &entries);
+    });
+    let counts = fx.ws.path("strace.txt");
+    let install = fx.command("install");
+    let mut traced = std::process::Command::new("strace");
+    traced
+        .args(["-f", "-c", "-e", "trace=fdatasync", "-o"])
+        .arg(&counts)
+        .arg(install.get_program())
+        .args(install.get_args())
+        .args(fx.answers());
+    for (key, value) in install.get_envs() {
+        match value {
+            Some(value) => traced.env(key, value),
+            None => traced.env_remove(key),
+        };
+    }
+    run(&mut traced).success();
+    let summary = std::fs::read_to_string(&counts).unwrap();
+    let line = summary
+        .lines()
+        .find(|l| l.trim_end().ends_with("fdatasync"));
+    let calls = line.and_then(|l| l.split_whitespace().nth(3)?.parse().ok());
+    Some(calls.unwrap_or_else(|| panic!("no fdatasync count in strace's summary:\n{summary}")))
+}
+
+#[test]
+fn a_package_unpacked_into_a_new_directory_costs_the_same_flushes_whatever_its_size() {
+    let (Some(few), Some(many)) = (flushes_installing(10), flushes_installing(300)) else {
+        eprintln!("skipped: no strace to count the disk flushes (apt-get install strace)");
+        return;
+    };
+    assert_eq!(few, many, "10 files: {few} flushes, 300 files: {many}");
+}
