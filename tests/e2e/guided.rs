@@ -337,6 +337,9 @@ fn rollback_on_a_terminal_lists_what_it_undoes_and_asks() {
     );
     let report = std::fs::read_to_string(g.ws.path("state/report.json")).unwrap();
     assert!(report.contains("\"outcome\": \"rolled-back\""), "{report}");
+    // The log's header of each run, the install's and the rollback's, says it was guided.
+    let log = std::fs::read_to_string(g.ws.path("state/install.log")).unwrap();
+    assert_eq!(log.matches("\nrun mode:  guided\n").count(), 2, "{log}");
     assert_no_password(&transcript);
 }
 

@@ -806,7 +806,7 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
     let roles = previous.begin.roles.clone();
     if previous.rollback_in_progress {
         eprintln!("A rollback was interrupted; finishing it.");
-        let run = rollback_run(&session, &state, roles, inputs);
+        let run = rollback_run(&session, &state, roles, inputs, false);
         return Ok(match run.execute(&mut journal, Job::RollBack(&previous)) {
             ExitStatus::Success => ExitStatus::RolledBack,
             status => status,
@@ -945,11 +945,13 @@ fn journal_warning(detail: &str) {
 
 /// The engine run that undoes the install: its saved answers (secrets are not stored, so the
 /// rollback scripts run without them).
+/// `guided`: the operator confirmed the rollback at a terminal (the report says so).
 pub(crate) fn rollback_run<'a>(
     session: &'a Session,
     state: &'a StateDir,
     roles: Vec<String>,
     inputs: &'a InstallInputs,
+    guided: bool,
 ) -> RunContext<'a> {
     let mut answers = Answers::default();
     if let Ok(saved) = std::fs::read_to_string(state.answers())
@@ -969,7 +971,7 @@ pub(crate) fn rollback_run<'a>(
         roles,
         answers,
         inputs,
-        guided: false,
+        guided,
     }
 }
 

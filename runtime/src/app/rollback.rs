@@ -72,6 +72,7 @@ fn rollback_inner(inputs: RollbackInputs) -> Result<ExitStatus, ExitStatus> {
         &state,
         previous.begin.roles.clone(),
         &install_inputs,
+        interactive && !inputs.yes,
     );
     Ok(run.execute(&mut journal, Job::RollBack(&previous)))
 }
