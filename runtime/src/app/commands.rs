@@ -818,6 +818,8 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
         .base_variables(&answers)
         .register_secrets(&answers, &mut scrubber);
     let mut console = console(&state, inputs, scrubber);
+    // Restoring the interrupted step changes the target: from here a Ctrl-C cancels.
+    ui::changes_begin();
     restore_interrupted_step(&mut journal, &mut previous, &mut console)?;
     let resumed = Record::Resumed {
         at: Timestamp::now(),
