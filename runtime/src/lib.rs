@@ -44,6 +44,9 @@ pub mod path_safety;
 pub mod plan;
 /// The install report: JSON, text for the change ticket, self-contained HTML.
 pub mod report;
+/// Keeping the last installs undoable (`--keep`), making older ones final, and the way back
+/// through them (`rollback --to`).
+pub mod retention;
 /// Rollback: each change to the target journaled before it is made, undone in reverse on failure.
 pub mod rollback;
 /// Private scratch directories (payload, scripts) named after their process, swept when stale.

@@ -10,14 +10,15 @@
 //!
 //! # Where backups live
 //!
-//! In the state directory's `backups/` folder (`0700`, like the state directory), named by
-//! change id, never in the installed tree: a backup of a settings file holds the previous
+//! In the state directory's `backups/` folder (`0700`, like the state directory), in a folder
+//! of the install's own (`backups/<install key>/`, so they outlive it while it is kept for
+//! `rollback --to`), named by change id, never in the installed tree: a backup of a settings file holds the previous
 //! secret, and a directory a web server serves must not hold it. Moving an original aside and
 //! restoring it are `rename`s when the target is on the state directory's file system
 //! (atomic, keeping content, mode, owner and times); across file systems they are copies made
 //! under a temporary name (`backups/ID.partial`, or `.NAME.dropship-tmp-ID` next to the path on
 //! the way back), renamed when whole, then the source removed. Backups are removed when the
-//! install is committed. Files being written are siblings (`.NAME.dropship-new-ID`), named from
+//! install is made final (module `retention`). Files being written are siblings (`.NAME.dropship-new-ID`), named from
 //! the change, so rollback and resume remove them after a kill.
 //!
 //! A directory the install created is journaled with its identity (device and inode) right
@@ -45,8 +46,8 @@
 //! tx.snapshot(data_dir)?; run_script()?;              // the script changes what was saved
 //! // on failure:
 //! let report = tx.rollback("step `Migrate` failed");  // report.failed: what is left
-//! // on success, now or when the next install begins:
-//! tx.commit()?;
+//! // on success, or later when retention makes the install final:
+//! tx.commit()?;                                      // or remove_backups(&changes)
 //! ```
 //!
 //! The state directory must not lie inside a path that is snapshot (restoring the tree would
@@ -379,7 +380,7 @@ impl<'j> Transaction<'j> {
         id: ChangeId,
         doing: &'static str,
     ) -> Result<PathBuf, RollbackError> {
-        let backups = self.journal.state_dir().backups()?;
+        let backups = self.journal.backups()?;
         fsops::free_backup(&backups, path, id, doing)
     }
 

@@ -8,6 +8,7 @@ mod live;
 mod params;
 mod preview;
 mod rollback;
+mod rollback_to;
 mod session;
 mod ui;
 
@@ -63,6 +64,10 @@ enum Command {
         /// The install's state directory (default: /var/lib/dropship/PRODUCT; Windows: %ProgramData%\dropship\PRODUCT)
         #[arg(long)]
         state_dir: Option<PathBuf>,
+        /// Undo every install newer than VERSION, newest first, each with its own (kept)
+        /// installer, until VERSION is installed again
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
         /// Roll back without asking (required without a terminal)
         #[arg(long)]
         yes: bool,
@@ -154,6 +159,10 @@ struct InstallArgs {
     /// Also write the install's log to FILE (appended; created 0600; a link is refused)
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
+    /// How many installs stay undoable with `rollback --to` once this one succeeds, this one
+    /// included (default 2); older ones are made final, their backups removed
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    keep: Option<u32>,
     #[command(flatten)]
     trust: TrustArgs,
 }
@@ -181,6 +190,7 @@ impl InstallArgs {
             reinstall: self.reinstall,
             allow_downgrade: self.allow_downgrade,
             log: self.log,
+            keep: self.keep,
         }
     }
 }
@@ -218,12 +228,14 @@ fn main() -> ExitCode {
         Some(Command::Resume(args)) => commands::resume(args.inputs()),
         Some(Command::Rollback {
             state_dir,
+            to,
             yes,
             no_progress,
             log,
             trust,
         }) => rollback::rollback_command(rollback::RollbackInputs {
             state_dir,
+            to,
             yes,
             no_progress,
             log,
