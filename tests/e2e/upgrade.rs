@@ -414,6 +414,67 @@ fn keep_limits_how_far_back_rollback_to_goes_and_retention_is_reported() {
     assert_state_has_no_secret(&fx);
 }
 
+/// Where `rollback --to` is killed: in the newest install's own undo (its rollback script
+/// journaled, then a change undone), and between two installs (the older one made current).
+const WAY_BACK_KILL_POINTS: [&str; 3] = [
+    "rollback-script-started:1",
+    "after-undo:1",
+    "install-made-current:1",
+];
+
+#[test]
+fn rollback_to_killed_anywhere_is_finished_by_running_it_again() {
+    for point in WAY_BACK_KILL_POINTS {
+        let fx = Fixture::sample();
+        let v413 = installer(&fx, &marking_plan(&fx, "4.13.0"), "installer-4.13.0");
+        let v414 = installer(&fx, &marking_plan(&fx, "4.14.0"), "installer-4.14.0");
+        fx.install(&["--set", "Service.Port=9443"]).success();
+        let original = app_conf(&fx);
+        upgrade(&fx, &v413, &["--set", "Service.Port=9555"]).success();
+        upgrade(&fx, &v414, &["--set", "Service.Port=9666"]).success();
+
+        let marker = fx.ws.path("marker");
+        let mut parent = crate::fixture::spawn(
+            fx.command_of(&v414, "rollback", &fx.state())
+                .args(["--to", "4.12.0"])
+                .env("DROPSHIP_TEST_CHECKPOINT", point)
+                .env("DROPSHIP_TEST_CHECKPOINT_MARKER", &marker),
+            &fx.ws,
+            "killed-way-back",
+        );
+        crate::support::wait_for_file(&marker, &mut parent, std::time::Duration::from_secs(30));
+        // Whichever process parked (the walk back or the undo it runs) dies.
+        for pid in children(parent.id()) {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid])
+                .status();
+        }
+        let _ = parent.kill();
+        let status = parent.wait().expect("wait");
+        assert_ne!(status.code(), Some(0), "{point}: stopped before the end");
+        assert_ne!(app_conf(&fx), original, "{point}: not back yet");
+
+        let again = rollback_to(&fx, &v414, "4.12.0");
+        assert_eq!(again.code, Some(0), "{point}: {again:#?}");
+        assert_eq!(app_conf(&fx), original, "{point}");
+        assert_eq!(installed(&fx)["version"], "4.12.0", "{point}");
+        let undone = marks(&fx);
+        assert!(
+            undone.iter().filter(|m| *m == "undone 4.13.0").count() == 1
+                && undone.contains(&"undone 4.14.0".to_string()),
+            "{point}: each install's rollback script ran (4.13.0's once): {undone:?}"
+        );
+        assert_state_has_no_secret(&fx);
+    }
+}
+
+/// The processes `pid` started (Linux's `/proc`).
+fn children(pid: u32) -> Vec<String> {
+    let path = format!("/proc/{pid}/task/{pid}/children");
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.split_whitespace().map(str::to_string).collect()
+}
+
 fn count(dir: &Path) -> usize {
     std::fs::read_dir(dir).map_or(0, Iterator::count)
 }

@@ -11,6 +11,7 @@
 use crate::commands::{fail, local_state_dir};
 use crate::rollback::RollbackInputs;
 use crate::{installer, session, ui};
+use dropship_runtime::checkpoint::checkpoint;
 use dropship_runtime::container::InstallerFile;
 use dropship_runtime::engine::time_text;
 use dropship_runtime::exit::ExitStatus;
@@ -212,7 +213,9 @@ fn make_current(state: &StateDir, install: &JournalState) -> Result<(), ExitStat
         journal::shelve(state, &current.path, &current.begin, Shelf::History)
             .map_err(journal_failed)?;
     }
-    journal::promote(state, &lock, install).map_err(journal_failed)
+    journal::promote(state, &lock, install).map_err(journal_failed)?;
+    checkpoint("install-made-current");
+    Ok(())
 }
 
 /// Run `runner rollback --yes` on the current install (`install`); the walk back stops when it
