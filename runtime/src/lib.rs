@@ -59,6 +59,8 @@ pub mod secret;
 pub mod secret_verifier;
 /// The state directory: the one owner of every file, permission and lock an install keeps.
 pub mod state_dir;
+/// Printing to stdout and stderr that never panics (the binaries' print macros use it).
+pub mod stdio;
 /// The step types behind one interface: what each does, would do (dry run) and undoes.
 pub mod steps;
 /// Octostache-compatible template engine (`#{...}`).

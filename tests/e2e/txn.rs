@@ -6,7 +6,7 @@
 
 use crate::fixture::{
     Fixture, SECRET, assert_no_secret_in_dir, assert_run_has_no_secret, kill_install_at,
-    plan_with_steps, read_report, spawn,
+    plan_with_steps, read_report, sample_plan, spawn,
 };
 use crate::support::{run, wait_for_file};
 use serde_json::{Value, json};
@@ -478,4 +478,48 @@ fn a_package_unpacked_into_a_new_directory_costs_the_same_flushes_whatever_its_s
         return;
     };
     assert_eq!(few, many, "10 files: {few} flushes, 300 files: {many}");
+}
+
+/// A terminal that goes away mid-install (an SSH connection dropped: SIGHUP, then every write to
+/// the screen fails) does not stop the install midway: it runs to its end, and the report says so.
+#[test]
+fn a_lost_terminal_does_not_stop_the_install_midway() {
+    let mut plan = sample_plan();
+    plan["steps"].as_array_mut().unwrap().insert(
+        2,
+        json!({ "name": "Wait", "type": "run-script", "syntax": "bash",
+                "inline": "touch \"$MARKER\"\n\
+                           for _ in $(seq 600); do [ -e \"$RELEASE\" ] && break; sleep 0.05; done\n\
+                           echo released" }),
+    );
+    let fx = Fixture::new(&plan);
+    let (marker, release) = (fx.ws.path("marker"), fx.ws.path("release"));
+    let mut child = fx
+        .command("install")
+        .args(fx.answers())
+        .env("MARKER", &marker)
+        .env("RELEASE", &release)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Nobody reads the screen any more: every write to it fails.
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    wait_for_file(&marker, &mut child, Duration::from_secs(30));
+    let hangup = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status();
+    assert!(hangup.expect("kill").success());
+    std::fs::write(&release, "").expect("release");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0), "the install went on to its end");
+    let report = read_report(&fx.state());
+    assert_eq!(report["outcome"], "succeeded", "{report:#}");
+    let log = std::fs::read_to_string(fx.state().join("install.log")).expect("install.log");
+    assert!(
+        log.contains("released"),
+        "the log has what the screen lost:\n{log}"
+    );
 }

@@ -1,6 +1,13 @@
 //! The installer: the `dropship-runtime` binary with a signed payload attached. A thin front end
 //! over the runtime library; every behaviour lives in a library module.
 
+// std's print macros panic when a write fails (a closed pipe, a hung-up terminal), which would
+// stop an install midway: these, defined before the modules, shadow them (`dropship_runtime::stdio`).
+macro_rules! println { ($($a:tt)*) => { dropship_runtime::stdio_line!(out; $($a)*) }; }
+macro_rules! eprintln { ($($a:tt)*) => { dropship_runtime::stdio_line!(err; $($a)*) }; }
+macro_rules! print { ($($a:tt)*) => { dropship_runtime::stdio_text!(out, $($a)*) }; }
+macro_rules! eprint { ($($a:tt)*) => { dropship_runtime::stdio_text!(err, $($a)*) }; }
+
 mod commands;
 mod facts;
 mod installer;
