@@ -369,7 +369,13 @@ fn keep_limits_how_far_back_rollback_to_goes_and_retention_is_reported() {
     assert_eq!(count(&fx.state().join("kept")), 1, "4.12.0 is kept");
     assert_eq!(count(&fx.state().join("installers")), 2);
 
-    upgrade(&fx, &v414, &["--keep", "1"]).success();
+    let run = upgrade(&fx, &v414, &["--keep", "1"]).success();
+    assert!(
+        run.stderr
+            .contains("made final (no longer undoable): 4.12.0"),
+        "{}",
+        run.stderr
+    );
     let report = read_report(&fx.state());
     let retired = report["upgrade"]["retention"]
         .as_array()

@@ -650,17 +650,23 @@ impl RunContext<'_> {
             .or(previous.and_then(|p| p.begin.keep))
             .unwrap_or(retention::DEFAULT_KEEP);
         let installer = &self.session.installer_digest;
+        let mut warnings = Vec::new();
         if keep > 1
             && let Err(e) = self
                 .state
                 .keep_installer(&self.session.file.path, installer)
         {
-            report.warnings.push(format!(
-                "{e}; `rollback --to` past this install will need this installer's own                  `rollback` run by hand"
+            warnings.push(format!(
+                "{e}; `rollback --to` past this install will need this installer's own \
+                 `rollback` run by hand"
             ));
         }
         let retention = retention::apply(self.state, journal.lock(), keep, installer);
-        report.warnings.extend(retention.warnings);
+        warnings.extend(retention.warnings);
+        for warning in &warnings {
+            eprintln!("warning: {warning}");
+        }
+        report.warnings.extend(warnings);
         if let Some(upgrade) = &mut report.upgrade {
             upgrade.retention = retention.retired;
         }

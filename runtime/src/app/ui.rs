@@ -575,6 +575,9 @@ impl Console {
             &format!("{mark}Install {}{reset}", report.outcome.describe()),
             true,
         );
+        for retired in report.upgrade.iter().flat_map(|u| &u.retention) {
+            self.say(&retired.line(), true);
+        }
         let later = report.later_rollback.as_ref().map(|later| &later.summary);
         for rollback in report.rollback.iter().chain(later) {
             for left in &rollback.left {
