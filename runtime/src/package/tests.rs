@@ -659,7 +659,7 @@ fn progress_hears_the_bytes_written_up_to_the_declared_size() {
         &package,
         &dir.path().join("out"),
         ExtractLimits::default(),
-        |_, _| Ok(()),
+        |_| Ok(()),
         |done| heard.push(done),
     )
     .unwrap();
@@ -667,4 +667,172 @@ fn progress_hears_the_bytes_written_up_to_the_declared_size() {
     assert!(heard.len() > 2, "a large file is told in chunks: {heard:?}");
     assert_eq!(heard.last().copied(), declared);
     assert_eq!(declared, Some(200 * 1024 + 5));
+}
+
+/// What `Before::All` told, with whether each path existed then.
+type Listed = Vec<(PathBuf, EntryKind, bool)>;
+
+/// Extract with the entries listed first: what `Before::All` told, and every path told one by
+/// one.
+fn extract_listed(
+    package: &Path,
+    dest: &Path,
+    mut on_all: impl FnMut(&[(PathBuf, EntryKind)]),
+) -> (Result<ExtractSummary, PackageError>, Listed, Recorded) {
+    let (mut all, mut one) = (Vec::new(), Vec::new());
+    let result = extract_package_reporting(
+        package,
+        dest,
+        ExtractLimits::default(),
+        |before| {
+            match before {
+                Before::All(entries) => {
+                    let exists = |p: &Path| fs::symlink_metadata(p).is_ok();
+                    all.extend(entries.iter().map(|(p, k)| (p.clone(), *k, exists(p))));
+                    on_all(entries);
+                }
+                Before::One(path, kind) => one.push((path.to_path_buf(), kind)),
+            }
+            Ok(())
+        },
+        |_| {},
+    );
+    (result, all, one)
+}
+
+#[test]
+fn tar_and_tar_gz_entries_are_all_told_in_one_go_before_anything_is_written() {
+    for gzip in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let package = dir.path().join(if gzip { "p.tar.gz" } else { "p.tar" });
+        let headers = vec![
+            (
+                raw_header("a/", tar::EntryType::Directory, 0, None),
+                &b""[..],
+            ),
+            (
+                raw_header("a/x.txt", tar::EntryType::Regular, 1, None),
+                &b"x"[..],
+            ),
+            (
+                raw_header("b/c/y.txt", tar::EntryType::Regular, 1, None),
+                &b"y"[..],
+            ),
+            (
+                raw_header("b/c/z", tar::EntryType::Link, 0, Some("a/x.txt")),
+                &b""[..],
+            ),
+        ];
+        write_tar(&package, headers, gzip);
+        let dest = dir.path().join("out");
+        let (result, all, one) = extract_listed(&package, &dest, |_| {});
+        assert_eq!(result.unwrap().file_count, 3);
+        let told: Vec<_> = all
+            .iter()
+            .map(|(p, k, _)| (p.strip_prefix(&dest).unwrap(), *k))
+            .collect();
+        let expected = [
+            ("a", EntryKind::Directory),
+            ("b", EntryKind::Directory),
+            ("b/c", EntryKind::Directory),
+            ("a/x.txt", EntryKind::File),
+            ("b/c/y.txt", EntryKind::File),
+            ("b/c/z", EntryKind::File),
+        ];
+        let expected: Vec<_> = expected.iter().map(|(p, k)| (Path::new(p), *k)).collect();
+        assert_eq!(told, expected, "gzip: {gzip}");
+        assert!(all.iter().all(|(_, _, exists)| !exists), "{all:?}");
+        assert_eq!(
+            one,
+            vec![(dest.clone(), EntryKind::Directory)],
+            "only the destination"
+        );
+    }
+}
+
+#[test]
+#[cfg(unix)] // permissions and links
+fn a_listed_file_moved_aside_before_it_is_overwritten_keeps_its_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out");
+    fs::create_dir_all(dest.join("config")).unwrap();
+    let conf = dest.join("config/app.conf");
+    fs::write(&conf, "old").unwrap();
+    fs::set_permissions(&conf, fs::Permissions::from_mode(0o600)).unwrap();
+    let package = dir.path().join("p.zip");
+    write_zip(
+        &package,
+        &[
+            ("config/app.conf", b"new", Some(0o644)),
+            ("new.txt", b"n", None),
+        ],
+    );
+    let aside = dir.path().join("aside");
+    let (result, all, one) =
+        extract_listed(&package, &dest, |_| fs::rename(&conf, &aside).unwrap());
+    result.unwrap();
+    assert_eq!(
+        all,
+        vec![
+            (conf.clone(), EntryKind::File, true),
+            (dest.join("new.txt"), EntryKind::File, false)
+        ]
+    );
+    assert!(one.is_empty(), "{one:?}");
+    assert_eq!(fs::read_to_string(&conf).unwrap(), "new");
+    assert_eq!(
+        fs::metadata(&conf).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+#[cfg(unix)] // links
+fn a_package_path_through_a_link_is_refused_before_anything_is_listed_or_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(outside.join("x.txt"), "theirs").unwrap();
+    let dest = dir.path().join("out");
+    fs::create_dir_all(&dest).unwrap();
+    std::os::unix::fs::symlink(&outside, dest.join("logs")).unwrap();
+    let package = dir.path().join("p.tar");
+    let headers = vec![
+        (
+            raw_header("first.txt", tar::EntryType::Regular, 1, None),
+            &b"1"[..],
+        ),
+        (
+            raw_header("logs/x.txt", tar::EntryType::Regular, 1, None),
+            &b"x"[..],
+        ),
+    ];
+    write_tar(&package, headers, false);
+    let (result, all, _) = extract_listed(&package, &dest, |_| {});
+    assert_eq!(unsafe_reason(result), UnsafeReason::ThroughSymlink);
+    assert!(all.is_empty(), "nothing told: {all:?}");
+    assert!(!dest.join("first.txt").exists(), "nothing written");
+    assert_eq!(fs::read_to_string(outside.join("x.txt")).unwrap(), "theirs");
+}
+
+#[test]
+fn a_package_path_beneath_a_link_of_the_package_is_refused_before_anything_is_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("p.tar");
+    let headers = vec![
+        (
+            raw_header("here", tar::EntryType::Symlink, 0, Some(".")),
+            &b""[..],
+        ),
+        (
+            raw_header("here/x.txt", tar::EntryType::Regular, 1, None),
+            &b"x"[..],
+        ),
+    ];
+    write_tar(&package, headers, false);
+    let dest = dir.path().join("out");
+    let (result, all, _) = extract_listed(&package, &dest, |_| {});
+    assert_eq!(unsafe_reason(result), UnsafeReason::ThroughSymlink);
+    assert!(all.is_empty(), "{all:?}");
 }

@@ -11,18 +11,32 @@
 //! and a file that replaces one keeps the mode of the file it replaced;
 //! directories stay owner-writable so later entries can land in them.
 
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
-use super::{EntryKind, HookError, Limit, PackageError, UnsafeReason};
+use super::{Before, EntryKind, HookError, Limit, PackageError, UnsafeReason};
 use crate::path_safety;
 
 /// Permission bits taken from an archive: rwx for the owner, r-x for group and others.
 const KEPT_MODE_BITS: u32 = 0o755;
 
-/// The caller's hook, called with each absolute path before it is created or overwritten.
-pub(super) type Hook<'h> = dyn FnMut(&Path, EntryKind) -> Result<(), HookError> + 'h;
+/// The caller's hook, told every path before it is created or overwritten.
+pub(super) type Hook<'h> = dyn FnMut(Before<'_>) -> Result<(), HookError> + 'h;
+
+/// What one archive entry makes, as the listing before extraction names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Makes {
+    /// A directory.
+    Dir,
+    /// A regular file, which may replace one.
+    File,
+    /// A symbolic link, which replaces nothing.
+    Symlink,
+    /// A hard link to an earlier entry, which replaces nothing.
+    HardLink,
+}
 
 /// Told the bytes of files written so far, as they are written.
 pub(super) type Progress<'h> = dyn FnMut(u64) + 'h;
@@ -34,6 +48,11 @@ pub(super) struct Writer<'a, 'h> {
     hook: &'a mut Hook<'h>,
     progress: &'a mut Progress<'h>,
     files: u64,
+    /// The paths the hook was told about in one go ([`Before::All`]), not told again.
+    planned: HashSet<PathBuf>,
+    /// The permissions of the files the plan will replace: the hook moves them aside before
+    /// anything is written, and their replacements keep them.
+    kept: HashMap<PathBuf, fs::Permissions>,
     /// The symbolic links written, relative to the root, to check once all entries are there.
     links: Vec<PathBuf>,
     /// Bytes all files may still take, and the limit it started from.
@@ -116,6 +135,8 @@ impl<'a, 'h> Writer<'a, 'h> {
             hook,
             progress,
             files: 0,
+            planned: HashSet::new(),
+            kept: HashMap::new(),
             links: Vec::new(),
             budget: limit,
             limit,
@@ -145,16 +166,78 @@ impl<'a, 'h> Writer<'a, 'h> {
         }
     }
 
+    /// Check every entry listed (relative paths, in archive order) against the destination as
+    /// it is now, as writing it would (nothing beneath or over a link, nothing in the way, nothing
+    /// beneath a link the package itself makes), remember the permissions of each file it will
+    /// replace, and tell the hook in one go every directory and file it will make.
+    pub(super) fn plan(&mut self, entries: &[(PathBuf, Makes)]) -> Result<(), PackageError> {
+        let links: HashSet<&Path> = entries
+            .iter()
+            .filter(|(_, makes)| *makes == Makes::Symlink)
+            .map(|(rel, _)| rel.as_path())
+            .collect();
+        let (mut dirs, mut leaves) = (Vec::new(), Vec::new());
+        for (rel, makes) in entries {
+            if rel.ancestors().skip(1).any(|a| links.contains(a)) {
+                return Err(self.through_link(rel));
+            }
+            let kind = match makes {
+                Makes::Dir => {
+                    dirs.extend(self.missing_dirs(rel)?);
+                    continue;
+                }
+                Makes::File | Makes::HardLink => EntryKind::File,
+                Makes::Symlink => EntryKind::Symlink,
+            };
+            dirs.extend(self.missing_dirs(rel.parent().unwrap_or(Path::new("")))?);
+            let path = self.root.join(rel);
+            if let Some(meta) = self.leaf(&path, rel, *makes == Makes::File)? {
+                self.kept.insert(path.clone(), meta.permissions());
+            }
+            leaves.push((path, kind));
+        }
+        let mut seen = HashSet::new();
+        dirs.retain(|dir| seen.insert(dir.clone()));
+        let all: Vec<(PathBuf, EntryKind)> = dirs
+            .into_iter()
+            .map(|dir| (dir, EntryKind::Directory))
+            .chain(leaves)
+            .collect();
+        (self.hook)(Before::All(&all)).map_err(|source| self.hook_error(&self.root, source))?;
+        self.planned = all.into_iter().map(|(path, _)| path).collect();
+        Ok(())
+    }
+
     /// Make sure the directory `rel` (relative to the root) exists.
     pub(super) fn dir(&mut self, rel: &Path, mode: Option<u32>) -> Result<(), PackageError> {
+        for missing in self.missing_dirs(rel)? {
+            self.create_dir(&missing)?;
+        }
+        if let Some(mode) = mode {
+            let path = self.root.join(rel);
+            set_mode(&path, (mode & KEPT_MODE_BITS) | 0o700)
+                .map_err(|e| self.write_error(&path, e))?;
+        }
+        Ok(())
+    }
+
+    /// The directories on the way to `rel` (itself included) that are missing, outermost first;
+    /// a link or a file on the way is refused.
+    fn missing_dirs(&self, rel: &Path) -> Result<Vec<PathBuf>, PackageError> {
         let mut path = self.root.clone();
+        let mut missing = Vec::new();
         for component in rel.components() {
             let Component::Normal(part) = component else {
                 continue;
             };
             path.push(part);
+            if !missing.is_empty() {
+                // Beneath a missing directory nothing can be in the way.
+                missing.push(path.clone());
+                continue;
+            }
             match fs::symlink_metadata(&path) {
-                Err(e) if e.kind() == io::ErrorKind::NotFound => self.create_dir(&path)?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => missing.push(path.clone()),
                 Err(source) => return Err(self.write_error(&path, source)),
                 Ok(meta) if meta.file_type().is_symlink() => return Err(self.through_link(rel)),
                 Ok(meta) if meta.is_dir() => {}
@@ -163,11 +246,7 @@ impl<'a, 'h> Writer<'a, 'h> {
                 }
             }
         }
-        if let Some(mode) = mode {
-            set_mode(&path, (mode & KEPT_MODE_BITS) | 0o700)
-                .map_err(|e| self.write_error(&path, e))?;
-        }
-        Ok(())
+        Ok(missing)
     }
 
     /// Write a regular file from `contents`.
@@ -177,14 +256,13 @@ impl<'a, 'h> Writer<'a, 'h> {
         contents: &mut dyn Read,
         mode: Option<u32>,
     ) -> Result<(), PackageError> {
-        let path = self.prepare_leaf(rel, true)?;
+        let (path, replaced) = self.prepare_leaf(rel, true)?;
         // A file replaced keeps its own mode: an operator who made a settings file holding a
         // password `0600` keeps it so when the next version is installed over it.
-        let replaced_mode = fs::symlink_metadata(&path)
-            .ok()
-            .filter(fs::Metadata::is_file)
-            .map(|meta| meta.permissions());
-        (self.hook)(&path, EntryKind::File).map_err(|source| self.hook_error(&path, source))?;
+        let replaced_mode = replaced
+            .map(|meta| meta.permissions())
+            .or_else(|| self.kept.get(&path).cloned());
+        self.before(&path, EntryKind::File)?;
         let mut options = fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
         let mut out = crate::durable::no_follow(&mut options)
@@ -248,8 +326,8 @@ impl<'a, 'h> Writer<'a, 'h> {
             };
             return Err(self.unsafe_entry(rel, reason));
         }
-        let path = self.prepare_leaf(rel, false)?;
-        (self.hook)(&path, EntryKind::Symlink).map_err(|source| self.hook_error(&path, source))?;
+        let (path, _) = self.prepare_leaf(rel, false)?;
+        self.before(&path, EntryKind::Symlink)?;
         make_symlink(target, &path).map_err(|e| self.write_error(&path, e))?;
         self.links.push(rel.0.clone());
         self.files += 1;
@@ -270,28 +348,39 @@ impl<'a, 'h> Writer<'a, 'h> {
         if !is_file || self.has_link_ancestor(target_rel.parent()) {
             return Err(self.unsafe_entry(rel, escapes()));
         }
-        let path = self.prepare_leaf(rel, false)?;
-        (self.hook)(&path, EntryKind::File).map_err(|source| self.hook_error(&path, source))?;
+        let (path, _) = self.prepare_leaf(rel, false)?;
+        self.before(&path, EntryKind::File)?;
         fs::hard_link(&source, &path).map_err(|source| self.write_error(&path, source))?;
         self.files += 1;
         Ok(())
     }
 
     /// Create the parent, then check what is at the entry's own path: nothing, or (when
-    /// `may_overwrite`) a regular file.
+    /// `may_overwrite`) a regular file, whose metadata is returned.
     fn prepare_leaf(
         &mut self,
         rel: &EntryPath,
         may_overwrite: bool,
-    ) -> Result<PathBuf, PackageError> {
+    ) -> Result<(PathBuf, Option<fs::Metadata>), PackageError> {
         self.dir(rel.parent(), None)?;
         let path = self.root.join(&rel.0);
-        match fs::symlink_metadata(&path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(path),
-            Err(source) => Err(self.write_error(&path, source)),
-            Ok(meta) if meta.file_type().is_symlink() => Err(self.through_link(&rel.0)),
-            Ok(meta) if meta.is_file() && may_overwrite => Ok(path),
-            Ok(_) => Err(self.conflict(&path, "something already exists at this path")),
+        let existing = self.leaf(&path, &rel.0, may_overwrite)?;
+        Ok((path, existing))
+    }
+
+    /// What is at an entry's own `path`: nothing, or (when `may_overwrite`) a regular file.
+    fn leaf(
+        &self,
+        path: &Path,
+        rel: &Path,
+        may_overwrite: bool,
+    ) -> Result<Option<fs::Metadata>, PackageError> {
+        match fs::symlink_metadata(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(self.write_error(path, source)),
+            Ok(meta) if meta.file_type().is_symlink() => Err(self.through_link(rel)),
+            Ok(meta) if meta.is_file() && may_overwrite => Ok(Some(meta)),
+            Ok(_) => Err(self.conflict(path, "something already exists at this path")),
         }
     }
 
@@ -312,8 +401,16 @@ impl<'a, 'h> Writer<'a, 'h> {
         })
     }
 
+    /// Tell the hook about `path`, unless the plan already did.
+    fn before(&mut self, path: &Path, kind: EntryKind) -> Result<(), PackageError> {
+        if self.planned.contains(path) {
+            return Ok(());
+        }
+        (self.hook)(Before::One(path, kind)).map_err(|source| self.hook_error(path, source))
+    }
+
     fn create_dir(&mut self, path: &Path) -> Result<(), PackageError> {
-        (self.hook)(path, EntryKind::Directory).map_err(|source| self.hook_error(path, source))?;
+        self.before(path, EntryKind::Directory)?;
         // The hook may have made the directory itself (a rollback transaction records and creates
         // it in one call); what matters is that a real directory stands there now.
         match fs::create_dir(path) {
