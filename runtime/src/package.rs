@@ -420,18 +420,20 @@ fn extract(
             let nuget = format == PackageFormat::Nupkg;
             let mut archive = open_zip(file, package)?;
             zip_declared_size(&mut archive, limits, package_len, package)?;
+            let listed = plan
+                .then(|| list_zip(&mut archive, nuget, package))
+                .transpose()?;
             let mut writer = Writer::new(package, destination, limit, kind, hook, progress)?;
-            if plan {
-                writer.plan(&list_zip(&mut archive, nuget, package)?)?;
-            }
+            writer.start(listed.as_deref())?;
             extract_zip(&mut archive, &mut writer, nuget, package)?;
             writer.finish()?
         }
         PackageFormat::TarGz | PackageFormat::Tar => {
+            let listed = plan
+                .then(|| list_tar(tar_reader(format, open(package)?.1), package))
+                .transpose()?;
             let mut writer = Writer::new(package, destination, limit, kind, hook, progress)?;
-            if plan {
-                writer.plan(&list_tar(tar_reader(format, open(package)?.1), package)?)?;
-            }
+            writer.start(listed.as_deref())?;
             extract_tar(tar_reader(format, file), &mut writer, package)?;
             writer.finish()?
         }

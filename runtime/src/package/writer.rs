@@ -45,6 +45,8 @@ pub(super) type Progress<'h> = dyn FnMut(u64) + 'h;
 pub(super) struct Writer<'a, 'h> {
     package: &'a Path,
     root: PathBuf,
+    /// The destination and its ancestors that do not exist yet, outermost first.
+    unmade_root: Vec<PathBuf>,
     hook: &'a mut Hook<'h>,
     progress: &'a mut Progress<'h>,
     files: u64,
@@ -114,7 +116,7 @@ fn has_drive_letter(name: &str) -> bool {
 
 impl<'a, 'h> Writer<'a, 'h> {
     /// Prepare to write at most `limit` bytes of files into `destination` (`kind` says which
-    /// limit that is), creating it (and missing ancestors) through the hook.
+    /// limit that is); it and its missing ancestors are made by [`Writer::start`].
     pub(super) fn new(
         package: &'a Path,
         destination: &Path,
@@ -123,15 +125,17 @@ impl<'a, 'h> Writer<'a, 'h> {
         hook: &'a mut Hook<'h>,
         progress: &'a mut Progress<'h>,
     ) -> Result<Self, PackageError> {
-        let mut missing = Vec::new();
+        let mut unmade_root = Vec::new();
         let mut cursor = Some(destination);
         while let Some(dir) = cursor.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
-            missing.push(dir.to_path_buf());
+            unmade_root.push(dir.to_path_buf());
             cursor = dir.parent();
         }
-        let mut writer = Self {
+        unmade_root.reverse();
+        let writer = Self {
             package,
             root: destination.to_path_buf(),
+            unmade_root,
             hook,
             progress,
             files: 0,
@@ -142,10 +146,26 @@ impl<'a, 'h> Writer<'a, 'h> {
             limit,
             kind,
         };
-        for dir in missing.iter().rev() {
-            writer.create_dir(dir)?;
+        if writer.unmade_root.is_empty() && !destination.is_dir() {
+            let problem = "a file stands where a directory is needed";
+            return Err(writer.conflict(destination, problem));
         }
         Ok(writer)
+    }
+
+    /// Plan the `listed` entries, if given ([`Writer::plan`]), then create the destination and
+    /// its missing ancestors.
+    pub(super) fn start(
+        &mut self,
+        listed: Option<&[(PathBuf, Makes)]>,
+    ) -> Result<(), PackageError> {
+        if let Some(listed) = listed {
+            self.plan(listed)?;
+        }
+        for dir in std::mem::take(&mut self.unmade_root) {
+            self.create_dir(&dir)?;
+        }
+        Ok(())
     }
 
     /// Check that every link written still resolves inside the root; returns how many files
@@ -169,14 +189,15 @@ impl<'a, 'h> Writer<'a, 'h> {
     /// Check every entry listed (relative paths, in archive order) against the destination as
     /// it is now, as writing it would (nothing beneath or over a link, nothing in the way, nothing
     /// beneath a link the package itself makes), remember the permissions of each file it will
-    /// replace, and tell the hook in one go every directory and file it will make.
+    /// replace, and tell the hook in one go every directory (the destination's first) and file
+    /// it will make.
     pub(super) fn plan(&mut self, entries: &[(PathBuf, Makes)]) -> Result<(), PackageError> {
         let links: HashSet<&Path> = entries
             .iter()
             .filter(|(_, makes)| *makes == Makes::Symlink)
             .map(|(rel, _)| rel.as_path())
             .collect();
-        let (mut dirs, mut leaves) = (Vec::new(), Vec::new());
+        let (mut dirs, mut leaves) = (self.unmade_root.clone(), Vec::new());
         for (rel, makes) in entries {
             if rel.ancestors().skip(1).any(|a| links.contains(a)) {
                 return Err(self.through_link(rel));

@@ -37,7 +37,6 @@ pub(super) fn extract(
     let limits =
         ExtractLimits::from_variables(|name| ctx.vars.vars.get(name)).map_err(|e| fail(&e))?;
     let declared = package::declared_size(package, limits).map_err(|e| fail(&e))?;
-    ctx.tx.create_dir_all(into).map_err(|e| fail(&e))?;
     if let Some(size) = declared {
         disk::free_space(&into.to_string_lossy(), size).map_err(|room| {
             fail(&format!(
@@ -74,9 +73,10 @@ pub(super) fn extract(
 }
 
 /// Journal everything a package will make, once the extraction checked it against the
-/// destination and before any of it is written: its new directories in one batch (created
-/// here) and its files in another (each file it replaces moved to its backup), so a package
-/// costs a constant number of journal flushes however many entries it holds.
+/// destination and before any of it is written: its new directories (the destination's first)
+/// and its files in one batch, then the identities of the directories, created here (each file
+/// it replaces is moved to its backup), so a package costs two journal flushes however many
+/// entries it holds.
 fn journal_up_front(
     tx: &mut Transaction<'_>,
     entries: &[(PathBuf, EntryKind)],
@@ -86,8 +86,7 @@ fn journal_up_front(
         .partition(|(_, kind)| *kind == EntryKind::Directory);
     let dirs: Vec<&Path> = dirs.into_iter().map(|(path, _)| path.as_path()).collect();
     let files: Vec<&Path> = files.into_iter().map(|(path, _)| path.as_path()).collect();
-    tx.create_dirs(&dirs)?;
-    tx.before_create_files(&files)
+    tx.create_dirs_and_files(&dirs, &files)
 }
 
 /// Extract (where asked) each referenced package and set its variables.
