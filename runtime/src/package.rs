@@ -21,6 +21,7 @@
 //! Not done: `.tar.bz2`, `.jar`/`.war`, file times, choosing the `<App>/<Env>/<Id>/<Version>`
 //! directory with `_1`, `_2` suffixes (the engine passes `destination`).
 
+mod inflate;
 mod name;
 mod writer;
 
@@ -419,13 +420,14 @@ fn extract(
         PackageFormat::Nupkg | PackageFormat::Zip => {
             let nuget = format == PackageFormat::Nupkg;
             let mut archive = open_zip(file, package)?;
-            zip_declared_size(&mut archive, limits, package_len, package)?;
+            let declared = zip_declared_size(&mut archive, limits, package_len, package)?;
             let listed = plan
                 .then(|| list_zip(&mut archive, nuget, package))
                 .transpose()?;
             let mut writer = Writer::new(package, destination, limit, kind, hook, progress)?;
             writer.start(listed.as_deref())?;
-            extract_zip(&mut archive, &mut writer, nuget, package)?;
+            let files = extract_zip(&mut archive, &mut writer, nuget, package)?;
+            inflate::write_zip_files(package, &mut archive, &files, declared, writer.shares())?;
             writer.finish()?
         }
         PackageFormat::TarGz | PackageFormat::Tar => {
@@ -701,12 +703,15 @@ fn zip_entry_path<R: Read>(
     Ok(rel.map(|rel| (rel, raw, name)))
 }
 
+/// Make a zip's directories and links and prepare its files (paths checked, told to the hook),
+/// in archive order; the files, with their entry indexes, are returned to be written.
 fn extract_zip(
     archive: &mut ZipReader,
     writer: &mut Writer<'_, '_>,
     nuget: bool,
     package: &Path,
-) -> Result<(), PackageError> {
+) -> Result<Vec<(usize, inflate::NewFile)>, PackageError> {
+    let mut files = Vec::new();
     for index in 0..archive.len() {
         let mut entry = archive
             .by_index(index)
@@ -726,10 +731,10 @@ fn extract_zip(
                     .map_err(|e| read_error(package, &raw, e))?;
                 writer.symlink(&rel, &target)?;
             }
-            ZipMakes::File => writer.file(&rel, &mut entry, mode)?,
+            ZipMakes::File => files.push((index, writer.prepare_file(&rel, mode)?)),
         }
     }
-    Ok(())
+    Ok(files)
 }
 
 /// Call `visit` with each tar entry, its checked path and its raw name (names denoting the root

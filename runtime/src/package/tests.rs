@@ -385,7 +385,8 @@ fn a_failing_hook_stops_extraction_before_the_write() {
     .unwrap_err();
     assert!(matches!(err, PackageError::Hook { .. }));
     assert!(err.to_string().contains("b.txt") && err.to_string().contains("journal is full"));
-    assert!(dest.join("a.txt").exists() && !dest.join("b.txt").exists());
+    // A zip's files are all told to the hook before any is written.
+    assert!(!dest.join("a.txt").exists() && !dest.join("b.txt").exists());
 }
 
 #[test]
@@ -835,4 +836,79 @@ fn a_package_path_beneath_a_link_of_the_package_is_refused_before_anything_is_li
     let (result, all, _) = extract_listed(&package, &dest, |_| {});
     assert_eq!(unsafe_reason(result), UnsafeReason::ThroughSymlink);
     assert!(all.is_empty(), "{all:?}");
+}
+
+/// A zip of `count` compressible files of `size` bytes each (`f{i}.txt`, each its own text).
+fn write_large_zip(path: &Path, count: usize, size: usize) -> Vec<(String, Vec<u8>)> {
+    let files: Vec<(String, Vec<u8>)> = (0..count)
+        .map(|i| {
+            let line = format!("line of file {i} ");
+            (
+                format!("d{}/f{i}.txt", i % 3),
+                line.repeat(size / line.len()).into_bytes(),
+            )
+        })
+        .collect();
+    let entries: Vec<(&str, &[u8], Option<u32>)> = files
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), &bytes[..], None))
+        .collect();
+    write_zip(path, &entries);
+    files
+}
+
+#[test]
+fn a_large_zip_is_inflated_whole_on_several_threads_with_progress_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("Big.1.0.0.zip");
+    let files = write_large_zip(&package, 40, 64 * 1024);
+    let declared = declared_size(&package, ExtractLimits::default()).unwrap();
+    assert!(declared > Some(inflate::PARALLEL_FROM), "{declared:?}");
+    let dest = dir.path().join("out");
+    let mut heard = Vec::new();
+    let summary = extract_package_reporting(
+        &package,
+        &dest,
+        ExtractLimits::default(),
+        |_| Ok(()),
+        |done| heard.push(done),
+    )
+    .unwrap();
+    assert_eq!(summary.file_count, 40);
+    for (name, bytes) in &files {
+        assert_eq!(&fs::read(dest.join(name)).unwrap(), bytes, "{name}");
+    }
+    assert!(heard.windows(2).all(|w| w[0] < w[1]), "{heard:?}");
+    assert_eq!(heard.last().copied(), declared);
+}
+
+#[test]
+fn a_damaged_entry_of_a_large_zip_is_named_and_stops_the_inflate() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("Big.1.0.0.zip");
+    write_large_zip(&package, 40, 64 * 1024);
+    let start = {
+        let mut archive = zip::ZipArchive::new(fs::File::open(&package).unwrap()).unwrap();
+        let entry = archive.by_name("d1/f7.txt").unwrap();
+        entry.data_start().unwrap() + entry.compressed_size() / 2
+    };
+    let mut bytes = fs::read(&package).unwrap();
+    for byte in &mut bytes[start as usize..start as usize + 16] {
+        *byte ^= 0x5a;
+    }
+    fs::write(&package, bytes).unwrap();
+    let err = extract_package_reporting(
+        &package,
+        &dir.path().join("out"),
+        ExtractLimits::default(),
+        |_| Ok(()),
+        |_| {},
+    )
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(&err, PackageError::Read { entry, .. } if entry == "d1/f7.txt"),
+        "{message}"
+    );
+    assert!(message.contains("Big.1.0.0.zip"), "{message}");
 }

@@ -13,14 +13,15 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
+use super::inflate::{Budget, NewFile, Permissions};
 use super::{Before, EntryKind, HookError, Limit, PackageError, UnsafeReason};
 use crate::path_safety;
 
 /// Permission bits taken from an archive: rwx for the owner, r-x for group and others.
-const KEPT_MODE_BITS: u32 = 0o755;
+pub(super) const KEPT_MODE_BITS: u32 = 0o755;
 
 /// The caller's hook, told every path before it is created or overwritten.
 pub(super) type Hook<'h> = dyn FnMut(Before<'_>) -> Result<(), HookError> + 'h;
@@ -57,10 +58,8 @@ pub(super) struct Writer<'a, 'h> {
     kept: HashMap<PathBuf, fs::Permissions>,
     /// The symbolic links written, relative to the root, to check once all entries are there.
     links: Vec<PathBuf>,
-    /// Bytes all files may still take, and the limit it started from.
-    budget: u64,
-    limit: u64,
-    kind: Limit,
+    /// The bytes all files may take.
+    budget: Budget<'a>,
 }
 
 /// A checked entry name: normal components only, at least one.
@@ -142,9 +141,7 @@ impl<'a, 'h> Writer<'a, 'h> {
             planned: HashSet::new(),
             kept: HashMap::new(),
             links: Vec::new(),
-            budget: limit,
-            limit,
-            kind,
+            budget: Budget::new(package, limit, kind),
         };
         if writer.unmade_root.is_empty() && !destination.is_dir() {
             let problem = "a file stands where a directory is needed";
@@ -277,66 +274,37 @@ impl<'a, 'h> Writer<'a, 'h> {
         contents: &mut dyn Read,
         mode: Option<u32>,
     ) -> Result<(), PackageError> {
+        let file = self.prepare_file(rel, mode)?;
+        let (budget, progress) = (&self.budget, &mut self.progress);
+        file.write(contents, budget, &mut |_| progress(budget.written()))
+    }
+
+    /// Check a regular file's path and tell the hook, so that its contents can be written
+    /// (perhaps on another thread: [`NewFile::write`]) once the other entries are in place.
+    pub(super) fn prepare_file(
+        &mut self,
+        rel: &EntryPath,
+        mode: Option<u32>,
+    ) -> Result<NewFile, PackageError> {
         let (path, replaced) = self.prepare_leaf(rel, true)?;
         // A file replaced keeps its own mode: an operator who made a settings file holding a
         // password `0600` keeps it so when the next version is installed over it.
-        let replaced_mode = replaced
+        let replaced = replaced
             .map(|meta| meta.permissions())
             .or_else(|| self.kept.get(&path).cloned());
         self.before(&path, EntryKind::File)?;
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        let mut out = crate::durable::no_follow(&mut options)
-            .open(&path)
-            .map_err(|source| self.write_error(&path, source))?;
-        self.copy(rel, contents, &mut out, &path)?;
-        let written = match (replaced_mode, mode) {
-            (Some(permissions), _) => fs::set_permissions(&path, permissions),
-            (None, Some(mode)) => set_mode(&path, mode & KEPT_MODE_BITS),
-            (None, None) => Ok(()),
-        };
-        written.map_err(|e| self.write_error(&path, e))?;
         self.files += 1;
-        Ok(())
+        let permissions = match (replaced, mode) {
+            (Some(permissions), _) => Permissions::Kept(permissions),
+            (None, Some(mode)) => Permissions::Mode(mode & KEPT_MODE_BITS),
+            (None, None) => Permissions::Default,
+        };
+        Ok(NewFile::new(rel.0.clone(), path, permissions))
     }
 
-    /// Copy an entry's bytes, telling read errors (the package) from write errors (the target),
-    /// and stopping once the byte budget is spent.
-    fn copy(
-        &mut self,
-        rel: &EntryPath,
-        contents: &mut dyn Read,
-        out: &mut fs::File,
-        path: &Path,
-    ) -> Result<(), PackageError> {
-        let mut buffer = vec![0u8; 64 * 1024];
-        loop {
-            let read = match contents.read(&mut buffer) {
-                Ok(0) => return Ok(()),
-                Ok(read) => read,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(source) => {
-                    let entry = rel.0.display().to_string();
-                    let package = self.package.to_path_buf();
-                    return Err(PackageError::Read {
-                        package,
-                        entry,
-                        source,
-                    });
-                }
-            };
-            self.budget = self.budget.checked_sub(read as u64).ok_or_else(|| {
-                let package = self.package.to_path_buf();
-                PackageError::TooLarge {
-                    package,
-                    limit: self.limit,
-                    kind: self.kind,
-                }
-            })?;
-            out.write_all(&buffer[..read])
-                .map_err(|source| self.write_error(path, source))?;
-            (self.progress)(self.limit - self.budget);
-        }
+    /// The byte budget the files share, and the caller's progress, for writing prepared files.
+    pub(super) fn shares(&mut self) -> (&Budget<'a>, &mut Progress<'h>) {
+        (&self.budget, self.progress)
     }
 
     /// Create a symbolic link `rel` → `target`, if the target stays inside the root.
@@ -486,13 +454,13 @@ impl<'a, 'h> Writer<'a, 'h> {
 }
 
 #[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+pub(super) fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
 }
 
 #[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
+pub(super) fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
     Ok(())
 }
 
