@@ -41,7 +41,7 @@
 //! ```text
 //! let mut tx = Transaction::new(&mut journal);        // or ::resume(&mut journal, state.changes)
 //! tx.create_dir_all(dest)?;                           // each new directory journaled
-//! tx.before_create_files(&files)?;                    // a package: one flush for all new files
+//! tx.create_dirs_and_files(&dirs, &files)?;           // a package: two flushes in all
 //! tx.write_file(config, &rendered)?;                  // backup + atomic write
 //! tx.snapshot(data_dir)?; run_script()?;              // the script changes what was saved
 //! // on failure:
@@ -166,32 +166,39 @@ impl<'j> Transaction<'j> {
     /// Create every directory in `paths` and their missing parents, journaled in one go (one
     /// disk flush for a package's whole tree) before any is created.
     pub fn create_dirs<P: AsRef<Path>>(&mut self, paths: &[P]) -> Result<(), RollbackError> {
-        let mut missing: Vec<PathBuf> = Vec::new();
-        let mut seen = HashSet::new();
-        for path in paths.iter().map(AsRef::as_ref) {
-            for dir in fsops::missing_dirs(journalable(path, "create directory")?)? {
-                // Parents come first in each list, so also first in the union.
-                if seen.insert(dir.clone()) {
-                    missing.push(dir);
-                }
-            }
-        }
+        self.create_dirs_and_files(paths, &[] as &[&Path])
+    }
+
+    /// [`create_dirs`](Self::create_dirs) for `dirs` and
+    /// [`before_create_files`](Self::before_create_files) for `files` (which may lie in those
+    /// directories), journaled with one disk flush before anything is made, and one more for
+    /// the identities of the directories created: a whole package for two flushes.
+    pub fn create_dirs_and_files<D: AsRef<Path>, F: AsRef<Path>>(
+        &mut self,
+        dirs: &[D],
+        files: &[F],
+    ) -> Result<(), RollbackError> {
+        let missing = missing_dirs_of(dirs)?;
         let first = self.journal.next_change_id().0;
         let ids: Vec<ChangeId> = (first..).take(missing.len()).map(ChangeId).collect();
-        let changes = ids
+        let mut changes: Vec<Change> = ids
             .iter()
             .zip(&missing)
             .map(|(id, dir)| Change::DirCreated {
                 id: *id,
                 path: dir.clone(),
                 identity: None,
-            });
-        self.record_all(changes.collect())?;
+            })
+            .collect();
+        let replacing = self.file_changes(files, first + ids.len() as u64)?;
+        changes.extend(replacing.iter().cloned());
+        self.record_all(changes)?;
         for dir in &missing {
             std::fs::create_dir(dir).map_err(RollbackError::io("creating directory", dir))?;
             checkpoint("after-change");
         }
-        self.record_identities(&ids, &missing)
+        self.record_identities(&ids, &missing)?;
+        move_aside(&replacing)
     }
 
     /// Journal which directories were created (one flush), so that rollback removes only them.
@@ -238,10 +245,19 @@ impl<'j> Transaction<'j> {
         &mut self,
         paths: &[P],
     ) -> Result<(), RollbackError> {
+        self.create_dirs_and_files(&[] as &[&Path], paths)
+    }
+
+    /// The changes that make way for new files at `paths` (each once), numbered from `id`: a
+    /// file created where nothing is, a file replaced (moved to its backup) where one is.
+    fn file_changes<P: AsRef<Path>>(
+        &self,
+        paths: &[P],
+        mut id: u64,
+    ) -> Result<Vec<Change>, RollbackError> {
         const DOING: &str = "write";
         let mut seen = HashSet::new();
         let mut changes = Vec::new();
-        let mut id = self.journal.next_change_id().0;
         for path in paths.iter().map(AsRef::as_ref) {
             if !seen.insert(path) {
                 continue;
@@ -266,8 +282,7 @@ impl<'j> Transaction<'j> {
             });
             id += 1;
         }
-        self.record_all(changes.clone())?;
-        move_aside(&changes)
+        Ok(changes)
     }
 
     /// Write `bytes` to `path` atomically (a sibling temporary file renamed into place).
@@ -444,6 +459,21 @@ impl<'j> Transaction<'j> {
         self.trusted_dirs.insert(dir.to_path_buf());
         Ok(())
     }
+}
+
+/// The directories to create for `paths` and their missing parents, each once, parents first.
+fn missing_dirs_of<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<PathBuf>, RollbackError> {
+    let mut missing: Vec<PathBuf> = Vec::new();
+    let mut seen = HashSet::new();
+    for path in paths.iter().map(AsRef::as_ref) {
+        for dir in fsops::missing_dirs(journalable(path, "create directory")?)? {
+            // Parents come first in each list, so also first in the union.
+            if seen.insert(dir.clone()) {
+                missing.push(dir);
+            }
+        }
+    }
+    Ok(missing)
 }
 
 /// Move the files being replaced or deleted to their backups, then sync their directories once

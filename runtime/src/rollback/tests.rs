@@ -509,6 +509,29 @@ fn many_new_files_are_journaled_at_once() {
 }
 
 #[test]
+fn a_package_journaled_in_one_go_is_made_and_undone() {
+    let fixture = Fixture::new();
+    let before = fixture.tree();
+    let mut journal = fixture.journal();
+    let mut tx = Transaction::new(&mut journal);
+    let dirs = [fixture.path("pkg/bin")];
+    let files = ["pkg/bin/a", "pkg/b", "app/run.sh"].map(|p| fixture.path(p));
+    tx.create_dirs_and_files(&dirs, &files).unwrap();
+    assert!(fixture.path("pkg/bin").is_dir());
+    assert!(!fixture.path("app/run.sh").exists(), "moved to its backup");
+    for path in &files {
+        fs::write(path, "from the package").unwrap();
+    }
+    let made: Vec<String> = tx.changes().iter().map(ToString::to_string).collect();
+    assert_eq!(made.len(), 5, "{made:?}");
+    assert!(made[4].starts_with("replaced file"), "{made:?}");
+    let ids: Vec<u64> = tx.changes().iter().map(|c| c.id().0).collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5]);
+    rolled_back(&fixture, tx.rollback("test"), journal);
+    assert_eq!(fixture.tree(), before);
+}
+
+#[test]
 fn a_package_tree_is_created_and_removed() {
     let fixture = Fixture::new();
     let before = fixture.tree();
