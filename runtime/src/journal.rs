@@ -11,8 +11,9 @@
 //!
 //! The state directory's lock keeps two installers off one journal for as long as it is open.
 //!
-//! The journal holds paths, step names, statuses and times, never a value: the `message` of a
-//! step and the `reason` of a rollback must already be scrubbed by the caller. It stores
+//! The journal holds paths, step names, statuses and times, and the output variables that are
+//! not sensitive, never a secret: those outputs, the `message` of a step and the `reason` of a
+//! rollback must already be scrubbed by the caller. It stores
 //! [`Change`]s; making and undoing them is the transaction's job (module `rollback`, which uses
 //! this one, never the other way round).
 //!
@@ -48,7 +49,7 @@ mod shelves;
 mod tests;
 
 pub use change::{Change, ChangeId, DirIdentity};
-pub use record::{Begin, Outcome, Record, StepStatus, Timestamp};
+pub use record::{Begin, KeptOutput, Outcome, Record, StepStatus, Timestamp};
 pub use scope::Scope;
 pub use shelves::{Shelf, kept_installs, mark_committed, promote, shelve};
 
@@ -173,6 +174,9 @@ pub struct JournalState {
     pub torn_tail: Option<String>,
     /// The runs of the installer on this install, in order: the install, then each `resume`.
     pub runs: Vec<JournaledRun>,
+    /// The output variables the finished steps set that may reach the disk (a later value of
+    /// a step's variable replaces the earlier), for `resume`.
+    pub outputs: Vec<KeptOutput>,
     /// How each step's rollback script last got on, by step index.
     pub rollback_scripts: BTreeMap<usize, RollbackScript>,
     /// The step each change was made by: changes journaled between a step's `step-started`
@@ -307,6 +311,7 @@ impl JournalState {
             committed: Vec::new(),
             rollback_in_progress: false,
             outcome: None,
+            outputs: Vec::new(),
             torn_tail: None,
             rollback_scripts: BTreeMap::new(),
             owners: BTreeMap::new(),
@@ -335,8 +340,10 @@ impl JournalState {
                 name,
                 status,
                 at,
+                outputs,
                 ..
             } => {
+                self.keep_outputs(outputs);
                 let started = self.steps.get(&index).and_then(|s| s.started);
                 let state = StepState {
                     name,
@@ -388,6 +395,15 @@ impl JournalState {
         Ok(())
     }
 
+    /// Keep a finished step's output variables, each replacing an earlier value of its name.
+    fn keep_outputs(&mut self, outputs: Vec<KeptOutput>) {
+        for output in outputs {
+            self.outputs
+                .retain(|o| !(o.step == output.step && o.name.eq_ignore_ascii_case(&output.name)));
+            self.outputs.push(output);
+        }
+    }
+
     /// A `resume` begins: the run before it stopped where the journal ends.
     fn resumed(&mut self, at: Timestamp) {
         let stopped_at = self.where_stopped();
@@ -425,6 +441,9 @@ pub struct Journal {
     state: StateDir,
     /// The install's key ([`Begin::install_key`]): its backups' folder.
     install: String,
+    /// Scope records not yet written: they go to disk with the next record
+    /// ([`widen_scope`](Self::widen_scope)).
+    pending: Vec<Record>,
     _lock: StateLock,
 }
 
@@ -478,6 +497,7 @@ impl Journal {
             scope: replayed.scope.clone(),
             state: state.clone(),
             install: replayed.begin.install_key(),
+            pending: Vec::new(),
             _lock: lock,
         };
         Ok((journal, replayed))
@@ -515,6 +535,7 @@ impl Journal {
             scope: Scope::default(),
             state: state.clone(),
             install: begin.install_key(),
+            pending: Vec::new(),
             _lock: lock,
         };
         journal.append(Record::Begin(begin))?;
@@ -527,46 +548,51 @@ impl Journal {
     }
 
     /// Append records with a single sync: many small changes (the files of a package) cost one
-    /// disk flush, not one each. All are on disk when this returns `Ok`; after an error, replay
-    /// may find the first few (harmless: a change journaled and not made is undone as nothing).
+    /// disk flush, not one each. All are on disk when this returns `Ok`, after the scope records
+    /// still pending; after an error, replay may find the first few (harmless: a change
+    /// journaled and not made is undone as nothing), and the pending ones stay pending.
     pub fn append_all(
         &mut self,
         records: impl IntoIterator<Item = Record>,
     ) -> Result<(), JournalError> {
+        let pending = std::mem::take(&mut self.pending);
         let mut lines = Vec::new();
         let mut next_id = self.next_id;
-        let mut scope = self.scope.clone();
-        for record in records {
-            serde_json::to_writer(&mut lines, &record).map_err(|source| JournalError::Encode {
-                path: self.path.clone(),
-                source,
-            })?;
+        for record in pending
+            .iter()
+            .chain(&records.into_iter().collect::<Vec<_>>())
+        {
+            if let Err(source) = serde_json::to_writer(&mut lines, record) {
+                self.pending = pending;
+                let path = self.path.clone();
+                return Err(JournalError::Encode { path, source });
+            }
             lines.push(b'\n');
-            match &record {
-                Record::Change(change) => next_id = next_id.max(change.id().0 + 1),
-                Record::Scope { roots } => scope.extend(roots.iter().cloned()),
-                _ => {}
+            if let Record::Change(change) = record {
+                next_id = next_id.max(change.id().0 + 1);
             }
         }
         let written = self.file.write_all(&lines);
         if let Err(e) = written.and_then(|()| self.file.sync_data()) {
             // Cut a partial line back off, so the next record does not join it.
             let _ = self.file.set_len(self.len);
+            self.pending = pending;
             return Err(JournalError::io("writing to the journal", &self.path)(e));
         }
         self.len += lines.len() as u64;
         self.next_id = next_id;
-        self.scope = scope;
         Ok(())
     }
 
     /// Journal that the install may change what lies in `roots` (absolute directories a step
     /// writes into), before the step's first change; roots already covered are not repeated.
-    pub fn widen_scope(&mut self, roots: &[PathBuf]) -> Result<(), JournalError> {
+    /// The record is written with the next one (the first change it allows, or the step's
+    /// end), so it costs no flush of its own and is on disk before anything it allows is made.
+    pub fn widen_scope(&mut self, roots: &[PathBuf]) {
         let roots = self.scope.missing(roots);
-        match roots.is_empty() {
-            true => Ok(()),
-            false => self.append(Record::Scope { roots }),
+        if !roots.is_empty() {
+            self.scope.extend(roots.iter().cloned());
+            self.pending.push(Record::Scope { roots });
         }
     }
 

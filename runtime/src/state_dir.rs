@@ -1,5 +1,5 @@
 //! The state directory: everything an install keeps on the machine (journal, lock, history,
-//! answers without secrets, output variables, log, reports, the scripts' working directory).
+//! answers without secrets, log, reports, the scripts' working directory).
 //! [`StateDir`] is the one owner of every name, permission, lock and write in it; no other
 //! module joins a file name onto the directory.
 //!
@@ -11,7 +11,6 @@ use crate::installed::Installed;
 use crate::path_safety::{self, Unsafe};
 use crate::report::Report;
 use crate::secret_verifier::Verifiers;
-use crate::variables::Output;
 use serde_json::{Map, Value};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -305,11 +304,6 @@ impl StateDir {
         self.root.join("answers.json")
     }
 
-    /// The output variables that are not sensitive, as steps succeed (read back by `resume`).
-    pub fn outputs(&self) -> PathBuf {
-        self.root.join("outputs.json")
-    }
-
     /// The report for machines; `report.txt` and `report.html` sit beside it.
     pub fn report_json(&self) -> PathBuf {
         self.root.join("report.json")
@@ -336,38 +330,6 @@ impl StateDir {
     /// Save the answers without secrets.
     pub fn save_answers(&self, answers: &Map<String, Value>) -> Result<(), StateError> {
         self.write_json(&self.answers(), answers)
-    }
-
-    /// Save the output variables (the caller passes only those that may reach disk).
-    pub fn save_outputs(&self, outputs: &[Output]) -> Result<(), StateError> {
-        let kept: Vec<(&str, &str, &str)> = outputs
-            .iter()
-            .map(|o| (o.step.as_str(), o.name.as_str(), o.value.as_str()))
-            .collect();
-        self.write_json(&self.outputs(), &kept)
-    }
-
-    /// The output variables saved by [`save_outputs`](Self::save_outputs); none when no step
-    /// saved any.
-    pub fn load_outputs(&self) -> Result<Vec<Output>, StateError> {
-        let path = self.outputs();
-        let text = match durable::read_no_follow(&path) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(StateError::io("reading", &path)(e)),
-        };
-        let saved: Vec<(String, String, String)> =
-            serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-        let output = |(step, name, value)| Output {
-            step,
-            name,
-            value,
-            sensitive: false,
-        };
-        Ok(saved.into_iter().map(output).collect())
     }
 
     /// What the install that succeeded last installed ([`Installed`]).
@@ -546,27 +508,5 @@ mod tests {
         assert!(matches!(error, StateError::Untrusted { .. }), "{error}");
         assert_eq!(error.exit_status(), crate::exit::ExitStatus::Usage);
         assert!(error.to_string().contains("every local user"), "{error}");
-    }
-
-    #[test]
-    fn outputs_round_trip_and_none_saved_is_empty() {
-        let parent = tempfile::tempdir().unwrap();
-        let state = StateDir::new(parent.path());
-        assert!(state.load_outputs().unwrap().is_empty());
-        let output = Output {
-            step: "Migrate".into(),
-            name: "Rows".into(),
-            value: "12".into(),
-            sensitive: false,
-        };
-        state.save_outputs(&[output]).unwrap();
-        let loaded = state.load_outputs().unwrap();
-        assert_eq!(
-            (loaded[0].step.as_str(), loaded[0].value.as_str()),
-            ("Migrate", "12")
-        );
-        std::fs::write(state.outputs(), "not json").unwrap();
-        let error = state.load_outputs().unwrap_err();
-        assert!(error.to_string().contains("outputs.json"), "{error}");
     }
 }

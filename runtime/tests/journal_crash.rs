@@ -69,7 +69,7 @@ fn install(state: &Path, target: &Path) {
         keep: None,
     };
     let mut journal = Journal::create(&StateDir::new(state), begin).unwrap();
-    journal.widen_scope(&[target.to_path_buf()]).unwrap();
+    journal.widen_scope(&[target.to_path_buf()]);
     step(Transaction::new(&mut journal), target);
 }
 
@@ -132,6 +132,7 @@ fn step(mut tx: Transaction, target: &Path) {
         status,
         at,
         message: None,
+        outputs: Vec::new(),
     };
     tx.journal().append(finished).unwrap();
     checkpoint("step-finished");

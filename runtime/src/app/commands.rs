@@ -11,7 +11,7 @@ use dropship_runtime::engine::{Engine, RunOptions, RunResult, UNRECORDED_UNDO, t
 use dropship_runtime::escape;
 use dropship_runtime::events::Events;
 use dropship_runtime::exit::ExitStatus;
-use dropship_runtime::installed::{Installed, InstalledFile, InstalledPackage, Mode, Upgrade};
+use dropship_runtime::installed::{Installed, InstalledPackage, Mode, Upgrade};
 use dropship_runtime::journal::{Begin, Journal, JournalState, JournaledRun, Record, Timestamp};
 use dropship_runtime::report::{
     self, Attempt, LaterRollback, Report, ReportOutcome, RunFacts, StepOutcome, UpgradeReport,
@@ -486,7 +486,7 @@ impl RunContext<'_> {
                     self.keep_earlier_output(&mut report, state);
                 }
                 if result.outcome == ReportOutcome::Succeeded {
-                    self.record_installed(&report, result.scrubber.clone(), &result.rendered);
+                    self.record_installed(&report, &result);
                     self.retain(journal, previous, &mut report);
                 }
                 report.attempts = journaled_runs(previous);
@@ -673,15 +673,11 @@ impl RunContext<'_> {
     }
 
     /// After a successful install: what is now installed, for the next installer.
-    /// `scrubber` is the run's; the sensitive variables of every step are added to it (a
-    /// resumed run did not meet those of the steps done before), so that no base copy of a
-    /// settings file holds a secret.
-    fn record_installed(
-        &self,
-        report: &Report,
-        mut scrubber: Scrubber,
-        rendered: &[(PathBuf, InstalledFile)],
-    ) {
+    /// The run's scrubber learns the sensitive variables of every step (a resumed run did not
+    /// meet those of the steps done before), so that no base copy of a settings file holds a
+    /// secret.
+    fn record_installed(&self, report: &Report, result: &RunResult) {
+        let mut scrubber = result.scrubber.clone();
         let base = self.session.base_variables(&self.answers);
         let drop_root = self.session.drop_root();
         for step in self.session.plan.steps() {
@@ -689,8 +685,8 @@ impl RunContext<'_> {
                 vars.register_sensitive(&mut scrubber);
             }
         }
-        // The outputs that may reach disk, saved as each step succeeded: the packages' paths.
-        let outputs = self.state.load_outputs().unwrap_or_default();
+        // The outputs that may reach disk: the packages' paths.
+        let outputs = &result.kept_outputs;
         let succeeded = |name: &str| {
             report
                 .steps
@@ -719,7 +715,7 @@ impl RunContext<'_> {
                 succeeded,
                 extracted_to,
                 &scrubber,
-                rendered,
+                &result.rendered,
             ),
         };
         if let Err(e) = self.state.save_installed(&installed) {
@@ -879,9 +875,16 @@ fn resume_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus, 
         inputs,
         guided,
     };
-    let outputs = state
-        .load_outputs()
-        .map_err(|e| fail(&e, ExitStatus::Failure))?;
+    let outputs = previous
+        .outputs
+        .iter()
+        .map(|kept| Output {
+            step: kept.step.clone(),
+            name: kept.name.clone(),
+            value: kept.value.clone(),
+            sensitive: false,
+        })
+        .collect();
     let job = Job::Install {
         previous: Some(&previous),
         outputs,

@@ -3,7 +3,7 @@
 //! any other missing record is a warning saying what it means, kept for the exit status.
 
 use super::Engine;
-use crate::journal::{Journal, Outcome, Record, StepStatus, Timestamp};
+use crate::journal::{Journal, KeptOutput, Outcome, Record, StepStatus, Timestamp};
 use crate::report::ReportOutcome;
 use crate::steps::StepFailure;
 use std::path::Path;
@@ -45,6 +45,7 @@ impl Engine<'_> {
         name: &str,
         status: StepStatus,
         message: Option<&str>,
+        outputs: Vec<KeptOutput>,
     ) {
         let record = Record::StepFinished {
             index,
@@ -52,6 +53,7 @@ impl Engine<'_> {
             status,
             at: Timestamp::now(),
             message: message.map(str::to_string),
+            outputs,
         };
         let what = format!("the end of step `{name}`");
         self.record(journal, record, &what, RESUME_AGAIN);

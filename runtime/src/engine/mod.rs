@@ -77,6 +77,9 @@ pub struct RunResult {
     /// What the new version rendered for the settings files that stayed the customer's
     /// (`StepContext::rendered`).
     pub rendered: Vec<(PathBuf, InstalledFile)>,
+    /// The output variables that may reach the disk (not sensitive, scrubbed), of every step
+    /// done, those of an earlier run included.
+    pub kept_outputs: Vec<Output>,
 }
 
 /// The `stop` of an engine whose front end cannot stop an undo.
@@ -183,6 +186,7 @@ impl<'a> Engine<'a> {
         {
             *line = self.scrubber.scrub(line);
         }
+        let kept_outputs = self.kept_outputs();
         RunResult {
             outcome,
             steps: self.reports,
@@ -191,6 +195,7 @@ impl<'a> Engine<'a> {
             warnings: self.warnings,
             scrubber: self.scrubber,
             rendered: self.rendered,
+            kept_outputs,
         }
     }
 
@@ -220,7 +225,14 @@ impl<'a> Engine<'a> {
 
     fn skip(&mut self, journal: &mut Journal, index: usize, step: &StepSpec, why: &str) {
         let name = step.common().name;
-        self.journal_finish(journal, index, name, StepStatus::Skipped, Some(why));
+        self.journal_finish(
+            journal,
+            index,
+            name,
+            StepStatus::Skipped,
+            Some(why),
+            Vec::new(),
+        );
         self.reports[index].status = StepOutcome::Skipped;
         self.reports[index].message = Some(why.to_string());
         self.events
@@ -259,7 +271,8 @@ impl<'a> Engine<'a> {
         self.reports[index].start = Some(now_text());
         let changes_before = tx.changes().len();
         let result = self.attempts(tx, index, step).map_err(|f| self.scrubbed(f));
-        let status = match &result {
+        let name = step.common().name;
+        let (status, outputs) = match &result {
             Ok(()) => {
                 let written = tx
                     .changes()
@@ -267,13 +280,12 @@ impl<'a> Engine<'a> {
                     .unwrap_or_default()
                     .to_vec();
                 self.warn_about_exposed_secrets(&written);
-                self.save_outputs(tx.journal().state_dir());
-                StepStatus::Succeeded
+                (StepStatus::Succeeded, self.kept_outputs_of(name))
             }
-            Err(_) => StepStatus::Failed,
+            Err(_) => (StepStatus::Failed, Vec::new()),
         };
         let message = result.as_ref().err().map(|f| f.message.as_str());
-        self.journal_finish(tx.journal(), index, step.common().name, status, message);
+        self.journal_finish(tx.journal(), index, name, status, message, outputs);
         checkpoint("step-finished");
         result
     }
@@ -313,12 +325,7 @@ impl<'a> Engine<'a> {
     ) -> Result<(), StepFailure> {
         let vars = self.variables(step, self.failed)?;
         let writes_into = preflight::check_step(step, &vars)?;
-        tx.journal().widen_scope(&writes_into).map_err(|e| {
-            StepFailure::new(format!(
-                "the journal could not record where the step writes ({e}), so the step did \
-                     not run; make room on or repair the state directory's disk"
-            ))
-        })?;
+        tx.journal().widen_scope(&writes_into);
         for path in step.common().snapshot {
             let path = PathBuf::from(vars.expand(path));
             tx.snapshot(&path)

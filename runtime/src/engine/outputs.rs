@@ -1,21 +1,23 @@
 //! The output variables of a run: kept as steps set them (sensitive ones taught to the
-//! scrubber), and the ones that may reach the disk saved for `resume`.
+//! scrubber); the ones that may reach the disk are journaled with the end of the step that set
+//! them (one flush for both), so that `resume` after a kill has those of the steps that finished.
 
 use super::Engine;
-use crate::state_dir::StateDir;
+use crate::journal::KeptOutput;
 use crate::variables::Output;
 
 impl Engine<'_> {
-    /// Save the output variables that may reach the disk (those that are not sensitive) as
-    /// each step succeeds, before its end is journaled, so that `resume` after a kill still has
-    /// those of the steps that finished.
-    pub(super) fn save_outputs(&mut self, state: &StateDir) {
-        let kept = self.kept_outputs();
-        if let Err(e) = state.save_outputs(&kept) {
-            self.events.note(&format!(
-                "warning: saving the output variables: {e}; a later `resume` will not know them"
-            ));
-        }
+    /// The output variables step `step` set that may reach the disk, for its end record.
+    pub(super) fn kept_outputs_of(&self, step: &str) -> Vec<KeptOutput> {
+        self.kept_outputs()
+            .into_iter()
+            .filter(|o| o.step == step)
+            .map(|o| KeptOutput {
+                step: o.step,
+                name: o.name,
+                value: o.value,
+            })
+            .collect()
     }
 
     /// The output variables that may be kept on disk: those that are not sensitive.

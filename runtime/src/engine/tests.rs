@@ -106,6 +106,7 @@ fn finished(index: usize, status: StepStatus) -> Record {
         status,
         at: Timestamp::now(),
         message: None,
+        outputs: Vec::new(),
     }
 }
 

@@ -64,6 +64,14 @@ impl Begin {
     }
 }
 
+/// An output variable a step set, as the journal keeps it (never a sensitive one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptOutput {
+    pub step: String,
+    pub name: String,
+    pub value: String,
+}
+
 /// How a step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -120,6 +128,10 @@ pub enum Record {
         at: Timestamp,
         /// Scrubbed by the caller: never a value.
         message: Option<String>,
+        /// The output variables the step set that may reach the disk (not sensitive, scrubbed
+        /// by the caller), for `resume`: journaled with the step's end, one flush for both.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        outputs: Vec<KeptOutput>,
     },
     RollbackStarted {
         at: Timestamp,

@@ -44,6 +44,43 @@ fn end(outcome: Outcome) -> Record {
 }
 
 #[test]
+fn the_outputs_journaled_with_each_step_end_replay_the_latest_value_of_each() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::create(&dir(&state_dir), begin("sig-1")).unwrap();
+    let output = |name: &str, value: &str| KeptOutput {
+        step: "Deploy".to_string(),
+        name: name.to_string(),
+        value: value.to_string(),
+    };
+    for (index, outputs) in [
+        vec![output("Path", "/opt/a"), output("Rows", "1")],
+        vec![output("path", "/opt/b")],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        journal.append(step_started(index)).unwrap();
+        let finished = Record::StepFinished {
+            index,
+            name: "Deploy".to_string(),
+            status: StepStatus::Succeeded,
+            at: Timestamp::now(),
+            message: None,
+            outputs,
+        };
+        journal.append(finished).unwrap();
+    }
+    drop(journal);
+    let (_journal, state) = Journal::open(&dir(&state_dir)).unwrap();
+    let replayed: Vec<(&str, &str)> = state
+        .outputs
+        .iter()
+        .map(|o| (o.name.as_str(), o.value.as_str()))
+        .collect();
+    assert_eq!(replayed, [("Rows", "1"), ("path", "/opt/b")]);
+}
+
+#[test]
 fn replay_gives_steps_changes_and_end() {
     let state_dir = tempfile::tempdir().unwrap();
     let mut journal = Journal::create(&dir(&state_dir), begin("sig-1")).unwrap();
@@ -56,6 +93,7 @@ fn replay_gives_steps_changes_and_end() {
         status: StepStatus::Succeeded,
         at: Timestamp::now(),
         message: None,
+        outputs: Vec::new(),
     };
     journal.append(finished).unwrap();
     journal.append(step_started(1)).unwrap();
@@ -298,6 +336,7 @@ fn replay_knows_each_step_s_changes_its_rollback_script_and_every_run() {
         status: StepStatus::Succeeded,
         at: Timestamp::now(),
         message: None,
+        outputs: Vec::new(),
     };
     journal.append(finished).unwrap();
     journal.append(step_started(1)).unwrap();
@@ -338,4 +377,32 @@ fn replay_knows_each_step_s_changes_its_rollback_script_and_every_run() {
     assert_eq!(state.runs.len(), 2);
     let stopped = state.runs[0].stopped_at.as_deref().unwrap();
     assert!(stopped.contains("`step 1`"), "{stopped}");
+}
+
+#[test]
+fn a_scope_is_written_with_the_next_record_and_allows_at_once() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::create(&dir(&state_dir), begin("sig-1")).unwrap();
+    let lines = || std::fs::read_to_string(dir(&state_dir).journal()).unwrap();
+    journal.widen_scope(&[PathBuf::from("/t")]);
+    assert!(!lines().contains("scope"), "no flush of its own");
+    assert!(journal.scope().covers(&Change::FileCreated {
+        id: ChangeId(1),
+        path: PathBuf::from("/t/a"),
+    }));
+    journal.widen_scope(&[PathBuf::from("/t/sub")]);
+    journal.append(created(1, "/t/a")).unwrap();
+    let text = lines();
+    assert_eq!(
+        text.matches("\"scope\"").count(),
+        1,
+        "covered roots not repeated:\n{text}"
+    );
+    assert!(
+        text.find("\"scope\"") < text.find("/t/a\""),
+        "before the change:\n{text}"
+    );
+    drop(journal);
+    let (_journal, state) = Journal::open(&dir(&state_dir)).unwrap();
+    assert_eq!(state.changes.len(), 1);
 }

@@ -35,7 +35,7 @@ impl Fixture {
     /// Returns the still open journal (holding the lock).
     fn install(&self, version: &str, before: Option<&str>) -> Journal {
         let mut journal = begin_install(&self.state_dir(), begin(version, before)).unwrap();
-        journal.widen_scope(&[self.target.path().into()]).unwrap();
+        journal.widen_scope(&[self.target.path().into()]);
         let mut tx = Transaction::new(&mut journal);
         tx.write_file(&self.file(), version.as_bytes()).unwrap();
         let at = Timestamp::now();

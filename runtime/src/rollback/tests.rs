@@ -46,7 +46,7 @@ impl Fixture {
     /// A new journal whose install may change the target tree.
     fn journal(&self) -> Journal {
         let mut journal = Journal::create(&self.state_dir(), begin()).unwrap();
-        journal.widen_scope(&[self.target.path().into()]).unwrap();
+        journal.widen_scope(&[self.target.path().into()]);
         journal
     }
 
@@ -476,6 +476,7 @@ fn steps_and_changes_share_the_journal() {
         status,
         at,
         message: None,
+        outputs: Vec::new(),
     };
     tx.journal().append(finished).unwrap();
     drop(journal);
@@ -700,9 +701,7 @@ fn backups_cross_file_systems_when_the_state_directory_is_elsewhere() {
     let state = tempfile::tempdir_in(shm).unwrap();
     let state_dir = StateDir::new(state.path());
     let mut journal = Journal::create(&state_dir, begin()).unwrap();
-    journal
-        .widen_scope(&[fixture.target.path().into()])
-        .unwrap();
+    journal.widen_scope(&[fixture.target.path().into()]);
     let before = fixture.tree();
     let mut tx = Transaction::new(&mut journal);
     tx.write_file(&fixture.path("app/appsettings.json"), b"{}")
