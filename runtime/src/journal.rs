@@ -441,8 +441,8 @@ pub struct Journal {
     state: StateDir,
     /// The install's key ([`Begin::install_key`]): its backups' folder.
     install: String,
-    /// Scope records not yet written: they go to disk with the next record
-    /// ([`widen_scope`](Self::widen_scope)).
+    /// Records not yet written: they go to disk with the next record
+    /// ([`append_later`](Self::append_later)).
     pending: Vec<Record>,
     _lock: StateLock,
 }
@@ -548,8 +548,8 @@ impl Journal {
     }
 
     /// Append records with a single sync: many small changes (the files of a package) cost one
-    /// disk flush, not one each. All are on disk when this returns `Ok`, after the scope records
-    /// still pending; after an error, replay may find the first few (harmless: a change
+    /// disk flush, not one each. All are on disk when this returns `Ok`, after the records still
+    /// pending; after an error, replay may find the first few (harmless: a change
     /// journaled and not made is undone as nothing), and the pending ones stay pending.
     pub fn append_all(
         &mut self,
@@ -592,7 +592,22 @@ impl Journal {
         let roots = self.scope.missing(roots);
         if !roots.is_empty() {
             self.scope.extend(roots.iter().cloned());
-            self.pending.push(Record::Scope { roots });
+            self.append_later([Record::Scope { roots }]);
+        }
+    }
+
+    /// Journal `records` with the next record written, at no flush of their own: for what may
+    /// be lost in a crash until then (a directory's identity: without it, rollback removes the
+    /// directory only when empty).
+    pub fn append_later(&mut self, records: impl IntoIterator<Item = Record>) {
+        self.pending.extend(records);
+    }
+
+    /// Write the records held back by [`append_later`](Self::append_later) now, if any.
+    pub fn flush_pending(&mut self) -> Result<(), JournalError> {
+        match self.pending.is_empty() {
+            true => Ok(()),
+            false => self.append_all([]),
         }
     }
 

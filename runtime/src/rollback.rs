@@ -21,8 +21,8 @@
 //! install is made final (module `retention`). Files being written are siblings (`.NAME.dropship-new-ID`), named from
 //! the change, so rollback and resume remove them after a kill.
 //!
-//! A directory the install created is journaled with its identity (device and inode) right
-//! after it is created; rollback removes it, with what the install's scripts left in it, only
+//! A directory the install created is journaled with its identity (device and inode) after it
+//! is created, with the next record or before a script runs (whichever comes first); rollback removes it, with what the install's scripts left in it, only
 //! while the path still names that very directory (never a directory swapped in since), and
 //! removes one whose identity was never journaled only when it is empty.
 //!
@@ -41,7 +41,7 @@
 //! ```text
 //! let mut tx = Transaction::new(&mut journal);        // or ::resume(&mut journal, state.changes)
 //! tx.create_dir_all(dest)?;                           // each new directory journaled
-//! tx.create_dirs_and_files(&dirs, &files)?;           // a package: two flushes in all
+//! tx.create_dirs_and_files(&dirs, &files)?;           // a package: one flush in all
 //! tx.write_file(config, &rendered)?;                  // backup + atomic write
 //! tx.snapshot(data_dir)?; run_script()?;              // the script changes what was saved
 //! // on failure:
@@ -171,8 +171,9 @@ impl<'j> Transaction<'j> {
 
     /// [`create_dirs`](Self::create_dirs) for `dirs` and
     /// [`before_create_files`](Self::before_create_files) for `files` (which may lie in those
-    /// directories), journaled with one disk flush before anything is made, and one more for
-    /// the identities of the directories created: a whole package for two flushes.
+    /// directories), journaled with one disk flush before anything is made; the identities of
+    /// the directories created go with the next record (or before a script runs): a whole
+    /// package for one flush.
     pub fn create_dirs_and_files<D: AsRef<Path>, F: AsRef<Path>>(
         &mut self,
         dirs: &[D],
@@ -202,7 +203,8 @@ impl<'j> Transaction<'j> {
         move_aside(&replacing)
     }
 
-    /// Journal which directories were created (one flush), so that rollback removes only them.
+    /// Journal which directories were created (with the next record), so that rollback removes
+    /// only them.
     fn record_identities(
         &mut self,
         ids: &[ChangeId],
@@ -228,9 +230,7 @@ impl<'j> Transaction<'j> {
                 identity,
             });
         }
-        if !records.is_empty() {
-            self.journal.append_all(records)?;
-        }
+        self.journal.append_later(records);
         Ok(())
     }
 

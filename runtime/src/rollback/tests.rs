@@ -533,6 +533,41 @@ fn a_package_journaled_in_one_go_is_made_and_undone() {
 }
 
 #[test]
+fn the_identities_of_a_package_s_directories_go_with_the_next_record_or_before_a_script() {
+    let fixture = Fixture::new();
+    let mut journal = fixture.journal();
+    let mut tx = Transaction::new(&mut journal);
+    let files = [fixture.path("pkg/bin/a")];
+    tx.create_dirs_and_files(&[fixture.path("pkg/bin")], &files)
+        .unwrap();
+    let journaled = || fs::read_to_string(fixture.state_dir().journal()).unwrap();
+    assert!(journaled().contains("pkg/bin/a"), "the batch is on disk");
+    assert!(
+        !journaled().contains("dir-identified"),
+        "no flush of their own"
+    );
+    tx.journal().flush_pending().unwrap();
+    assert_eq!(
+        journaled().matches("dir-identified").count(),
+        2,
+        "pkg and pkg/bin"
+    );
+    drop(tx);
+    drop(journal);
+    let (_journal, state) = Journal::open(&fixture.state_dir()).unwrap();
+    let identified = state.changes.iter().filter(|c| {
+        matches!(
+            c,
+            Change::DirCreated {
+                identity: Some(_),
+                ..
+            }
+        )
+    });
+    assert_eq!(identified.count(), 2);
+}
+
+#[test]
 fn a_package_tree_is_created_and_removed() {
     let fixture = Fixture::new();
     let before = fixture.tree();

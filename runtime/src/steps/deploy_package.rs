@@ -365,7 +365,7 @@ fn run_stage(
     };
     let script = ScriptContext {
         default_dir: dir,
-        ..ctx.script()
+        ..ctx.script()?
     };
     let (vars, name, events) = (&ctx.vars, ctx.step.name, &mut *ctx.events);
     let sink = &mut |line: OutputLine| events.output(name, &line);

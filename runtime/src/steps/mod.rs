@@ -128,9 +128,17 @@ impl<'a> StepContext<'a, '_> {
     }
 
     /// What the step's scripts share (its references outlive this borrow of the context, so a
-    /// script can run while the step's output goes to `events`).
-    fn script(&self) -> ScriptContext<'a> {
-        ScriptContext {
+    /// script can run while the step's output goes to `events`). What the journal holds back
+    /// (a directory's identity) is written first: a script may leave files in a directory the
+    /// step made, which a rollback after a crash then removes only knowing it is that directory.
+    fn script(&mut self) -> Result<ScriptContext<'a>, StepFailure> {
+        self.tx.journal().flush_pending().map_err(|e| {
+            StepFailure::new(format!(
+                "the journal could not record the directories the step made ({e}), so no \
+                 script ran; make room on or repair the state directory's disk"
+            ))
+        })?;
+        Ok(ScriptContext {
             step: self.step.name,
             drop_root: self.drop_root,
             default_dir: self.work_dir,
@@ -138,7 +146,7 @@ impl<'a> StepContext<'a, '_> {
             cancel: self.cancel,
             timeout: self.timeout(),
             artifacts: self.artifacts,
-        }
+        })
     }
 
     /// A line about the step's progress (check results, attempts), scrubbed.

@@ -62,7 +62,7 @@ impl RunScriptStep {
         let dir = path.parent().map_or(dir.clone(), Path::to_path_buf);
         let script = script_block::ScriptContext {
             default_dir: &dir,
-            ..ctx.script()
+            ..ctx.script()?
         };
         let (vars, name, events) = (&ctx.vars, ctx.step.name, &mut *ctx.events);
         let outcome = script_block::run_file(

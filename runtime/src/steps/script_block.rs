@@ -49,7 +49,7 @@ fn syntax_of(named: Option<&str>, file: Option<&str>) -> Result<Syntax, StepFail
 pub fn run_for_step(ctx: &mut StepContext<'_, '_>, block: &ScriptBlock) -> Result<(), StepFailure> {
     std::fs::create_dir_all(ctx.work_dir)
         .map_err(|e| StepFailure::new(format!("creating `{}`: {e}", ctx.work_dir.display())))?;
-    let script = ctx.script();
+    let script = ctx.script()?;
     let (name, events) = (ctx.step.name, &mut *ctx.events);
     let outcome = run_block(&script, &ctx.vars, block, &mut |line| {
         events.output(name, &line)
