@@ -1,7 +1,7 @@
-//! The inputs every measurement shares: the generated drop, a throwaway key, ten customer
-//! profiles, and the directories operations write to.
+//! The inputs every measurement of a scenario shares: its generated drop and plan, a throwaway
+//! key, ten customer profiles, and the directories operations write to.
 
-use super::drop::{self, Generated};
+use super::drop::Generated;
 use super::tools::{q, reset, sh};
 use crate::Result;
 use std::fmt::Write as _;
@@ -11,8 +11,6 @@ use std::path::{Path, PathBuf};
 pub struct Fixture {
     /// The release `dropship` under test.
     pub dropship: PathBuf,
-    /// `templates/sample`: its plan, answers and drop.
-    pub sample: PathBuf,
     /// The folder holding the generated drop, `drop/`, which the archivers pack.
     pub src: PathBuf,
     pub drop: PathBuf,
@@ -29,13 +27,19 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    /// Generate the drop (about `size_mb` MB), a key and the profiles under `work`.
-    pub fn prepare(work: &Path, dropship: &Path, sample: &Path, size_mb: u64) -> Result<Self> {
+    /// Under `work`: the drop `generate` writes into the directory it is given (for `plan`), a
+    /// key and the profiles.
+    pub fn prepare(
+        work: &Path,
+        dropship: &Path,
+        plan: PathBuf,
+        generate: impl FnOnce(&Path) -> Result<Generated>,
+    ) -> Result<Self> {
         let src = work.join("src");
         let drop = src.join("drop");
         fs::create_dir_all(&drop).map_err(|e| e.to_string())?;
-        eprintln!("generating a {size_mb} MB drop in {}", drop.display());
-        let generated = drop::generate(&drop, sample, size_mb)?;
+        eprintln!("generating the drop in {}", drop.display());
+        let generated = generate(&drop)?;
         let keys = work.join("keys");
         sh(&format!(
             "{} keygen --unencrypted -o {} >/dev/null",
@@ -44,11 +48,10 @@ impl Fixture {
         ))?;
         let fixture = Fixture {
             dropship: dropship.to_path_buf(),
-            sample: sample.to_path_buf(),
             src,
             drop,
             generated,
-            plan: sample.join("plan.json"),
+            plan,
             key: keys.join("dropship.key"),
             public: keys.join("dropship.pub"),
             customers: write_customers(work)?,

@@ -1,0 +1,96 @@
+//! The three scenarios a run measures, each on its own drop in its own directory, each reported
+//! as its own section: a large drop of packages, 50,000 small files, and 200 small packages each
+//! deployed by its own step.
+
+use super::dropship_ops::{self, CODECS, installer};
+use super::fixture::Fixture;
+use super::measure::Bench;
+use super::small_drops;
+use super::standard_tools;
+use super::tables;
+use super::{Options, drop};
+use crate::Result;
+use std::path::Path;
+
+/// What a scenario needs besides its options: the bundler under test and `templates/sample`.
+pub struct Inputs<'a> {
+    pub dropship: &'a Path,
+    pub sample: &'a Path,
+}
+
+/// The large drop: every codec, the sample plan's install, a batch and the standard tools.
+pub fn large(options: &Options, b: &Bench, inputs: &Inputs) -> Result<String> {
+    let size_mb = options.size_mb();
+    let f = Fixture::prepare(
+        &b.work,
+        inputs.dropship,
+        inputs.sample.join("plan.json"),
+        |root| drop::generate(root, inputs.sample, size_mb),
+    )?;
+    let codecs = dropship_ops::codecs(b, &f)?;
+    let install = dropship_ops::install(b, &f, inputs.sample)?;
+    let batch = dropship_ops::batch(b, &f, codecs[0].packaging.build)?;
+    let tools = standard_tools::measure(b, &f)?;
+    Ok(tables::large(&tables::Large {
+        drop: &f.generated,
+        size_mb,
+        runs: b.runs,
+        codecs: &codecs,
+        install,
+        batch,
+        tools,
+    }))
+}
+
+/// The sample's drop plus many small text files: build, verify and verify+extract against
+/// `tar cf`, `b2sum` and `tar xf`.
+pub fn small_files(options: &Options, b: &Bench, inputs: &Inputs) -> Result<String> {
+    let count = options.files();
+    let f = Fixture::prepare(
+        &b.work,
+        inputs.dropship,
+        inputs.sample.join("plan.json"),
+        |root| small_drops::small_files(root, inputs.sample, count),
+    )?;
+    let dropship = dropship_ops::with_codec(b, &f, CODECS[0])?.packaging;
+    let tar = b.packaging(&standard_tools::tar(&f), &|| f.clean_dest())?;
+    let b2sum = standard_tools::b2sum(b, &f)?;
+    Ok(tables::small_files(&tables::SmallFiles {
+        drop: &f.generated,
+        runs: b.runs,
+        dropship,
+        tar,
+        b2sum,
+    }))
+}
+
+/// Many small zip packages, one `deploy-package` step each: build, and the unattended install
+/// against `tar xf` of the drop plus one `unzip` per package.
+pub fn packages(options: &Options, b: &Bench, inputs: &Inputs) -> Result<String> {
+    let count = options.packages();
+    let plan = b.work.join("plan.json");
+    let staging = b.work.join("staging");
+    let mut entries = 0;
+    let f = Fixture::prepare(&b.work, inputs.dropship, plan.clone(), |root| {
+        let generated = small_drops::packages(root, &staging, &plan, count)?;
+        entries = generated.entries;
+        Ok(generated.drop)
+    })?;
+    let archive = installer(&f, CODECS[0]);
+    let build = b.measure(
+        "dropship build",
+        &f.build_command(CODECS[0], &archive, &f.customers[..1]),
+        None,
+        &|| super::tools::remove(&archive),
+    )?;
+    let install = dropship_ops::install_into_root(b, &f)?;
+    let tools = standard_tools::tar_and_unzip(b, &f)?;
+    Ok(tables::packages(&tables::Packages {
+        drop: &f.generated,
+        entries,
+        runs: b.runs,
+        build,
+        install,
+        tar_and_unzip: tools,
+    }))
+}
