@@ -18,7 +18,7 @@ use std::process::ExitCode;
 type Result<T, E = String> = std::result::Result<T, E>;
 
 const USAGE: &str =
-    "usage: cargo run --release -p xtask -- bench [--only large|small-files|packages] [--quick]
+    "usage: cargo run --release -p xtask -- bench [--only large|packages|small-files] [--quick]
            [--size-mb N] [--files N] [--packages N] [--runs N] [--keep]
        cargo run --release -p xtask -- dist
        cargo run -p xtask -- modules";

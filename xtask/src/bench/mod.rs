@@ -1,4 +1,4 @@
-//! `cargo run --release -p xtask -- bench [--only large|small-files|packages] [--quick]
+//! `cargo run --release -p xtask -- bench [--only large|packages|small-files] [--quick]
 //! [--size-mb N] [--files N] [--packages N] [--runs N] [--keep]`
 //!
 //! Three scenarios, each on a drop generated for it, each timed in the same run against the
@@ -14,12 +14,12 @@
 //!   extraction), `b2sum` of the installer; a batch build for 10 customers against one build, ten
 //!   separate builds and ten `cp`s of one installer (the writing no batch avoids), and dropship's
 //!   three codecs.
-//! * `small-files`: the sample's drop plus N small text files (`--files`, default 50,000; 200 B
-//!   to 8 KB, 50 to a directory): build, verify and verify+extract against `tar cf`, `b2sum` of
-//!   the installer and `tar xf`.
 //! * `packages`: N small zip packages (`--packages`, default 200; five files each) and a plan
 //!   with one `deploy-package` step per package: the unattended install against `tar xf` of the
 //!   drop plus one `unzip -q` per package into its destination.
+//! * `small-files`: the sample's drop plus N small text files (`--files`, default 50,000; 200 B
+//!   to 8 KB, 50 to a directory): build, verify and verify+extract against `tar cf`, `b2sum` of
+//!   the installer and `tar xf`.
 //!
 //! `--quick` makes the default sizes ten times smaller (50 MB, 5,000 files, 20 packages), for a
 //! check in a minute or two; explicit sizes still win.
@@ -27,8 +27,9 @@
 //! Wall time is measured here around the process; peak RSS is `/usr/bin/time -f %M` (for a
 //! pipeline: its largest process). The page cache is warm for everyone (the drop was just
 //! written); every measurement starts with an untimed warm-up run, and before every run the
-//! previous run's output is removed and `sync` flushes dirty pages, so no run pays for
-//! another's write-back. Missing tools are installed with apt-get. This is a measurement, not a test: nothing
+//! previous run's output is removed (moved aside in the two scenarios of many files, see
+//! `Fixture::keep_outputs`) and `sync` flushes dirty pages, so no run pays for another's
+//! write-back. Missing tools are installed with apt-get. This is a measurement, not a test: nothing
 //! here fails on a slow machine; the PASS/FAIL column is for the reader.
 //!
 //! Modules, in the order a run uses them: `tools` (processes, files, installing tools), `drop`
@@ -62,8 +63,8 @@ type Scenario = (
 /// Every scenario, in the order a full run measures them.
 const SCENARIOS: [Scenario; 3] = [
     ("large", scenarios::large),
-    ("small-files", scenarios::small_files),
     ("packages", scenarios::packages),
+    ("small-files", scenarios::small_files),
 ];
 
 #[derive(Debug, Default, PartialEq)]
@@ -210,7 +211,7 @@ mod tests {
     #[test]
     fn every_scenario_at_full_size_by_default() {
         let options = parse(&[]).unwrap();
-        assert_eq!(names(&options), ["large", "small-files", "packages"]);
+        assert_eq!(names(&options), ["large", "packages", "small-files"]);
         assert_eq!(
             (options.size_mb(), options.files(), options.packages()),
             (500, 50_000, 200)
@@ -234,7 +235,7 @@ mod tests {
     #[test]
     fn a_wrong_option_names_what_it_needs() {
         let only = parse(&["--only", "huge"]).unwrap_err();
-        assert!(only.contains("large, small-files, packages"), "{only}");
+        assert!(only.contains("large, packages, small-files"), "{only}");
         assert!(parse(&["--only"]).is_err());
         assert!(parse(&["--files", "0"]).unwrap_err().contains("--files"));
         assert!(parse(&["--fast"]).unwrap_err().contains("--fast"));
