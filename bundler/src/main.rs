@@ -3,6 +3,9 @@
 //! `lib.rs`). This file is the command line and its dispatch; each command is a module of
 //! `commands`.
 
+// std's `eprintln!` panics when stderr is closed; this one drops the text (`dropship_runtime::stdio`).
+macro_rules! eprintln { ($($a:tt)*) => { dropship_runtime::stdio_line!(err; $($a)*) }; }
+
 use clap::{Parser, Subcommand};
 use commands::build::BuildArgs;
 use commands::render::RenderArgs;

@@ -7,7 +7,8 @@
 //! `after-undo` (a change is undone, not yet journaled as such), `after-temp` (new content is
 //! written beside a file, not yet renamed over it), and, called by the engine, `step-started`,
 //! `step-finished`, `rollback-script-started` (journaled, not yet run) and
-//! `rollback-script-finished` (run and journaled).
+//! `rollback-script-finished` (run and journaled), and by `rollback --to`
+//! `install-made-current` (a kept install's journal is current again, its undo not begun).
 
 /// Park here when a test asks to (feature `test-hooks`): when `DROPSHIP_TEST_CHECKPOINT` is
 /// `name` (or `name:N` and this is the N-th time `name` is reached), create the file named by

@@ -22,9 +22,10 @@
 //! changes, the engine `step-finished`, and finally `end`. After a crash, [`Journal::open`]
 //! replays it: `resume` checks [`JournalState::check_installer`], journals `resumed` and goes on
 //! with the transaction; `rollback` undoes [`JournalState::changes`]. A succeeded install keeps
-//! its backups, so `rollback` can still undo it later, until it is committed, at the latest when
-//! the next install begins: the transaction's `begin_install` commits it, and
-//! [`Journal::replace`] moves the journal to `history/`. A new install is refused after an
+//! its backups, so `rollback` can still undo it later; when the next install begins,
+//! [`Journal::replace`] moves its journal to `kept/` (module `shelves`), where `rollback --to`
+//! finds it, until retention journals it `committed` and archives it in `history/` (module
+//! `retention`); any other ended journal goes straight to `history/`. A new install is refused after an
 //! unfinished one, and after a failed one whose changes are still in place
 //! ([`JournalState::check_may_begin_after`]).
 //!
@@ -42,12 +43,14 @@ use std::path::{Path, PathBuf};
 mod change;
 mod record;
 mod scope;
+mod shelves;
 #[cfg(test)]
 mod tests;
 
 pub use change::{Change, ChangeId, DirIdentity};
 pub use record::{Begin, Outcome, Record, StepStatus, Timestamp};
 pub use scope::Scope;
+pub use shelves::{Shelf, kept_installs, mark_committed, promote, shelve};
 
 /// Why the journal could not be written, read or used.
 #[derive(Debug, thiserror::Error)]
@@ -256,6 +259,12 @@ impl JournalState {
         self.outcome.is_some()
     }
 
+    /// Whether the install succeeded and is not made final: its backups are all there, so it
+    /// can still be undone.
+    pub fn undoable(&self) -> bool {
+        self.outcome == Some(Outcome::Succeeded) && self.committed.is_empty()
+    }
+
     /// The changes not yet undone that step `index` made, in the order made.
     pub fn changes_of_step(&self, index: usize) -> Vec<Change> {
         let owned = |change: &&Change| self.owners.get(&change.id()) == Some(&index);
@@ -414,6 +423,8 @@ pub struct Journal {
     /// is undone.
     scope: Scope,
     state: StateDir,
+    /// The install's key ([`Begin::install_key`]): its backups' folder.
+    install: String,
     _lock: StateLock,
 }
 
@@ -466,18 +477,24 @@ impl Journal {
             next_id,
             scope: replayed.scope.clone(),
             state: state.clone(),
+            install: replayed.begin.install_key(),
             _lock: lock,
         };
         Ok((journal, replayed))
     }
 
-    /// Move this journal, of a finished install made final, to the history and begin a new
-    /// install, without letting go of the lock in between.
+    /// Move this journal, of a finished install, aside and begin a new install, without
+    /// letting go of the lock in between: a succeeded install not made final is kept (undoable
+    /// by `rollback --to` until retention makes it final), any other goes to the history.
     pub fn replace(self, state: &StateDir, begin: Begin) -> Result<Journal, JournalError> {
         let Journal { path, _lock, .. } = self;
         let (previous, _) = replay(&path)?;
         previous.check_may_begin_after()?;
-        archive(state, &path, &previous.begin)?;
+        let shelf = match previous.undoable() {
+            true => Shelf::Kept,
+            false => Shelf::History,
+        };
+        shelve(state, &path, &previous.begin, shelf)?;
         Journal::begin(state, _lock, begin)
     }
 
@@ -497,6 +514,7 @@ impl Journal {
             next_id: 1,
             scope: Scope::default(),
             state: state.clone(),
+            install: begin.install_key(),
             _lock: lock,
         };
         journal.append(Record::Begin(begin))?;
@@ -574,16 +592,23 @@ impl Journal {
     pub fn state_dir(&self) -> &StateDir {
         &self.state
     }
+
+    /// Where the transaction keeps this install's backups: a folder of its own, so that they
+    /// outlive the install while it is kept.
+    pub fn backups(&self) -> Result<PathBuf, StateError> {
+        self.state.backups_of(&self.install)
+    }
+
+    /// The state directory's lock, held while this journal is open.
+    pub fn lock(&self) -> &StateLock {
+        &self._lock
+    }
 }
 
-fn archive(state: &StateDir, path: &Path, begin: &Begin) -> Result<(), JournalError> {
-    let history = state.history();
-    fs::create_dir_all(&history)
-        .map_err(JournalError::io("creating the journal history", &history))?;
-    let stamp = begin.started_at.0.format("%Y%m%dT%H%M%S%.3fZ");
-    let to = history.join(format!("journal-{stamp}.jsonl"));
-    fs::rename(path, &to).map_err(JournalError::io("moving the finished journal to", &to))?;
-    sync_dir(state.root())
+/// Replay a journal file without opening it for appending (a kept or archived one; the caller
+/// holds the state directory's lock).
+pub fn read(path: &Path) -> Result<JournalState, JournalError> {
+    replay(path).map(|(state, _)| state)
 }
 
 /// Read and replay a journal; also return the length of its whole lines.

@@ -44,6 +44,9 @@ pub mod path_safety;
 pub mod plan;
 /// The install report: JSON, text for the change ticket, self-contained HTML.
 pub mod report;
+/// Keeping the last installs undoable (`--keep`), making older ones final, and the way back
+/// through them (`rollback --to`).
+pub mod retention;
 /// Rollback: each change to the target journaled before it is made, undone in reverse on failure.
 pub mod rollback;
 /// Private scratch directories (payload, scripts) named after their process, swept when stale.
@@ -56,6 +59,8 @@ pub mod secret;
 pub mod secret_verifier;
 /// The state directory: the one owner of every file, permission and lock an install keeps.
 pub mod state_dir;
+/// Printing to stdout and stderr that never panics (the binaries' print macros use it).
+pub mod stdio;
 /// The step types behind one interface: what each does, would do (dry run) and undoes.
 pub mod steps;
 /// Octostache-compatible template engine (`#{...}`).

@@ -12,7 +12,8 @@
 //! bits are dropped; [`ExtractLimits`](crate::package::ExtractLimits) caps the bytes unpacked,
 //! absolutely and as a ratio of the package size. The caller's hook hears about every directory
 //! and file before it is created or overwritten, so the install engine can journal it (and back
-//! up an existing file) first. The summary's `file_count` is Calamari's
+//! up an existing file) first: with [`extract_package_reporting`], all of them in one go before
+//! anything is written ([`Before::All`]). The summary's `file_count` is Calamari's
 //! `Package.ExtractedFileCount`.
 //!
 //! Package file names: [`PackageName`](crate::package::PackageName) (`package/name.rs`).
@@ -20,6 +21,7 @@
 //! Not done: `.tar.bz2`, `.jar`/`.war`, file times, choosing the `<App>/<Env>/<Id>/<Version>`
 //! directory with `_1`, `_2` suffixes (the engine passes `destination`).
 
+mod inflate;
 mod name;
 mod writer;
 
@@ -31,7 +33,7 @@ use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 pub use name::{PackageName, PackageNameError};
-use writer::{EntryPath, Hook, Progress, Writer};
+use writer::{EntryPath, Hook, Makes, Progress, Writer};
 
 /// What the hook is told is about to be created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +44,21 @@ pub enum EntryKind {
     File,
     /// A symbolic link.
     Symlink,
+}
+
+/// What the hook of [`extract_package_reporting`] is told before anything is written.
+#[derive(Debug, Clone, Copy)]
+pub enum Before<'a> {
+    /// Every directory the package will create (outermost first), then every file and link it
+    /// will create or overwrite: told once, after each of them was checked against the
+    /// destination as it is now, as writing it will be (nothing beneath or over a link, nothing
+    /// in the way), and before anything is written. A file listed that exists now is overwritten
+    /// with its permissions kept even if the hook moves it aside.
+    All(&'a [(PathBuf, EntryKind)]),
+    /// One path about to be created that [`Before::All`] did not list: the destination and its
+    /// missing parents (or an entry the listing did not see, should the package change between
+    /// the listing and the unpacking).
+    One(&'a Path, EntryKind),
 }
 
 /// The error a caller's hook returns; extraction stops and reports it as [`PackageError::Hook`].
@@ -357,50 +374,81 @@ pub fn extract_package(
     package: &Path,
     destination: &Path,
     limits: ExtractLimits,
-    before_create: impl FnMut(&Path, EntryKind) -> Result<(), HookError>,
+    mut before_create: impl FnMut(&Path, EntryKind) -> Result<(), HookError>,
 ) -> Result<ExtractSummary, PackageError> {
-    extract_package_reporting(package, destination, limits, before_create, |_| {})
+    let mut hook = |before: Before<'_>| match before {
+        Before::One(path, kind) => before_create(path, kind),
+        Before::All(_) => Ok(()),
+    };
+    extract(package, destination, limits, false, &mut hook, &mut |_| {})
 }
 
-/// [`extract_package`], telling `progress` the bytes of files written so far as they are
+/// [`extract_package`], but the package's entries are listed first (a zip's central directory,
+/// a pass over a tar's headers; a `.tar.gz` is unpacked twice) and told to `before` in one go
+/// ([`Before::All`]) before anything is written, so that a caller can journal a whole package
+/// with one disk flush; `progress` is told the bytes of files written so far as they are
 /// written (for a progress bar against [`declared_size`]).
 pub fn extract_package_reporting(
     package: &Path,
     destination: &Path,
     limits: ExtractLimits,
-    mut before_create: impl FnMut(&Path, EntryKind) -> Result<(), HookError>,
+    mut before: impl FnMut(Before<'_>) -> Result<(), HookError>,
     mut progress: impl FnMut(u64),
+) -> Result<ExtractSummary, PackageError> {
+    extract(
+        package,
+        destination,
+        limits,
+        true,
+        &mut before,
+        &mut progress,
+    )
+}
+
+/// Extract, listing the entries first for the hook when `plan`.
+fn extract(
+    package: &Path,
+    destination: &Path,
+    limits: ExtractLimits,
+    plan: bool,
+    hook: &mut Hook<'_>,
+    progress: &mut Progress<'_>,
 ) -> Result<ExtractSummary, PackageError> {
     let (format, file, package_len) = open(package)?;
     let (limit, kind) = limits.byte_limit(package_len);
-    let hook: &mut Hook<'_> = &mut before_create;
-    let progress: &mut Progress<'_> = &mut progress;
     let file_count = match format {
         PackageFormat::Nupkg | PackageFormat::Zip => {
+            let nuget = format == PackageFormat::Nupkg;
             let mut archive = open_zip(file, package)?;
-            zip_declared_size(&mut archive, limits, package_len, package)?;
+            let declared = zip_declared_size(&mut archive, limits, package_len, package)?;
+            let listed = plan
+                .then(|| list_zip(&mut archive, nuget, package))
+                .transpose()?;
             let mut writer = Writer::new(package, destination, limit, kind, hook, progress)?;
-            extract_zip(
-                &mut archive,
-                &mut writer,
-                format == PackageFormat::Nupkg,
-                package,
-            )?;
+            writer.start(listed.as_deref())?;
+            let files = extract_zip(&mut archive, &mut writer, nuget, package)?;
+            inflate::write_zip_files(package, &mut archive, &files, declared, writer.shares())?;
             writer.finish()?
         }
-        PackageFormat::TarGz => {
+        PackageFormat::TarGz | PackageFormat::Tar => {
+            let listed = plan
+                .then(|| list_tar(tar_reader(format, open(package)?.1), package))
+                .transpose()?;
             let mut writer = Writer::new(package, destination, limit, kind, hook, progress)?;
-            let gz = flate2::read::MultiGzDecoder::new(BufReader::new(file));
-            extract_tar(gz, &mut writer, package)?;
-            writer.finish()?
-        }
-        PackageFormat::Tar => {
-            let mut writer = Writer::new(package, destination, limit, kind, hook, progress)?;
-            extract_tar(BufReader::new(file), &mut writer, package)?;
+            writer.start(listed.as_deref())?;
+            extract_tar(tar_reader(format, file), &mut writer, package)?;
             writer.finish()?
         }
     };
     Ok(ExtractSummary { format, file_count })
+}
+
+/// A tar package's archive bytes: ungzipped for `.tar.gz`.
+fn tar_reader(format: PackageFormat, file: File) -> Box<dyn Read> {
+    match format {
+        PackageFormat::TarGz => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))),
+        _ => Box::new(BufReader::new(file)),
+    }
 }
 
 /// What `package` says it unpacks to, in bytes, read without unpacking it: a zip's central
@@ -564,37 +612,72 @@ fn is_nuget_metadata(name: &str) -> bool {
         || lower.ends_with(".nupkg.sha512")
 }
 
-/// What a zip or NuGet package will write, read from its central directory without unpacking:
-/// each entry's path relative to where it is extracted, as extraction names it, and its kind
-/// (a `.nuspec` stands for its directory); `None` for tar packages, which only a pass over
-/// their data would tell.
-pub fn planned_entries(package: &Path) -> Result<Option<Vec<(PathBuf, EntryKind)>>, PackageError> {
-    let (format, file, _) = open(package)?;
-    let nuget = match format {
-        PackageFormat::Nupkg => true,
-        PackageFormat::Zip => false,
-        PackageFormat::Tar | PackageFormat::TarGz => return Ok(None),
-    };
-    let mut archive = open_zip(file, package)?;
-    let mut planned = Vec::new();
+/// What a zip or NuGet package will write, read from its central directory without unpacking,
+/// in archive order: each entry's path relative to the destination, as extraction names it.
+fn list_zip(
+    archive: &mut ZipReader,
+    nuget: bool,
+    package: &Path,
+) -> Result<Vec<(PathBuf, Makes)>, PackageError> {
+    let mut listed = Vec::new();
     for index in 0..archive.len() {
         let entry = archive
             .by_index_raw(index)
             .map_err(|e| read_error(package, "", e))?;
-        let Some((rel, _, name)) = zip_entry_path(&entry, nuget, package)? else {
-            continue;
-        };
-        planned.push(if entry.is_dir() {
-            (rel.as_path().to_path_buf(), EntryKind::Directory)
-        } else if nuget && name.to_ascii_lowercase().ends_with(".nuspec") {
-            (rel.parent().to_path_buf(), EntryKind::Directory)
-        } else if entry.is_symlink() {
-            (rel.as_path().to_path_buf(), EntryKind::Symlink)
-        } else {
-            (rel.as_path().to_path_buf(), EntryKind::File)
-        });
+        if let Some((rel, _, makes)) = zip_entry(&entry, nuget, package)? {
+            listed.push(match makes {
+                ZipMakes::Dir => (rel.as_path().to_path_buf(), Makes::Dir),
+                ZipMakes::ParentDir => (rel.parent().to_path_buf(), Makes::Dir),
+                ZipMakes::Symlink => (rel.as_path().to_path_buf(), Makes::Symlink),
+                ZipMakes::File => (rel.as_path().to_path_buf(), Makes::File),
+            });
+        }
     }
-    Ok(Some(planned))
+    Ok(listed)
+}
+
+/// What a tar package will write, in archive order (a pass over the headers: a `.tar.gz` is
+/// unpacked to read them).
+fn list_tar(reader: impl Read, package: &Path) -> Result<Vec<(PathBuf, Makes)>, PackageError> {
+    let mut listed = Vec::new();
+    each_tar_entry(reader, package, |entry, rel, raw| {
+        if let Some(makes) = tar_makes(entry.header().entry_type(), package, raw)? {
+            listed.push((rel.as_path().to_path_buf(), makes));
+        }
+        Ok(())
+    })?;
+    Ok(listed)
+}
+
+/// What one zip entry makes (a NuGet `.nuspec` stands for its directory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ZipMakes {
+    Dir,
+    ParentDir,
+    Symlink,
+    File,
+}
+
+/// A zip entry's checked path, its raw name and what it makes; `None` for NuGet's own
+/// metadata and names that denote the root.
+fn zip_entry<R: Read>(
+    entry: &zip::read::ZipFile<'_, R>,
+    nuget: bool,
+    package: &Path,
+) -> Result<Option<(EntryPath, String, ZipMakes)>, PackageError> {
+    let Some((rel, raw, name)) = zip_entry_path(entry, nuget, package)? else {
+        return Ok(None);
+    };
+    let makes = if entry.is_dir() {
+        ZipMakes::Dir
+    } else if nuget && name.to_ascii_lowercase().ends_with(".nuspec") {
+        ZipMakes::ParentDir
+    } else if entry.is_symlink() {
+        ZipMakes::Symlink
+    } else {
+        ZipMakes::File
+    };
+    Ok(Some((rel, raw, makes)))
 }
 
 /// A zip entry's checked path, its raw name and its name as extraction reads it (NuGet names
@@ -620,42 +703,46 @@ fn zip_entry_path<R: Read>(
     Ok(rel.map(|rel| (rel, raw, name)))
 }
 
+/// Make a zip's directories and links and prepare its files (paths checked, told to the hook),
+/// in archive order; the files, with their entry indexes, are returned to be written.
 fn extract_zip(
     archive: &mut ZipReader,
     writer: &mut Writer<'_, '_>,
     nuget: bool,
     package: &Path,
-) -> Result<(), PackageError> {
+) -> Result<Vec<(usize, inflate::NewFile)>, PackageError> {
+    let mut files = Vec::new();
     for index in 0..archive.len() {
         let mut entry = archive
             .by_index(index)
             .map_err(|e| read_error(package, "", e))?;
-        let Some((rel, raw, name)) = zip_entry_path(&entry, nuget, package)? else {
+        let Some((rel, raw, makes)) = zip_entry(&entry, nuget, package)? else {
             continue;
         };
         let mode = entry.unix_mode();
-        if entry.is_dir() {
-            writer.dir(rel.as_path(), mode)?;
-        } else if entry.is_symlink() {
-            let mut target = String::new();
-            (&mut entry)
-                .take(LINK_TARGET_LIMIT)
-                .read_to_string(&mut target)
-                .map_err(|e| read_error(package, &raw, e))?;
-            writer.symlink(&rel, &target)?;
-        } else if nuget && name.to_ascii_lowercase().ends_with(".nuspec") {
-            writer.dir(rel.parent(), None)?;
-        } else {
-            writer.file(&rel, &mut entry, mode)?;
+        match makes {
+            ZipMakes::Dir => writer.dir(rel.as_path(), mode)?,
+            ZipMakes::ParentDir => writer.dir(rel.parent(), None)?,
+            ZipMakes::Symlink => {
+                let mut target = String::new();
+                (&mut entry)
+                    .take(LINK_TARGET_LIMIT)
+                    .read_to_string(&mut target)
+                    .map_err(|e| read_error(package, &raw, e))?;
+                writer.symlink(&rel, &target)?;
+            }
+            ZipMakes::File => files.push((index, writer.prepare_file(&rel, mode)?)),
         }
     }
-    Ok(())
+    Ok(files)
 }
 
-fn extract_tar(
-    reader: impl Read,
-    writer: &mut Writer<'_, '_>,
+/// Call `visit` with each tar entry, its checked path and its raw name (names denoting the root
+/// are skipped; a name that is not UTF-8 or not safe is refused).
+fn each_tar_entry<R: Read>(
+    reader: R,
     package: &Path,
+    mut visit: impl FnMut(&mut tar::Entry<'_, R>, &EntryPath, &str) -> Result<(), PackageError>,
 ) -> Result<(), PackageError> {
     let mut archive = tar::Archive::new(reader);
     let entries = archive.entries().map_err(|e| read_error(package, "", e))?;
@@ -673,9 +760,42 @@ fn extract_tar(
         else {
             continue;
         };
-        tar_entry(&mut entry, &rel, &raw, writer, package)?;
+        visit(&mut entry, &rel, &raw)?;
     }
     Ok(())
+}
+
+fn extract_tar(
+    reader: impl Read,
+    writer: &mut Writer<'_, '_>,
+    package: &Path,
+) -> Result<(), PackageError> {
+    each_tar_entry(reader, package, |entry, rel, raw| {
+        tar_entry(entry, rel, raw, writer, package)
+    })
+}
+
+/// What a tar entry type makes; `None` for the headers that only describe the next entry.
+fn tar_makes(
+    kind: tar::EntryType,
+    package: &Path,
+    raw: &str,
+) -> Result<Option<Makes>, PackageError> {
+    use tar::EntryType as T;
+    Ok(Some(match kind {
+        T::Regular | T::Continuous | T::GNUSparse => Makes::File,
+        T::Directory => Makes::Dir,
+        T::Symlink => Makes::Symlink,
+        T::Link => Makes::HardLink,
+        T::Char | T::Block | T::Fifo => {
+            return Err(unsafe_name(package, raw, UnsafeReason::DeviceFile));
+        }
+        T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink => return Ok(None),
+        other => {
+            let reason = UnsafeReason::UnsupportedType(other.as_byte());
+            return Err(unsafe_name(package, raw, reason));
+        }
+    }))
 }
 
 fn tar_entry<R: Read>(
@@ -685,29 +805,18 @@ fn tar_entry<R: Read>(
     writer: &mut Writer<'_, '_>,
     package: &Path,
 ) -> Result<(), PackageError> {
-    use tar::EntryType as T;
-    let kind = entry.header().entry_type();
     let mode = entry.header().mode().ok();
-    match kind {
-        T::Regular | T::Continuous | T::GNUSparse => writer.file(rel, entry, mode),
-        T::Directory => writer.dir(rel.as_path(), mode),
-        T::Symlink | T::Link => {
-            let target = entry
-                .link_name_bytes()
-                .map(|t| String::from_utf8_lossy(&t).into_owned());
-            let target = target.unwrap_or_default();
-            if kind == T::Symlink {
-                writer.symlink(rel, &target)
-            } else {
-                writer.hard_link(rel, &target)
-            }
-        }
-        T::Char | T::Block | T::Fifo => Err(unsafe_name(package, raw, UnsafeReason::DeviceFile)),
-        T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink => Ok(()),
-        other => Err(unsafe_name(
-            package,
-            raw,
-            UnsafeReason::UnsupportedType(other.as_byte()),
-        )),
+    let Some(makes) = tar_makes(entry.header().entry_type(), package, raw)? else {
+        return Ok(());
+    };
+    let target = || {
+        let target = entry.link_name_bytes();
+        target.map_or_else(String::new, |t| String::from_utf8_lossy(&t).into_owned())
+    };
+    match makes {
+        Makes::File => writer.file(rel, entry, mode),
+        Makes::Dir => writer.dir(rel.as_path(), mode),
+        Makes::Symlink => writer.symlink(rel, &target()),
+        Makes::HardLink => writer.hard_link(rel, &target()),
     }
 }

@@ -260,9 +260,43 @@ pub struct UpgradeReport {
     /// The answers against the installed version's (not on a fresh install).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answers: Option<AnswerChanges>,
-    /// The command that goes back to the installed version (until the next install).
+    /// The command that goes back to the installed version (`rollback --to`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub back: Option<String>,
+    /// The earlier installs made final at the end of this one (`--keep`): no longer undoable.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retention: Vec<RetiredInstall>,
+}
+
+/// An earlier install made final by retention: its journal archived, its backups removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetiredInstall {
+    pub version: String,
+    /// When it began (UTC).
+    pub started_at: String,
+    /// The backups it recorded, removed.
+    pub backups_removed: usize,
+    pub bytes_freed: u64,
+    /// What could not be removed, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left: Vec<String>,
+}
+
+impl RetiredInstall {
+    /// `made final: 4.11.0 (installed 2026-12-01 09:00:00 UTC): 12 backups removed (3.4 MB)`.
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "made final (no longer undoable): {} (installed {}): {} backup(s) removed ({})",
+            self.version,
+            self.started_at,
+            self.backups_removed,
+            human_bytes(self.bytes_freed)
+        );
+        for left in &self.left {
+            let _ = write!(line, "; NOT removed: {left}");
+        }
+        line
+    }
 }
 
 impl UpgradeReport {
@@ -287,6 +321,7 @@ impl UpgradeReport {
         if let Some(back) = &self.back {
             lines.push(format!("to go back: {back}"));
         }
+        lines.extend(self.retention.iter().map(RetiredInstall::line));
         lines
     }
 }
@@ -750,6 +785,7 @@ mod tests {
                     ..AnswerChanges::default()
                 }),
                 back: Some("'/tmp/installer' rollback --state-dir '/var/lib/f'".into()),
+                retention: Vec::new(),
             }),
             facts: Some(RunFacts {
                 host: Host {

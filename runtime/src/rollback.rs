@@ -10,14 +10,15 @@
 //!
 //! # Where backups live
 //!
-//! In the state directory's `backups/` folder (`0700`, like the state directory), named by
-//! change id, never in the installed tree: a backup of a settings file holds the previous
+//! In the state directory's `backups/` folder (`0700`, like the state directory), in a folder
+//! of the install's own (`backups/<install key>/`, so they outlive it while it is kept for
+//! `rollback --to`), named by change id, never in the installed tree: a backup of a settings file holds the previous
 //! secret, and a directory a web server serves must not hold it. Moving an original aside and
 //! restoring it are `rename`s when the target is on the state directory's file system
 //! (atomic, keeping content, mode, owner and times); across file systems they are copies made
 //! under a temporary name (`backups/ID.partial`, or `.NAME.dropship-tmp-ID` next to the path on
 //! the way back), renamed when whole, then the source removed. Backups are removed when the
-//! install is committed. Files being written are siblings (`.NAME.dropship-new-ID`), named from
+//! install is made final (module `retention`). Files being written are siblings (`.NAME.dropship-new-ID`), named from
 //! the change, so rollback and resume remove them after a kill.
 //!
 //! A directory the install created is journaled with its identity (device and inode) right
@@ -40,13 +41,13 @@
 //! ```text
 //! let mut tx = Transaction::new(&mut journal);        // or ::resume(&mut journal, state.changes)
 //! tx.create_dir_all(dest)?;                           // each new directory journaled
-//! tx.before_create_files(&files)?;                    // a package: one flush for all new files
+//! tx.create_dirs_and_files(&dirs, &files)?;           // a package: two flushes in all
 //! tx.write_file(config, &rendered)?;                  // backup + atomic write
 //! tx.snapshot(data_dir)?; run_script()?;              // the script changes what was saved
 //! // on failure:
 //! let report = tx.rollback("step `Migrate` failed");  // report.failed: what is left
-//! // on success, now or when the next install begins:
-//! tx.commit()?;
+//! // on success, or later when retention makes the install final:
+//! tx.commit()?;                                      // or remove_backups(&changes)
 //! ```
 //!
 //! The state directory must not lie inside a path that is snapshot (restoring the tree would
@@ -165,32 +166,39 @@ impl<'j> Transaction<'j> {
     /// Create every directory in `paths` and their missing parents, journaled in one go (one
     /// disk flush for a package's whole tree) before any is created.
     pub fn create_dirs<P: AsRef<Path>>(&mut self, paths: &[P]) -> Result<(), RollbackError> {
-        let mut missing: Vec<PathBuf> = Vec::new();
-        let mut seen = HashSet::new();
-        for path in paths.iter().map(AsRef::as_ref) {
-            for dir in fsops::missing_dirs(journalable(path, "create directory")?)? {
-                // Parents come first in each list, so also first in the union.
-                if seen.insert(dir.clone()) {
-                    missing.push(dir);
-                }
-            }
-        }
+        self.create_dirs_and_files(paths, &[] as &[&Path])
+    }
+
+    /// [`create_dirs`](Self::create_dirs) for `dirs` and
+    /// [`before_create_files`](Self::before_create_files) for `files` (which may lie in those
+    /// directories), journaled with one disk flush before anything is made, and one more for
+    /// the identities of the directories created: a whole package for two flushes.
+    pub fn create_dirs_and_files<D: AsRef<Path>, F: AsRef<Path>>(
+        &mut self,
+        dirs: &[D],
+        files: &[F],
+    ) -> Result<(), RollbackError> {
+        let missing = missing_dirs_of(dirs)?;
         let first = self.journal.next_change_id().0;
         let ids: Vec<ChangeId> = (first..).take(missing.len()).map(ChangeId).collect();
-        let changes = ids
+        let mut changes: Vec<Change> = ids
             .iter()
             .zip(&missing)
             .map(|(id, dir)| Change::DirCreated {
                 id: *id,
                 path: dir.clone(),
                 identity: None,
-            });
-        self.record_all(changes.collect())?;
+            })
+            .collect();
+        let replacing = self.file_changes(files, first + ids.len() as u64)?;
+        changes.extend(replacing.iter().cloned());
+        self.record_all(changes)?;
         for dir in &missing {
             std::fs::create_dir(dir).map_err(RollbackError::io("creating directory", dir))?;
             checkpoint("after-change");
         }
-        self.record_identities(&ids, &missing)
+        self.record_identities(&ids, &missing)?;
+        move_aside(&replacing)
     }
 
     /// Journal which directories were created (one flush), so that rollback removes only them.
@@ -237,10 +245,19 @@ impl<'j> Transaction<'j> {
         &mut self,
         paths: &[P],
     ) -> Result<(), RollbackError> {
+        self.create_dirs_and_files(&[] as &[&Path], paths)
+    }
+
+    /// The changes that make way for new files at `paths` (each once), numbered from `id`: a
+    /// file created where nothing is, a file replaced (moved to its backup) where one is.
+    fn file_changes<P: AsRef<Path>>(
+        &self,
+        paths: &[P],
+        mut id: u64,
+    ) -> Result<Vec<Change>, RollbackError> {
         const DOING: &str = "write";
         let mut seen = HashSet::new();
         let mut changes = Vec::new();
-        let mut id = self.journal.next_change_id().0;
         for path in paths.iter().map(AsRef::as_ref) {
             if !seen.insert(path) {
                 continue;
@@ -265,8 +282,7 @@ impl<'j> Transaction<'j> {
             });
             id += 1;
         }
-        self.record_all(changes.clone())?;
-        move_aside(&changes)
+        Ok(changes)
     }
 
     /// Write `bytes` to `path` atomically (a sibling temporary file renamed into place).
@@ -379,7 +395,7 @@ impl<'j> Transaction<'j> {
         id: ChangeId,
         doing: &'static str,
     ) -> Result<PathBuf, RollbackError> {
-        let backups = self.journal.state_dir().backups()?;
+        let backups = self.journal.backups()?;
         fsops::free_backup(&backups, path, id, doing)
     }
 
@@ -443,6 +459,21 @@ impl<'j> Transaction<'j> {
         self.trusted_dirs.insert(dir.to_path_buf());
         Ok(())
     }
+}
+
+/// The directories to create for `paths` and their missing parents, each once, parents first.
+fn missing_dirs_of<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<PathBuf>, RollbackError> {
+    let mut missing: Vec<PathBuf> = Vec::new();
+    let mut seen = HashSet::new();
+    for path in paths.iter().map(AsRef::as_ref) {
+        for dir in fsops::missing_dirs(journalable(path, "create directory")?)? {
+            // Parents come first in each list, so also first in the union.
+            if seen.insert(dir.clone()) {
+                missing.push(dir);
+            }
+        }
+    }
+    Ok(missing)
 }
 
 /// Move the files being replaced or deleted to their backups, then sync their directories once

@@ -170,10 +170,34 @@ impl StateDir {
         self.root.join("backups")
     }
 
-    /// Where the transaction keeps the originals of what an install replaced, deleted or
-    /// snapshot, until the install is committed (created `0700` when first needed).
-    pub fn backups(&self) -> Result<PathBuf, StateError> {
-        self.private_dir(self.backups_dir())
+    /// Where the transaction keeps the originals of what the install `install` (its
+    /// `Begin::install_key`) replaced, deleted or snapshot, until the install is made final
+    /// (created `0700` when first needed).
+    pub fn backups_of(&self, install: &str) -> Result<PathBuf, StateError> {
+        let backups = self.private_dir(self.backups_dir())?;
+        self.private_dir(backups.join(install))
+    }
+
+    /// Where the journals of installs that can still be undone wait (`rollback --to`).
+    pub fn kept(&self) -> PathBuf {
+        self.root.join("kept")
+    }
+
+    /// Where copies of the installers of undoable installs are kept, so that `rollback --to`
+    /// can run each install's own rollback.
+    pub fn installers(&self) -> PathBuf {
+        self.root.join("installers")
+    }
+
+    /// The kept copy of the installer whose journal id is `installer_id` (`sha256:HEX`), by
+    /// its digest; `None` for an id of another form.
+    pub fn kept_installer(&self, installer_id: &str) -> Option<PathBuf> {
+        let hex = installer_id.strip_prefix("sha256:")?;
+        let plain = hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+        plain.then(|| {
+            self.installers()
+                .join(format!("{hex}{}", std::env::consts::EXE_SUFFIX))
+        })
     }
 
     /// Keep a copy of a file step `step` (counted from 1) asked to keep, as `name` (a plain
@@ -210,6 +234,55 @@ impl StateDir {
         let parent = dir.parent().unwrap_or(&self.root);
         durable::sync_dir(parent).map_err(StateError::io("syncing the directory", parent))?;
         Ok(dir)
+    }
+
+    /// Keep a copy of the installer at `from` (journal id `installer_id`) for `rollback --to`:
+    /// written under a temporary name, made executable by its owner only, flushed, then
+    /// renamed; a copy already there is kept (its name is its digest).
+    pub fn keep_installer(&self, from: &Path, installer_id: &str) -> Result<(), StateError> {
+        let Some(to) = self.kept_installer(installer_id) else {
+            return Ok(());
+        };
+        if to.is_file() {
+            return Ok(());
+        }
+        self.private_dir(self.installers())?;
+        let partial = to.with_extension("partial");
+        std::fs::copy(from, &partial).map_err(StateError::io(
+            "keeping a copy of the installer in",
+            &partial,
+        ))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o700))
+                .map_err(StateError::io("making private", &partial))?;
+        }
+        durable::sync_file(&partial).map_err(StateError::io("flushing", &partial))?;
+        durable::rename_durably(&partial, &to).map_err(StateError::io("renaming", &partial))
+    }
+
+    /// Remove the kept installer copies (and half-made ones) no id of `keep` names; returns
+    /// what could not be removed. Only names of the form this directory gives are touched.
+    pub fn remove_kept_installers_except(&self, keep: &[&str]) -> Vec<(PathBuf, io::Error)> {
+        let Ok(entries) = std::fs::read_dir(self.installers()) else {
+            return Vec::new();
+        };
+        let kept: Vec<PathBuf> = keep
+            .iter()
+            .filter_map(|id| self.kept_installer(id))
+            .collect();
+        let ours = |path: &Path| {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            let hex = name.split('.').next().unwrap_or_default();
+            hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        };
+        entries
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| ours(path) && !kept.contains(path))
+            .filter_map(|path| std::fs::remove_file(&path).err().map(|e| (path, e)))
+            .collect()
     }
 
     /// Where scripts run when the plan names no directory.
@@ -313,10 +386,13 @@ impl StateDir {
     }
 
     /// After an install was rolled back: what was installed before it began is installed
-    /// again (`None`: nothing).
+    /// again (`None`: nothing), with its answers (a `rollback` of that install reads them).
     pub fn restore_installed(&self, before: Option<&Installed>) -> Result<(), StateError> {
         match before {
-            Some(installed) => self.save_installed(installed),
+            Some(installed) => {
+                self.save_answers(&installed.answers)?;
+                self.save_installed(installed)
+            }
             None => self.remove(&self.installed()),
         }
     }

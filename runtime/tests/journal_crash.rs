@@ -66,6 +66,7 @@ fn install(state: &Path, target: &Path) {
         roles: Vec::new(),
         signer_key: None,
         installed_before: None,
+        keep: None,
     };
     let mut journal = Journal::create(&StateDir::new(state), begin).unwrap();
     journal.widen_scope(&[target.to_path_buf()]).unwrap();

@@ -401,6 +401,27 @@ fn a_guided_upgrade_asks_only_what_is_new_and_shows_what_it_kept() {
     assert_no_password(&transcript);
     let conf = std::fs::read_to_string(g.target().join("web/config/app.conf")).unwrap();
     assert!(conf.contains("port = 9443"), "{conf}");
+
+    // Back to 4.12.0 on the terminal: what is undone is said and asked first.
+    let installed = tree_with_modes(&g.target());
+    let to = ["rollback", "--to", "4.12.0"];
+    let (code, transcript) = g.drive_installer(&next, &to, &[("Go on? [y/N] ", "n".to_string())]);
+    assert_eq!(code, 4, "declined:\n{transcript}");
+    assert!(
+        transcript.contains("undoes, newest first: Fabrikam Platform 4.13.0 (installed "),
+        "{transcript}"
+    );
+    assert_eq!(tree_with_modes(&g.target()), installed, "nothing changed");
+    let (code, transcript) = g.drive_installer(&next, &to, &[("Go on? [y/N] ", "y".to_string())]);
+    assert_eq!(code, 0, "confirmed:\n{transcript}");
+    assert!(
+        transcript.contains("4.12.0 is installed again."),
+        "{transcript}"
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(g.ws.path("state/installed.json")).unwrap()).unwrap();
+    assert_eq!(state["version"], "4.12.0");
+    assert_no_password(&transcript);
 }
 
 /// On a terminal, the running step has a line of its own whose timer ticks while the script is

@@ -628,7 +628,7 @@ fn interrupted_install_rolls_back() {
 }
 
 #[test]
-fn second_install_commits_the_first_and_rollback_returns_to_it() {
+fn second_install_keeps_the_first_undoable_and_rollback_returns_to_it() {
     let fx = Fixture::sample();
     fx.install(&["--set", "Service.Port=9001"]).success();
     let first = installed_tree(&fx.target());
@@ -639,10 +639,14 @@ fn second_install_commits_the_first_and_rollback_returns_to_it() {
         std::fs::read_to_string(&conf).unwrap(),
         expected_app_conf("9002")
     );
-    let history = std::fs::read_dir(fx.state().join("history"))
-        .expect("the first journal is kept in history/")
+    let kept = std::fs::read_dir(fx.state().join("kept"))
+        .expect("the first journal waits in kept/ (`rollback --to`)")
         .count();
-    assert_eq!(history, 1);
+    assert_eq!(kept, 1);
+    let copies = std::fs::read_dir(fx.state().join("installers"))
+        .expect("a copy of the installer")
+        .count();
+    assert_eq!(copies, 1, "one copy for two installs of one installer");
 
     run(&mut fx.command("rollback")).success();
     assert_eq!(

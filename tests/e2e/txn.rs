@@ -6,9 +6,9 @@
 
 use crate::fixture::{
     Fixture, SECRET, assert_no_secret_in_dir, assert_run_has_no_secret, kill_install_at,
-    plan_with_steps, read_report, spawn,
+    plan_with_steps, read_report, sample_plan, spawn,
 };
-use crate::support::{run, wait_for_file};
+use crate::support::{Workspace, run, wait_for_file};
 use serde_json::{Value, json};
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
@@ -423,9 +423,15 @@ fn the_dry_run_refuses_what_install_refuses_before_anything_starts() {
     );
 }
 
-/// The disk flushes (`fdatasync`) of an install whose one step unpacks `files` new files, as
-/// `strace` counts them; `None` without `strace`.
-fn flushes_installing(files: usize) -> Option<usize> {
+/// The package formats whose journal flushes are counted.
+const COUNTED_PACKAGES: [&str; 2] = ["Many.1.0.0.nupkg", "Many.1.0.0.tar.gz"];
+
+/// The disk flushes of an install whose one step unpacks `package` (one of
+/// [`COUNTED_PACKAGES`]) holding `files` files in ten directories, as `strace` counts them:
+/// `fdatasync` (the journal) and `fsync` (directories, after files are moved to their backups).
+/// With `again`, the install is run twice and the second run, a reinstall over every file of the
+/// first, is counted. `None` without `strace`.
+fn flushes_installing(package: &str, files: usize, again: bool) -> Option<(usize, usize)> {
     if std::process::Command::new("strace")
         .arg("-V")
         .output()
@@ -435,27 +441,29 @@ fn flushes_installing(files: usize) -> Option<usize> {
     }
     let plan = plan_with_steps(json!([
         { "name": "Unpack", "type": "deploy-package",
-          "package": "Packages/Many.1.0.0.nupkg", "destination": "#{Install.Root}/many" },
+          "package": format!("Packages/{package}"), "destination": "#{Install.Root}/many" },
     ]));
     let fx = Fixture::with_drop(&plan, |ws| {
         let entries: Vec<(String, Vec<u8>)> = (0..files)
             .map(|i| (format!("dir{}/file{i}.txt", i % 10), b"x".to_vec()))
             .collect();
-        let entries: Vec<(&str, Vec<u8>)> = entries
-            .iter()
-            .map(|(n, b)| (n.as_str(), b.clone()))
-            .collect();
-        crate::support::write_package(ws, "drop/Packages/Many.1.0.0.nupkg", "Many", &entries);
+        write_counted_package(ws, &format!("drop/Packages/{package}"), &entries);
     });
+    if again {
+        fx.install(&[]).success();
+    }
     let counts = fx.ws.path("strace.txt");
-    let install = fx.command("install");
+    let mut install = fx.command("install");
+    install.args(fx.answers());
+    if again {
+        install.arg("--reinstall");
+    }
     let mut traced = std::process::Command::new("strace");
     traced
-        .args(["-f", "-c", "-e", "trace=fdatasync", "-o"])
+        .args(["-f", "-c", "-e", "trace=fdatasync,fsync", "-o"])
         .arg(&counts)
         .arg(install.get_program())
-        .args(install.get_args())
-        .args(fx.answers());
+        .args(install.get_args());
     for (key, value) in install.get_envs() {
         match value {
             Some(value) => traced.env(key, value),
@@ -464,18 +472,105 @@ fn flushes_installing(files: usize) -> Option<usize> {
     }
     run(&mut traced).success();
     let summary = std::fs::read_to_string(&counts).unwrap();
-    let line = summary
-        .lines()
-        .find(|l| l.trim_end().ends_with("fdatasync"));
-    let calls = line.and_then(|l| l.split_whitespace().nth(3)?.parse().ok());
-    Some(calls.unwrap_or_else(|| panic!("no fdatasync count in strace's summary:\n{summary}")))
+    let calls = |name: &str| {
+        let line = summary.lines().find(|l| l.trim_end().ends_with(name));
+        // A call never made has no line.
+        line.map_or(Some(0), |l| l.split_whitespace().nth(3)?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} count in strace's summary:\n{summary}"))
+    };
+    Some((calls("fdatasync"), calls("fsync")))
+}
+
+/// A NuGet package (with its nuspec) or a `.tar.gz` at `relative` holding `entries`.
+fn write_counted_package(ws: &Workspace, relative: &str, entries: &[(String, Vec<u8>)]) {
+    if relative.ends_with(".nupkg") {
+        let entries: Vec<(&str, Vec<u8>)> = entries
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.clone()))
+            .collect();
+        return crate::support::write_package(ws, relative, "Many", &entries);
+    }
+    let path = ws.path(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(path).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    for (name, bytes) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, name, &bytes[..]).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap();
 }
 
 #[test]
-fn a_package_unpacked_into_a_new_directory_costs_the_same_flushes_whatever_its_size() {
-    let (Some(few), Some(many)) = (flushes_installing(10), flushes_installing(300)) else {
-        eprintln!("skipped: no strace to count the disk flushes (apt-get install strace)");
-        return;
-    };
-    assert_eq!(few, many, "10 files: {few} flushes, 300 files: {many}");
+fn a_package_costs_the_same_flushes_whatever_its_size() {
+    for (package, again) in COUNTED_PACKAGES
+        .iter()
+        .flat_map(|p| [(*p, false), (*p, true)])
+    {
+        let (Some(few), Some(many)) = (
+            flushes_installing(package, 10, again),
+            flushes_installing(package, 300, again),
+        ) else {
+            eprintln!("skipped: no strace to count the disk flushes (apt-get install strace)");
+            return;
+        };
+        let into = if again {
+            "over the installed files"
+        } else {
+            "into a new directory"
+        };
+        assert_eq!(
+            few, many,
+            "{package} {into}: (fdatasync, fsync) for 10 files {few:?}, for 300 {many:?}"
+        );
+    }
+}
+
+/// A terminal that goes away mid-install (an SSH connection dropped: SIGHUP, then every write to
+/// the screen fails) does not stop the install midway: it runs to its end, and the report says so.
+#[test]
+fn a_lost_terminal_does_not_stop_the_install_midway() {
+    let mut plan = sample_plan();
+    plan["steps"].as_array_mut().unwrap().insert(
+        2,
+        json!({ "name": "Wait", "type": "run-script", "syntax": "bash",
+                "inline": "touch \"$MARKER\"\n\
+                           for _ in $(seq 600); do [ -e \"$RELEASE\" ] && break; sleep 0.05; done\n\
+                           echo released" }),
+    );
+    let fx = Fixture::new(&plan);
+    let (marker, release) = (fx.ws.path("marker"), fx.ws.path("release"));
+    let mut child = fx
+        .command("install")
+        .args(fx.answers())
+        .env("MARKER", &marker)
+        .env("RELEASE", &release)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Nobody reads the screen any more: every write to it fails.
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    wait_for_file(&marker, &mut child, Duration::from_secs(30));
+    let hangup = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status();
+    assert!(hangup.expect("kill").success());
+    std::fs::write(&release, "").expect("release");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0), "the install went on to its end");
+    let report = read_report(&fx.state());
+    assert_eq!(report["outcome"], "succeeded", "{report:#}");
+    let log = std::fs::read_to_string(fx.state().join("install.log")).expect("install.log");
+    assert!(
+        log.contains("released"),
+        "the log has what the screen lost:\n{log}"
+    );
 }

@@ -253,7 +253,10 @@ fn rolling_back_an_upgrade_puts_the_previous_version_and_its_answers_back() {
         ["Service.Port"]
     );
     let back = report["upgrade"]["back"].as_str().expect("the way back");
-    assert!(back.contains(" rollback --state-dir "), "{back}");
+    assert!(
+        back.contains(" rollback --to 4.12.0 --state-dir "),
+        "{back}"
+    );
 
     crate::support::run(&mut fx.command_of(&v413, "rollback", &fx.state())).success();
     assert_eq!(app_conf(&fx), expected_app_conf("9443"));
@@ -265,6 +268,221 @@ fn rolling_back_an_upgrade_puts_the_previous_version_and_its_answers_back() {
     let report = read_report(&fx.state());
     assert_eq!(report["upgrade"]["from"], "4.12.0");
     assert_state_has_no_secret(&fx);
+}
+
+/// The sample plan at `version` with a last step whose rollback script appends
+/// `undone VERSION` to the workspace's `undone.txt`: which plan's script ran, in which order.
+fn marking_plan(fx: &Fixture, version: &str) -> Value {
+    let mut plan = plan_at(version);
+    let marks = fx.ws.path("undone.txt");
+    let mark = format!("echo 'undone {version}' >> '{}'", marks.display());
+    let step = json!({
+        "name": "Mark", "type": "run-script", "inline": "true",
+        "rollback": { "inline": mark }
+    });
+    plan["steps"].as_array_mut().expect("steps").push(step);
+    plan
+}
+
+fn marks(fx: &Fixture) -> Vec<String> {
+    let text = std::fs::read_to_string(fx.ws.path("undone.txt")).unwrap_or_default();
+    text.lines().map(str::to_string).collect()
+}
+
+fn rollback_to(fx: &Fixture, installer: &Path, version: &str) -> Run {
+    crate::support::run(
+        fx.command_of(installer, "rollback", &fx.state())
+            .args(["--to", version]),
+    )
+}
+
+#[test]
+fn rollback_to_goes_back_one_and_two_versions_each_install_undone_by_its_own_installer() {
+    let fx = Fixture::sample();
+    let v412 = installer(&fx, &marking_plan(&fx, "4.12.0"), "installer-4.12.0");
+    let v413 = installer(&fx, &marking_plan(&fx, "4.13.0"), "installer-4.13.0");
+    let v414 = installer(&fx, &marking_plan(&fx, "4.14.0"), "installer-4.14.0");
+    crate::support::run(
+        fx.command_of(&v412, "install", &fx.state())
+            .args(fx.answers())
+            .args(["--set", "Service.Port=9443"]),
+    )
+    .success();
+    let original = app_conf(&fx);
+
+    // One version back.
+    upgrade(&fx, &v413, &["--set", "Service.Port=9555"]).success();
+    rollback_to(&fx, &v413, "4.12.0").success();
+    assert_eq!(marks(&fx), ["undone 4.13.0"]);
+    assert_eq!(app_conf(&fx), original);
+    assert_eq!(installed(&fx)["version"], "4.12.0");
+
+    // Two versions back, from the newest installer: 4.13.0 is undone by its kept copy.
+    upgrade(&fx, &v413, &["--set", "Service.Port=9555"]).success();
+    upgrade(&fx, &v414, &["--set", "Service.Port=9666"]).success();
+    assert_eq!(app_conf(&fx), expected_app_conf("9666"));
+    let report = read_report(&fx.state());
+    let back = report["upgrade"]["back"].as_str().expect("the way back");
+    assert!(back.contains(" rollback --to 4.13.0 "), "{back}");
+    let far = rollback_to(&fx, &v414, "4.11.0").code(2);
+    assert!(far.stderr.contains("cannot be put back"), "{}", far.stderr);
+    assert_eq!(
+        app_conf(&fx),
+        expected_app_conf("9666"),
+        "a refusal changes nothing"
+    );
+
+    std::fs::remove_file(fx.ws.path("undone.txt")).expect("marks");
+    let back = rollback_to(&fx, &v414, "4.12.0").success();
+    assert_eq!(
+        marks(&fx),
+        ["undone 4.14.0", "undone 4.13.0"],
+        "{}",
+        back.stderr
+    );
+    assert_eq!(app_conf(&fx), original);
+    assert_eq!(installed(&fx)["version"], "4.12.0");
+    let answers: Value = serde_json::from_slice(
+        &std::fs::read(fx.state().join("answers.json")).expect("answers.json"),
+    )
+    .expect("answers JSON");
+    assert_eq!(
+        answers["Service.Port"], "9443",
+        "4.12.0's answers are current again"
+    );
+    rollback_to(&fx, &v414, "4.12.0").success();
+    assert_eq!(marks(&fx).len(), 2, "once there, nothing more is undone");
+
+    // 4.12.0 is the current install again: the next upgrade keeps its answers.
+    upgrade(&fx, &v413, &[]).success();
+    assert_eq!(app_conf(&fx), expected_app_conf("9443"));
+    assert_state_has_no_secret(&fx);
+}
+
+#[test]
+fn keep_limits_how_far_back_rollback_to_goes_and_retention_is_reported() {
+    let fx = Fixture::sample();
+    let v413 = installer(&fx, &plan_at("4.13.0"), "installer-4.13.0");
+    let v414 = installer(&fx, &plan_at("4.14.0"), "installer-4.14.0");
+    fx.install(&[]).success();
+    upgrade(&fx, &v413, &[]).success();
+    assert_eq!(count(&fx.state().join("kept")), 1, "4.12.0 is kept");
+    assert_eq!(count(&fx.state().join("installers")), 2);
+
+    let run = upgrade(&fx, &v414, &["--keep", "1"]).success();
+    assert!(
+        run.stderr
+            .contains("made final (no longer undoable): 4.12.0"),
+        "{}",
+        run.stderr
+    );
+    let report = read_report(&fx.state());
+    let retired = report["upgrade"]["retention"]
+        .as_array()
+        .expect("retention");
+    let versions: Vec<&str> = retired
+        .iter()
+        .filter_map(|r| r["version"].as_str())
+        .collect();
+    assert_eq!(versions, ["4.12.0", "4.13.0"]);
+    assert!(
+        retired
+            .iter()
+            .all(|r| r["backups_removed"].as_u64() > Some(0)),
+        "{retired:?}"
+    );
+    let text = std::fs::read_to_string(fx.state().join("report.txt")).expect("report.txt");
+    assert!(
+        text.contains("made final (no longer undoable): 4.13.0"),
+        "{text}"
+    );
+    assert_eq!(count(&fx.state().join("kept")), 0);
+    assert_eq!(
+        count(&fx.state().join("installers")),
+        0,
+        "--keep 1 keeps no copy"
+    );
+    let backups = std::fs::read_dir(fx.state().join("backups")).expect("backups");
+    assert_eq!(
+        backups.count(),
+        1,
+        "only the latest install's backups are left"
+    );
+
+    let refused = rollback_to(&fx, &v414, "4.12.0").code(2);
+    assert!(
+        refused.stderr.contains("lead back to 4.13.0 at most"),
+        "{}",
+        refused.stderr
+    );
+    rollback_to(&fx, &v414, "4.13.0").success();
+    assert_eq!(installed(&fx)["version"], "4.13.0");
+    assert_state_has_no_secret(&fx);
+}
+
+/// Where `rollback --to` is killed: in the newest install's own undo (its rollback script
+/// journaled, then a change undone), and between two installs (the older one made current).
+const WAY_BACK_KILL_POINTS: [&str; 3] = [
+    "rollback-script-started:1",
+    "after-undo:1",
+    "install-made-current:1",
+];
+
+#[test]
+fn rollback_to_killed_anywhere_is_finished_by_running_it_again() {
+    for point in WAY_BACK_KILL_POINTS {
+        let fx = Fixture::sample();
+        let v413 = installer(&fx, &marking_plan(&fx, "4.13.0"), "installer-4.13.0");
+        let v414 = installer(&fx, &marking_plan(&fx, "4.14.0"), "installer-4.14.0");
+        fx.install(&["--set", "Service.Port=9443"]).success();
+        let original = app_conf(&fx);
+        upgrade(&fx, &v413, &["--set", "Service.Port=9555"]).success();
+        upgrade(&fx, &v414, &["--set", "Service.Port=9666"]).success();
+
+        let marker = fx.ws.path("marker");
+        let mut parent = crate::fixture::spawn(
+            fx.command_of(&v414, "rollback", &fx.state())
+                .args(["--to", "4.12.0"])
+                .env("DROPSHIP_TEST_CHECKPOINT", point)
+                .env("DROPSHIP_TEST_CHECKPOINT_MARKER", &marker),
+            &fx.ws,
+            "killed-way-back",
+        );
+        crate::support::wait_for_file(&marker, &mut parent, std::time::Duration::from_secs(30));
+        // Whichever process parked (the walk back or the undo it runs) dies.
+        for pid in children(parent.id()) {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid])
+                .status();
+        }
+        let _ = parent.kill();
+        let status = parent.wait().expect("wait");
+        assert_ne!(status.code(), Some(0), "{point}: stopped before the end");
+        assert_ne!(app_conf(&fx), original, "{point}: not back yet");
+
+        let again = rollback_to(&fx, &v414, "4.12.0");
+        assert_eq!(again.code, Some(0), "{point}: {again:#?}");
+        assert_eq!(app_conf(&fx), original, "{point}");
+        assert_eq!(installed(&fx)["version"], "4.12.0", "{point}");
+        let undone = marks(&fx);
+        assert!(
+            undone.iter().filter(|m| *m == "undone 4.13.0").count() == 1
+                && undone.contains(&"undone 4.14.0".to_string()),
+            "{point}: each install's rollback script ran (4.13.0's once): {undone:?}"
+        );
+        assert_state_has_no_secret(&fx);
+    }
+}
+
+/// The processes `pid` started (Linux's `/proc`).
+fn children(pid: u32) -> Vec<String> {
+    let path = format!("/proc/{pid}/task/{pid}/children");
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.split_whitespace().map(str::to_string).collect()
+}
+
+fn count(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, Iterator::count)
 }
 
 /// A package of settings files: `(name, content)`; `#{Database.Password}` is substituted.

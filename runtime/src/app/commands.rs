@@ -16,6 +16,7 @@ use dropship_runtime::journal::{Begin, Journal, JournalState, JournaledRun, Reco
 use dropship_runtime::report::{
     self, Attempt, LaterRollback, Report, ReportOutcome, RunFacts, StepOutcome, UpgradeReport,
 };
+use dropship_runtime::retention;
 use dropship_runtime::rollback;
 use dropship_runtime::scratch;
 use dropship_runtime::script;
@@ -47,6 +48,8 @@ pub struct InstallInputs {
     pub allow_downgrade: bool,
     /// `--log FILE`: a copy of the install's log.
     pub log: Option<PathBuf>,
+    /// `--keep N`: how many installs stay undoable (default `retention::DEFAULT_KEEP`).
+    pub keep: Option<u32>,
 }
 
 pub(crate) fn fail(error: &dyn std::fmt::Display, status: ExitStatus) -> ExitStatus {
@@ -377,6 +380,7 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
         roles: roles.clone(),
         signer_key: Some(session.signer.key.base64.clone()),
         installed_before: session.upgrade.installed.clone().map(Box::new),
+        keep: inputs.keep,
     };
     ui::changes_begin();
     let mut journal =
@@ -483,6 +487,7 @@ impl RunContext<'_> {
                 }
                 if result.outcome == ReportOutcome::Succeeded {
                     self.record_installed(&report, result.scrubber.clone(), &result.rendered);
+                    self.retain(journal, previous, &mut report);
                 }
                 report.attempts = journaled_runs(previous);
                 report.attempts.push(Attempt {
@@ -618,8 +623,9 @@ impl RunContext<'_> {
         let installer = std::env::current_exe().unwrap_or_default();
         let back = upgrade.from_version().map(|from| {
             format!(
-                "{} rollback --state-dir {} (puts {from} back)",
+                "{} rollback --to {} --state-dir {}",
                 escape::shell_word(&installer.to_string_lossy()),
+                escape::shell_word(from),
                 escape::shell_word(&self.state.root().to_string_lossy()),
             )
         });
@@ -630,6 +636,39 @@ impl RunContext<'_> {
             headline: upgrade.headline(&self.session.plan.product().name),
             answers,
             back,
+            retention: Vec::new(),
+        }
+    }
+
+    /// After a successful install: keep a copy of this installer for a later `rollback --to`
+    /// (when more than this install stays undoable), then make final the installs beyond
+    /// `--keep` (this run's, else the one the install began with); the report lists them.
+    fn retain(&self, journal: &Journal, previous: Option<&JournalState>, report: &mut Report) {
+        let keep = self
+            .inputs
+            .keep
+            .or(previous.and_then(|p| p.begin.keep))
+            .unwrap_or(retention::DEFAULT_KEEP);
+        let installer = &self.session.installer_digest;
+        let mut warnings = Vec::new();
+        if keep > 1
+            && let Err(e) = self
+                .state
+                .keep_installer(&self.session.file.path, installer)
+        {
+            warnings.push(format!(
+                "{e}; `rollback --to` past this install will need this installer's own \
+                 `rollback` run by hand"
+            ));
+        }
+        let retention = retention::apply(self.state, journal.lock(), keep, installer);
+        warnings.extend(retention.warnings);
+        for warning in &warnings {
+            eprintln!("warning: {warning}");
+        }
+        report.warnings.extend(warnings);
+        if let Some(upgrade) = &mut report.upgrade {
+            upgrade.retention = retention.retired;
         }
     }
 

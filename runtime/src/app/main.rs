@@ -1,6 +1,13 @@
 //! The installer: the `dropship-runtime` binary with a signed payload attached. A thin front end
 //! over the runtime library; every behaviour lives in a library module.
 
+// std's print macros panic when a write fails (a closed pipe, a hung-up terminal), which would
+// stop an install midway: these, defined before the modules, shadow them (`dropship_runtime::stdio`).
+macro_rules! println { ($($a:tt)*) => { dropship_runtime::stdio_line!(out; $($a)*) }; }
+macro_rules! eprintln { ($($a:tt)*) => { dropship_runtime::stdio_line!(err; $($a)*) }; }
+macro_rules! print { ($($a:tt)*) => { dropship_runtime::stdio_text!(out, $($a)*) }; }
+macro_rules! eprint { ($($a:tt)*) => { dropship_runtime::stdio_text!(err, $($a)*) }; }
+
 mod commands;
 mod facts;
 mod installer;
@@ -8,6 +15,7 @@ mod live;
 mod params;
 mod preview;
 mod rollback;
+mod rollback_to;
 mod session;
 mod ui;
 
@@ -63,6 +71,10 @@ enum Command {
         /// The install's state directory (default: /var/lib/dropship/PRODUCT; Windows: %ProgramData%\dropship\PRODUCT)
         #[arg(long)]
         state_dir: Option<PathBuf>,
+        /// Undo every install newer than VERSION, newest first, each with its own (kept)
+        /// installer, until VERSION is installed again
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
         /// Roll back without asking (required without a terminal)
         #[arg(long)]
         yes: bool,
@@ -154,6 +166,10 @@ struct InstallArgs {
     /// Also write the install's log to FILE (appended; created 0600; a link is refused)
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
+    /// How many installs stay undoable with `rollback --to` once this one succeeds, this one
+    /// included (default 2); older ones are made final, their backups removed
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    keep: Option<u32>,
     #[command(flatten)]
     trust: TrustArgs,
 }
@@ -181,6 +197,7 @@ impl InstallArgs {
             reinstall: self.reinstall,
             allow_downgrade: self.allow_downgrade,
             log: self.log,
+            keep: self.keep,
         }
     }
 }
@@ -218,12 +235,14 @@ fn main() -> ExitCode {
         Some(Command::Resume(args)) => commands::resume(args.inputs()),
         Some(Command::Rollback {
             state_dir,
+            to,
             yes,
             no_progress,
             log,
             trust,
         }) => rollback::rollback_command(rollback::RollbackInputs {
             state_dir,
+            to,
             yes,
             no_progress,
             log,

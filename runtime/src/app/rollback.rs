@@ -18,6 +18,8 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Default)]
 pub struct RollbackInputs {
     pub state_dir: Option<PathBuf>,
+    /// `--to VERSION`: undo every install newer than VERSION (module `rollback_to`).
+    pub to: Option<String>,
     /// `--yes`: roll back without asking (needed without a terminal).
     pub yes: bool,
     pub no_progress: bool,
@@ -36,7 +38,11 @@ pub fn rollback_command(inputs: RollbackInputs) -> ExitStatus {
         return status;
     }
     ui::stop_at_once_until_changes();
-    match rollback_inner(inputs) {
+    let result = match &inputs.to {
+        Some(version) => crate::rollback_to::rollback_to(&inputs, version),
+        None => rollback_inner(inputs),
+    };
+    match result {
         Ok(status) | Err(status) => status,
     }
 }

@@ -77,8 +77,7 @@ impl Session {
             )?),
             Err(_) => None,
         };
-        let installer_digest =
-            format!("sha256:{}", hex(&Sha256::digest(file.signature.as_bytes())));
+        let installer_digest = installer_digest(&file);
         let upgrade = Upgrade::fresh(&plan);
         Ok(Session {
             file,
@@ -112,6 +111,12 @@ impl Session {
             .map(|p| p.roles.clone())
             .unwrap_or_default()
     }
+}
+
+/// `sha256:HEX` of the installer's signature block, which commits to every signed byte of the
+/// file: how the journal and the report name an installer.
+pub fn installer_digest(file: &InstallerFile) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(file.signature.as_bytes())))
 }
 
 /// The installer file's SHA-256 (as `sha256sum` prints it), computed on a thread of its own

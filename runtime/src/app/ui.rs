@@ -438,10 +438,14 @@ fn install_cancel_handler() {
         on_cancel_signal();
     }
     let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    // SAFETY: the handler only touches atomics, which is async-signal-safe.
+    // SAFETY: the handler only touches atomics, which is async-signal-safe; SIG_IGN is a valid
+    // disposition.
     unsafe {
         libc::signal(libc::SIGINT, handler);
         libc::signal(libc::SIGTERM, handler);
+        // A lost terminal (an SSH connection that drops) does not stop the run midway: it goes
+        // on to its end, and the log and the report say how it ended.
+        libc::signal(libc::SIGHUP, libc::SIG_IGN);
     }
 }
 
@@ -571,6 +575,9 @@ impl Console {
             &format!("{mark}Install {}{reset}", report.outcome.describe()),
             true,
         );
+        for retired in report.upgrade.iter().flat_map(|u| &u.retention) {
+            self.say(&retired.line(), true);
+        }
         let later = report.later_rollback.as_ref().map(|later| &later.summary);
         for rollback in report.rollback.iter().chain(later) {
             for left in &rollback.left {

@@ -36,6 +36,7 @@ fn begin() -> Begin {
         roles: Vec::new(),
         signer_key: None,
         installed_before: None,
+        keep: None,
     }
 }
 

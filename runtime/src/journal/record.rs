@@ -51,6 +51,17 @@ pub struct Begin {
     /// again (none: nothing was).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub installed_before: Option<Box<Installed>>,
+    /// `--keep N`: how many installs stay undoable once this one succeeds (none: the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<u32>,
+}
+
+impl Begin {
+    /// Names this install among the state directory's: its start time, to the millisecond (its
+    /// backups' folder, its journal's name once kept or archived).
+    pub fn install_key(&self) -> String {
+        self.started_at.0.format("%Y%m%dT%H%M%S%.3fZ").to_string()
+    }
 }
 
 /// How a step ended.

@@ -16,6 +16,7 @@ fn begin(installer: &str) -> Begin {
         roles: vec!["web".to_string()],
         signer_key: None,
         installed_before: None,
+        keep: None,
     }
 }
 

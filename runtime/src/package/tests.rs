@@ -385,7 +385,8 @@ fn a_failing_hook_stops_extraction_before_the_write() {
     .unwrap_err();
     assert!(matches!(err, PackageError::Hook { .. }));
     assert!(err.to_string().contains("b.txt") && err.to_string().contains("journal is full"));
-    assert!(dest.join("a.txt").exists() && !dest.join("b.txt").exists());
+    // A zip's files are all told to the hook before any is written.
+    assert!(!dest.join("a.txt").exists() && !dest.join("b.txt").exists());
 }
 
 #[test]
@@ -659,7 +660,7 @@ fn progress_hears_the_bytes_written_up_to_the_declared_size() {
         &package,
         &dir.path().join("out"),
         ExtractLimits::default(),
-        |_, _| Ok(()),
+        |_| Ok(()),
         |done| heard.push(done),
     )
     .unwrap();
@@ -667,4 +668,247 @@ fn progress_hears_the_bytes_written_up_to_the_declared_size() {
     assert!(heard.len() > 2, "a large file is told in chunks: {heard:?}");
     assert_eq!(heard.last().copied(), declared);
     assert_eq!(declared, Some(200 * 1024 + 5));
+}
+
+/// What `Before::All` told, with whether each path existed then.
+type Listed = Vec<(PathBuf, EntryKind, bool)>;
+
+/// Extract with the entries listed first: what `Before::All` told, and every path told one by
+/// one.
+fn extract_listed(
+    package: &Path,
+    dest: &Path,
+    mut on_all: impl FnMut(&[(PathBuf, EntryKind)]),
+) -> (Result<ExtractSummary, PackageError>, Listed, Recorded) {
+    let (mut all, mut one) = (Vec::new(), Vec::new());
+    let result = extract_package_reporting(
+        package,
+        dest,
+        ExtractLimits::default(),
+        |before| {
+            match before {
+                Before::All(entries) => {
+                    let exists = |p: &Path| fs::symlink_metadata(p).is_ok();
+                    all.extend(entries.iter().map(|(p, k)| (p.clone(), *k, exists(p))));
+                    on_all(entries);
+                }
+                Before::One(path, kind) => one.push((path.to_path_buf(), kind)),
+            }
+            Ok(())
+        },
+        |_| {},
+    );
+    (result, all, one)
+}
+
+#[test]
+fn tar_and_tar_gz_entries_are_all_told_in_one_go_before_anything_is_written() {
+    for gzip in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let package = dir.path().join(if gzip { "p.tar.gz" } else { "p.tar" });
+        let headers = vec![
+            (
+                raw_header("a/", tar::EntryType::Directory, 0, None),
+                &b""[..],
+            ),
+            (
+                raw_header("a/x.txt", tar::EntryType::Regular, 1, None),
+                &b"x"[..],
+            ),
+            (
+                raw_header("b/c/y.txt", tar::EntryType::Regular, 1, None),
+                &b"y"[..],
+            ),
+            (
+                raw_header("b/c/z", tar::EntryType::Link, 0, Some("a/x.txt")),
+                &b""[..],
+            ),
+        ];
+        write_tar(&package, headers, gzip);
+        let dest = dir.path().join("out");
+        let (result, all, one) = extract_listed(&package, &dest, |_| {});
+        assert_eq!(result.unwrap().file_count, 3);
+        let told: Vec<_> = all
+            .iter()
+            .map(|(p, k, _)| (p.strip_prefix(&dest).unwrap(), *k))
+            .collect();
+        let expected = [
+            ("", EntryKind::Directory),
+            ("a", EntryKind::Directory),
+            ("b", EntryKind::Directory),
+            ("b/c", EntryKind::Directory),
+            ("a/x.txt", EntryKind::File),
+            ("b/c/y.txt", EntryKind::File),
+            ("b/c/z", EntryKind::File),
+        ];
+        let expected: Vec<_> = expected.iter().map(|(p, k)| (Path::new(p), *k)).collect();
+        assert_eq!(told, expected, "gzip: {gzip}");
+        assert!(all.iter().all(|(_, _, exists)| !exists), "{all:?}");
+        assert!(
+            one.is_empty(),
+            "all told in one go, the destination too: {one:?}"
+        );
+    }
+}
+
+#[test]
+#[cfg(unix)] // permissions and links
+fn a_listed_file_moved_aside_before_it_is_overwritten_keeps_its_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("out");
+    fs::create_dir_all(dest.join("config")).unwrap();
+    let conf = dest.join("config/app.conf");
+    fs::write(&conf, "old").unwrap();
+    fs::set_permissions(&conf, fs::Permissions::from_mode(0o600)).unwrap();
+    let package = dir.path().join("p.zip");
+    write_zip(
+        &package,
+        &[
+            ("config/app.conf", b"new", Some(0o644)),
+            ("new.txt", b"n", None),
+        ],
+    );
+    let aside = dir.path().join("aside");
+    let (result, all, one) =
+        extract_listed(&package, &dest, |_| fs::rename(&conf, &aside).unwrap());
+    result.unwrap();
+    assert_eq!(
+        all,
+        vec![
+            (conf.clone(), EntryKind::File, true),
+            (dest.join("new.txt"), EntryKind::File, false)
+        ]
+    );
+    assert!(one.is_empty(), "{one:?}");
+    assert_eq!(fs::read_to_string(&conf).unwrap(), "new");
+    assert_eq!(
+        fs::metadata(&conf).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+#[cfg(unix)] // links
+fn a_package_path_through_a_link_is_refused_before_anything_is_listed_or_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(outside.join("x.txt"), "theirs").unwrap();
+    let dest = dir.path().join("out");
+    fs::create_dir_all(&dest).unwrap();
+    std::os::unix::fs::symlink(&outside, dest.join("logs")).unwrap();
+    let package = dir.path().join("p.tar");
+    let headers = vec![
+        (
+            raw_header("first.txt", tar::EntryType::Regular, 1, None),
+            &b"1"[..],
+        ),
+        (
+            raw_header("logs/x.txt", tar::EntryType::Regular, 1, None),
+            &b"x"[..],
+        ),
+    ];
+    write_tar(&package, headers, false);
+    let (result, all, _) = extract_listed(&package, &dest, |_| {});
+    assert_eq!(unsafe_reason(result), UnsafeReason::ThroughSymlink);
+    assert!(all.is_empty(), "nothing told: {all:?}");
+    assert!(!dest.join("first.txt").exists(), "nothing written");
+    assert_eq!(fs::read_to_string(outside.join("x.txt")).unwrap(), "theirs");
+}
+
+#[test]
+fn a_package_path_beneath_a_link_of_the_package_is_refused_before_anything_is_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("p.tar");
+    let headers = vec![
+        (
+            raw_header("here", tar::EntryType::Symlink, 0, Some(".")),
+            &b""[..],
+        ),
+        (
+            raw_header("here/x.txt", tar::EntryType::Regular, 1, None),
+            &b"x"[..],
+        ),
+    ];
+    write_tar(&package, headers, false);
+    let dest = dir.path().join("out");
+    let (result, all, _) = extract_listed(&package, &dest, |_| {});
+    assert_eq!(unsafe_reason(result), UnsafeReason::ThroughSymlink);
+    assert!(all.is_empty(), "{all:?}");
+}
+
+/// A zip of `count` compressible files of `size` bytes each (`f{i}.txt`, each its own text).
+fn write_large_zip(path: &Path, count: usize, size: usize) -> Vec<(String, Vec<u8>)> {
+    let files: Vec<(String, Vec<u8>)> = (0..count)
+        .map(|i| {
+            let line = format!("line of file {i} ");
+            (
+                format!("d{}/f{i}.txt", i % 3),
+                line.repeat(size / line.len()).into_bytes(),
+            )
+        })
+        .collect();
+    let entries: Vec<(&str, &[u8], Option<u32>)> = files
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), &bytes[..], None))
+        .collect();
+    write_zip(path, &entries);
+    files
+}
+
+#[test]
+fn a_large_zip_is_inflated_whole_on_several_threads_with_progress_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("Big.1.0.0.zip");
+    let files = write_large_zip(&package, 40, 64 * 1024);
+    let declared = declared_size(&package, ExtractLimits::default()).unwrap();
+    assert!(declared > Some(inflate::PARALLEL_FROM), "{declared:?}");
+    let dest = dir.path().join("out");
+    let mut heard = Vec::new();
+    let summary = extract_package_reporting(
+        &package,
+        &dest,
+        ExtractLimits::default(),
+        |_| Ok(()),
+        |done| heard.push(done),
+    )
+    .unwrap();
+    assert_eq!(summary.file_count, 40);
+    for (name, bytes) in &files {
+        assert_eq!(&fs::read(dest.join(name)).unwrap(), bytes, "{name}");
+    }
+    assert!(heard.windows(2).all(|w| w[0] < w[1]), "{heard:?}");
+    assert_eq!(heard.last().copied(), declared);
+}
+
+#[test]
+fn a_damaged_entry_of_a_large_zip_is_named_and_stops_the_inflate() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("Big.1.0.0.zip");
+    write_large_zip(&package, 40, 64 * 1024);
+    let start = {
+        let mut archive = zip::ZipArchive::new(fs::File::open(&package).unwrap()).unwrap();
+        let entry = archive.by_name("d1/f7.txt").unwrap();
+        entry.data_start().unwrap() + entry.compressed_size() / 2
+    };
+    let mut bytes = fs::read(&package).unwrap();
+    for byte in &mut bytes[start as usize..start as usize + 16] {
+        *byte ^= 0x5a;
+    }
+    fs::write(&package, bytes).unwrap();
+    let err = extract_package_reporting(
+        &package,
+        &dir.path().join("out"),
+        ExtractLimits::default(),
+        |_| Ok(()),
+        |_| {},
+    )
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(&err, PackageError::Read { entry, .. } if entry == "d1/f7.txt"),
+        "{message}"
+    );
+    assert!(message.contains("Big.1.0.0.zip"), "{message}");
 }

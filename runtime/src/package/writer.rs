@@ -11,18 +11,33 @@
 //! and a file that replaces one keeps the mode of the file it replaced;
 //! directories stay owner-writable so later entries can land in them.
 
+use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
-use super::{EntryKind, HookError, Limit, PackageError, UnsafeReason};
+use super::inflate::{Budget, NewFile, Permissions};
+use super::{Before, EntryKind, HookError, Limit, PackageError, UnsafeReason};
 use crate::path_safety;
 
 /// Permission bits taken from an archive: rwx for the owner, r-x for group and others.
-const KEPT_MODE_BITS: u32 = 0o755;
+pub(super) const KEPT_MODE_BITS: u32 = 0o755;
 
-/// The caller's hook, called with each absolute path before it is created or overwritten.
-pub(super) type Hook<'h> = dyn FnMut(&Path, EntryKind) -> Result<(), HookError> + 'h;
+/// The caller's hook, told every path before it is created or overwritten.
+pub(super) type Hook<'h> = dyn FnMut(Before<'_>) -> Result<(), HookError> + 'h;
+
+/// What one archive entry makes, as the listing before extraction names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Makes {
+    /// A directory.
+    Dir,
+    /// A regular file, which may replace one.
+    File,
+    /// A symbolic link, which replaces nothing.
+    Symlink,
+    /// A hard link to an earlier entry, which replaces nothing.
+    HardLink,
+}
 
 /// Told the bytes of files written so far, as they are written.
 pub(super) type Progress<'h> = dyn FnMut(u64) + 'h;
@@ -31,15 +46,20 @@ pub(super) type Progress<'h> = dyn FnMut(u64) + 'h;
 pub(super) struct Writer<'a, 'h> {
     package: &'a Path,
     root: PathBuf,
+    /// The destination and its ancestors that do not exist yet, outermost first.
+    unmade_root: Vec<PathBuf>,
     hook: &'a mut Hook<'h>,
     progress: &'a mut Progress<'h>,
     files: u64,
+    /// The paths the hook was told about in one go ([`Before::All`]), not told again.
+    planned: HashSet<PathBuf>,
+    /// The permissions of the files the plan will replace: the hook moves them aside before
+    /// anything is written, and their replacements keep them.
+    kept: HashMap<PathBuf, fs::Permissions>,
     /// The symbolic links written, relative to the root, to check once all entries are there.
     links: Vec<PathBuf>,
-    /// Bytes all files may still take, and the limit it started from.
-    budget: u64,
-    limit: u64,
-    kind: Limit,
+    /// The bytes all files may take.
+    budget: Budget<'a>,
 }
 
 /// A checked entry name: normal components only, at least one.
@@ -95,7 +115,7 @@ fn has_drive_letter(name: &str) -> bool {
 
 impl<'a, 'h> Writer<'a, 'h> {
     /// Prepare to write at most `limit` bytes of files into `destination` (`kind` says which
-    /// limit that is), creating it (and missing ancestors) through the hook.
+    /// limit that is); it and its missing ancestors are made by [`Writer::start`].
     pub(super) fn new(
         package: &'a Path,
         destination: &Path,
@@ -104,27 +124,45 @@ impl<'a, 'h> Writer<'a, 'h> {
         hook: &'a mut Hook<'h>,
         progress: &'a mut Progress<'h>,
     ) -> Result<Self, PackageError> {
-        let mut missing = Vec::new();
+        let mut unmade_root = Vec::new();
         let mut cursor = Some(destination);
         while let Some(dir) = cursor.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
-            missing.push(dir.to_path_buf());
+            unmade_root.push(dir.to_path_buf());
             cursor = dir.parent();
         }
-        let mut writer = Self {
+        unmade_root.reverse();
+        let writer = Self {
             package,
             root: destination.to_path_buf(),
+            unmade_root,
             hook,
             progress,
             files: 0,
+            planned: HashSet::new(),
+            kept: HashMap::new(),
             links: Vec::new(),
-            budget: limit,
-            limit,
-            kind,
+            budget: Budget::new(package, limit, kind),
         };
-        for dir in missing.iter().rev() {
-            writer.create_dir(dir)?;
+        if writer.unmade_root.is_empty() && !destination.is_dir() {
+            let problem = "a file stands where a directory is needed";
+            return Err(writer.conflict(destination, problem));
         }
         Ok(writer)
+    }
+
+    /// Plan the `listed` entries, if given ([`Writer::plan`]), then create the destination and
+    /// its missing ancestors.
+    pub(super) fn start(
+        &mut self,
+        listed: Option<&[(PathBuf, Makes)]>,
+    ) -> Result<(), PackageError> {
+        if let Some(listed) = listed {
+            self.plan(listed)?;
+        }
+        for dir in std::mem::take(&mut self.unmade_root) {
+            self.create_dir(&dir)?;
+        }
+        Ok(())
     }
 
     /// Check that every link written still resolves inside the root; returns how many files
@@ -145,16 +183,79 @@ impl<'a, 'h> Writer<'a, 'h> {
         }
     }
 
+    /// Check every entry listed (relative paths, in archive order) against the destination as
+    /// it is now, as writing it would (nothing beneath or over a link, nothing in the way, nothing
+    /// beneath a link the package itself makes), remember the permissions of each file it will
+    /// replace, and tell the hook in one go every directory (the destination's first) and file
+    /// it will make.
+    pub(super) fn plan(&mut self, entries: &[(PathBuf, Makes)]) -> Result<(), PackageError> {
+        let links: HashSet<&Path> = entries
+            .iter()
+            .filter(|(_, makes)| *makes == Makes::Symlink)
+            .map(|(rel, _)| rel.as_path())
+            .collect();
+        let (mut dirs, mut leaves) = (self.unmade_root.clone(), Vec::new());
+        for (rel, makes) in entries {
+            if rel.ancestors().skip(1).any(|a| links.contains(a)) {
+                return Err(self.through_link(rel));
+            }
+            let kind = match makes {
+                Makes::Dir => {
+                    dirs.extend(self.missing_dirs(rel)?);
+                    continue;
+                }
+                Makes::File | Makes::HardLink => EntryKind::File,
+                Makes::Symlink => EntryKind::Symlink,
+            };
+            dirs.extend(self.missing_dirs(rel.parent().unwrap_or(Path::new("")))?);
+            let path = self.root.join(rel);
+            if let Some(meta) = self.leaf(&path, rel, *makes == Makes::File)? {
+                self.kept.insert(path.clone(), meta.permissions());
+            }
+            leaves.push((path, kind));
+        }
+        let mut seen = HashSet::new();
+        dirs.retain(|dir| seen.insert(dir.clone()));
+        let all: Vec<(PathBuf, EntryKind)> = dirs
+            .into_iter()
+            .map(|dir| (dir, EntryKind::Directory))
+            .chain(leaves)
+            .collect();
+        (self.hook)(Before::All(&all)).map_err(|source| self.hook_error(&self.root, source))?;
+        self.planned = all.into_iter().map(|(path, _)| path).collect();
+        Ok(())
+    }
+
     /// Make sure the directory `rel` (relative to the root) exists.
     pub(super) fn dir(&mut self, rel: &Path, mode: Option<u32>) -> Result<(), PackageError> {
+        for missing in self.missing_dirs(rel)? {
+            self.create_dir(&missing)?;
+        }
+        if let Some(mode) = mode {
+            let path = self.root.join(rel);
+            set_mode(&path, (mode & KEPT_MODE_BITS) | 0o700)
+                .map_err(|e| self.write_error(&path, e))?;
+        }
+        Ok(())
+    }
+
+    /// The directories on the way to `rel` (itself included) that are missing, outermost first;
+    /// a link or a file on the way is refused.
+    fn missing_dirs(&self, rel: &Path) -> Result<Vec<PathBuf>, PackageError> {
         let mut path = self.root.clone();
+        let mut missing = Vec::new();
         for component in rel.components() {
             let Component::Normal(part) = component else {
                 continue;
             };
             path.push(part);
+            if !missing.is_empty() {
+                // Beneath a missing directory nothing can be in the way.
+                missing.push(path.clone());
+                continue;
+            }
             match fs::symlink_metadata(&path) {
-                Err(e) if e.kind() == io::ErrorKind::NotFound => self.create_dir(&path)?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => missing.push(path.clone()),
                 Err(source) => return Err(self.write_error(&path, source)),
                 Ok(meta) if meta.file_type().is_symlink() => return Err(self.through_link(rel)),
                 Ok(meta) if meta.is_dir() => {}
@@ -163,11 +264,7 @@ impl<'a, 'h> Writer<'a, 'h> {
                 }
             }
         }
-        if let Some(mode) = mode {
-            set_mode(&path, (mode & KEPT_MODE_BITS) | 0o700)
-                .map_err(|e| self.write_error(&path, e))?;
-        }
-        Ok(())
+        Ok(missing)
     }
 
     /// Write a regular file from `contents`.
@@ -177,67 +274,37 @@ impl<'a, 'h> Writer<'a, 'h> {
         contents: &mut dyn Read,
         mode: Option<u32>,
     ) -> Result<(), PackageError> {
-        let path = self.prepare_leaf(rel, true)?;
-        // A file replaced keeps its own mode: an operator who made a settings file holding a
-        // password `0600` keeps it so when the next version is installed over it.
-        let replaced_mode = fs::symlink_metadata(&path)
-            .ok()
-            .filter(fs::Metadata::is_file)
-            .map(|meta| meta.permissions());
-        (self.hook)(&path, EntryKind::File).map_err(|source| self.hook_error(&path, source))?;
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        let mut out = crate::durable::no_follow(&mut options)
-            .open(&path)
-            .map_err(|source| self.write_error(&path, source))?;
-        self.copy(rel, contents, &mut out, &path)?;
-        let written = match (replaced_mode, mode) {
-            (Some(permissions), _) => fs::set_permissions(&path, permissions),
-            (None, Some(mode)) => set_mode(&path, mode & KEPT_MODE_BITS),
-            (None, None) => Ok(()),
-        };
-        written.map_err(|e| self.write_error(&path, e))?;
-        self.files += 1;
-        Ok(())
+        let file = self.prepare_file(rel, mode)?;
+        let (budget, progress) = (&self.budget, &mut self.progress);
+        file.write(contents, budget, &mut |_| progress(budget.written()))
     }
 
-    /// Copy an entry's bytes, telling read errors (the package) from write errors (the target),
-    /// and stopping once the byte budget is spent.
-    fn copy(
+    /// Check a regular file's path and tell the hook, so that its contents can be written
+    /// (perhaps on another thread: [`NewFile::write`]) once the other entries are in place.
+    pub(super) fn prepare_file(
         &mut self,
         rel: &EntryPath,
-        contents: &mut dyn Read,
-        out: &mut fs::File,
-        path: &Path,
-    ) -> Result<(), PackageError> {
-        let mut buffer = vec![0u8; 64 * 1024];
-        loop {
-            let read = match contents.read(&mut buffer) {
-                Ok(0) => return Ok(()),
-                Ok(read) => read,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(source) => {
-                    let entry = rel.0.display().to_string();
-                    let package = self.package.to_path_buf();
-                    return Err(PackageError::Read {
-                        package,
-                        entry,
-                        source,
-                    });
-                }
-            };
-            self.budget = self.budget.checked_sub(read as u64).ok_or_else(|| {
-                let package = self.package.to_path_buf();
-                PackageError::TooLarge {
-                    package,
-                    limit: self.limit,
-                    kind: self.kind,
-                }
-            })?;
-            out.write_all(&buffer[..read])
-                .map_err(|source| self.write_error(path, source))?;
-            (self.progress)(self.limit - self.budget);
-        }
+        mode: Option<u32>,
+    ) -> Result<NewFile, PackageError> {
+        let (path, replaced) = self.prepare_leaf(rel, true)?;
+        // A file replaced keeps its own mode: an operator who made a settings file holding a
+        // password `0600` keeps it so when the next version is installed over it.
+        let replaced = replaced
+            .map(|meta| meta.permissions())
+            .or_else(|| self.kept.get(&path).cloned());
+        self.before(&path, EntryKind::File)?;
+        self.files += 1;
+        let permissions = match (replaced, mode) {
+            (Some(permissions), _) => Permissions::Kept(permissions),
+            (None, Some(mode)) => Permissions::Mode(mode & KEPT_MODE_BITS),
+            (None, None) => Permissions::Default,
+        };
+        Ok(NewFile::new(rel.0.clone(), path, permissions))
+    }
+
+    /// The byte budget the files share, and the caller's progress, for writing prepared files.
+    pub(super) fn shares(&mut self) -> (&Budget<'a>, &mut Progress<'h>) {
+        (&self.budget, self.progress)
     }
 
     /// Create a symbolic link `rel` → `target`, if the target stays inside the root.
@@ -248,8 +315,8 @@ impl<'a, 'h> Writer<'a, 'h> {
             };
             return Err(self.unsafe_entry(rel, reason));
         }
-        let path = self.prepare_leaf(rel, false)?;
-        (self.hook)(&path, EntryKind::Symlink).map_err(|source| self.hook_error(&path, source))?;
+        let (path, _) = self.prepare_leaf(rel, false)?;
+        self.before(&path, EntryKind::Symlink)?;
         make_symlink(target, &path).map_err(|e| self.write_error(&path, e))?;
         self.links.push(rel.0.clone());
         self.files += 1;
@@ -270,28 +337,39 @@ impl<'a, 'h> Writer<'a, 'h> {
         if !is_file || self.has_link_ancestor(target_rel.parent()) {
             return Err(self.unsafe_entry(rel, escapes()));
         }
-        let path = self.prepare_leaf(rel, false)?;
-        (self.hook)(&path, EntryKind::File).map_err(|source| self.hook_error(&path, source))?;
+        let (path, _) = self.prepare_leaf(rel, false)?;
+        self.before(&path, EntryKind::File)?;
         fs::hard_link(&source, &path).map_err(|source| self.write_error(&path, source))?;
         self.files += 1;
         Ok(())
     }
 
     /// Create the parent, then check what is at the entry's own path: nothing, or (when
-    /// `may_overwrite`) a regular file.
+    /// `may_overwrite`) a regular file, whose metadata is returned.
     fn prepare_leaf(
         &mut self,
         rel: &EntryPath,
         may_overwrite: bool,
-    ) -> Result<PathBuf, PackageError> {
+    ) -> Result<(PathBuf, Option<fs::Metadata>), PackageError> {
         self.dir(rel.parent(), None)?;
         let path = self.root.join(&rel.0);
-        match fs::symlink_metadata(&path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(path),
-            Err(source) => Err(self.write_error(&path, source)),
-            Ok(meta) if meta.file_type().is_symlink() => Err(self.through_link(&rel.0)),
-            Ok(meta) if meta.is_file() && may_overwrite => Ok(path),
-            Ok(_) => Err(self.conflict(&path, "something already exists at this path")),
+        let existing = self.leaf(&path, &rel.0, may_overwrite)?;
+        Ok((path, existing))
+    }
+
+    /// What is at an entry's own `path`: nothing, or (when `may_overwrite`) a regular file.
+    fn leaf(
+        &self,
+        path: &Path,
+        rel: &Path,
+        may_overwrite: bool,
+    ) -> Result<Option<fs::Metadata>, PackageError> {
+        match fs::symlink_metadata(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(self.write_error(path, source)),
+            Ok(meta) if meta.file_type().is_symlink() => Err(self.through_link(rel)),
+            Ok(meta) if meta.is_file() && may_overwrite => Ok(Some(meta)),
+            Ok(_) => Err(self.conflict(path, "something already exists at this path")),
         }
     }
 
@@ -312,8 +390,16 @@ impl<'a, 'h> Writer<'a, 'h> {
         })
     }
 
+    /// Tell the hook about `path`, unless the plan already did.
+    fn before(&mut self, path: &Path, kind: EntryKind) -> Result<(), PackageError> {
+        if self.planned.contains(path) {
+            return Ok(());
+        }
+        (self.hook)(Before::One(path, kind)).map_err(|source| self.hook_error(path, source))
+    }
+
     fn create_dir(&mut self, path: &Path) -> Result<(), PackageError> {
-        (self.hook)(path, EntryKind::Directory).map_err(|source| self.hook_error(path, source))?;
+        self.before(path, EntryKind::Directory)?;
         // The hook may have made the directory itself (a rollback transaction records and creates
         // it in one call); what matters is that a real directory stands there now.
         match fs::create_dir(path) {
@@ -368,13 +454,13 @@ impl<'a, 'h> Writer<'a, 'h> {
 }
 
 #[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+pub(super) fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
 }
 
 #[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
+pub(super) fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
     Ok(())
 }
 

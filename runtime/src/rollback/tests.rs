@@ -50,13 +50,16 @@ impl Fixture {
         journal
     }
 
-    /// The backups kept in the state directory (top-level names: one per change).
+    /// The backups kept in the state directory (one per change, in a folder per install).
     fn backups(&self) -> Vec<PathBuf> {
         let dir = self.state.path().join("backups");
-        match fs::read_dir(dir) {
-            Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
-            Err(_) => Vec::new(),
-        }
+        let Ok(installs) = fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let install_dirs = installs.map(|e| e.unwrap().path());
+        install_dirs
+            .flat_map(|d| fs::read_dir(d).unwrap().map(|e| e.unwrap().path()))
+            .collect()
     }
 
     fn tree(&self) -> BTreeMap<PathBuf, (u32, Vec<u8>)> {
@@ -74,6 +77,7 @@ fn begin() -> Begin {
         roles: Vec::new(),
         signer_key: None,
         installed_before: None,
+        keep: None,
     }
 }
 
@@ -333,7 +337,7 @@ fn a_change_journaled_but_never_made_is_undone_as_nothing() {
     let path = fixture.path("app/run.sh");
     let mut journal = fixture.journal();
     let id = journal.next_change_id();
-    let backup = fixture.state_dir().backups().unwrap().join(id.to_string());
+    let backup = journal.backups().unwrap().join(id.to_string());
     let never_made = [
         Change::FileReplaced {
             id,
@@ -416,7 +420,7 @@ fn a_backup_in_the_way_is_a_conflict() {
     let fixture = Fixture::new();
     let path = fixture.path("app/run.sh");
     let mut journal = fixture.journal();
-    let backups = fixture.state_dir().backups().unwrap();
+    let backups = journal.backups().unwrap();
     let in_the_way = backups.join(journal.next_change_id().to_string());
     fs::write(&in_the_way, "an earlier install's backup").unwrap();
     let mut tx = Transaction::new(&mut journal);
@@ -505,6 +509,29 @@ fn many_new_files_are_journaled_at_once() {
 }
 
 #[test]
+fn a_package_journaled_in_one_go_is_made_and_undone() {
+    let fixture = Fixture::new();
+    let before = fixture.tree();
+    let mut journal = fixture.journal();
+    let mut tx = Transaction::new(&mut journal);
+    let dirs = [fixture.path("pkg/bin")];
+    let files = ["pkg/bin/a", "pkg/b", "app/run.sh"].map(|p| fixture.path(p));
+    tx.create_dirs_and_files(&dirs, &files).unwrap();
+    assert!(fixture.path("pkg/bin").is_dir());
+    assert!(!fixture.path("app/run.sh").exists(), "moved to its backup");
+    for path in &files {
+        fs::write(path, "from the package").unwrap();
+    }
+    let made: Vec<String> = tx.changes().iter().map(ToString::to_string).collect();
+    assert_eq!(made.len(), 5, "{made:?}");
+    assert!(made[4].starts_with("replaced file"), "{made:?}");
+    let ids: Vec<u64> = tx.changes().iter().map(|c| c.id().0).collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5]);
+    rolled_back(&fixture, tx.rollback("test"), journal);
+    assert_eq!(fixture.tree(), before);
+}
+
+#[test]
 fn a_package_tree_is_created_and_removed() {
     let fixture = Fixture::new();
     let before = fixture.tree();
@@ -547,7 +574,7 @@ fn ended(journal: &mut Journal, outcome: Outcome) {
 }
 
 #[test]
-fn a_new_install_makes_a_succeeded_one_final() {
+fn a_new_install_keeps_a_succeeded_one_undoable() {
     let fixture = Fixture::new();
     let mut journal = fixture.journal();
     let mut tx = Transaction::new(&mut journal);
@@ -557,23 +584,16 @@ fn a_new_install_makes_a_succeeded_one_final() {
     assert_eq!(fixture.backups().len(), 1);
 
     drop(begin_install(&fixture.state_dir(), begin()).unwrap());
-    assert!(fixture.backups().is_empty());
-    assert_eq!(fs::read(fixture.path("app/run.sh")).unwrap(), b"new");
-    let history = fixture.state.path().join("history");
-    let archived = fs::read_dir(history)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let text = fs::read_to_string(archived).unwrap();
-    assert!(
-        text.lines()
-            .last()
-            .unwrap()
-            .contains(r#""record":"committed""#),
-        "{text}"
+    assert_eq!(
+        fixture.backups().len(),
+        1,
+        "kept until retention makes it final"
     );
+    assert_eq!(fs::read(fixture.path("app/run.sh")).unwrap(), b"new");
+    let kept = crate::journal::kept_installs(&fixture.state_dir()).unwrap();
+    assert_eq!(kept.len(), 1);
+    assert!(kept[0].undoable());
+    assert!(!fixture.state_dir().history().exists());
 }
 
 #[test]

@@ -314,10 +314,11 @@ pub fn remove_backups(changes: &[Change]) -> CommitReport {
 }
 
 /// Begin a new install in `state`. An earlier install must have ended with nothing left in
-/// place; a succeeded one is made final here (a `committed` record, then its backups removed)
-/// and its journal moved to the history, all under the state directory's lock.
+/// place; a succeeded one is kept, its backups with it, until retention makes it final (module
+/// `retention`); a commit of an older kind that was killed midway is finished first. All under
+/// the state directory's lock.
 pub fn begin_install(state: &StateDir, begin: Begin) -> Result<Journal, JournalError> {
-    let (mut journal, previous) = match Journal::open(state) {
+    let (journal, previous) = match Journal::open(state) {
         Ok(opened) => opened,
         Err(JournalError::Missing { .. } | JournalError::NoInstall { .. }) => {
             return Journal::create(state, begin);
@@ -325,18 +326,7 @@ pub fn begin_install(state: &StateDir, begin: Begin) -> Result<Journal, JournalE
         Err(error) => return Err(error),
     };
     previous.check_may_begin_after()?;
-    if !previous.changes.is_empty() {
-        journal.append(Record::Committed {
-            at: Timestamp::now(),
-        })?;
-    }
-    let changes: Vec<Change> = previous
-        .committed
-        .iter()
-        .chain(&previous.changes)
-        .cloned()
-        .collect();
-    if let Some((backup, reason)) = remove_backups(&changes).left.into_iter().next() {
+    if let Some((backup, reason)) = remove_backups(&previous.committed).left.into_iter().next() {
         return Err(JournalError::BackupLeft { backup, reason });
     }
     journal.replace(state, begin)

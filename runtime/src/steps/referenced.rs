@@ -7,10 +7,9 @@
 
 use super::{StepContext, StepFailure};
 use crate::disk;
-use crate::package::{self, EntryKind, ExtractLimits, PackageName};
+use crate::package::{self, Before, EntryKind, ExtractLimits, PackageName};
 use crate::plan::ReferencedPackage;
-use crate::rollback::Transaction;
-use std::collections::HashSet;
+use crate::rollback::{RollbackError, Transaction};
 use std::path::{Path, PathBuf};
 
 /// `text` as one path segment: separators and control characters become `_`.
@@ -38,8 +37,6 @@ pub(super) fn extract(
     let limits =
         ExtractLimits::from_variables(|name| ctx.vars.vars.get(name)).map_err(|e| fail(&e))?;
     let declared = package::declared_size(package, limits).map_err(|e| fail(&e))?;
-    let fresh = std::fs::symlink_metadata(into).is_err();
-    ctx.tx.create_dir_all(into).map_err(|e| fail(&e))?;
     if let Some(size) = declared {
         disk::free_space(&into.to_string_lossy(), size).map_err(|room| {
             fail(&format!(
@@ -48,10 +45,6 @@ pub(super) fn extract(
             ))
         })?;
     }
-    let journaled = match fresh {
-        true => journal_up_front(ctx.tx, package, into).map_err(|e| fail(&e))?,
-        false => HashSet::new(),
-    };
     let file_name = package.file_name().unwrap_or(package.as_os_str());
     let work = format!("extracting {}", file_name.to_string_lossy());
     let (tx, events) = (&mut *ctx.tx, &mut *ctx.events);
@@ -60,13 +53,13 @@ pub(super) fn extract(
         package,
         into,
         limits,
-        |path, kind| {
-            if journaled.contains(path) {
-                return Ok(());
-            }
-            match kind {
-                EntryKind::Directory => tx.create_dir_all(path)?,
-                EntryKind::File | EntryKind::Symlink => tx.before_create_file(path)?,
+        |before| {
+            match before {
+                Before::All(entries) => journal_up_front(tx, entries)?,
+                Before::One(path, EntryKind::Directory) => tx.create_dir_all(path)?,
+                Before::One(path, EntryKind::File | EntryKind::Symlink) => {
+                    tx.before_create_file(path)?
+                }
             }
             Ok(())
         },
@@ -79,34 +72,21 @@ pub(super) fn extract(
     Ok(summary.map_err(|e| fail(&e))?.file_count)
 }
 
-/// Journal what a zip or NuGet package will write into `into`, a directory this step just
-/// created, before any of it is written: its directories in one batch and its files in another,
-/// so a package costs a constant number of disk flushes however many files it holds (tar
-/// packages are journaled entry by entry). Only into a new directory: nothing there yet can be a
-/// link that a path of the package would pass through before the extraction's own checks.
-/// Returns the paths journaled, which the extraction's hook then leaves alone.
+/// Journal everything a package will make, once the extraction checked it against the
+/// destination and before any of it is written: its new directories (the destination's first)
+/// and its files in one batch, then the identities of the directories, created here (each file
+/// it replaces is moved to its backup), so a package costs two journal flushes however many
+/// entries it holds.
 fn journal_up_front(
     tx: &mut Transaction<'_>,
-    package: &Path,
-    into: &Path,
-) -> Result<HashSet<PathBuf>, Box<dyn std::error::Error>> {
-    let Some(entries) = package::planned_entries(package)? else {
-        return Ok(HashSet::new());
-    };
+    entries: &[(PathBuf, EntryKind)],
+) -> Result<(), RollbackError> {
     let (dirs, files): (Vec<_>, Vec<_>) = entries
-        .into_iter()
-        .map(|(rel, kind)| (into.join(rel), kind))
+        .iter()
         .partition(|(_, kind)| *kind == EntryKind::Directory);
-    let mut dirs: Vec<PathBuf> = dirs.into_iter().map(|(path, _)| path).collect();
-    let files: Vec<PathBuf> = files.into_iter().map(|(path, _)| path).collect();
-    dirs.extend(
-        files
-            .iter()
-            .filter_map(|f| f.parent().map(Path::to_path_buf)),
-    );
-    tx.create_dirs(&dirs)?;
-    tx.before_create_files(&files)?;
-    Ok(dirs.into_iter().chain(files).collect())
+    let dirs: Vec<&Path> = dirs.into_iter().map(|(path, _)| path.as_path()).collect();
+    let files: Vec<&Path> = files.into_iter().map(|(path, _)| path.as_path()).collect();
+    tx.create_dirs_and_files(&dirs, &files)
 }
 
 /// Extract (where asked) each referenced package and set its variables.
