@@ -27,9 +27,17 @@ pub fn codecs(b: &Bench, f: &Fixture) -> Result<Vec<CodecResult>> {
 /// Build, `info`, verify and verify+extract with `codec`.
 pub fn with_codec(b: &Bench, f: &Fixture, codec: &'static str) -> Result<CodecResult> {
     eprintln!("dropship --compression {codec}");
+    Ok(CodecResult {
+        codec,
+        packaging: b.packaging(&commands(f, codec), &|| f.clean_dest())?,
+    })
+}
+
+/// Build, `info`, verify and verify+extract with `codec`, as scripts.
+pub fn commands(f: &Fixture, codec: &str) -> PackagingCommands {
     let archive = installer(f, codec);
     let (installer, trust) = (q(&archive), f.trust());
-    let commands = PackagingCommands {
+    PackagingCommands {
         build: (
             format!("dropship build ({codec})"),
             f.build_command(codec, &archive, &f.customers[..1]),
@@ -44,11 +52,7 @@ pub fn with_codec(b: &Bench, f: &Fixture, codec: &'static str) -> Result<CodecRe
             format!("{installer} extract --to {} {trust}", q(&f.extracted())),
         ),
         archive,
-    };
-    Ok(CodecResult {
-        codec,
-        packaging: b.packaging(&commands, &|| f.clean_dest())?,
-    })
+    }
 }
 
 /// The installer built with `codec`.
@@ -59,27 +63,24 @@ pub fn installer(f: &Fixture, codec: &str) -> PathBuf {
 /// An unattended install of the sample plan (the whole payload is verified and unpacked), whose
 /// answers and drop are in `sample`.
 pub fn install(b: &Bench, f: &Fixture, sample: &Path) -> Result<Stat> {
+    eprintln!("dropship install");
     let secret = r#"{"Database.Password":"correct-horse-battery"}"#;
-    install_with(
-        b,
-        f,
-        &format!(
-            "--answers {} --set Install.Root={} --secrets-stdin --role web",
-            q(&sample.join("answers.json")),
-            q(&install_root(f))
-        ),
+    let options = format!(
+        "--answers {} --set Install.Root={} --secrets-stdin --role web",
+        q(&sample.join("answers.json")),
+        q(&install_root(f))
+    );
+    b.measure(
+        "install --unattended",
+        &install_script(f, &options),
         Some(secret),
+        &|| f.clean_dest(),
     )
 }
 
-/// An unattended install of a plan whose only parameter is `Install.Root`.
-pub fn install_into_root(b: &Bench, f: &Fixture) -> Result<Stat> {
-    install_with(
-        b,
-        f,
-        &format!("--set Install.Root={}", q(&install_root(f))),
-        None,
-    )
+/// The script of an unattended install of a plan whose only parameter is `Install.Root`.
+pub fn install_into_root(f: &Fixture) -> String {
+    install_script(f, &format!("--set Install.Root={}", q(&install_root(f))))
 }
 
 /// Where installs put the product (emptied before each run with the rest of `f.dest`).
@@ -87,20 +88,14 @@ pub fn install_root(f: &Fixture) -> PathBuf {
     f.dest.join("root")
 }
 
-/// An unattended install of the default codec's installer with `options` and `stdin`, from an
-/// empty destination and state directory.
-fn install_with(b: &Bench, f: &Fixture, options: &str, stdin: Option<&str>) -> Result<Stat> {
-    eprintln!("dropship install");
-    b.measure(
-        "install --unattended",
-        &format!(
-            "{} install --unattended --no-progress {options} --state-dir {} {}",
-            q(&installer(f, CODECS[0])),
-            q(&f.dest.join("state")),
-            f.trust()
-        ),
-        stdin,
-        &|| f.clean_dest(),
+/// An unattended install of the default codec's installer with `options`, into `f.dest`
+/// (which [`Fixture::clean_dest`] empties).
+fn install_script(f: &Fixture, options: &str) -> String {
+    format!(
+        "{} install --unattended --no-progress {options} --state-dir {} {}",
+        q(&installer(f, CODECS[0])),
+        q(&f.dest.join("state")),
+        f.trust()
     )
 }
 

@@ -29,7 +29,9 @@
 //! written); every measurement starts with an untimed warm-up run, and before every run the
 //! previous run's output is removed (moved aside in the two scenarios of many files, see
 //! `Fixture::keep_outputs`) and `sync` flushes dirty pages, so no run pays for another's
-//! write-back. Missing tools are installed with apt-get. This is a measurement, not a test: nothing
+//! write-back. Where creating many files decides a bar (the small-file extraction, the package
+//! install), dropship and the standard tool run in alternation and the bar is on the median of
+//! the pairs' ratios: this machine's file creation speed changes from minute to minute. Missing tools are installed with apt-get. This is a measurement, not a test: nothing
 //! here fails on a slow machine; the PASS/FAIL column is for the reader.
 //!
 //! Modules, in the order a run uses them: `tools` (processes, files, installing tools), `drop`

@@ -5,10 +5,11 @@
 
 use super::dropship_ops::{self, CODECS, installer};
 use super::fixture::Fixture;
-use super::measure::Bench;
+use super::measure::{Bench, Op};
 use super::small_drops;
 use super::standard_tools;
 use super::tables;
+use super::tools;
 use super::{Options, drop};
 use crate::Result;
 use std::path::Path;
@@ -44,7 +45,7 @@ pub fn large(options: &Options, b: &Bench, inputs: &Inputs) -> Result<String> {
 }
 
 /// The sample's drop plus many small text files: build, verify and verify+extract against
-/// `tar cf`, `b2sum` and `tar xf`.
+/// `tar cf`, `b2sum` and `tar xf` (the extractions in alternation: see [`Bench::paired`]).
 pub fn small_files(options: &Options, b: &Bench, inputs: &Inputs) -> Result<String> {
     let count = options.files();
     let mut f = Fixture::prepare(
@@ -54,20 +55,41 @@ pub fn small_files(options: &Options, b: &Bench, inputs: &Inputs) -> Result<Stri
         |root| small_drops::small_files(root, inputs.sample, count),
     )?;
     f.keep_outputs();
-    let dropship = dropship_ops::with_codec(b, &f, CODECS[0])?.packaging;
-    let tar = b.packaging(&standard_tools::tar(&f), &|| f.clean_dest())?;
+    let (ours, theirs) = (
+        dropship_ops::commands(&f, CODECS[0]),
+        standard_tools::tar(&f),
+    );
+    let mut dropship = b.build_and_check(&ours)?;
+    let mut tar = b.build_and_check(&theirs)?;
+    let clean = || f.clean_dest();
+    let extract = b.paired(
+        &extraction(&ours.extract, &clean),
+        &extraction(&theirs.extract, &clean),
+    )?;
+    (dropship.extract, tar.extract) = (extract.a, extract.b);
     let b2sum = standard_tools::b2sum(b, &f)?;
     Ok(tables::small_files(&tables::SmallFiles {
         drop: &f.generated,
         runs: b.runs,
         dropship,
         tar,
+        extract_ratio: extract.ratio,
         b2sum,
     }))
 }
 
+/// An extraction `(label, script)` into the directory `clean` empties.
+fn extraction<'a>((label, script): &'a (String, String), clean: &'a dyn Fn()) -> Op<'a> {
+    Op {
+        label,
+        script,
+        stdin: None,
+        before: clean,
+    }
+}
+
 /// Many small zip packages, one `deploy-package` step each: build, and the unattended install
-/// against `tar xf` of the drop plus one `unzip` per package.
+/// against `tar xf` of the drop plus one `unzip` per package, in alternation.
 pub fn packages(options: &Options, b: &Bench, inputs: &Inputs) -> Result<String> {
     let count = options.packages();
     let plan = b.work.join("plan.json");
@@ -84,16 +106,24 @@ pub fn packages(options: &Options, b: &Bench, inputs: &Inputs) -> Result<String>
         "dropship build",
         &f.build_command(CODECS[0], &archive, &f.customers[..1]),
         None,
-        &|| super::tools::remove(&archive),
+        &|| tools::remove(&archive),
     )?;
-    let install = dropship_ops::install_into_root(b, &f)?;
-    let tools = standard_tools::tar_and_unzip(b, &f)?;
+    eprintln!("install against tar xf + unzip");
+    let (install, shell) = (
+        dropship_ops::install_into_root(&f),
+        standard_tools::tar_and_unzip(&f)?,
+    );
+    let clean = || f.clean_dest();
+    let labels = ("install --unattended", "tar xf + unzip -q × packages");
+    let install = b.paired(
+        &extraction(&(labels.0.into(), install), &clean),
+        &extraction(&(labels.1.into(), shell), &clean),
+    )?;
     Ok(tables::packages(&tables::Packages {
         drop: &f.generated,
         entries,
         runs: b.runs,
         build,
         install,
-        tar_and_unzip: tools,
     }))
 }

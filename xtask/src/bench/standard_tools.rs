@@ -37,19 +37,15 @@ pub fn b2sum(b: &Bench, f: &Fixture) -> Result<Stat> {
 
 /// What a shell script does without dropship: `tar xf` of the drop (archived first, untimed),
 /// then one `unzip -q` per package of `Packages/` into `<install root>/<package file stem>`.
-pub fn tar_and_unzip(b: &Bench, f: &Fixture) -> Result<Stat> {
-    eprintln!("tar xf + unzip");
+pub fn tar_and_unzip(f: &Fixture) -> Result<String> {
     let archive = f.out.join("drop.tar");
     sh(&format!("tar cf {} -C {} drop", q(&archive), q(&f.src)))?;
     let (x, root) = (q(&f.extracted()), q(&install_root(f)));
-    let script = format!(
+    Ok(format!(
         "mkdir -p {x} {root} && tar xf {} -C {x}\n\
          for p in {x}/drop/Packages/*.zip; do n=${{p##*/}}; unzip -q \"$p\" -d {root}/\"${{n%.zip}}\"; done",
         q(&archive)
-    );
-    b.measure("tar xf + unzip -q × packages", &script, None, &|| {
-        f.clean_dest()
-    })
+    ))
 }
 
 /// A label and its script.

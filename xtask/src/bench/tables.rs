@@ -4,7 +4,7 @@
 
 use super::drop::Generated;
 use super::dropship_ops::{Batch, CodecResult};
-use super::measure::{Packaging, Stat};
+use super::measure::{Packaging, Pair, Stat};
 use super::standard_tools::StandardTools;
 use super::tools::{date, load};
 use std::fmt::Write as _;
@@ -48,6 +48,8 @@ pub struct SmallFiles<'a> {
     pub runs: usize,
     pub dropship: Packaging,
     pub tar: Packaging,
+    /// The median of the paired runs' ratios of the two extractions.
+    pub extract_ratio: f64,
     pub b2sum: Stat,
 }
 
@@ -73,10 +75,13 @@ pub fn small_files(report: &SmallFiles) -> String {
         &[
             ratio_bar("build ≤ 1.5 × `tar cf`", p.build, report.tar.build, 1.5),
             ratio_bar("verify ≤ 0.35 × `b2sum`", p.verify, report.b2sum, 0.35),
-            ratio_bar(
+            paired_bar(
                 "verify+extract ≤ 1.3 × `tar xf`",
-                p.extract,
-                report.tar.extract,
+                &Pair {
+                    a: p.extract,
+                    b: report.tar.extract,
+                    ratio: report.extract_ratio,
+                },
                 1.3,
             ),
             rss_bar("build peak RSS ≤ 64 MiB", p.build),
@@ -95,8 +100,8 @@ pub struct Packages<'a> {
     pub entries: u64,
     pub runs: usize,
     pub build: Stat,
-    pub install: Stat,
-    pub tar_and_unzip: Stat,
+    /// The install (a) against `tar xf` and the `unzip`s (b).
+    pub install: Pair,
 }
 
 pub fn packages(report: &Packages) -> String {
@@ -111,10 +116,10 @@ pub fn packages(report: &Packages) -> String {
     let _ = writeln!(t, "|---|---:|---:|");
     for (name, stat) in [
         ("dropship build".to_string(), report.build),
-        (format!("unattended install ({n} steps)"), report.install),
+        (format!("unattended install ({n} steps)"), report.install.a),
         (
             format!("`tar xf` + `unzip -q` × {n} (a shell loop)"),
-            report.tar_and_unzip,
+            report.install.b,
         ),
     ] {
         let _ = writeln!(t, "| {name} | {} | {} |", time(stat), rss(stat));
@@ -122,14 +127,13 @@ pub fn packages(report: &Packages) -> String {
     bars_table(
         &mut t,
         &[
-            ratio_bar(
+            paired_bar(
                 &format!("install of {n} packages ≤ 1.0 × `tar xf` + `unzip`"),
-                report.install,
-                report.tar_and_unzip,
+                &report.install,
                 1.0,
             ),
             rss_bar("build peak RSS ≤ 64 MiB", report.build),
-            rss_bar("install peak RSS ≤ 64 MiB", report.install),
+            rss_bar("install peak RSS ≤ 64 MiB", report.install.a),
         ],
     );
     t
@@ -291,6 +295,16 @@ fn ratio_bar(name: &str, ours: Stat, theirs: Stat, max: f64) -> Bar {
     }
 }
 
+/// A ratio bar on two operations run in alternation: the median of the pairs' ratios.
+fn paired_bar(name: &str, pair: &Pair, max: f64) -> Bar {
+    Bar {
+        name: name.into(),
+        measured: format!("{} vs {}", secs(pair.a.secs), secs(pair.b.secs)),
+        limit: format!("{:.2} × paired (≤ {max})", pair.ratio),
+        pass: pair.ratio <= max,
+    }
+}
+
 fn rss_bar(name: &str, stat: Stat) -> Bar {
     Bar {
         name: name.into(),
@@ -429,15 +443,18 @@ mod tests {
             files: 200,
             bytes: 21_000_000,
         };
-        let report = |install: f64| Packages {
+        let report = |ratio: f64| Packages {
             drop: &drop,
             entries: 1000,
             runs: 3,
             build: stat(0.4, 30_000),
-            install: stat(install, 20_000),
-            tar_and_unzip: stat(1.0, 3_000),
+            install: Pair {
+                a: stat(0.8, 20_000),
+                b: stat(1.0, 3_000),
+                ratio,
+            },
         };
-        let t = packages(&report(0.8));
+        let t = packages(&report(0.75));
         assert!(
             t.starts_with(
                 "### Small packages\n\n200 zip packages (1000 files in all, 21.0 MB zipped)"
@@ -452,9 +469,10 @@ mod tests {
             t.contains("| `tar xf` + `unzip -q` × 200 (a shell loop) | 1.00 s | 2.9 MiB |"),
             "{t}"
         );
-        assert!(t.contains("| install of 200 packages ≤ 1.0 × `tar xf` + `unzip` | 800.0 ms vs 1.00 s | 0.80 × (≤ 1) | PASS |"), "{t}");
+        assert!(t.contains("| install of 200 packages ≤ 1.0 × `tar xf` + `unzip` | 800.0 ms vs 1.00 s | 0.75 × paired (≤ 1) | PASS |"), "{t}");
+        // The bar is on the pairs' ratios, whatever the ratio of the medians.
         let slow = packages(&report(1.2));
-        assert!(slow.contains("| 1.20 × (≤ 1) | FAIL |"), "{slow}");
+        assert!(slow.contains("| 1.20 × paired (≤ 1) | FAIL |"), "{slow}");
     }
 
     #[test]
@@ -478,6 +496,7 @@ mod tests {
                 info: None,
                 ..packaging(1.0, 0.01, 1.0)
             },
+            extract_ratio: 1.9,
             b2sum: stat(0.1, 2_000),
         });
         assert!(t.contains("| `info` time | 10.0 ms | – |"), "{t}");
@@ -494,7 +513,7 @@ mod tests {
         );
         assert!(
             t.contains(
-                "| verify+extract ≤ 1.3 × `tar xf` | 2.00 s vs 1.00 s | 2.00 × (≤ 1.3) | FAIL |"
+                "| verify+extract ≤ 1.3 × `tar xf` | 2.00 s vs 1.00 s | 1.90 × paired (≤ 1.3) | FAIL |"
             ),
             "{t}"
         );
