@@ -20,7 +20,8 @@ pub struct Inputs<'a> {
     pub sample: &'a Path,
 }
 
-/// The large drop: every codec, the sample plan's install, a batch and the standard tools.
+/// The large drop: every codec, the sample plan's install, a batch and the standard tools, and
+/// verify+extract and `tar xf` once more in alternation for their bar.
 pub fn large(options: &Options, b: &Bench, inputs: &Inputs) -> Result<String> {
     let size_mb = options.size_mb();
     let f = Fixture::prepare(
@@ -33,6 +34,12 @@ pub fn large(options: &Options, b: &Bench, inputs: &Inputs) -> Result<String> {
     let install = dropship_ops::install(b, &f, inputs.sample)?;
     let batch = dropship_ops::batch(b, &f, codecs[0].packaging.build)?;
     let tools = standard_tools::measure(b, &f)?;
+    eprintln!("verify+extract against tar xf");
+    let clean = || f.clean_dest();
+    let extract = b.paired(
+        &extraction(&dropship_ops::commands(&f, CODECS[0]).extract, &clean),
+        &extraction(&standard_tools::tar(&f).extract, &clean),
+    )?;
     Ok(tables::large(&tables::Large {
         drop: &f.generated,
         size_mb,
@@ -41,6 +48,7 @@ pub fn large(options: &Options, b: &Bench, inputs: &Inputs) -> Result<String> {
         install,
         batch,
         tools,
+        extract,
     }))
 }
 
