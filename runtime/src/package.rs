@@ -32,8 +32,9 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use inflate::Progress;
 pub use name::{PackageName, PackageNameError};
-use writer::{EntryPath, Hook, Makes, Progress, Writer};
+use writer::{EntryPath, Hook, Makes, Writer};
 
 /// What the hook is told is about to be created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -198,6 +198,7 @@ impl<'j> Transaction<'j> {
             checkpoint("after-change");
         }
         self.record_identities(&ids, &missing)?;
+        check_made_dirs(&missing, &replacing)?;
         move_aside(&replacing)
     }
 
@@ -459,6 +460,23 @@ impl<'j> Transaction<'j> {
         self.trusted_dirs.insert(dir.to_path_buf());
         Ok(())
     }
+}
+
+/// Check the directories just made that will hold `files`: they were not there to check when
+/// the files were journaled (`check_way`), and a umask that lets others write them would let
+/// them swap what the files are written through.
+fn check_made_dirs(made: &[PathBuf], files: &[Change]) -> Result<(), RollbackError> {
+    let made: HashSet<&Path> = made.iter().map(PathBuf::as_path).collect();
+    let holding: BTreeSet<&Path> = files
+        .iter()
+        .filter_map(|change| change.path().parent())
+        .filter(|dir| made.contains(dir))
+        .collect();
+    for dir in holding {
+        crate::path_safety::check_trusted_ancestors(dir)
+            .map_err(|why| RollbackError::conflict("change", dir, why.to_string()))?;
+    }
+    Ok(())
 }
 
 /// The directories to create for `paths` and their missing parents, each once, parents first.

@@ -519,6 +519,10 @@ fn a_package_costs_the_same_flushes_whatever_its_size() {
             eprintln!("skipped: no strace to count the disk flushes (apt-get install strace)");
             return;
         };
+        assert!(
+            few.0 > 0,
+            "{package}: strace counted no journal flush at all"
+        );
         let into = if again {
             "over the installed files"
         } else {

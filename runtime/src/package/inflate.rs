@@ -16,8 +16,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError, mpsc};
 
-use super::writer::{Progress, set_mode};
 use super::{Limit, PackageError, ZipReader, open, open_zip};
+
+/// Told the bytes of files written so far, as they are written.
+pub(super) type Progress<'h> = dyn FnMut(u64) + 'h;
 
 /// Below this many declared bytes a zip is inflated on the calling thread: starting workers
 /// (each opening the package) costs more than it saves.
@@ -241,6 +243,17 @@ fn write_entry(
         .by_index(index)
         .map_err(|e| file.read_error(budget.package, e.into()))?;
     file.write(&mut entry, budget, report)
+}
+
+#[cfg(unix)]
+pub(super) fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+pub(super) fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
+    Ok(())
 }
 
 #[cfg(test)]

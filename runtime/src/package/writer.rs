@@ -16,12 +16,12 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
-use super::inflate::{Budget, NewFile, Permissions};
+use super::inflate::{Budget, NewFile, Permissions, Progress, set_mode};
 use super::{Before, EntryKind, HookError, Limit, PackageError, UnsafeReason};
 use crate::path_safety;
 
 /// Permission bits taken from an archive: rwx for the owner, r-x for group and others.
-pub(super) const KEPT_MODE_BITS: u32 = 0o755;
+const KEPT_MODE_BITS: u32 = 0o755;
 
 /// The caller's hook, told every path before it is created or overwritten.
 pub(super) type Hook<'h> = dyn FnMut(Before<'_>) -> Result<(), HookError> + 'h;
@@ -38,9 +38,6 @@ pub(super) enum Makes {
     /// A hard link to an earlier entry, which replaces nothing.
     HardLink,
 }
-
-/// Told the bytes of files written so far, as they are written.
-pub(super) type Progress<'h> = dyn FnMut(u64) + 'h;
 
 /// Writes entries of one package below one destination directory.
 pub(super) struct Writer<'a, 'h> {
@@ -451,17 +448,6 @@ impl<'a, 'h> Writer<'a, 'h> {
             source,
         }
     }
-}
-
-#[cfg(unix)]
-pub(super) fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-pub(super) fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
-    Ok(())
 }
 
 #[cfg(unix)]
