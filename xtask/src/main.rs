@@ -1,7 +1,8 @@
 //! Project automation:
 //!
-//! - `cargo run --release -p xtask -- bench [--size-mb N] [--runs N] [--keep]`: the performance
-//!   benchmark against the standard tools ([`bench`]);
+//! - `cargo run --release -p xtask -- bench [--only SCENARIO] [--quick] [--size-mb N] [--files N]
+//!   [--packages N] [--runs N] [--keep]`: the performance benchmark against the standard tools
+//!   ([`bench`]);
 //! - `cargo run --release -p xtask -- dist`: the bundler and one runtime stub per customer
 //!   platform in `dist/` ([`dist`]);
 //! - `cargo run -p xtask -- modules`: every circle between sibling modules of the workspace's
@@ -16,7 +17,9 @@ use std::process::ExitCode;
 
 type Result<T, E = String> = std::result::Result<T, E>;
 
-const USAGE: &str = "usage: cargo run --release -p xtask -- bench [--size-mb N] [--runs N] [--keep]
+const USAGE: &str =
+    "usage: cargo run --release -p xtask -- bench [--only large|packages|small-files] [--quick]
+           [--size-mb N] [--files N] [--packages N] [--runs N] [--keep]
        cargo run --release -p xtask -- dist
        cargo run -p xtask -- modules";
 

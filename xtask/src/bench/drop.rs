@@ -1,5 +1,6 @@
-//! The drop the benchmark packs: the sample's own drop plus generated packages (incompressible,
-//! as real `.nupkg`/`.zip` packages are) and a few MB of scripts and variable JSON.
+//! The large drop the benchmark packs: the sample's own drop plus generated packages
+//! (incompressible, as real `.nupkg`/`.zip` packages are) and a few MB of scripts and variable
+//! JSON; and the bytes and text every generated drop is made of.
 
 use super::tools::{q, sh, size_of};
 use crate::Result;
@@ -19,7 +20,7 @@ pub struct Generated {
 
 /// The sample's drop plus generated packages and text, about `size_mb` MB in all.
 pub fn generate(root: &Path, sample: &Path, size_mb: u64) -> Result<Generated> {
-    sh(&format!("cp -r {}/. {}", q(&sample.join("drop")), q(root)))?;
+    copy_sample(root, sample)?;
     for dir in ["Packages", "Scripts", "Variables"] {
         fs::create_dir_all(root.join(dir)).map_err(|e| e.to_string())?;
     }
@@ -31,6 +32,11 @@ pub fn generate(root: &Path, sample: &Path, size_mb: u64) -> Result<Generated> {
         files: text.files + packages.files,
         bytes: text.bytes + packages.bytes,
     })
+}
+
+/// The sample's own drop (what its plan refers to) into `root`.
+pub fn copy_sample(root: &Path, sample: &Path) -> Result<()> {
+    sh(&format!("cp -r {}/. {}", q(&sample.join("drop")), q(root)))
 }
 
 /// Scripts and variable files, alternating, of 200 to 800 kB each, until `total` bytes.
@@ -72,10 +78,10 @@ fn write_packages(dir: &Path, total: u64) -> Result<Generated> {
 }
 
 /// xorshift64*: fast, deterministic bytes that no compressor can shrink (like packed packages).
-struct Rng(u64);
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -83,7 +89,7 @@ impl Rng {
     }
 }
 
-fn write_random(path: &Path, bytes: u64, seed: u64) -> io::Result<()> {
+pub fn write_random(path: &Path, bytes: u64, seed: u64) -> io::Result<()> {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut out = io::BufWriter::with_capacity(1 << 20, fs::File::create(path)?);
     let mut buf = vec![0u8; 1 << 20];
@@ -127,7 +133,7 @@ const WORDS: &[&str] = &[
 ];
 
 /// About `bytes` of PowerShell lines or JSON variables made of [`WORDS`].
-fn write_text(path: &Path, bytes: u64, seed: u64, json: bool) -> io::Result<()> {
+pub fn write_text(path: &Path, bytes: u64, seed: u64, json: bool) -> io::Result<()> {
     let mut rng = Rng(seed | 1);
     let mut text = String::new();
     if json {

@@ -1,15 +1,15 @@
-//! dropship's own operations: build, `info`, verify and verify+extract with each codec, an
-//! unattended install of the sample plan, and batch builds.
+//! dropship's own operations: build, `info`, verify and verify+extract with each codec,
+//! unattended installs (of the sample plan, of a plan of packages), and batch builds.
 
 use super::fixture::Fixture;
 use super::measure::{Bench, Packaging, PackagingCommands, Stat};
 use super::tools::q;
 use crate::Result;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The codecs measured; the first is the default and the one compared with the other tools.
-const CODECS: [&str; 3] = ["zstd", "gzip", "none"];
+pub const CODECS: [&str; 3] = ["zstd", "gzip", "none"];
 
 pub struct CodecResult {
     pub codec: &'static str,
@@ -24,11 +24,20 @@ pub fn codecs(b: &Bench, f: &Fixture) -> Result<Vec<CodecResult>> {
         .collect()
 }
 
-fn with_codec(b: &Bench, f: &Fixture, codec: &'static str) -> Result<CodecResult> {
+/// Build, `info`, verify and verify+extract with `codec`.
+pub fn with_codec(b: &Bench, f: &Fixture, codec: &'static str) -> Result<CodecResult> {
     eprintln!("dropship --compression {codec}");
+    Ok(CodecResult {
+        codec,
+        packaging: b.packaging(&commands(f, codec), &|| f.clean_dest())?,
+    })
+}
+
+/// Build, `info`, verify and verify+extract with `codec`, as scripts.
+pub fn commands(f: &Fixture, codec: &str) -> PackagingCommands {
     let archive = installer(f, codec);
     let (installer, trust) = (q(&archive), f.trust());
-    let commands = PackagingCommands {
+    PackagingCommands {
         build: (
             format!("dropship build ({codec})"),
             f.build_command(codec, &archive, &f.customers[..1]),
@@ -43,33 +52,50 @@ fn with_codec(b: &Bench, f: &Fixture, codec: &'static str) -> Result<CodecResult
             format!("{installer} extract --to {} {trust}", q(&f.extracted())),
         ),
         archive,
-    };
-    Ok(CodecResult {
-        codec,
-        packaging: b.packaging(&commands, &|| f.clean_dest())?,
-    })
+    }
 }
 
-fn installer(f: &Fixture, codec: &str) -> PathBuf {
+/// The installer built with `codec`.
+pub fn installer(f: &Fixture, codec: &str) -> PathBuf {
     f.out.join(format!("installer-{codec}"))
 }
 
-/// An unattended install of the sample plan (the whole payload is verified and unpacked).
-pub fn install(b: &Bench, f: &Fixture) -> Result<Stat> {
+/// An unattended install of the sample plan (the whole payload is verified and unpacked), whose
+/// answers and drop are in `sample`.
+pub fn install(b: &Bench, f: &Fixture, sample: &Path) -> Result<Stat> {
     eprintln!("dropship install");
     let secret = r#"{"Database.Password":"correct-horse-battery"}"#;
+    let options = format!(
+        "--answers {} --set Install.Root={} --secrets-stdin --role web",
+        q(&sample.join("answers.json")),
+        q(&install_root(f))
+    );
     b.measure(
         "install --unattended",
-        &format!(
-            "{} install --unattended --no-progress --answers {} --set Install.Root={} --secrets-stdin --role web --state-dir {} {}",
-            q(&installer(f, CODECS[0])),
-            q(&f.sample.join("answers.json")),
-            q(&f.dest.join("root")),
-            q(&f.dest.join("state")),
-            f.trust()
-        ),
+        &install_script(f, &options),
         Some(secret),
         &|| f.clean_dest(),
+    )
+}
+
+/// The script of an unattended install of a plan whose only parameter is `Install.Root`.
+pub fn install_into_root(f: &Fixture) -> String {
+    install_script(f, &format!("--set Install.Root={}", q(&install_root(f))))
+}
+
+/// Where installs put the product (emptied before each run with the rest of `f.dest`).
+pub fn install_root(f: &Fixture) -> PathBuf {
+    f.dest.join("root")
+}
+
+/// An unattended install of the default codec's installer with `options`, into `f.dest`
+/// (which [`Fixture::clean_dest`] empties).
+fn install_script(f: &Fixture, options: &str) -> String {
+    format!(
+        "{} install --unattended --no-progress {options} --state-dir {} {}",
+        q(&installer(f, CODECS[0])),
+        q(&f.dest.join("state")),
+        f.trust()
     )
 }
 

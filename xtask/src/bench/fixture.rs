@@ -1,9 +1,10 @@
-//! The inputs every measurement shares: the generated drop, a throwaway key, ten customer
-//! profiles, and the directories operations write to.
+//! The inputs every measurement of a scenario shares: its generated drop and plan, a throwaway
+//! key, ten customer profiles, and the directories operations write to.
 
-use super::drop::{self, Generated};
+use super::drop::Generated;
 use super::tools::{q, reset, sh};
 use crate::Result;
+use std::cell::Cell;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,8 +12,6 @@ use std::path::{Path, PathBuf};
 pub struct Fixture {
     /// The release `dropship` under test.
     pub dropship: PathBuf,
-    /// `templates/sample`: its plan, answers and drop.
-    pub sample: PathBuf,
     /// The folder holding the generated drop, `drop/`, which the archivers pack.
     pub src: PathBuf,
     pub drop: PathBuf,
@@ -26,16 +25,25 @@ pub struct Fixture {
     pub out: PathBuf,
     /// Where they are extracted and installed.
     pub dest: PathBuf,
+    /// Where [`Fixture::clean_dest`] moves earlier runs' output instead of removing it, when
+    /// set ([`Fixture::keep_outputs`]), and how many it moved.
+    aside: Option<(PathBuf, Cell<u32>)>,
 }
 
 impl Fixture {
-    /// Generate the drop (about `size_mb` MB), a key and the profiles under `work`.
-    pub fn prepare(work: &Path, dropship: &Path, sample: &Path, size_mb: u64) -> Result<Self> {
+    /// Under `work`: the drop `generate` writes into the directory it is given (for `plan`), a
+    /// key and the profiles.
+    pub fn prepare(
+        work: &Path,
+        dropship: &Path,
+        plan: PathBuf,
+        generate: impl FnOnce(&Path) -> Result<Generated>,
+    ) -> Result<Self> {
         let src = work.join("src");
         let drop = src.join("drop");
         fs::create_dir_all(&drop).map_err(|e| e.to_string())?;
-        eprintln!("generating a {size_mb} MB drop in {}", drop.display());
-        let generated = drop::generate(&drop, sample, size_mb)?;
+        eprintln!("generating the drop in {}", drop.display());
+        let generated = generate(&drop)?;
         let keys = work.join("keys");
         sh(&format!(
             "{} keygen --unencrypted -o {} >/dev/null",
@@ -44,16 +52,16 @@ impl Fixture {
         ))?;
         let fixture = Fixture {
             dropship: dropship.to_path_buf(),
-            sample: sample.to_path_buf(),
             src,
             drop,
             generated,
-            plan: sample.join("plan.json"),
+            plan,
             key: keys.join("dropship.key"),
             public: keys.join("dropship.pub"),
             customers: write_customers(work)?,
             out: work.join("out"),
             dest: work.join("dest"),
+            aside: None,
         };
         fs::create_dir_all(&fixture.out).map_err(|e| e.to_string())?;
         Ok(fixture)
@@ -85,8 +93,23 @@ impl Fixture {
         self.dest.join("x")
     }
 
-    /// Empty the extraction and install directory (before a run that fills it).
+    /// Keep every run's output until the scenario's directory is removed, for drops of many
+    /// files. On ext4 without a journal (this VM's disk) a new inode is not given a number freed
+    /// in the last `dirty_expire_centisecs` (30 s): creating files right after removing tens of
+    /// thousands scans past every one of them, which doubled `tar xf`'s time for 50,000 files
+    /// and varied from run to run. An installer meets a fresh directory, not that.
+    pub fn keep_outputs(&mut self) {
+        self.aside = Some((self.dest.with_file_name("aside"), Cell::new(0)));
+    }
+
+    /// An empty extraction and install directory (before a run that fills it): the previous
+    /// run's output removed, or moved aside ([`Fixture::keep_outputs`]).
     pub fn clean_dest(&self) {
+        if let Some((aside, moved)) = &self.aside {
+            fs::create_dir_all(aside).expect("creating a benchmark directory");
+            moved.set(moved.get() + 1);
+            let _ = fs::rename(&self.dest, aside.join(moved.get().to_string()));
+        }
         reset(&self.dest);
     }
 }

@@ -1,5 +1,6 @@
-//! Timing one operation: runs of a bash script under `/usr/bin/time`, after an untimed warm-up
-//! and with `sync` before each, reduced to the medians of wall time and peak RSS.
+//! Timing one operation, or two in alternation: runs of a bash script under `/usr/bin/time`,
+//! after an untimed warm-up and with `sync` before each, reduced to the medians of wall time and
+//! peak RSS (and of the pairs' ratios).
 
 use super::tools::{remove, size_of};
 use crate::Result;
@@ -37,6 +38,25 @@ pub struct PackagingCommands {
     pub extract: (String, String),
 }
 
+/// One operation: a label, a bash script and its standard input, and what to do (untimed)
+/// before each run.
+pub struct Op<'a> {
+    pub label: &'a str,
+    pub script: &'a str,
+    pub stdin: Option<&'a str>,
+    pub before: &'a dyn Fn(),
+}
+
+/// Two operations measured in alternation ([`Bench::paired`]).
+#[derive(Clone, Copy)]
+pub struct Pair {
+    pub a: Stat,
+    pub b: Stat,
+    /// The median of the runs' ratios a / b: steadier than the ratio of the medians when the
+    /// machine's load changes between runs.
+    pub ratio: f64,
+}
+
 /// Where and how often operations run.
 pub struct Bench {
     /// The working directory of every run.
@@ -56,33 +76,67 @@ impl Bench {
         stdin: Option<&str>,
         before: &dyn Fn(),
     ) -> Result<Stat> {
-        let mut secs = Vec::new();
-        let mut rss = Vec::new();
+        let op = Op {
+            label,
+            script,
+            stdin,
+            before,
+        };
         // One untimed warm-up run first: on this VM the first write of fresh page-cache memory
         // in a while costs up to 1 s per GiB more (the host backs the pages on first touch),
         // which otherwise lands in whichever tool happens to run first.
-        for run in 0..=self.runs {
-            before();
-            // Every run starts with no dirty pages left by the one before (or by generating the
-            // drop): the write-back of earlier output otherwise lands in whichever run follows.
-            let _ = Command::new("sync").status();
-            if run == 0 {
-                self.once(script, stdin)?;
-                continue;
-            }
-            let (s, r) = self.once(script, stdin)?;
-            eprintln!("  {label:<40} run {run}: {s:>8.3} s {r:>8} KiB");
-            secs.push(s);
-            rss.push(r as f64);
+        self.run(&op, 0)?;
+        let runs = (1..=self.runs)
+            .map(|run| self.run(&op, run))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(medians(&runs))
+    }
+
+    /// `a` and `b` in alternation, `a b a b ...`, after a warm-up run of each, so that both meet
+    /// the same moments of a shared machine; the medians of each and of the runs' ratios a / b.
+    pub fn paired(&self, a: &Op, b: &Op) -> Result<Pair> {
+        self.run(a, 0)?;
+        self.run(b, 0)?;
+        let mut pairs = Vec::new();
+        for run in 1..=self.runs {
+            pairs.push((self.run(a, run)?, self.run(b, run)?));
         }
-        Ok(Stat {
-            secs: median(&mut secs),
-            rss_kib: median(&mut rss) as u64,
+        let (ours, theirs): (Vec<_>, Vec<_>) = pairs.iter().copied().unzip();
+        let mut ratios: Vec<f64> = pairs.iter().map(|(a, b)| a.secs / b.secs).collect();
+        Ok(Pair {
+            a: medians(&ours),
+            b: medians(&theirs),
+            ratio: median(&mut ratios),
         })
+    }
+
+    /// Run `op` once after its `before` and a `sync` (every run starts with no dirty pages left
+    /// by the one before, or by generating the drop: their write-back otherwise lands in
+    /// whichever run follows); run 0 is the untimed warm-up.
+    fn run(&self, op: &Op, run: usize) -> Result<Stat> {
+        (op.before)();
+        let _ = Command::new("sync").status();
+        let (secs, rss_kib) = self.once(op.script, op.stdin)?;
+        if run > 0 {
+            eprintln!(
+                "  {:<40} run {run}: {secs:>8.3} s {rss_kib:>8} KiB",
+                op.label
+            );
+        }
+        Ok(Stat { secs, rss_kib })
     }
 
     /// Build, `info`, verify and extract, in that order; `clean` runs before each extraction.
     pub fn packaging(&self, commands: &PackagingCommands, clean: &dyn Fn()) -> Result<Packaging> {
+        let mut packaging = self.build_and_check(commands)?;
+        let (label, script) = &commands.extract;
+        packaging.extract = self.measure(label, script, None, clean)?;
+        Ok(packaging)
+    }
+
+    /// Build, `info` and verify, in that order; the extraction is left for the caller to
+    /// measure (at zero).
+    pub fn build_and_check(&self, commands: &PackagingCommands) -> Result<Packaging> {
         let archive = &commands.archive;
         let (label, script) = &commands.build;
         let build = self.measure(label, script, None, &|| remove(archive))?;
@@ -93,14 +147,12 @@ impl Bench {
             .transpose()?;
         let (label, script) = &commands.verify;
         let verify = self.measure(label, script, None, &|| {})?;
-        let (label, script) = &commands.extract;
-        let extract = self.measure(label, script, None, clean)?;
         Ok(Packaging {
             build,
             size: size_of(archive),
             info,
             verify,
-            extract,
+            extract: Stat::default(),
         })
     }
 
@@ -149,6 +201,16 @@ fn peak_rss(text: &str) -> Result<u64> {
         .ok_or_else(|| format!("no RSS from /usr/bin/time: {text}"))
 }
 
+/// The medians of the runs' times and peak RSS.
+fn medians(runs: &[Stat]) -> Stat {
+    let mut secs: Vec<f64> = runs.iter().map(|r| r.secs).collect();
+    let mut rss: Vec<f64> = runs.iter().map(|r| r.rss_kib as f64).collect();
+    Stat {
+        secs: median(&mut secs),
+        rss_kib: median(&mut rss) as u64,
+    }
+}
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(|a, b| a.total_cmp(b));
     let n = values.len();
@@ -156,5 +218,26 @@ fn median(values: &mut [f64]) -> f64 {
         values[n / 2]
     } else {
         (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_take_the_middle_run_or_the_mean_of_the_two_middle_ones() {
+        let runs = [3.0, 1.0, 2.0].map(|secs| Stat { secs, rss_kib: 0 });
+        assert_eq!(medians(&runs).secs, 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 2.5);
+    }
+
+    #[test]
+    fn peak_rss_is_the_last_number_time_wrote() {
+        assert_eq!(
+            peak_rss("Command exited with non-zero status 1\n5120\n").unwrap(),
+            5120
+        );
+        assert!(peak_rss("").is_err());
     }
 }

@@ -1,9 +1,11 @@
 //! The standard tools on the same drop: `tar cf`/`tar xf`, `tar czf`/`tar xzf`,
-//! `tar cf | zstd -T0`/`zstd -d | tar x`, and makeself (`--noexec --target` extraction).
+//! `tar cf | zstd -T0`/`zstd -d | tar x`, makeself (`--noexec --target` extraction), `b2sum` of
+//! dropship's installer, and `tar xf` plus one `unzip` per package.
 
+use super::dropship_ops::{CODECS, install_root, installer};
 use super::fixture::Fixture;
-use super::measure::{Bench, Packaging, PackagingCommands};
-use super::tools::q;
+use super::measure::{Bench, Packaging, PackagingCommands, Stat};
+use super::tools::{q, sh};
 use crate::Result;
 
 pub struct StandardTools {
@@ -11,6 +13,8 @@ pub struct StandardTools {
     pub gzip: Packaging,
     pub zstd: Packaging,
     pub makeself: Packaging,
+    /// `b2sum` of dropship's installer (default codec): what hashing every byte costs.
+    pub b2sum: Stat,
 }
 
 pub fn measure(b: &Bench, f: &Fixture) -> Result<StandardTools> {
@@ -21,7 +25,27 @@ pub fn measure(b: &Bench, f: &Fixture) -> Result<StandardTools> {
         gzip: b.packaging(&gzip(f), &clean)?,
         zstd: b.packaging(&zstd(f), &clean)?,
         makeself: b.packaging(&makeself(f), &clean)?,
+        b2sum: b2sum(b, f)?,
     })
+}
+
+/// `b2sum` of the installer dropship built with its default codec.
+pub fn b2sum(b: &Bench, f: &Fixture) -> Result<Stat> {
+    let script = format!("b2sum {} >/dev/null", q(&installer(f, CODECS[0])));
+    b.measure("b2sum (installer)", &script, None, &|| {})
+}
+
+/// What a shell script does without dropship: `tar xf` of the drop (archived first, untimed),
+/// then one `unzip -q` per package of `Packages/` into `<install root>/<package file stem>`.
+pub fn tar_and_unzip(f: &Fixture) -> Result<String> {
+    let archive = f.out.join("drop.tar");
+    sh(&format!("tar cf {} -C {} drop", q(&archive), q(&f.src)))?;
+    let (x, root) = (q(&f.extracted()), q(&install_root(f)));
+    Ok(format!(
+        "mkdir -p {x} {root} && tar xf {} -C {x}\n\
+         for p in {x}/drop/Packages/*.zip; do n=${{p##*/}}; unzip -q \"$p\" -d {root}/\"${{n%.zip}}\"; done",
+        q(&archive)
+    ))
 }
 
 /// A label and its script.
@@ -29,7 +53,8 @@ fn op(label: &str, script: String) -> (String, String) {
     (label.to_string(), script)
 }
 
-fn tar(f: &Fixture) -> PackagingCommands {
+/// `tar cf`, `tar tf` and `tar xf` of the drop.
+pub fn tar(f: &Fixture) -> PackagingCommands {
     let archive = f.out.join("drop.tar");
     let (a, src, x) = (q(&archive), q(&f.src), q(&f.extracted()));
     PackagingCommands {

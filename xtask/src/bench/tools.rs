@@ -35,6 +35,8 @@ pub fn ensure_tools() -> Result<()> {
     ensure_apt(&[
         ("zstd", "zstd"),
         ("makeself", "makeself"),
+        ("zip", "zip"),
+        ("unzip", "unzip"),
         ("/usr/bin/time", "time"),
     ])
 }
@@ -46,4 +48,17 @@ pub fn date() -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default()
+}
+
+/// The load averages over 1, 5 and 15 minutes (`/proc/loadavg`), for the tables' heading: on
+/// a shared machine they say how much to trust the times.
+pub fn load() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_else(|_| "unknown".into())
 }
