@@ -1,11 +1,11 @@
 //! What the engine journals about the steps and the end of an install, and what it tells the
-//! operator when a record cannot be written: a step whose start is not journaled does not run;
-//! any other missing record is a warning saying what it means, kept for the exit status.
+//! operator when a record cannot be written: a step's start goes with its first change or
+//! script (neither happens unless it is written); any other missing record is a warning saying
+//! what it means, kept for the exit status.
 
 use super::Engine;
 use crate::journal::{Journal, KeptOutput, Outcome, Record, StepStatus, Timestamp};
 use crate::report::ReportOutcome;
-use crate::steps::StepFailure;
 use std::path::Path;
 
 /// What `resume` does with a step whose end the journal lacks.
@@ -14,29 +14,19 @@ const RESUME_AGAIN: &str = "if the install is resumed, it starts again at this s
 /// What a rollback whose progress the journal lacks means: undo is idempotent.
 pub const UNRECORDED_UNDO: &str = "a later `rollback` redoes the unrecorded part harmlessly";
 
-impl Engine<'_> {
-    /// Journal that a step starts; the failure that stops it when that cannot be written (its
-    /// changes could not be found again after a crash).
-    pub(super) fn journal_start(
-        &self,
-        journal: &mut Journal,
-        index: usize,
-        name: &str,
-    ) -> Result<(), StepFailure> {
-        let record = Record::StepStarted {
-            index,
-            name: name.to_string(),
-            at: Timestamp::now(),
-        };
-        journal.append(record).map_err(|e| {
-            self.scrubbed(StepFailure::new(format!(
-                "the journal could not record the step's start ({e}), so the step did not run \
-                 (its changes could not be undone after a crash); make room on or repair the \
-                 state directory's disk"
-            )))
-        })
-    }
+/// Journal that a step starts, with the next record written: its first change, the record
+/// written before its first script runs (`StepContext::script`), or its end. So a step that
+/// changes nothing costs no flush of its own for its start, and nothing a step does escapes the
+/// journal: a change or a script that cannot journal the start does not happen.
+pub(super) fn journal_start(journal: &mut Journal, index: usize, name: &str) {
+    journal.append_later([Record::StepStarted {
+        index,
+        name: name.to_string(),
+        at: Timestamp::now(),
+    }]);
+}
 
+impl Engine<'_> {
     /// Journal how a step ended; `message` is scrubbed.
     pub(super) fn journal_finish(
         &mut self,

@@ -9,8 +9,9 @@
 //! variables, saved for `resume`) and `report` (the step reports). It does not ask questions or
 //! draw progress itself: the front end implements [`Events`].
 //!
-//! No journal record is lost silently: a step whose start cannot be journaled does not run (the
-//! install fails and rolls back); any other record that cannot be written is told through
+//! No journal record is lost silently: a step's start goes to disk with its first change or
+//! before its first script (so nothing a step does escapes the journal, and a step that cannot
+//! journal fails and rolls back); any other record that cannot be written is told through
 //! [`Events::note`], with what it means, and listed in [`RunResult::journal_errors`].
 //!
 //! [`JournalState::resume_from`]: crate::journal::JournalState::resume_from
@@ -30,6 +31,7 @@ mod rollback_scripts;
 mod tests;
 
 pub use journaling::UNRECORDED_UNDO;
+use journaling::journal_start;
 pub use report::{now_text, time_text};
 pub use rollback_scripts::rollback_scripts_to_run;
 
@@ -252,10 +254,8 @@ impl<'a> Engine<'a> {
         let clock = Instant::now();
         self.events
             .step_started(index, total, name, step.type_name());
-        let result = match self.journal_start(tx.journal(), index, name) {
-            Ok(()) => self.run_started_step(tx, index, step),
-            Err(failure) => Err(failure),
-        };
+        journal_start(tx.journal(), index, name);
+        let result = self.run_started_step(tx, index, step);
         self.report_step(index, name, &result, clock.elapsed());
         result
     }

@@ -26,6 +26,16 @@ fn manual_plan(names: &[&str]) -> Plan {
     Plan::parse(json.as_bytes(), "plan.json").unwrap()
 }
 
+/// A plan of one bash step running `inline`.
+fn script_plan(inline: &str) -> Plan {
+    let json = serde_json::json!({
+        "schema": "dropship/plan@1",
+        "product": { "name": "Fabrikam", "version": "4.12.0" },
+        "steps": [{ "name": "Run", "type": "run-script", "syntax": "bash", "inline": inline }]
+    });
+    Plan::parse(json.to_string().as_bytes(), "plan.json").unwrap()
+}
+
 fn begin() -> Begin {
     Begin {
         installer_id: "engine-test".to_string(),
@@ -207,7 +217,11 @@ fn journal_child() {
         return;
     };
     let state_dir = PathBuf::from(state_dir);
-    let plan = manual_plan(&["Confirm"]);
+    let marker = state_dir.join("ran");
+    let plan = match what.as_str() {
+        "start" => script_plan(&format!("touch '{}'", marker.display())),
+        _ => manual_plan(&["Confirm"]),
+    };
     let mut journal = Journal::create(&StateDir::new(&state_dir), begin()).unwrap();
     let journal_path = journal.path().to_path_buf();
     let full = move || limit_file_size(std::fs::metadata(&journal_path).unwrap().len());
@@ -233,7 +247,7 @@ fn journal_child() {
             "{message}"
         );
         assert!(message.contains("did not run"), "{message}");
-        assert_eq!(step.start, None, "the step did not start");
+        assert!(!marker.exists(), "the script did not run");
         assert!(errors.contains("the end of the install"), "{errors}");
         assert!(errors.contains("until you remove"), "{errors}");
     } else {

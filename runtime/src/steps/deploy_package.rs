@@ -363,6 +363,9 @@ fn run_stage(
     } else {
         [packaged, configured]
     };
+    if order.iter().all(Option::is_none) {
+        return Ok(Vec::new());
+    }
     let script = ScriptContext {
         default_dir: dir,
         ..ctx.script()?

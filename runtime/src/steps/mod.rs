@@ -129,13 +129,14 @@ impl<'a> StepContext<'a, '_> {
 
     /// What the step's scripts share (its references outlive this borrow of the context, so a
     /// script can run while the step's output goes to `events`). What the journal holds back
-    /// (a directory's identity) is written first: a script may leave files in a directory the
-    /// step made, which a rollback after a crash then removes only knowing it is that directory.
+    /// is written first: the step's start (a rollback after a crash runs the rollback script
+    /// of every step that started) and the identities of the directories it made (a script may
+    /// leave files in them, which a rollback then removes only knowing they are those).
     fn script(&mut self) -> Result<ScriptContext<'a>, StepFailure> {
         self.tx.journal().flush_pending().map_err(|e| {
             StepFailure::new(format!(
-                "the journal could not record the directories the step made ({e}), so no \
-                 script ran; make room on or repair the state directory's disk"
+                "the journal could not record the step's start and what it made ({e}), so \
+                 its script did not run; make room on or repair the state directory's disk"
             ))
         })?;
         Ok(ScriptContext {
