@@ -122,6 +122,20 @@ impl Scrubber {
         redact(text, hidden)
     }
 
+    /// Whether `bytes` (a file's) hold a registered secret: any of its forms, or in text a piece
+    /// of its wrapped base64 at a line's edge. Read as bytes, without copying: most files an
+    /// install writes hold no secret, and many are not text.
+    pub fn finds_in(&self, bytes: &[u8]) -> bool {
+        if self.is_empty() {
+            return false;
+        }
+        let Some(finder) = &self.finder else {
+            return true;
+        };
+        finder.is_match(bytes)
+            || std::str::from_utf8(bytes).is_ok_and(|text| !self.wrapped_pieces(text).is_empty())
+    }
+
     /// Scrub bytes that may not be UTF-8 (script output); invalid sequences are kept lossily.
     pub fn scrub_bytes(&self, bytes: &[u8]) -> String {
         self.scrub(&String::from_utf8_lossy(bytes))
@@ -296,6 +310,22 @@ mod tests {
             scrubber.add(&Secret::new(*secret));
         }
         scrubber
+    }
+
+    #[test]
+    fn a_secret_is_found_in_bytes_text_or_not() {
+        let mut scrubber = Scrubber::new();
+        assert!(!scrubber.finds_in(b"anything"), "no secret, nothing found");
+        scrubber.add(&Secret::new("hunter2-correct-horse"));
+        assert!(scrubber.finds_in(b"\xff\x00password=hunter2-correct-horse\xfe"));
+        assert!(!scrubber.finds_in(b"\xff\x00password=hunter3\xfe"));
+        let wrapped = base64_forms("hunter2-correct-horse")[0].clone();
+        let (head, tail) = wrapped.split_at(8);
+        let text = format!("key: {head}\n{tail}\n");
+        assert!(
+            scrubber.finds_in(text.as_bytes()),
+            "a wrapped piece in text: {text}"
+        );
     }
 
     #[test]

@@ -8,6 +8,9 @@ use crate::journal::Change;
 impl Engine<'_> {
     /// Warn about each file `changes` wrote that holds a secret and is readable by all users.
     pub(super) fn warn_about_exposed_secrets(&mut self, changes: &[Change]) {
+        if self.scrubber.is_empty() {
+            return;
+        }
         for change in changes {
             let (Change::FileCreated { path, .. }
             | Change::FileReplaced { path, .. }
@@ -21,8 +24,7 @@ impl Engine<'_> {
             let Ok(bytes) = crate::durable::read_no_follow(path) else {
                 continue;
             };
-            let text = String::from_utf8_lossy(&bytes);
-            if self.scrubber.scrub(&text) == text {
+            if !self.scrubber.finds_in(&bytes) {
                 continue;
             }
             let warning = format!(

@@ -9,9 +9,7 @@ use crate::variables::Output;
 impl Engine<'_> {
     /// The output variables step `step` set that may reach the disk, for its end record.
     pub(super) fn kept_outputs_of(&self, step: &str) -> Vec<KeptOutput> {
-        self.kept_outputs()
-            .into_iter()
-            .filter(|o| o.step == step)
+        self.kept_where(|o| o.step == step)
             .map(|o| KeptOutput {
                 step: o.step,
                 name: o.name,
@@ -22,15 +20,22 @@ impl Engine<'_> {
 
     /// The output variables that may be kept on disk: those that are not sensitive.
     pub(super) fn kept_outputs(&self) -> Vec<Output> {
+        self.kept_where(|_| true).collect()
+    }
+
+    /// Those of the output variables `which` picks that may be kept on disk, scrubbed.
+    fn kept_where<'s>(
+        &'s self,
+        which: impl Fn(&Output) -> bool + 's,
+    ) -> impl Iterator<Item = Output> + 's {
         self.outputs
             .iter()
-            .filter(|o| !o.sensitive)
+            .filter(move |o| !o.sensitive && which(o))
             // A secret copied into a plain output variable is still a secret: it never reaches disk.
             .map(|o| Output {
                 value: self.scrubber.scrub(&o.value),
                 ..o.clone()
             })
-            .collect()
     }
 
     /// Keep the output variables a step produced; a later value of the same name replaces the

@@ -6,7 +6,8 @@
 
 use super::Change;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
 
 /// The directories an install's changes must lie in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,9 +42,15 @@ impl Scope {
     pub fn covers(&self, change: &Change) -> bool {
         let path = change.path();
         let creates_dir = matches!(change, Change::DirCreated { .. });
-        self.roots
-            .iter()
-            .any(|root| path.starts_with(root) || (creates_dir && root.starts_with(path)))
+        // Looked up, not scanned: an install of many packages has many roots and many changes.
+        // Paths order component by component, so the roots beneath `path` follow it directly.
+        path.ancestors().any(|dir| self.roots.contains(dir))
+            || (creates_dir
+                && self
+                    .roots
+                    .range::<Path, _>((Bound::Included(path), Bound::Unbounded))
+                    .next()
+                    .is_some_and(|root| root.starts_with(path)))
     }
 
     /// Why a change is outside the scope, for messages: the roots it is not in.
@@ -94,6 +101,12 @@ mod tests {
         assert!(scope.covers(&dir("/opt/app")));
         assert!(scope.covers(&dir("/opt")));
         assert!(!scope.covers(&dir("/opt/other")));
+        // Roots that only share a prefix of text are no way to one another.
+        scope.extend([PathBuf::from("/opt/app-z"), PathBuf::from("/opt/ap/x")]);
+        assert!(scope.covers(&dir("/opt/app")));
+        assert!(!scope.covers(&dir("/opt/app-")));
+        assert!(!scope.covers(&created("/opt/app-zz/a")));
+        assert!(scope.covers(&dir("/opt/ap")));
     }
 
     #[test]
