@@ -236,13 +236,17 @@ impl StateDir {
     }
 
     /// Keep a copy of the installer at `from` (journal id `installer_id`) for `rollback --to`:
-    /// written under a temporary name, made executable by its owner only, flushed, then
-    /// renamed; a copy already there is kept (its name is its digest).
+    /// written under a temporary name, made executable by its owner only, then renamed; a copy
+    /// of the same size already there is kept (its name is its digest). It is not flushed to
+    /// disk (that would cost an install the time to write the whole installer): only a later
+    /// `rollback --to` needs it, and that verifies it before use, so a copy a crash damaged is
+    /// refused there, naming it, and replaced by the next install of the same installer.
     pub fn keep_installer(&self, from: &Path, installer_id: &str) -> Result<(), StateError> {
         let Some(to) = self.kept_installer(installer_id) else {
             return Ok(());
         };
-        if to.is_file() {
+        let len = |path: &Path| std::fs::metadata(path).map(|m| m.len()).ok();
+        if len(&to).is_some() && len(&to) == len(from) {
             return Ok(());
         }
         self.private_dir(self.installers())?;
@@ -257,8 +261,7 @@ impl StateDir {
             std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o700))
                 .map_err(StateError::io("making private", &partial))?;
         }
-        durable::sync_file(&partial).map_err(StateError::io("flushing", &partial))?;
-        durable::rename_durably(&partial, &to).map_err(StateError::io("renaming", &partial))
+        std::fs::rename(&partial, &to).map_err(StateError::io("renaming", &partial))
     }
 
     /// Remove the kept installer copies (and half-made ones) no id of `keep` names; returns

@@ -210,6 +210,14 @@ fn kept_installer_copies_are_named_by_digest_and_dropped_when_no_install_names_t
     state.keep_installer(&source, &b).unwrap();
     state.keep_installer(&source, "not-a-digest").unwrap();
     assert_eq!(fixture.names("installers"), 2);
+    let copy = state.kept_installer(&a).unwrap();
+    fs::write(&copy, "bin").unwrap();
+    state.keep_installer(&source, &a).unwrap();
+    assert_eq!(
+        fs::read(&copy).unwrap(),
+        b"binary",
+        "a copy cut short is made again"
+    );
     let stranger = state.installers().join("notes.txt");
     fs::write(&stranger, "x").unwrap();
     assert!(state.remove_kept_installers_except(&[&b]).is_empty());
