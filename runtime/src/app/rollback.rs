@@ -12,6 +12,7 @@ use dropship_runtime::engine::rollback_scripts_to_run;
 use dropship_runtime::exit::ExitStatus;
 use dropship_runtime::journal::{Journal, JournalState, Outcome};
 use dropship_runtime::trust::TrustOptions;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// Inputs of `rollback`.
@@ -39,12 +40,27 @@ pub fn rollback_command(inputs: RollbackInputs) -> ExitStatus {
     }
     ui::stop_at_once_until_changes();
     let result = match &inputs.to {
-        Some(version) => crate::rollback_to::rollback_to(&inputs, version),
+        Some(version) => {
+            let dir = inputs.state_dir.as_deref();
+            crate::rollback_to::rollback_to(dir, version, inputs.yes, &forwarded(&inputs))
+        }
         None => rollback_inner(inputs),
     };
     match result {
         Ok(status) | Err(status) => status,
     }
+}
+
+/// The options of this `rollback --to` that each install's own `rollback` gets too.
+fn forwarded(inputs: &RollbackInputs) -> Vec<OsString> {
+    let mut options = Vec::new();
+    if inputs.no_progress {
+        options.push("--no-progress".into());
+    }
+    if let Some(log) = &inputs.log {
+        options.extend(["--log".into(), log.clone().into_os_string()]);
+    }
+    options
 }
 
 fn rollback_inner(inputs: RollbackInputs) -> Result<ExitStatus, ExitStatus> {

@@ -9,7 +9,6 @@
 //! command again: each undo is idempotent and each move of a journal is one rename.
 
 use crate::commands::{fail, local_state_dir};
-use crate::rollback::RollbackInputs;
 use crate::{installer, session, ui};
 use dropship_runtime::checkpoint::checkpoint;
 use dropship_runtime::container::InstallerFile;
@@ -20,13 +19,21 @@ use dropship_runtime::journal::{self, JournalState, Outcome, Shelf};
 use dropship_runtime::retention::{self, WayBack};
 use dropship_runtime::state_dir::StateDir;
 use dropship_runtime::trust::{self, TrustOptions};
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::Ordering;
 
-/// `rollback --to version`.
-pub fn rollback_to(inputs: &RollbackInputs, version: &str) -> Result<ExitStatus, ExitStatus> {
-    let state = local_state_dir(inputs.state_dir.as_deref())?;
+/// `rollback --to version` in `state_dir` (else the default); `yes`: without asking;
+/// `forwarded`: the options each install's own `rollback` is given too (`--no-progress`,
+/// `--log FILE`).
+pub fn rollback_to(
+    state_dir: Option<&Path>,
+    version: &str,
+    yes: bool,
+    forwarded: &[OsString],
+) -> Result<ExitStatus, ExitStatus> {
+    let state = local_state_dir(state_dir)?;
     if !state.journal().exists() && !state.kept().exists() {
         return Err(fail(
             &format!(
@@ -52,7 +59,7 @@ pub fn rollback_to(inputs: &RollbackInputs, version: &str) -> Result<ExitStatus,
         Err(e) => return Err(fail(&e, e.exit_status())),
     };
     let runners = installers_for(&state, &way.undo)?;
-    confirm(&way, version, inputs.yes)?;
+    confirm(&way, version, yes)?;
     ui::changes_begin();
     for (position, (install, runner)) in way.undo.iter().zip(&runners).enumerate() {
         if position > 0 && ui::cancel_flag().load(Ordering::SeqCst) {
@@ -73,7 +80,7 @@ pub fn rollback_to(inputs: &RollbackInputs, version: &str) -> Result<ExitStatus,
             install.begin.version,
             time_text(&install.begin.started_at.0)
         );
-        undo_with(runner, &state, inputs, install, version)?;
+        undo_with(runner, &state, forwarded, install, version)?;
     }
     if let Some(target) = &way.target {
         make_current(&state, target)?;
@@ -223,7 +230,7 @@ fn make_current(state: &StateDir, install: &JournalState) -> Result<(), ExitStat
 fn undo_with(
     runner: &PathBuf,
     state: &StateDir,
-    inputs: &RollbackInputs,
+    forwarded: &[OsString],
     install: &JournalState,
     version: &str,
 ) -> Result<(), ExitStatus> {
@@ -232,13 +239,8 @@ fn undo_with(
         .arg("rollback")
         .arg("--yes")
         .arg("--state-dir")
-        .arg(state.root());
-    if inputs.no_progress {
-        command.arg("--no-progress");
-    }
-    if let Some(log) = &inputs.log {
-        command.arg("--log").arg(log);
-    }
+        .arg(state.root())
+        .args(forwarded);
     let name = format!("{} {}", install.begin.product, install.begin.version);
     let again = format!("run `rollback --to {version}` again to go on");
     let status = command.status().map_err(|e| {
