@@ -15,6 +15,7 @@ use crate::container::{ContainerError, InstallerFile, digest_text};
 use crate::path_safety::{self, Unsafe};
 use crate::trust::{self, SignatureBlock, TrustError, TrustedSigner};
 use std::cell::Cell;
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
@@ -331,6 +332,9 @@ fn unpack_entries<R: Read>(
 ) -> Result<Unpacked, ExtractError> {
     let mut unpacked = Unpacked::default();
     let mut links = Vec::new();
+    // What this unpacking made, so each entry costs no look at the disk for it: `staging` is a
+    // new private directory, so nothing else is there.
+    let mut made = Made::default();
     let entries = archive
         .entries()
         .map_err(|e| ExtractError::Corrupt(e.to_string()))?;
@@ -339,11 +343,12 @@ fn unpack_entries<R: Read>(
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let relative = safe_relative_path(&name)?;
         let dest = staging.join(&relative);
-        refuse_links_on_the_way(staging, &relative, &name)?;
-        if dest.symlink_metadata().is_ok() && !entry.header().entry_type().is_dir() {
+        refuse_links_on_the_way(staging, &relative, &name, &made.dirs)?;
+        let kind = entry.header().entry_type();
+        if !kind.is_dir() && (made.dirs.contains(&relative) || !made.other.insert(relative.clone()))
+        {
             return Err(unsafe_entry(&name, "it appears twice"));
         }
-        let kind = entry.header().entry_type();
         match kind {
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 unpacked.files += 1;
@@ -368,14 +373,19 @@ fn unpack_entries<R: Read>(
                 ));
             }
         }
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(ExtractError::io("creating directory", parent))?;
+        if let Some(parent) = relative.parent().filter(|p| !made.dirs.contains(*p)) {
+            let path = staging.join(parent);
+            std::fs::create_dir_all(&path)
+                .map_err(ExtractError::io("creating directory", &path))?;
+            made.dirs.extend(parent.ancestors().map(Path::to_path_buf));
         }
         entry.set_preserve_mtime(true);
         entry
             .unpack(&dest)
             .map_err(ExtractError::io("unpacking", &dest))?;
+        if kind.is_dir() && !made.other.contains(&relative) {
+            made.dirs.insert(relative);
+        }
     }
     // A later entry can change the way an earlier link resolves: check them all again.
     path_safety::check_links_beneath(staging, &links).map_err(|(link, _)| {
@@ -420,20 +430,32 @@ fn safe_relative_path(name: &str) -> Result<PathBuf, ExtractError> {
     Ok(out)
 }
 
+/// The paths (relative to the staging directory) an unpacking made.
+#[derive(Default)]
+struct Made {
+    /// Directories, each made by this unpacking (an entry's, or on the way to one).
+    dirs: HashSet<PathBuf>,
+    /// Everything else: files and links.
+    other: HashSet<PathBuf>,
+}
+
 /// Refuse an entry whose parent directories include a symlink (writing through it could leave
-/// the target).
-fn refuse_links_on_the_way(root: &Path, relative: &Path, name: &str) -> Result<(), ExtractError> {
-    let mut at = root.to_path_buf();
-    let parents = relative
-        .parent()
-        .map(|p| p.components().count())
-        .unwrap_or(0);
-    for component in relative.components().take(parents) {
-        at.push(component);
-        if at
-            .symlink_metadata()
-            .is_ok_and(|m| m.file_type().is_symlink())
-        {
+/// the target); the directories this unpacking made itself (`made_dirs`) are known not to be.
+fn refuse_links_on_the_way(
+    root: &Path,
+    relative: &Path,
+    name: &str,
+    made_dirs: &HashSet<PathBuf>,
+) -> Result<(), ExtractError> {
+    let Some(parent) = relative.parent() else {
+        return Ok(());
+    };
+    for dir in parent.ancestors().filter(|d| !d.as_os_str().is_empty()) {
+        if made_dirs.contains(dir) {
+            return Ok(());
+        }
+        let linked = root.join(dir).symlink_metadata();
+        if linked.is_ok_and(|m| m.file_type().is_symlink()) {
             return Err(unsafe_entry(name, "it goes through a link"));
         }
     }
