@@ -78,7 +78,8 @@ fn folder_size(dir: &Path) -> Result<u64> {
         .with_context(|| format!("reading drop folder `{}`", dir.display()))?
     {
         let entry = entry.with_context(|| format!("reading drop folder `{}`", dir.display()))?;
-        let meta = std::fs::symlink_metadata(entry.path())?;
+        // Looked up in the directory just read (no walk of the whole path), links not followed.
+        let meta = entry.metadata()?;
         total += if meta.is_dir() {
             folder_size(&entry.path())?
         } else {
@@ -285,7 +286,8 @@ fn append_folder<W: Write>(
         for entry in entries {
             let path = entry.path();
             let name = relative.join(entry.file_name());
-            let meta = std::fs::symlink_metadata(&path)
+            let meta = entry
+                .metadata()
                 .with_context(|| format!("reading `{}`", path.display()))?;
             let in_payload = Path::new(DROP_DIR).join(&name);
             if meta.is_dir() {
