@@ -450,7 +450,7 @@ pub struct Journal {
 impl Journal {
     /// Begin a new install in `state`. Refuses when the state directory records an install
     /// that did not end, or a failed one whose changes are still in place; a finished one must
-    /// have been made final and archived first (the transaction's `begin_install`). A journal
+    /// have been put aside first (the transaction's `begin_install`, [`Journal::replace`]). A journal
     /// that never got its `begin` record (nothing was done) is dropped.
     pub fn create(state: &StateDir, begin: Begin) -> Result<Journal, JournalError> {
         state.create()?;

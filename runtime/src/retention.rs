@@ -42,7 +42,11 @@ pub fn apply(state: &StateDir, _lock: &StateLock, keep: u32, current_installer: 
     let kept = match journal::kept_installs(state) {
         Ok(kept) => kept,
         Err(e) => {
-            retention.warnings.push(e.to_string());
+            retention.warnings.push(format!(
+                "the kept installs could not be read ({e}), so none was made final; the next \
+                 successful install tries again (a damaged journal in `kept/` is safe to move \
+                 away by hand: that install can then no longer be undone)"
+            ));
             return retention;
         }
     };
@@ -51,7 +55,11 @@ pub fn apply(state: &StateDir, _lock: &StateLock, keep: u32, current_installer: 
     for install in going.iter().rev() {
         match retire(state, install) {
             Ok(retired) => retention.retired.push(retired),
-            Err(e) => retention.warnings.push(e.to_string()),
+            Err(e) => retention.warnings.push(format!(
+                "{} {} was not made final ({e}); it stays kept, and the next successful install \
+                 tries again",
+                install.begin.product, install.begin.version
+            )),
         }
     }
     let named: Vec<&str> = staying

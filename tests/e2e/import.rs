@@ -85,6 +85,23 @@ fn install(ws: &Workspace, secrets: &str) -> Run {
     Run::from(child.wait_with_output().unwrap())
 }
 
+/// The deployment processes of `dropship import process`'s own tests.
+const PROCESS_TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/import/testdata");
+
+/// A packages folder `name` in `ws` holding (empty) the packages those processes reference.
+fn process_packages(ws: &Workspace, name: &str) -> std::path::PathBuf {
+    let packages = ws.path(name);
+    std::fs::create_dir_all(&packages).unwrap();
+    for package in [
+        "Acme.Web.1.2.3.nupkg",
+        "Acme.SmokeTests.1.0.0.zip",
+        "Acme.TestFixtures.2.0.0.tar.gz",
+    ] {
+        std::fs::write(packages.join(package), b"").unwrap();
+    }
+    packages
+}
+
 fn read(path: impl AsRef<Path>) -> String {
     std::fs::read_to_string(path.as_ref())
         .unwrap_or_else(|e| panic!("{}: {e}", path.as_ref().display()))
@@ -286,16 +303,8 @@ fn drop_without_a_script_or_with_a_missing_package_is_refused() {
 #[test]
 fn json_and_ocl_of_the_same_process_give_the_same_plan() {
     let ws = Workspace::new();
-    let testdata = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src/import/testdata"));
-    let packages = ws.path("packages");
-    std::fs::create_dir_all(&packages).unwrap();
-    for name in [
-        "Acme.Web.1.2.3.nupkg",
-        "Acme.SmokeTests.1.0.0.zip",
-        "Acme.TestFixtures.2.0.0.tar.gz",
-    ] {
-        std::fs::write(packages.join(name), b"").unwrap();
-    }
+    let testdata = Path::new(PROCESS_TESTDATA);
+    let packages = process_packages(&ws, "packages");
     let mut plans = Vec::new();
     for (source, out) in [
         ("process.json", "from-json.json"),
@@ -421,16 +430,8 @@ fn a_reviewed_plan_is_not_replaced_without_force_and_the_hint_names_the_drop() {
 #[test]
 fn import_process_does_not_replace_a_plan_either_and_names_the_packages_folder() {
     let ws = Workspace::new();
-    let testdata = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src/import/testdata"));
-    let packages = ws.path("my packages");
-    std::fs::create_dir_all(&packages).unwrap();
-    for name in [
-        "Acme.Web.1.2.3.nupkg",
-        "Acme.SmokeTests.1.0.0.zip",
-        "Acme.TestFixtures.2.0.0.tar.gz",
-    ] {
-        std::fs::write(packages.join(name), b"").unwrap();
-    }
+    let testdata = Path::new(PROCESS_TESTDATA);
+    let packages = process_packages(&ws, "my packages");
     let import = |force: bool| {
         let mut command = dropship();
         command
