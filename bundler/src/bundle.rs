@@ -11,12 +11,15 @@ use dropship_runtime::container::{
     SignerInfo,
     pe::{self, SkippingHasher},
 };
+use dropship_runtime::escape;
 use dropship_runtime::extract;
 use dropship_runtime::plan::Product;
 use dropship_runtime::trust::{self, PublicKey, SignatureBlock, TrustBasis, TrustedSigner};
+use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Everything `build` needs, validated.
@@ -80,7 +83,7 @@ fn check_runtime_trusts(runtime: &Path, binary: &[u8], key: &PublicKey) -> Resul
 /// Build one installer per customer (one without a profile when none is given). With more than
 /// one customer, `out` is a directory; the runtime and the shared frame are written and hashed
 /// once, and every other installer starts as a copy of those bytes.
-pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<PathBuf>> {
+pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<Built>> {
     let runtime = std::fs::read(&inputs.runtime).machine_io(|| reading_runtime(&inputs.runtime))?;
     check_runtime_trusts(&inputs.runtime, &runtime, signing.public())?;
     refuse_signed_stub(&inputs.runtime, &runtime)?;
@@ -92,8 +95,11 @@ pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<
         });
         let mut temp = temp_beside(out)?;
         let base = write_base(inputs, &runtime, output(temp.as_file_mut(), out))?;
-        finish_installer(inputs, customer, &base, signing, temp, out)?;
-        return Ok(vec![out.to_path_buf()]);
+        let sha256 = finish_installer(inputs, customer, &base, signing, temp, out)?;
+        return Ok(vec![Built {
+            path: out.to_path_buf(),
+            sha256,
+        }]);
     }
     let paths: Vec<PathBuf> = inputs
         .customers
@@ -112,8 +118,8 @@ pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<
         .machine_io(|| format!("creating output directory `{}`", out.display()))?;
     let mut first = temp_beside(&paths[0])?;
     let base = write_base(inputs, &runtime, output(first.as_file_mut(), &paths[0]))?;
-    copy_base_for_others(inputs, &base, first.path(), &paths, signing)?;
-    finish_installer(
+    let mut digests = copy_base_for_others(inputs, &base, first.path(), &paths, signing)?;
+    digests[0] = finish_installer(
         inputs,
         &inputs.customers[0],
         &base,
@@ -121,7 +127,11 @@ pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<
         first,
         &paths[0],
     )?;
-    Ok(paths)
+    Ok(paths
+        .into_iter()
+        .zip(digests)
+        .map(|(path, sha256)| Built { path, sha256 })
+        .collect())
 }
 
 /// Two profiles whose names differ only in case or punctuation would be written to one file, the
@@ -156,16 +166,18 @@ fn refuse_signed_stub(runtime: &Path, binary: &[u8]) -> Result<()> {
 /// Installers 2..N of a batch: each a copy of the first one's runtime and shared frame (an
 /// in-kernel copy where the system has one), then its own frame, manifest and signature. One
 /// worker per core: the copies are bound by memory and disk, the rest is a few kilobytes.
+/// Returns every installer's SHA-256 by index, the first one's left empty.
 fn copy_base_for_others(
     inputs: &BuildInputs,
     base: &Base,
     source: &Path,
     paths: &[PathBuf],
     signing: &Signing,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let others = paths.len() - 1;
     let workers = (inputs.options.threads as usize).clamp(1, others.max(1));
     let next = std::sync::atomic::AtomicUsize::new(1);
+    let digests = std::sync::Mutex::new(vec![String::new(); paths.len()]);
     let failure = std::sync::Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -176,12 +188,12 @@ fn copy_base_for_others(
                     let result = copy_base(source, base.len, path).and_then(|temp| {
                         finish_installer(inputs, &inputs.customers[i], base, signing, temp, path)
                     });
-                    if let Err(error) = result {
-                        failure
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .get_or_insert(error);
-                        break;
+                    match result {
+                        Ok(sha256) => lock(&digests)[i] = sha256,
+                        Err(error) => {
+                            lock(&failure).get_or_insert(error);
+                            break;
+                        }
                     }
                 }
             });
@@ -189,8 +201,13 @@ fn copy_base_for_others(
     });
     match failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
         Some(error) => Err(error),
-        None => Ok(()),
+        None => Ok(digests.into_inner().unwrap_or_else(|e| e.into_inner())),
     }
+}
+
+/// A lock another worker's panic left poisoned still holds what was put in it.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A temporary file beside `out` holding the first `len` bytes of `source`.
@@ -288,8 +305,8 @@ pub fn installer_file_name(
     name
 }
 
-/// What every installer of a build shares: the runtime and the shared frame, and the payload's
-/// hash state after them.
+/// What every installer of a build shares: the runtime and the shared frame, and the digests'
+/// hash states after them.
 struct Base {
     /// Bytes written: runtime and shared frame.
     len: u64,
@@ -297,26 +314,50 @@ struct Base {
     /// `blake3:HEX` of the runtime, as the header holds it.
     runtime_digest: String,
     shared: PartInfo,
-    /// The payload digest (BLAKE3) of the shared frame.
-    payload: blake3::Hasher,
+    digests: Digests,
 }
 
-/// Write the runtime and the shared frame. While the drop is packed and compressed, a helper
-/// thread hashes the payload digest from the same bytes as they reach the file: no second read
-/// of a multi-GB file, and the hashing runs on the second core.
+/// The digests an installer's bytes feed as they are written.
+#[derive(Clone)]
+struct Digests {
+    /// The payload digest (BLAKE3), for the header.
+    payload: blake3::Hasher,
+    /// The whole file's SHA-256, which the build's summary tells the customer to check with
+    /// `sha256sum` (no second read of a multi-GB file for it).
+    file: Sha256,
+}
+
+/// An installer `build` wrote.
+pub struct Built {
+    pub path: PathBuf,
+    /// The file's SHA-256, lower-case hex.
+    pub sha256: String,
+}
+
+/// Write the runtime and the shared frame. While the drop is packed and compressed, two helper
+/// threads hash the same bytes as they reach the file (the payload's BLAKE3, the file's
+/// SHA-256): no second read of a multi-GB file, and the hashing runs beside the packing.
 fn write_base(inputs: &BuildInputs, runtime: &[u8], file: impl Write) -> Result<Base> {
     let mut runtime_digest = SkippingHasher::new(&container::runtime_excluded(runtime));
     runtime_digest.update(runtime);
-    let (payload_tx, payload_rx) = sync_channel::<Vec<u8>>(HASH_QUEUE);
+    let mut file_digest = Sha256::new();
+    file_digest.update(runtime);
+    let (payload_tx, payload_rx) = sync_channel::<Chunk>(HASH_QUEUE);
+    let (file_tx, file_rx) = sync_channel::<Chunk>(HASH_QUEUE);
     std::thread::scope(|scope| {
         let payload_hashing = scope.spawn(move || {
             hash_chunks(payload_rx, blake3::Hasher::new(), |h, c| {
                 h.update(c);
             })
         });
+        let file_hashing = scope.spawn(move || {
+            hash_chunks(file_rx, file_digest, |h, c| {
+                h.update(c);
+            })
+        });
         let mut out = BufWriter::with_capacity(1 << 20, file);
         out.write_all(runtime)?;
-        let mut payload = Hashing::new(&mut out, payload_tx);
+        let mut payload = Hashing::new(&mut out, [payload_tx, file_tx]);
         let shared = pack::write_shared_frame(
             &mut payload,
             &inputs.plan_bytes,
@@ -325,30 +366,32 @@ fn write_base(inputs: &BuildInputs, runtime: &[u8], file: impl Write) -> Result<
         )?;
         payload.finish()?;
         out.into_inner().map_err(|e| e.into_error())?;
-        let payload = payload_hashing
-            .join()
-            .map_err(|_| anyhow!("the payload hashing thread stopped"))?;
+        let stopped = |_| anyhow!("a hashing thread stopped");
+        let digests = Digests {
+            payload: payload_hashing.join().map_err(stopped)?,
+            file: file_hashing.join().map_err(stopped)?,
+        };
         Ok(Base {
             len: runtime.len() as u64 + shared.bytes,
             runtime_len: runtime.len() as u64,
             runtime_digest: container::digest_text(&runtime_digest.finalize()),
             shared,
-            payload,
+            digests,
         })
     })
 }
 
 /// Feed every chunk from the queue to `hasher`, until the queue is closed.
-fn hash_chunks<H>(chunks: Receiver<Vec<u8>>, mut hasher: H, update: impl Fn(&mut H, &[u8])) -> H {
+fn hash_chunks<H>(chunks: Receiver<Chunk>, mut hasher: H, update: impl Fn(&mut H, &[u8])) -> H {
     for chunk in chunks {
         update(&mut hasher, &chunk);
     }
     hasher
 }
 
-/// Complete an installer whose file holds the base: append the customer's frame and the
-/// header (the payload digest continues the base's hash state over those few kilobytes), sign
-/// the header, and rename the file into place.
+/// Complete an installer whose file holds the base: append the customer's frame, the header
+/// and the signature (the digests continue the base's hash states over those few kilobytes),
+/// and rename the file into place. Returns the installer's SHA-256.
 fn finish_installer(
     inputs: &BuildInputs,
     customer: &Customer,
@@ -356,40 +399,41 @@ fn finish_installer(
     signing: &Signing,
     mut temp: tempfile::NamedTempFile,
     out: &Path,
-) -> Result<()> {
+) -> Result<String> {
     let (frame, last) = pack::customer_frame(customer.bytes.as_deref(), &inputs.options)?;
     let part = base.shared.plus(last);
-    let mut payload = base.payload.clone();
-    payload.update(&frame);
+    let mut digests = base.digests.clone();
+    digests.payload.update(&frame);
     let manifest = manifest(
         inputs,
         customer,
         signing.public(),
         base,
         part,
-        container::digest_text(&payload.finalize()),
+        container::digest_text(&digests.payload.finalize()),
     );
     let region = manifest.to_region();
+    let mut tail = frame;
+    tail.extend_from_slice(&region);
+    if let Signing::Key(key) = signing {
+        let layout = PrefixLayout {
+            runtime_len: base.runtime_len,
+            payload_len: part.bytes,
+            manifest_len: region.len() as u64,
+        };
+        let signature = key.sign(&region, &manifest.trusted_comment())?;
+        container::append_signature(&mut tail, &layout, &signature)?;
+    }
+    digests.file.update(&tail);
     temp.as_file_mut()
         .seek(SeekFrom::Start(base.len))
         .machine_io(|| writing(out))?;
-    let mut file = output(temp.as_file_mut(), out);
-    file.write_all(&frame)?;
-    file.write_all(&region)?;
-    let layout = PrefixLayout {
-        runtime_len: base.runtime_len,
-        payload_len: part.bytes,
-        manifest_len: region.len() as u64,
-    };
-    if let Signing::Key(key) = signing {
-        let signature = key.sign(&region, &manifest.trusted_comment())?;
-        container::append_signature(&mut file, &layout, &signature)?;
-    }
+    output(temp.as_file_mut(), out).write_all(&tail)?;
     set_executable(temp.path(), matches!(signing, Signing::Key(_)))?;
     temp.persist(out)
         .map_err(|e| e.error)
         .machine_io(|| writing(out))?;
-    Ok(())
+    Ok(escape::hex(&digests.file.finalize()))
 }
 
 fn manifest(
@@ -453,53 +497,99 @@ fn set_executable(path: &Path, executable: bool) -> Result<()> {
 
 /// Chunks queued for a hashing thread (at most this many MiB in flight per thread).
 const HASH_QUEUE: usize = 4;
-/// Bytes gathered before a chunk is handed to a hashing thread.
+/// Bytes gathered before a chunk is handed to the hashing threads.
 const HASH_CHUNK: usize = 1 << 20;
 
-/// Writes through to `inner` and hands a copy of what passed, in 1 MiB chunks, to a hashing
-/// thread. Dropping it without [`Hashing::finish`] (on an error)
-/// closes the queue, so the thread ends either way.
+/// A part of the installer as written, shared with the hashing threads.
+type Chunk = Arc<Vec<u8>>;
+
+/// Writes through to `inner` and hands what passed, in ~1 MiB chunks, to the hashing threads:
+/// compressed output gathered into a chunk, stored chunks as they are (no copy). Buffers come
+/// back for reuse once every thread is done with them. Dropping it without
+/// [`Hashing::finish`] (on an error) closes the queues, so the threads end either way.
 struct Hashing<W> {
     inner: W,
     pending: Vec<u8>,
-    tx: Option<SyncSender<Vec<u8>>>,
+    queues: Option<[SyncSender<Chunk>; 2]>,
+    /// Chunks handed over, to reuse once the threads let go of them.
+    handed: Vec<Chunk>,
 }
 
 impl<W: Write> Hashing<W> {
-    fn new(inner: W, tx: SyncSender<Vec<u8>>) -> Self {
+    fn new(inner: W, queues: [SyncSender<Chunk>; 2]) -> Self {
         Hashing {
             inner,
             pending: Vec::with_capacity(HASH_CHUNK),
-            tx: Some(tx),
+            queues: Some(queues),
+            handed: Vec::new(),
         }
     }
 
-    /// Hand over the last bytes and close the queue; the thread's hasher is complete once it
-    /// is joined. Returns the inner writer.
+    /// Hand over the last bytes and close the queues; the threads' hashers are complete once
+    /// they are joined. Returns the inner writer.
     fn finish(mut self) -> io::Result<W> {
-        self.send()?;
-        self.tx = None;
+        self.hand_over_pending()?;
+        self.queues = None;
         Ok(self.inner)
     }
 
-    fn send(&mut self) -> io::Result<()> {
-        if let Some(tx) = &self.tx {
-            let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(HASH_CHUNK));
-            tx.send(chunk)
+    fn hand_over_pending(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let fresh = self.recycled();
+        let chunk = std::mem::replace(&mut self.pending, fresh);
+        self.hand_over(chunk)
+    }
+
+    fn hand_over(&mut self, chunk: Vec<u8>) -> io::Result<()> {
+        let Some(queues) = &self.queues else {
+            return Ok(());
+        };
+        let chunk = Arc::new(chunk);
+        for queue in queues {
+            queue
+                .send(Arc::clone(&chunk))
                 .map_err(|_| io::Error::other("a hashing thread stopped"))?;
         }
+        self.handed.push(chunk);
         Ok(())
+    }
+
+    /// An empty buffer: one the hashing threads are done with, or a new one.
+    fn recycled(&mut self) -> Vec<u8> {
+        let done = self.handed.iter().position(|c| Arc::strong_count(c) == 1);
+        match done.map(|i| Arc::try_unwrap(self.handed.swap_remove(i))) {
+            Some(Ok(mut buffer)) => {
+                buffer.clear();
+                buffer
+            }
+            _ => Vec::with_capacity(HASH_CHUNK + STORED_CHUNK_SLACK),
+        }
+    }
+}
+
+/// Room above [`HASH_CHUNK`] in a new buffer: a stored chunk holds its blocks' headers too.
+const STORED_CHUNK_SLACK: usize = 4 << 10;
+
+impl<W: Write> pack::PayloadSink for Hashing<W> {
+    fn buffer(&mut self) -> Vec<u8> {
+        self.recycled()
+    }
+
+    fn write_chunk(&mut self, chunk: Vec<u8>) -> io::Result<()> {
+        self.hand_over_pending()?;
+        self.inner.write_all(&chunk)?;
+        self.hand_over(chunk)
     }
 }
 
 impl<W: Write> Write for Hashing<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        if self.tx.is_some() {
-            self.pending.extend_from_slice(&buf[..n]);
-            if self.pending.len() >= HASH_CHUNK {
-                self.send()?;
-            }
+        self.pending.extend_from_slice(&buf[..n]);
+        if self.pending.len() >= HASH_CHUNK {
+            self.hand_over_pending()?;
         }
         Ok(n)
     }

@@ -8,9 +8,10 @@
 //! once, and each installer adds a copy of it plus a few kilobytes of its own.
 
 use anyhow::{Context, Result, bail};
+use dropship_runtime::container::codec::{Encoder, STORED_BLOCK, StoredFrame};
 use dropship_runtime::container::{self, Codec};
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 /// Name of the plan inside the payload.
@@ -110,18 +111,56 @@ impl PartInfo {
     }
 }
 
-/// Counts bytes passing through a writer.
+/// Where the payload's bytes go: compressed output is written as it comes; a stored run arrives
+/// in whole chunks, read straight from the drop's files into buffers the sink hands out (and may
+/// hand on, to hashing threads, without a copy).
+pub trait PayloadSink: Write {
+    /// An empty buffer to fill with the next chunk (a recycled one when there is one).
+    fn buffer(&mut self) -> Vec<u8>;
+    /// Write `chunk` after everything written before it.
+    fn write_chunk(&mut self, chunk: Vec<u8>) -> io::Result<()>;
+}
+
+impl PayloadSink for Vec<u8> {
+    fn buffer(&mut self) -> Vec<u8> {
+        Vec::new()
+    }
+    fn write_chunk(&mut self, chunk: Vec<u8>) -> io::Result<()> {
+        self.extend_from_slice(&chunk);
+        Ok(())
+    }
+}
+
+impl<S: PayloadSink> PayloadSink for &mut S {
+    fn buffer(&mut self) -> Vec<u8> {
+        (**self).buffer()
+    }
+    fn write_chunk(&mut self, chunk: Vec<u8>) -> io::Result<()> {
+        (**self).write_chunk(chunk)
+    }
+}
+
+/// Counts bytes passing through a sink.
 struct Counting<W> {
     inner: W,
     count: u64,
 }
 
-impl<W: Write> Counting<W> {
+impl<W> Counting<W> {
     fn new(inner: W) -> Self {
         Counting { inner, count: 0 }
     }
-    fn into_inner(self) -> W {
-        self.inner
+}
+
+impl<W: PayloadSink> PayloadSink for Counting<W> {
+    fn buffer(&mut self) -> Vec<u8> {
+        self.inner.buffer()
+    }
+    fn write_chunk(&mut self, chunk: Vec<u8>) -> io::Result<()> {
+        let len = chunk.len() as u64;
+        self.inner.write_chunk(chunk)?;
+        self.count += len;
+        Ok(())
     }
 }
 
@@ -212,18 +251,16 @@ fn file_header(name: &str, size: u64, mode: u32, mtime: u64) -> Result<tar::Head
 
 /// Write the shared frame: plan, then the drop under `drop/`, without the end-of-archive marker
 /// (the customer's frame, which follows, ends the archive).
-pub fn write_shared_frame<W: Write>(
+pub fn write_shared_frame<W: PayloadSink>(
     out: W,
     plan: &[u8],
     drop: &DropSource,
     options: &PackOptions,
 ) -> Result<PartInfo> {
-    let mut counted = Counting::new(out);
-    let encoder = options.codec.encoder(&mut counted, options.threads)?;
-    let mut unpacked = Counting::new(encoder);
+    let mut frames = Frames::new(out, options);
     let files = {
         let mut builder = tar::Builder::new(Unended {
-            inner: &mut unpacked,
+            inner: &mut frames,
             ended: false,
         });
         builder.mode(tar::HeaderMode::Deterministic);
@@ -238,13 +275,177 @@ pub fn write_shared_frame<W: Write>(
         builder.into_inner()?;
         files + 1
     };
-    let unpacked_bytes = unpacked.count;
-    unpacked.into_inner().finish()?;
+    let (bytes, unpacked_bytes) = frames.finish()?;
     Ok(PartInfo {
-        bytes: counted.count,
+        bytes,
         unpacked_bytes,
         files,
     })
+}
+
+/// Files from this size on are looked at for storing: below it, ending a frame and starting
+/// another costs more than compressing does.
+const STORE_FROM: u64 = 1 << 20;
+/// How much of a file's start is compressed to tell whether it compresses.
+const SAMPLE: u64 = 128 << 10;
+/// A stored run goes out in chunks of this many blocks (~1 MiB).
+const CHUNK_BLOCKS: usize = 8;
+
+/// The shared part's stream: tar bytes in, codec frames out. A large file that does not
+/// compress (a package is already a zip) is stored instead ([`StoredFrame`]): the frame being
+/// compressed ends, the file's bytes are read straight into chunks for the sink, and the next
+/// tar bytes start a new frame. Every codec's decoder reads the frames as one stream.
+struct Frames<W: PayloadSink> {
+    codec: Codec,
+    threads: u32,
+    state: FrameState<W>,
+    unpacked: u64,
+}
+
+enum FrameState<W: PayloadSink> {
+    /// Boxed: the encoder is large, and the sink between frames is small.
+    Compressing(Box<Encoder<Counting<W>>>),
+    Between(Counting<W>),
+    /// Starting or ending a frame failed; the error was returned then.
+    Broken,
+}
+
+impl<W: PayloadSink> Frames<W> {
+    fn new(out: W, options: &PackOptions) -> Self {
+        Frames {
+            codec: options.codec,
+            threads: options.threads,
+            state: FrameState::Between(Counting::new(out)),
+            unpacked: 0,
+        }
+    }
+
+    fn encoder(&mut self) -> io::Result<&mut Encoder<Counting<W>>> {
+        if matches!(self.state, FrameState::Between(_))
+            && let FrameState::Between(out) = std::mem::replace(&mut self.state, FrameState::Broken)
+        {
+            self.state = FrameState::Compressing(Box::new(self.codec.encoder(out, self.threads)?));
+        }
+        match &mut self.state {
+            FrameState::Compressing(encoder) => Ok(encoder),
+            _ => Err(broken()),
+        }
+    }
+
+    /// End the frame being compressed, if any: the sink, between frames.
+    fn between_frames(&mut self) -> io::Result<&mut Counting<W>> {
+        match std::mem::replace(&mut self.state, FrameState::Broken) {
+            FrameState::Compressing(encoder) => self.state = FrameState::Between(encoder.finish()?),
+            other => self.state = other,
+        }
+        match &mut self.state {
+            FrameState::Between(out) => Ok(out),
+            _ => Err(broken()),
+        }
+    }
+
+    /// Whether `file`, `size` bytes, goes out stored rather than compressed. Leaves the file at
+    /// its start.
+    fn stores(&self, file: &mut File, size: u64) -> io::Result<bool> {
+        if size < STORE_FROM {
+            return Ok(false);
+        }
+        Ok(match self.codec {
+            Codec::Gzip => false,
+            Codec::None => true,
+            Codec::Zstd => {
+                let mut sample = Vec::with_capacity(SAMPLE as usize);
+                (&mut *file).take(SAMPLE).read_to_end(&mut sample)?;
+                file.rewind()?;
+                let mut encoder = self.codec.encoder(Vec::new(), 1)?;
+                encoder.write_all(&sample)?;
+                // Stored when compressing saves less than 3 %.
+                encoder.finish()?.len() * 100 >= sample.len() * 97
+            }
+        })
+    }
+
+    /// Write `size` bytes of `file` and the tar padding after them as a stored frame.
+    fn store(&mut self, file: &mut File, size: u64) -> io::Result<()> {
+        let padded = size.next_multiple_of(512);
+        let codec = self.codec;
+        let out = self.between_frames()?;
+        let mut chunk = out.buffer();
+        let mut frame = StoredFrame::start(codec, padded, &mut chunk)
+            .ok_or_else(|| io::Error::other(format!("{} has no stored frames", codec.name())))?;
+        let mut content = Exactly::new(file, size).chain(io::repeat(0).take(padded - size));
+        while !frame.is_complete() {
+            frame.append_block(&mut content, &mut chunk)?;
+            if chunk.len() >= CHUNK_BLOCKS * STORED_BLOCK || frame.is_complete() {
+                let full = std::mem::replace(&mut chunk, out.buffer());
+                out.write_chunk(full)?;
+            }
+        }
+        self.unpacked += padded;
+        Ok(())
+    }
+
+    /// End the last frame: the compressed bytes written, and the tar bytes they hold.
+    fn finish(mut self) -> io::Result<(u64, u64)> {
+        let out = self.between_frames()?;
+        out.flush()?;
+        Ok((out.count, self.unpacked))
+    }
+}
+
+fn broken() -> io::Error {
+    io::Error::other("the payload stream broke on an earlier error")
+}
+
+impl<W: PayloadSink> Write for Frames<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.encoder()?.write(buf)?;
+        self.unpacked += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.state {
+            FrameState::Compressing(encoder) => encoder.flush(),
+            FrameState::Between(out) => out.flush(),
+            FrameState::Broken => Err(broken()),
+        }
+    }
+}
+
+/// Exactly the `remaining` bytes a file's tar header announced: a file that grew is cut there,
+/// one that shrank is an error (rather than an archive whose entries no longer line up).
+struct Exactly<'a> {
+    file: &'a mut File,
+    remaining: u64,
+}
+
+impl<'a> Exactly<'a> {
+    fn new(file: &'a mut File, size: u64) -> Self {
+        Exactly {
+            file,
+            remaining: size,
+        }
+    }
+}
+
+impl Read for Exactly<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.remaining == 0 {
+            return Ok(0);
+        }
+        let max = buf
+            .len()
+            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        let n = self.file.read(&mut buf[..max])?;
+        if n == 0 && max > 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file got shorter while it was being packed; build again once nothing writes to the drop",
+            ));
+        }
+        self.remaining -= n as u64;
+        Ok(n)
+    }
 }
 
 /// Passes writes through until `ended`, then swallows them: `tar::Builder` always writes the
@@ -267,9 +468,12 @@ impl<W: Write> Write for Unended<W> {
     }
 }
 
+/// The tar builder of the shared frame.
+type SharedTar<'a, W> = tar::Builder<Unended<&'a mut Frames<W>>>;
+
 /// Append a drop folder, in sorted order; links and special files are refused.
-fn append_folder<W: Write>(
-    builder: &mut tar::Builder<W>,
+fn append_folder<W: PayloadSink>(
+    builder: &mut SharedTar<'_, W>,
     root: &Path,
     options: &PackOptions,
 ) -> Result<u64> {
@@ -294,13 +498,12 @@ fn append_folder<W: Write>(
                 append_dir(builder, &in_payload, options)?;
                 subdirs.push(name);
             } else if meta.is_file() {
-                let file = File::open(&path)
+                let mut file = File::open(&path)
                     .with_context(|| format!("reading drop file `{}`", path.display()))?;
                 let mode = if is_executable(&meta) { 0o755 } else { 0o644 };
                 let mtime = options.mtime.unwrap_or_else(|| modified_secs(&meta));
                 let mut header = file_header_for(meta.len(), mode, mtime);
-                builder
-                    .append_data(&mut header, &in_payload, file)
+                append_file(builder, &mut header, &in_payload, &mut file)
                     .with_context(|| format!("packing drop file `{}`", path.display()))?;
                 files += 1;
             } else {
@@ -314,6 +517,25 @@ fn append_folder<W: Write>(
         stack.extend(subdirs.into_iter().rev());
     }
     Ok(files)
+}
+
+/// One drop file: its header, then its bytes compressed with the rest or, when they do not
+/// compress, stored.
+fn append_file<W: PayloadSink>(
+    builder: &mut SharedTar<'_, W>,
+    header: &mut tar::Header,
+    in_payload: &Path,
+    file: &mut File,
+) -> io::Result<()> {
+    let size = header.size()?;
+    if builder.get_mut().inner.stores(file, size)? {
+        // `tar` writes the header and copies what the reader gives (nothing here) without
+        // checking it against the header's size; the stored frame then carries the bytes.
+        builder.append_data(header, in_payload, io::empty())?;
+        builder.get_mut().inner.store(file, size)
+    } else {
+        builder.append_data(header, in_payload, Exactly::new(file, size))
+    }
 }
 
 fn append_dir<W: Write>(
@@ -470,6 +692,98 @@ mod tests {
             );
             assert_eq!((shared.files, last.files), (2, 1));
         }
+    }
+
+    /// Bytes no compressor shrinks (xorshift64), as a packed package's are.
+    fn incompressible(len: usize) -> Vec<u8> {
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        (0..len.div_ceil(8))
+            .flat_map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state.to_le_bytes()
+            })
+            .take(len)
+            .collect()
+    }
+
+    /// Each entry's name and the digest of its bytes.
+    fn contents(tar_bytes: &[u8]) -> Vec<(String, String)> {
+        let mut archive = tar::Archive::new(tar_bytes);
+        let entries = archive.entries().unwrap();
+        entries
+            .map(|e| {
+                let mut entry = e.unwrap();
+                let mut bytes = Vec::new();
+                entry.read_to_end(&mut bytes).unwrap();
+                let name = entry.path().unwrap().display().to_string();
+                (name, digest_of(&bytes))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_large_file_that_does_not_compress_is_stored_between_compressed_frames() {
+        let drop = tempfile::tempdir().unwrap();
+        let long = "a-folder-name-long-enough-for-tar-to-need-its-long-name-extension-entry";
+        let package = incompressible(STORE_FROM as usize + 300_001);
+        let text = "SELECT 1;\n".repeat(200_000).into_bytes();
+        std::fs::create_dir_all(drop.path().join(long)).unwrap();
+        std::fs::write(drop.path().join(long).join("app.nupkg"), &package).unwrap();
+        std::fs::write(drop.path().join("schema.sql"), &text).unwrap();
+        let in_payload = format!("drop/{long}/app.nupkg");
+        // Depth-first in name order: the folder's own entry, then the root's files.
+        let expected = [
+            ("plan.json".to_string(), digest_of(b"{}")),
+            (format!("drop/{long}"), digest_of(b"")),
+            ("drop/schema.sql".to_string(), digest_of(&text)),
+            (in_payload, digest_of(&package)),
+        ];
+        let source = DropSource::Folder(drop.path().to_path_buf());
+        for codec in [Codec::Zstd, Codec::None, Codec::Gzip] {
+            let mut payload = Vec::new();
+            let shared = write_shared_frame(&mut payload, b"{}", &source, &options(codec)).unwrap();
+            assert_eq!(shared.bytes, payload.len() as u64, "{codec:?}");
+            let (end, _) = customer_frame(None, &options(codec)).unwrap();
+            payload.extend_from_slice(&end);
+            let whole = decode(codec, &payload);
+            assert_eq!(
+                shared.unpacked_bytes + END_MARKER as u64,
+                whole.len() as u64
+            );
+            assert_eq!(contents(&whole), expected, "{codec:?}");
+            if codec == Codec::Zstd {
+                // The stored frame's header: magic, descriptor, window, the padded file size.
+                let padded = (package.len() as u64).next_multiple_of(512);
+                let header = [
+                    &[0x28, 0xB5, 0x2F, 0xFD, 0xC0, 0x38][..],
+                    &padded.to_le_bytes(),
+                ];
+                let header = header.concat();
+                assert!(payload.windows(header.len()).any(|w| w == header), "stored");
+                assert!(
+                    payload.len() < package.len() + text.len() / 10,
+                    "text compressed"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_that_changes_while_packed_is_cut_or_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let mut file = File::open(&path).unwrap();
+        let mut grown = Vec::new();
+        Exactly::new(&mut file, 4).read_to_end(&mut grown).unwrap();
+        assert_eq!(grown, b"0123");
+        let mut file = File::open(&path).unwrap();
+        let error = Exactly::new(&mut file, 20)
+            .read_to_end(&mut Vec::new())
+            .unwrap_err();
+        assert!(error.to_string().contains("got shorter"), "{error}");
     }
 
     #[test]

@@ -133,51 +133,52 @@ fn verify_header(installer: &InstallerFile, signer: &TrustedSigner) -> Result<()
     Ok(())
 }
 
-/// Read the runtime and the payload once, in order, checking each against its signed BLAKE3
-/// digest; payload chunks also go to `payload` (the unpacker).
+/// Check the runtime's and the payload's BLAKE3 digests, each on a thread of its own reading at
+/// its own offsets; the payload's chunks also go to `payload` (the unpacker) as they are read.
 fn check_bulk(
     installer: &InstallerFile,
     payload: Option<SyncSender<Vec<u8>>>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<(), ExtractError> {
-    let path = &installer.path;
-    let prefix = installer.trailer.prefix();
-    let manifest = &installer.manifest;
-    let mut file = &installer.file;
-    file.seek(SeekFrom::Start(0))
-        .map_err(ExtractError::io("reading installer", path))?;
+    std::thread::scope(|scope| {
+        let runtime = scope.spawn(|| check_runtime(installer));
+        let payload_checked = check_payload(installer, payload, progress);
+        let runtime_checked = runtime
+            .join()
+            .unwrap_or_else(|_| Err(ExtractError::Corrupt("the verifying thread stopped".into())));
+        runtime_checked?;
+        payload_checked
+    })
+}
+
+fn check_runtime(installer: &InstallerFile) -> Result<(), ExtractError> {
     let mut runtime = SkippingHasher::new(&installer.runtime_excluded);
+    let part = 0..installer.trailer.prefix().runtime_len;
     feed(
-        &mut file,
-        prefix.runtime_len,
+        installer,
+        part,
         &mut |chunk| runtime.update(chunk),
         None,
         &|_| {},
-        path,
     )?;
-    check_digest(
-        &runtime.finalize(),
-        &manifest.runtime.digest,
-        "runtime",
-        path,
-    )?;
+    let signed = &installer.manifest.runtime.digest;
+    check_digest(&runtime.finalize(), signed, "runtime", &installer.path)
+}
+
+fn check_payload(
+    installer: &InstallerFile,
+    sink: Option<SyncSender<Vec<u8>>>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(), ExtractError> {
+    let prefix = installer.trailer.prefix();
+    let part = prefix.runtime_len..prefix.runtime_len + prefix.payload_len;
     let mut hasher = blake3::Hasher::new();
-    feed(
-        &mut file,
-        prefix.payload_len,
-        &mut |chunk| {
-            hasher.update(chunk);
-        },
-        payload,
-        progress,
-        path,
-    )?;
-    check_digest(
-        &hasher.finalize(),
-        &manifest.payload.digest,
-        "payload",
-        path,
-    )
+    let hash = &mut |chunk: &[u8]| {
+        hasher.update(chunk);
+    };
+    feed(installer, part, hash, sink, progress)?;
+    let signed = &installer.manifest.payload.digest;
+    check_digest(&hasher.finalize(), signed, "payload", &installer.path)
 }
 
 fn check_digest(
@@ -195,24 +196,26 @@ fn check_digest(
     Ok(())
 }
 
-/// Read `len` bytes in chunks, handing each to `hash` and then to `sink`.
+/// Read the bytes of `part` in chunks, handing each to `hash` and then to `sink`; `progress`
+/// hears how many were read. Positional reads: the runtime's and the payload's threads share
+/// the file, not a cursor.
 fn feed(
-    file: &mut &File,
-    len: u64,
+    installer: &InstallerFile,
+    part: std::ops::Range<u64>,
     hash: &mut dyn FnMut(&[u8]),
     mut sink: Option<SyncSender<Vec<u8>>>,
     progress: &(dyn Fn(u64) + Sync),
-    path: &Path,
 ) -> Result<(), ExtractError> {
     let mut done = 0u64;
+    let len = part.end - part.start;
     // A chunk nobody took is read into again (`verify`, the runtime part).
     let mut spare = Vec::new();
     while done < len {
         let want = CHUNK.min((len - done) as usize);
         let mut chunk = std::mem::take(&mut spare);
         chunk.resize(want, 0);
-        file.read_exact(&mut chunk)
-            .map_err(ExtractError::io("reading installer", path))?;
+        read_exact_at(&installer.file, &mut chunk, part.start + done)
+            .map_err(ExtractError::io("reading installer", &installer.path))?;
         hash(&chunk);
         done += want as u64;
         progress(done);
@@ -228,6 +231,28 @@ fn feed(
             },
             None => chunk,
         };
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+/// Windows' positional read also moves the file's cursor, which nothing here relies on.
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    while !buf.is_empty() {
+        match std::os::windows::fs::FileExt::seek_read(file, buf, offset) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! The signed single-file installer end to end: build, verify (ours and stock minisign), extract,
 //! keys, presign/seal, and every kind of damage refused before anything is written.
 
-use crate::support::{Run, Workspace, build_command, dropship, run, runtime_stub, tree};
+use crate::support::{
+    Run, Workspace, build_command, dropship, incompressible, run, runtime_stub, tree,
+};
 use dropship_runtime::container::{self, Codec, Manifest};
 use dropship_runtime::plan;
 use std::path::{Path, PathBuf};
@@ -947,6 +949,82 @@ fn batch_build_writes_one_verified_installer_per_customer() {
     }
     let written = std::fs::read_dir(&out).unwrap().count();
     assert_eq!(written, names.len(), "no temporary file is left behind");
+}
+
+#[test]
+fn packages_that_do_not_compress_are_stored_and_every_installer_still_verifies() {
+    // A package (already compressed) goes into the payload as a stored frame, around the
+    // compressor; text beside it is compressed. Both codecs that store, in a batch: every
+    // installer verifies, unpacks to the drop, decodes with stock `zstd`, and the build's
+    // summary names the SHA-256 `sha256sum` prints (computed while writing, not read back).
+    let ws = Workspace::new();
+    ws.sample_inputs();
+    let package = incompressible(3 << 20);
+    ws.write("drop/Packages/Fabrikam.Web.4.12.0.nupkg", &package);
+    let long_dir = "Scripts/a-folder-name-long-enough-that-tar-needs-its-long-name-extension";
+    let sql: String = (0..60_000)
+        .map(|i| format!("INSERT INTO t VALUES ({i});\n"))
+        .collect();
+    ws.write(&format!("drop/{long_dir}/0001-schema.sql"), &sql);
+    ws.write("northwind.json", r#"{"name":"Northwind"}"#);
+    for codec in ["zstd", "none"] {
+        let out = ws.path(&format!("batch-{codec}"));
+        let mut command = ws.build_command(&out);
+        command.args(["--compression", codec, "--customer"]);
+        let built = run(command.arg(ws.path("northwind.json"))).success();
+        for name in ["contoso", "northwind"] {
+            let installer = out.join(format!("fabrikam-platform-4.12.0-{name}"));
+            let trailer = container::InstallerFile::open(&installer).unwrap().trailer;
+            if codec == "zstd" {
+                let payload = trailer.payload_len as usize;
+                assert!(
+                    payload < package.len() + sql.len() / 2,
+                    "the text is compressed"
+                );
+                // A stored frame's header: magic, descriptor, window, the package's padded size.
+                let padded = (package.len() as u64).next_multiple_of(512).to_le_bytes();
+                let header = [&[0x28, 0xB5, 0x2F, 0xFD, 0xC0, 0x38][..], &padded].concat();
+                let bytes = std::fs::read(&installer).unwrap();
+                assert!(
+                    bytes.windows(14).any(|w| w == header),
+                    "the package is stored"
+                );
+            }
+            let sha = run(Command::new("sha256sum").arg(&installer))
+                .success()
+                .stdout;
+            assert!(
+                built.stdout.contains(&format!("sha256:    {}", &sha[..64])),
+                "{codec} {name}: {built:#?}"
+            );
+            ws.installer(&installer, &["verify"]).success();
+            let target = ws.path(&format!("out-{codec}-{name}"));
+            ws.installer(&installer, &["extract", "--to", target.to_str().unwrap()])
+                .success();
+            assert_eq!(
+                tree(&target.join("drop")),
+                tree(&ws.path("drop")),
+                "{codec}"
+            );
+            if codec == "zstd" {
+                let stock = ws.path(&format!("stock-{name}"));
+                std::fs::create_dir(&stock).unwrap();
+                run(Command::new("sh").arg("-c").arg(format!(
+                    "tail -c +{} '{}' | head -c {} | zstd -dc | tar xf - -C '{}'",
+                    trailer.runtime_len + 1,
+                    installer.display(),
+                    trailer.payload_len,
+                    stock.display()
+                )))
+                .success();
+                assert_eq!(
+                    tree(&stock.join("drop")),
+                    tree(&ws.path("drop")),
+                    "stock zstd"
+                );
+            }
+        }
+    }
 }
 
 /// A Windows program that carries the record `dropship build` looks for in a runtime stub: a

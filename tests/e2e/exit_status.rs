@@ -2,7 +2,7 @@
 //! this machine (an output that cannot be written), 2 when the user's input is wrong (a plan
 //! or installer file that does not exist).
 
-use crate::support::{Workspace, build_command, dropship, run, runtime_stub};
+use crate::support::{Workspace, build_command, dropship, incompressible, run, runtime_stub};
 use std::path::Path;
 use std::process::Command;
 
@@ -27,20 +27,6 @@ fn with_file_size_limit(command: &Command, limit: u64) -> Command {
         };
     }
     limited
-}
-
-/// Bytes no compressor can shrink (xorshift64), as packed packages are.
-fn incompressible(len: usize) -> Vec<u8> {
-    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-    let mut bytes = Vec::with_capacity(len + 8);
-    while bytes.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        bytes.extend_from_slice(&state.to_le_bytes());
-    }
-    bytes.truncate(len);
-    bytes
 }
 
 #[test]

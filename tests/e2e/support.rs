@@ -191,6 +191,20 @@ pub const MINIMAL_PLAN: &str = r#"{
   ]
 }"#;
 
+/// Bytes no compressor can shrink (xorshift64), as packed packages are.
+pub fn incompressible(len: usize) -> Vec<u8> {
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut bytes = Vec::with_capacity(len + 8);
+    while bytes.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
+}
+
 /// Every file under `dir`, relative, sorted, with contents.
 pub fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();

@@ -8,8 +8,6 @@ use anyhow::{Context, Result};
 use dropship_runtime::container::Codec;
 use dropship_runtime::trust::PublicKey;
 use dropship_runtime::{env, escape, units};
-use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
@@ -66,24 +64,28 @@ pub fn build(args: &BuildArgs) -> Result<()> {
     };
     let written = bundle::build(&inputs, &signing, &args.out)?;
     warn_without_exe(&written, args.platform);
-    for (index, path) in written.iter().enumerate() {
+    for (index, built) in written.iter().enumerate() {
         let bundle::Signing::Key(key) = &signing else {
-            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-            println!("wrote {} ({})", path.display(), units::human_bytes(size));
-            println!("{}", bundle::presign_instructions(path)?);
+            let size = std::fs::metadata(&built.path).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "wrote {} ({})",
+                built.path.display(),
+                units::human_bytes(size)
+            );
+            println!("{}", bundle::presign_instructions(&built.path)?);
             continue;
         };
         let customer = inputs.customers.get(index).and_then(|c| c.name.as_deref());
-        println!("{}", summary(path, customer, args.platform, &key.public)?);
+        println!("{}", summary(built, customer, args.platform, &key.public)?);
     }
     Ok(())
 }
 
 /// Windows runs only files named `.exe`: say so when `-o` named a Windows installer otherwise
 /// (batch builds name theirs).
-fn warn_without_exe(written: &[PathBuf], platform: stub::Platform) {
+fn warn_without_exe(written: &[bundle::Built], platform: stub::Platform) {
     let suffix = platform.exe_suffix();
-    for path in written {
+    for bundle::Built { path, .. } in written {
         let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase());
         if !suffix.is_empty()
             && name.is_some_and(|n| !n.ends_with(suffix) && !n.ends_with(".presign"))
@@ -102,15 +104,16 @@ fn warn_without_exe(written: &[PathBuf], platform: stub::Platform) {
 /// it: the digest, then the installer's own `verify` with the key given on the command line
 /// (which also prints the stock `minisign` command that runs none of its code).
 fn summary(
-    path: &Path,
+    built: &bundle::Built,
     customer: Option<&str>,
     platform: stub::Platform,
     key: &PublicKey,
 ) -> Result<String> {
+    let path = &built.path;
     let size = std::fs::metadata(path)
         .machine_io(|| format!("reading `{}`", path.display()))?
         .len();
-    let digest = sha256_of(path)?;
+    let digest = &built.sha256;
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -141,24 +144,6 @@ fn summary(
         size_text = units::human_bytes(size),
         public = key.base64,
     ))
-}
-
-/// The file's SHA-256, in lower-case hex.
-fn sha256_of(path: &Path) -> Result<String> {
-    let mut file =
-        std::fs::File::open(path).machine_io(|| format!("reading `{}`", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let read = file
-            .read(&mut buffer)
-            .machine_io(|| format!("reading `{}`", path.display()))?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-    }
-    Ok(escape::hex(&hasher.finalize()))
 }
 
 fn bundle_inputs(args: &BuildArgs) -> Result<bundle::BuildInputs> {

@@ -71,6 +71,68 @@ impl Codec {
     }
 }
 
+/// The most a zstd block holds, and so a stored frame's block size (RFC 8878, 3.1.1.2.3:
+/// `Block_Maximum_Size` is the smaller of the window and 128 KiB).
+pub const STORED_BLOCK: usize = 128 << 10;
+
+/// The window a stored frame declares: 2^17 = [`STORED_BLOCK`], so a decoder needs no more
+/// memory for it than for one block.
+const STORED_WINDOW_LOG: u8 = 17;
+
+/// Bytes kept as they are inside the payload stream, for content that does not compress (a
+/// package is already a zip): for zstd one frame of raw blocks (RFC 8878, 3.1.1.2.2,
+/// `Raw_Block`), which every zstd decoder reads as plain copies, for `none` the bytes themselves.
+/// No compressor looks at them, so building costs a copy, not a compression attempt.
+#[derive(Debug)]
+pub struct StoredFrame {
+    codec: Codec,
+    remaining: u64,
+}
+
+impl StoredFrame {
+    /// Start a stored frame of `len` bytes (more than zero), appending its header to `out`.
+    /// `None` for gzip, which has no stored frames here: compress instead.
+    pub fn start(codec: Codec, len: u64, out: &mut Vec<u8>) -> Option<Self> {
+        match codec {
+            Codec::Gzip => return None,
+            Codec::None => {}
+            Codec::Zstd => {
+                out.extend_from_slice(&0xFD2F_B528u32.to_le_bytes());
+                // Frame_Header_Descriptor: an 8-byte Frame_Content_Size, not single-segment (so
+                // the window below applies), no checksum, no dictionary.
+                out.push(0b1100_0000);
+                // Window_Descriptor: exponent (window log - 10), mantissa 0.
+                out.push((STORED_WINDOW_LOG - 10) << 3);
+                out.extend_from_slice(&len.to_le_bytes());
+            }
+        }
+        Some(StoredFrame {
+            codec,
+            remaining: len,
+        })
+    }
+
+    /// Whether every byte of the frame has been appended.
+    pub fn is_complete(&self) -> bool {
+        self.remaining == 0
+    }
+
+    /// Append the next block (up to [`STORED_BLOCK`] bytes of content, read from `from`) to
+    /// `out`. `from` must yield the bytes the frame was started for: running out is an error.
+    pub fn append_block(&mut self, from: &mut impl Read, out: &mut Vec<u8>) -> io::Result<()> {
+        let len = self.remaining.min(STORED_BLOCK as u64) as usize;
+        self.remaining -= len as u64;
+        if self.codec == Codec::Zstd {
+            // Block_Header, 3 bytes little-endian: Last_Block, Block_Type 0 (raw), Block_Size.
+            let header = (len as u32) << 3 | u32::from(self.remaining == 0);
+            out.extend_from_slice(&header.to_le_bytes()[..3]);
+        }
+        let start = out.len();
+        out.resize(start + len, 0);
+        from.read_exact(&mut out[start..])
+    }
+}
+
 /// A compressing writer for one codec.
 pub enum Encoder<W: Write> {
     Zstd(zstd::Encoder<'static, W>),
@@ -129,6 +191,44 @@ mod tests {
                 assert_eq!(out, data, "{}", codec.name());
             }
         }
+    }
+
+    #[test]
+    fn stored_frames_decode_between_compressed_ones_and_refuse_short_content() {
+        let content: Vec<u8> = (0..(STORED_BLOCK * 2 + 300) as u32)
+            .map(|i| (i * 7 % 256) as u8)
+            .collect();
+        for codec in [Codec::Zstd, Codec::None] {
+            let mut enc = codec.encoder(Vec::new(), 1).unwrap();
+            enc.write_all(b"before ").unwrap();
+            let mut packed = enc.finish().unwrap();
+            let mut stored = StoredFrame::start(codec, content.len() as u64, &mut packed).unwrap();
+            let mut from = &content[..];
+            let mut blocks = 0;
+            while !stored.is_complete() {
+                stored.append_block(&mut from, &mut packed).unwrap();
+                blocks += 1;
+            }
+            assert_eq!(blocks, 3);
+            let mut enc = codec.encoder(packed, 1).unwrap();
+            enc.write_all(b" after").unwrap();
+            let packed = enc.finish().unwrap();
+            let mut out = Vec::new();
+            codec
+                .decoder(&packed[..])
+                .unwrap()
+                .read_to_end(&mut out)
+                .unwrap();
+            let expected = [&b"before "[..], &content, b" after"].concat();
+            assert!(out == expected, "{}", codec.name());
+
+            let mut short = StoredFrame::start(codec, 10, &mut Vec::new()).unwrap();
+            let error = short
+                .append_block(&mut &b"abc"[..], &mut Vec::new())
+                .unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
+        }
+        assert!(StoredFrame::start(Codec::Gzip, 1, &mut Vec::new()).is_none());
     }
 
     #[test]
