@@ -87,14 +87,15 @@ pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<
     let runtime = std::fs::read(&inputs.runtime).machine_io(|| reading_runtime(&inputs.runtime))?;
     check_runtime_trusts(&inputs.runtime, &runtime, signing.public())?;
     refuse_signed_stub(&inputs.runtime, &runtime)?;
-    check_disk_space(inputs, runtime.len() as u64, out)?;
+    let drop = pack::Listing::new(&inputs.drop)?;
+    check_disk_space(inputs, drop.bytes, runtime.len() as u64, out)?;
     if inputs.customers.len() <= 1 {
         let customer = inputs.customers.first().unwrap_or(&Customer {
             name: None,
             bytes: None,
         });
         let mut temp = temp_beside(out)?;
-        let base = write_base(inputs, &runtime, output(temp.as_file_mut(), out))?;
+        let base = write_base(inputs, &drop, &runtime, output(temp.as_file_mut(), out))?;
         let sha256 = finish_installer(inputs, customer, &base, signing, temp, out)?;
         return Ok(vec![Built {
             path: out.to_path_buf(),
@@ -117,7 +118,12 @@ pub fn build(inputs: &BuildInputs, signing: &Signing, out: &Path) -> Result<Vec<
     std::fs::create_dir_all(out)
         .machine_io(|| format!("creating output directory `{}`", out.display()))?;
     let mut first = temp_beside(&paths[0])?;
-    let base = write_base(inputs, &runtime, output(first.as_file_mut(), &paths[0]))?;
+    let base = write_base(
+        inputs,
+        &drop,
+        &runtime,
+        output(first.as_file_mut(), &paths[0]),
+    )?;
     let mut digests = copy_base_for_others(inputs, &base, first.path(), &paths, signing)?;
     digests[0] = finish_installer(
         inputs,
@@ -255,8 +261,7 @@ fn reading_runtime(runtime: &Path) -> String {
 
 /// Refuse to start when the output's filesystem cannot hold the installers (each at most the
 /// runtime plus the uncompressed drop), rather than failing halfway through a large build.
-fn check_disk_space(inputs: &BuildInputs, runtime: u64, out: &Path) -> Result<()> {
-    let drop = pack::drop_size(&inputs.drop)?;
+fn check_disk_space(inputs: &BuildInputs, drop: u64, runtime: u64, out: &Path) -> Result<()> {
     let installers = inputs.customers.len().max(1) as u64;
     let needed_mb =
         (installers * (runtime + drop + inputs.plan_bytes.len() as u64)).div_ceil(1 << 20);
@@ -337,7 +342,12 @@ pub struct Built {
 /// Write the runtime and the shared frame. While the drop is packed and compressed, two helper
 /// threads hash the same bytes as they reach the file (the payload's BLAKE3, the file's
 /// SHA-256): no second read of a multi-GB file, and the hashing runs beside the packing.
-fn write_base(inputs: &BuildInputs, runtime: &[u8], file: impl Write) -> Result<Base> {
+fn write_base(
+    inputs: &BuildInputs,
+    drop: &pack::Listing,
+    runtime: &[u8],
+    file: impl Write,
+) -> Result<Base> {
     let mut runtime_digest = SkippingHasher::new(&container::runtime_excluded(runtime));
     runtime_digest.update(runtime);
     let mut file_digest = Sha256::new();
@@ -358,12 +368,8 @@ fn write_base(inputs: &BuildInputs, runtime: &[u8], file: impl Write) -> Result<
         let mut out = BufWriter::with_capacity(1 << 20, file);
         out.write_all(runtime)?;
         let mut payload = Hashing::new(&mut out, [payload_tx, file_tx]);
-        let shared = pack::write_shared_frame(
-            &mut payload,
-            &inputs.plan_bytes,
-            &inputs.drop,
-            &inputs.options,
-        )?;
+        let shared =
+            pack::write_shared_frame(&mut payload, &inputs.plan_bytes, drop, &inputs.options)?;
         payload.finish()?;
         out.into_inner().map_err(|e| e.into_error())?;
         let stopped = |_| anyhow!("a hashing thread stopped");

@@ -7,11 +7,16 @@
 //! to the customer's frame is the same in every installer of a batch: it is compressed and hashed
 //! once, and each installer adds a copy of it plus a few kilobytes of its own.
 
+mod frames;
+mod listing;
+
 use anyhow::{Context, Result, bail};
-use dropship_runtime::container::codec::{Encoder, STORED_BLOCK, StoredFrame};
 use dropship_runtime::container::{self, Codec};
+pub use frames::PayloadSink;
+use frames::{Exactly, Frames};
+pub use listing::Listing;
 use std::fs::File;
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Name of the plan inside the payload.
@@ -53,43 +58,6 @@ impl DropSource {
     }
 }
 
-/// Bytes the drop holds (uncompressed), for the disk-space check.
-pub fn drop_size(drop: &DropSource) -> Result<u64> {
-    match drop {
-        DropSource::Folder(root) => folder_size(root),
-        DropSource::Zip(path) => {
-            let file = File::open(path)
-                .with_context(|| format!("reading drop zip `{}`", path.display()))?;
-            let mut archive = zip::ZipArchive::new(file).with_context(|| {
-                format!(
-                    "drop `{}` is not a readable zip; re-download the artifact",
-                    path.display()
-                )
-            })?;
-            Ok((0..archive.len())
-                .filter_map(|i| archive.by_index_raw(i).ok().map(|e| e.size()))
-                .sum())
-        }
-    }
-}
-
-fn folder_size(dir: &Path) -> Result<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir)
-        .with_context(|| format!("reading drop folder `{}`", dir.display()))?
-    {
-        let entry = entry.with_context(|| format!("reading drop folder `{}`", dir.display()))?;
-        // Looked up in the directory just read (no walk of the whole path), links not followed.
-        let meta = entry.metadata()?;
-        total += if meta.is_dir() {
-            folder_size(&entry.path())?
-        } else {
-            meta.len()
-        };
-    }
-    Ok(total)
-}
-
 /// Sizes of a written payload part.
 #[derive(Debug, Clone, Copy)]
 pub struct PartInfo {
@@ -108,70 +76,6 @@ impl PartInfo {
             unpacked_bytes: self.unpacked_bytes + other.unpacked_bytes,
             files: self.files + other.files,
         }
-    }
-}
-
-/// Where the payload's bytes go: compressed output is written as it comes; a stored run arrives
-/// in whole chunks, read straight from the drop's files into buffers the sink hands out (and may
-/// hand on, to hashing threads, without a copy).
-pub trait PayloadSink: Write {
-    /// An empty buffer to fill with the next chunk (a recycled one when there is one).
-    fn buffer(&mut self) -> Vec<u8>;
-    /// Write `chunk` after everything written before it.
-    fn write_chunk(&mut self, chunk: Vec<u8>) -> io::Result<()>;
-}
-
-impl PayloadSink for Vec<u8> {
-    fn buffer(&mut self) -> Vec<u8> {
-        Vec::new()
-    }
-    fn write_chunk(&mut self, chunk: Vec<u8>) -> io::Result<()> {
-        self.extend_from_slice(&chunk);
-        Ok(())
-    }
-}
-
-impl<S: PayloadSink> PayloadSink for &mut S {
-    fn buffer(&mut self) -> Vec<u8> {
-        (**self).buffer()
-    }
-    fn write_chunk(&mut self, chunk: Vec<u8>) -> io::Result<()> {
-        (**self).write_chunk(chunk)
-    }
-}
-
-/// Counts bytes passing through a sink.
-struct Counting<W> {
-    inner: W,
-    count: u64,
-}
-
-impl<W> Counting<W> {
-    fn new(inner: W) -> Self {
-        Counting { inner, count: 0 }
-    }
-}
-
-impl<W: PayloadSink> PayloadSink for Counting<W> {
-    fn buffer(&mut self) -> Vec<u8> {
-        self.inner.buffer()
-    }
-    fn write_chunk(&mut self, chunk: Vec<u8>) -> io::Result<()> {
-        let len = chunk.len() as u64;
-        self.inner.write_chunk(chunk)?;
-        self.count += len;
-        Ok(())
-    }
-}
-
-impl<W: Write> Write for Counting<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.count += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
     }
 }
 
@@ -254,7 +158,7 @@ fn file_header(name: &str, size: u64, mode: u32, mtime: u64) -> Result<tar::Head
 pub fn write_shared_frame<W: PayloadSink>(
     out: W,
     plan: &[u8],
-    drop: &DropSource,
+    drop: &Listing,
     options: &PackOptions,
 ) -> Result<PartInfo> {
     let mut frames = Frames::new(out, options);
@@ -267,8 +171,8 @@ pub fn write_shared_frame<W: PayloadSink>(
         let mtime = options.generated_mtime();
         let mut header = file_header(PLAN_ENTRY, plan.len() as u64, 0o644, mtime)?;
         builder.append_data(&mut header, PLAN_ENTRY, plan)?;
-        let files = match drop {
-            DropSource::Folder(root) => append_folder(&mut builder, root, options)?,
+        let files = match drop.drop {
+            DropSource::Folder(root) => append_folder(&mut builder, root, &drop.entries, options)?,
             DropSource::Zip(path) => append_zip(&mut builder, path, options)?,
         };
         builder.get_mut().ended = true;
@@ -281,171 +185,6 @@ pub fn write_shared_frame<W: PayloadSink>(
         unpacked_bytes,
         files,
     })
-}
-
-/// Files from this size on are looked at for storing: below it, ending a frame and starting
-/// another costs more than compressing does.
-const STORE_FROM: u64 = 1 << 20;
-/// How much of a file's start is compressed to tell whether it compresses.
-const SAMPLE: u64 = 128 << 10;
-/// A stored run goes out in chunks of this many blocks (~1 MiB).
-const CHUNK_BLOCKS: usize = 8;
-
-/// The shared part's stream: tar bytes in, codec frames out. A large file that does not
-/// compress (a package is already a zip) is stored instead ([`StoredFrame`]): the frame being
-/// compressed ends, the file's bytes are read straight into chunks for the sink, and the next
-/// tar bytes start a new frame. Every codec's decoder reads the frames as one stream.
-struct Frames<W: PayloadSink> {
-    codec: Codec,
-    threads: u32,
-    state: FrameState<W>,
-    unpacked: u64,
-}
-
-enum FrameState<W: PayloadSink> {
-    /// Boxed: the encoder is large, and the sink between frames is small.
-    Compressing(Box<Encoder<Counting<W>>>),
-    Between(Counting<W>),
-    /// Starting or ending a frame failed; the error was returned then.
-    Broken,
-}
-
-impl<W: PayloadSink> Frames<W> {
-    fn new(out: W, options: &PackOptions) -> Self {
-        Frames {
-            codec: options.codec,
-            threads: options.threads,
-            state: FrameState::Between(Counting::new(out)),
-            unpacked: 0,
-        }
-    }
-
-    fn encoder(&mut self) -> io::Result<&mut Encoder<Counting<W>>> {
-        if matches!(self.state, FrameState::Between(_))
-            && let FrameState::Between(out) = std::mem::replace(&mut self.state, FrameState::Broken)
-        {
-            self.state = FrameState::Compressing(Box::new(self.codec.encoder(out, self.threads)?));
-        }
-        match &mut self.state {
-            FrameState::Compressing(encoder) => Ok(encoder),
-            _ => Err(broken()),
-        }
-    }
-
-    /// End the frame being compressed, if any: the sink, between frames.
-    fn between_frames(&mut self) -> io::Result<&mut Counting<W>> {
-        match std::mem::replace(&mut self.state, FrameState::Broken) {
-            FrameState::Compressing(encoder) => self.state = FrameState::Between(encoder.finish()?),
-            other => self.state = other,
-        }
-        match &mut self.state {
-            FrameState::Between(out) => Ok(out),
-            _ => Err(broken()),
-        }
-    }
-
-    /// Whether `file`, `size` bytes, goes out stored rather than compressed. Leaves the file at
-    /// its start.
-    fn stores(&self, file: &mut File, size: u64) -> io::Result<bool> {
-        if size < STORE_FROM {
-            return Ok(false);
-        }
-        Ok(match self.codec {
-            Codec::Gzip => false,
-            Codec::None => true,
-            Codec::Zstd => {
-                let mut sample = Vec::with_capacity(SAMPLE as usize);
-                (&mut *file).take(SAMPLE).read_to_end(&mut sample)?;
-                file.rewind()?;
-                let mut encoder = self.codec.encoder(Vec::new(), 1)?;
-                encoder.write_all(&sample)?;
-                // Stored when compressing saves less than 3 %.
-                encoder.finish()?.len() * 100 >= sample.len() * 97
-            }
-        })
-    }
-
-    /// Write `size` bytes of `file` and the tar padding after them as a stored frame.
-    fn store(&mut self, file: &mut File, size: u64) -> io::Result<()> {
-        let padded = size.next_multiple_of(512);
-        let codec = self.codec;
-        let out = self.between_frames()?;
-        let mut chunk = out.buffer();
-        let mut frame = StoredFrame::start(codec, padded, &mut chunk)
-            .ok_or_else(|| io::Error::other(format!("{} has no stored frames", codec.name())))?;
-        let mut content = Exactly::new(file, size).chain(io::repeat(0).take(padded - size));
-        while !frame.is_complete() {
-            frame.append_block(&mut content, &mut chunk)?;
-            if chunk.len() >= CHUNK_BLOCKS * STORED_BLOCK || frame.is_complete() {
-                let full = std::mem::replace(&mut chunk, out.buffer());
-                out.write_chunk(full)?;
-            }
-        }
-        self.unpacked += padded;
-        Ok(())
-    }
-
-    /// End the last frame: the compressed bytes written, and the tar bytes they hold.
-    fn finish(mut self) -> io::Result<(u64, u64)> {
-        let out = self.between_frames()?;
-        out.flush()?;
-        Ok((out.count, self.unpacked))
-    }
-}
-
-fn broken() -> io::Error {
-    io::Error::other("the payload stream broke on an earlier error")
-}
-
-impl<W: PayloadSink> Write for Frames<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.encoder()?.write(buf)?;
-        self.unpacked += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        match &mut self.state {
-            FrameState::Compressing(encoder) => encoder.flush(),
-            FrameState::Between(out) => out.flush(),
-            FrameState::Broken => Err(broken()),
-        }
-    }
-}
-
-/// Exactly the `remaining` bytes a file's tar header announced: a file that grew is cut there,
-/// one that shrank is an error (rather than an archive whose entries no longer line up).
-struct Exactly<'a> {
-    file: &'a mut File,
-    remaining: u64,
-}
-
-impl<'a> Exactly<'a> {
-    fn new(file: &'a mut File, size: u64) -> Self {
-        Exactly {
-            file,
-            remaining: size,
-        }
-    }
-}
-
-impl Read for Exactly<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.remaining == 0 {
-            return Ok(0);
-        }
-        let max = buf
-            .len()
-            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
-        let n = self.file.read(&mut buf[..max])?;
-        if n == 0 && max > 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the file got shorter while it was being packed; build again once nothing writes to the drop",
-            ));
-        }
-        self.remaining -= n as u64;
-        Ok(n)
-    }
 }
 
 /// Passes writes through until `ended`, then swallows them: `tar::Builder` always writes the
@@ -471,50 +210,33 @@ impl<W: Write> Write for Unended<W> {
 /// The tar builder of the shared frame.
 type SharedTar<'a, W> = tar::Builder<Unended<&'a mut Frames<W>>>;
 
-/// Append a drop folder, in sorted order; links and special files are refused.
+/// Append a drop folder's listed entries, in their order.
 fn append_folder<W: PayloadSink>(
     builder: &mut SharedTar<'_, W>,
     root: &Path,
+    entries: &[listing::Listed],
     options: &PackOptions,
 ) -> Result<u64> {
     let mut files = 0;
-    let mut stack = vec![PathBuf::new()];
-    while let Some(relative) = stack.pop() {
-        let dir = root.join(&relative);
-        let mut entries: Vec<_> = std::fs::read_dir(&dir)
-            .with_context(|| format!("reading drop folder `{}`", dir.display()))?
-            .collect::<io::Result<_>>()
-            .with_context(|| format!("reading drop folder `{}`", dir.display()))?;
-        entries.sort_by_key(|e| e.file_name());
-        let mut subdirs = Vec::new();
-        for entry in entries {
-            let path = entry.path();
-            let name = relative.join(entry.file_name());
-            let meta = entry
-                .metadata()
-                .with_context(|| format!("reading `{}`", path.display()))?;
-            let in_payload = Path::new(DROP_DIR).join(&name);
-            if meta.is_dir() {
-                append_dir(builder, &in_payload, options)?;
-                subdirs.push(name);
-            } else if meta.is_file() {
-                let mut file = File::open(&path)
-                    .with_context(|| format!("reading drop file `{}`", path.display()))?;
-                let mode = if is_executable(&meta) { 0o755 } else { 0o644 };
-                let mtime = options.mtime.unwrap_or_else(|| modified_secs(&meta));
-                let mut header = file_header_for(meta.len(), mode, mtime);
-                append_file(builder, &mut header, &in_payload, &mut file)
-                    .with_context(|| format!("packing drop file `{}`", path.display()))?;
-                files += 1;
-            } else {
-                bail!(
-                    "drop entry `{}` is a link or special file; replace it with the file it stands for",
-                    path.display()
-                );
-            }
-        }
-        // Depth-first in sorted order: push in reverse so the smallest name is packed first.
-        stack.extend(subdirs.into_iter().rev());
+    for entry in entries {
+        let in_payload = Path::new(DROP_DIR).join(&entry.relative);
+        let listing::Kind::File {
+            len,
+            executable,
+            modified,
+        } = entry.kind
+        else {
+            append_dir(builder, &in_payload, options)?;
+            continue;
+        };
+        let path = root.join(&entry.relative);
+        let mut file =
+            File::open(&path).with_context(|| format!("reading drop file `{}`", path.display()))?;
+        let mode = if executable { 0o755 } else { 0o644 };
+        let mut header = file_header_for(len, mode, options.mtime.unwrap_or(modified));
+        append_file(builder, &mut header, &in_payload, &mut file)
+            .with_context(|| format!("packing drop file `{}`", path.display()))?;
+        files += 1;
     }
     Ok(files)
 }
@@ -559,24 +281,6 @@ fn file_header_for(size: u64, mode: u32, mtime: u64) -> tar::Header {
     header.set_mode(mode);
     header.set_mtime(mtime);
     header
-}
-
-#[cfg(unix)]
-fn is_executable(meta: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    meta.permissions().mode() & 0o111 != 0
-}
-
-#[cfg(not(unix))]
-fn is_executable(_meta: &std::fs::Metadata) -> bool {
-    false
-}
-
-fn modified_secs(meta: &std::fs::Metadata) -> u64 {
-    meta.modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs())
 }
 
 /// Append an artifact zip's entries, in name order, refusing names that would leave the drop.
@@ -668,7 +372,8 @@ mod tests {
             let options = options(codec);
             let mut payload = Vec::new();
             let source = DropSource::Folder(drop.path().to_path_buf());
-            let shared = write_shared_frame(&mut payload, b"{}", &source, &options).unwrap();
+            let listing = Listing::new(&source).unwrap();
+            let shared = write_shared_frame(&mut payload, b"{}", &listing, &options).unwrap();
             let shared_tar = decode(codec, &payload);
             assert_eq!(shared_tar.len() as u64, shared.unpacked_bytes);
             assert!(
@@ -727,7 +432,7 @@ mod tests {
     fn a_large_file_that_does_not_compress_is_stored_between_compressed_frames() {
         let drop = tempfile::tempdir().unwrap();
         let long = "a-folder-name-long-enough-for-tar-to-need-its-long-name-extension-entry";
-        let package = incompressible(STORE_FROM as usize + 300_001);
+        let package = incompressible(frames::STORE_FROM as usize + 300_001);
         let text = "SELECT 1;\n".repeat(200_000).into_bytes();
         std::fs::create_dir_all(drop.path().join(long)).unwrap();
         std::fs::write(drop.path().join(long).join("app.nupkg"), &package).unwrap();
@@ -743,7 +448,9 @@ mod tests {
         let source = DropSource::Folder(drop.path().to_path_buf());
         for codec in [Codec::Zstd, Codec::None, Codec::Gzip] {
             let mut payload = Vec::new();
-            let shared = write_shared_frame(&mut payload, b"{}", &source, &options(codec)).unwrap();
+            let listing = Listing::new(&source).unwrap();
+            let shared =
+                write_shared_frame(&mut payload, b"{}", &listing, &options(codec)).unwrap();
             assert_eq!(shared.bytes, payload.len() as u64, "{codec:?}");
             let (end, _) = customer_frame(None, &options(codec)).unwrap();
             payload.extend_from_slice(&end);
@@ -768,22 +475,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn a_file_that_changes_while_packed_is_cut_or_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, b"0123456789").unwrap();
-        let mut file = File::open(&path).unwrap();
-        let mut grown = Vec::new();
-        Exactly::new(&mut file, 4).read_to_end(&mut grown).unwrap();
-        assert_eq!(grown, b"0123");
-        let mut file = File::open(&path).unwrap();
-        let error = Exactly::new(&mut file, 20)
-            .read_to_end(&mut Vec::new())
-            .unwrap_err();
-        assert!(error.to_string().contains("got shorter"), "{error}");
     }
 
     #[test]
