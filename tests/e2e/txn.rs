@@ -578,3 +578,62 @@ fn a_lost_terminal_does_not_stop_the_install_midway() {
         "the log has what the screen lost:\n{log}"
     );
 }
+
+#[test]
+fn a_package_with_links_installs_again_over_itself_and_rollback_brings_back_what_was_there() {
+    // Reproduction: installing a package that holds symbolic links over its earlier install
+    // (`--reinstall`, an upgrade) failed at its own links: "it would be written through a
+    // symbolic link".
+    let plan = plan_with_steps(json!([
+        { "name": "Unpack", "type": "deploy-package",
+          "package": "Packages/Linked.1.0.0.tar.gz", "destination": "#{Install.Root}/linked" },
+    ]));
+    let fx = Fixture::with_drop(&plan, |ws| {
+        let path = ws.path("drop/Packages/Linked.1.0.0.tar.gz");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let file = std::fs::File::create(path).unwrap();
+        let gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        for (name, bytes) in [("lib/libfab.so.1", "v1"), ("bin/run.sh", "#!/bin/sh\n")] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o755);
+            tar.append_data(&mut header, name, bytes.as_bytes())
+                .unwrap();
+        }
+        for (name, target) in [("lib/libfab.so", "libfab.so.1"), ("current", "lib")] {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_size(0);
+            tar.append_link(&mut header, name, target).unwrap();
+        }
+        tar.into_inner().unwrap().finish().unwrap();
+    });
+    fx.install(&[]).success();
+    let linked = fx.target().join("linked");
+    let link = |name: &str| std::fs::read_link(linked.join(name)).ok();
+    let contents = |path: &std::path::Path| std::fs::read_to_string(path).unwrap();
+    // One of the package's files was made a link to a file elsewhere: installing again replaces
+    // the link, and never writes through it.
+    let victim = fx.ws.write("victim.txt", "not the package's");
+    let library = linked.join("lib/libfab.so.1");
+    std::fs::remove_file(&library).unwrap();
+    std::os::unix::fs::symlink(&victim, &library).unwrap();
+
+    fx.install(&["--reinstall"]).success();
+    assert_eq!(link("lib/libfab.so"), Some("libfab.so.1".into()));
+    assert_eq!(link("current"), Some("lib".into()));
+    assert_eq!(link("lib/libfab.so.1"), None, "a file again");
+    assert_eq!(contents(&library), "v1");
+    assert_eq!(contents(&victim), "not the package's");
+
+    run(&mut fx.command("rollback")).success();
+    assert_eq!(
+        link("lib/libfab.so.1"),
+        Some(victim.clone()),
+        "what was there"
+    );
+    assert_eq!(link("lib/libfab.so"), Some("libfab.so.1".into()));
+    assert_eq!(link("current"), Some("lib".into()));
+    assert_eq!(contents(&victim), "not the package's");
+}

@@ -912,3 +912,63 @@ fn a_damaged_entry_of_a_large_zip_is_named_and_stops_the_inflate() {
     );
     assert!(message.contains("Big.1.0.0.zip"), "{message}");
 }
+
+#[test]
+#[cfg(unix)] // symlinks
+fn a_package_extracted_again_replaces_links_at_its_own_paths_and_never_follows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = dir.path().join("Linked.1.0.0.tar");
+    let headers = vec![
+        (
+            raw_header("lib/libfab.so.1", tar::EntryType::Regular, 2, None),
+            &b"v1"[..],
+        ),
+        (
+            raw_header(
+                "lib/libfab.so",
+                tar::EntryType::Symlink,
+                0,
+                Some("libfab.so.1"),
+            ),
+            &b""[..],
+        ),
+        (
+            raw_header(
+                "lib/again.so",
+                tar::EntryType::Link,
+                0,
+                Some("lib/libfab.so.1"),
+            ),
+            &b""[..],
+        ),
+    ];
+    write_tar(&package, headers, false);
+    let dest = dir.path().join("out");
+    extract(&package, &dest).0.unwrap();
+    // A link put where the package has a file, pointing elsewhere.
+    let outside = dir.path().join("outside.txt");
+    fs::write(&outside, "theirs").unwrap();
+    fs::remove_file(dest.join("lib/libfab.so.1")).unwrap();
+    std::os::unix::fs::symlink(&outside, dest.join("lib/libfab.so.1")).unwrap();
+    fs::remove_file(dest.join("lib/again.so")).unwrap();
+    std::os::unix::fs::symlink(&outside, dest.join("lib/again.so")).unwrap();
+
+    // A hook that moves nothing aside: the writer itself replaces the links.
+    let summary = extract_package(&package, &dest, ExtractLimits::default(), |_, _| Ok(()));
+    assert_eq!(summary.unwrap().file_count, 3);
+    assert_eq!(
+        fs::read_to_string(dest.join("lib/libfab.so.1")).unwrap(),
+        "v1"
+    );
+    assert!(
+        !fs::symlink_metadata(dest.join("lib/libfab.so.1"))
+            .unwrap()
+            .is_symlink()
+    );
+    assert_eq!(
+        fs::read_link(dest.join("lib/libfab.so")).unwrap(),
+        Path::new("libfab.so.1")
+    );
+    assert_eq!(fs::read_to_string(dest.join("lib/again.so")).unwrap(), "v1");
+    assert_eq!(fs::read_to_string(&outside).unwrap(), "theirs");
+}

@@ -206,7 +206,7 @@ impl<'a, 'h> Writer<'a, 'h> {
             };
             dirs.extend(self.missing_dirs(rel.parent().unwrap_or(Path::new("")))?);
             let path = self.root.join(rel);
-            if let Some(meta) = self.leaf(&path, rel, *makes == Makes::File)? {
+            if let Some(meta) = self.leaf(&path, *makes == Makes::File)? {
                 self.kept.insert(path.clone(), meta.permissions());
             }
             leaves.push((path, kind));
@@ -290,6 +290,7 @@ impl<'a, 'h> Writer<'a, 'h> {
             .map(|meta| meta.permissions())
             .or_else(|| self.kept.get(&path).cloned());
         self.before(&path, EntryKind::File)?;
+        self.remove_link(&path)?;
         self.files += 1;
         let permissions = match (replaced, mode) {
             (Some(permissions), _) => Permissions::Kept(permissions),
@@ -314,6 +315,7 @@ impl<'a, 'h> Writer<'a, 'h> {
         }
         let (path, _) = self.prepare_leaf(rel, false)?;
         self.before(&path, EntryKind::Symlink)?;
+        self.remove_link(&path)?;
         make_symlink(target, &path).map_err(|e| self.write_error(&path, e))?;
         self.links.push(rel.0.clone());
         self.files += 1;
@@ -336,6 +338,7 @@ impl<'a, 'h> Writer<'a, 'h> {
         }
         let (path, _) = self.prepare_leaf(rel, false)?;
         self.before(&path, EntryKind::File)?;
+        self.remove_link(&path)?;
         fs::hard_link(&source, &path).map_err(|source| self.write_error(&path, source))?;
         self.files += 1;
         Ok(())
@@ -350,24 +353,36 @@ impl<'a, 'h> Writer<'a, 'h> {
     ) -> Result<(PathBuf, Option<fs::Metadata>), PackageError> {
         self.dir(rel.parent(), None)?;
         let path = self.root.join(&rel.0);
-        let existing = self.leaf(&path, &rel.0, may_overwrite)?;
+        let existing = self.leaf(&path, may_overwrite)?;
         Ok((path, existing))
     }
 
-    /// What is at an entry's own `path`: nothing, or (when `may_overwrite`) a regular file.
-    fn leaf(
-        &self,
-        path: &Path,
-        rel: &Path,
-        may_overwrite: bool,
-    ) -> Result<Option<fs::Metadata>, PackageError> {
+    /// What is at an entry's own `path`: nothing, a symbolic link (which the entry replaces as
+    /// itself: the package's own links when it is installed again, or a link put in a file's
+    /// place, never followed), or (when `may_overwrite`) a regular file, whose metadata is
+    /// returned.
+    fn leaf(&self, path: &Path, may_overwrite: bool) -> Result<Option<fs::Metadata>, PackageError> {
         match fs::symlink_metadata(path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(self.write_error(path, source)),
-            Ok(meta) if meta.file_type().is_symlink() => Err(self.through_link(rel)),
+            Ok(meta) if meta.file_type().is_symlink() => Ok(None),
             Ok(meta) if meta.is_file() && may_overwrite => Ok(Some(meta)),
             Ok(_) => Err(self.conflict(path, "something already exists at this path")),
         }
+    }
+
+    /// After the hook (a transaction moves what an entry replaces aside, links as links), remove
+    /// a link still standing at the entry's path: the entry replaces the link itself, and
+    /// writing or linking there would otherwise fail (files are opened without following links).
+    fn remove_link(&self, path: &Path) -> Result<(), PackageError> {
+        if !fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Ok(());
+        }
+        let removed = fs::remove_file(path);
+        // Windows removes a link to a directory as a directory.
+        #[cfg(windows)]
+        let removed = removed.or_else(|_| fs::remove_dir(path));
+        removed.map_err(|source| self.write_error(path, source))
     }
 
     /// Whether `target` (`/` or `\\` separated), resolved on disk from the directory `parent`
