@@ -518,8 +518,13 @@ impl Journal {
         Journal::begin(state, _lock, begin)
     }
 
-    /// A new journal file holding `begin`, under `lock`.
+    /// A new journal file holding `begin` (its sequence set after the kept installs'), under
+    /// `lock`.
     fn begin(state: &StateDir, lock: StateLock, begin: Begin) -> Result<Journal, JournalError> {
+        let begin = Begin {
+            sequence: shelves::next_sequence(state)?,
+            ..begin
+        };
         let path = state.journal();
         let file = OpenOptions::new()
             .append(true)

@@ -67,6 +67,7 @@ fn install(state: &Path, target: &Path) {
         signer_key: None,
         installed_before: None,
         keep: None,
+        sequence: 0,
     };
     let mut journal = Journal::create(&StateDir::new(state), begin).unwrap();
     journal.widen_scope(&[target.to_path_buf()]);

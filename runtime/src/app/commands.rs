@@ -381,6 +381,7 @@ fn install_inner(inputs: &mut InstallInputs, guided: bool) -> Result<ExitStatus,
         signer_key: Some(session.signer.key.base64.clone()),
         installed_before: session.upgrade.installed.clone().map(Box::new),
         keep: inputs.keep,
+        sequence: 0,
     };
     ui::changes_begin();
     let mut journal =

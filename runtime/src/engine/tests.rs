@@ -47,6 +47,7 @@ fn begin() -> Begin {
         signer_key: None,
         installed_before: None,
         keep: None,
+        sequence: 0,
     }
 }
 

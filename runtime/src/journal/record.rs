@@ -54,13 +54,24 @@ pub struct Begin {
     /// `--keep N`: how many installs stay undoable once this one succeeds (none: the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep: Option<u32>,
+    /// Where this install stands among the state directory's: one more than the newest kept
+    /// install's, set when its journal begins (whatever the caller gave). Kept installs are
+    /// ordered by it, not by their start times: a clock set back between two installs (no time
+    /// server on an isolated network) must not reorder them. Journals from before it have 0.
+    #[serde(default)]
+    pub sequence: u64,
 }
 
 impl Begin {
-    /// Names this install among the state directory's: its start time, to the millisecond (its
-    /// backups' folder, its journal's name once kept or archived).
+    /// Names this install among the state directory's (its backups' folder, its journal's name
+    /// once kept or archived): its start time, to the millisecond, then its sequence, so that
+    /// two installs never share a name even when the clock was set back in between.
     pub fn install_key(&self) -> String {
-        self.started_at.0.format("%Y%m%dT%H%M%S%.3fZ").to_string()
+        let time = self.started_at.0.format("%Y%m%dT%H%M%S%.3fZ");
+        match self.sequence {
+            0 => time.to_string(),
+            sequence => format!("{time}-{sequence}"),
+        }
     }
 }
 

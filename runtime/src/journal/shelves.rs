@@ -47,7 +47,16 @@ pub fn shelve(
     Ok(to)
 }
 
-/// The kept installs, newest first (their journals' names sort by start time).
+/// The sequence of an install beginning now: after every kept one.
+pub(super) fn next_sequence(state: &StateDir) -> Result<u64, JournalError> {
+    let newest = kept_installs(state)?
+        .first()
+        .map_or(0, |k| k.begin.sequence);
+    Ok(newest + 1)
+}
+
+/// The kept installs, newest first: by sequence, then (for journals from before there was one)
+/// by start time.
 pub fn kept_installs(state: &StateDir) -> Result<Vec<JournalState>, JournalError> {
     let dir = state.kept();
     let entries = match fs::read_dir(&dir) {
@@ -63,8 +72,12 @@ pub fn kept_installs(state: &StateDir) -> Result<Vec<JournalState>, JournalError
             paths.push(path);
         }
     }
-    paths.sort_unstable_by(|a, b| b.cmp(a));
-    paths.iter().map(|path| read(path)).collect()
+    let mut kept: Vec<JournalState> = paths
+        .iter()
+        .map(|path| read(path))
+        .collect::<Result<_, _>>()?;
+    kept.sort_by_key(|k| std::cmp::Reverse((k.begin.sequence, k.begin.started_at)));
+    Ok(kept)
 }
 
 /// Make the kept install `kept` the state directory's current one again (its journal back in

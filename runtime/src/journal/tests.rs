@@ -17,6 +17,7 @@ fn begin(installer: &str) -> Begin {
         signer_key: None,
         installed_before: None,
         keep: None,
+        sequence: 0,
     }
 }
 

@@ -34,7 +34,13 @@ impl Fixture {
     /// Install `version` over `before`: the settings file rewritten, the install succeeded.
     /// Returns the still open journal (holding the lock).
     fn install(&self, version: &str, before: Option<&str>) -> Journal {
-        let mut journal = begin_install(&self.state_dir(), begin(version, before)).unwrap();
+        self.install_begun(begin(version, before))
+    }
+
+    /// Install what `begin` says.
+    fn install_begun(&self, begin: Begin) -> Journal {
+        let version = begin.version.clone();
+        let mut journal = begin_install(&self.state_dir(), begin).unwrap();
         journal.widen_scope(&[self.target.path().into()]);
         let mut tx = Transaction::new(&mut journal);
         tx.write_file(&self.file(), version.as_bytes()).unwrap();
@@ -80,6 +86,7 @@ fn begin(version: &str, before: Option<&str>) -> Begin {
         signer_key: None,
         installed_before: before.map(|v| Box::new(installed(v))),
         keep: None,
+        sequence: 0,
     }
 }
 
@@ -176,6 +183,42 @@ fn the_way_back_undoes_the_newer_installs_newest_first_down_to_the_version_asked
         far.contains("(4.14.0, 4.13.0, 4.12.0) lead back to nothing installed")
             && far.contains("--allow-downgrade"),
         "{far}"
+    );
+}
+
+#[test]
+fn installs_keep_their_order_when_the_clock_is_set_back_between_them() {
+    // No time server on an isolated network: the operator corrects the clock, an hour back,
+    // then another, between three installs.
+    let fixture = Fixture::new();
+    let installs = [("4.12.0", None), ("4.13.0", Some("4.12.0"))];
+    for (hours, (version, before)) in (0..).zip(installs) {
+        let started_at = Timestamp(chrono::Utc::now() - chrono::Duration::hours(hours));
+        drop(fixture.install_begun(Begin {
+            started_at,
+            ..begin(version, before)
+        }));
+    }
+    let started_at = Timestamp(chrono::Utc::now() - chrono::Duration::hours(2));
+    let journal = fixture.install_begun(Begin {
+        started_at,
+        ..begin("4.14.0", Some("4.13.0"))
+    });
+    let state = fixture.state_dir();
+    let way = way_back(&state, "4.12.0").unwrap();
+    let versions: Vec<&str> = way.undo.iter().map(|i| i.begin.version.as_str()).collect();
+    assert_eq!(versions, ["4.14.0", "4.13.0"]);
+
+    let retention = apply(&state, journal.lock(), 2, "sha256:x");
+    let retired: Vec<&str> = retention
+        .retired
+        .iter()
+        .map(|r| r.version.as_str())
+        .collect();
+    assert_eq!(
+        retired,
+        ["4.12.0"],
+        "the oldest install is made final, not the earliest clock"
     );
 }
 

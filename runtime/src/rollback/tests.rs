@@ -78,6 +78,7 @@ fn begin() -> Begin {
         signer_key: None,
         installed_before: None,
         keep: None,
+        sequence: 0,
     }
 }
 
