@@ -319,8 +319,11 @@ mod trust {
     }
 
     fn check_owner(path: &Path, uid: u32) -> Result<(), Unsafe> {
+        // The user this process runs as does not change during a run: asked once, not for
+        // every directory of every step.
+        static ME: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
         // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
+        let me = *ME.get_or_init(|| unsafe { libc::geteuid() });
         if uid == 0 || uid == me {
             return Ok(());
         }

@@ -206,7 +206,7 @@ impl<'a, 'h> Writer<'a, 'h> {
             };
             dirs.extend(self.missing_dirs(rel.parent().unwrap_or(Path::new("")))?);
             let path = self.root.join(rel);
-            if let Some(meta) = self.leaf(&path, *makes == Makes::File)? {
+            if let Existing::File(meta) = self.leaf(&path, *makes == Makes::File)? {
                 self.kept.insert(path.clone(), meta.permissions());
             }
             leaves.push((path, kind));
@@ -283,14 +283,15 @@ impl<'a, 'h> Writer<'a, 'h> {
         rel: &EntryPath,
         mode: Option<u32>,
     ) -> Result<NewFile, PackageError> {
-        let (path, replaced) = self.prepare_leaf(rel, true)?;
+        let (path, existing) = self.prepare_leaf(rel, true)?;
         // A file replaced keeps its own mode: an operator who made a settings file holding a
         // password `0600` keeps it so when the next version is installed over it.
-        let replaced = replaced
-            .map(|meta| meta.permissions())
-            .or_else(|| self.kept.get(&path).cloned());
+        let replaced = match &existing {
+            Existing::File(meta) => Some(meta.permissions()),
+            _ => self.kept.get(&path).cloned(),
+        };
         self.before(&path, EntryKind::File)?;
-        self.remove_link(&path)?;
+        self.remove_link(&path, &existing)?;
         self.files += 1;
         let permissions = match (replaced, mode) {
             (Some(permissions), _) => Permissions::Kept(permissions),
@@ -313,9 +314,9 @@ impl<'a, 'h> Writer<'a, 'h> {
             };
             return Err(self.unsafe_entry(rel, reason));
         }
-        let (path, _) = self.prepare_leaf(rel, false)?;
+        let (path, existing) = self.prepare_leaf(rel, false)?;
         self.before(&path, EntryKind::Symlink)?;
-        self.remove_link(&path)?;
+        self.remove_link(&path, &existing)?;
         make_symlink(target, &path).map_err(|e| self.write_error(&path, e))?;
         self.links.push(rel.0.clone());
         self.files += 1;
@@ -336,21 +337,20 @@ impl<'a, 'h> Writer<'a, 'h> {
         if !is_file || self.has_link_ancestor(target_rel.parent()) {
             return Err(self.unsafe_entry(rel, escapes()));
         }
-        let (path, _) = self.prepare_leaf(rel, false)?;
+        let (path, existing) = self.prepare_leaf(rel, false)?;
         self.before(&path, EntryKind::File)?;
-        self.remove_link(&path)?;
+        self.remove_link(&path, &existing)?;
         fs::hard_link(&source, &path).map_err(|source| self.write_error(&path, source))?;
         self.files += 1;
         Ok(())
     }
 
-    /// Create the parent, then check what is at the entry's own path: nothing, or (when
-    /// `may_overwrite`) a regular file, whose metadata is returned.
+    /// Create the parent, then check what is at the entry's own path (see [`Writer::leaf`]).
     fn prepare_leaf(
         &mut self,
         rel: &EntryPath,
         may_overwrite: bool,
-    ) -> Result<(PathBuf, Option<fs::Metadata>), PackageError> {
+    ) -> Result<(PathBuf, Existing), PackageError> {
         self.dir(rel.parent(), None)?;
         let path = self.root.join(&rel.0);
         let existing = self.leaf(&path, may_overwrite)?;
@@ -359,23 +359,25 @@ impl<'a, 'h> Writer<'a, 'h> {
 
     /// What is at an entry's own `path`: nothing, a symbolic link (which the entry replaces as
     /// itself: the package's own links when it is installed again, or a link put in a file's
-    /// place, never followed), or (when `may_overwrite`) a regular file, whose metadata is
-    /// returned.
-    fn leaf(&self, path: &Path, may_overwrite: bool) -> Result<Option<fs::Metadata>, PackageError> {
+    /// place, never followed), or (when `may_overwrite`) a regular file; anything else is in
+    /// the way.
+    fn leaf(&self, path: &Path, may_overwrite: bool) -> Result<Existing, PackageError> {
         match fs::symlink_metadata(path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Existing::Nothing),
             Err(source) => Err(self.write_error(path, source)),
-            Ok(meta) if meta.file_type().is_symlink() => Ok(None),
-            Ok(meta) if meta.is_file() && may_overwrite => Ok(Some(meta)),
+            Ok(meta) if meta.file_type().is_symlink() => Ok(Existing::Link),
+            Ok(meta) if meta.is_file() && may_overwrite => Ok(Existing::File(meta)),
             Ok(_) => Err(self.conflict(path, "something already exists at this path")),
         }
     }
 
     /// After the hook (a transaction moves what an entry replaces aside, links as links), remove
-    /// a link still standing at the entry's path: the entry replaces the link itself, and
-    /// writing or linking there would otherwise fail (files are opened without following links).
-    fn remove_link(&self, path: &Path) -> Result<(), PackageError> {
-        if !fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+    /// the link that stood at the entry's path if it still does: the entry replaces the link
+    /// itself, and writing or linking there would otherwise fail (files are opened without
+    /// following links).
+    fn remove_link(&self, path: &Path, existing: &Existing) -> Result<(), PackageError> {
+        let still_there = || fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        if !matches!(existing, Existing::Link) || !still_there() {
             return Ok(());
         }
         let removed = fs::remove_file(path);
@@ -463,6 +465,14 @@ impl<'a, 'h> Writer<'a, 'h> {
             source,
         }
     }
+}
+
+/// What stands at an entry's own path before the entry is written ([`Writer::leaf`]).
+enum Existing {
+    Nothing,
+    Link,
+    /// A regular file, replaced: its metadata (its mode is kept).
+    File(fs::Metadata),
 }
 
 #[cfg(unix)]

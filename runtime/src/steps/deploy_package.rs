@@ -405,11 +405,12 @@ fn packaged_script(dir: &Path, stage: &str) -> Option<PathBuf> {
             entries
                 .iter()
                 .find(|p| {
-                    p.is_file()
-                        && p.file_stem()
-                            .is_some_and(|s| s.to_string_lossy().eq_ignore_ascii_case(stage))
+                    // The name first: `is_file` asks the file system.
+                    p.file_stem()
+                        .is_some_and(|s| s.to_string_lossy().eq_ignore_ascii_case(stage))
                         && p.extension()
                             .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case(ext))
+                        && p.is_file()
                 })
                 .cloned()
         })
