@@ -283,20 +283,25 @@ fn file_header_for(size: u64, mode: u32, mtime: u64) -> tar::Header {
     header
 }
 
+/// An artifact zip given as the drop, opened.
+fn open_drop_zip(path: &Path) -> Result<zip::ZipArchive<File>> {
+    let file =
+        File::open(path).with_context(|| format!("reading drop zip `{}`", path.display()))?;
+    zip::ZipArchive::new(file).with_context(|| {
+        format!(
+            "drop `{}` is not a readable zip; re-download the artifact",
+            path.display()
+        )
+    })
+}
+
 /// Append an artifact zip's entries, in name order, refusing names that would leave the drop.
 fn append_zip<W: Write>(
     builder: &mut tar::Builder<W>,
     path: &Path,
     options: &PackOptions,
 ) -> Result<u64> {
-    let file =
-        File::open(path).with_context(|| format!("reading drop zip `{}`", path.display()))?;
-    let mut archive = zip::ZipArchive::new(file).with_context(|| {
-        format!(
-            "drop `{}` is not a readable zip; re-download the artifact",
-            path.display()
-        )
-    })?;
+    let mut archive = open_drop_zip(path)?;
     let mut names: Vec<(String, usize)> = (0..archive.len())
         .map(|i| {
             archive

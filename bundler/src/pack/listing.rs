@@ -4,7 +4,6 @@
 
 use super::DropSource;
 use anyhow::{Context, Result, bail};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// What will be packed from a drop, and how many bytes its files hold.
@@ -105,14 +104,7 @@ fn list_folder(root: &Path) -> Result<Vec<Listed>> {
 
 /// What an artifact zip's entries hold, from its central directory.
 fn zip_size(path: &Path) -> Result<u64> {
-    let file =
-        File::open(path).with_context(|| format!("reading drop zip `{}`", path.display()))?;
-    let mut archive = zip::ZipArchive::new(file).with_context(|| {
-        format!(
-            "drop `{}` is not a readable zip; re-download the artifact",
-            path.display()
-        )
-    })?;
+    let mut archive = super::open_drop_zip(path)?;
     Ok((0..archive.len())
         .filter_map(|i| archive.by_index_raw(i).ok().map(|e| e.size()))
         .sum())

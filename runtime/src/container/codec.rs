@@ -172,6 +172,16 @@ impl<W: Write> Write for Encoder<W> {
 mod tests {
     use super::*;
 
+    fn decode(codec: Codec, packed: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        codec
+            .decoder(packed)
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
     #[test]
     fn every_codec_round_trips() {
         let data: Vec<u8> = (0..200_000u32)
@@ -182,13 +192,7 @@ mod tests {
                 let mut enc = codec.encoder(Vec::new(), threads).unwrap();
                 enc.write_all(&data).unwrap();
                 let packed = enc.finish().unwrap();
-                let mut out = Vec::new();
-                codec
-                    .decoder(&packed[..])
-                    .unwrap()
-                    .read_to_end(&mut out)
-                    .unwrap();
-                assert_eq!(out, data, "{}", codec.name());
+                assert_eq!(decode(codec, &packed), data, "{}", codec.name());
             }
         }
     }
@@ -213,14 +217,8 @@ mod tests {
             let mut enc = codec.encoder(packed, 1).unwrap();
             enc.write_all(b" after").unwrap();
             let packed = enc.finish().unwrap();
-            let mut out = Vec::new();
-            codec
-                .decoder(&packed[..])
-                .unwrap()
-                .read_to_end(&mut out)
-                .unwrap();
             let expected = [&b"before "[..], &content, b" after"].concat();
-            assert!(out == expected, "{}", codec.name());
+            assert!(decode(codec, &packed) == expected, "{}", codec.name());
 
             let mut short = StoredFrame::start(codec, 10, &mut Vec::new()).unwrap();
             let error = short
