@@ -58,15 +58,19 @@ impl Children {
         }
     }
 
-    /// The child for `key`, created with `init` if missing, ready to modify.
+    /// The child for `key`, created with `init` if missing, ready to modify. (Every variable
+    /// of every step is bound through here: one lower-casing and one lookup per name part.)
     fn entry(&mut self, key: &str, init: impl FnOnce() -> Binding) -> &mut Binding {
-        if self.get(key).is_none() {
-            self.insert(key, Arc::new(init()));
-        }
-        let i = self.lookup.get(&key.to_lowercase()).copied().unwrap_or(0);
-        // The entry exists: it was just looked up or inserted.
-        let slot = &mut self.entries[i].1;
-        Arc::make_mut(slot)
+        let lower = key.to_lowercase();
+        let i = match self.lookup.get(&lower) {
+            Some(&i) => i,
+            None => {
+                self.entries.push((key.to_string(), Arc::new(init())));
+                self.lookup.insert(lower, self.entries.len() - 1);
+                self.entries.len() - 1
+            }
+        };
+        Arc::make_mut(&mut self.entries[i].1)
     }
 }
 
