@@ -47,17 +47,44 @@ pub fn shelve(
     Ok(to)
 }
 
-/// The sequence of an install beginning now: after every kept one.
+/// The sequence of an install beginning now: after every kept one. Only each kept journal's
+/// first line is read, and one that cannot be read is passed over: it must not keep a new
+/// install from beginning (`rollback --to` and retention name it when they need it).
 pub(super) fn next_sequence(state: &StateDir) -> Result<u64, JournalError> {
-    let newest = kept_installs(state)?
-        .first()
-        .map_or(0, |k| k.begin.sequence);
-    Ok(newest + 1)
+    let newest = kept_journals(state)?
+        .iter()
+        .filter_map(|path| first_begin(path))
+        .map(|begin| begin.sequence)
+        .max();
+    Ok(newest.unwrap_or(0) + 1)
+}
+
+/// The `begin` record a journal starts with, if it can be read.
+fn first_begin(path: &Path) -> Option<Begin> {
+    let file = durable::no_follow(OpenOptions::new().read(true))
+        .open(path)
+        .ok()?;
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(file), &mut line).ok()?;
+    match serde_json::from_str(&line).ok()? {
+        Record::Begin(begin) => Some(begin),
+        _ => None,
+    }
 }
 
 /// The kept installs, newest first: by sequence, then (for journals from before there was one)
 /// by start time.
 pub fn kept_installs(state: &StateDir) -> Result<Vec<JournalState>, JournalError> {
+    let mut kept: Vec<JournalState> = kept_journals(state)?
+        .iter()
+        .map(|path| read(path))
+        .collect::<Result<_, _>>()?;
+    kept.sort_by_key(|k| std::cmp::Reverse((k.begin.sequence, k.begin.started_at)));
+    Ok(kept)
+}
+
+/// The journal files in `kept/`.
+fn kept_journals(state: &StateDir) -> Result<Vec<PathBuf>, JournalError> {
     let dir = state.kept();
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,
@@ -72,12 +99,7 @@ pub fn kept_installs(state: &StateDir) -> Result<Vec<JournalState>, JournalError
             paths.push(path);
         }
     }
-    let mut kept: Vec<JournalState> = paths
-        .iter()
-        .map(|path| read(path))
-        .collect::<Result<_, _>>()?;
-    kept.sort_by_key(|k| std::cmp::Reverse((k.begin.sequence, k.begin.started_at)));
-    Ok(kept)
+    Ok(paths)
 }
 
 /// Make the kept install `kept` the state directory's current one again (its journal back in

@@ -223,6 +223,27 @@ fn installs_keep_their_order_when_the_clock_is_set_back_between_them() {
 }
 
 #[test]
+fn a_kept_journal_that_cannot_be_read_does_not_keep_the_next_install_from_beginning() {
+    let fixture = Fixture::new();
+    drop(fixture.install("4.12.0", None));
+    drop(fixture.install("4.13.0", Some("4.12.0")));
+    let kept = fs::read_dir(fixture.state.path().join("kept"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    fs::write(&kept, "not a journal\n").unwrap();
+    drop(fixture.install("4.14.0", Some("4.13.0")));
+    let current = journal::read(&fixture.state_dir().journal()).unwrap();
+    assert_eq!(current.begin.version, "4.14.0");
+    assert!(
+        current.begin.sequence > 1,
+        "after the readable kept install"
+    );
+}
+
+#[test]
 fn an_install_made_final_is_not_walked_back_through() {
     let fixture = Fixture::new();
     drop(fixture.install("4.12.0", None));
