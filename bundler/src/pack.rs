@@ -1,11 +1,13 @@
 //! Packing the payload: the drop (a folder or an artifact zip), the plan and the customer
 //! profile as one compressed tar stream, deterministic for the same inputs and build time.
 //!
-//! The stream is two compressed frames: first the part shared by every customer (`plan.json`,
-//! `drop/...`), then the customer's own entry (`customer.json`) and the end-of-archive marker.
-//! Every codec decodes concatenated frames as one stream. Shared part first means everything up
-//! to the customer's frame is the same in every installer of a batch: it is compressed and hashed
-//! once, and each installer adds a copy of it plus a few kilobytes of its own.
+//! The stream is two parts: first the one shared by every customer (`plan.json`, `drop/...`:
+//! compressed frames, and a stored frame for each large drop file that does not compress, see
+//! `frames`), then the customer's own frame: its entry (`customer.json`) and the end-of-archive
+//! marker. Every codec decodes concatenated frames as one stream. Shared part first means
+//! everything up to the customer's frame is the same in every installer of a batch: it is
+//! compressed and hashed once, and each installer adds a copy of it plus a few kilobytes of its
+//! own.
 
 mod frames;
 mod listing;
