@@ -232,8 +232,10 @@ fn append_folder<W: PayloadSink>(
             continue;
         };
         let path = root.join(&entry.relative);
-        let mut file =
-            File::open(&path).with_context(|| format!("reading drop file `{}`", path.display()))?;
+        // Listed as a file: a link put in its place since is refused, not followed.
+        let mut file = dropship_runtime::durable::no_follow(std::fs::OpenOptions::new().read(true))
+            .open(&path)
+            .with_context(|| format!("reading drop file `{}`", path.display()))?;
         let mode = if executable { 0o755 } else { 0o644 };
         let mut header = file_header_for(len, mode, options.mtime.unwrap_or(modified));
         append_file(builder, &mut header, &in_payload, &mut file)

@@ -137,9 +137,12 @@ impl NewFile {
                 .map_err(|source| budget.write_error(&self.path, source))?;
             report(read as u64);
         }
+        // Through the open file, not its name: nothing swapped in at the path since is touched.
         let set = match &self.permissions {
-            Permissions::Kept(permissions) => fs::set_permissions(&self.path, permissions.clone()),
-            Permissions::Mode(mode) => set_mode(&self.path, *mode),
+            Permissions::Kept(permissions) => out.set_permissions(permissions.clone()),
+            Permissions::Mode(mode) => {
+                mode_permissions(*mode).map_or(Ok(()), |p| out.set_permissions(p))
+            }
             Permissions::Default => Ok(()),
         };
         set.map_err(|source| budget.write_error(&self.path, source))
@@ -245,15 +248,21 @@ fn write_entry(
     file.write(&mut entry, budget, report)
 }
 
-#[cfg(unix)]
+/// Give `path` the Unix `mode` (nothing to do elsewhere).
 pub(super) fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+    mode_permissions(mode).map_or(Ok(()), |p| fs::set_permissions(path, p))
+}
+
+/// The permissions of a Unix `mode`; none where modes mean nothing.
+#[cfg(unix)]
+fn mode_permissions(mode: u32) -> Option<fs::Permissions> {
     use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+    Some(fs::Permissions::from_mode(mode))
 }
 
 #[cfg(not(unix))]
-pub(super) fn set_mode(_path: &Path, _mode: u32) -> io::Result<()> {
-    Ok(())
+fn mode_permissions(_mode: u32) -> Option<fs::Permissions> {
+    None
 }
 
 #[cfg(test)]
